@@ -3,7 +3,9 @@ import importlib
 
 import gradio as gr
 
-# Each tab module has TITLE (str) and build() -> None, called inside its gr.Tab.
+# Each tab module has TITLE (str) and build(shared: dict) -> None, called inside its gr.Tab.
+# `shared` lets a later tab use an earlier tab's components (the Architecture tab reads the
+# Kernel tab's matrix, shared["matrix"]).
 TAB_MODULES = (
     "explorer.kernel_tab",
 )
@@ -26,10 +28,11 @@ def build_demo() -> gr.Blocks:
             "stage by stage, see which pixels decided its answer, and open up the classic architectures. "
             "Every number is computed by PyTorch itself."
         )
+        shared: dict = {}
         with gr.Tabs():
             for name in TAB_MODULES:
                 tab = importlib.import_module(name)
                 with gr.Tab(tab.TITLE, id=name.rsplit(".", 1)[-1]):
-                    tab.build()
+                    tab.build(shared)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
