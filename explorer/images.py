@@ -1,0 +1,131 @@
+"""Turn whatever a user sends (upload, sketch, webcam, example) into a safe RGB PIL image."""
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+MAX_PIXELS = 50_000_000   # refuse larger images before decoding them (decompression bombs)
+WORK_SIZE = 1024          # longest side kept: more pixels only slow every model down
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+def _allowed_roots() -> list[Path]:
+    gradio_cache = os.environ.get("GRADIO_TEMP_DIR") or os.path.join(tempfile.gettempdir(), "gradio")
+    return [Path(gradio_cache).resolve(), ASSETS.resolve()]
+
+
+def _open_path(path: str) -> Image.Image:
+    resolved = Path(path).resolve()
+    if not any(resolved.is_relative_to(root) for root in _allowed_roots()):
+        raise ValueError("image: only uploaded files and the app's own examples can be opened")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(resolved)
+            _check_size(image)
+            image = _first_frame(image)
+            image.load()
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValueError("image: the file is not an image that can be read (PNG, JPEG, GIF, WebP, BMP, TIFF)")
+    except (OSError, SyntaxError) as error:
+        raise ValueError(f"image: the file is damaged or truncated ({error})")
+    return image
+
+
+def _check_size(image: Image.Image) -> None:
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise ValueError("image: it has no pixels")
+    if width * height > MAX_PIXELS:
+        raise ValueError(f"image: {width}x{height} is {width * height / 1e6:.0f} megapixels; "
+                         f"the limit is {MAX_PIXELS / 1e6:.0f}")
+
+
+def _first_frame(image: Image.Image) -> Image.Image:
+    if getattr(image, "is_animated", False):
+        return next(ImageSequence.Iterator(image)).copy()
+    if image.format == "JPEG":
+        image.draft("RGB", (WORK_SIZE, WORK_SIZE))  # decode huge JPEGs at a reduced scale
+    return image
+
+
+def _from_array(array: np.ndarray) -> Image.Image:
+    array = np.asarray(array)
+    if array.ndim not in (2, 3) or array.size == 0 or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
+        raise ValueError(f"image: an array of shape {array.shape} is not an image")
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.dtype != np.uint8:
+        array = np.asarray(array, dtype=np.float64)
+        if not np.isfinite(array).all():
+            raise ValueError("image: it contains NaN or infinite values")
+        top = 1.0 if array.max(initial=0) <= 1.0 else 255.0 if array.max() <= 255 else array.max()
+        array = np.clip(array / top * 255.0, 0, 255).astype(np.uint8)
+    return Image.fromarray(array)
+
+
+def _to_pil(source) -> Image.Image | None:
+    if source is None:
+        return None
+    if isinstance(source, Image.Image):
+        _check_size(source)
+        return source
+    if isinstance(source, np.ndarray):
+        return _from_array(source)
+    if isinstance(source, (str, os.PathLike)):
+        return _open_path(str(source))
+    if isinstance(source, dict) and "path" in source:  # a gradio FileData
+        return _open_path(source["path"])
+    raise ValueError(f"image: a {type(source).__name__} is not an image")
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    """Any mode (RGBA, LA, P, L, I;16, F, CMYK, ...) -> RGB, transparency composited onto white."""
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        array = np.asarray(image, dtype=np.float64)
+        low, high = float(array.min()), float(array.max())
+        scaled = (array - low) / (high - low) * 255.0 if high > low else np.zeros_like(array)
+        image = Image.fromarray(scaled.astype(np.uint8))
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA"):
+        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, image.convert("RGBA"))
+    return image.convert("RGB")
+
+
+def _sketch(value: dict) -> Image.Image:
+    composite = _to_pil(value.get("composite"))
+    if composite is None:
+        parts = [_to_pil(value.get("background"))] + [_to_pil(layer) for layer in value.get("layers") or []]
+        parts = [p.convert("RGBA") for p in parts if p is not None]
+        if not parts:
+            raise ValueError("sketch: the canvas is empty: draw something or upload a picture")
+        composite = parts[0]
+        for layer in parts[1:]:
+            composite = Image.alpha_composite(composite, layer.resize(composite.size))
+    return composite
+
+
+def load_image(source) -> Image.Image:
+    """A sketch dict, PIL image, numpy array or Gradio upload path -> RGB image, at most WORK_SIZE wide."""
+    if isinstance(source, dict) and ("composite" in source or "layers" in source or "background" in source):
+        image = _sketch(source)
+    else:
+        image = _to_pil(source)
+    if image is None:
+        raise ValueError("image: none was given: upload, draw or pick an example first")
+    image = _flatten(image)
+    if max(image.size) > WORK_SIZE:
+        image.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.LANCZOS)
+    return image
+
+
+def is_blank(image: Image.Image) -> bool:
+    """True when every pixel has the same colour (an untouched canvas)."""
+    extrema = image.convert("L").getextrema()
+    return extrema[0] == extrema[1]
