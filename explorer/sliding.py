@@ -1,0 +1,317 @@
+"""A kernel or pooling window sliding over a small matrix, computed by PyTorch and replayed step by step.
+
+`slide()` checks every argument the way PyTorch would (but with a ValueError that names the argument or
+the cell), asks PyTorch for the output (float64), and lists one step per output cell with the input
+values under the kernel taps, so the UI can animate exactly what PyTorch did.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+MAX_SIDE = 32          # the largest matrix or kernel side the app accepts
+MAX_PADDING = 16       # keeps the padded input (and the number of steps) small enough to animate
+OPS = ("conv", "max", "avg")
+OP_NAMES = {"conv": "convolution", "max": "max pooling", "avg": "average pooling"}
+AXES = ("rows", "columns")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One output cell: where it is, the values under the kernel taps, and the value they give."""
+    position: tuple[int, int]          # (row, column) of the output cell
+    window: np.ndarray                 # values under the taps (padding included; NaN = beyond the
+                                       # padded input, which only ceil_mode windows reach)
+    value: float                       # computed here from `window`, independently of PyTorch
+    rows: np.ndarray                   # row of each tap row in the padded input
+    cols: np.ndarray                   # column of each tap column in the padded input
+
+
+@dataclass(frozen=True)
+class Slide:
+    matrix: np.ndarray                 # the input as given (float64)
+    kernel: np.ndarray | None          # conv weights; None for pooling
+    op: str
+    kernel_size: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+    bias: float
+    ceil_mode: bool
+    padded: np.ndarray                 # the padded input (0 for conv/avg, -inf for max)
+    output: np.ndarray                 # what PyTorch returned
+    steps: list[Step] = field(repr=False)
+    unused_rows: list[int]             # input rows (0-based) that no kernel tap reads
+    unused_cols: list[int]
+    formulas: tuple[str, str]          # output-size formula per axis with the user's numbers
+
+    def expression(self, index: int, max_terms: int | None = None) -> str:
+        """The written computation of step `index`, e.g. "(10x1)+(11x0)+(2x1)+(123x0)=12"."""
+        step = self.steps[index]
+        result = fmt(float(self.output[step.position]))
+        values = step.window.ravel()
+        inside = ~np.isnan(values)
+        if self.op == "conv":
+            terms = [f"({fmt(v)}x{fmt(w)})" for v, w in zip(values, self.kernel.ravel())]
+            body = _abbreviate(terms, "+", max_terms)
+            if self.bias:
+                body += f"+{fmt(self.bias)}" if self.bias > 0 else fmt(self.bias)
+            return f"{body}={result}"
+        terms = [fmt(v) for v in values[inside]]
+        if self.op == "max":
+            return f"max({_abbreviate(terms, ',', max_terms)})={result}"
+        return f"({_abbreviate(terms, '+', max_terms)})/{len(terms)}={result}"
+
+
+def slide(matrix, kernel=None, *, op="conv", kernel_size=None, stride=1, padding=0,
+          dilation=1, bias=0.0, ceil_mode=False) -> Slide:
+    if op not in OPS:
+        raise ValueError(f"op: must be one of {', '.join(OPS)}, got {op!r}")
+    x = as_matrix(matrix, "matrix")
+    stride = as_pair(stride, "stride", minimum=1, maximum=MAX_SIDE + 2 * MAX_PADDING)
+    padding = as_pair(padding, "padding", minimum=0, maximum=MAX_PADDING)
+    dilation = as_pair(dilation, "dilation", minimum=1, maximum=MAX_SIDE)
+    if not isinstance(ceil_mode, (bool, np.bool_)):
+        raise ValueError(f"ceil_mode: must be True or False, got {ceil_mode!r}")
+    ceil_mode = bool(ceil_mode)
+    bias = _as_number(bias, "bias")
+
+    if op == "conv":
+        if kernel is None:
+            raise ValueError("kernel: convolution needs a kernel (a table of weights)")
+        w = as_matrix(kernel, "kernel")
+        if kernel_size is not None and as_pair(kernel_size, "kernel_size", minimum=1) != w.shape:
+            raise ValueError(f"kernel_size: {kernel_size!r} does not match the kernel's "
+                             f"{w.shape[0]}x{w.shape[1]} shape")
+        if ceil_mode:
+            raise ValueError("ceil_mode: only pooling has ceil_mode; convolution always rounds down")
+        ksize = w.shape
+        kernel_name = "kernel"
+    else:
+        if kernel_size is None:
+            if kernel is None:
+                raise ValueError("kernel_size: pooling needs a window size")
+            kernel_size = as_matrix(kernel, "kernel").shape
+        ksize = as_pair(kernel_size, "kernel_size", minimum=1, maximum=MAX_SIDE)
+        w = None
+        kernel_name = "kernel_size"
+        if bias:
+            raise ValueError("bias: pooling has no bias; set it to 0")
+        if op == "avg" and dilation != (1, 1):
+            raise ValueError("dilation: average pooling has no dilation in PyTorch; set it to 1")
+        for axis, k, p in zip(AXES, ksize, padding):
+            if p > k // 2:
+                raise ValueError(f"padding: pooling pads at most half the window ({axis}: window {k} "
+                                 f"allows padding up to {k // 2}, got {p})")
+
+    out_shape = []
+    for axis, n, k, s, p, d in zip(AXES, x.shape, ksize, stride, padding, dilation):
+        span = d * (k - 1) + 1
+        size = output_size(n, k, s, p, d, ceil_mode)
+        # conv needs the whole window inside the padded input; a ceil_mode pooling window may overhang
+        if span > n + 2 * p if op == "conv" else size < 1:
+            dil = f" with dilation {d}" if d > 1 else ""
+            raise ValueError(f"{kernel_name}: the window spans {span} {axis}{dil} but the padded input "
+                             f"has only {n + 2 * p} {axis} ({n} + 2x{p} padding)")
+        out_shape.append(size)
+
+    fill = -math.inf if op == "max" else 0.0
+    padded = np.pad(x, [(padding[0],) * 2, (padding[1],) * 2], constant_values=fill)
+    output = _torch_output(x, w, op, ksize, stride, padding, dilation, bias, ceil_mode)
+    if output.shape != tuple(out_shape):       # our formula must be PyTorch's
+        raise AssertionError(f"output size {output.shape} != formula {tuple(out_shape)}")
+
+    rows = [np.arange(i * stride[0], i * stride[0] + dilation[0] * ksize[0], dilation[0])
+            for i in range(out_shape[0])]
+    cols = [np.arange(j * stride[1], j * stride[1] + dilation[1] * ksize[1], dilation[1])
+            for j in range(out_shape[1])]
+    # ceil_mode windows may run past the padded input: those taps read NaN ("not there").
+    extended = np.full((max(padded.shape[0], rows[-1][-1] + 1), max(padded.shape[1], cols[-1][-1] + 1)),
+                       np.nan)
+    extended[:padded.shape[0], :padded.shape[1]] = padded
+    steps = []
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            window = extended[np.ix_(r, c)]
+            steps.append(Step((i, j), window, _step_value(window, w, op, bias), r, c))
+
+    return Slide(
+        matrix=x, kernel=w, op=op, kernel_size=tuple(ksize), stride=stride, padding=padding,
+        dilation=dilation, bias=bias, ceil_mode=ceil_mode, padded=padded, output=output, steps=steps,
+        unused_rows=_unused(rows, padding[0], x.shape[0]),
+        unused_cols=_unused(cols, padding[1], x.shape[1]),
+        formulas=tuple(size_formula(n, k, s, p, d, ceil_mode)
+                       for n, k, s, p, d in zip(x.shape, ksize, stride, padding, dilation)),
+    )
+
+
+def output_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool = False) -> int:
+    """PyTorch's output length along one axis (pooling_output_shape; conv is the floor case)."""
+    top = n + 2 * p - d * (k - 1) - 1
+    size = (-(-top // s) if ceil_mode else top // s) + 1
+    if ceil_mode and (size - 1) * s >= n + p:   # the last window would start in the right padding
+        size -= 1
+    return size
+
+
+def size_formula(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool = False) -> str:
+    """The output-size formula with these numbers filled in, ending in the result."""
+    top = n + 2 * p - d * (k - 1) - 1
+    rnd = "ceil" if ceil_mode else "floor"
+    text = (f"{rnd}(({n} + 2x{p} - {d}x({k}-1) - 1) / {s}) + 1 = {rnd}({top}/{s}) + 1 = "
+            f"{(-(-top // s) if ceil_mode else top // s) + 1}")
+    size = output_size(n, k, s, p, d, ceil_mode)
+    if ceil_mode and (-(-top // s)) + 1 != size:
+        text += f" - 1 = {size} (a last window starting in the padding is dropped)"
+    return text
+
+
+def fmt(v: float) -> str:
+    """A number as short as it can be written without hiding its value: 12, 0.5, -1.25, 1.23e+05."""
+    if math.isnan(v):
+        return "?"
+    if math.isinf(v):
+        return "-inf" if v < 0 else "inf"
+    if v == int(v) and abs(v) < 1e6:
+        return str(int(v))
+    if 1e-3 <= abs(v) < 1e6:
+        return f"{v:.4g}" if abs(v) < 1e4 else f"{v:.0f}"
+    return f"{v:.3g}"
+
+
+def as_matrix(value, name: str = "matrix", max_side: int = MAX_SIDE) -> np.ndarray:
+    """A 2-D float64 array from a table of numbers (lists, numpy, strings from a Dataframe)."""
+    if hasattr(value, "to_numpy") and not isinstance(value, np.ndarray):   # a pandas DataFrame
+        value = value.to_numpy()
+    if isinstance(value, np.ndarray):
+        if value.ndim != 2:
+            raise ValueError(f"{name} must be a table of rows and columns, got {value.ndim} dimension(s)")
+        value = value.tolist()
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise ValueError(f"{name} must be a table (a list of rows of numbers), got {type(value).__name__}")
+    if not value:
+        raise ValueError(f"{name} is empty")
+    if len(value) > max_side:
+        raise ValueError(f"{name} has {len(value)} rows; at most {max_side} are allowed")
+    width = None
+    for r, row in enumerate(value, 1):
+        if isinstance(row, np.ndarray):
+            row = row.tolist()
+        if not isinstance(row, (list, tuple)):
+            raise ValueError(f"{name} row {r} is not a row of numbers ({row!r})")
+        if not row:
+            raise ValueError(f"{name} row {r} is empty")
+        if width is None:
+            width = len(row)
+            if width > max_side:
+                raise ValueError(f"{name} has {width} columns; at most {max_side} are allowed")
+        elif len(row) != width:
+            raise ValueError(f"{name} row {r} has {len(row)} cell{'s' * (len(row) != 1)} but row 1 has {width} "
+                             f"(every row needs the same number of cells)")
+    out = np.empty((len(value), width))
+    for r, row in enumerate(value):
+        for c, cell in enumerate(row):
+            out[r, c] = _as_number(cell, f"{name} row {r + 1}, column {c + 1}")
+    return out
+
+
+def as_pair(value, name: str, minimum: int, maximum: int | None = None) -> tuple[int, int]:
+    """An (h, w) pair from an int, an (h, w) sequence, or text such as "2" or "2,3"."""
+    original = value
+    if isinstance(value, str):
+        text = value.strip().strip("()[]")
+        parts = [p.strip() for p in text.split(",")] if text else []
+        if len(parts) == 2 and parts[1] == "":      # "3," like Python's 1-tuple
+            parts = parts[:1]
+        value = parts
+        if len(parts) == 1:
+            value = parts[0]
+    if isinstance(value, (list, tuple, np.ndarray)):
+        if len(value) == 1:
+            value = value[0]
+        elif len(value) != 2:
+            raise ValueError(f"{name}: give one number or an 'h,w' pair, got {original!r}")
+        else:
+            return tuple(_as_int(v, name, minimum, maximum, original) for v in value)
+    n = _as_int(value, name, minimum, maximum, original)
+    return (n, n)
+
+
+def _as_int(v, name, minimum, maximum, original) -> int:
+    if isinstance(v, str):
+        try:
+            v = float(v.strip())
+        except ValueError:
+            raise ValueError(f"{name}: {original!r} is not a whole number or an 'h,w' pair") from None
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+        raise ValueError(f"{name}: {original!r} is not a whole number or an 'h,w' pair")
+    if not math.isfinite(v) or v != int(v):
+        raise ValueError(f"{name}: {original!r} is not a whole number")
+    v = int(v)
+    if v < minimum:
+        raise ValueError(f"{name}: must be at least {minimum}, got {v}")
+    if maximum is not None and v > maximum:
+        raise ValueError(f"{name}: at most {maximum} here, got {v}")
+    return v
+
+
+def _as_number(cell, where: str) -> float:
+    if isinstance(cell, str):
+        text = cell.strip()
+        if not text:
+            raise ValueError(f"{where} is empty")
+        try:
+            v = float(text)
+        except ValueError:
+            raise ValueError(f"{where}: {cell!r} is not a number") from None
+    elif cell is None:
+        raise ValueError(f"{where} is empty")
+    elif isinstance(cell, (bool, np.bool_)) or not isinstance(cell, numbers.Real):
+        raise ValueError(f"{where}: {cell!r} is not a number")
+    else:
+        v = float(cell)
+    if not math.isfinite(v):
+        raise ValueError(f"{where}: {cell!r} is not a finite number")
+    return v
+
+
+def _torch_output(x, w, op, ksize, stride, padding, dilation, bias, ceil_mode) -> np.ndarray:
+    t = torch.from_numpy(x)[None, None]
+    try:
+        if op == "conv":
+            out = F.conv2d(t, torch.from_numpy(w)[None, None], torch.tensor([bias], dtype=torch.float64),
+                           stride=stride, padding=padding, dilation=dilation)
+        elif op == "max":
+            out = F.max_pool2d(t, ksize, stride, padding, dilation, ceil_mode=ceil_mode)
+        else:
+            out = F.avg_pool2d(t, ksize, stride, padding, ceil_mode=ceil_mode, count_include_pad=True)
+    except RuntimeError as e:                  # a case the checks above missed: still a ValueError
+        raise ValueError(f"settings: PyTorch refused them: {e}") from None
+    return out[0, 0].numpy()
+
+
+def _step_value(window: np.ndarray, w, op: str, bias: float) -> float:
+    if op == "conv":
+        return float((window * w).sum() + bias)
+    inside = window[~np.isnan(window)]
+    return float(inside.max() if op == "max" else inside.sum() / inside.size)
+
+
+def _unused(taps: list[np.ndarray], pad: int, n: int) -> list[int]:
+    used = np.zeros(n, bool)
+    for t in taps:
+        t = t - pad
+        used[t[(t >= 0) & (t < n)]] = True
+    return [int(i) for i in np.flatnonzero(~used)]
+
+
+def _abbreviate(terms: list[str], sep: str, max_terms: int | None) -> str:
+    if max_terms is None or len(terms) <= max_terms:
+        return sep.join(terms)
+    head = max(1, max_terms - 2)
+    return f"{sep.join(terms[:head])}{sep}...[{len(terms) - head - 2} more]...{sep}{sep.join(terms[-2:])}"
