@@ -134,11 +134,11 @@ def slide(matrix, kernel=None, *, op="conv", kernel_size=None, stride=1, padding
     extended = np.full((max(padded.shape[0], rows[-1][-1] + 1), max(padded.shape[1], cols[-1][-1] + 1)),
                        np.nan)
     extended[:padded.shape[0], :padded.shape[1]] = padded
-    steps = []
-    for i, r in enumerate(rows):
-        for j, c in enumerate(cols):
-            window = extended[np.ix_(r, c)]
-            steps.append(Step((i, j), window, _step_value(window, w, op, bias), r, c))
+    R, C = np.array(rows), np.array(cols)                      # (out rows, kh), (out cols, kw)
+    windows = extended[R[:, None, :, None], C[None, :, None, :]]  # (out rows, out cols, kh, kw)
+    values = _step_values(windows, w, op, bias)
+    steps = [Step((i, j), windows[i, j], float(values[i, j]), R[i], C[j])
+             for i in range(len(rows)) for j in range(len(cols))]
 
     return Slide(
         matrix=x, kernel=w, op=op, kernel_size=tuple(ksize), stride=stride, padding=padding,
@@ -295,11 +295,13 @@ def _torch_output(x, w, op, ksize, stride, padding, dilation, bias, ceil_mode) -
     return out[0, 0].numpy()
 
 
-def _step_value(window: np.ndarray, w, op: str, bias: float) -> float:
+def _step_values(windows: np.ndarray, w, op: str, bias: float) -> np.ndarray:
+    """Each output cell recomputed from its window with numpy, to check and to explain PyTorch's."""
     if op == "conv":
-        return float((window * w).sum() + bias)
-    inside = window[~np.isnan(window)]
-    return float(inside.max() if op == "max" else inside.sum() / inside.size)
+        return (windows * w).sum(axis=(2, 3)) + bias
+    if op == "max":
+        return np.nanmax(windows, axis=(2, 3))
+    return np.nansum(windows, axis=(2, 3)) / (~np.isnan(windows)).sum(axis=(2, 3))
 
 
 def _unused(taps: list[np.ndarray], pad: int, n: int) -> list[int]:
