@@ -28,7 +28,9 @@ def _open_path(path: str) -> Image.Image:
             _check_size(image)
             image = _first_frame(image)
             image.load()
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ValueError(f"image: too large to open safely ({error}); the limit is {MAX_PIXELS / 1e6:.0f} megapixels")
+    except UnidentifiedImageError:
         raise ValueError("image: the file is not an image that can be read (PNG, JPEG, GIF, WebP, BMP, TIFF)")
     except (OSError, SyntaxError) as error:
         raise ValueError(f"image: the file is damaged or truncated ({error})")
