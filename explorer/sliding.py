@@ -50,14 +50,16 @@ class Slide:
     unused_cols: list[int]
     formulas: tuple[str, str]          # output-size formula per axis with the user's numbers
 
-    def expression(self, index: int, max_terms: int | None = None) -> str:
-        """The written computation of step `index`, e.g. "(10x1)+(11x0)+(2x1)+(123x0)=12"."""
+    def expression(self, index: int, max_terms: int | None = None, times: str = "x") -> str:
+        """The written computation of step `index`, e.g. "(10x1)+(11x0)+(2x1)+(123x0)=12".
+
+        With more than `max_terms` terms the middle ones are replaced by "...[N more]..."."""
         step = self.steps[index]
         result = fmt(float(self.output[step.position]))
         values = step.window.ravel()
         inside = ~np.isnan(values)
         if self.op == "conv":
-            terms = [f"({fmt(v)}x{fmt(w)})" for v, w in zip(values, self.kernel.ravel())]
+            terms = [f"({fmt(v)}{times}{fmt(w)})" for v, w in zip(values, self.kernel.ravel())]
             body = _abbreviate(terms, "+", max_terms)
             if self.bias:
                 body += f"+{fmt(self.bias)}" if self.bias > 0 else fmt(self.bias)
