@@ -81,7 +81,7 @@ def _to_pil(source) -> Image.Image | None:
         return _open_path(str(source))
     if isinstance(source, dict) and "path" in source:  # a gradio FileData
         return _open_path(source["path"])
-    raise ValueError(f"image: a {type(source).__name__} is not an image")
+    raise ValueError(f"image: a value of type {type(source).__name__} is not an image")
 
 
 def _flatten(image: Image.Image) -> Image.Image:

@@ -118,7 +118,7 @@ def test_paths_outside_the_upload_cache_are_never_opened():
 
 @pytest.mark.parametrize("array, message", [
     (np.zeros((0, 5)), "not an image"), (np.zeros((4, 4, 7)), "not an image"),
-    (np.full((4, 4), np.nan), "NaN"), ("hello", "only uploaded files"), (5, "an int is not an image"),
+    (np.full((4, 4), np.nan), "NaN"), ("hello", "only uploaded files"), (5, "type int is not an image"),
 ])
 def test_bad_arrays_are_clear_errors(array, message):
     with pytest.raises(ValueError, match=message):
