@@ -3,6 +3,8 @@ import importlib
 
 import gradio as gr
 
+from explorer.warmup import start_background_warmup
+
 # Each tab module has TITLE (str) and build(shared: dict) -> None, called inside its gr.Tab.
 # `shared` lets a later tab use an earlier tab's components (the Architecture tab reads the
 # Kernel tab's matrix, shared["matrix"]).
@@ -21,6 +23,7 @@ CONCURRENCY = 2          # one worker per core: more only makes every request sl
 
 
 def build_demo() -> gr.Blocks:
+    start_background_warmup()
     with gr.Blocks(title="CNN Explorer", delete_cache=(600, 1800)) as demo:
         gr.Markdown(
             "# CNN Explorer\n"
