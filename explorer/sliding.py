@@ -319,3 +319,40 @@ def _abbreviate(terms: list[str], sep: str, max_terms: int | None) -> str:
         return sep.join(terms)
     head = max(1, max_terms - 2)
     return f"{sep.join(terms[:head])}{sep}...[{len(terms) - head - 2} more]...{sep}{sep.join(terms[-2:])}"
+
+
+def pytorch_code(s: Slide) -> str:
+    """Standalone PyTorch code that reproduces s.output (it leaves the result in `out`)."""
+    def lit(v: float) -> str:
+        return str(int(v)) if v == int(v) and abs(v) < 1e15 else repr(float(v))
+
+    def table(a: np.ndarray) -> str:
+        rows = ",\n    ".join("[" + ", ".join(lit(v) for v in row) + "]" for row in a)
+        return "[\n    " + rows + ",\n]"
+
+    def pair(p: tuple[int, int]) -> str:
+        return str(p[0]) if p[0] == p[1] else str(tuple(p))
+
+    lines = ["import torch", "from torch import nn", "import torch.nn.functional as F", "",
+             f"matrix = {table(s.matrix)}",
+             "x = torch.tensor(matrix, dtype=torch.float64)[None, None]   # (batch, channels, rows, columns)",
+             ""]
+    if s.op == "conv":
+        lines += [
+            f"kernel = {table(s.kernel)}",
+            f"conv = nn.Conv2d(1, 1, kernel_size={pair(s.kernel_size)}, stride={pair(s.stride)}, "
+            f"padding={pair(s.padding)}, dilation={pair(s.dilation)}, dtype=torch.float64)",
+            "with torch.no_grad():",
+            "    conv.weight.copy_(torch.tensor(kernel, dtype=torch.float64)[None, None])",
+            f"    conv.bias.fill_({lit(s.bias)})",
+            "    out = conv(x)[0, 0]",
+        ]
+    elif s.op == "max":
+        lines.append(f"out = F.max_pool2d(x, kernel_size={pair(s.kernel_size)}, stride={pair(s.stride)}, "
+                     f"padding={pair(s.padding)}, dilation={pair(s.dilation)}, "
+                     f"ceil_mode={s.ceil_mode})[0, 0]")
+    else:
+        lines.append(f"out = F.avg_pool2d(x, kernel_size={pair(s.kernel_size)}, stride={pair(s.stride)}, "
+                     f"padding={pair(s.padding)}, ceil_mode={s.ceil_mode}, count_include_pad=True)[0, 0]")
+    lines.append("print(out)")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,392 @@
+"""Frames of the sliding-window animation, drawn with PIL, and the whole animation as a GIF.
+
+A frame shows the padded input with the window, the kernel, the element-wise products (or the pooled
+window), the written sum of this step, and the output filled so far. Everything that does not change
+between steps is drawn once per Slide; a frame is a copy of that plus a few pastes and a few words,
+so it takes milliseconds even at 32x32.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from explorer.sliding import OP_NAMES, Slide, fmt
+
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+
+WHITE = (255, 255, 255)
+INK = (33, 37, 41)
+MUTED = (110, 110, 120)
+GRID = (200, 200, 208)
+PAD_FILL, PAD_INK = (228, 222, 245), (120, 108, 170)          # padding: lavender, never white
+UNUSED_FILL, UNUSED_INK = (214, 214, 214), (140, 140, 140)     # input no window reads: grey
+TAP_FILL = (255, 214, 92)                                     # cells under the kernel taps
+WINDOW = (222, 84, 12)                                        # window outline, current output cell
+KERNEL_FILL = (253, 235, 211)
+PRODUCT_FILL = (255, 246, 214)
+DONE_FILL = (206, 237, 214)                                   # output cells already computed
+PICK_FILL = (255, 190, 60)                                    # the cell max pooling picks
+MAX_WIDTH = 1400       # wider than this, the output table goes under the input instead of beside it
+
+
+def _font_file(bold: bool, condensed: bool = False) -> str:
+    name = "DejaVuSans" + ("Condensed" if condensed else "") + ("-Bold" if bold else "") + ".ttf"
+    if (FONT_DIR / name).exists():
+        return str(FONT_DIR / name)
+    import matplotlib                         # ships DejaVu Sans wherever the app is installed
+    return str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name.replace("Condensed", ""))
+
+
+_FONTS: dict[tuple, ImageFont.FreeTypeFont] = {}
+_STAMPS: dict[tuple, tuple[Image.Image, tuple[int, int], float]] = {}
+
+
+def font(size: int, bold: bool = False, condensed: bool = False) -> ImageFont.FreeTypeFont:
+    key = (size, bold, condensed)
+    if key not in _FONTS:
+        _FONTS[key] = ImageFont.truetype(_font_file(bold, condensed), size)
+    return _FONTS[key]
+
+
+def _stamp(text: str, size: int, bold: bool, anchor: str = "mm", condensed: bool = False):
+    """The text's glyph mask, offset and advance, rendered once: pasting a cached mask is ten times
+    faster than drawing the text again."""
+    key = (size, bold, text, anchor, condensed)
+    hit = _STAMPS.get(key)
+    if hit is None:
+        if len(_STAMPS) > 50_000:
+            _STAMPS.clear()
+        f = font(size, bold, condensed)
+        left, top, right, bottom = f.getbbox(text, anchor=anchor)
+        mask = Image.new("L", (max(1, right - left), max(1, bottom - top)), 0)
+        ImageDraw.Draw(mask).text((-left, -top), text, fill=255, font=f, anchor=anchor)
+        hit = _STAMPS[key] = (mask, (left, top), f.getlength(text))
+    return hit
+
+
+def put_text(im: Image.Image, center, text: str, size: int, color, bold=False, condensed=False):
+    """Text centred on `center` (cell numbers)."""
+    mask, (left, top), _ = _stamp(text, size, bold, "mm", condensed)
+    im.paste(color, (int(center[0]) + left, int(center[1]) + top), mask)
+
+
+def put_line(im: Image.Image, xy, text: str, size: int, color, bold=False) -> float:
+    """A line of text from its top-left corner, stamped piece by piece; returns its width."""
+    x, y = xy
+    baseline = y + font(size, bold).getmetrics()[0]
+    for piece in _pieces(text):
+        mask, (left, top), advance = _stamp(piece, size, bold, "ls")
+        if piece.strip():
+            im.paste(color, (int(x) + left, baseline + top), mask)
+        x += advance
+    return x - xy[0]
+
+
+def _pieces(text: str) -> list[str]:
+    """Words and the sum's terms, each ending at a space, '+' or ','."""
+    out, cur = [], ""
+    for ch in text:
+        cur += ch
+        if ch in " +,=":
+            out.append(cur)
+            cur = ""
+    if cur:
+        out.append(cur)
+    return out
+
+
+def line_width(text: str, size: int, bold: bool = False) -> float:
+    return sum(_stamp(p, size, bold, "ls")[2] for p in _pieces(text))
+
+
+def text_width(text: str, size: int, bold: bool = False) -> float:
+    return font(size, bold).getlength(text)
+
+
+def cell_text(v: float) -> str:
+    if math.isinf(v):
+        return "-∞" if v < 0 else "∞"
+    return fmt(v)
+
+
+@dataclass
+class Grid:
+    """A table drawn at (x, y) with cells of cw x ch pixels."""
+    x: int
+    y: int
+    rows: int
+    cols: int
+    cw: int
+    ch: int
+
+    @property
+    def width(self) -> int:
+        return self.cols * self.cw
+
+    @property
+    def height(self) -> int:
+        return self.rows * self.ch
+
+    def box(self, r: int, c: int) -> tuple[int, int, int, int]:
+        x0, y0 = self.x + c * self.cw, self.y + r * self.ch
+        return x0, y0, x0 + self.cw, y0 + self.ch
+
+    def span(self, r0: int, c0: int, r1: int, c1: int) -> tuple[int, int, int, int]:
+        """Pixel box covering cells r0..r1, c0..c1 (inclusive)."""
+        return self.x + c0 * self.cw, self.y + r0 * self.ch, self.x + (c1 + 1) * self.cw, self.y + (r1 + 1) * self.ch
+
+
+def _cell_width(texts, size: int) -> int:
+    widest = max((font(size, True, True).getlength(t) for t in set(texts)), default=0)
+    return int(max(widest + 8, size * 2))
+
+
+def _draw_cells(im: Image.Image, grid: Grid, texts, fills, inks, size: int, bold=False):
+    draw = ImageDraw.Draw(im)
+    for r in range(grid.rows):
+        for c in range(grid.cols):
+            x0, y0, x1, y1 = grid.box(r, c)
+            draw.rectangle((x0, y0, x1, y1), fill=fills[r][c], outline=GRID)
+            if texts[r][c]:
+                put_text(im, ((x0 + x1) / 2, (y0 + y1) / 2 + 1), texts[r][c], size, inks[r][c], bold, True)
+
+
+class FrameRenderer:
+    """Draws frame k of the animation of one Slide; build it once, then call frame(k) per step."""
+
+    def __init__(self, s: Slide):
+        self.s = s
+        side = max(*s.padded.shape, *s.output.shape)
+        self.size = 18 if side <= 8 else 15 if side <= 16 else 13     # cell text, legible at 32x32
+        self.small = max(11, self.size - 3)
+        self.title = self.size + 1
+        ch = self.size + 12
+        pr, pc = s.padding
+        n_rows, n_cols = s.matrix.shape
+        unused_r, unused_c = set(s.unused_rows), set(s.unused_cols)
+
+        # texts and colours of the padded input, plain and under the window
+        P = s.padded
+        self.in_texts = [[cell_text(v) for v in row] for row in P]
+        in_fill, in_ink = [], []
+        for r in range(P.shape[0]):
+            fr, ir = [], []
+            for c in range(P.shape[1]):
+                ri, ci = r - pr, c - pc
+                if not (0 <= ri < n_rows and 0 <= ci < n_cols):
+                    fr.append(PAD_FILL), ir.append(PAD_INK)
+                elif ri in unused_r or ci in unused_c:
+                    fr.append(UNUSED_FILL), ir.append(UNUSED_INK)
+                else:
+                    fr.append(WHITE), ir.append(INK)
+            in_fill.append(fr), in_ink.append(ir)
+
+        kh, kw = s.kernel_size
+        self.conv = s.op == "conv"
+        if self.conv:
+            self.k_texts = [[cell_text(v) for v in row] for row in s.kernel]
+            products = np.stack([st.window * s.kernel for st in s.steps])
+            prod_texts = [cell_text(v) for v in np.unique(products)] if products.size < 20000 else \
+                [cell_text(v) for v in (products.min(), products.max(), -abs(products).max() - 0.111)]
+        else:
+            self.k_texts = None
+            prod_texts = self.in_texts[0] + ["-∞"]
+        self.out_texts = [[cell_text(v) for v in row] for row in s.output]
+
+        m = 18                                          # margin
+        label_w = int(text_width("32", self.small)) + 8  # row numbers left of the input
+        cw_in = _cell_width([t for row in self.in_texts for t in row], self.size)
+        cw_out = _cell_width([t for row in self.out_texts for t in row], self.size)
+        cw_k = _cell_width([t for row in self.k_texts for t in row], self.size) if self.conv else 0
+        cw_p = _cell_width(prod_texts, self.size)
+        head_h = self.title + 16
+        cap_h = self.small + 10                         # caption above each table
+        top = m + head_h + cap_h
+        self.input = Grid(m + label_w, top + self.small + 6, P.shape[0], P.shape[1], cw_in, ch)
+        mid_x = self.input.x + self.input.width + 2 * m
+        self.kernel = Grid(mid_x, self.input.y, kh, kw, cw_k, ch) if self.conv else None
+        y_prod = self.kernel.y + self.kernel.height + cap_h + 18 if self.conv else self.input.y
+        self.products = Grid(mid_x, y_prod, kh, kw, cw_p, ch)
+        mid_w = max(self.products.width, self.kernel.width if self.conv else 0,
+                    int(text_width("window x kernel", self.small, True)) + 4)
+        right_x = mid_x + mid_w + 2 * m
+        if right_x + s.output.shape[1] * cw_out + m <= MAX_WIDTH:
+            self.output = Grid(right_x, self.input.y, *s.output.shape, cw_out, ch)
+        else:                                           # big: the output goes under the input
+            self.output = Grid(self.input.x, self.input.y + self.input.height + cap_h + 14,
+                               *s.output.shape, cw_out, ch)
+        self.width = max(self.output.x + self.output.width + m, mid_x + mid_w + m, 640)
+        body_bottom = max(self.input.y + self.input.height, self.products.y + self.products.height,
+                          self.output.y + self.output.height)
+        self.formula_y = body_bottom + 18
+        self.formula_size = self.size + 1
+        self.max_lines = 3
+        self.line_h = self.formula_size + 8
+        self.legend_y = self.formula_y + self.max_lines * self.line_h + 8
+        self.height = self.legend_y + self.small + 18
+
+        self.base = self._draw_base(in_fill, in_ink, cap_h)
+        # the same input with every cell as it looks under the window: frames paste the tapped cells
+        self.hi = self.base.copy()
+        _draw_cells(self.hi, self.input, self.in_texts, [[TAP_FILL] * P.shape[1]] * P.shape[0],
+                    [[INK] * P.shape[1]] * P.shape[0], self.size, bold=True)
+        self.done = self.base.copy()
+        _draw_cells(self.done, self.output, self.out_texts, [[DONE_FILL] * self.output.cols] * self.output.rows,
+                    [[INK] * self.output.cols] * self.output.rows, self.size)
+
+    def __len__(self) -> int:
+        return len(self.s.steps)
+
+    def _draw_base(self, in_fill, in_ink, cap_h) -> Image.Image:
+        s = self.s
+        im = Image.new("RGB", (self.width, self.height), WHITE)
+        draw = ImageDraw.Draw(im)
+        f_cap = font(self.small, True)
+        pr, pc = s.padding
+        pad = f", padded by {pr}" if pr == pc else f", padded by {pr} (rows) and {pc} (columns)"
+        caption = f"input {s.matrix.shape[0]}x{s.matrix.shape[1]}" + (pad if pr or pc else "")
+        draw.text((self.input.x - 4, self.input.y - cap_h - self.small - 6), caption, fill=INK, font=f_cap)
+        _draw_cells(im, self.input, self.in_texts, in_fill, in_ink, self.size)
+        for r in range(s.matrix.shape[0]):                 # row / column numbers of the real input
+            y = self.input.y + (r + pr) * self.input.ch + self.input.ch / 2
+            put_text(im, (self.input.x - 12, y), str(r + 1), self.small - 1, MUTED)
+        for c in range(s.matrix.shape[1]):
+            x = self.input.x + (c + pc) * self.input.cw + self.input.cw / 2
+            put_text(im, (x, self.input.y - self.small / 2 - 3), str(c + 1), self.small - 1, MUTED)
+        if self.conv:
+            draw.text((self.kernel.x, self.kernel.y - cap_h), "kernel", fill=INK, font=f_cap)
+            _draw_cells(im, self.kernel, self.k_texts, [[KERNEL_FILL] * self.kernel.cols] * self.kernel.rows,
+                        [[INK] * self.kernel.cols] * self.kernel.rows, self.size)
+            draw.text((self.products.x, self.products.y - cap_h), "window x kernel", fill=INK, font=f_cap)
+        else:
+            kh, kw = s.kernel_size
+            draw.text((self.products.x, self.products.y - cap_h), f"window {kh}x{kw} ({s.op})",
+                      fill=INK, font=f_cap)
+        oh, ow = s.output.shape
+        draw.text((self.output.x, self.output.y - cap_h), f"output {oh}x{ow}", fill=INK, font=f_cap)
+        empty = [[""] * ow] * oh
+        _draw_cells(im, self.output, empty, [[WHITE] * ow] * oh, [[INK] * ow] * oh, self.size)
+        self._draw_legend(im)
+        return im
+
+    def _draw_legend(self, im: Image.Image):
+        draw = ImageDraw.Draw(im)
+        f = font(self.small)
+        items = [(TAP_FILL, "under the kernel"), (PAD_FILL, "padding"), (DONE_FILL, "output so far")]
+        if self.s.unused_rows or self.s.unused_cols:
+            items.append((UNUSED_FILL, "never read by any window (PyTorch drops it)"))
+        x, y, sw = 18, self.legend_y, self.small + 2
+        for colour, label in items:
+            draw.rectangle((x, y, x + sw, y + sw), fill=colour, outline=GRID)
+            draw.text((x + sw + 6, y - 1), label, fill=MUTED, font=f)
+            x += sw + 6 + int(f.getlength(label)) + 22
+
+    def frame(self, index: int) -> Image.Image:
+        s = self.s
+        n = len(s.steps)
+        if not 0 <= index < n:
+            raise ValueError(f"step: must be between 1 and {n}, got {index + 1}")
+        step = s.steps[index]
+        i, j = step.position
+        im = self.base.copy()
+        # output filled so far: full rows above, this row up to and including the current cell
+        if i:
+            im.paste(self.done.crop(self.output.span(0, 0, i - 1, self.output.cols - 1)),
+                     self.output.span(0, 0, i - 1, self.output.cols - 1)[:2])
+        box = self.output.span(i, 0, i, j)
+        im.paste(self.done.crop(box), box[:2])
+        # the taps of the window (one paste when they are adjacent)
+        rows, cols = step.rows, step.cols
+        inside_r = rows[rows < self.input.rows]
+        inside_c = cols[cols < self.input.cols]
+        if s.dilation == (1, 1) and inside_r.size and inside_c.size:
+            box = self.input.span(inside_r[0], inside_c[0], inside_r[-1], inside_c[-1])
+            im.paste(self.hi.crop(box), box[:2])
+        else:
+            for r in inside_r:
+                for c in inside_c:
+                    box = self.input.box(r, c)
+                    im.paste(self.hi.crop(box), box[:2])
+        draw = ImageDraw.Draw(im)
+        x0, y0, _, _ = self.input.box(rows[0], cols[0])
+        _, _, x1, y1 = self.input.box(rows[-1], cols[-1])
+        draw.rectangle((x0 - 1, y0 - 1, x1 + 1, y1 + 1), outline=WINDOW, width=3)
+        ox0, oy0, ox1, oy1 = self.output.box(i, j)
+        draw.rectangle((ox0, oy0, ox1, oy1), fill=TAP_FILL)
+        put_text(im, ((ox0 + ox1) / 2, (oy0 + oy1) / 2 + 1), self.out_texts[i][j], self.size, INK, True, True)
+        draw.rectangle((ox0 - 1, oy0 - 1, ox1 + 1, oy1 + 1), outline=WINDOW, width=3)
+        self._draw_window_values(im, draw, step)
+        head = (f"{OP_NAMES[s.op].capitalize()}, step {index + 1} of {n}: output row {i + 1}, column {j + 1}"
+                f" = {fmt(float(s.output[i, j]))}")
+        put_line(im, (18, 14), head, self.title, INK, True)
+        self._draw_formula(im, index)
+        return im
+
+    def _draw_window_values(self, im, draw, step):
+        g = self.products
+        window = step.window
+        if self.conv:
+            values = window * self.s.kernel
+            fills = [[PRODUCT_FILL] * g.cols] * g.rows
+        else:
+            values = window
+            pick = np.nanmax(window) if self.s.op == "max" else None
+            fills = [[PICK_FILL if pick is not None and v == pick else PRODUCT_FILL for v in row]
+                     for row in window]
+        for r in range(g.rows):
+            for c in range(g.cols):
+                x0, y0, x1, y1 = g.box(r, c)
+                v = values[r, c]
+                outside = math.isnan(v)
+                draw.rectangle((x0, y0, x1, y1), fill=WHITE if outside else fills[r][c], outline=GRID)
+                if not outside:                 # NaN: a ceil_mode tap beyond the padded input
+                    put_text(im, ((x0 + x1) / 2, (y0 + y1) / 2 + 1), cell_text(v), self.size, INK, False, True)
+
+    def _draw_formula(self, im, index):
+        s = self.s
+        size = self.formula_size
+        avail = self.width - 36
+        lines = _wrap(s.expression(index, times="×"), size, avail)
+        for keep in (16, 10, 6, 4):
+            if len(lines) <= self.max_lines:
+                break
+            lines = _wrap(s.expression(index, max_terms=keep, times="×"), size, avail)
+        for k, line in enumerate(lines[:self.max_lines]):
+            put_line(im, (18, self.formula_y + k * self.line_h), line, size, INK)
+
+    def frames(self):
+        for k in range(len(self)):
+            yield self.frame(k)
+
+    def gif(self, path, step_ms: int = 400) -> Path:
+        """The whole animation as an (endlessly looping) GIF at `path`."""
+        # One palette for every frame, taken from images that hold all the frame's colours: no
+        # per-frame colour search, and text keeps its colours from frame to frame.
+        sample = Image.new("RGB", (self.width, self.height * 3))
+        sample.paste(self.base, (0, 0))
+        sample.paste(self.hi, (0, self.height))
+        sample.paste(self.frame(0), (0, 2 * self.height))
+        palette = sample.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        frames = (f.quantize(palette=palette, dither=Image.Dither.NONE) for f in self.frames())
+        first = next(frames)
+        path = Path(path)
+        first.save(path, save_all=True, append_images=frames, duration=step_ms, loop=0, optimize=False)
+        return path
+
+
+def _wrap(text: str, size: int, width: float) -> list[str]:
+    """Break the written sum after '+' or ',' so that each line fits `width` pixels."""
+    lines, line, used = [], "", 0.0
+    for piece in _pieces(text):
+        w = _stamp(piece, size, False, "ls")[2]
+        if line and used + w > width:
+            lines.append(line)
+            line, used = "", 0.0
+        line += piece
+        used += w
+    lines.append(line)
+    return lines
