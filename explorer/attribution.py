@@ -1,0 +1,430 @@
+"""Which pixels decided the model's answer: attribution maps computed by Captum.
+
+`attribute(model, image, method, target=None, **options)` returns a float map of the user's image's own
+height x width (ready to overlay). Every method runs through Captum; the code here only picks the target,
+wires the layer, and maps the model-input-sized result back onto the picture. The shared module is used
+under its lock for the whole attribution, because Captum's hooks mutate it while they run.
+"""
+import difflib
+import math
+import warnings
+import weakref
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from captum.attr import (GuidedGradCam, IntegratedGradients, LayerAttribution, LayerGradCam, NoiseTunnel,
+                         Occlusion, Saliency)
+from PIL import Image, ImageDraw
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from explorer.images import load_image
+from explorer.models import LoadedModel, PhotoTransform
+from explorer.stages import stage_kind
+
+# Captum announces its (temporary, removed) ReLU hooks on every guided call: not news to a user.
+warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU activations")
+
+Progress = Callable[[float], None]   # called with the fraction done; may raise to cancel
+
+
+class Cancelled(RuntimeError):
+    """Raised by a progress callback to stop a long attribution."""
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    title: str
+    description: str                         # one line, shown in the UI
+    run: Callable                            # (counted module, x, target, layer, options) -> tensor
+    long: bool = False                       # worth a progress bar and a Cancel button
+    needs_guided_relus: bool = False         # valid only where every ReLU is its own nn.ReLU module
+    uses_layer: bool = False                 # takes the Grad-CAM layer option
+    options: tuple = ()                      # option names it accepts besides `layer`
+
+
+# ----------------------------------------------------------------------------------------------------
+# The methods: one function and one METHODS entry each.
+
+def _saliency(net, x, target, layer, options):
+    return Saliency(net).attribute(x, target=target, abs=False)
+
+
+def _integrated_gradients(net, x, target, layer, options):
+    steps = _int_option(options, "n_steps", 32, 2, 512)
+    batch = _int_option(options, "internal_batch_size", steps, 1, 512)
+    net.expect(math.ceil(steps / batch))
+    return IntegratedGradients(net).attribute(x, baselines=torch.zeros_like(x), target=target,
+                                              n_steps=steps, internal_batch_size=batch)
+
+
+def _smoothgrad(net, x, target, layer, options):
+    samples = _int_option(options, "nt_samples", 16, 1, 256)
+    batch = _int_option(options, "nt_samples_batch_size", samples, 1, 256)
+    stdev = _float_option(options, "stdevs", 0.15, 0.0, 2.0)
+    net.expect(math.ceil(samples / batch))
+    return NoiseTunnel(Saliency(net)).attribute(x, nt_type="smoothgrad", nt_samples=samples,
+                                                nt_samples_batch_size=batch, stdevs=stdev,
+                                                target=target, abs=False)
+
+
+def _gradcam(net, x, target, layer, options):
+    cam = LayerGradCam(net, layer).attribute(x, target=target, relu_attributions=True)
+    return LayerAttribution.interpolate(cam.detach(), tuple(x.shape[-2:]), interpolate_mode="bilinear")
+
+
+def _guided_gradcam(net, x, target, layer, options):
+    return GuidedGradCam(net, layer).attribute(x, target=target, interpolate_mode="bilinear")
+
+
+def occlusion_geometry(size: tuple[int, int], options: dict) -> tuple[int, int]:
+    """(window, stride) in model-input pixels; by default a window of about 1/7 of the shorter side."""
+    shorter = min(size)
+    window = _int_option(options, "window", max(1, round(shorter / 7)), 1, 10_000)
+    stride = _int_option(options, "stride", max(1, window // 2), 1, 10_000)
+    if window > shorter:
+        raise ValueError(f"occlusion: the window ({window} px) is larger than the model's input "
+                         f"({size[1]}x{size[0]} px); use at most {shorter}")
+    return window, stride
+
+
+def _occlusion(net, x, target, layer, options):
+    window, stride = occlusion_geometry(tuple(x.shape[-2:]), options)
+    per_eval = _int_option(options, "perturbations_per_eval", 16, 1, 256)
+    channels = x.shape[1]
+    positions = math.prod((n - window) // stride + 1 + ((n - window) % stride > 0) for n in x.shape[-2:])
+    net.expect(1 + math.ceil(positions / per_eval))
+    return Occlusion(net).attribute(x, target=target, sliding_window_shapes=(channels, window, window),
+                                    strides=(channels, stride, stride), baselines=0.0,
+                                    perturbations_per_eval=per_eval)
+
+
+METHODS: dict[str, Method] = {m.name: m for m in [
+    Method("saliency", "Saliency (gradient)",
+           "How much the class score changes when each pixel changes a little: the raw gradient.",
+           _saliency),
+    Method("integrated_gradients", "Integrated Gradients",
+           "Gradients summed along a path from a grey picture to yours: each pixel's share of the score.",
+           _integrated_gradients, long=True, options=("n_steps", "internal_batch_size")),
+    Method("smoothgrad", "SmoothGrad",
+           "The gradient averaged over noisy copies of the picture: less speckle than plain saliency.",
+           _smoothgrad, long=True, options=("nt_samples", "nt_samples_batch_size", "stdevs")),
+    Method("gradcam", "Grad-CAM",
+           "Where in a conv layer the features that raise the class score are: coarse regions.",
+           _gradcam, uses_layer=True),
+    Method("guided_gradcam", "Guided Grad-CAM",
+           "Grad-CAM sharpened by guided backpropagation: fine detail inside the Grad-CAM regions.",
+           _guided_gradcam, needs_guided_relus=True, uses_layer=True),
+    Method("occlusion", "Occlusion",
+           "Grey out a window at every position and watch the score drop: no gradients at all.",
+           _occlusion, long=True, options=("window", "stride", "perturbations_per_eval")),
+]}
+
+def method_title(name: str) -> str:
+    return METHODS[name].title if name in METHODS else name
+
+
+# ----------------------------------------------------------------------------------------------------
+# Which methods are valid for which model.
+
+_RECTIFIERS = {"relu", "relu_", "relu6", "hardtanh", "hardtanh_", "leaky_relu", "leaky_relu_", "silu",
+               "hardswish", "gelu", "elu", "elu_", "selu", "celu", "mish", "prelu", "rrelu", "softplus"}
+
+
+class _RectifierSpy(TorchFunctionMode):
+    """Counts rectifier calls made outside an nn.ReLU module (functional ReLU, ReLU6, SiLU, ...)."""
+
+    def __init__(self):
+        super().__init__()
+        self.inside_relu = 0
+        self.outside = set()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "").lstrip("_")
+        if name in _RECTIFIERS and not self.inside_relu:
+            self.outside.add(name)
+        return func(*args, **(kwargs or {}))
+
+
+_guided_ok: "weakref.WeakKeyDictionary[nn.Module, tuple[bool, str]]" = weakref.WeakKeyDictionary()
+
+
+def _probe_input(model: LoadedModel) -> torch.Tensor:
+    """A picture every model accepts (photos and sketches alike): a dark square on white."""
+    picture = Image.new("RGB", (256, 256), "white")
+    ImageDraw.Draw(picture).rectangle((96, 64, 160, 192), fill="black")
+    return model.preprocess(picture)
+
+
+def guided_backprop_check(model: LoadedModel) -> tuple[bool, str]:
+    """(valid, why): guided backpropagation is right only when every rectifier is an nn.ReLU module
+    called exactly once per forward pass (Captum overrides gradients on nn.ReLU modules only)."""
+    module = model.module
+    if module in _guided_ok:
+        return _guided_ok[module]
+    spy, calls = _RectifierSpy(), {}
+
+    def before(layer, inputs):
+        spy.inside_relu += 1
+
+    def after(layer, inputs, output):
+        spy.inside_relu -= 1
+        calls[layer] = calls.get(layer, 0) + 1
+
+    relus = [m for m in module.modules() if isinstance(m, nn.ReLU)]
+    x = _probe_input(model)
+    with model.lock:
+        handles = [h for m in relus for h in (m.register_forward_pre_hook(before), m.register_forward_hook(after))]
+        try:
+            with torch.no_grad(), spy:
+                module(x)
+        finally:
+            for handle in handles:
+                handle.remove()
+    names = {m: n for n, m in module.named_modules()}
+    reused = sorted(names[m] for m, n in calls.items() if n > 1)
+    if spy.outside:
+        found = ", ".join(sorted("ReLU6 (hardtanh)" if n.startswith("hardtanh") else n for n in spy.outside))
+        verdict = (False, f"it applies {found} outside nn.ReLU modules, which guided "
+                          "backpropagation cannot see")
+    elif reused:
+        verdict = (False, f"it reuses one ReLU module several times per pass ({', '.join(reused[:3])})")
+    elif not relus:
+        verdict = (False, "it has no ReLU")
+    else:
+        verdict = (True, "every ReLU is its own nn.ReLU module")
+    _guided_ok[module] = verdict
+    return verdict
+
+
+def methods_for(model: LoadedModel) -> list[str]:
+    """The METHODS that Captum computes correctly on this model."""
+    guided = guided_backprop_check(model)[0]
+    return [name for name, m in METHODS.items() if guided or not m.needs_guided_relus]
+
+
+def conv_layers(model: LoadedModel) -> list[str]:
+    """Names of the model's conv stages (module paths, as the Stages tab names them), input to output."""
+    return [name for name, m in model.module.named_modules() if stage_kind(m) == "conv"]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Targets and options.
+
+def resolve_target(model: LoadedModel, target) -> int | None:
+    """A class index, a class name (as in model.labels), or None (= the top-1 prediction)."""
+    labels = model.labels
+    if target is None or (isinstance(target, str) and not target.strip()):
+        return None
+    if isinstance(target, str):
+        text = target.strip()
+        if text.lstrip("-").isdigit():
+            return resolve_target(model, int(text))
+        lowered = [label.lower() for label in labels]
+        if text.lower() in lowered:
+            return lowered.index(text.lower())
+        close = difflib.get_close_matches(text.lower(), lowered, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(repr(labels[lowered.index(c)]) for c in close)}?" if close else ""
+        raise ValueError(f"target: {model.display_name} has no class named {text!r} among its "
+                         f"{len(labels)} classes{hint}")
+    if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
+        raise ValueError(f"target: give a class index or a class name, not a {type(target).__name__}")
+    if not 0 <= int(target) < len(labels):
+        raise ValueError(f"target: class index {int(target)} is out of range: {model.display_name} has "
+                         f"classes 0 to {len(labels) - 1}")
+    return int(target)
+
+
+def _int_option(options: dict, name: str, default: int, low: int, high: int) -> int:
+    value = options.get(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: {value!r} is not a number") from None
+    if not number.is_integer() or not low <= number <= high:
+        raise ValueError(f"{name}: {value!r} must be a whole number from {low} to {high}")
+    return int(number)
+
+
+def _float_option(options: dict, name: str, default: float, low: float, high: float) -> float:
+    value = options.get(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: {value!r} is not a number") from None
+    if not (math.isfinite(number) and low <= number <= high):
+        raise ValueError(f"{name}: {value!r} must be between {low} and {high}")
+    return number
+
+
+def _check_options(method: Method, options: dict) -> None:
+    allowed = set(method.options) | {"progress"} | ({"layer"} if method.uses_layer else set())
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise ValueError(f"options: {method.name} does not take {', '.join(unknown)}; it takes "
+                         f"{', '.join(sorted(allowed - {'progress'})) or 'no options'}")
+
+
+def _layer(model: LoadedModel, name: str | None) -> tuple[str, nn.Module]:
+    layers = conv_layers(model)
+    if not layers:
+        raise ValueError(f"layer: {model.display_name} has no conv layer")
+    name = layers[-1] if name in (None, "") else str(name)
+    if name not in layers:
+        raise ValueError(f"layer: {name!r} is not a conv stage of {model.display_name}; choose one of "
+                         f"{', '.join(layers[-5:])} (or earlier ones, as listed in the Stages tab)")
+    return name, model.module.get_submodule(name)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Running a method.
+
+class _Counted(nn.Module):
+    """The model, counting forward passes to report progress (and to let the callback cancel)."""
+
+    def __init__(self, module: nn.Module, progress: Progress | None):
+        super().__init__()
+        self.inner = module
+        self.progress = progress
+        self.done, self.total = 0, 1
+
+    def expect(self, total: int) -> None:
+        self.total = max(1, total)
+
+    def forward(self, x):
+        if self.progress is not None:
+            self.progress(min(1.0, self.done / self.total))
+        out = self.inner(x)
+        self.done += 1
+        return out
+
+
+@dataclass
+class Attribution:
+    method: str
+    target: int
+    label: str
+    input_map: np.ndarray            # (h, w) at the model's input resolution, channels summed, signed
+    layer: str | None = None
+    options: dict = field(default_factory=dict)
+
+
+def attribute_input(model: LoadedModel, x: torch.Tensor, method: str, target=None, **options) -> Attribution:
+    """The attribution on the model's input tensor x (1, C, h, w), channels summed: an (h, w) map."""
+    if method not in METHODS:
+        raise ValueError(f"method: unknown {method!r}; choose one of {', '.join(METHODS)}")
+    spec = METHODS[method]
+    _check_options(spec, options)
+    valid = methods_for(model)
+    if method not in valid:
+        raise ValueError(f"method: {spec.title} is not computed correctly on {model.display_name}: "
+                         f"{guided_backprop_check(model)[1]}. Choose one of {', '.join(valid)}")
+    target = resolve_target(model, target)
+    progress = options.pop("progress", None)
+    layer_name, layer = _layer(model, options.get("layer")) if spec.uses_layer else (None, None)
+    run_options = {k: v for k, v in options.items() if k != "layer"}
+    x = x.detach().clone()
+    with model.lock, torch.enable_grad():
+        if target is None:
+            with torch.no_grad():
+                target = int(model.module(x).argmax(dim=-1)[0])
+        net = _Counted(model.module, progress)
+        result = spec.run(net, x.requires_grad_(), target, layer, run_options)
+        if progress is not None:
+            progress(1.0)
+    heat = result.detach()[0].sum(dim=0).float().cpu().numpy()
+    return Attribution(method, target, model.labels[target], heat, layer_name, run_options)
+
+
+def _map_to_image(model: LoadedModel, image: Image.Image, heat: np.ndarray) -> np.ndarray:
+    """Resize the model-input map onto the picture: into the crop box for photo models (zero where the
+    model saw nothing), over the whole picture otherwise."""
+    width, height = image.size
+    tensor = torch.from_numpy(np.ascontiguousarray(heat, dtype=np.float32))[None, None]
+    if not isinstance(model.transform, PhotoTransform):
+        return F.interpolate(tensor, size=(height, width), mode="bilinear", align_corners=False)[0, 0].numpy()
+    left, top, right, bottom = model.transform.crop_box(image.size)
+    x0, y0 = max(0, round(left)), max(0, round(top))
+    x1, y1 = min(width, max(x0 + 1, round(right))), min(height, max(y0 + 1, round(bottom)))
+    out = np.zeros((height, width), np.float32)
+    out[y0:y1, x0:x1] = F.interpolate(tensor, size=(y1 - y0, x1 - x0), mode="bilinear",
+                                      align_corners=False)[0, 0].numpy()
+    return out
+
+
+def seen_box(model: LoadedModel, image: Image.Image) -> tuple[int, int, int, int] | None:
+    """Where the model looked, in the picture's pixels (None: it looked at all of it)."""
+    if not isinstance(model.transform, PhotoTransform):
+        return None
+    left, top, right, bottom = model.transform.crop_box(image.size)
+    return max(0, round(left)), max(0, round(top)), min(image.width, round(right)), min(image.height, round(bottom))
+
+
+def explain(model: LoadedModel, image, method: str, target=None, **options) -> tuple[Attribution, np.ndarray]:
+    """(the attribution at the model's input, the map on the user's picture)."""
+    image = load_image(image)
+    result = attribute_input(model, model.preprocess(image), method, target, **options)
+    return result, _map_to_image(model, image, result.input_map)
+
+
+def attribute(model: LoadedModel, image, method: str, target=None, **options) -> np.ndarray:
+    """The attribution map of `method` for class `target` (index, name, or None = top-1) as a float array
+    of the image's own height x width, zero outside the part of the picture the model saw."""
+    return explain(model, image, method, target, **options)[1]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Showing a map.
+
+SIGNS = ("absolute", "positive", "negative")
+
+
+def signed(heat: np.ndarray, sign: str) -> np.ndarray:
+    """The part of the map to show: |map|, its positive part, or its negative part (as positive numbers)."""
+    if sign == "absolute":
+        return np.abs(heat)
+    if sign == "positive":
+        return np.maximum(heat, 0)
+    if sign == "negative":
+        return np.maximum(-heat, 0)
+    raise ValueError(f"sign: {sign!r}; choose one of {', '.join(SIGNS)}")
+
+
+def normalise(heat: np.ndarray) -> np.ndarray:
+    """Scale a non-negative map to [0, 1] by its 99.5th percentile, so one hot pixel does not blank the rest."""
+    top = float(np.percentile(heat, 99.5)) if heat.size else 0.0
+    if not math.isfinite(top) or top <= 0:
+        top = float(heat.max()) if heat.size and heat.max() > 0 else 1.0
+    return np.clip(heat / top, 0.0, 1.0)
+
+
+COLORMAPS = ("inferno", "jet", "viridis", "magma", "hot", "gray")
+
+
+def colorize(heat01: np.ndarray, cmap: str = "inferno") -> Image.Image:
+    """A [0, 1] map -> RGB picture through a matplotlib colour map."""
+    if cmap not in COLORMAPS:
+        raise ValueError(f"colour map: {cmap!r}; choose one of {', '.join(COLORMAPS)}")
+    from matplotlib import colormaps
+
+    rgba = colormaps[cmap](np.clip(heat01, 0, 1), bytes=True)
+    return Image.fromarray(rgba[..., :3])
+
+
+def overlay(image: Image.Image, heat01: np.ndarray, opacity: float = 0.5, cmap: str = "inferno") -> Image.Image:
+    """The picture with the coloured map laid over it; the map's opacity grows with its value, so
+    unimportant pixels keep the picture visible."""
+    if not 0.0 <= float(opacity) <= 1.0:
+        raise ValueError(f"opacity: {opacity!r} must be between 0 and 1")
+    base = np.asarray(image.convert("RGB"), dtype=np.float32)
+    colour = np.asarray(colorize(heat01, cmap), dtype=np.float32)
+    alpha = float(opacity) * np.sqrt(np.clip(heat01, 0, 1))[..., None]
+    return Image.fromarray((base * (1 - alpha) + colour * alpha).round().astype(np.uint8))
