@@ -1,0 +1,116 @@
+"""The deletion curve and the model-randomisation test."""
+import numpy as np
+import pytest
+import torch
+from scipy.stats import spearmanr
+from torch import nn
+
+from explorer.attribution import attribute_input, signed
+from explorer.models import LoadedModel, PhotoTransform
+from explorer.trust import (deletion_curve, deletion_masks, patch_grid, rank_correlation, randomisation_test,
+                            randomised_copy, top_layers)
+
+
+def wrap(module: nn.Module, size: int = 28) -> LoadedModel:
+    module.eval()
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return LoadedModel("toy", "Toy", module, ["no", "yes"], PhotoTransform(size, size, (0.5,) * 3, (0.5,) * 3),
+                       torch.device("cpu"), True)
+
+
+@pytest.fixture(scope="module")
+def linear():
+    torch.manual_seed(0)
+    return wrap(nn.Sequential(nn.Flatten(), nn.Linear(3 * 28 * 28, 2)))
+
+
+@pytest.fixture(scope="module")
+def x():
+    return torch.randn(1, 3, 28, 28, generator=torch.Generator().manual_seed(3))
+
+
+def test_true_contributions_delete_faster_than_random(linear, x):
+    """On a linear model, Integrated Gradients from the zero baseline is each pixel's exact contribution to
+    the logit difference; removing the largest contributions first lowers it most at every step, so the
+    target probability (a monotone function of it) is never above the random order's."""
+    with torch.no_grad():
+        target = int(linear.module(x).argmax())
+    contribution = attribute_input(linear, x, "integrated_gradients", target=target, n_steps=8).input_map
+    curve = deletion_curve(linear, x, contribution, target, steps=10)
+    assert curve.fractions[0] == 0 and curve.fractions[-1] == 1
+    with torch.no_grad():
+        p0 = float(torch.softmax(linear.module(x), -1)[0, target])
+    assert curve.by_map[0] == pytest.approx(p0, rel=1e-5) and curve.by_random[0] == pytest.approx(p0, rel=1e-5)
+    assert np.all(curve.by_map <= curve.by_random + 1e-6)
+    assert curve.auc_map < curve.auc_random
+    # the reverse ranking (least important first) is the slowest
+    backwards = deletion_curve(linear, x, -contribution, target, steps=10)
+    assert backwards.auc_map > curve.auc_random
+
+
+def test_deletion_curve_matches_pytorch_on_masked_inputs(linear, x):
+    heat = np.random.default_rng(0).normal(size=(28, 28))
+    curve = deletion_curve(linear, x, heat, 1, steps=4)
+    patch = patch_grid((28, 28))
+    order = np.argsort(-heat.reshape(14, patch, 14, patch).mean(axis=(1, 3)).ravel(), kind="stable")
+    mask = deletion_masks(order, (14, 14), patch, (28, 28), 4)[2]
+    assert float(1 - mask.float().mean()) == pytest.approx(0.5, abs=0.01)
+    with torch.no_grad():
+        expected = float(torch.softmax(linear.module(x * mask), -1)[0, 1])
+    assert curve.by_map[2] == pytest.approx(expected, rel=1e-5)
+    assert curve.by_map[-1] == pytest.approx(float(torch.softmax(linear.module(0 * x), -1)[0, 1]), rel=1e-5)
+
+
+def test_deletion_rejects_a_map_of_the_wrong_size(linear, x):
+    with pytest.raises(ValueError, match="the map is"):
+        deletion_curve(linear, x, np.zeros((5, 5)), 0)
+
+
+def test_rank_correlation_is_spearmans():
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=200)
+    b = a + rng.normal(size=200)
+    a[:50] = 0.0          # ties, as in a ReLU'd Grad-CAM map
+    assert rank_correlation(a, b) == pytest.approx(spearmanr(a, b).statistic, abs=1e-12)
+    assert rank_correlation(a, a) == pytest.approx(1.0)
+    assert rank_correlation(a, -a) == pytest.approx(-1.0)
+    assert rank_correlation(a, np.ones_like(a)) == 0.0
+
+
+class Small(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.features = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1),
+                                      nn.BatchNorm2d(8), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU())
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.head(self.features(x).mean(dim=(2, 3)))
+
+
+def test_randomised_copy_leaves_the_shared_model_alone(x):
+    model = wrap(Small())
+    before = {k: v.clone() for k, v in model.module.state_dict().items()}
+    copy = randomised_copy(model, count=3)
+    assert copy.module is not model.module and copy.lock is not model.lock
+    assert top_layers(model.module, 3) == ["features.2", "features.3", "features.5", "head"]
+    for key, value in model.module.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    changed = {k for k, v in copy.module.state_dict().items() if not torch.equal(v, before[k])}
+    assert {"features.2.weight", "features.5.weight", "head.weight"} <= changed
+    assert not any(k.startswith("features.0.") for k in changed)
+    assert not any(p.requires_grad for p in copy.module.parameters())
+
+
+def test_randomisation_changes_the_saliency_map(x):
+    model = wrap(Small())
+    result = attribute_input(model, x, "saliency", target=1)
+    test = randomisation_test(model, x, "saliency", 1, result.input_map, sign="absolute")
+    assert test.random_map.shape == result.input_map.shape
+    assert test.correlation == pytest.approx(
+        spearmanr(signed(result.input_map, "absolute").ravel(), np.abs(test.random_map).ravel()).statistic,
+        abs=1e-9)
+    assert test.correlation < 0.9
+    assert "head" in test.layers
