@@ -1,0 +1,466 @@
+"""The chapter's model (CNNNet), a layer-by-layer summary of any model, and a side-by-side comparison
+of the classic architectures: parameters, multiply-accumulates, measured latency, ImageNet accuracy.
+
+explorer.models imports CNNNet from here, so this module imports explorer.models only inside functions.
+"""
+from __future__ import annotations
+
+import functools
+import statistics
+import threading
+import time
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from explorer.architecture_trace import CONTAINERS, Node, trace
+
+
+class CNNNet(nn.Module):
+    """The chapter's own model, written out layer by layer as the chapter does (it is AlexNet)."""
+
+    def __init__(self, num_classes: int = 2):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(64, 192, kernel_size=5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(192, 384, kernel_size=3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(384, 256, kernel_size=3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(256, 256, kernel_size=3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+        )
+        self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
+        self.classifier = nn.Sequential(
+            nn.Dropout(),
+            nn.Linear(256 * 6 * 6, 4096),
+            nn.ReLU(),
+            nn.Dropout(),
+            nn.Linear(4096, 4096),
+            nn.ReLU(),
+            nn.Linear(4096, num_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        return self.classifier(x)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Loading models by name (through the project's registry)
+
+DEFAULT_INPUT = (3, 224, 224)
+
+# The chapter's ImageNet top-5 error figures (the model the figure belongs to, the year).
+CHAPTER_TOP5_ERROR = {
+    "alexnet": (15.3, "AlexNet", 2012),
+    "googlenet": (6.67, "GoogLeNet", 2014),
+    "vgg16": (8.8, "VGG-16", 2014),
+    "resnet18": (4.49, "ResNet-152", 2015),
+    "resnet50": (4.49, "ResNet-152", 2015),
+}
+
+
+def model_names() -> tuple[str, ...]:
+    from explorer.models import MODEL_NAMES
+
+    return tuple(MODEL_NAMES)
+
+
+def model_title(name: str) -> str:
+    from explorer.models import REGISTRY
+
+    return REGISTRY[name].title if name in REGISTRY else name
+
+
+@functools.lru_cache(maxsize=None)
+def _meta_model(name: str):
+    """The untrained model built on PyTorch's "meta" device: every shape, no numbers, no memory, built in
+    milliseconds. Layers, shapes, parameter counts and multiply-accumulates need nothing more."""
+    from explorer.models import load_model
+
+    if name not in model_names():
+        _unknown(name)
+    with torch.device("meta"):
+        return load_model(name, pretrained=False, device="meta")
+
+
+def _real_model(name: str) -> nn.Module:
+    """A fresh untrained instance on the app's device, for timing (weights do not change the speed)."""
+    from explorer.models import load_model
+
+    return load_model(name, pretrained=False).module
+
+
+def model_input_size(name: str) -> tuple[int, int, int]:
+    from explorer.models import REGISTRY
+
+    if name not in REGISTRY:
+        _unknown(name)
+    size = getattr(_meta_model(name), "input_size", None)
+    if size is None and REGISTRY[name].input_kind == "sketch":
+        from explorer.digits import INPUT_SIZE as size
+    return tuple(size or DEFAULT_INPUT)
+
+
+def _unknown(name) -> None:
+    raise ValueError(f"model: unknown name {name!r}; choose one of {', '.join(model_names())}")
+
+
+def imagenet_metrics(name: str) -> dict:
+    """{"top1", "top5", "weights"} from torchvision's weights metadata, {} when it has none for `name`."""
+    from torchvision import models as tvm
+
+    try:
+        weights = tvm.get_model_weights(name).DEFAULT
+    except (ValueError, KeyError):
+        return {}
+    metrics = weights.meta.get("_metrics", {}).get("ImageNet-1K", {})
+    if not metrics:
+        return {}
+    return {"top1": metrics["acc@1"], "top5": metrics["acc@5"], "weights": str(weights)}
+
+
+# ---------------------------------------------------------------------------------------------------
+# summarize
+
+@dataclass
+class Row:
+    name: str                  # module path; for a functional call, the path of the module whose forward called it
+    type: str
+    kernel: tuple | None
+    stride: tuple | None
+    padding: object
+    output_shape: tuple        # without the batch dimension
+    params: int
+    macs: int                  # multiply-accumulates of this layer for one image (FlopCounterMode)
+    receptive_field: tuple | None   # (rows, cols) of input pixels one output unit sees; None: the whole input
+    jump: tuple | None              # input pixels between neighbouring output units; None after a global layer
+    block: str                 # the block it belongs to ("layer1.0", "inception3a", "features"); "" = top level
+    inputs: list[int] = field(default_factory=list)   # indices (into rows; -1 = the image) of the rows it reads
+    first_call: bool = True
+
+
+@dataclass
+class Summary:
+    model: str                 # the name, or the class name for a module passed in
+    module_type: str
+    input_size: tuple
+    rows: list[Row]
+    total_params: int          # sum(p.numel()) over every parameter of the model
+    params_in_forward: int     # parameters of the layers that ran (GoogLeNet's aux heads sleep in eval mode)
+    unused: list[tuple[str, int]]
+    total_macs: int
+    output_shape: tuple
+    text: str                  # print(model)
+    blocks: list[tuple[str, str]]   # (block path, block type) in forward order
+
+    def table(self) -> list[list]:
+        return [row_cells(r) for r in self.rows]
+
+
+COLUMNS = ["#", "layer", "type", "kernel", "stride", "padding", "output (C×H×W)", "parameters",
+           "MACs", "receptive field", "jump", "block"]
+
+
+def _dims(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (tuple, list)):
+        items = [_num(v) for v in value]
+        return items[0] if len(set(items)) == 1 else "×".join(items)
+    return _num(value)
+
+
+def _num(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def row_cells(row: Row, index: int | None = None) -> list:
+    rf = "whole input" if row.receptive_field is None else _dims(row.receptive_field)
+    return [index if index is not None else "", row.name or "(forward)", row.type, _dims(row.kernel),
+            _dims(row.stride), _dims(row.padding), "×".join(str(d) for d in row.output_shape), row.params,
+            row.macs, rf, "" if row.jump is None else _dims(row.jump), row.block]
+
+
+def block_of(modules: dict, path: str, own: bool) -> str:
+    """The outermost named block (a module that is neither a plain container nor a layer) holding `path`;
+    the top-level container's name when there is none (VGG's `features`); "" at the top level.
+    `modules`: dict(model.named_modules()); `own`: `path` is the layer itself, not the caller of a function."""
+    parts = path.split(".") if path else []
+    candidates = [".".join(parts[:i]) for i in range(1, len(parts) + (0 if own else 1))]
+    for prefix in candidates:
+        if type(modules.get(prefix)) not in CONTAINERS:
+            return prefix
+    return parts[0] if len(parts) > 1 or (parts and not own) else ""
+
+
+def _resolve(name_or_module, input_size):
+    if isinstance(name_or_module, nn.Module):
+        return type(name_or_module).__name__, name_or_module, threading.RLock(), tuple(input_size or DEFAULT_INPUT)
+    if not isinstance(name_or_module, str):
+        raise ValueError(f"model: give a model name or a torch.nn.Module, not {type(name_or_module).__name__}")
+    if name_or_module not in model_names():
+        _unknown(name_or_module)
+    return name_or_module, _meta_model(name_or_module).module, _META_LOCK, tuple(
+        input_size or model_input_size(name_or_module))
+
+
+def _check_input_size(input_size, module: nn.Module) -> tuple[int, int, int]:
+    if len(input_size) != 3:
+        raise ValueError(f"input_size: give (channels, height, width), got {input_size!r}")
+    try:
+        size = tuple(int(v) for v in input_size)
+    except (TypeError, ValueError):
+        raise ValueError(f"input_size: channels, height and width must be whole numbers, got {input_size!r}") from None
+    if any(v != float(w) for v, w in zip(size, input_size)) or min(size) < 1:
+        raise ValueError(f"input_size: channels, height and width must be whole numbers ≥ 1, got {input_size!r}")
+    if size[1] > 1024 or size[2] > 1024:
+        raise ValueError(f"input_size: height and width up to 1024 pixels, got {size[1]}×{size[2]}")
+    first_conv = next((m for m in module.modules() if isinstance(m, nn.Conv2d)), None)
+    if first_conv is not None and first_conv.in_channels != size[0]:
+        raise ValueError(f"input_size: this model's first convolution takes {first_conv.in_channels} channel(s), "
+                         f"not {size[0]}")
+    return size
+
+
+def summarize(name_or_module, input_size=None) -> Summary:
+    """Every layer the model runs on one image of `input_size` (C, H, W), in forward order.
+
+    `name_or_module`: a name from explorer.models.MODEL_NAMES or any torch.nn.Module.
+    `input_size` defaults to the model's own input (3×224×224 for the ImageNet models, 1×28×28 for digits).
+    Raises ValueError for an unknown name or an input size the model cannot take."""
+    name, module, lock, size = _resolve(name_or_module, input_size)
+    size = _check_input_size(size, module)
+    if isinstance(name_or_module, str):
+        return _summarize_named(name, size)
+    with lock:
+        return _summarize(name, module, size)
+
+
+_META_LOCK = threading.RLock()      # tracing adds hooks to the shared meta models for a moment
+
+
+@functools.lru_cache(maxsize=64)
+def _summarize_named(name: str, size: tuple) -> Summary:
+    with _META_LOCK:
+        return _summarize(name, _meta_model(name).module, size)
+
+
+def _summarize(name: str, module: nn.Module, size: tuple) -> Summary:
+    try:
+        result = trace(module, size)
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()[0][:300]
+        raise ValueError(f"input_size: {size[0]}×{size[1]}×{size[2]} does not fit this model ({first})") from None
+    nodes: list[Node] = result.nodes
+    modules = dict(module.named_modules())
+    rows = []
+    for node in nodes[1:]:
+        own = node.kind == "module"
+        rows.append(Row(
+            name=node.name, type=node.type, kernel=node.kernel, stride=node.stride, padding=node.padding,
+            output_shape=tuple(node.output_shape[1:]), params=node.params, macs=node.macs,
+            receptive_field=None if node.field.whole else node.field.r,
+            jump=None if node.field.whole else node.field.j,
+            block=block_of(modules, node.name, own), inputs=[i - 1 for i in node.inputs],
+            first_call=node.first_call))
+    counted = {id(n.module) for n in nodes if n.module is not None}
+    unused = []
+    for path, sub in modules.items():
+        parts = path.split(".")
+        ancestors = (modules.get(".".join(parts[:i])) for i in range(1, len(parts)))
+        if any(True for _ in sub.parameters(recurse=False)) and id(sub) not in counted and not any(
+                id(m) in counted for m in ancestors):
+            unused.append((path, sum(p.numel() for p in sub.parameters(recurse=False))))
+    blocks = []
+    for row in rows:
+        if not blocks or blocks[-1][0] != row.block:
+            blocks.append((row.block, type(modules.get(row.block)).__name__ if row.block else ""))
+    output = result.output if isinstance(result.output, torch.Tensor) else next(iter(result.output))
+    return Summary(
+        model=name, module_type=type(module).__name__, input_size=size, rows=rows,
+        total_params=sum(p.numel() for p in module.parameters()),
+        params_in_forward=sum(r.params for r in rows), unused=unused,
+        total_macs=sum(r.macs for r in rows), output_shape=tuple(output.shape[1:]),
+        text=str(module), blocks=blocks)
+
+
+# ---------------------------------------------------------------------------------------------------
+# compare
+
+@dataclass
+class Comparison:
+    name: str
+    title: str
+    input_size: tuple
+    params: int
+    macs: int                  # multiply-accumulates for one image, FlopCounterMode flops / 2
+    latency_ms: float          # median of the timed runs, batch of one, on `device`
+    device: str
+    top1: float | None         # ImageNet-1K accuracy of torchvision's DEFAULT weights, %
+    top5: float | None
+    weights: str | None
+    chapter_top5_error: float | None   # the chapter's historical figure, %
+    chapter_model: str | None          # the model that figure belongs to ("ResNet-152")
+    chapter_year: int | None
+
+
+COMPARE_COLUMNS = ["model", "input", "parameters (M)", "MACs (G)", "latency (ms)", "device",
+                   "ImageNet top-1 %", "ImageNet top-5 %", "weights", "chapter's top-5 error"]
+
+_macs_cache: dict[tuple, int] = {}
+_macs_lock = threading.Lock()
+
+
+def count_macs(module: nn.Module, input_size: tuple) -> int:
+    """Multiply-accumulates for one image, counted by torch.utils.flop_counter (MACs = flops / 2)."""
+    x = torch.zeros(1, *input_size, device=next(module.parameters()).device)
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        module(x)
+    return counter.get_total_flops() // 2
+
+
+def measure_latency(module: nn.Module, input_size: tuple, runs: int = 3, warmup: int = 1) -> float:
+    """Median wall time in milliseconds of `runs` forward passes of one image, after `warmup` passes."""
+    device = next(module.parameters()).device
+    x = torch.randn(1, *input_size, device=device)
+    times = []
+    with torch.inference_mode():
+        for i in range(warmup + runs):
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            start = time.perf_counter()
+            module(x)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            if i >= warmup:
+                times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def compare(names, runs: int = 3, warmup: int = 1) -> list[Comparison]:
+    """One row per model name: parameters, MACs, measured latency, ImageNet accuracy, the chapter's figure."""
+    if isinstance(names, str):
+        names = [names]
+    names = list(dict.fromkeys(names or []))
+    if not names:
+        raise ValueError("models: pick at least one model to compare")
+    known = model_names()
+    for name in names:
+        if name not in known:
+            _unknown(name)
+    if not 1 <= int(runs) <= 50:
+        raise ValueError(f"runs: between 1 and 50 timed runs, got {runs}")
+    result = []
+    for name in names:
+        size = model_input_size(name)
+        meta = _meta_model(name).module
+        with _macs_lock:
+            if (name, size) not in _macs_cache:
+                with _META_LOCK:
+                    _macs_cache[(name, size)] = count_macs(meta, size)
+        module = _real_model(name)
+        latency = measure_latency(module, size, int(runs), int(warmup))
+        device = str(next(module.parameters()).device)
+        del module
+        metrics = imagenet_metrics(name) if name not in ("cnnnet", "digits") else {}
+        figure = CHAPTER_TOP5_ERROR.get(name, (None, None, None))
+        result.append(Comparison(
+            name=name, title=model_title(name), input_size=size, params=sum(p.numel() for p in meta.parameters()),
+            macs=_macs_cache[(name, size)], latency_ms=latency, device=device,
+            top1=metrics.get("top1"), top5=metrics.get("top5"), weights=metrics.get("weights"),
+            chapter_top5_error=figure[0], chapter_model=figure[1], chapter_year=figure[2]))
+    return result
+
+
+def comparison_cells(c: Comparison) -> list:
+    chapter = f"{c.chapter_top5_error}% ({c.chapter_model}, {c.chapter_year})" if c.chapter_top5_error else ""
+    return [c.title, "×".join(map(str, c.input_size)), round(c.params / 1e6, 3), round(c.macs / 1e9, 3),
+            round(c.latency_ms, 1), c.device, c.top1 if c.top1 is not None else "",
+            c.top5 if c.top5 is not None else "", c.weights or "", chapter]
+
+
+# ---------------------------------------------------------------------------------------------------
+# "Is the chapter's model AlexNet?"
+
+@dataclass
+class LayerMatch:
+    index: int
+    name_a: str
+    layer_a: str
+    name_b: str
+    layer_b: str
+    verdict: str        # "same", "same maths" (differs only in a setting that leaves the numbers alone), "different"
+    differences: list[str]
+
+
+# Settings that change how memory is used but never the numbers a layer gives.
+STORAGE_ONLY = {"inplace"}
+
+
+def hyperparameters(module: nn.Module) -> dict:
+    """The settings PyTorch declares for a layer type (its __constants__) plus its parameter shapes."""
+    values = {key: getattr(module, key) for key in getattr(module, "__constants__", []) if hasattr(module, key)}
+    for key, param in module.named_parameters(recurse=False):
+        values[f"{key}.shape"] = tuple(param.shape)
+    return values
+
+
+def match_layers(a: nn.Module, b: nn.Module) -> list[LayerMatch]:
+    """Pair the layers of `a` and `b` in registration order and compare type and every setting."""
+    layers_a = [(n, m) for n, m in a.named_modules() if not any(True for _ in m.children())]
+    layers_b = [(n, m) for n, m in b.named_modules() if not any(True for _ in m.children())]
+    matches = []
+    for i in range(max(len(layers_a), len(layers_b))):
+        name_a, mod_a = layers_a[i] if i < len(layers_a) else ("", None)
+        name_b, mod_b = layers_b[i] if i < len(layers_b) else ("", None)
+        differences = []
+        if mod_a is None or mod_b is None:
+            differences.append("missing on one side")
+            verdict = "different"
+        else:
+            if type(mod_a) is not type(mod_b):
+                differences.append(f"type {type(mod_a).__name__} ≠ {type(mod_b).__name__}")
+            ha, hb = hyperparameters(mod_a), hyperparameters(mod_b)
+            for key in sorted(set(ha) | set(hb)):
+                if ha.get(key, "—") != hb.get(key, "—"):
+                    differences.append(f"{key}: {ha.get(key, '—')} ≠ {hb.get(key, '—')}")
+            if name_a != name_b:
+                differences.append(f"name {name_a} ≠ {name_b}")
+            keys = {d.split(":")[0] for d in differences}
+            verdict = "same" if not differences else ("same maths" if keys <= STORAGE_ONLY else "different")
+        matches.append(LayerMatch(i + 1, name_a, repr(mod_a) if mod_a is not None else "",
+                                  name_b, repr(mod_b) if mod_b is not None else "", verdict, differences))
+    return matches
+
+
+def same_outputs(a: nn.Module, b: nn.Module, input_size=DEFAULT_INPUT, seed: int = 0) -> dict:
+    """Load b's state_dict into a copy of a (strict: every name and shape must match), run both in eval
+    mode on the same random image, and report how far their outputs are apart."""
+    import copy
+
+    a = copy.deepcopy(a).eval()
+    b = b.eval()
+    missing = a.load_state_dict(b.state_dict(), strict=False)
+    loaded = not missing.missing_keys and not missing.unexpected_keys
+    x = torch.randn(2, *input_size, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        out_a, out_b = a(x), b(x)
+    return {"state_dict_keys": len(b.state_dict()), "loaded": loaded,
+            "missing": list(missing.missing_keys), "unexpected": list(missing.unexpected_keys),
+            "output_shape": tuple(out_a.shape), "max_abs_difference": float((out_a - out_b).abs().max()),
+            "equal": bool(torch.equal(out_a, out_b))}

@@ -1,0 +1,256 @@
+"""Pictures generated from a model's Summary: the network as a chain of blocks, and one block's data
+flow (the Inception module's branches, the residual block's skip connection) drawn from the layers
+that really ran. matplotlib only; no gradio."""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from explorer.architecture import Row, Summary  # noqa: E402
+
+COLOURS = {"plain": "#dbe8f7", "residual": "#fde2c4", "branches": "#d6f0d6", "classifier": "#e6e6e6",
+           "input": "#ffffff"}
+IN = -99   # the block's input, in block graphs
+KIND_WORDS = {"plain": "plain chain", "residual": "adds its input back (skip)", "branches": "branches joined by concat",
+              "classifier": "classifier"}
+
+
+def _render(fig) -> Image.Image:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", facecolor="white")
+    plt.close(fig)
+    buffer.seek(0)
+    return Image.open(buffer).convert("RGB")
+
+
+def _shape(shape: tuple) -> str:
+    return "×".join(str(d) for d in shape)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The whole network as a chain of stages
+
+@dataclass
+class Stage:
+    label: str
+    detail: str
+    shape: tuple
+    kind: str
+    rows: list[Row]
+
+
+def _kind(rows: list[Row]) -> str:
+    types = {r.type for r in rows}
+    if "torch.cat" in types:
+        return "branches"
+    if any(t.startswith("+") or t.startswith("×") for t in types):
+        return "residual"
+    if all(len(r.output_shape) < 3 for r in rows):
+        return "classifier"
+    return "plain"
+
+
+def _plain(summary: Summary, block: str) -> bool:
+    """A top-level run of layers or a bare container (nn.Sequential...), not a block class of its own."""
+    return block == "" or dict(summary.blocks).get(block) in ("Sequential", "ModuleList", "ModuleDict")
+
+
+def stages(summary: Summary) -> list[Stage]:
+    """Consecutive rows of one block; a plain container (AlexNet's `features`) or the top level is cut
+    wherever the feature map changes size, so every stage has one output size."""
+    groups: list[list[Row]] = []
+    for row in summary.rows:
+        if groups and groups[-1][-1].block == row.block:
+            last = groups[-1][-1]
+            resized = row.output_shape[1:] != last.output_shape[1:] or len(row.output_shape) != len(last.output_shape)
+            if not (_plain(summary, row.block) and resized):
+                groups[-1].append(row)
+                continue
+        groups.append([row])
+    result = []
+    for rows in groups:
+        names = [r.name or "(forward)" for r in rows]
+        if not _plain(summary, rows[0].block):
+            label = rows[0].block
+        else:
+            label = names[0] if len(rows) == 1 else f"{names[0]} … {names[-1]}"
+        main = sum(1 for r in rows if r.kernel is not None or r.type == "Linear")
+        detail = rows[0].type if len(rows) == 1 else f"{len(rows)} layers, {main} conv/pool/fc"
+        result.append(Stage(label, detail, rows[-1].output_shape, _kind(rows), rows))
+    return result
+
+
+def draw_chain(summary: Summary, per_line: int = 6) -> Image.Image:
+    """Boxes left to right, wrapping; each box: the stage, its layer count and its output C×H×W."""
+    chain = [Stage("input", "image", summary.input_size, "input", [])] + stages(summary)
+    lines = (len(chain) + per_line - 1) // per_line
+    fig, ax = plt.subplots(figsize=(2.15 * per_line, 1.35 * lines + 0.5))
+    ax.set_xlim(-0.1, per_line * 2.2)
+    ax.set_ylim(-lines * 1.4 + 0.2, 0.9)
+    ax.axis("off")
+    for i, stage in enumerate(chain):
+        line, col = divmod(i, per_line)
+        x, y = col * 2.2, -line * 1.4
+        box = FancyBboxPatch((x, y - 0.35), 1.75, 1.0, boxstyle="round,pad=0.02,rounding_size=0.08",
+                             facecolor=COLOURS[stage.kind], edgecolor="#555", linewidth=0.8)
+        ax.add_patch(box)
+        label = stage.label if len(stage.label) <= 26 else stage.label[:25] + "…"
+        ax.text(x + 0.875, y + 0.45, label, ha="center", va="center", fontsize=7.5, weight="bold")
+        ax.text(x + 0.875, y + 0.15, stage.detail, ha="center", va="center", fontsize=7)
+        ax.text(x + 0.875, y - 0.15, _shape(stage.shape), ha="center", va="center", fontsize=8.5,
+                family="monospace", color="#1a3d6d")
+        if i + 1 < len(chain):
+            if col + 1 < per_line:
+                ax.annotate("", xy=(x + 2.2, y + 0.15), xytext=(x + 1.77, y + 0.15),
+                            arrowprops=dict(arrowstyle="->", color="#444", lw=1))
+            else:
+                ax.annotate("", xy=(0.875, y - 0.78), xytext=(x + 0.875, y - 0.37),
+                            arrowprops=dict(arrowstyle="->", color="#999", lw=0.8,
+                                            connectionstyle="angle,angleA=-90,angleB=0,rad=0"))
+    handles = [plt.Rectangle((0, 0), 1, 1, facecolor=COLOURS[k], edgecolor="#555") for k in KIND_WORDS]
+    ax.legend(handles, KIND_WORDS.values(), loc="upper center", bbox_to_anchor=(0.5, 1.02 + 0.25 / lines),
+              ncol=4, fontsize=7.5, frameon=False)
+    ax.set_title(f"{summary.model}: output shape C×H×W after each stage, for a "
+                 f"{_shape(summary.input_size)} input", fontsize=9, pad=22)
+    return _render(fig)
+
+
+# ---------------------------------------------------------------------------------------------------
+# One block's data flow
+
+def branching_blocks(summary: Summary) -> list[str]:
+    """Blocks in which paths split and meet again (add, concat, multiply): the ones worth a picture."""
+    found = []
+    for index, row in enumerate(summary.rows):
+        if row.block and len(row.inputs) > 1 and row.block not in found:
+            found.append(row.block)
+    return found
+
+
+def _line(row: Row) -> str:
+    if row.kernel is not None:
+        what = {"Conv2d": "conv", "MaxPool2d": "max pool", "AvgPool2d": "avg pool",
+                "F.max_pool2d": "max pool", "F.avg_pool2d": "avg pool"}.get(row.type, row.type)
+        if "Conv" in row.type:
+            what = "conv"
+        k = row.kernel[0] if row.kernel[0] == row.kernel[1] else f"{row.kernel[0]}×{row.kernel[1]}"
+        text = f"{k}×{k} {what}" if isinstance(k, int) else f"{k} {what}"
+        if row.stride and max(row.stride) > 1:
+            text += f" /{row.stride[0]}"
+        if len(row.output_shape) == 3 and "conv" in what:
+            text += f" → {row.output_shape[0]}"
+        return text
+    short = {"BatchNorm2d": "BN", "BatchNormAct2d": "BN+act", "F.relu": "ReLU", "ReLU": "ReLU", "ReLU6": "ReLU6",
+             "Hardswish": "h-swish", "F.hardsigmoid": "h-sigmoid", "Hardsigmoid": "h-sigmoid",
+             "AdaptiveAvgPool2d": "global avg pool", "F.adaptive_avg_pool2d": "global avg pool",
+             "torch.cat": "concat", "Identity": "identity"}
+    return short.get(row.type, row.type)
+
+
+def block_graph(summary: Summary, block: str):
+    """(boxes, edges): chains of the block's rows merged into boxes (a box = layers run one after another
+    with nothing branching off), plus the block's input as box 0."""
+    indices = [i for i, r in enumerate(summary.rows) if r.block == block]
+    if not indices:
+        raise ValueError(f"block: {block!r} is not a block of {summary.model}")
+    inside = set(indices)
+    preds = {i: sorted({p if p in inside else IN for p in summary.rows[i].inputs}) for i in indices}
+    succs: dict = {IN: []}
+    for i in indices:
+        succs[i] = []
+    for i in indices:
+        for p in preds[i]:
+            succs[p].append(i)
+    box_of: dict = {IN: 0}
+    boxes = [[IN]]
+    for i in indices:
+        p = preds[i]
+        merge = len(p) == 1 and p[0] != IN and len(succs[p[0]]) == 1 and \
+            summary.rows[i].type not in ("torch.cat",) and not summary.rows[i].type[:1] in "+×"
+        if merge:
+            boxes[box_of[p[0]]].append(i)
+            box_of[i] = box_of[p[0]]
+        else:
+            box_of[i] = len(boxes)
+            boxes.append([i])
+    edges = sorted({(box_of[p], box_of[i]) for i in indices for p in preds[i] if box_of[p] != box_of[i]})
+    return boxes, edges
+
+
+def _box_text(summary: Summary, members: list) -> tuple[str, tuple]:
+    if members == [IN]:
+        return "input", ()
+    lines: list[str] = []
+    for i in members:
+        text = _line(summary.rows[i])
+        if lines and text in ("BN", "ReLU", "ReLU6", "h-swish", "BN+act") and len(lines[-1]) < 30:
+            lines[-1] += f", {text}"
+        else:
+            lines.append(text)
+    if len(lines) > 7:
+        lines = lines[:3] + [f"… {len(lines) - 6} more …"] + lines[-3:]
+    return "\n".join(lines), summary.rows[members[-1]].output_shape
+
+
+def draw_block(summary: Summary, block: str) -> Image.Image:
+    """The block's layers as boxes in data-flow order: splits, skip connections and joins as they ran."""
+    boxes, edges = block_graph(summary, block)
+    indices = [i for i, r in enumerate(summary.rows) if r.block == block]
+    outside = [p for i in indices for p in summary.rows[i].inputs if p not in indices]
+    in_shape = summary.rows[outside[0]].output_shape if outside and outside[0] >= 0 else summary.input_size
+    level = [0] * len(boxes)
+    for a, b in sorted(edges, key=lambda e: e[1]):
+        level[b] = max(level[b], level[a] + 1)
+    by_level: dict[int, list[int]] = {}
+    for b in range(len(boxes)):
+        by_level.setdefault(level[b], []).append(b)
+    width = max(len(v) for v in by_level.values())
+    depth = max(by_level) + 1
+    texts = [_box_text(summary, members) for members in boxes]
+    heights = [0.32 + 0.17 * t[0].count("\n") for t in texts]
+    row_gap = max(max(heights) + 0.45, 1.0)
+    fig, ax = plt.subplots(figsize=(max(2.9 * width, 6), 0.95 * row_gap * depth + 0.6))
+    ax.axis("off")
+    pos = {}
+    for lev, members in by_level.items():
+        for k, b in enumerate(members):
+            pos[b] = ((k - (len(members) - 1) / 2) * 2.9, -lev * row_gap)
+    for b, (x, y) in pos.items():
+        text, shape = texts[b]
+        if b == 0:
+            text, shape = f"input of {block}", in_shape
+        kind = "input" if b == 0 else ("branches" if summary.rows[boxes[b][0]].type == "torch.cat" else
+                                       "residual" if summary.rows[boxes[b][0]].type[:1] in "+×" else "plain")
+        h = heights[b] + 0.22
+        ax.add_patch(FancyBboxPatch((x - 1.2, y - h / 2), 2.4, h, boxstyle="round,pad=0.02,rounding_size=0.08",
+                                    facecolor=COLOURS[kind], edgecolor="#555", linewidth=0.8))
+        ax.text(x, y + 0.09, text, ha="center", va="center", fontsize=7.5, linespacing=1.25)
+        ax.text(x, y - h / 2 + 0.1, _shape(shape), ha="center", va="center", fontsize=7, family="monospace",
+                color="#1a3d6d")
+    for a, b in edges:
+        (xa, ya), (xb, yb) = pos[a], pos[b]
+        around = level[b] - level[a] > 1 and abs(xa - xb) < 0.1    # a skip past boxes in the same column
+        if around:   # a bracket on the right; longer skips stand further out, so they nest without crossing
+            start, end = (xa + 1.2, ya - 0.08), (xb + 1.2, yb + 0.08)
+            span = (level[b] - level[a]) * row_gap
+            style = f"bar,fraction={-(0.25 + 0.12 * span) / span:.3f}"
+        else:
+            start, end = (xa, ya - heights[a] / 2 - 0.11), (xb, yb + heights[b] / 2 + 0.11)
+            style = "arc3,rad=0"
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=9,
+                                     color="#c0392b" if around else "#444", lw=1.2 if around else 0.9,
+                                     connectionstyle=style))
+    xs = [p[0] for p in pos.values()]
+    ax.set_xlim(min(xs) - 1.5, max(xs) + 1.9)
+    ax.set_ylim(-(depth - 1) * row_gap - max(heights), max(heights) + 0.2)
+    block_type = dict(summary.blocks).get(block, "")
+    ax.set_title(f"{block} ({block_type}) as it ran: each box is layers run in a row; arrows carry feature maps",
+                 fontsize=8.5)
+    return _render(fig)
