@@ -109,19 +109,19 @@ def _ink_map(image: Image.Image) -> np.ndarray:
         raise ValueError(f"expected a PIL image, got {type(image).__name__}")
     if image.width < 1 or image.height < 1:
         raise ValueError("the sketch is empty: draw a digit")
-    image = _reduce(image)
-    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N"):
-        gray = np.asarray(image, dtype=np.float32) / 65535.0
-    elif image.mode in ("I", "F"):
+    image = _reduce(_readable_mode(image))
+    if image.mode in ("I", "F"):        # 16- and 32-bit: stretch to the image's own range
         gray = np.asarray(image, dtype=np.float32)
         lo, hi = float(gray.min()), float(gray.max())
         gray = (gray - lo) / (hi - lo) if hi > lo else np.zeros_like(gray)
     else:
-        if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        if image.mode == "RGBA":
             # Gradio's Sketchpad leaves the untouched canvas transparent black: paint it white.
-            rgba = image.convert("RGBA")
-            image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
-        gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+            image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image)
+        try:
+            gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+        except ValueError as exc:
+            raise ValueError(f"cannot read a sketch in colour mode {image.mode}") from exc
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     background = float(np.median(border))
     if background >= 0.5:       # dark ink on light paper
@@ -131,14 +131,20 @@ def _ink_map(image: Image.Image) -> np.ndarray:
     return np.clip(ink, 0.0, 1.0)
 
 
+def _readable_mode(image: Image.Image) -> Image.Image:
+    """Modes whose pixels can be averaged: transparency -> RGBA, palette / bilevel -> L, 16-bit -> I."""
+    if image.mode in ("LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        return image.convert("RGBA")
+    if image.mode in ("P", "1"):
+        return image.convert("L")
+    if image.mode.startswith("I;16"):
+        return image.convert("I")
+    return image
+
+
 def _reduce(image: Image.Image) -> Image.Image:
     factor = -(-max(image.size) // _MAX_SIDE)
-    if factor <= 1:
-        return image
-    try:
-        return image.reduce(factor)
-    except (ValueError, NotImplementedError):
-        return image.convert("F").reduce(factor)
+    return image.reduce(factor) if factor > 1 else image
 
 
 def _crop(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:

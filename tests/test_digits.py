@@ -226,7 +226,15 @@ def test_not_an_image_raises():
         sketch_to_tensor(np.zeros((28, 28)))
 
 
-def test_big_image_is_reduced_and_recognised(net):
-    big = Image.new("L", (6000, 6000), 255)
-    ImageDraw.Draw(big).ellipse([(2000, 1200), (4000, 4800)], outline=0, width=180)
+@pytest.mark.parametrize("mode,side", [("L", 6000), ("P", 2100), ("1", 2100), ("I;16", 2100), ("LA", 2100)])
+def test_big_image_is_reduced_and_recognised(net, mode, side):
+    big = Image.new("L", (side, side), 255)
+    f = side / 6000
+    ImageDraw.Draw(big).ellipse([(2000 * f, 1200 * f), (4000 * f, 4800 * f)], outline=0, width=int(180 * f))
+    if mode == "I;16":
+        big = Image.fromarray(np.asarray(big, dtype=np.uint16) * 257)
+    elif mode == "P":
+        big = big.convert("RGB").convert("P")
+    else:
+        big = big.convert(mode)
     assert predict(net, big) == 0
