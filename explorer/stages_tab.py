@@ -1,0 +1,387 @@
+"""The Stages tab: one forward pass of a real CNN on the user's picture, then every Conv and Pool
+stage stepped through from the activations kept server-side (no new pass per step)."""
+import hashlib
+import threading
+from collections import OrderedDict
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+from explorer import feature_maps as fm
+from explorer.gpu import gpu
+from explorer.images import is_blank, load_image
+from explorer.models import DEFAULT_MODEL, Inspection, get_model
+from explorer.picture_input import MODEL_CHOICES, build_picture_input
+from explorer.upload import ImageUpload
+
+TITLE = "Stages"
+PLAY_SECONDS = 1.2
+COUNT_CHOICES = list(fm.COUNTS)
+SCALE_CHOICES = list(fm.SCALES)
+HINT = "Upload, paste or snap a photo, click an example, or draw on the **Draw** tab."
+
+
+# --- activations kept per picture ---------------------------------------------------------------
+
+class InspectionCache:
+    """The last few inspections, keyed by (model, picture fingerprint), bounded in entries and bytes.
+    Every event of a session sends the same picture and model, so stepping finds them here."""
+
+    def __init__(self, max_entries: int = 8, max_bytes: int = 1_500_000_000):
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def size_of(inspection: Inspection) -> int:
+        return sum(s.activation.numel() * s.activation.element_size() for s in inspection.stages)
+
+    def get(self, key):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key][0]
+        return None
+
+    def put(self, key, inspection: Inspection) -> None:
+        with self._lock:
+            self._items[key] = (inspection, self.size_of(inspection))
+            self._items.move_to_end(key)
+            while len(self._items) > 1 and (len(self._items) > self.max_entries or
+                                            sum(size for _, size in self._items.values()) > self.max_bytes):
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+CACHE = InspectionCache()
+
+
+def fingerprint(picture) -> str:
+    """A short key for what the user gave: an upload path names its content (Gradio stores uploads
+    under a hash of their bytes); a sketch is hashed pixel by pixel."""
+    digest = hashlib.blake2b(digest_size=16)
+
+    def feed(value):
+        if value is None:
+            digest.update(b"-")
+        elif isinstance(value, str):
+            digest.update(value.encode())
+        elif isinstance(value, Image.Image):
+            digest.update(f"{value.mode}{value.size}".encode())
+            digest.update(value.tobytes())
+        elif isinstance(value, np.ndarray):
+            digest.update(f"{value.dtype}{value.shape}".encode())
+            digest.update(np.ascontiguousarray(value).tobytes())
+        elif isinstance(value, dict):
+            for name in sorted(value):
+                digest.update(name.encode())
+                feed(value[name])
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                feed(item)
+        else:
+            digest.update(repr(value).encode())
+
+    feed(picture)
+    return digest.hexdigest()
+
+
+def _is_sketch(picture) -> bool:
+    return isinstance(picture, dict) and ("composite" in picture or "layers" in picture)
+
+
+def _image(picture) -> Image.Image:
+    """The user's picture as RGB; ValueError with the reason when it cannot be used."""
+    image = load_image(picture)
+    if _is_sketch(picture) and is_blank(image):
+        raise ValueError("sketch: the canvas is empty: draw a digit (or anything) first")
+    return image
+
+
+@gpu
+def _inspect(model_name: str, image: Image.Image) -> Inspection:
+    model, _ = get_model(model_name)
+    return model.inspect(image)
+
+
+@gpu
+def _predict(model_name: str, image: Image.Image) -> list[tuple[str, float]]:
+    model, _ = get_model(model_name)
+    return model.predict(image, k=5)
+
+
+def inspection_for(model_name: str, picture) -> Inspection:
+    """The picture's inspection: from the cache, else one forward pass (ValueError on bad input)."""
+    key = (model_name, fingerprint(picture))
+    found = CACHE.get(key)
+    if found is None:
+        found = _inspect(model_name, _image(picture))
+        CACHE.put(key, found)
+    return found
+
+
+def _user_error(error: Exception) -> gr.Error:
+    return gr.Error(str(error), title="Cannot use this")
+
+
+# --- words --------------------------------------------------------------------------------------
+
+def _shape(shape) -> str:
+    return "×".join(str(d) for d in shape)
+
+
+def _num(value: float) -> str:
+    return f"{value:g}" if float(value).is_integer() else f"{value:.2f}"
+
+
+def stage_text(inspection: Inspection, index: int, grid: fm.FeatureGrid) -> str:
+    stage = inspection.stages[index]
+    width, height = inspection.seen.size
+    rf_h, rf_w = stage.receptive_field
+    jump_h, jump_w = stage.jump
+    rf = f"{rf_h}×{rf_w}" if rf_h != rf_w else f"{rf_h}×{rf_h}"
+    jump = _num(jump_h) if jump_h == jump_w else f"{_num(jump_h)} down, {_num(jump_w)} across"
+    wider = (" — wider than the picture itself: border units also see padding"
+             if rf_h > height or rf_w > width else "")
+    return (
+        f"### Stage {index + 1} of {len(inspection.stages)}: `{stage.name}` ({stage.kind})\n"
+        f"**Layer:** `{stage.layer}`  \n"
+        f"**Shape (channels × height × width):** {_shape(stage.input_shape)} → {_shape(stage.output_shape)}  \n"
+        f"**Receptive field:** each unit of this stage sees {rf} pixels of the {width}×{height} input{wider}; "
+        f"neighbouring units are {jump} input pixels apart (the jump, the product of the strides so far).  \n"
+        f"**Feature maps below:** {grid.legend}."
+    )
+
+
+def channel_text(inspection: Inspection, index: int, channel: int, view: fm.ChannelView) -> str:
+    stage = inspection.stages[index]
+    ranks = fm.rank_channels(stage.activation)
+    rank = int(np.flatnonzero(ranks == channel)[0]) + 1
+    mean = float(fm.channel_means(stage.activation)[channel])
+    width, height = inspection.seen.size
+    left, top, right, bottom = view.box
+    outside = left < 0 or top < 0 or right > width or bottom > height
+    return (
+        f"**Channel {channel}** of `{stage.name}`: rank {rank} of {len(ranks)} by mean activation "
+        f"(mean {mean:.3g}; values {view.value_range[0]:.3g} to {view.value_range[1]:.3g}).  \n"
+        f"**Strongest unit:** row {view.unit[0]}, column {view.unit[1]}, value {view.value:.3g}. "
+        f"The yellow box is what it sees: input pixels x {_num(left)} to {_num(right)}, "
+        f"y {_num(top)} to {_num(bottom)} ({stage.receptive_field[1]}×{stage.receptive_field[0]})"
+        + (", partly beyond the picture's edge (padding)." if outside else ".")
+    )
+
+
+def stages_summary(inspection: Inspection) -> list[dict]:
+    return [{"stage": k + 1, "name": s.name, "kind": s.kind, "layer": s.layer,
+             "input_shape": list(s.input_shape), "output_shape": list(s.output_shape),
+             "receptive_field": list(s.receptive_field), "jump": list(s.jump)}
+            for k, s in enumerate(inspection.stages)]
+
+
+# --- what each event returns ---------------------------------------------------------------------
+
+def _stage_index(inspection: Inspection, stage_no) -> int:
+    return min(max(int(stage_no or 1), 1), len(inspection.stages)) - 1
+
+
+def render_stage(inspection: Inspection, stage_no, count, scale, channel=None):
+    """Stage text, grid, channel number, channel views and text, all from cached activations."""
+    index = _stage_index(inspection, stage_no)
+    stage = inspection.stages[index]
+    grid = fm.render_grid(stage.activation, count, scale)
+    if channel is None or not 0 <= int(channel) < stage.output_shape[0]:
+        channel = grid.channels[0]
+    channel = int(channel)
+    view = fm.render_channel(stage, channel, inspection.seen)
+    return (stage_text(inspection, index, grid), grid.image, channel, view.large, view.overlay,
+            channel_text(inspection, index, channel, view))
+
+
+def _labels(predictions) -> dict:
+    return {label: probability for label, probability in predictions}
+
+
+def _empty(message: str):
+    return (gr.Markdown(visible=False), gr.Label(value=None, label="Top-5 predictions"),
+            gr.Slider(value=1, maximum=2), f"### {message}", None, [], None, None, None, "")
+
+
+def on_new_picture(picture, model_name, count, scale):
+    """A new picture or model: one forward pass, then everything for stage 1."""
+    if picture is None:
+        return _empty(HINT)
+    try:
+        inspection = inspection_for(model_name, picture)
+    except ValueError as error:
+        if _is_sketch(picture):  # an emptied canvas is a state, not a mistake
+            return _empty(f"{error}. {HINT}")
+        raise _user_error(error)
+    model, note = get_model(model_name)
+    return (gr.Markdown(note, visible=bool(note)),
+            gr.Label(value=_labels(inspection.predictions), label=f"Top-5 predictions of {model.display_name}"),
+            gr.Slider(value=1, minimum=1, maximum=len(inspection.stages), step=1),
+            *_stage_only(inspection, 1, count, scale, None, overview=True))
+
+
+def _stage_only(inspection, stage_no, count, scale, channel, overview=False):
+    text, grid, channel, large, overlay, words = render_stage(inspection, stage_no, count, scale, channel)
+    strip = fm.overview(inspection.stages) if overview else gr.skip()
+    return text, grid, strip, channel, large, overlay, words
+
+
+def _cached(picture, model_name) -> Inspection:
+    if picture is None:
+        raise gr.Error(HINT.replace("**", ""), title="No picture yet")
+    try:
+        return inspection_for(model_name, picture)
+    except ValueError as error:
+        raise _user_error(error)
+
+
+def on_stage(picture, model_name, stage_no, count, scale, channel=None):
+    return _stage_only(_cached(picture, model_name), stage_no, count, scale, channel)
+
+
+def on_channel(picture, model_name, stage_no, channel):
+    inspection = _cached(picture, model_name)
+    index = _stage_index(inspection, stage_no)
+    try:
+        view = fm.render_channel(inspection.stages[index], int(channel or 0), inspection.seen)
+    except ValueError as error:
+        raise _user_error(error)
+    return view.large, view.overlay, channel_text(inspection, index, int(channel or 0), view)
+
+
+def on_grid_click(picture, model_name, stage_no, count, evt: gr.SelectData):
+    inspection = _cached(picture, model_name)
+    index = _stage_index(inspection, stage_no)
+    x, y = evt.index
+    channel = fm.channel_at(inspection.stages[index].activation, count, x, y)
+    if channel is None:
+        return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+    return (channel, *on_channel(picture, model_name, stage_no, channel))
+
+
+def on_overview_click(picture, model_name, count, scale, evt: gr.SelectData):
+    return (evt.index + 1, *on_stage(picture, model_name, evt.index + 1, count, scale))
+
+
+def on_play(playing, picture, model_name, stage_no):
+    """Play from the current stage (from the first when at the end), or pause."""
+    if playing:
+        return False, gr.Timer(active=False), gr.Button(value="▶ Play"), gr.skip()
+    if picture is None:
+        raise gr.Error(HINT.replace("**", ""), title="No picture yet")
+    last = len(_cached(picture, model_name).stages)
+    start = 1 if int(stage_no or 1) >= last else gr.skip()
+    return True, gr.Timer(active=True), gr.Button(value="⏸ Pause"), start
+
+
+def on_tick(picture, model_name, stage_no, count, scale):
+    inspection = _cached(picture, model_name)
+    following = int(stage_no or 1) + 1
+    if following > len(inspection.stages):
+        return (False, gr.Timer(active=False), gr.Button(value="▶ Play"), gr.skip(),
+                *(gr.skip(),) * 7)
+    return (gr.skip(), gr.skip(), gr.skip(), following,
+            *_stage_only(inspection, following, count, scale, None))
+
+
+# --- API endpoints --------------------------------------------------------------------------------
+
+def predict_api(image, model_name):
+    """Top-5 labels with probabilities for an image file and a model name."""
+    if image is None:
+        raise gr.Error("image: none was given", title="Cannot use this")
+    try:
+        return _labels(_predict(model_name or DEFAULT_MODEL, _image(image)))
+    except ValueError as error:
+        raise _user_error(error)
+
+
+def stages_api(image, model_name):
+    """Every Conv and Pool stage (name, kind, layer, shapes, receptive field, jump) and stage 1's grid."""
+    if image is None:
+        raise gr.Error("image: none was given", title="Cannot use this")
+    inspection = _cached(image, model_name or DEFAULT_MODEL)
+    return stages_summary(inspection), fm.render_grid(inspection.stages[0].activation).image
+
+
+# --- layout ---------------------------------------------------------------------------------------
+
+def build(shared: dict) -> None:
+    gr.Markdown(
+        "A CNN turns a picture into a stack of **stages**. Each convolution (conv) slides its kernels over "
+        "the previous stage and gives one **feature map** per kernel (a channel); each pooling stage shrinks "
+        "them. Give the network a picture, then step through every stage and see what it computed."
+    )
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=320):
+            picture = build_picture_input("stages")
+            note = gr.Markdown(visible=False)
+            label = gr.Label(num_top_classes=5, label="Top-5 predictions")
+        with gr.Column(scale=5):
+            strip = gr.Gallery(label="All stages, in the order the network runs them (each shows its strongest "
+                                     "channel; click one to jump to it)",
+                               columns=12, height=230, allow_preview=False, object_fit="contain",
+                               format="png", interactive=False)
+            with gr.Row(equal_height=True):
+                stage = gr.Slider(1, 2, value=1, step=1, label="Stage", scale=5)
+                play = gr.Button("▶ Play", scale=1, min_width=100)
+            stage_md = gr.Markdown(f"### {HINT}")
+            with gr.Row():
+                count = gr.Radio(COUNT_CHOICES, value="16", label="Channels shown (strongest mean first)")
+                scale = gr.Radio(SCALE_CHOICES, value="shared", label="Colour scale")
+            gr.Markdown("#### Feature maps of this stage: #rank and channel number above each; click one to open it below")
+            grid = gr.Image(label="Feature maps", show_label=False, format="png", interactive=False,
+                            buttons=["download", "fullscreen"])
+    gr.Markdown("### One channel, and where its strongest unit looks")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=200):
+            channel = gr.Number(value=0, precision=0, minimum=0, label="Channel")
+            channel_md = gr.Markdown()
+        with gr.Column(scale=2):
+            gr.Markdown("**The channel, enlarged** (on its own colour scale)")
+            large = gr.Image(label="The channel, enlarged", show_label=False, format="png", interactive=False)
+        with gr.Column(scale=2):
+            gr.Markdown("**Over the picture the model saw:** the channel's colours (more opaque where stronger); "
+                        "the yellow box is what its strongest unit (yellow dot) sees")
+            overlay = gr.Image(label="The channel over the picture", show_label=False, format="png",
+                               interactive=False)
+
+    playing = gr.State(False)
+    timer = gr.Timer(PLAY_SECONDS, active=False)
+    views = [stage_md, grid, strip, channel, large, overlay, channel_md]
+    quiet = dict(api_visibility="private", show_progress="hidden")
+
+    picture.on_new_input(on_new_picture, [picture.picture, picture.model, count, scale],
+                         [note, label, stage] + views, show_progress="minimal")
+    stage.input(on_stage, [picture.picture, picture.model, stage, count, scale], views,
+                api_name="stages_step", trigger_mode="always_last", **quiet)
+    for control in (count, scale):
+        control.input(on_stage, [picture.picture, picture.model, stage, count, scale, channel], views,
+                      api_name=f"stages_{'count' if control is count else 'scale'}", **quiet)
+    strip.select(on_overview_click, [picture.picture, picture.model, count, scale], [stage] + views,
+                 api_name="stages_jump", **quiet)
+    grid.select(on_grid_click, [picture.picture, picture.model, stage, count], [channel, large, overlay, channel_md],
+                api_name="stages_pick_channel", **quiet)
+    channel.input(on_channel, [picture.picture, picture.model, stage, channel], [large, overlay, channel_md],
+                  api_name="stages_channel", trigger_mode="always_last", **quiet)
+    play.click(on_play, [playing, picture.picture, picture.model, stage], [playing, timer, play, stage],
+               api_name="stages_play", **quiet)
+    timer.tick(on_tick, [picture.picture, picture.model, stage, count, scale],
+               [playing, timer, play, stage] + views, api_name="stages_tick", **quiet)
+
+    # API-only inputs: an image file and a model name (gradio_client: handle_file(path), "resnet18")
+    with gr.Group(visible=False):
+        api_image = ImageUpload(type="filepath", image_mode=None, label="image")
+        api_model = gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label="model")
+        api_stages = gr.JSON(label="stages")
+        predict_button = gr.Button("predict")
+        stages_button = gr.Button("stages")
+    predict_button.click(predict_api, [api_image, api_model], label, api_name="predict")
+    stages_button.click(stages_api, [api_image, api_model], [api_stages, grid], api_name="stages")
+    shared["stages"] = {"picture": picture, "label": label, "grid": grid}
