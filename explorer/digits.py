@@ -66,7 +66,7 @@ def load_digit_net(pretrained: bool = True) -> DigitNet:
 
 
 def normalise_grid(grid: torch.Tensor) -> torch.Tensor:
-    """Scale each grid (N, 8, 8), ink >= 0, so its darkest cell is 1, as in nearly all training digits."""
+    """Scale each grid (N, 8, 8), ink >= 0, so its most inked cell is 1, as in nearly all training digits."""
     peak = grid.flatten(1).amax(1).clamp_min(1e-6)
     return (grid / peak[:, None, None]).clamp(0, 1)
 
@@ -87,7 +87,7 @@ def sketch_to_grid(image: Image.Image) -> np.ndarray:
         raise ValueError("the sketch is empty: draw a digit")
     ink = np.where(ink >= _NOISE, ink, 0.0).astype(np.float32)
     work = _fit(_crop(ink, mask), _WORK)
-    work = _thicken(work)
+    work = _thicken(work / max(float(work.max()), 1e-6))     # a faint pen counts as fully inked
     work = _fit(_crop(work, work >= 0.5), _WORK)
     canvas = np.zeros((_WORK, _WORK), np.float32)
     h, w = work.shape

@@ -183,6 +183,15 @@ def test_every_image_mode_gives_the_same_input(net, mode):
     assert predict(net, _modes(draw(7))[mode]) == 7
 
 
+@pytest.mark.parametrize("gray", [60, 150, 170])
+def test_faint_pencil_is_read(net, gray):
+    sketch = draw(4, width=10)
+    alpha = sketch.getchannel("A")
+    faint = Image.new("L", sketch.size, 255)
+    faint.paste(gray, mask=alpha)
+    assert predict(net, faint) == 4
+
+
 def test_grid_fits_the_ink_like_sklearn_digits():
     grid = sketch_to_grid(draw(1, width=20))
     assert grid.shape == (8, 8) and grid.min() >= 0 and grid.max() <= 1
