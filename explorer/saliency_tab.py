@@ -1,0 +1,444 @@
+"""The Saliency tab: which pixels decided the model's answer (explorer.attribution, through Captum), and
+beside each map a check of how far to trust it (explorer.trust)."""
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pandas as pd
+from PIL import Image, ImageDraw
+
+from explorer import attribution as at
+from explorer import trust
+from explorer.gpu import gpu
+from explorer.images import is_blank, load_image
+from explorer.models import DEFAULT_MODEL, get_model
+from explorer.picture_input import MODEL_CHOICES, build_picture_input
+from explorer.upload import ImageUpload
+
+TITLE = "Saliency"
+DEFAULT_METHODS = ["gradcam"]
+HINT = "Upload, paste or snap a photo, click an example, or draw on the **Draw** tab."
+SIGN_WORDS = {"absolute": "how strongly (either way)", "positive": "for the class", "negative": "against the class"}
+
+
+# --- running the methods --------------------------------------------------------------------------
+
+class Stop(at.Cancelled):
+    pass
+
+
+_cancel: dict[str, threading.Event] = {}
+
+
+def _flag(request: gr.Request | None) -> threading.Event:
+    key = getattr(request, "session_hash", None) or "api"
+    return _cancel.setdefault(key, threading.Event())
+
+
+def _image(picture) -> Image.Image:
+    image = load_image(picture)
+    if isinstance(picture, dict) and is_blank(image):
+        raise ValueError("sketch: the canvas is empty: draw a digit (or anything) first")
+    return image
+
+
+def method_options(method: str, layer, ig_steps, sg_samples, sg_noise, occ_window, occ_stride) -> dict:
+    """The UI's controls as the options `method` takes (0 / empty = the method's default)."""
+    given = {"layer": layer or None, "n_steps": ig_steps, "nt_samples": sg_samples, "stdevs": sg_noise,
+             "window": occ_window or None, "stride": occ_stride or None}
+    spec = at.METHODS[method]
+    allowed = set(spec.options) | ({"layer"} if spec.uses_layer else set())
+    return {k: v for k, v in given.items() if k in allowed and v is not None}
+
+
+@gpu
+def _attribute(model_name: str, image: Image.Image, method: str, target: int, options: dict, progress=None):
+    model, _ = get_model(model_name)
+    return at.attribute_input(model, model.preprocess(image), method, target, progress=progress, **options)
+
+
+@gpu
+def _trust(model_name: str, image: Image.Image, result: at.Attribution, sign: str, random_map, progress=None):
+    """(deletion curve, randomisation correlation, the randomised model's map)."""
+    model, _ = get_model(model_name)
+    x = model.preprocess(image)
+    shown = at.signed(result.input_map, sign)
+    curve = trust.deletion_curve(model, x, shown, result.target)
+    if random_map is None:
+        copy, _ = trust.shared_randomised_copy(model)
+        random_map = at.attribute_input(copy, x, result.method, result.target, progress=progress,
+                                        **result.options, **({"layer": result.layer} if result.layer else {})).input_map
+    rho = trust.rank_correlation(shown, at.signed(random_map, sign))
+    return curve, rho, random_map
+
+
+# --- pictures ---------------------------------------------------------------------------------------
+
+def _legend(width: int, cmap: str, sign: str) -> Image.Image:
+    bar = at.colorize(np.tile(np.linspace(0, 1, max(width - 120, 10)), (12, 1)), cmap)
+    strip = Image.new("RGB", (width, 30), "white")
+    strip.paste(bar, (60, 9))
+    draw = ImageDraw.Draw(strip)
+    draw.text((6, 8), "low", fill="black")
+    draw.text((width - 54, 8), "high", fill="black")
+    return strip
+
+
+def render(model_name: str, image: Image.Image, result: at.Attribution, sign: str, opacity: float,
+           cmap: str) -> tuple[Image.Image, Image.Image]:
+    """(overlay on the picture, heat map with a colour scale)."""
+    model, _ = get_model(model_name)
+    heat = at.normalise(at.signed(at._map_to_image(model, image, result.input_map), sign))
+    over = at.overlay(image, heat, opacity, cmap)
+    box = at.seen_box(model, image)
+    if box and box != (0, 0, image.width, image.height):
+        draw = ImageDraw.Draw(over)
+        draw.rectangle(box, outline="white", width=3)
+        draw.rectangle(box, outline="black", width=1)
+    plain = at.colorize(heat, cmap)
+    framed = Image.new("RGB", (plain.width, plain.height + 30), "white")
+    framed.paste(plain, (0, 0))
+    framed.paste(_legend(plain.width, cmap, sign), (0, plain.height))
+    return over, framed
+
+
+def _caption(result: at.Attribution) -> str:
+    layer = f" at {result.layer}" if result.layer else ""
+    return f"{at.method_title(result.method)}{layer}, class “{result.label}”"
+
+
+def gallery_items(model_name, image, results, sign, opacity, cmap) -> list:
+    items = []
+    for result in results:
+        over, heat = render(model_name, image, result, sign, opacity, cmap)
+        items += [(over, f"{_caption(result)}: over the picture"), (heat, f"{_caption(result)}: heat map")]
+    return items
+
+
+_SHEETS = Path(tempfile.gettempdir()) / "cnn-explorer-saliency"
+
+
+def sheet_file(items: list) -> str:
+    """All maps side by side, captioned, as one PNG file (files older than an hour are removed)."""
+    _SHEETS.mkdir(exist_ok=True)
+    for old in _SHEETS.glob("*.png"):
+        if time.time() - old.stat().st_mtime > 3600:
+            old.unlink(missing_ok=True)
+    height = max(img.height for img, _ in items)
+    width = sum(img.width for img, _ in items) + 10 * (len(items) - 1)
+    sheet = Image.new("RGB", (width, height + 24), "white")
+    left = 0
+    for img, caption in items:
+        sheet.paste(img, (left, 24))
+        ImageDraw.Draw(sheet).text((left + 4, 6), caption[:max(10, img.width // 6)], fill="black")
+        left += img.width + 10
+    handle, path = tempfile.mkstemp(suffix=".png", prefix="saliency-", dir=_SHEETS)
+    with os.fdopen(handle, "wb") as out:
+        sheet.save(out, format="PNG")
+    return path
+
+
+# --- trust, in words and a plot ---------------------------------------------------------------------
+
+def trust_table(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    lines = ["| Map | Deletion: area, map's order | area, random order | | Randomised model: rank correlation | |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        faster = r["auc_map"] < 0.9 * r["auc_random"]
+        changes = r["rho"] < 0.5
+        lines.append(
+            f"| {r['title']} | {r['auc_map']:.3f} | {r['auc_random']:.3f} | "
+            f"{'✅ falls faster than random' if faster else '⚠️ no faster than random'} | {r['rho']:.2f} | "
+            f"{'✅ the map changes' if changes else '⚠️ barely changes: it may show the picture, not the model'} |")
+    return "\n".join(lines)
+
+
+TRUST_HELP = (
+    "**Deletion curve:** the picture's patches are greyed out, most-attributed first, and the class's "
+    "probability is measured after each step; a map that points at what the model uses makes it fall "
+    "sooner than greying patches in a random order (smaller area under the curve). "
+    "**Randomisation test:** the same method on a copy of the model whose top layers are re-initialised "
+    "(random weights); if the map hardly changes (rank correlation near 1) it does not depend on what the "
+    "model learned, so it is not explaining the model.")
+
+
+def curve_frame(rows: list[dict]) -> pd.DataFrame:
+    records = []
+    for i, r in enumerate(rows):
+        curve = r["curve"]
+        for f, p in zip(curve.fractions, curve.by_map):
+            records.append({"patches removed": float(f), "probability": float(p), "order": r["title"] + " order"})
+        if i == 0:
+            for f, p in zip(curve.fractions, curve.by_random):
+                records.append({"patches removed": float(f), "probability": float(p), "order": "random order"})
+    return pd.DataFrame(records, columns=["patches removed", "probability", "order"])
+
+
+# --- events ------------------------------------------------------------------------------------------
+
+def _labels(predictions) -> dict:
+    return {name: p for name, p in predictions}
+
+
+def _progress_for(progress, flag: threading.Event, label: str):
+    def report(fraction: float) -> None:
+        if flag.is_set():
+            raise Stop("cancelled")
+        progress(fraction, desc=label)
+    return report
+
+
+def explain(picture, model_name, target, methods, layer, sign, opacity, cmap, ig_steps, sg_samples, sg_noise,
+            occ_window, occ_stride, *, reset: bool, request: gr.Request | None = None, progress=None):
+    """Generator: first the maps (as soon as they are ready), then the trust check."""
+    flag = _flag(request)
+    flag.clear()
+    progress = progress or (lambda *a, **k: None)
+    if picture is None:
+        yield ("### " + HINT,) + (gr.skip(),) * 5 + ([], None, "", curve_frame([]), gr.skip())
+        return
+    try:
+        model, note = get_model(model_name or DEFAULT_MODEL)
+        image = _image(picture)
+        predictions = model.predict(image, k=5)
+        valid = at.methods_for(model)
+        layers = at.conv_layers(model)
+        if reset:      # a new picture or model: its top-1 class, the last conv layer
+            target_index = None
+            layer = layers[-1]
+            methods = [m for m in (methods or DEFAULT_METHODS) if m in valid] or DEFAULT_METHODS
+        else:
+            target_index = at.resolve_target(model, target)
+            if not methods:
+                raise ValueError("methods: tick at least one method")
+            unknown = [m for m in methods if m not in valid]
+            if unknown:
+                raise ValueError(f"methods: {', '.join(at.method_title(m) for m in unknown)} cannot be computed "
+                                 f"correctly on {model.display_name}: {at.guided_backprop_check(model)[1]}")
+        results = []
+        for i, method in enumerate(methods):
+            options = method_options(method, layer, ig_steps, sg_samples, sg_noise, occ_window, occ_stride)
+            label = f"{at.method_title(method)} ({i + 1} of {len(methods)})"
+            results.append(_attribute(model.name, image, method, target_index, options,
+                                      _progress_for(progress, flag, label)))
+        items = gallery_items(model.name, image, results, sign, opacity, cmap)
+    except Stop:
+        raise gr.Error("Stopped: press Explain to compute the maps again.", title="Cancelled")
+    except ValueError as error:
+        raise gr.Error(str(error), title="Cannot use this")
+    header = (f"**{model.display_name}** explains class **“{results[0].label}”** "
+              f"(probability {_probability(predictions, results[0].label)}). Colour = {SIGN_WORDS[sign]}.")
+    maps = {"model": model.name, "results": results, "random": [None] * len(results)}
+    updates = (gr.Markdown(note, visible=bool(note)), _labels(predictions),
+               gr.Dropdown(choices=model.labels, value=results[0].label),
+               gr.Dropdown(choices=layers, value=layer or layers[-1]),
+               gr.CheckboxGroup(choices=[(at.method_title(m), m) for m in valid], value=methods))
+    yield (header,) + updates + (items, maps, "*Checking how far to trust the maps…*", curve_frame([]),
+                                 gr.DownloadButton(value=sheet_file(items)))
+    try:
+        rows = trust_rows(model.name, image, maps, sign, progress, flag)
+    except Stop:
+        yield (header,) + updates + (items, maps, "*Trust check stopped.*", curve_frame([]), gr.skip())
+        return
+    yield (header,) + updates + (items, maps, trust_table(rows), curve_frame(rows), gr.skip())
+
+
+def _probability(predictions, label) -> str:
+    for name, p in predictions:
+        if name == label:
+            return f"{p:.1%}"
+    return "below the top 5"
+
+
+def trust_rows(model_name, image, maps, sign, progress=None, flag=None) -> list[dict]:
+    rows = []
+    flag = flag or threading.Event()
+    for i, result in enumerate(maps["results"]):
+        report = _progress_for(progress or (lambda *a, **k: None), flag,
+                               f"Trust check: {at.method_title(result.method)} on the randomised model")
+        curve, rho, maps["random"][i] = _trust(model_name, image, result, sign, maps["random"][i], report)
+        rows.append({"title": at.method_title(result.method), "curve": curve, "auc_map": curve.auc_map,
+                     "auc_random": curve.auc_random, "rho": rho})
+    return rows
+
+
+def on_new_picture(picture, model_name, target, methods, layer, sign, opacity, cmap, ig_steps, sg_samples, sg_noise,
+                   occ_window, occ_stride, request: gr.Request, progress=gr.Progress()):
+    yield from explain(picture, model_name, target, methods, layer, sign, opacity, cmap, ig_steps, sg_samples,
+                       sg_noise, occ_window, occ_stride, reset=True, request=request, progress=progress)
+
+
+def on_explain(picture, model_name, target, methods, layer, sign, opacity, cmap, ig_steps, sg_samples, sg_noise,
+               occ_window, occ_stride, request: gr.Request, progress=gr.Progress()):
+    yield from explain(picture, model_name, target, methods, layer, sign, opacity, cmap, ig_steps, sg_samples,
+                       sg_noise, occ_window, occ_stride, reset=False, request=request, progress=progress)
+
+
+def on_look(picture, maps, sign, opacity, cmap):
+    """Opacity or colour map changed: repaint the stored maps, no model run."""
+    if not maps or picture is None:
+        return gr.skip(), gr.skip()
+    try:
+        items = gallery_items(maps["model"], _image(picture), maps["results"], sign, opacity, cmap)
+    except ValueError as error:
+        raise gr.Error(str(error), title="Cannot use this")
+    return items, gr.DownloadButton(value=sheet_file(items))
+
+
+def on_sign(picture, maps, sign, opacity, cmap, request: gr.Request, progress=gr.Progress()):
+    """The sign changed: repaint, and redo the trust check on the part of the map now shown."""
+    items, download = on_look(picture, maps, sign, opacity, cmap)
+    if not maps or picture is None:
+        return items, download, gr.skip(), gr.skip()
+    flag = _flag(request)
+    flag.clear()
+    try:
+        rows = trust_rows(maps["model"], _image(picture), maps, sign, progress, flag)
+    except Stop:
+        raise gr.Error("Stopped.", title="Cancelled")
+    return items, download, trust_table(rows), curve_frame(rows)
+
+
+def on_cancel(request: gr.Request):
+    _flag(request).set()
+
+
+def on_pick_class(evt: gr.SelectData):
+    return evt.value
+
+
+# --- the API ------------------------------------------------------------------------------------------
+
+def attribute_api(image, model_name, method, target, options):
+    """One method's map over an image file: (overlay PNG, numbers). target: class name or index ("" =
+    top-1). options: {"sign", "opacity", "colormap", "trust"} and the method's own (n_steps, layer, ...)."""
+    if image is None:
+        raise gr.Error("image: none was given", title="Cannot use this")
+    if options is not None and not isinstance(options, dict):
+        raise gr.Error("options: give a JSON object such as {\"n_steps\": 16}", title="Cannot use this")
+    options = dict(options or {})
+    try:
+        sign = options.pop("sign", "absolute")
+        opacity = float(options.pop("opacity", 0.5))
+        cmap = options.pop("colormap", "inferno")
+        check = bool(options.pop("trust", True))
+        at.signed(np.zeros(1), sign)
+        model, note = get_model(model_name or DEFAULT_MODEL)
+        picture = _image(image)
+        method = method or "saliency"
+        if method not in at.METHODS:
+            raise ValueError(f"method: unknown {method!r}; choose one of {', '.join(at.METHODS)}")
+        target_index = at.resolve_target(model, None if target is None else str(target))
+        result = _attribute(model.name, picture, method, target_index, options)
+        over, _ = render(model.name, picture, result, sign, opacity, cmap)
+        numbers = {"model": model.name, "pretrained": model.pretrained, "method": method,
+                   "target": result.target, "label": result.label, "layer": result.layer,
+                   "map_size": [picture.height, picture.width], "note": note}
+        if check:
+            curve, rho, _ = _trust(model.name, picture, result, sign, None)
+            numbers |= {"deletion_auc_map": curve.auc_map, "deletion_auc_random": curve.auc_random,
+                        "deletion_map": curve.by_map.tolist(), "deletion_random": curve.by_random.tolist(),
+                        "randomisation_rank_correlation": rho}
+    except (ValueError, TypeError) as error:
+        raise gr.Error(str(error), title="Cannot use this")
+    return over, numbers
+
+
+# --- layout -------------------------------------------------------------------------------------------
+
+def _method_help() -> str:
+    return "\n".join(f"- **{m.title}**: {m.description}" for m in at.METHODS.values())
+
+
+def build(shared: dict) -> None:
+    gr.Markdown(
+        "Which pixels made the model say what it said? An **attribution map** colours each pixel by how much it "
+        "pushed the score of one class. Different methods answer that question differently, and a map can "
+        "look convincing without explaining the model at all: the **trust check** under the maps tests each one.")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=320):
+            picture = build_picture_input("saliency")
+            note = gr.Markdown(visible=False)
+            label = gr.Label(num_top_classes=5, label="Top-5 predictions (click one to explain it)")
+            target = gr.Dropdown(choices=[], value=None, allow_custom_value=True, filterable=True,
+                                 label="Class to explain (type to search all classes)")
+        with gr.Column(scale=5):
+            with gr.Row(equal_height=False):
+                methods = gr.CheckboxGroup(choices=[(m.title, m.name) for m in at.METHODS.values()],
+                                           value=DEFAULT_METHODS, label="Methods (tick several to compare)",
+                                           scale=4)
+                with gr.Column(scale=1, min_width=140):
+                    run = gr.Button("Explain", variant="primary")
+                    cancel = gr.Button("Cancel", variant="stop")
+            with gr.Accordion("What the methods do", open=False):
+                gr.Markdown(_method_help())
+            with gr.Row():
+                sign = gr.Radio([("absolute", "absolute"), ("positive (for)", "positive"),
+                                 ("negative (against)", "negative")], value="absolute", label="Sign shown")
+                opacity = gr.Slider(0, 1, value=0.6, step=0.05, label="Overlay opacity")
+                cmap = gr.Dropdown(list(at.COLORMAPS), value="inferno", label="Colour map")
+            with gr.Accordion("Method options", open=False):
+                with gr.Row():
+                    layer = gr.Dropdown(choices=[], value=None, label="Grad-CAM layer (conv stages, as in the "
+                                                                     "Stages tab; default the last)")
+                    ig_steps = gr.Slider(4, 128, value=32, step=1, label="Integrated Gradients: steps")
+                with gr.Row():
+                    sg_samples = gr.Slider(2, 64, value=16, step=1, label="SmoothGrad: noisy copies")
+                    sg_noise = gr.Slider(0.05, 0.5, value=0.15, step=0.01, label="SmoothGrad: noise (std)")
+                with gr.Row():
+                    occ_window = gr.Number(0, precision=0, minimum=0, label="Occlusion window, model-input px "
+                                                                             "(0 = 1/7 of the input)")
+                    occ_stride = gr.Number(0, precision=0, minimum=0, label="Occlusion stride (0 = half the window)")
+            header = gr.Markdown("### " + HINT)
+            gallery = gr.Gallery(label="Maps: over the picture (the box is what the model saw) and as heat maps",
+                                 columns=4, height=420, object_fit="contain", format="png", interactive=False,
+                                 buttons=["download", "fullscreen"])
+            download = gr.DownloadButton("Download the maps (PNG)", value=None)
+    gr.Markdown("### Can you trust these maps?")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            trust_md = gr.Markdown()
+            gr.Markdown(TRUST_HELP)
+        with gr.Column(scale=2):
+            plot = gr.LinePlot(curve_frame([]), x="patches removed", y="probability", color="order",
+                               title="Deletion curves: the class's probability as patches are greyed out",
+                               y_lim=[0, 1], height=280)
+    maps = gr.State(None)
+
+    controls = [picture.picture, picture.model, target, methods, layer, sign, opacity, cmap, ig_steps, sg_samples,
+                sg_noise, occ_window, occ_stride]
+    outputs = [header, note, label, target, layer, methods, gallery, maps, trust_md, plot, download]
+    quiet = dict(api_visibility="private")
+    picture.on_new_input(on_new_picture, controls, outputs, show_progress="minimal")
+    events = [run.click(on_explain, controls, outputs, api_name="saliency_explain", **quiet),
+              target.input(on_explain, controls, outputs, api_name="saliency_target", trigger_mode="always_last",
+                           **quiet)]
+    picked = label.select(on_pick_class, None, target, api_name="saliency_pick_class", **quiet)
+    events.append(picked.then(on_explain, controls, outputs, api_name="saliency_explain_picked", **quiet))
+    events.append(sign.input(on_sign, [picture.picture, maps, sign, opacity, cmap], [gallery, download, trust_md, plot],
+                             api_name="saliency_sign", **quiet))
+    for control in (opacity, cmap):
+        control.input(on_look, [picture.picture, maps, sign, opacity, cmap], [gallery, download],
+                      api_name=f"saliency_{'opacity' if control is opacity else 'colormap'}",
+                      trigger_mode="always_last", show_progress="hidden", **quiet)
+    cancel.click(on_cancel, None, None, cancels=events, api_name="saliency_cancel", **quiet)
+
+    # API-only inputs (gradio_client: handle_file(path), "efficientnet_lite0", "gradcam", "espresso", {...})
+    with gr.Group(visible=False):
+        api_image = ImageUpload(type="filepath", image_mode=None, label="image")
+        api_model = gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label="model")
+        api_method = gr.Dropdown(list(at.METHODS), value="saliency", label="method")
+        api_target = gr.Textbox(label="target (class name or index; empty = top-1)")
+        api_options = gr.JSON(value={}, label="options")
+        api_overlay = gr.Image(type="pil", format="png", label="overlay")
+        api_numbers = gr.JSON(label="numbers")
+        api_button = gr.Button("attribute")
+    api_button.click(attribute_api, [api_image, api_model, api_method, api_target, api_options],
+                     [api_overlay, api_numbers], api_name="attribute")
+    shared["saliency"] = {"picture": picture, "gallery": gallery}
