@@ -370,7 +370,12 @@ class FrameRenderer:
         sample.paste(self.base, (0, 0))
         sample.paste(self.hi, (0, self.height))
         sample.paste(self.frame(0), (0, 2 * self.height))
-        palette = sample.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        keys = [WHITE, INK, MUTED, GRID, PAD_FILL, PAD_INK, UNUSED_FILL, UNUSED_INK, TAP_FILL, WINDOW,
+                KERNEL_FILL, PRODUCT_FILL, DONE_FILL, PICK_FILL]     # the exact colours of every cell
+        shades = sample.quantize(colors=256 - len(keys), method=Image.Quantize.FASTOCTREE,
+                                 dither=Image.Dither.NONE).getpalette()[:3 * (256 - len(keys))]
+        palette = Image.new("P", (1, 1))
+        palette.putpalette([v for c in keys for v in c] + shades)
         frames = (f.quantize(palette=palette, dither=Image.Dither.NONE) for f in self.frames())
         first = next(frames)
         path = Path(path)

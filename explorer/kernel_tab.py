@@ -204,12 +204,12 @@ def build(shared: dict) -> None:
 
     with gr.Row(equal_height=False):
         with gr.Column(scale=4):
-            frame = gr.Image(r0.frame(0), type="pil", format="png", label="Step by step",
-                             interactive=False, buttons=["fullscreen", "download"], key="kernel_frame")
+            frame = gr.Image(r0.frame(0), type="pil", format="png", label="Step by step", show_label=False,
+                             interactive=False, buttons=["fullscreen", "download"], elem_id="kernel_frame")
         with gr.Column(scale=2, min_width=300):
             info = gr.Markdown(describe(r0.s))
             gif_button = gr.Button("Make a GIF of the whole animation")
-            gif_file = gr.File(label="GIF", interactive=False)
+            gif_file = gr.File(label="GIF of the animation", interactive=False, height=90)
     code = gr.Code(pytorch_code(r0.s), language="python", interactive=False,
                    label="PyTorch code that gives the same output")
 
