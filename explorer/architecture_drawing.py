@@ -147,7 +147,9 @@ def _line(row: Row) -> str:
         if len(row.output_shape) == 3 and "conv" in what:
             text += f" → {row.output_shape[0]}"
         return text
-    short = {"BatchNorm2d": "BN", "BatchNormAct2d": "BN+act", "F.relu": "ReLU", "ReLU": "ReLU", "ReLU6": "ReLU6",
+    if row.type.startswith("BatchNormAct2d"):
+        return ", ".join(["BN"] + row.type.split("+")[1:])
+    short = {"BatchNorm2d": "BN", "F.relu": "ReLU", "ReLU": "ReLU", "ReLU6": "ReLU6",
              "Hardswish": "h-swish", "F.hardsigmoid": "h-sigmoid", "Hardsigmoid": "h-sigmoid",
              "AdaptiveAvgPool2d": "global avg pool", "F.adaptive_avg_pool2d": "global avg pool",
              "torch.cat": "concat", "Identity": "identity"}
@@ -189,14 +191,16 @@ def _box_text(summary: Summary, members: list) -> tuple[str, tuple]:
         return "input", ()
     lines: list[str] = []
     for i in members:
+        if summary.rows[i].type == "Identity":      # timm's placeholders for switched-off drop-path etc.
+            continue
         text = _line(summary.rows[i])
-        if lines and text in ("BN", "ReLU", "ReLU6", "h-swish", "BN+act") and len(lines[-1]) < 30:
+        if lines and (text.startswith("BN") or text in ("ReLU", "ReLU6", "h-swish")) and len(lines[-1]) < 30:
             lines[-1] += f", {text}"
         else:
             lines.append(text)
     if len(lines) > 7:
         lines = lines[:3] + [f"… {len(lines) - 6} more …"] + lines[-3:]
-    return "\n".join(lines), summary.rows[members[-1]].output_shape
+    return "\n".join(lines) or "identity", summary.rows[members[-1]].output_shape
 
 
 def draw_block(summary: Summary, block: str) -> Image.Image:

@@ -167,7 +167,10 @@ class _Tracer(TorchFunctionMode):
         first = id(module) not in self.seen
         self.seen.add(id(module))
         params = sum(p.numel() for p in module.parameters()) if first else 0
-        node = Node(len(self.nodes), self._name(module), type(module).__name__, sorted(set(inputs)), "module",
+        # a layer holding its activation as a child (timm's BatchNormAct2d) is named with it: "BatchNormAct2d+ReLU6"
+        title = "+".join([type(module).__name__] + [type(c).__name__ for c in module.children()
+                                                     if not isinstance(c, nn.Identity)])
+        node = Node(len(self.nodes), self._name(module), title, sorted(set(inputs)), "module",
                     module, kernel, stride, padding, params=params, first_call=first)
         self.nodes.append(node)
         self.pending.append(node.index)

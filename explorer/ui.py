@@ -11,6 +11,7 @@ from explorer.warmup import start_background_warmup
 TAB_MODULES = (
     "explorer.kernel_tab",
     "explorer.saliency_tab",
+    "explorer.architecture_tab",
 )
 
 LAUNCH_OPTIONS = dict(

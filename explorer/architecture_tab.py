@@ -1,0 +1,356 @@
+"""The Architecture tab: open up a classic CNN, compare several, check that the chapter's model is
+AlexNet, and run the chapter's other layers on your own matrix."""
+from __future__ import annotations
+
+import html
+import random
+
+import gradio as gr
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from explorer import architecture as arch  # noqa: E402
+from explorer import layer_playground as lp  # noqa: E402
+from explorer.architecture_drawing import branching_blocks, draw_block, draw_chain  # noqa: E402
+
+TITLE = "Architecture"
+CHAPTER_MATRIX = [[10, 11, 9, 3], [2, 123, 4, 0], [45, 237, 23, 99], [20, 67, 22, 255]]
+DEFAULT_COMPARE = ["alexnet", "vgg16", "googlenet", "resnet18", "resnet50", "mobilenet_v3_large"]
+NO_BRANCHES = "(no block with branches)"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Inspect a model
+
+def _fmt(n: int) -> str:
+    return f"{n:,}"
+
+
+def totals_markdown(s: arch.Summary) -> str:
+    lines = [f"**{arch.model_title(s.model) if s.model in arch.model_names() else s.model}** "
+             f"(`{s.module_type}`) on a {'×'.join(map(str, s.input_size))} input → output "
+             f"{'×'.join(map(str, s.output_shape))}: **{_fmt(s.total_params)} parameters** "
+             f"(sum of `p.numel()`), **{s.total_macs / 1e9:.3f} G multiply-accumulates** per image "
+             f"(counted by `torch.utils.flop_counter`), {len(s.rows)} layers run in {len(s.blocks)} groups."]
+    if s.params_in_forward != s.total_params:
+        unused = ", ".join(f"`{n}` ({_fmt(p)})" for n, p in s.unused[:6])
+        lines.append(f"Only {_fmt(s.params_in_forward)} of them take part in this forward pass; never run in "
+                     f"eval mode: {unused}.")
+    last = [r for r in s.rows if r.receptive_field is not None]
+    if last:
+        rf, jump = last[-1].receptive_field, last[-1].jump
+        lines.append(f"Before the global pooling / classifier one unit sees {arch._dims(rf)}×{arch._dims(rf)} "
+                     f"input pixels (its receptive field, padding included) and neighbouring units are "
+                     f"{arch._dims(jump)} pixels apart (the jump).")
+    return "\n\n".join(lines)
+
+
+def table_html(s: arch.Summary) -> str:
+    """The layer table, one collapsible <details> per block, with totals per block and overall."""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in arch.COLUMNS[:-1])
+    style = ("<style>.arch-table table{border-collapse:collapse;font-size:12px;width:100%}"
+             ".arch-table td,.arch-table th{border-bottom:1px solid #ddd;padding:2px 6px;text-align:right;"
+             "white-space:nowrap}.arch-table td:nth-child(2),.arch-table td:nth-child(3),"
+             ".arch-table th{text-align:left}.arch-table summary{cursor:pointer;padding:3px 0;font-size:13px}"
+             ".arch-table details{border-left:3px solid #8aa8d8;padding-left:6px;margin:2px 0}</style>")
+    parts = [style, '<div class="arch-table">']
+    index = 0
+    groups: list[tuple[str, list]] = []
+    for row in s.rows:
+        if not groups or groups[-1][0] != row.block:
+            groups.append((row.block, []))
+        groups[-1][1].append(row)
+    block_types = dict(s.blocks)
+    for block, rows in groups:
+        params = sum(r.params for r in rows)
+        macs = sum(r.macs for r in rows)
+        kind = block_types.get(block, "")
+        name = html.escape(block or "top level")
+        summary = (f"<b>{name}</b> {html.escape(kind)} · {len(rows)} layers · {_fmt(params)} parameters · "
+                   f"{macs / 1e6:,.1f} M MACs · out {'×'.join(map(str, rows[-1].output_shape))}")
+        body = []
+        for row in rows:
+            index += 1
+            cells = arch.row_cells(row, index)[:-1]
+            cells[7] = _fmt(cells[7])
+            cells[8] = _fmt(cells[8])
+            body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+        open_attr = " open" if len(groups) <= 4 else ""
+        parts.append(f"<details{open_attr}><summary>{summary}</summary><table><tr>{head}</tr>"
+                     + "".join(body) + "</table></details>")
+    parts.append(f"<p><b>Total</b>: {len(s.rows)} layers · {_fmt(s.params_in_forward)} parameters in the layers "
+                 f"that ran · {_fmt(s.total_params)} parameters in the model · {s.total_macs / 1e9:.3f} G MACs</p>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def inspect_model(name: str, height, width):
+    """Everything the Inspect view shows for one model at one input size."""
+    md, chain, blocks, choice, picture, table, text = inspect_values(name, height, width)
+    return (md, chain, gr.Dropdown(choices=blocks or [NO_BRANCHES], value=choice or NO_BRANCHES,
+                                   interactive=bool(blocks)), picture, table, text)
+
+
+def inspect_values(name: str, height, width):
+    try:
+        if name not in arch.model_names():
+            raise ValueError(f"model: unknown name {name!r}; choose one of {', '.join(arch.model_names())}")
+        channels = arch.model_input_size(name)[0]
+        for label, value in (("input height", height), ("input width", width)):
+            if value is None:
+                raise ValueError(f"{label}: enter a number of pixels")
+        s = arch.summarize(name, (channels, height, width))
+    except ValueError as error:
+        raise gr.Error(str(error)) from None
+    blocks = branching_blocks(s)
+    choice = _pick_block(blocks)
+    picture = draw_block(s, choice) if choice else None
+    return totals_markdown(s), draw_chain(s), blocks, choice, picture, table_html(s), s.text
+
+
+def _pick_block(blocks: list[str]) -> str | None:
+    """The first block with branches; for ResNets the first with a downsampling skip path."""
+    return blocks[0] if blocks else None
+
+
+def pick_model(name: str):
+    try:
+        _, h, w = arch.model_input_size(name)
+    except ValueError as error:
+        raise gr.Error(str(error)) from None
+    return (h, w) + inspect_model(name, h, w)
+
+
+def block_picture(name: str, height, width, block: str):
+    if not block or block == NO_BRANCHES:
+        return None
+    try:
+        channels = arch.model_input_size(name)[0]
+        return draw_block(arch.summarize(name, (channels, height, width)), block)
+    except ValueError as error:
+        raise gr.Error(str(error)) from None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Compare
+
+def compare_plot(rows: list[arch.Comparison]):
+    known = [r for r in rows if r.top1 is not None]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, attr, label, log in ((axes[0], "macs", "multiply-accumulates per image (G)", True),
+                                 (axes[1], "latency_ms", f"measured latency per image (ms, {rows[0].device})", True)):
+        for r in known:
+            x = r.macs / 1e9 if attr == "macs" else r.latency_ms
+            ax.scatter(x, r.top1, s=max(r.params / 1e6 * 6, 12), alpha=0.55, edgecolor="black", linewidth=0.6)
+            ax.annotate(r.title.split(" (")[0], (x, r.top1), fontsize=8, xytext=(4, 4), textcoords="offset points")
+        if log and known:
+            ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("ImageNet top-1 accuracy (%)")
+        ax.grid(alpha=0.3)
+    missing = [r.title for r in rows if r.top1 is None]
+    note = f" Not plotted (no ImageNet figure in the weights' metadata): {', '.join(missing)}." if missing else ""
+    fig.suptitle("Accuracy against cost; bubble area ∝ parameters." + note, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def run_compare(names):
+    try:
+        rows = arch.compare(names or [])
+    except ValueError as error:
+        raise gr.Error(str(error)) from None
+    table = [arch.comparison_cells(r) for r in rows]
+    return table, compare_plot(rows)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Is the chapter's model AlexNet?
+
+def alexnet_check_html() -> str:
+    import torch
+    from torchvision.models import alexnet
+
+    with torch.device("meta"):
+        matches = arch.match_layers(arch.CNNNet(num_classes=2), alexnet(num_classes=2))
+    colours = {"same": "#d9f2d9", "same maths": "#fff3c4", "different": "#f8d0d0"}
+    counts = {v: sum(1 for m in matches if m.verdict == v) for v in colours}
+    rows = "".join(
+        f"<tr style='background:{colours[m.verdict]}'><td>{m.index}</td><td>{html.escape(m.name_a)}</td>"
+        f"<td><code>{html.escape(m.layer_a)}</code></td><td><code>{html.escape(m.layer_b)}</code></td>"
+        f"<td><b>{m.verdict}</b>{'<br>' + html.escape('; '.join(m.differences)) if m.differences else ''}</td></tr>"
+        for m in matches)
+    return (f"<p>{len(matches)} layers paired in order: <b>{counts['same']} identical</b> in type and every setting "
+            f"and parameter shape, <b>{counts['same maths']} same maths</b> (they differ only in "
+            f"<code>inplace</code>: torchvision's ReLU overwrites its input to save memory, the chapter's makes "
+            f"a new tensor; the numbers are the same), <b>{counts['different']} different</b>.</p>"
+            "<table style='border-collapse:collapse;font-size:12px'><tr><th>#</th><th>layer</th>"
+            "<th>the chapter's CNNNet(num_classes=2)</th><th>torchvision alexnet(num_classes=2)</th>"
+            f"<th>verdict</th></tr>{rows}</table>")
+
+
+def alexnet_outputs() -> str:
+    from torchvision.models import alexnet
+
+    result = arch.same_outputs(arch.CNNNet(num_classes=2), alexnet(num_classes=2))
+    if not result["loaded"]:
+        return f"AlexNet's state_dict does not fit CNNNet: missing {result['missing']}, unexpected {result['unexpected']}."
+    return (f"Loaded all {result['state_dict_keys']} tensors of a fresh `alexnet(num_classes=2)` state_dict into "
+            f"`CNNNet(num_classes=2)` with `strict=True`-equivalent checks (no missing or unexpected key), then ran "
+            f"both in eval mode on the same two random 3×224×224 images: output shape "
+            f"{tuple(result['output_shape'])}, largest difference {result['max_abs_difference']:.3g}, "
+            f"`torch.equal`: **{result['equal']}**. Same layers, same weights, same numbers: the chapter's model "
+            f"is AlexNet.")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Other layers on your matrix
+
+def _frame(values: np.ndarray) -> list[list[float]]:
+    return [[round(float(v), 4) for v in row] for row in values]
+
+
+def run_layers(matrix, p, seed, out_h, out_w):
+    try:
+        m = lp.to_matrix(matrix)
+        if p is None or not 0 <= p <= 1:
+            raise ValueError(f"dropout p: between 0 and 1, got {p}")
+        if seed is None or int(seed) != seed:
+            raise ValueError(f"seed: a whole number, got {seed}")
+        bn = lp.batchnorm(m)
+        avg, rows_w, cols_w = lp.adaptive_pool(m, out_h, out_w, "avg")
+        mx, _, _ = lp.adaptive_pool(m, out_h, out_w, "max")
+        train = lp.dropout(m, p, int(seed), train=True)
+        evaluated = lp.dropout(m, p, int(seed), train=False)
+    except ValueError as error:
+        raise gr.Error(str(error)) from None
+    dropped = int((train == 0).sum() - (m == 0).sum())
+    scale = "∞" if p == 1 else f"{1 / (1 - p):.4g}"
+    drop_md = (f"Train mode, seed {int(seed)}: {dropped} of {m.size} values zeroed, the rest multiplied by "
+               f"1/(1−p) = {scale} so the expected sum stays the same. Eval mode: the input passes unchanged.")
+    bn_md = (f"Batch statistics of this one-image batch: mean **{bn['batch_mean']:.4g}**, variance "
+             f"**{bn['batch_var']:.4g}** (biased, used to normalise); output = (x − mean) / √(var + {bn['eps']}) "
+             f"× weight ({bn['weight']:g}) + bias ({bn['bias']:g}), so the train-mode output has mean 0 and "
+             f"variance 1. The running statistics moved {bn['momentum']} of the way: running_mean "
+             f"{bn['running_mean']:.4g}, running_var {bn['running_var']:.4g} (from the unbiased variance "
+             f"{bn['batch_var_unbiased']:.4g}); eval mode uses those instead of the batch's.")
+    windows = "; ".join(f"rows {a}–{b - 1}" for a, b in rows_w) + " × " + "; ".join(
+        f"cols {a}–{b - 1}" for a, b in cols_w)
+    pool_md = (f"{m.shape[0]}×{m.shape[1]} → {int(out_h)}×{int(out_w)} whatever the input size. Windows "
+               f"(start = ⌊i·in/out⌋, end = ⌈(i+1)·in/out⌉): {windows}.")
+    return (_frame(lp.relu(m)), _frame(train), _frame(evaluated), drop_md, _frame(bn["train_output"]),
+            _frame(bn["eval_output"]), bn_md, _frame(avg), _frame(mx), pool_md)
+
+
+def new_seed():
+    return random.randint(0, 2**31 - 1)
+
+
+# ---------------------------------------------------------------------------------------------------
+
+def build(shared: dict) -> None:
+    names = arch.model_names()
+    choices = [(arch.model_title(n), n) for n in names]
+    default = names[0]
+    _, h0, w0 = arch.model_input_size(default)
+    # computed while the app is built, so the tab opens at once
+    md0, chain0, blocks0, choice0, picture0, table0, text0 = inspect_values(default, h0, w0)
+    gr.Markdown("Open up the classic CNNs the chapter names, compare them on this machine, check that the "
+                "chapter's own model is AlexNet, and run its other layers on your numbers. Shapes, parameters "
+                "and multiply-accumulates come from one real forward pass; latency is measured here.")
+    with gr.Tabs():
+        with gr.Tab("Inspect a model"):
+            with gr.Row():
+                model = gr.Dropdown(choices=choices, value=default, label="Model", scale=3)
+                height = gr.Number(value=h0, precision=0, label="Input height (px)", minimum=1, maximum=1024)
+                width = gr.Number(value=w0, precision=0, label="Input width (px)", minimum=1, maximum=1024)
+                go = gr.Button("Summarize", variant="primary")
+            totals = gr.Markdown(md0)
+            gr.Markdown("#### The network as a chain of blocks (generated from the model)")
+            chain = gr.Image(chain0, type="pil", show_label=False, interactive=False, format="png")
+            with gr.Row():
+                with gr.Column(scale=1):
+                    block = gr.Dropdown(choices=blocks0 or [NO_BRANCHES], value=choice0 or NO_BRANCHES,
+                                        interactive=bool(blocks0), label="A block with branches (residual, "
+                                        "Inception, dense...)")
+                    gr.Markdown("Drawn from the layers that really ran inside the block. Note: torchvision's "
+                                "GoogLeNet uses a 3×3 convolution where the paper's Inception module has 5×5.")
+                with gr.Column(scale=3):
+                    picture = gr.Image(picture0, type="pil", show_label=False, interactive=False, format="png")
+            gr.Markdown("#### Every layer in forward order, by block (click a block to open it)")
+            table = gr.HTML(table0)
+            with gr.Accordion("print(model)", open=False):
+                text = gr.Code(text0, language=None, lines=20, max_lines=40)
+            outputs = [totals, chain, block, picture, table, text]
+            go.click(inspect_model, [model, height, width], outputs, api_name="summarize")
+            height.submit(inspect_model, [model, height, width], outputs, api_name="summarize_height",
+                          api_visibility="private")
+            width.submit(inspect_model, [model, height, width], outputs, api_name="summarize_width",
+                         api_visibility="private")
+            model.input(pick_model, [model], [height, width] + outputs, api_name="pick_model",
+                        api_visibility="private")
+            block.input(block_picture, [model, height, width, block], [picture], api_name="block_picture")
+
+        with gr.Tab("Compare models"):
+            with gr.Row():
+                picked = gr.CheckboxGroup(choices=choices, value=DEFAULT_COMPARE, label="Models", scale=4)
+                compare_button = gr.Button("Compare (measures latency: a few seconds)", variant="primary", scale=1)
+            compare_table = gr.Dataframe(headers=arch.COMPARE_COLUMNS, label="Side by side", interactive=False,
+                                         wrap=True)
+            compare_fig = gr.Plot(label="Accuracy against multiply-accumulates and against measured latency")
+            gr.Markdown("Latency: median of 3 forward passes of one image after one warm-up, on this machine, "
+                        "shared with everyone using it. Top-1 / top-5: torchvision's DEFAULT weights' metadata. "
+                        "Chapter's figure: ImageNet top-5 error from the chapter, for the model named.")
+            compare_button.click(run_compare, [picked], [compare_table, compare_fig], api_name="compare")
+
+        with gr.Tab("Is the chapter's model AlexNet?"):
+            gr.Markdown("The chapter writes its model out by hand (`CNNNet`) and says it is "
+                        "`torchvision.models.alexnet(num_classes=2)`. Layer by layer:")
+            gr.HTML(alexnet_check_html())
+            prove = gr.Button("Load AlexNet's weights into CNNNet and compare their outputs")
+            proof = gr.Markdown()
+            prove.click(alexnet_outputs, None, [proof], api_name="alexnet_outputs")
+
+        with gr.Tab("Other layers on your matrix"):
+            matrix = shared.get("matrix")
+            if matrix is None:
+                matrix = gr.Dataframe(CHAPTER_MATRIX, label="Your matrix (the chapter's 4×4 example)",
+                                      interactive=True, type="array", datatype="number")
+            else:
+                gr.Markdown("Uses the matrix from the Kernel tab: edit it there.")
+            with gr.Row():
+                p = gr.Slider(0, 1, value=0.5, step=0.05, label="Dropout p")
+                seed = gr.Number(value=0, precision=0, label="Dropout seed")
+                resample = gr.Button("Resample the dropout mask")
+                out_h = gr.Number(value=2, precision=0, label="Adaptive pool output height", minimum=1, maximum=64)
+                out_w = gr.Number(value=2, precision=0, label="Adaptive pool output width", minimum=1, maximum=64)
+            run = gr.Button("Run the layers", variant="primary")
+            try:
+                first = run_layers(matrix.value, 0.5, 0, 2, 2)
+            except gr.Error:
+                first = [None] * 10
+            with gr.Row():
+                relu_out = gr.Dataframe(first[0], label="nn.ReLU(): negatives become 0", interactive=False)
+            with gr.Row():
+                drop_train = gr.Dataframe(first[1], label="nn.Dropout(p), train mode", interactive=False)
+                drop_eval = gr.Dataframe(first[2], label="nn.Dropout(p), eval mode", interactive=False)
+            drop_md = gr.Markdown(first[3])
+            with gr.Row():
+                bn_train = gr.Dataframe(first[4], label="nn.BatchNorm2d(1), train mode (batch statistics)", interactive=False)
+                bn_eval = gr.Dataframe(first[5], label="eval mode (running statistics after that one step)", interactive=False)
+            bn_md = gr.Markdown(first[6])
+            with gr.Row():
+                avg_out = gr.Dataframe(first[7], label="nn.AdaptiveAvgPool2d((h, w))", interactive=False)
+                max_out = gr.Dataframe(first[8], label="nn.AdaptiveMaxPool2d((h, w))", interactive=False)
+            pool_md = gr.Markdown(first[9])
+            layer_inputs = [matrix, p, seed, out_h, out_w]
+            layer_outputs = [relu_out, drop_train, drop_eval, drop_md, bn_train, bn_eval, bn_md, avg_out, max_out,
+                             pool_md]
+            run.click(run_layers, layer_inputs, layer_outputs, api_name="layers")
+            gr.on([p.release, seed.submit, out_h.submit, out_w.submit, matrix.change], run_layers, layer_inputs,
+                  layer_outputs, api_name="layers_on_change", api_visibility="private", trigger_mode="always_last")
+            resample.click(new_seed, None, [seed], api_name="dropout_resample", api_visibility="private").then(
+                run_layers, layer_inputs, layer_outputs, api_name="layers_after_resample", api_visibility="private")
