@@ -8,7 +8,6 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
-import pandas as pd
 from PIL import Image, ImageDraw
 
 from explorer import attribution as at
@@ -106,16 +105,12 @@ def render(model_name: str, image: Image.Image, result: at.Attribution, sign: st
     return over, framed
 
 
-def _caption(result: at.Attribution) -> str:
-    layer = f" at {result.layer}" if result.layer else ""
-    return f"{at.method_title(result.method)}{layer}, class “{result.label}”"
-
-
 def gallery_items(model_name, image, results, sign, opacity, cmap) -> list:
     items = []
     for result in results:
         over, heat = render(model_name, image, result, sign, opacity, cmap)
-        items += [(over, f"{_caption(result)}: over the picture"), (heat, f"{_caption(result)}: heat map")]
+        title = at.method_title(result.method)
+        items += [(over, f"{title}: over the picture"), (heat, f"{title}: heat map")]
     return items
 
 
@@ -147,15 +142,16 @@ def sheet_file(items: list) -> str:
 def trust_table(rows: list[dict]) -> str:
     if not rows:
         return ""
-    lines = ["| Map | Deletion: area, map's order | area, random order | | Randomised model: rank correlation | |",
+    lines = ["| Map | Deletion area, map's order | Deletion area, random order | Deletion verdict | "
+             "Randomised model: rank correlation | Randomisation verdict |",
              "|---|---|---|---|---|---|"]
     for r in rows:
         faster = r["auc_map"] < 0.9 * r["auc_random"]
         changes = r["rho"] < 0.5
         lines.append(
             f"| {r['title']} | {r['auc_map']:.3f} | {r['auc_random']:.3f} | "
-            f"{'✅ falls faster than random' if faster else '⚠️ no faster than random'} | {r['rho']:.2f} | "
-            f"{'✅ the map changes' if changes else '⚠️ barely changes: it may show the picture, not the model'} |")
+            f"{'✓ falls faster than random' if faster else '⚠️ no faster than random'} | {r['rho']:.2f} | "
+            f"{'✓ the map changes' if changes else '⚠️ barely changes: it may show the picture, not the model'} |")
     return "\n".join(lines)
 
 
@@ -168,16 +164,25 @@ TRUST_HELP = (
     "model learned, so it is not explaining the model.")
 
 
-def curve_frame(rows: list[dict]) -> pd.DataFrame:
-    records = []
-    for i, r in enumerate(rows):
-        curve = r["curve"]
-        for f, p in zip(curve.fractions, curve.by_map):
-            records.append({"patches removed": float(f), "probability": float(p), "order": r["title"] + " order"})
-        if i == 0:
-            for f, p in zip(curve.fractions, curve.by_random):
-                records.append({"patches removed": float(f), "probability": float(p), "order": "random order"})
-    return pd.DataFrame(records, columns=["patches removed", "probability", "order"])
+def curve_figure(rows: list[dict]):
+    """The deletion curves of every map and the random order's, as a matplotlib figure (None: no curves)."""
+    if not rows:
+        return None
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(5.2, 3.4), dpi=100, layout="constrained")
+    axes = figure.subplots()
+    for r in rows:
+        axes.plot(r["curve"].fractions, r["curve"].by_map, marker=".",
+                  label=f"{r['title']} order (area {r['auc_map']:.2f})")
+    first = rows[0]["curve"]
+    axes.plot(first.fractions, first.by_random, "k--", label=f"random order (area {first.auc_random:.2f})")
+    axes.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="share of patches greyed out", ylabel="probability of the class",
+             title="Deletion curves: lower sooner = the map found what the model uses")
+    axes.title.set_fontsize(9)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    return figure
 
 
 # --- events ------------------------------------------------------------------------------------------
@@ -201,7 +206,7 @@ def explain(picture, model_name, target, methods, layer, sign, opacity, cmap, ig
     flag.clear()
     progress = progress or (lambda *a, **k: None)
     if picture is None:
-        yield ("### " + HINT,) + (gr.skip(),) * 5 + ([], None, "", curve_frame([]), gr.skip())
+        yield ("### " + HINT,) + (gr.skip(),) * 5 + ([], None, "", curve_figure([]), gr.skip())
         return
     try:
         model, note = get_model(model_name or DEFAULT_MODEL)
@@ -233,20 +238,21 @@ def explain(picture, model_name, target, methods, layer, sign, opacity, cmap, ig
     except ValueError as error:
         raise gr.Error(str(error), title="Cannot use this")
     header = (f"**{model.display_name}** explains class **“{results[0].label}”** "
-              f"(probability {_probability(predictions, results[0].label)}). Colour = {SIGN_WORDS[sign]}.")
+              f"(probability {_probability(predictions, results[0].label)}). Colour = {SIGN_WORDS[sign]}."
+              + "".join(f" {at.method_title(r.method)} looks at layer `{r.layer}`." for r in results if r.layer))
     maps = {"model": model.name, "results": results, "random": [None] * len(results)}
     updates = (gr.Markdown(note, visible=bool(note)), _labels(predictions),
                gr.Dropdown(choices=model.labels, value=results[0].label),
                gr.Dropdown(choices=layers, value=layer or layers[-1]),
                gr.CheckboxGroup(choices=[(at.method_title(m), m) for m in valid], value=methods))
-    yield (header,) + updates + (items, maps, "*Checking how far to trust the maps…*", curve_frame([]),
+    yield (header,) + updates + (items, maps, "*Checking how far to trust the maps…*", curve_figure([]),
                                  gr.DownloadButton(value=sheet_file(items)))
     try:
         rows = trust_rows(model.name, image, maps, sign, progress, flag)
     except Stop:
-        yield (header,) + updates + (items, maps, "*Trust check stopped.*", curve_frame([]), gr.skip())
+        yield (header,) + updates + (items, maps, "*Trust check stopped.*", curve_figure([]), gr.skip())
         return
-    yield (header,) + updates + (items, maps, trust_table(rows), curve_frame(rows), gr.skip())
+    yield (header,) + updates + (items, maps, trust_table(rows), curve_figure(rows), gr.skip())
 
 
 def _probability(predictions, label) -> str:
@@ -302,7 +308,7 @@ def on_sign(picture, maps, sign, opacity, cmap, request: gr.Request, progress=gr
         rows = trust_rows(maps["model"], _image(picture), maps, sign, progress, flag)
     except Stop:
         raise gr.Error("Stopped.", title="Cancelled")
-    return items, download, trust_table(rows), curve_frame(rows)
+    return items, download, trust_table(rows), curve_figure(rows)
 
 
 def on_cancel(request: gr.Request):
@@ -357,58 +363,57 @@ def _method_help() -> str:
 
 
 def build(shared: dict) -> None:
-    gr.Markdown(
-        "Which pixels made the model say what it said? An **attribution map** colours each pixel by how much it "
-        "pushed the score of one class. Different methods answer that question differently, and a map can "
-        "look convincing without explaining the model at all: the **trust check** under the maps tests each one.")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=2, min_width=320):
-            picture = build_picture_input("saliency")
-            note = gr.Markdown(visible=False)
-            label = gr.Label(num_top_classes=5, label="Top-5 predictions (click one to explain it)")
-            target = gr.Dropdown(choices=[], value=None, allow_custom_value=True, filterable=True,
-                                 label="Class to explain (type to search all classes)")
-        with gr.Column(scale=5):
-            with gr.Row(equal_height=False):
-                methods = gr.CheckboxGroup(choices=[(m.title, m.name) for m in at.METHODS.values()],
-                                           value=DEFAULT_METHODS, label="Methods (tick several to compare)",
-                                           scale=4)
-                with gr.Column(scale=1, min_width=140):
-                    run = gr.Button("Explain", variant="primary")
-                    cancel = gr.Button("Cancel", variant="stop")
-            with gr.Accordion("What the methods do", open=False):
-                gr.Markdown(_method_help())
-            with gr.Row():
-                sign = gr.Radio([("absolute", "absolute"), ("positive (for)", "positive"),
-                                 ("negative (against)", "negative")], value="absolute", label="Sign shown")
-                opacity = gr.Slider(0, 1, value=0.6, step=0.05, label="Overlay opacity")
-                cmap = gr.Dropdown(list(at.COLORMAPS), value="inferno", label="Colour map")
-            with gr.Accordion("Method options", open=False):
+    with gr.Column(elem_id="saliency"):
+        gr.Markdown(
+            "Which pixels made the model say what it said? An **attribution map** colours each pixel by how much it "
+            "pushed the score of one class. Different methods answer that question differently, and a map can "
+            "look convincing without explaining the model at all: the **trust check** under the maps tests each one.")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2, min_width=320):
+                picture = build_picture_input("saliency")
+                note = gr.Markdown(visible=False)
+                label = gr.Label(num_top_classes=5, label="Top-5 predictions (click one to explain it)")
+                target = gr.Dropdown(choices=[], value=None, allow_custom_value=True, filterable=True,
+                                     label="Class to explain (type to search all classes)")
+            with gr.Column(scale=5):
+                with gr.Row(equal_height=False):
+                    methods = gr.CheckboxGroup(choices=[(m.title, m.name) for m in at.METHODS.values()],
+                                               value=DEFAULT_METHODS, label="Methods (tick several to compare)",
+                                               scale=4)
+                    with gr.Column(scale=1, min_width=140):
+                        run = gr.Button("Explain", variant="primary")
+                        cancel = gr.Button("Cancel", variant="stop")
+                with gr.Accordion("What the methods do", open=False):
+                    gr.Markdown(_method_help())
                 with gr.Row():
-                    layer = gr.Dropdown(choices=[], value=None, label="Grad-CAM layer (conv stages, as in the "
-                                                                     "Stages tab; default the last)")
-                    ig_steps = gr.Slider(4, 128, value=32, step=1, label="Integrated Gradients: steps")
-                with gr.Row():
-                    sg_samples = gr.Slider(2, 64, value=16, step=1, label="SmoothGrad: noisy copies")
-                    sg_noise = gr.Slider(0.05, 0.5, value=0.15, step=0.01, label="SmoothGrad: noise (std)")
-                with gr.Row():
-                    occ_window = gr.Number(0, precision=0, minimum=0, label="Occlusion window, model-input px "
-                                                                             "(0 = 1/7 of the input)")
-                    occ_stride = gr.Number(0, precision=0, minimum=0, label="Occlusion stride (0 = half the window)")
-            header = gr.Markdown("### " + HINT)
-            gallery = gr.Gallery(label="Maps: over the picture (the box is what the model saw) and as heat maps",
-                                 columns=4, height=420, object_fit="contain", format="png", interactive=False,
-                                 buttons=["download", "fullscreen"])
-            download = gr.DownloadButton("Download the maps (PNG)", value=None)
-    gr.Markdown("### Can you trust these maps?")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=3):
-            trust_md = gr.Markdown()
-            gr.Markdown(TRUST_HELP)
-        with gr.Column(scale=2):
-            plot = gr.LinePlot(curve_frame([]), x="patches removed", y="probability", color="order",
-                               title="Deletion curves: the class's probability as patches are greyed out",
-                               y_lim=[0, 1], height=280)
+                    sign = gr.Radio([("absolute", "absolute"), ("positive (for)", "positive"),
+                                     ("negative (against)", "negative")], value="absolute", label="Sign shown")
+                    opacity = gr.Slider(0, 1, value=0.6, step=0.05, label="Overlay opacity")
+                    cmap = gr.Dropdown(list(at.COLORMAPS), value="inferno", label="Colour map")
+                with gr.Accordion("Method options", open=False):
+                    with gr.Row():
+                        layer = gr.Dropdown(choices=[], value=None, label="Grad-CAM layer (conv stages, as in the "
+                                                                         "Stages tab; default the last)")
+                        ig_steps = gr.Slider(4, 128, value=32, step=1, label="Integrated Gradients: steps")
+                    with gr.Row():
+                        sg_samples = gr.Slider(2, 64, value=16, step=1, label="SmoothGrad: noisy copies")
+                        sg_noise = gr.Slider(0.05, 0.5, value=0.15, step=0.01, label="SmoothGrad: noise (std)")
+                    with gr.Row():
+                        occ_window = gr.Number(0, precision=0, minimum=0, label="Occlusion window, model-input px "
+                                                                                 "(0 = 1/7 of the input)")
+                        occ_stride = gr.Number(0, precision=0, minimum=0, label="Occlusion stride (0 = half the window)")
+                header = gr.Markdown("### " + HINT)
+                gallery = gr.Gallery(label="Maps: over the picture (the box is what the model saw) and as heat maps",
+                                     columns=4, height=420, object_fit="contain", format="png", interactive=False,
+                                     buttons=["download", "fullscreen"], elem_id="saliency-maps")
+                download = gr.DownloadButton("Download the maps (PNG)", value=None)
+        gr.Markdown("### Can you trust these maps?")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                trust_md = gr.Markdown()
+                gr.Markdown(TRUST_HELP)
+            with gr.Column(scale=2):
+                plot = gr.Plot(label="Deletion curves", show_label=False, format="png", elem_id="saliency-curves")
     maps = gr.State(None)
 
     controls = [picture.picture, picture.model, target, methods, layer, sign, opacity, cmap, ig_steps, sg_samples,
