@@ -322,35 +322,36 @@ def build(shared: dict) -> None:
         with gr.Column(scale=2, min_width=320):
             picture = build_picture_input("stages")
             note = gr.Markdown(visible=False)
-            label = gr.Label(num_top_classes=5, label="Top-5 predictions")
+            label = gr.Label(num_top_classes=5, label="Top-5 predictions", elem_id="stages-label")
         with gr.Column(scale=5):
             strip = gr.Gallery(label="All stages, in the order the network runs them (each shows its strongest "
                                      "channel; click one to jump to it)",
                                columns=12, height=230, allow_preview=False, object_fit="contain",
-                               format="png", interactive=False)
+                               format="png", interactive=False, elem_id="stages-overview")
             with gr.Row(equal_height=True):
                 stage = gr.Slider(1, 2, value=1, step=1, label="Stage", scale=5)
-                play = gr.Button("▶ Play", scale=1, min_width=100)
+                play = gr.Button("▶ Play", scale=1, min_width=100, elem_id="stages-play")
             stage_md = gr.Markdown(f"### {HINT}")
             with gr.Row():
                 count = gr.Radio(COUNT_CHOICES, value="16", label="Channels shown (strongest mean first)")
                 scale = gr.Radio(SCALE_CHOICES, value="shared", label="Colour scale")
             gr.Markdown("#### Feature maps of this stage: #rank and channel number above each; click one to open it below")
             grid = gr.Image(label="Feature maps", show_label=False, format="png", interactive=False,
-                            buttons=["download", "fullscreen"])
+                            buttons=["download", "fullscreen"], elem_id="stages-grid")
     gr.Markdown("### One channel, and where its strongest unit looks")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=200):
-            channel = gr.Number(value=0, precision=0, minimum=0, label="Channel")
+            channel = gr.Number(value=0, precision=0, minimum=0, label="Channel", elem_id="stages-channel")
             channel_md = gr.Markdown()
         with gr.Column(scale=2):
             gr.Markdown("**The channel, enlarged** (on its own colour scale)")
-            large = gr.Image(label="The channel, enlarged", show_label=False, format="png", interactive=False)
+            large = gr.Image(label="The channel, enlarged", show_label=False, format="png", interactive=False,
+                             elem_id="stages-large")
         with gr.Column(scale=2):
             gr.Markdown("**Over the picture the model saw:** the channel's colours (more opaque where stronger); "
                         "the yellow box is what its strongest unit (yellow dot) sees")
             overlay = gr.Image(label="The channel over the picture", show_label=False, format="png",
-                               interactive=False)
+                               interactive=False, elem_id="stages-overlay")
 
     playing = gr.State(False)
     timer = gr.Timer(PLAY_SECONDS, active=False)

@@ -1,0 +1,45 @@
+"""The Stages tab in headless Chromium: draw a digit, see the prediction and a stage grid."""
+import pytest
+
+from explorer.stages_tab import TITLE
+
+
+def _draw(page, strokes):
+    canvas = page.locator("#component-0 canvas, canvas").first
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    for points in strokes:
+        (x, y), rest = points[0], points[1:]
+        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
+        page.mouse.down()
+        for x, y in rest:
+            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=10)
+        page.mouse.up()
+
+
+def _loaded(page, selector):
+    page.wait_for_function(
+        "s => { const i = document.querySelector(s + ' img'); return i && i.complete && i.naturalWidth > 0; }",
+        arg=selector)
+
+
+@pytest.mark.browser
+def test_draw_a_digit_and_step_through_its_stages(page, screenshot_dir):
+    page.get_by_role("tab", name=TITLE).click()
+    page.get_by_role("tab", name="Draw").click()
+    page.get_by_role("button", name="Brush").first.click()
+    _draw(page, [[(0.3, 0.25), (0.7, 0.25), (0.45, 0.8)]])          # a 7
+
+    page.wait_for_function("document.body.innerText.includes('Stage 1 of')")
+    label = page.locator("#stages-label")
+    page.wait_for_function("document.querySelector('#stages-label h2')?.innerText.trim() === '7'")
+    assert "Digits" in label.inner_text()
+    _loaded(page, "#stages-grid")
+    _loaded(page, "#stages-overlay")
+    assert "features.conv1" in page.locator("body").inner_text()
+
+    # jump to the second stage from the overview strip
+    page.locator("#stages-overview").get_by_role("button", name="Thumbnail 2 of").click()
+    page.wait_for_function("document.body.innerText.includes('Stage 2 of')")
+    _loaded(page, "#stages-grid")
+    page.screenshot(path=str(screenshot_dir / "stages.png"), full_page=True)
