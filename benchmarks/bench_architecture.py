@@ -1,0 +1,64 @@
+"""Architecture tab timings against a floor measured in the same run.
+
+    .venv/bin/python benchmarks/bench_architecture.py
+
+Floor: one bare forward pass of one image through every registered model (modules built beforehand).
+compare() over all of them builds each model, counts its MACs (first time only), runs 1 warm-up and
+3 timed passes: about 4-5 floors plus building. Goal: under 20 s on the 2-core CPU here. The tab's
+first view (the default model's summary and drawings) is computed while the app is built; the goal is
+that computing it takes under 1 s, and a cached summary costs next to nothing.
+"""
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("EXPLORER_DEVICE", "cpu")
+
+import torch  # noqa: E402
+
+from explorer import architecture as arch  # noqa: E402
+from explorer.models import MODEL_NAMES, load_model  # noqa: E402
+
+
+def main() -> None:
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores")
+    start = time.perf_counter()
+    summary = arch.summarize(MODEL_NAMES[0])
+    cold = time.perf_counter() - start
+    start = time.perf_counter()
+    arch.summarize(MODEL_NAMES[0])
+    cached = time.perf_counter() - start
+
+    from explorer.architecture_tab import inspect_values
+    _, h, w = arch.model_input_size(MODEL_NAMES[0])
+    start = time.perf_counter()
+    inspect_values(MODEL_NAMES[0], h, w)
+    first_view = time.perf_counter() - start
+    print(f"summarize({MODEL_NAMES[0]!r}) cold (imports timm, builds on 'meta'): {cold:.2f} s, "
+          f"cached: {cached * 1000:.2f} ms, {len(summary.rows)} rows")
+    print(f"first view of the tab (summary + chain + block picture + table), summary cached: {first_view:.2f} s")
+
+    floor = 0.0
+    for name in MODEL_NAMES:
+        module = load_model(name, pretrained=False).module
+        x = torch.randn(1, *arch.model_input_size(name))
+        with torch.inference_mode():
+            start = time.perf_counter()
+            module(x)
+            floor += time.perf_counter() - start
+        del module
+    print(f"floor: one bare forward pass per model, {len(MODEL_NAMES)} models: {floor:.2f} s")
+
+    start = time.perf_counter()
+    rows = arch.compare(list(MODEL_NAMES))
+    total = time.perf_counter() - start
+    print(f"compare(all {len(rows)} models), cold MAC cache, latency measured: {total:.2f} s "
+          f"= {total / floor:.1f} x floor (goal: under 20 s)")
+    for r in rows:
+        print(f"  {r.name:20s} {r.params / 1e6:8.2f} M params {r.macs / 1e9:7.3f} G MACs {r.latency_ms:8.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
