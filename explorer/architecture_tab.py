@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 from explorer import architecture as arch  # noqa: E402
@@ -148,6 +149,9 @@ def compare_plot(rows: list[arch.Comparison]):
             ax.annotate(r.title.split(" (")[0], (x, r.top1), fontsize=8, xytext=(4, 4), textcoords="offset points")
         if log and known:
             ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.margins(x=0.2, y=0.12)
         ax.set_xlabel(label)
         ax.set_ylabel("ImageNet top-1 accuracy (%)")
         ax.grid(alpha=0.3)
