@@ -1,0 +1,87 @@
+"""Attribution speed against floors measured in the same run (machines are noisy: read the ratios).
+
+    .venv/bin/python benchmarks/bench_attribution.py [--model efficientnet_lite0] [--device cpu] [--repeat 5]
+
+Floors: one forward + backward pass on the input (saliency, gradcam); N forward + backward passes run as
+one batch of N (integrated_gradients with N = 32 steps, smoothgrad with N = 16 samples). Also the tab's
+full response for one method (maps phase; then with the trust check), on the default model.
+"""
+import argparse
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+warnings.simplefilter("ignore")
+
+from explorer.attribution import attribute_input  # noqa: E402
+from explorer.models import DEFAULT_MODEL, get_model, load_model  # noqa: E402
+
+IMAGE = Path(__file__).resolve().parent.parent / "assets" / "examples" / "espresso.jpg"
+GOALS = {"saliency": 1.5, "gradcam": 1.5, "integrated_gradients": 1.3, "smoothgrad": 1.3}
+
+
+def timed(fn, repeat: int) -> float:
+    fn()                                   # warm-up
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def forward_backward(module, x, target, batch: int):
+    def run():
+        xb = x.expand(batch, -1, -1, -1).clone().requires_grad_()
+        out = module(xb)[:, target].sum()
+        torch.autograd.grad(out, xb)
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    model = get_model(args.model)[0] if args.device is None else load_model(args.model, device=args.device)
+    x = model.preprocess(str(IMAGE))
+    with torch.no_grad():
+        target = int(model.module(x).argmax())
+    print(f"{model.display_name} on {model.device}, input {tuple(x.shape)}, torch threads {torch.get_num_threads()}")
+    floor1 = timed(forward_backward(model.module, x, target, 1), args.repeat)
+    floor32 = timed(forward_backward(model.module, x, target, 32), args.repeat)
+    floor16 = timed(forward_backward(model.module, x, target, 16), args.repeat)
+    print(f"floor: 1 forward+backward {floor1 * 1e3:.1f} ms; batch of 16 {floor16 * 1e3:.1f} ms; "
+          f"batch of 32 {floor32 * 1e3:.1f} ms")
+    cases = [("saliency", {}, floor1), ("gradcam", {}, floor1),
+             ("integrated_gradients", {"n_steps": 32}, floor32), ("smoothgrad", {"nt_samples": 16}, floor16)]
+    for method, options, floor in cases:
+        seconds = timed(lambda: attribute_input(model, x, method, target, **options), args.repeat)
+        ratio = seconds / floor
+        print(f"{method:22s} {seconds * 1e3:8.1f} ms  {ratio:5.2f}x floor  (goal <= {GOALS[method]}x: "
+              f"{'ok' if ratio <= GOALS[method] else 'MISSED'})")
+    if args.model == DEFAULT_MODEL and args.device is None:
+        from explorer.saliency_tab import explain
+
+        for method in ("saliency", "gradcam"):
+            controls = [str(IMAGE), model.name, "", [method], "", "absolute", 0.6, "inferno", 32, 16, 0.15, 0, 0]
+
+            def maps_phase():
+                next(explain(*controls, reset=False))
+
+            def with_trust():
+                list(explain(*controls, reset=False))
+            print(f"tab response, {method:9s}: maps {timed(maps_phase, args.repeat):.2f} s (goal < 1 s); "
+                  f"with the trust check {timed(with_trust, args.repeat):.2f} s")
+
+
+if __name__ == "__main__":
+    main()
