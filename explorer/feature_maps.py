@@ -354,6 +354,22 @@ def thumbnail(activation: torch.Tensor, size: int = 72) -> Image.Image:
     return to_image(_resample(colour_index(values, float(np.abs(values).max())), size, size))
 
 
-def overview(stages, size: int = 72) -> list[tuple[Image.Image, str]]:
-    """One (thumbnail, caption) per stage, in the order the forward pass ran them."""
-    return [(thumbnail(s.activation, size), f"{k + 1} {s.kind}") for k, s in enumerate(stages)]
+def overview_layout(n: int, size: int | None = None, max_width: int = 960) -> GridLayout:
+    size = size or (112 if n <= 8 else 64)
+    cols = max(1, min(n, (max_width - PAD) // (size + PAD)))
+    return GridLayout(n, cols, math.ceil(n / cols), size, size, LABEL_H)
+
+
+def overview(stages, size: int | None = None, max_width: int = 960) -> tuple[Image.Image, GridLayout]:
+    """One picture with a thumbnail per stage (its strongest channel), labelled with the stage's
+    number and kind, in the order the forward pass ran them; the layout maps a click to a stage."""
+    layout = overview_layout(len(stages), size, max_width)
+    size = layout.cell_w
+    indices = np.full((layout.height, layout.width), BG_INDEX, dtype=np.uint8)
+    for k, stage in enumerate(stages):
+        x, y = layout.origin(k)
+        values = _values(stage.activation)
+        values = values[int(rank_channels(values)[0])]
+        indices[y:y + size, x:x + size] = _resample(colour_index(values, float(np.abs(values).max())), size, size)
+        blit_text(indices, x, y - LABEL_H + 1, f"{k + 1} {stage.kind}", max_width=size)
+    return to_image(indices), layout

@@ -19,6 +19,7 @@ TITLE = "Stages"
 PLAY_SECONDS = 1.2
 COUNT_CHOICES = list(fm.COUNTS)
 SCALE_CHOICES = list(fm.SCALES)
+OVERLAY_FORMAT = "jpeg"   # a photo: PNG costs ~60 ms to encode here, JPEG ~1 ms
 HINT = "Upload, paste or snap a photo, click an example, or draw on the **Draw** tab."
 
 
@@ -51,6 +52,10 @@ class InspectionCache:
             while len(self._items) > 1 and (len(self._items) > self.max_entries or
                                             sum(size for _, size in self._items.values()) > self.max_bytes):
                 self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
 
     def __len__(self) -> int:
         return len(self._items)
@@ -206,7 +211,7 @@ def _labels(predictions) -> dict:
 
 def _empty(message: str):
     return (gr.Markdown(visible=False), gr.Label(value=None, label="Top-5 predictions"),
-            gr.Slider(value=1, maximum=2), f"### {message}", None, [], None, None, None, "")
+            gr.Slider(value=1, maximum=2), f"### {message}", None, None, None, None, None, "")
 
 
 def on_new_picture(picture, model_name, count, scale):
@@ -228,7 +233,7 @@ def on_new_picture(picture, model_name, count, scale):
 
 def _stage_only(inspection, stage_no, count, scale, channel, overview=False):
     text, grid, channel, large, overlay, words = render_stage(inspection, stage_no, count, scale, channel)
-    strip = fm.overview(inspection.stages) if overview else gr.skip()
+    strip = fm.overview(inspection.stages)[0] if overview else gr.skip()
     return text, grid, strip, channel, large, overlay, words
 
 
@@ -266,7 +271,11 @@ def on_grid_click(picture, model_name, stage_no, count, evt: gr.SelectData):
 
 
 def on_overview_click(picture, model_name, count, scale, evt: gr.SelectData):
-    return (evt.index + 1, *on_stage(picture, model_name, evt.index + 1, count, scale))
+    inspection = _cached(picture, model_name)
+    k = fm.overview_layout(len(inspection.stages)).cell_at(*evt.index)
+    if k is None:
+        return (gr.skip(),) * 8
+    return (k + 1, *on_stage(picture, model_name, k + 1, count, scale))
 
 
 def on_play(playing, picture, model_name, stage_no):
@@ -324,10 +333,10 @@ def build(shared: dict) -> None:
             note = gr.Markdown(visible=False)
             label = gr.Label(num_top_classes=5, label="Top-5 predictions", elem_id="stages-label")
         with gr.Column(scale=5):
-            strip = gr.Gallery(label="All stages, in the order the network runs them (each shows its strongest "
-                                     "channel; click one to jump to it)",
-                               columns=12, height=230, allow_preview=False, object_fit="contain",
-                               format="png", interactive=False, elem_id="stages-overview")
+            gr.Markdown("#### All stages, in the order the network runs them: each shows its strongest channel; "
+                        "click one to jump to it")
+            strip = gr.Image(label="All stages", show_label=False, format="png", interactive=False,
+                             buttons=["download", "fullscreen"], elem_id="stages-overview")
             with gr.Row(equal_height=True):
                 stage = gr.Slider(1, 2, value=1, step=1, label="Stage", scale=5)
                 play = gr.Button("▶ Play", scale=1, min_width=100, elem_id="stages-play")
@@ -350,7 +359,7 @@ def build(shared: dict) -> None:
         with gr.Column(scale=2):
             gr.Markdown("**Over the picture the model saw:** the channel's colours (more opaque where stronger); "
                         "the yellow box is what its strongest unit (yellow dot) sees")
-            overlay = gr.Image(label="The channel over the picture", show_label=False, format="png",
+            overlay = gr.Image(label="The channel over the picture", show_label=False, format=OVERLAY_FORMAT,
                                interactive=False, elem_id="stages-overlay")
 
     playing = gr.State(False)

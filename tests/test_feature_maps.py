@@ -158,16 +158,15 @@ def test_channel_view_marks_the_strongest_unit_and_its_receptive_field():
 
 def test_overview_has_one_thumbnail_per_stage_showing_its_strongest_channel():
     stages = _stages()
-    strip = fm.overview(stages, size=20)
-    assert len(strip) == len(stages)
-    for k, (image, caption) in enumerate(strip):
-        assert caption.startswith(f"{k + 1} {stages[k].kind}")
-        assert image.size == (20, 20)
-        a = stages[k].activation
-        top = _torch_order(a)[0]
-        values = a[top].numpy()
+    image, layout = fm.overview(stages, size=20)
+    assert layout.count == len(stages) and image.size == (layout.width, layout.height)
+    rgb = np.asarray(image.convert("RGB"))
+    for k, stage in enumerate(stages):
+        a = stage.activation
+        values = a[_torch_order(a)[0]].numpy()
         expected = fm.PALETTE[fm.colour_index(values, float(np.abs(values).max()))]
         h, w = values.shape
-        rgb = np.asarray(image.convert("RGB"))
         rows, cols = np.arange(20) * h // 20, np.arange(20) * w // 20
-        assert np.array_equal(rgb, expected[rows[:, None], cols[None, :]])
+        x, y = layout.origin(k)
+        assert np.array_equal(rgb[y:y + 20, x:x + 20], expected[rows[:, None], cols[None, :]])
+        assert layout.cell_at(x + 10, y + 10) == k

@@ -1,6 +1,7 @@
 """The Stages tab in headless Chromium: draw a digit, see the prediction and a stage grid."""
 import pytest
 
+from explorer.feature_maps import overview_layout
 from explorer.stages_tab import TITLE
 
 
@@ -23,6 +24,14 @@ def _loaded(page, selector):
         arg=selector)
 
 
+def _click_image_pixel(page, selector, x, y):
+    """Click the displayed image at pixel (x, y) of the image itself, whatever its display scale."""
+    image = page.locator(f"{selector} img").first
+    box = image.bounding_box()
+    natural = image.evaluate("i => [i.naturalWidth, i.naturalHeight]")
+    page.mouse.click(box["x"] + x * box["width"] / natural[0], box["y"] + y * box["height"] / natural[1])
+
+
 @pytest.mark.browser
 def test_draw_a_digit_and_step_through_its_stages(page, screenshot_dir):
     page.get_by_role("tab", name=TITLE).click()
@@ -39,7 +48,8 @@ def test_draw_a_digit_and_step_through_its_stages(page, screenshot_dir):
     assert "features.conv1" in page.locator("body").inner_text()
 
     # jump to the second stage from the overview strip
-    page.locator("#stages-overview").get_by_role("button", name="Thumbnail 2 of").click()
+    x, y = overview_layout(4).origin(1)          # the digit net has 4 stages
+    _click_image_pixel(page, "#stages-overview", x + 10, y + 10)
     page.wait_for_function("document.body.innerText.includes('Stage 2 of')")
     _loaded(page, "#stages-grid")
     page.screenshot(path=str(screenshot_dir / "stages.png"), full_page=True)

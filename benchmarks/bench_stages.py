@@ -1,0 +1,113 @@
+"""Speed of the Stages tab, as ratios against a bare forward pass measured in the same run.
+
+    .venv/bin/python benchmarks/bench_stages.py [--model NAME] [--rounds N] [--device cpu|cuda]
+
+Goals: m.stages(image) within 1.5x of m.module(x); the tab's full response to a new picture
+(one forward pass with stage capture, top-5, the first grid, the overview strip, the channel
+views, and the PNG encoding Gradio does) within 3x; a stage change from cached activations
+(grid, channel views, their encoding) under 50 ms. Rounds interleave the measurements so a
+busy machine slows them alike; medians are reported.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+from gradio.processing_utils import encode_pil_to_bytes  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from explorer import stages_tab  # noqa: E402
+from explorer.models import DEFAULT_MODEL, get_model  # noqa: E402
+
+PHOTO = ROOT / "assets" / "examples" / "espresso.jpg"
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _timed(fn, device) -> float:
+    _sync(device)
+    start = time.perf_counter()
+    fn()
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def _encode(pngs, overlay) -> None:
+    """What Gradio does with each returned picture: one encode, in the component's format."""
+    for image in pngs:
+        encode_pil_to_bytes(image, "png")
+    encode_pil_to_bytes(overlay, stages_tab.OVERLAY_FORMAT)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--device", default=None, help="overrides EXPLORER_DEVICE")
+    args = parser.parse_args()
+    if args.device:
+        os.environ["EXPLORER_DEVICE"] = args.device
+
+    model, note = get_model(args.model)
+    device = model.device
+    photo = Image.open(PHOTO)
+    x = model.preprocess(photo)
+    picture = str(PHOTO)
+
+    def forward():
+        with torch.inference_mode():
+            model.module(x)
+
+    def stages():
+        model.stages(photo)
+
+    def full_response():
+        stages_tab.CACHE.clear()
+        out = stages_tab.on_new_picture(picture, args.model, "16", "shared")
+        _encode([out[4], out[5], out[7]], out[8])
+
+    n_stages = len(model.stages(photo))
+
+    def stage_change(number):
+        out = stages_tab.on_stage(picture, args.model, number, "16", "shared")
+        _encode([out[1], out[4]], out[5])
+
+    for _ in range(2):  # warm-up: first calls allocate, JIT-select kernels, fill caches
+        forward(), stages(), full_response()
+    times = {"forward": [], "stages": [], "full": [], "step": []}
+    for _ in range(args.rounds):
+        times["forward"].append(_timed(forward, device))
+        times["stages"].append(_timed(stages, device))
+        times["full"].append(_timed(full_response, device))
+        times["forward"].append(_timed(forward, device))
+    stages_tab.on_new_picture(picture, args.model, "16", "shared")
+    for number in range(1, n_stages + 1):
+        times["step"].append(_timed(lambda: stage_change(number), device))
+
+    floor = statistics.median(times["forward"])
+    step_median, step_max = statistics.median(times["step"]), max(times["step"])
+    print(f"model {model.display_name} on {device} ({torch.get_num_threads()} threads), {n_stages} stages, "
+          f"{args.rounds} rounds, medians")
+    print(f"bare forward m.module(x)        {floor * 1e3:8.1f} ms   (the floor)")
+    ratio = statistics.median(times["stages"]) / floor
+    print(f"m.stages(image)                 {statistics.median(times['stages']) * 1e3:8.1f} ms   "
+          f"{ratio:.2f}x   goal <= 1.5x  {'ok' if ratio <= 1.5 else 'MISSED'}")
+    ratio = statistics.median(times["full"]) / floor
+    print(f"tab's full response             {statistics.median(times['full']) * 1e3:8.1f} ms   "
+          f"{ratio:.2f}x   goal <= 3x    {'ok' if ratio <= 3 else 'MISSED'}")
+    print(f"stage change (cached), median   {step_median * 1e3:8.1f} ms   "
+          f"max {step_max * 1e3:.1f} ms over {n_stages} stages   goal < 50 ms  "
+          f"{'ok' if step_median < 0.05 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
