@@ -10,6 +10,7 @@ from explorer.warmup import start_background_warmup
 # Kernel tab's matrix, shared["matrix"]).
 TAB_MODULES = (
     "explorer.kernel_tab",
+    "explorer.stages_tab",
     "explorer.saliency_tab",
     "explorer.architecture_tab",
 )
