@@ -170,6 +170,8 @@ class LoadedModel:
     pretrained: bool
     input_kind: str = "photo"
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _fields: dict = field(default_factory=dict, repr=False)     # input shape -> stages' receptive fields
+    _names: dict = field(default_factory=dict, repr=False)      # module -> its path
 
     @property
     def display_name(self) -> str:
@@ -205,10 +207,18 @@ class LoadedModel:
     def inspect(self, image, k: int = 5) -> Inspection:
         """Predictions and every stage from one forward pass."""
         image = load_image(image)
-        x = self.transform(image).unsqueeze(0).to(self.device)
+        if isinstance(self.transform, PhotoTransform):  # resize and crop once for both
+            seen = self.transform.seen(image)
+            x = TF.normalize(TF.to_tensor(seen), self.transform.mean, self.transform.std)
+        else:
+            seen, x = self.seen(image), self.transform(image)
+        x = x.unsqueeze(0).to(self.device)
         with self.lock, torch.inference_mode():
-            logits, stages = capture_stages(self.module, x)
-        return Inspection(self._top(logits, k), stages, self.seen(image))
+            if not self._names:
+                self._names.update((m, name) for name, m in self.module.named_modules())
+            logits, stages = capture_stages(self.module, x, self._fields.get(x.shape), self._names)
+            self._fields[x.shape] = [stage.field for stage in stages]
+        return Inspection(self._top(logits, k), stages, seen)
 
 
 def load_model(name: str = DEFAULT_MODEL, *, pretrained: bool = True, device=None) -> LoadedModel:

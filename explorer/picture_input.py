@@ -7,6 +7,7 @@ from pathlib import Path
 import gradio as gr
 
 from explorer.models import DEFAULT_MODEL, MODEL_NAMES, REGISTRY, SKETCH_MODEL
+from explorer.upload import ImageUpload
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
 MODEL_CHOICES = [(REGISTRY[name].title, name) for name in MODEL_NAMES]
@@ -45,12 +46,13 @@ def build_picture_input(prefix: str) -> PictureInput:
     model = gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label="Model")
     with gr.Tabs():
         with gr.Tab("Photo"):
-            photo = gr.Image(sources=["upload", "webcam", "clipboard"], type="filepath",
-                             label="Upload, webcam or paste a picture", height=300)
+            photo = ImageUpload(sources=["upload", "webcam", "clipboard"], type="filepath", image_mode=None,
+                                label="Upload, webcam or paste a picture", height=300)
             gr.Examples(example_paths(), inputs=photo, label="Examples (click one)", examples_per_page=12)
         with gr.Tab("Draw"):
-            sketch = gr.Sketchpad(type="pil", image_mode="RGBA", label="Draw a digit (or anything)",
-                                  canvas_size=(400, 400), height=340)
+            sketch = gr.Sketchpad(type="pil", image_mode="RGBA", canvas_size=(400, 400), height=340,
+                                  label="Pick the pen (left toolbar), then draw a digit",
+                                  brush=gr.Brush(default_size=24, colors=["#000000"], default_color="#000000"))
     picture = gr.State(None)
 
     def take_photo(path, current):

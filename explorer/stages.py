@@ -180,18 +180,25 @@ class _FieldTracker(TorchFunctionMode):
         return None
 
 
-def capture_stages(module: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[Stage]]:
-    """Run module(x) once (x: a batch of one) and return (output, stages in execution order)."""
+def capture_stages(module: nn.Module, x: torch.Tensor, fields: list | None = None,
+                   names: dict | None = None) -> tuple[torch.Tensor, list[Stage]]:
+    """Run module(x) once (x: a batch of one) and return (output, stages in execution order).
+
+    `fields`, the stages' receptive fields from an earlier pass with the same input shape, skips
+    the geometry tracking (about a quarter of the cost of a pass); `names` maps modules to paths."""
     stages: list[Stage] = []
-    tracker = _FieldTracker()
-    names = {m: name for name, m in module.named_modules()}
+    tracker = _FieldTracker() if fields is None else None
+    names = names or {m: name for name, m in module.named_modules()}
     seen: dict[str, int] = {}
 
     def hook(layer, inputs, output):
         name = names[layer]
         seen[name] = seen.get(name, 0) + 1
-        found = tracker.field(output)
-        field = found[0] if found else (INPUT_AXIS, INPUT_AXIS)
+        if tracker is not None:
+            found = tracker.field(output)
+            field = found[0] if found else (INPUT_AXIS, INPUT_AXIS)
+        else:
+            field = fields[len(stages)] if len(stages) < len(fields) else (INPUT_AXIS, INPUT_AXIS)
         activation = output[0].detach()
         activation = activation.clone() if activation.device.type == "cpu" else activation.cpu()
         stages.append(Stage(
@@ -201,10 +208,15 @@ def capture_stages(module: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, li
 
     handles = [m.register_forward_hook(hook) for m in module.modules() if stage_kind(m)]
     try:
-        with tracker:
-            tracker.tag(x, (INPUT_AXIS, INPUT_AXIS))
+        if tracker is None:
             output = module(x)
+        else:
+            with tracker:
+                tracker.tag(x, (INPUT_AXIS, INPUT_AXIS))
+                output = module(x)
     finally:
         for handle in handles:
             handle.remove()
+    if fields is not None and len(fields) != len(stages):  # the pass took another path: track it
+        return capture_stages(module, x, None, names)
     return output, stages

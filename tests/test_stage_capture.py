@@ -127,3 +127,16 @@ def test_resnet18_last_block_has_the_published_receptive_field():
     stages = load_model("resnet18", pretrained=False).stages(Image.new("RGB", (224, 224)))
     layer4 = [s for s in stages if s.name == "layer4.1.conv2"][0]
     assert layer4.receptive_field == (435, 435) and layer4.jump == (32, 32)
+
+
+def test_a_second_pass_reuses_the_receptive_fields_it_tracked():
+    model = load_model("googlenet", pretrained=False)
+    first = model.stages(_picture())
+    second = model.stages(_picture().rotate(90))
+    assert [s.field for s in second] == [s.field for s in first]
+    x = model.preprocess(_picture())
+    _, tracked = capture_stages(model.module, x)
+    assert [s.field for s in tracked] == [s.field for s in first]
+    # fields of the wrong length (another path through the model) are tracked again, not trusted
+    _, retracked = capture_stages(model.module, x, fields=[s.field for s in first][:3])
+    assert [s.field for s in retracked] == [s.field for s in first]
