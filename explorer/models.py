@@ -14,7 +14,7 @@ from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
 
 from explorer.images import load_image
-from explorer.stages import Stage, capture_stages
+from explorer.stages import Stage, capture_stages, stage_layers
 
 IMAGENET_LABELS = tvm.ResNet18_Weights.IMAGENET1K_V1.meta["categories"]
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -171,7 +171,7 @@ class LoadedModel:
     input_kind: str = "photo"
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _fields: dict = field(default_factory=dict, repr=False)     # input shape -> stages' receptive fields
-    _names: dict = field(default_factory=dict, repr=False)      # module -> its path
+    _layers: dict = field(default_factory=dict, repr=False)     # stage module -> (path, kind, repr)
 
     @property
     def display_name(self) -> str:
@@ -214,9 +214,9 @@ class LoadedModel:
             seen, x = self.seen(image), self.transform(image)
         x = x.unsqueeze(0).to(self.device)
         with self.lock, torch.inference_mode():
-            if not self._names:
-                self._names.update((m, name) for name, m in self.module.named_modules())
-            logits, stages = capture_stages(self.module, x, self._fields.get(x.shape), self._names)
+            if not self._layers:
+                self._layers.update(stage_layers(self.module))
+            logits, stages = capture_stages(self.module, x, self._fields.get(x.shape), self._layers)
             self._fields[x.shape] = [stage.field for stage in stages]
         return Inspection(self._top(logits, k), stages, seen)
 

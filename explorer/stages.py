@@ -180,33 +180,38 @@ class _FieldTracker(TorchFunctionMode):
         return None
 
 
+def stage_layers(module: nn.Module) -> dict[nn.Module, tuple[str, str, str]]:
+    """Every stage module of a model -> (its path, its kind, its repr); worth keeping per model."""
+    return {m: (name, stage_kind(m), repr(m)) for name, m in module.named_modules() if stage_kind(m)}
+
+
 def capture_stages(module: nn.Module, x: torch.Tensor, fields: list | None = None,
-                   names: dict | None = None) -> tuple[torch.Tensor, list[Stage]]:
+                   layers: dict | None = None) -> tuple[torch.Tensor, list[Stage]]:
     """Run module(x) once (x: a batch of one) and return (output, stages in execution order).
 
     `fields`, the stages' receptive fields from an earlier pass with the same input shape, skips
-    the geometry tracking (about a quarter of the cost of a pass); `names` maps modules to paths."""
+    the geometry tracking (about a quarter of the cost of a pass); `layers` is stage_layers(module)."""
     stages: list[Stage] = []
     tracker = _FieldTracker() if fields is None else None
-    names = names or {m: name for name, m in module.named_modules()}
-    seen: dict[str, int] = {}
+    layers = layers or stage_layers(module)
+    calls: dict[str, int] = {}
 
     def hook(layer, inputs, output):
-        name = names[layer]
-        seen[name] = seen.get(name, 0) + 1
+        name, kind, text = layers[layer]
+        calls[name] = calls.get(name, 0) + 1
         if tracker is not None:
             found = tracker.field(output)
             field = found[0] if found else (INPUT_AXIS, INPUT_AXIS)
         else:
             field = fields[len(stages)] if len(stages) < len(fields) else (INPUT_AXIS, INPUT_AXIS)
         activation = output[0].detach()
+        # a copy: an in-place ReLU after this layer would otherwise rectify what we keep
         activation = activation.clone() if activation.device.type == "cpu" else activation.cpu()
         stages.append(Stage(
-            name=name if seen[name] == 1 else f"{name} (call {seen[name]})",
-            kind=stage_kind(layer), layer=repr(layer), activation=activation,
-            input_shape=tuple(inputs[0].shape[1:]), field=field))
+            name=name if calls[name] == 1 else f"{name} (call {calls[name]})",
+            kind=kind, layer=text, activation=activation, input_shape=tuple(inputs[0].shape[1:]), field=field))
 
-    handles = [m.register_forward_hook(hook) for m in module.modules() if stage_kind(m)]
+    handles = [m.register_forward_hook(hook) for m in layers]
     try:
         if tracker is None:
             output = module(x)
@@ -218,5 +223,5 @@ def capture_stages(module: nn.Module, x: torch.Tensor, fields: list | None = Non
         for handle in handles:
             handle.remove()
     if fields is not None and len(fields) != len(stages):  # the pass took another path: track it
-        return capture_stages(module, x, None, names)
+        return capture_stages(module, x, None, layers)
     return output, stages
