@@ -14,6 +14,7 @@ import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 from explorer import architecture as arch  # noqa: E402
+from explorer.gpu import MODEL_QUEUE  # noqa: E402
 from explorer import layer_playground as lp  # noqa: E402
 from explorer.architecture_drawing import branching_blocks, draw_block, draw_chain  # noqa: E402
 
@@ -308,7 +309,7 @@ def build(shared: dict) -> None:
             gr.Markdown("Latency: median of 3 forward passes of one image after one warm-up, on this machine, "
                         "shared with everyone using it. Top-1 / top-5: torchvision's DEFAULT weights' metadata. "
                         "Chapter's figure: ImageNet top-5 error from the chapter, for the model named.")
-            compare_button.click(run_compare, [picked], [compare_table, compare_fig], api_name="compare")
+            compare_button.click(run_compare, [picked], [compare_table, compare_fig], api_name="compare", **MODEL_QUEUE)
 
         with gr.Tab("Is the chapter's model AlexNet?"):
             gr.Markdown("The chapter writes its model out by hand (`CNNNet`) and says it is "
@@ -316,7 +317,7 @@ def build(shared: dict) -> None:
             gr.HTML(alexnet_check_html())
             prove = gr.Button("Load AlexNet's weights into CNNNet and compare their outputs")
             proof = gr.Markdown()
-            prove.click(alexnet_outputs, None, [proof], api_name="alexnet_outputs")
+            prove.click(alexnet_outputs, None, [proof], api_name="alexnet_outputs", **MODEL_QUEUE)
 
         with gr.Tab("Other layers on your matrix"):
             matrix = shared.get("matrix")

@@ -13,3 +13,8 @@ else:
         if fn is None:
             return lambda f: f
         return fn
+
+# Every event that runs a model joins one queue that serves one request at a time: requests on
+# the 2 cores then finish in arrival order (fair waiting), and a burst waits in the queue, with
+# its place shown, instead of piling threads onto the per-model locks.
+MODEL_QUEUE = dict(concurrency_id="model", concurrency_limit=1)

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 
 from explorer import attribution as at
 from explorer import trust
-from explorer.gpu import gpu
+from explorer.gpu import MODEL_QUEUE, gpu
 from explorer.images import is_blank, load_image
 from explorer.models import DEFAULT_MODEL, get_model
 from explorer.picture_input import MODEL_CHOICES, build_picture_input
@@ -420,14 +420,14 @@ def build(shared: dict) -> None:
                 sg_noise, occ_window, occ_stride]
     outputs = [header, note, label, target, layer, methods, gallery, maps, trust_md, plot, download]
     quiet = dict(api_visibility="private")
-    picture.on_new_input(on_new_picture, controls, outputs, show_progress="minimal")
-    events = [run.click(on_explain, controls, outputs, api_name="saliency_explain", **quiet),
+    picture.on_new_input(on_new_picture, controls, outputs, show_progress="minimal", **MODEL_QUEUE)
+    events = [run.click(on_explain, controls, outputs, api_name="saliency_explain", **quiet, **MODEL_QUEUE),
               target.input(on_explain, controls, outputs, api_name="saliency_target", trigger_mode="always_last",
-                           **quiet)]
+                           **quiet, **MODEL_QUEUE)]
     picked = label.select(on_pick_class, None, target, api_name="saliency_pick_class", **quiet)
-    events.append(picked.then(on_explain, controls, outputs, api_name="saliency_explain_picked", **quiet))
+    events.append(picked.then(on_explain, controls, outputs, api_name="saliency_explain_picked", **quiet, **MODEL_QUEUE))
     events.append(sign.input(on_sign, [picture.picture, maps, sign, opacity, cmap], [gallery, download, trust_md, plot],
-                             api_name="saliency_sign", **quiet))
+                             api_name="saliency_sign", **quiet, **MODEL_QUEUE))
     for control in (opacity, cmap):
         control.input(on_look, [picture.picture, maps, sign, opacity, cmap], [gallery, download],
                       api_name=f"saliency_{'opacity' if control is opacity else 'colormap'}",
@@ -445,5 +445,5 @@ def build(shared: dict) -> None:
         api_numbers = gr.JSON(label="numbers")
         api_button = gr.Button("attribute")
     api_button.click(attribute_api, [api_image, api_model, api_method, api_target, api_options],
-                     [api_overlay, api_numbers], api_name="attribute")
+                     [api_overlay, api_numbers], api_name="attribute", **MODEL_QUEUE)
     shared["saliency"] = {"picture": picture, "gallery": gallery}

@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from explorer import feature_maps as fm
-from explorer.gpu import gpu
+from explorer.gpu import MODEL_QUEUE, gpu
 from explorer.images import is_blank, load_image
 from explorer.models import DEFAULT_MODEL, Inspection, get_model
 from explorer.picture_input import MODEL_CHOICES, build_picture_input
@@ -368,7 +368,7 @@ def build(shared: dict) -> None:
     quiet = dict(api_visibility="private", show_progress="hidden")
 
     picture.on_new_input(on_new_picture, [picture.picture, picture.model, count, scale],
-                         [note, label, stage] + views, show_progress="minimal")
+                         [note, label, stage] + views, show_progress="minimal", **MODEL_QUEUE)
     stage.input(on_stage, [picture.picture, picture.model, stage, count, scale], views,
                 api_name="stages_step", trigger_mode="always_last", **quiet)
     for control in (count, scale):
@@ -392,6 +392,6 @@ def build(shared: dict) -> None:
         api_stages = gr.JSON(label="stages")
         predict_button = gr.Button("predict")
         stages_button = gr.Button("stages")
-    predict_button.click(predict_api, [api_image, api_model], label, api_name="predict")
-    stages_button.click(stages_api, [api_image, api_model], [api_stages, grid], api_name="stages")
+    predict_button.click(predict_api, [api_image, api_model], label, api_name="predict", **MODEL_QUEUE)
+    stages_button.click(stages_api, [api_image, api_model], [api_stages, grid], api_name="stages", **MODEL_QUEUE)
     shared["stages"] = {"picture": picture, "label": label, "grid": grid}
