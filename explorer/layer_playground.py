@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 MAX_SIDE = 64
+MIN_SEED, MAX_SEED = -2**63, 2**64 - 1    # torch.manual_seed's range
 
 
 def to_matrix(value) -> np.ndarray:
@@ -54,6 +55,8 @@ def dropout(matrix: np.ndarray, p: float = 0.5, seed: int = 0, train: bool = Tru
     eval mode (the input unchanged). The global random state is left as it was."""
     if not 0 <= p <= 1:
         raise ValueError(f"p: the share of values to zero must be between 0 and 1, got {p}")
+    if not isinstance(seed, (int, np.integer)) or not MIN_SEED <= seed <= MAX_SEED:
+        raise ValueError(f"seed: a whole number from {MIN_SEED} to {MAX_SEED}, got {seed}")
     layer = nn.Dropout(p).train(train)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))

@@ -2,6 +2,7 @@
 class names. Models are loaded once per process and shared; a per-model lock serialises every use,
 since hooks (stage capture, Captum) mutate the shared module while they run."""
 import os
+import pickle
 import threading
 from dataclasses import dataclass, field
 from typing import Callable
@@ -15,6 +16,10 @@ from torchvision.transforms import functional as TF
 
 from explorer.images import load_image
 from explorer.stages import Stage, capture_stages, stage_layers
+
+# torchvision loads its checkpoints through torch.hub with weights_only=False: force every torch.load in
+# the app to the safe unpickler, so a tampered checkpoint can hold tensors but never run code.
+os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = "1"
 
 IMAGENET_LABELS = tvm.ResNet18_Weights.IMAGENET1K_V1.meta["categories"]
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -86,7 +91,7 @@ def _torchvision(name: str) -> Callable[[bool], Built]:
             return Built(tvm.get_model(name, weights=None, **kwargs), transform, list(weights.meta["categories"]), False)
         try:
             module = tvm.get_model(name, weights=weights)
-        except (OSError, RuntimeError) as error:  # URLError is an OSError
+        except (OSError, RuntimeError, pickle.UnpicklingError) as error:  # URLError is an OSError
             raise WeightsUnavailable(
                 f"{name}: its ImageNet weights ({weights.url.rsplit('/', 1)[-1]}) are not on this machine "
                 f"and could not be downloaded ({error})") from error

@@ -35,6 +35,19 @@ def test_dropout_eval_mode_passes_everything_and_leaves_global_rng_alone():
     assert torch.equal(torch.rand(3), expected)
 
 
+
+@pytest.mark.parametrize("seed", [10**30, -2**63 - 1, 2**64, 1.5, "7"])
+def test_dropout_seed_outside_torchs_range_is_named(seed):
+    with pytest.raises(ValueError, match="seed: a whole number from"):
+        lp.dropout(CHAPTER, p=0.5, seed=seed)
+
+
+@pytest.mark.parametrize("seed", [lp.MIN_SEED, lp.MAX_SEED])
+def test_dropout_accepts_every_seed_torch_accepts(seed):
+    torch.manual_seed(seed)
+    expected = torch.nn.functional.dropout(torch.tensor(CHAPTER)[None, None], 0.5, training=True)[0, 0].numpy()
+    assert np.array_equal(lp.dropout(CHAPTER, p=0.5, seed=seed), expected)
+
 def test_batchnorm_uses_the_batch_statistics():
     bn = lp.batchnorm(CHAPTER)
     mean, var = CHAPTER.mean(), CHAPTER.var()

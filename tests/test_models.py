@@ -75,6 +75,28 @@ def test_weights_load_from_a_checkpoint_in_torch_home(tmp_path, monkeypatch):
     assert model.labels == weights.meta["categories"]
 
 
+
+class _RunsCode:
+    """Unpickling this calls Path.touch: what a tampered checkpoint could do with any function."""
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_a_checkpoint_that_would_run_code_is_never_unpickled(tmp_path, monkeypatch):
+    """torchvision's loader asks torch.hub for weights_only=False; explorer.models forces the safe unpickler."""
+    weights = torchvision.models.ResNet18_Weights.DEFAULT
+    checkpoints = tmp_path / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    marker = tmp_path / "code-ran"
+    torch.save({"fc.weight": _RunsCode(marker)}, checkpoints / weights.url.rsplit("/", 1)[-1])
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(WeightsUnavailable, match="resnet18-f37072fd.pth"):
+        load_model("resnet18", pretrained=True, device="cpu")
+    assert not marker.exists()
+
 def test_missing_weights_fall_back_to_untrained_with_a_note(tmp_path, monkeypatch):
     def offline(*args, **kwargs):
         raise urllib.error.URLError("Name or service not known")
