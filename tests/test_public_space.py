@@ -1,0 +1,51 @@
+"""Ready for a public Space: queue limits, one fair queue for model work, nothing left on the models."""
+from pathlib import Path
+
+import pytest
+from gradio_client import handle_file
+
+from explorer import models
+from explorer.ui import CONCURRENCY, LAUNCH_OPTIONS, QUEUE_SIZE, build_demo
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
+MODEL_EVENTS = {"predict", "stages", "attribute", "compare", "saliency_explain", "stages_after_photo",
+                "stages_after_sketch", "stages_after_model", "saliency_after_photo"}
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return build_demo()
+
+
+def test_queue_is_bounded_and_uploads_are_limited(demo):
+    assert demo._queue.max_size == QUEUE_SIZE and QUEUE_SIZE > 0
+    assert demo._queue.default_concurrency_limit == CONCURRENCY
+    assert LAUNCH_OPTIONS["max_file_size"] == "20mb"
+    assert demo.delete_cache is not None  # Gradio deletes old temporary files
+
+
+def test_every_event_has_an_explicit_api_name(demo):
+    for fn in demo.fns.values():
+        assert fn.api_name and not str(fn.api_name).startswith("fn_"), fn.name
+
+
+def test_model_work_shares_one_queue_served_one_at_a_time(demo):
+    by_name = {fn.api_name: fn for fn in demo.fns.values()}
+    for name in MODEL_EVENTS:
+        assert by_name[name].concurrency_id == "model" and by_name[name].concurrency_limit == 1, name
+    assert by_name["slide"].concurrency_id != "model"  # the Kernel tab's animation never waits for a model
+
+
+@pytest.mark.e2e
+def test_no_hooks_remain_after_mixed_requests(client):
+    photo = handle_file(str(EXAMPLES / "cat.jpg"))
+    client.predict(photo, "efficientnet_lite0", api_name="/stages")
+    for method in ("gradcam", "occlusion", "saliency"):
+        client.predict(photo, "efficientnet_lite0", method, "", {"window": 56, "stride": 56} if method == "occlusion" else {},
+                       api_name="/attribute")
+    client.predict(photo, "alexnet", "guided_gradcam", "", {}, api_name="/attribute")
+    assert models._cache, "the requests loaded models"
+    for model, _ in models._cache.values():
+        for module in model.module.modules():
+            assert not (module._forward_hooks or module._forward_pre_hooks or module._backward_hooks
+                        or module._backward_pre_hooks), f"{model.name}: hooks left on {type(module).__name__}"
