@@ -158,8 +158,8 @@ def stage_text(inspection: Inspection, index: int, grid: fm.FeatureGrid) -> str:
         f"**Receptive field:** each unit of this stage sees {rf} pixels of the {width}×{height} input{wider}; "
         f"neighbouring units are {jump} input pixels apart (the jump, the product of the strides so far).  \n"
         f"**Feature maps below:** {grid.legend}."
-        + ("  \nA conv stage is shown before its activation (ReLU and the like are not stages), so it can be "
-           "negative; after a ReLU, later stages are not." if stage.kind == "conv" else "")
+        + ("  \nA conv stage is its output before the activation that follows it (ReLU and the like are not "
+           "stages), so it can be negative; a pooling stage after a ReLU only sees values of 0 or more." if stage.kind == "conv" else "")
     )
 
 
