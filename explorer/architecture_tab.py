@@ -214,8 +214,9 @@ def alexnet_outputs() -> str:
 # ---------------------------------------------------------------------------------------------------
 # Other layers on your matrix
 
-def _frame(values: np.ndarray) -> list[list[float]]:
-    return [[round(float(v), 4) for v in row] for row in values]
+def _frame(values: np.ndarray) -> list[list[float | str]]:
+    # Huge inputs overflow to inf / nan exactly as in PyTorch; JSON would turn those into empty cells.
+    return [[round(float(v), 4) if np.isfinite(v) else str(float(v)) for v in row] for row in values]
 
 
 def run_layers(matrix, p, seed, out_h, out_w):

@@ -422,7 +422,11 @@ def colorize(heat01: np.ndarray, cmap: str = "inferno") -> Image.Image:
 def overlay(image: Image.Image, heat01: np.ndarray, opacity: float = 0.5, cmap: str = "inferno") -> Image.Image:
     """The picture with the coloured map laid over it; the map's opacity grows with its value, so
     unimportant pixels keep the picture visible."""
-    if not 0.0 <= float(opacity) <= 1.0:
+    try:
+        opacity = float(opacity)
+    except (TypeError, ValueError):
+        raise ValueError(f"opacity: {opacity!r} is not a number; give one between 0 and 1") from None
+    if not 0.0 <= opacity <= 1.0:
         raise ValueError(f"opacity: {opacity!r} must be between 0 and 1")
     base = np.asarray(image.convert("RGB"), dtype=np.float32)
     colour = np.asarray(colorize(heat01, cmap), dtype=np.float32)

@@ -331,7 +331,7 @@ def attribute_api(image, model_name, method, target, options):
     options = dict(options or {})
     try:
         sign = options.pop("sign", "absolute")
-        opacity = float(options.pop("opacity", 0.5))
+        opacity = options.pop("opacity", 0.5)
         cmap = options.pop("colormap", "inferno")
         check = bool(options.pop("trust", True))
         at.signed(np.zeros(1), sign)

@@ -241,5 +241,9 @@ def test_display_helpers():
     assert overlay(picture, scaled, opacity=1.0).getpixel((1, 1)) == colorize(scaled).getpixel((1, 1))
     with pytest.raises(ValueError, match="opacity"):
         overlay(picture, scaled, opacity=2)
+    for not_a_number in ("lots", None, [0.5]):
+        with pytest.raises(ValueError, match="opacity: .* is not a number"):
+            overlay(picture, scaled, opacity=not_a_number)
+    assert overlay(picture, scaled, opacity="0.5").tobytes() == overlay(picture, scaled, opacity=0.5).tobytes()
     with pytest.raises(ValueError, match="colour map"):
         colorize(scaled, "rainbow-unicorn")
