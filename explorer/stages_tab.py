@@ -29,7 +29,7 @@ class InspectionCache:
     """The last few inspections, keyed by (model, picture fingerprint), bounded in entries and bytes.
     Every event of a session sends the same picture and model, so stepping finds them here."""
 
-    def __init__(self, max_entries: int = 8, max_bytes: int = 1_500_000_000):
+    def __init__(self, max_entries: int = 8, max_bytes: int = 512 * 2**20):
         self.max_entries, self.max_bytes = max_entries, max_bytes
         self._items: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
