@@ -50,8 +50,9 @@ def build_picture_input(prefix: str) -> PictureInput:
                                 label="Upload, webcam or paste a picture", height=300)
             gr.Examples(example_paths(), inputs=photo, label="Examples (click one)", examples_per_page=12)
         with gr.Tab("Draw"):
+            gr.Markdown("Pick the pen in the canvas's left toolbar, then draw a digit (or anything).")
             sketch = gr.Sketchpad(type="pil", image_mode="RGBA", canvas_size=(400, 400), height=340,
-                                  label="Pick the pen (left toolbar), then draw a digit",
+                                  label="Drawing", show_label=False,
                                   brush=gr.Brush(default_size=24, colors=["#000000"], default_color="#000000"))
     picture = gr.State(None)
 
