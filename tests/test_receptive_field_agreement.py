@@ -1,0 +1,25 @@
+"""The Stages tab (explorer.stages) and the Architecture tab (explorer.architecture) compute receptive
+fields with two tracers of their own; a learner moving between the tabs must read the same numbers."""
+import pytest
+from PIL import Image, ImageDraw
+
+from explorer.architecture import summarize
+from explorer.models import load_model
+
+
+@pytest.mark.parametrize("name", ["efficientnet_lite0", "alexnet", "resnet18", "googlenet", "mobilenet_v3_large",
+                                  "digits"])
+def test_both_tabs_give_every_stage_the_same_receptive_field_and_jump(name):
+    picture = Image.new("RGB", (256, 240), (230, 220, 200))
+    ImageDraw.Draw(picture).line([(128, 40), (128, 200)], fill=(0, 0, 0), width=18)
+    model = load_model(name, pretrained=False)
+    stages = model.stages(picture)
+    input_size = tuple(model.preprocess(picture).shape[1:])
+    rows = {row.name: row for row in summarize(name, input_size=input_size).rows}
+    for stage in stages:
+        row = rows[stage.name]
+        if row.receptive_field is None:  # the Architecture tab's "the whole input"
+            assert min(stage.receptive_field) >= min(input_size[1:]), stage.name
+        else:
+            assert tuple(row.receptive_field) == stage.receptive_field, stage.name
+            assert tuple(row.jump) == tuple(stage.jump), stage.name
