@@ -37,13 +37,11 @@ class PhotoTransform:
     mean: tuple
     std: tuple
     interpolation: InterpolationMode = InterpolationMode.BILINEAR
-    grayscale: bool = False
 
     def seen(self, image: Image.Image) -> Image.Image:
         """The crop the model actually looks at, as a picture."""
         image = TF.resize(image, self.resize, interpolation=self.interpolation)
-        image = TF.center_crop(image, self.crop)
-        return image.convert("L") if self.grayscale else image
+        return TF.center_crop(image, self.crop)
 
     def __call__(self, image: Image.Image) -> torch.Tensor:
         return TF.normalize(TF.to_tensor(self.seen(image)), self.mean, self.std)
@@ -181,9 +179,6 @@ class LoadedModel:
     @property
     def display_name(self) -> str:
         return self.title if self.pretrained or self.name == "cnnnet" else f"{self.title} (untrained)"
-
-    def image(self, image) -> Image.Image:
-        return load_image(image)
 
     def preprocess(self, image) -> torch.Tensor:
         """PIL image of any mode (or a sketch dict / array) -> tensor (1, C, H, W) on the model's device."""
