@@ -49,3 +49,39 @@ def test_no_hooks_remain_after_mixed_requests(client):
         for module in model.module.modules():
             assert not (module._forward_hooks or module._forward_pre_hooks or module._backward_hooks
                         or module._backward_pre_hooks), f"{model.name}: hooks left on {type(module).__name__}"
+
+
+def test_a_picture_already_in_gradios_cache_is_never_rewritten(tmp_path, demo):
+    """Rewriting it would break a download of the same picture in progress for another user."""
+    from gradio import processing_utils
+    from PIL import Image
+
+    from explorer import gradio_patches
+
+    assert processing_utils.save_pil_to_cache is gradio_patches.save_pil_to_cache  # build_demo applied it
+    picture = Image.new("RGB", (8, 8), (200, 10, 10))
+    path = gradio_patches.save_pil_to_cache(picture, str(tmp_path), format="png")
+    Path(path).write_bytes(b"being downloaded")
+    assert gradio_patches.save_pil_to_cache(picture, str(tmp_path), format="png") == path
+    assert Path(path).read_bytes() == b"being downloaded"
+    assert not [p for p in Path(path).parent.iterdir() if p.name.endswith(".part")]
+
+
+@pytest.mark.e2e
+def test_users_getting_the_same_picture_at_once_all_receive_it(app_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    table = {"headers": ["1", "2", "3"], "data": [[1, 2, 3], [4, 5, 6], [7, 8, 9]]}
+    kernel = {"headers": ["1", "2"], "data": [[1, 0], [0, 1]]}
+    clients = [Client(app_url, verbose=False) for _ in range(4)]
+
+    def user(client):
+        return [client.predict(table, kernel, "conv", "2", "1", "0", "1", 0.0, False, api_name="/slide")[0]
+                for _ in range(6)]
+
+    with ThreadPoolExecutor(4) as pool:
+        frames = [path for paths in pool.map(user, clients) for path in paths]
+    sizes = {Path(p).stat().st_size for p in frames}
+    assert len(frames) == 24 and len(sizes) == 1 and sizes.pop() > 0
