@@ -4,6 +4,7 @@ import importlib
 import gradio as gr
 
 from explorer import gradio_patches
+from explorer.memory import limit_allocator_arenas
 from explorer.warmup import start_background_warmup
 
 # Each tab module has TITLE (str) and build(shared: dict) -> None, called inside its gr.Tab.
@@ -28,6 +29,7 @@ CONCURRENCY = 2          # one worker per core: more only makes every request sl
 
 def build_demo() -> gr.Blocks:
     gradio_patches.apply()
+    limit_allocator_arenas()
     start_background_warmup()
     with gr.Blocks(title="CNN Explorer", delete_cache=(600, 1800)) as demo:
         gr.Markdown(

@@ -85,3 +85,14 @@ def test_users_getting_the_same_picture_at_once_all_receive_it(app_url):
         frames = [path for paths in pool.map(user, clients) for path in paths]
     sizes = {Path(p).stat().st_size for p in frames}
     assert len(frames) == 24 and len(sizes) == 1 and sizes.pop() > 0
+
+
+def test_malloc_arenas_are_limited_on_glibc():
+    import platform
+
+    from explorer.memory import limit_allocator_arenas
+
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert limit_allocator_arenas() is True
+    else:
+        assert limit_allocator_arenas() is False
