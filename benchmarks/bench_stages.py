@@ -19,10 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
-from gradio.processing_utils import encode_pil_to_bytes  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from explorer import stages_tab  # noqa: E402
+from explorer.gradio_patches import encode  # noqa: E402
 from explorer.models import DEFAULT_MODEL, get_model  # noqa: E402
 
 PHOTO = ROOT / "assets" / "examples" / "espresso.jpg"
@@ -42,10 +42,10 @@ def _timed(fn, device) -> float:
 
 
 def _encode(pngs, overlay) -> None:
-    """What Gradio does with each returned picture: one encode, in the component's format."""
+    """What the app does with each returned picture: one encode, in the component's format."""
     for image in pngs:
-        encode_pil_to_bytes(image, "png")
-    encode_pil_to_bytes(overlay, stages_tab.OVERLAY_FORMAT)
+        encode(image, "png")
+    encode(overlay, stages_tab.OVERLAY_FORMAT)
 
 
 def main() -> None:

