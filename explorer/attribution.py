@@ -65,7 +65,7 @@ def _integrated_gradients(net, x, target, layer, options):
 def _smoothgrad(net, x, target, layer, options):
     samples = _int_option(options, "nt_samples", 16, 1, 256)
     batch = _int_option(options, "nt_samples_batch_size", samples, 1, 256)
-    stdev = _float_option(options, "stdevs", 0.15, 0.0, 2.0)
+    stdev = _number_option(options, "stdevs", 0.15, 0.0, 2.0)
     net.expect(math.ceil(samples / batch))
     return NoiseTunnel(Saliency(net)).attribute(x, nt_type="smoothgrad", nt_samples=samples,
                                                 nt_samples_batch_size=batch, stdevs=stdev,
@@ -239,7 +239,7 @@ def resolve_target(model: LoadedModel, target) -> int | None:
     return int(target)
 
 
-def _int_option(options: dict, name: str, default: int, low: int, high: int) -> int:
+def _number_option(options: dict, name: str, default: float, low: float, high: float, whole: bool = False):
     value = options.get(name)
     if value is None:
         return default
@@ -247,22 +247,15 @@ def _int_option(options: dict, name: str, default: int, low: int, high: int) -> 
         number = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{name}: {value!r} is not a number") from None
-    if not number.is_integer() or not low <= number <= high:
+    if whole and not (number.is_integer() and low <= number <= high):
         raise ValueError(f"{name}: {value!r} must be a whole number from {low} to {high}")
-    return int(number)
-
-
-def _float_option(options: dict, name: str, default: float, low: float, high: float) -> float:
-    value = options.get(name)
-    if value is None:
-        return default
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: {value!r} is not a number") from None
     if not (math.isfinite(number) and low <= number <= high):
         raise ValueError(f"{name}: {value!r} must be between {low} and {high}")
-    return number
+    return int(number) if whole else number
+
+
+def _int_option(options: dict, name: str, default: int, low: int, high: int) -> int:
+    return _number_option(options, name, default, low, high, whole=True)
 
 
 def _check_options(method: Method, options: dict) -> None:

@@ -2,12 +2,9 @@
 naming what is wrong, or a sensible result checked against PyTorch; the app keeps serving afterwards.
 Also: request paths outside Gradio's upload cache are never opened, uploads have a size limit, and no
 code path unpickles anything but plain tensors."""
-import io
 import json
 import math
 import re
-import struct
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from PIL import Image, ImageOps
 
 from explorer.kernel_presets import CHAPTER_KERNEL, CHAPTER_MATRIX
 from explorer.models import get_model
+from image_files import encoded, png_claiming
 
 pytestmark = pytest.mark.e2e
 
@@ -30,50 +28,34 @@ PHOTO = ROOT / "assets" / "examples" / "bird.jpg"
 PHOTO_MODEL = "efficientnet_lite0"      # real ImageNet weights on every machine
 
 
-def _encoded(image: Image.Image, fmt: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **options)
-    return buffer.getvalue()
-
-
-def _png_claiming(width: int, height: int) -> bytes:
-    """A 1x1 PNG whose header claims another size: a decompression bomb as far as the header goes."""
-    data = bytearray(_encoded(Image.new("L", (1, 1)), "PNG"))
-    ihdr = data[12:29]
-    ihdr[4:12] = struct.pack(">II", width, height)
-    data[12:29] = ihdr
-    data[29:33] = struct.pack(">I", zlib.crc32(bytes(ihdr)))
-    return bytes(data)
-
-
 def _photo() -> Image.Image:
     return Image.open(PHOTO).convert("RGB")
 
 
 def _gif() -> bytes:
     first = _photo().resize((128, 100))
-    return _encoded(first, "GIF", save_all=True, append_images=[first.rotate(180)], duration=100, loop=0)
+    return encoded(first, "GIF", save_all=True, append_images=[first.rotate(180)], duration=100, loop=0)
 
 
 def _sixteen_bit() -> bytes:
     grey = ImageOps.autocontrast(_photo().convert("L"))          # spans 0..255, so 16-bit spans 0..65535
-    return _encoded(Image.fromarray(np.asarray(grey, dtype=np.uint16) * 257), "PNG")
+    return encoded(Image.fromarray(np.asarray(grey, dtype=np.uint16) * 257), "PNG")
 
 
 FILES = {
-    "bomb.png": lambda: _png_claiming(20_000, 20_000),
-    "64mp.png": lambda: _png_claiming(8_000, 8_000),
-    "one.png": lambda: _encoded(Image.new("RGB", (1, 1), (200, 30, 30)), "PNG"),
-    "truncated.jpg": lambda: _encoded(_photo(), "JPEG")[:3000],
+    "bomb.png": lambda: png_claiming(20_000, 20_000),
+    "64mp.png": lambda: png_claiming(8_000, 8_000),
+    "one.png": lambda: encoded(Image.new("RGB", (1, 1), (200, 30, 30)), "PNG"),
+    "truncated.jpg": lambda: encoded(_photo(), "JPEG")[:3000],
     "notes.png": lambda: b"these are my notes, not a picture\n" * 20,
     "empty.png": lambda: b"",
     "circle.svg": lambda: (b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64">'
                            b'<circle cx="32" cy="32" r="30"/></svg>'),
     "animated.gif": _gif,
-    "cmyk.jpg": lambda: _encoded(_photo().convert("CMYK"), "JPEG", quality=95),
+    "cmyk.jpg": lambda: encoded(_photo().convert("CMYK"), "JPEG", quality=95),
     "deep.png": _sixteen_bit,
-    "white.png": lambda: _encoded(Image.new("RGB", (200, 200), "white"), "PNG"),
-    "clear.png": lambda: _encoded(Image.new("RGBA", (200, 200), (0, 0, 0, 0)), "PNG"),
+    "white.png": lambda: encoded(Image.new("RGB", (200, 200), "white"), "PNG"),
+    "clear.png": lambda: encoded(Image.new("RGBA", (200, 200), (0, 0, 0, 0)), "PNG"),
     "photo.jpg": lambda: PHOTO.read_bytes(),
 }
 

@@ -1,8 +1,5 @@
 """Whatever a user sends becomes a safe RGB image, or a ValueError that names the problem."""
-import io
-import struct
 import tempfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +7,7 @@ import pytest
 from PIL import Image
 
 from explorer.images import MAX_PIXELS, WORK_SIZE, is_blank, load_image
+from image_files import encoded, png_claiming
 
 UPLOADS = Path(tempfile.gettempdir()) / "gradio" / "explorer-tests"
 
@@ -19,22 +17,6 @@ def _upload(name: str, data: bytes) -> str:
     path = UPLOADS / name
     path.write_bytes(data)
     return str(path)
-
-
-def _encoded(image: Image.Image, fmt: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **options)
-    return buffer.getvalue()
-
-
-def _png_claiming(width: int, height: int) -> bytes:
-    """A 1x1 PNG whose header claims another size: a decompression bomb as far as the header goes."""
-    data = bytearray(_encoded(Image.new("L", (1, 1)), "PNG"))
-    ihdr = data[12:29]
-    ihdr[4:12] = struct.pack(">II", width, height)
-    data[12:29] = ihdr
-    data[29:33] = struct.pack(">I", zlib.crc32(bytes(ihdr)))
-    return bytes(data)
 
 
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA", "P", "CMYK", "I;16", "I", "F", "1"])
@@ -79,29 +61,29 @@ def test_16_bit_values_keep_their_contrast():
 
 def test_huge_images_are_refused_before_decoding():
     with pytest.raises(ValueError, match="too large.*400000000 pixels"):
-        load_image(_upload("bomb.png", _png_claiming(20000, 20000)))
+        load_image(_upload("bomb.png", png_claiming(20000, 20000)))
     with pytest.raises(ValueError, match="8000x8000 is 64 megapixels; the limit is 50"):
-        load_image(_upload("big.png", _png_claiming(8000, 8000)))
+        load_image(_upload("big.png", png_claiming(8000, 8000)))
 
 
 def test_large_images_are_scaled_down():
-    path = _upload("large.jpg", _encoded(Image.new("RGB", (3000, 2000), (9, 9, 9)), "JPEG"))
+    path = _upload("large.jpg", encoded(Image.new("RGB", (3000, 2000), (9, 9, 9)), "JPEG"))
     assert max(load_image(path).size) <= WORK_SIZE
 
 
 def test_one_pixel_image_is_accepted():
-    assert load_image(_upload("one.png", _encoded(Image.new("RGB", (1, 1)), "PNG"))).size == (1, 1)
+    assert load_image(_upload("one.png", encoded(Image.new("RGB", (1, 1)), "PNG"))).size == (1, 1)
 
 
 def test_animated_gif_gives_its_first_frame():
     frames = [Image.new("RGB", (16, 16), c) for c in ((255, 0, 0), (0, 255, 0))]
-    data = _encoded(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    data = encoded(frames[0], "GIF", save_all=True, append_images=frames[1:])
     assert load_image(_upload("anim.gif", data)).getpixel((0, 0)) == (255, 0, 0)
 
 
 @pytest.mark.parametrize("name, data, message", [
     ("notes.png", b"this is a text file, not a picture", "not an image"),
-    ("cut.jpg", _encoded(Image.new("RGB", (200, 200), (90, 10, 10)), "JPEG")[:300], "damaged or truncated"),
+    ("cut.jpg", encoded(Image.new("RGB", (200, 200), (90, 10, 10)), "JPEG")[:300], "damaged or truncated"),
     ("drawing.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><circle r="5"/></svg>', "not an image"),
 ])
 def test_broken_files_are_clear_errors(name, data, message):
