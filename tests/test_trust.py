@@ -114,3 +114,25 @@ def test_randomisation_changes_the_saliency_map(x):
         abs=1e-9)
     assert test.correlation < 0.9
     assert "head" in test.layers
+
+
+def test_the_random_order_is_computed_once_per_picture_and_class(linear, x):
+    """Maps of several methods on one picture share the random curve: later calls run only the map's order."""
+    from explorer import trust
+
+    trust._random_curves = trust._RecentCurves()
+    batches = []
+    handle = linear.module.register_forward_hook(lambda m, i, o: batches.append(i[0].shape[0]))
+    try:
+        first = deletion_curve(linear, x, np.random.default_rng(1).normal(size=(28, 28)), 0, steps=6)
+        second = deletion_curve(linear, x, np.random.default_rng(2).normal(size=(28, 28)), 0, steps=6)
+        other_class = deletion_curve(linear, x, np.random.default_rng(2).normal(size=(28, 28)), 1, steps=6)
+    finally:
+        handle.remove()
+    assert batches == [14, 7, 14]
+    np.testing.assert_array_equal(second.by_random, first.by_random)
+    masks = deletion_masks(np.random.default_rng(trust.SEED).permutation(14 * 14), (14, 14), patch_grid((28, 28)),
+                           (28, 28), 6)
+    with torch.no_grad():
+        expected = torch.softmax(linear.module(x * masks[:, None]), -1)[:, 1].numpy()
+    np.testing.assert_allclose(other_class.by_random, expected, rtol=1e-5)
