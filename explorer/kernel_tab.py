@@ -162,7 +162,7 @@ def build(shared: dict) -> None:
     )
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=320):
-            matrix = gr.Dataframe(value=first["matrix"], headers=[str(c + 1) for c in range(4)],
+            matrix = gr.Dataframe(value=first["matrix"], headers=[str(c + 1) for c in range(len(first["matrix"][0]))],
                                   type="array", datatype="number", interactive=True,
                                   label="Input matrix (edit any cell)", show_row_numbers=True,
                                   max_height=420, key="kernel_matrix")
