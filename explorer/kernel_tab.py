@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import tempfile
-import threading
-from collections import OrderedDict
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 
+from explorer.gpu import MODEL_QUEUE
 from explorer.kernel_frames import FrameRenderer
 from explorer.kernel_presets import PRESET_NAMES, preset
+from explorer.recent import Recent
 from explorer.sliding import MAX_SIDE, OP_NAMES, Slide, fmt, pytorch_code, slide
 
 TITLE = "Kernel"
@@ -19,9 +19,7 @@ OP_CHOICES = [("Convolution", "conv"), ("Max pooling", "max"), ("Average pooling
 PAIR_CHOICES = ["0", "1", "2", "3", "4", "5", "1,2", "2,1", "2,3", "3,2"]
 DEFAULT_SPEED = 2.0            # steps per second
 
-_CACHE: OrderedDict[str, FrameRenderer] = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-_CACHE_SIZE = 16
+_RENDERERS = Recent(max_entries=16)
 
 
 def compute(matrix, kernel, op, kernel_size, stride, padding, dilation, bias, ceil_mode) -> FrameRenderer:
@@ -30,10 +28,9 @@ def compute(matrix, kernel, op, kernel_size, stride, padding, dilation, bias, ce
     Controls hidden for the chosen operation are ignored: the kernel table and bias for pooling,
     the pooling window size and ceil_mode for convolution."""
     key = repr((matrix, kernel, op, kernel_size, stride, padding, dilation, bias, ceil_mode))
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
+    found = _RENDERERS.get(key)
+    if found is not None:
+        return found
     if op not in OP_NAMES:
         raise ValueError(f"op: must be one of {', '.join(OP_NAMES)}, got {op!r}")
     if op == "conv":
@@ -43,10 +40,7 @@ def compute(matrix, kernel, op, kernel_size, stride, padding, dilation, bias, ce
         s = slide(_rows(matrix), op=op, kernel_size=kernel_size, stride=stride, padding=padding,
                   dilation=dilation, ceil_mode=bool(ceil_mode))
     renderer = FrameRenderer(s)
-    with _CACHE_LOCK:
-        _CACHE[key] = renderer
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
+    _RENDERERS.put(key, renderer)
     return renderer
 
 
@@ -219,7 +213,7 @@ def build(shared: dict) -> None:
 
     gr.on([matrix.input, kernel.input, op.input, pool_size.input, stride.input, padding.input,
            dilation.input, bias.submit, bias.blur, ceil_mode.input],
-          run_slide, settings, shown, api_name="slide", trigger_mode="always_last")
+          run_slide, settings, shown, api_name="slide", trigger_mode="always_last", **MODEL_QUEUE)
 
     def on_op(op_value):
         conv = op_value == "conv"

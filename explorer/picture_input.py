@@ -26,13 +26,15 @@ class PictureInput:
     prefix: str
     _taken: tuple = ()
 
-    def on_new_input(self, fn, inputs, outputs, **event_options) -> None:
-        """Run fn after a new picture was taken, and when the user picks another model."""
+    def on_new_input(self, fn, inputs, outputs, **event_options) -> dict:
+        """Run fn after a new picture was taken, and when the user picks another model: the events, by name."""
+        events = {}
         for source, taken in zip(("photo", "sketch"), self._taken):
-            taken.then(fn, inputs, outputs, api_name=f"{self.prefix}_after_{source}",
-                       api_visibility="private", **event_options)
-        self.model.input(fn, inputs, outputs, api_name=f"{self.prefix}_after_model",
-                         api_visibility="private", **event_options)
+            name = f"{self.prefix}_after_{source}"
+            events[name] = taken.then(fn, inputs, outputs, api_name=name, api_visibility="private", **event_options)
+        name = f"{self.prefix}_after_model"
+        events[name] = self.model.input(fn, inputs, outputs, api_name=name, api_visibility="private", **event_options)
+        return events
 
 
 def _model_for(current: str, kind: str) -> str:

@@ -16,6 +16,7 @@ from explorer.gpu import MODEL_QUEUE, gpu
 from explorer.images import is_blank, load_image
 from explorer.models import DEFAULT_MODEL, get_model
 from explorer.picture_input import MODEL_CHOICES, build_picture_input
+from explorer.recent import Recent, fingerprint, picture_key
 from explorer.upload import ImageUpload
 
 TITLE = "Saliency"
@@ -61,18 +62,53 @@ def _attribute(model_name: str, image: Image.Image, method: str, target: int, op
 
 
 @gpu
-def _trust(model_name: str, image: Image.Image, result: at.Attribution, sign: str, random_map, progress=None):
-    """(deletion curve, randomisation correlation, the randomised model's map)."""
+def _randomised_map(model_name: str, image: Image.Image, result: at.Attribution, progress=None) -> np.ndarray:
+    """The same method, class and options on the model's copy with its top layers re-initialised."""
     model, _ = get_model(model_name)
-    x = model.preprocess(image)
+    copy, _ = trust.shared_randomised_copy(model)
+    layer = {"layer": result.layer} if result.layer else {}
+    return at.attribute_input(copy, model.preprocess(image), result.method, result.target, progress=progress,
+                              **result.options, **layer).input_map
+
+
+@gpu
+def _deletion(model_name: str, image: Image.Image, shown: np.ndarray, target: int) -> trust.DeletionCurve:
+    model, _ = get_model(model_name)
+    return trust.deletion_curve(model, model.preprocess(image), shown, target)
+
+
+# Maps and trust checks are the same every time for the same picture, model, method, class and options:
+# the example pictures, explained again and again on a public Space, are answered from here.
+_MAPS = Recent(max_entries=64)
+_RANDOMISED = Recent(max_entries=64)
+_CURVES = Recent(max_entries=64)
+
+
+def forget_results() -> None:
+    """Empty the stores of maps and trust checks (benchmarks time the computation, not the store)."""
+    for store in (_MAPS, _RANDOMISED, _CURVES, trust.RANDOM_CURVES):
+        store.clear()
+
+
+def explained(model_name: str, picture, image: Image.Image, method: str, target, options: dict,
+              progress=None) -> at.Attribution:
+    key = (model_name, picture_key(picture), method, target, repr(sorted(options.items())))
+    return _MAPS.get_or_compute(key, lambda: _attribute(model_name, image, method, target, options, progress))
+
+
+def checked(model_name: str, picture, image: Image.Image, result: at.Attribution, sign: str,
+            progress=None) -> tuple[trust.DeletionCurve, float]:
+    """The trust check of the part of the map shown (sign): its deletion curve and the rank correlation
+    with the randomised model's map. The randomised map does not depend on the sign, so a new sign
+    reuses it."""
+    picture_id = picture_key(picture)
+    random_map = _RANDOMISED.get_or_compute(
+        (model_name, picture_id, result.method, result.target, result.layer, repr(sorted(result.options.items()))),
+        lambda: _randomised_map(model_name, image, result, progress))
     shown = at.signed(result.input_map, sign)
-    curve = trust.deletion_curve(model, x, shown, result.target)
-    if random_map is None:
-        copy, _ = trust.shared_randomised_copy(model)
-        random_map = at.attribute_input(copy, x, result.method, result.target, progress=progress,
-                                        **result.options, **({"layer": result.layer} if result.layer else {})).input_map
-    rho = trust.rank_correlation(shown, at.signed(random_map, sign))
-    return curve, rho, random_map
+    curve = _CURVES.get_or_compute((model_name, picture_id, fingerprint(shown), result.target),
+                                   lambda: _deletion(model_name, image, shown, result.target))
+    return curve, trust.rank_correlation(shown, at.signed(random_map, sign))
 
 
 # --- pictures ---------------------------------------------------------------------------------------
@@ -201,13 +237,13 @@ def _progress_for(progress, flag: threading.Event, label: str):
 
 def explain(picture, model_name, target, methods, layer, sign, opacity, cmap, ig_steps, sg_samples, sg_noise,
             occ_window, occ_stride, *, reset: bool, request: gr.Request | None = None, progress=None):
-    """Generator: first the maps (as soon as they are ready), then the trust check."""
+    """The maps; the trust check follows as its own queued step (on_trust), so that other visitors'
+    requests wait behind one shorter job, not one long one."""
     flag = _flag(request)
     flag.clear()
     progress = progress or (lambda *a, **k: None)
     if picture is None:
-        yield ("### " + HINT,) + (gr.skip(),) * 5 + ([], None, "", curve_figure([]), gr.skip())
-        return
+        return ("### " + HINT,) + (gr.skip(),) * 5 + ([], None, "", curve_figure([]), gr.skip())
     try:
         model, note = get_model(model_name or DEFAULT_MODEL)
         image = _image(picture)
@@ -230,8 +266,8 @@ def explain(picture, model_name, target, methods, layer, sign, opacity, cmap, ig
         for i, method in enumerate(methods):
             options = method_options(method, layer, ig_steps, sg_samples, sg_noise, occ_window, occ_stride)
             label = f"{at.method_title(method)} ({i + 1} of {len(methods)})"
-            results.append(_attribute(model.name, image, method, target_index, options,
-                                      _progress_for(progress, flag, label)))
+            results.append(explained(model.name, picture, image, method, target_index, options,
+                                     _progress_for(progress, flag, label)))
         items = gallery_items(model.name, image, results, sign, opacity, cmap)
     except Stop:
         raise gr.Error("Stopped: press Explain to compute the maps again.", title="Cancelled")
@@ -240,19 +276,13 @@ def explain(picture, model_name, target, methods, layer, sign, opacity, cmap, ig
     header = (f"**{model.display_name}** explains class **“{results[0].label}”** "
               f"(probability {_probability(predictions, results[0].label)}). Colour = {SIGN_WORDS[sign]}."
               + "".join(f" {at.method_title(r.method)} looks at layer `{r.layer}`." for r in results if r.layer))
-    maps = {"model": model.name, "results": results, "random": [None] * len(results)}
+    maps = {"model": model.name, "results": results}
     updates = (gr.Markdown(note, visible=bool(note)), _labels(predictions),
                gr.Dropdown(choices=model.labels, value=results[0].label),
                gr.Dropdown(choices=layers, value=layer or layers[-1]),
                gr.CheckboxGroup(choices=[(at.method_title(m), m) for m in valid], value=methods))
-    yield (header,) + updates + (items, maps, "*Checking how far to trust the maps…*", curve_figure([]),
-                                 gr.DownloadButton(value=sheet_file(items)))
-    try:
-        rows = trust_rows(model.name, image, maps, sign, progress, flag)
-    except Stop:
-        yield (header,) + updates + (items, maps, "*Trust check stopped.*", curve_figure([]), gr.skip())
-        return
-    yield (header,) + updates + (items, maps, trust_table(rows), curve_figure(rows), gr.skip())
+    return (header,) + updates + (items, maps, "*Checking how far to trust the maps…*", curve_figure([]),
+                                  gr.DownloadButton(value=sheet_file(items)))
 
 
 def _probability(predictions, label) -> str:
@@ -262,13 +292,13 @@ def _probability(predictions, label) -> str:
     return "below the top 5"
 
 
-def trust_rows(model_name, image, maps, sign, progress=None, flag=None) -> list[dict]:
+def trust_rows(model_name, picture, image, maps, sign, progress=None, flag=None) -> list[dict]:
     rows = []
     flag = flag or threading.Event()
-    for i, result in enumerate(maps["results"]):
+    for result in maps["results"]:
         report = _progress_for(progress or (lambda *a, **k: None), flag,
                                f"Trust check: {at.method_title(result.method)} on the randomised model")
-        curve, rho, maps["random"][i] = _trust(model_name, image, result, sign, maps["random"][i], report)
+        curve, rho = checked(model_name, picture, image, result, sign, report)
         rows.append({"title": at.method_title(result.method), "curve": curve, "auc_map": curve.auc_map,
                      "auc_random": curve.auc_random, "rho": rho})
     return rows
@@ -276,13 +306,13 @@ def trust_rows(model_name, image, maps, sign, progress=None, flag=None) -> list[
 
 def on_new_picture(picture, model_name, target, methods, layer, sign, opacity, cmap, ig_steps, sg_samples, sg_noise,
                    occ_window, occ_stride, request: gr.Request, progress=gr.Progress()):
-    yield from explain(picture, model_name, target, methods, layer, sign, opacity, cmap, ig_steps, sg_samples,
+    return explain(picture, model_name, target, methods, layer, sign, opacity, cmap, ig_steps, sg_samples,
                        sg_noise, occ_window, occ_stride, reset=True, request=request, progress=progress)
 
 
 def on_explain(picture, model_name, target, methods, layer, sign, opacity, cmap, ig_steps, sg_samples, sg_noise,
                occ_window, occ_stride, request: gr.Request, progress=gr.Progress()):
-    yield from explain(picture, model_name, target, methods, layer, sign, opacity, cmap, ig_steps, sg_samples,
+    return explain(picture, model_name, target, methods, layer, sign, opacity, cmap, ig_steps, sg_samples,
                        sg_noise, occ_window, occ_stride, reset=False, request=request, progress=progress)
 
 
@@ -297,18 +327,19 @@ def on_look(picture, maps, sign, opacity, cmap):
     return items, gr.DownloadButton(value=sheet_file(items))
 
 
-def on_sign(picture, maps, sign, opacity, cmap, request: gr.Request, progress=gr.Progress()):
-    """The sign changed: repaint, and redo the trust check on the part of the map now shown."""
-    items, download = on_look(picture, maps, sign, opacity, cmap)
+def on_trust(picture, maps, sign, request: gr.Request = None, progress=gr.Progress()):
+    """The trust check of the maps shown (after the maps, or when the sign changes)."""
     if not maps or picture is None:
-        return items, download, gr.skip(), gr.skip()
+        return gr.skip(), gr.skip()
     flag = _flag(request)
     flag.clear()
     try:
-        rows = trust_rows(maps["model"], _image(picture), maps, sign, progress, flag)
+        rows = trust_rows(maps["model"], picture, _image(picture), maps, sign, progress, flag)
     except Stop:
-        raise gr.Error("Stopped.", title="Cancelled")
-    return items, download, trust_table(rows), curve_figure(rows)
+        return "*Trust check stopped.*", curve_figure([])
+    except ValueError as error:
+        raise gr.Error(str(error), title="Cannot use this")
+    return trust_table(rows), curve_figure(rows)
 
 
 def on_cancel(request: gr.Request):
@@ -323,7 +354,8 @@ def on_pick_class(evt: gr.SelectData):
 
 def attribute_api(image, model_name, method, target, options):
     """One method's map over an image file: (overlay PNG, numbers). target: class name or index ("" =
-    top-1). options: {"sign", "opacity", "colormap", "trust"} and the method's own (n_steps, layer, ...)."""
+    top-1). options: {"sign", "opacity", "colormap", "trust"} and the method's own (n_steps, layer, ...).
+    "trust": true adds the tab's trust check (deletion curves, randomisation test), about 4x the map's cost."""
     if image is None:
         raise gr.Error("image: none was given", title="Cannot use this")
     if options is not None and not isinstance(options, dict):
@@ -333,7 +365,7 @@ def attribute_api(image, model_name, method, target, options):
         sign = options.pop("sign", "absolute")
         opacity = options.pop("opacity", 0.5)
         cmap = options.pop("colormap", "inferno")
-        check = bool(options.pop("trust", True))
+        check = bool(options.pop("trust", False))
         at.signed(np.zeros(1), sign)
         model, note = get_model(model_name or DEFAULT_MODEL)
         picture = _image(image)
@@ -341,13 +373,13 @@ def attribute_api(image, model_name, method, target, options):
         if method not in at.METHODS:
             raise ValueError(f"method: unknown {method!r}; choose one of {', '.join(at.METHODS)}")
         target_index = at.resolve_target(model, None if target is None else str(target))
-        result = _attribute(model.name, picture, method, target_index, options)
+        result = explained(model.name, image, picture, method, target_index, options)
         over, _ = render(model.name, picture, result, sign, opacity, cmap)
         numbers = {"model": model.name, "pretrained": model.pretrained, "method": method,
                    "target": result.target, "label": result.label, "layer": result.layer,
                    "map_size": [picture.height, picture.width], "note": note}
         if check:
-            curve, rho, _ = _trust(model.name, picture, result, sign, None)
+            curve, rho = checked(model.name, image, picture, result, sign)
             numbers |= {"deletion_auc_map": curve.auc_map, "deletion_auc_random": curve.auc_random,
                         "deletion_map": curve.by_map.tolist(), "deletion_random": curve.by_random.tolist(),
                         "randomisation_rank_correlation": rho}
@@ -420,14 +452,25 @@ def build(shared: dict) -> None:
                 sg_noise, occ_window, occ_stride]
     outputs = [header, note, label, target, layer, methods, gallery, maps, trust_md, plot, download]
     quiet = dict(api_visibility="private")
-    picture.on_new_input(on_new_picture, controls, outputs, show_progress="minimal", **MODEL_QUEUE)
-    events = [run.click(on_explain, controls, outputs, api_name="saliency_explain", **quiet, **MODEL_QUEUE),
-              target.input(on_explain, controls, outputs, api_name="saliency_target", trigger_mode="always_last",
-                           **quiet, **MODEL_QUEUE)]
+    trust_inputs, trust_outputs = [picture.picture, maps, sign], [trust_md, plot]
+
+    def then_trust(event, name: str):
+        return event.success(on_trust, trust_inputs, trust_outputs, api_name=f"{name}_trust", **quiet, **MODEL_QUEUE)
+
+    events = []
+    for name, shown in picture.on_new_input(on_new_picture, controls, outputs, show_progress="minimal",
+                                            **MODEL_QUEUE).items():
+        events += [shown, then_trust(shown, name)]
+    for event, name, mode in [(run.click, "saliency_explain", "once"), (target.input, "saliency_target", "always_last")]:
+        explained_event = event(on_explain, controls, outputs, api_name=name, trigger_mode=mode, **quiet, **MODEL_QUEUE)
+        events += [explained_event, then_trust(explained_event, name)]
     picked = label.select(on_pick_class, None, target, api_name="saliency_pick_class", **quiet)
-    events.append(picked.then(on_explain, controls, outputs, api_name="saliency_explain_picked", **quiet, **MODEL_QUEUE))
-    events.append(sign.input(on_sign, [picture.picture, maps, sign, opacity, cmap], [gallery, download, trust_md, plot],
-                             api_name="saliency_sign", **quiet, **MODEL_QUEUE))
+    explained_event = picked.then(on_explain, controls, outputs, api_name="saliency_explain_picked", **quiet,
+                                  **MODEL_QUEUE)
+    events += [explained_event, then_trust(explained_event, "saliency_explain_picked")]
+    repainted = sign.input(on_look, [picture.picture, maps, sign, opacity, cmap], [gallery, download],
+                           api_name="saliency_sign", **quiet)
+    events.append(then_trust(repainted, "saliency_sign"))
     for control in (opacity, cmap):
         control.input(on_look, [picture.picture, maps, sign, opacity, cmap], [gallery, download],
                       api_name=f"saliency_{'opacity' if control is opacity else 'colormap'}",

@@ -1,9 +1,5 @@
 """The Stages tab: one forward pass of a real CNN on the user's picture, then every Conv and Pool
 stage stepped through from the activations kept server-side (no new pass per step)."""
-import hashlib
-import threading
-from collections import OrderedDict
-
 import gradio as gr
 import numpy as np
 from PIL import Image
@@ -13,6 +9,7 @@ from explorer.gpu import MODEL_QUEUE, gpu
 from explorer.images import is_blank, load_image
 from explorer.models import DEFAULT_MODEL, Inspection, get_model
 from explorer.picture_input import MODEL_CHOICES, build_picture_input
+from explorer.recent import Recent, picture_key
 from explorer.upload import ImageUpload
 
 TITLE = "Stages"
@@ -25,73 +22,12 @@ HINT = "Upload, paste or snap a photo, click an example, or draw on the **Draw**
 
 # --- activations kept per picture ---------------------------------------------------------------
 
-class InspectionCache:
-    """The last few inspections, keyed by (model, picture fingerprint), bounded in entries and bytes.
-    Every event of a session sends the same picture and model, so stepping finds them here."""
-
-    def __init__(self, max_entries: int = 8, max_bytes: int = 512 * 2**20):
-        self.max_entries, self.max_bytes = max_entries, max_bytes
-        self._items: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def size_of(inspection: Inspection) -> int:
-        return sum(s.activation.numel() * s.activation.element_size() for s in inspection.stages)
-
-    def get(self, key):
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key][0]
-        return None
-
-    def put(self, key, inspection: Inspection) -> None:
-        with self._lock:
-            self._items[key] = (inspection, self.size_of(inspection))
-            self._items.move_to_end(key)
-            while len(self._items) > 1 and (len(self._items) > self.max_entries or
-                                            sum(size for _, size in self._items.values()) > self.max_bytes):
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def __len__(self) -> int:
-        return len(self._items)
+def inspection_bytes(inspection: Inspection) -> int:
+    return sum(s.activation.numel() * s.activation.element_size() for s in inspection.stages)
 
 
-CACHE = InspectionCache()
-
-
-def fingerprint(picture) -> str:
-    """A short key for what the user gave: an upload path names its content (Gradio stores uploads
-    under a hash of their bytes); a sketch is hashed pixel by pixel."""
-    digest = hashlib.blake2b(digest_size=16)
-
-    def feed(value):
-        if value is None:
-            digest.update(b"-")
-        elif isinstance(value, str):
-            digest.update(value.encode())
-        elif isinstance(value, Image.Image):
-            digest.update(f"{value.mode}{value.size}".encode())
-            digest.update(value.tobytes())
-        elif isinstance(value, np.ndarray):
-            digest.update(f"{value.dtype}{value.shape}".encode())
-            digest.update(np.ascontiguousarray(value).tobytes())
-        elif isinstance(value, dict):
-            for name in sorted(value):
-                digest.update(name.encode())
-                feed(value[name])
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                feed(item)
-        else:
-            digest.update(repr(value).encode())
-
-    feed(picture)
-    return digest.hexdigest()
+# Every event of a session sends the same picture and model, so stepping finds its activations here.
+CACHE = Recent(max_entries=8, max_bytes=512 * 2**20, size_of=inspection_bytes)
 
 
 def _is_sketch(picture) -> bool:
@@ -120,7 +56,7 @@ def _predict(model_name: str, image: Image.Image) -> list[tuple[str, float]]:
 
 def inspection_for(model_name: str, picture) -> Inspection:
     """The picture's inspection: from the cache, else one forward pass (ValueError on bad input)."""
-    key = (model_name, fingerprint(picture))
+    key = (model_name, picture_key(picture))
     found = CACHE.get(key)
     if found is None:
         found = _inspect(model_name, _image(picture))

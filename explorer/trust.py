@@ -8,9 +8,7 @@
   model learned, so it is not explaining the model.
 """
 import copy
-import hashlib
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -19,6 +17,7 @@ from torch import nn
 
 from explorer.attribution import attribute_input, signed
 from explorer.models import LoadedModel
+from explorer.recent import Recent, fingerprint
 
 DELETION_STEPS = 12
 PATCHES_PER_SIDE = 14
@@ -65,27 +64,9 @@ def deletion_masks(order: np.ndarray, grid: tuple[int, int], patch: int, shape: 
     return torch.from_numpy(np.ascontiguousarray(keep))
 
 
-class _RecentCurves:
-    """The random-order curve depends on the picture, the class and the seed, not on the map: every
-    method explained on one picture (the tab shows several side by side) shares it."""
-
-    def __init__(self, size: int = 64):
-        self.size, self._items, self._lock = size, OrderedDict(), threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-            return self._items.get(key)
-
-    def put(self, key, curve: np.ndarray) -> None:
-        with self._lock:
-            self._items[key] = curve
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
-_random_curves = _RecentCurves()
+# The random-order curve depends on the picture, the class and the seed, not on the map: every method
+# explained on one picture (the tab shows several side by side) shares it.
+RANDOM_CURVES = Recent()
 
 
 def deletion_curve(model: LoadedModel, x: torch.Tensor, heat: np.ndarray, target: int,
@@ -93,8 +74,8 @@ def deletion_curve(model: LoadedModel, x: torch.Tensor, heat: np.ndarray, target
     """Deletion curve of an (h, w) map (higher = more important) on the model's input x (1, C, h, w).
     Pixels are removed in square patches (scattered single pixels would act as noise and fool both
     orders); removed pixels get the value 0 of the normalised input (the training set's mean colour, the
-    baseline Integrated Gradients uses too). All 2 * (steps + 1) forward passes run as one batch, or the
-steps + 1 of the map's order where the random order's curve for this picture and class is known."""
+    baseline Integrated Gradients uses too). The forward passes run as one batch: 2 * steps, or steps - 1
+    where the random order's curve for this picture and class is already known."""
     shape = tuple(x.shape[-2:])
     if tuple(heat.shape) != shape:
         raise ValueError(f"deletion: the map is {tuple(heat.shape)}, the input {shape}")
@@ -104,19 +85,27 @@ steps + 1 of the map's order where the random order's curve for this picture and
     scores = patch_scores(np.asarray(heat, np.float64), patch)
     flat = scores.ravel()
     by_map = np.argsort(-flat, kind="stable")
-    random_key = (model.name, model.pretrained, hashlib.blake2b(x.detach().cpu().numpy().tobytes(),
-                                                                digest_size=16).hexdigest(), target, steps, seed)
-    curve_random = _random_curves.get(random_key)
-    orders = [by_map] if curve_random is not None else [by_map, np.random.default_rng(seed).permutation(flat.size)]
-    masks = torch.cat([deletion_masks(order, scores.shape, patch, shape, steps) for order in orders])
+    random_key = (model.name, model.pretrained, fingerprint(x), target, steps, seed)
+    known_random = RANDOM_CURVES.get(random_key)
+    # Both orders start from the whole picture and end with every patch removed: those two inputs are the
+    # same for every order, so they run once, with the map's order.
+    masks = deletion_masks(by_map, scores.shape, patch, shape, steps)
+    if known_random is None:
+        random_order = np.random.default_rng(seed).permutation(flat.size)
+        masks = torch.cat([masks, deletion_masks(random_order, scores.shape, patch, shape, steps)[1:steps]])
+    else:
+        masks = masks[1:steps]
     batch = x.detach() * masks[:, None].to(x.device, x.dtype)
     with model.lock, torch.inference_mode():
         probabilities = torch.softmax(model.module(batch).float(), dim=-1)[:, target].cpu().numpy()
     fractions = np.linspace(0.0, 1.0, steps + 1)
-    curve_map = probabilities[:steps + 1]
-    if curve_random is None:
-        curve_random = probabilities[steps + 1:]
-        _random_curves.put(random_key, curve_random)
+    if known_random is None:
+        curve_map = probabilities[:steps + 1]
+        curve_random = np.concatenate([curve_map[:1], probabilities[steps + 1:], curve_map[-1:]])
+        RANDOM_CURVES.put(random_key, curve_random)
+    else:
+        curve_map = np.concatenate([known_random[:1], probabilities, known_random[-1:]])
+        curve_random = known_random
     return DeletionCurve(fractions, curve_map, curve_random, _auc(fractions, curve_map),
                          _auc(fractions, curve_random))
 

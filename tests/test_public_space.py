@@ -8,8 +8,9 @@ from explorer import models
 from explorer.ui import CONCURRENCY, LAUNCH_OPTIONS, QUEUE_SIZE, build_demo
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
-MODEL_EVENTS = {"predict", "stages", "attribute", "compare", "saliency_explain", "stages_after_photo",
-                "stages_after_sketch", "stages_after_model", "saliency_after_photo"}
+MODEL_EVENTS = {"slide", "predict", "stages", "attribute", "compare", "saliency_explain", "stages_after_photo",
+                "stages_after_sketch", "stages_after_model", "saliency_after_photo", "saliency_explain_trust",
+                "saliency_after_photo_trust", "saliency_sign_trust"}
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +30,23 @@ def test_every_event_has_an_explicit_api_name(demo):
         assert fn.api_name and not str(fn.api_name).startswith("fn_"), fn.name
 
 
-def test_model_work_shares_one_queue_served_one_at_a_time(demo):
+def test_computation_shares_one_queue_served_one_at_a_time(demo):
     by_name = {fn.api_name: fn for fn in demo.fns.values()}
     for name in MODEL_EVENTS:
         assert by_name[name].concurrency_id == "model" and by_name[name].concurrency_limit == 1, name
-    assert by_name["slide"].concurrency_id != "model"  # the Kernel tab's animation never waits for a model
+    # stepping through frames and stages already computed never waits behind anybody's model
+    for name in ("kernel_step", "kernel_tick", "stages_step", "saliency_opacity", "saliency_sign"):
+        assert by_name[name].concurrency_id != "model", name
+
+
+def test_the_trust_check_is_its_own_job_after_the_maps(demo):
+    """A long job makes everybody behind it wait: the tab's maps and their trust check queue separately."""
+    by_name = {fn.api_name: fn for fn in demo.fns.values()}
+    for maps in ("saliency_explain", "saliency_target", "saliency_explain_picked", "saliency_after_photo",
+                 "saliency_after_sketch", "saliency_after_model"):
+        trust = by_name[f"{maps}_trust"]
+        assert trust.fn.__name__ == "on_trust" and by_name[maps].fn.__name__ != "on_trust"
+        assert trust.concurrency_id == "model"
 
 
 @pytest.mark.e2e

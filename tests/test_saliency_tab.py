@@ -20,7 +20,7 @@ def _call(client, *args):
 
 @pytest.mark.e2e
 def test_attribute_endpoint_explains_pytorchs_own_top_class(client):
-    overlay, numbers = _call(client, ESPRESSO, DEFAULT_MODEL, "gradcam", "", {"sign": "positive"})
+    overlay, numbers = _call(client, ESPRESSO, DEFAULT_MODEL, "gradcam", "", {"sign": "positive", "trust": True})
     model, _ = get_model(DEFAULT_MODEL)
     with torch.no_grad():
         probabilities = torch.softmax(model.module(model.preprocess(ESPRESSO)), -1)[0]
@@ -35,6 +35,8 @@ def test_attribute_endpoint_explains_pytorchs_own_top_class(client):
     assert numbers["deletion_random"][0] == pytest.approx(float(probabilities[top]), abs=1e-4)
     assert 0 <= numbers["deletion_auc_map"] <= 1 and 0 <= numbers["deletion_auc_random"] <= 1
     assert -1 <= numbers["randomisation_rank_correlation"] <= 1
+    _, map_only = _call(client, ESPRESSO, DEFAULT_MODEL, "gradcam", "", {"sign": "positive"})
+    assert map_only["target"] == top and not any(name.startswith("deletion") for name in map_only)
 
 
 @pytest.mark.e2e

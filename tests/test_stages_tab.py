@@ -11,6 +11,7 @@ from torch import nn
 from explorer import feature_maps as fm
 from explorer import stages_tab
 from explorer.models import DEFAULT_MODEL, get_model
+from explorer.recent import Recent
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
 ESPRESSO = EXAMPLES / "espresso.jpg"
@@ -98,11 +99,16 @@ def test_an_empty_canvas_and_no_picture_get_a_message_not_a_crash():
 
 
 def test_the_cache_is_bounded():
-    cache = stages_tab.InspectionCache(max_entries=2)
+    cache = Recent(max_entries=2)
     inspection = stages_tab.inspection_for("digits", _sketch())
     for key in "abc":
         cache.put(key, inspection)
     assert len(cache) == 2 and cache.get("a") is None and cache.get("c") is inspection
+    size = stages_tab.inspection_bytes(inspection)
+    by_bytes = Recent(max_entries=10, max_bytes=2 * size, size_of=stages_tab.inspection_bytes)
+    for key in "abcd":
+        by_bytes.put(key, inspection)
+    assert len(by_bytes) == 2 and by_bytes.get("b") is None and by_bytes.get("d") is inspection
 
 
 # --- end to end -------------------------------------------------------------------------------------
