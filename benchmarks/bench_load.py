@@ -1,23 +1,25 @@
 """Many users at once: the app launched on localhost (`python app.py` in a child process), driven by
 N concurrent gradio_client sessions mixing /slide, /predict, /stages and /attribute.
 
-    .venv/bin/python benchmarks/bench_load.py                 # N = 1, 4, 16
+    .venv/bin/python benchmarks/bench_load.py                 # N = 1, 4, 16; every picture new to the app
+    .venv/bin/python benchmarks/bench_load.py --repeat        # the example pictures, sent again and again
+    .venv/bin/python benchmarks/bench_load.py --trust         # every /attribute with its trust check
     .venv/bin/python benchmarks/bench_load.py --soak 500      # then 500 more requests: memory, temp files
 
 Loopback only; every phase is bounded in requests and in time. For each N it prints requests per
 second, p50 / p95 latency, errors and wrong answers (answers are compared with a single-user run),
-per endpoint the median and the longest wait,
-and the fair-waiting ratio p95 / (N / requests per second): how long a request waited against the
-time it needs when it queues behind the N-1 others (goal: <= 1.25 at N = 16). The floor is the
-single user calling back to back, measured in the same run: goal rps(N) / rps(1) >= 1.
+per endpoint the median and the longest wait, and the fair-waiting ratio p95 / (N / requests per
+second): how long a request waited against the time it needs when it queues behind the N-1 others
+(goal: <= 1.25 at N = 16). The floor is the single user calling back to back, measured in the same
+run: goal rps(N) / rps(1) >= 1.
 
+By default every picture sent is a file the app has never seen (its bytes differ by a tag in the PNG's
+text), so nothing the app keeps from earlier requests answers it; its pixels are one of SLOTS variants
+of an example photo (one pixel changed), whose answers the single-user pass computed first, so every
+answer is compared exactly. `--repeat` sends the example files themselves, as visitors clicking the
+examples do: repeated maps and inspections then come from the app's store of recent results.
 Each user first connects and goes once through the mix, untimed (a visitor whose page is open): 16
 gradio_client sessions opening at once cost this 2-core machine's CPU, which browsers elsewhere would not.
-The mix repeats four pictures, as visitors clicking the examples do: repeated maps come from the app's
-store of recent results. `--fresh` gives every model request a picture never seen before (the example
-with one pixel changed), so every map is computed. `--trust`: every /attribute adds the trust check,
-about 4x the cost of the map; a FIFO queue then makes whoever queues behind several of them wait longer
-than 16 average requests (see the README).
 """
 import argparse
 import json
@@ -34,6 +36,7 @@ from pathlib import Path
 import psutil
 from gradio_client import Client, handle_file
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "assets" / "examples"
@@ -42,41 +45,46 @@ KERNEL = {"headers": ["1", "2"], "data": [[1, 0], [1, 0]]}
 
 
 class Photos:
-    """The example photos as request files; fresh=True: each call gives a copy never sent before (one
-    pixel changed), so nothing the app keeps from earlier requests can answer it."""
+    """The example photos as request files: `fresh`, a new file for every request (see the docstring)."""
+    SLOTS = 16
 
-    def __init__(self, fresh: bool = False):
-        self.fresh, self.folder, self.count, self.lock = fresh, Path(tempfile.mkdtemp(prefix="photos-")), 0, threading.Lock()
+    def __init__(self, fresh: bool):
+        self.fresh, self.folder = fresh, Path(tempfile.mkdtemp(prefix="explorer-photos-"))
 
-    def __call__(self, name: str):
+    def __call__(self, name: str, slot: int, tag: str):
         if not self.fresh:
             return handle_file(str(EXAMPLES / name))
-        with self.lock:
-            self.count += 1
-            count = self.count
         with Image.open(EXAMPLES / name) as photo:
             photo = photo.convert("RGB")
-        photo.putpixel((count % photo.width, count // photo.width % photo.height), (count % 256, 7, 7))
-        path = self.folder / f"{count}-{Path(name).stem}.png"
-        photo.save(path)
+        photo.putpixel((slot, 0), (slot * 16 % 256, 7, 7))
+        text = PngInfo()
+        text.add_text("request", tag)
+        path = self.folder / f"{Path(name).stem}-{slot}-{tag}.png"
+        photo.save(path, pnginfo=text)
         return handle_file(str(path))
 
 
-def requests_mix(photos: Photos, trust: bool = False):
-    """(label, endpoint, args() -> the request's arguments, what of the answer must equal the single-user
-    answer). With fresh photos only the classes are compared (a changed pixel may move the 4th digit)."""
-    fresh = photos.fresh
-    top = (lambda r: r["label"]) if fresh else _rounded
-    explained = (lambda r: [r[1]["target"], r[1]["label"]]) if fresh else (lambda r: _rounded(r[1]))
+def requests_mix(photos: Photos, trust: bool):
+    """(label, endpoint, args(slot, tag) -> the request's arguments, what of the answer must equal the
+    single-user answer, whether it sends a photo)."""
     return [
-        ("slide", "/slide", lambda: (CHAPTER, KERNEL, "conv", "2", "2", "0", "1", 0.0, False), lambda r: r[1:3]),
-        ("predict", "/predict", lambda: (photos("espresso.jpg"), "efficientnet_lite0"), top),
-        ("stages", "/stages", lambda: (photos("cat.jpg"), "efficientnet_lite0"), lambda r: r[0]),
-        ("attribute", "/attribute", lambda: (photos("fish.jpg"), "efficientnet_lite0", "saliency", "", {"trust": trust}),
-         explained),
-        ("slide", "/slide", lambda: (CHAPTER, KERNEL, "max", "2", "1", "1", "1", 0.0, True), lambda r: r[1:3]),
-        ("predict", "/predict", lambda: (photos("dog.jpg"), "digits"), top),
+        ("slide", "/slide", lambda slot, tag: (CHAPTER, KERNEL, "conv", "2", "2", "0", "1", 0.0, False),
+         lambda r: r[1:3], False),
+        ("predict", "/predict", lambda slot, tag: (photos("espresso.jpg", slot, tag), "efficientnet_lite0"),
+         _rounded, True),
+        ("stages", "/stages", lambda slot, tag: (photos("cat.jpg", slot, tag), "efficientnet_lite0"),
+         lambda r: r[0], True),
+        ("attribute", "/attribute", lambda slot, tag: (photos("fish.jpg", slot, tag), "efficientnet_lite0",
+                                                       "saliency", "", {"trust": trust}),
+         lambda r: _rounded(r[1]), True),
+        ("slide", "/slide", lambda slot, tag: (CHAPTER, KERNEL, "max", "2", "1", "1", "1", 0.0, True),
+         lambda r: r[1:3], False),
+        ("predict", "/predict", lambda slot, tag: (photos("dog.jpg", slot, tag), "digits"), _rounded, True),
     ]
+
+
+def slot_of(photos: Photos, uses_photo: bool, user: int, k: int) -> int:
+    return (user * 7 + k) % Photos.SLOTS if photos.fresh and uses_photo else 0
 
 
 def _rounded(value):
@@ -126,9 +134,9 @@ def run_phase(url: str, users: int, per_user: int, expected: dict, time_limit: f
 
     def user(index: int) -> None:
         client = clients[index]
-        for _, endpoint, args, _ in mix:    # untimed: a visitor whose page is open and connected
+        for _, endpoint, args, _, _ in mix:    # untimed: a visitor whose page is open and connected
             try:
-                client.predict(*args(), api_name=endpoint)
+                client.predict(*args(0, f"warm-{users}-{index}"), api_name=endpoint)
             except Exception:
                 pass
         barrier.wait()
@@ -137,8 +145,9 @@ def run_phase(url: str, users: int, per_user: int, expected: dict, time_limit: f
             if time.perf_counter() > deadline:
                 return
             which = (index + k) % len(mix)
-            label, endpoint, args, key = mix[which]
-            request = args()
+            label, endpoint, args, key, uses_photo = mix[which]
+            slot = slot_of(photos, uses_photo, index, k)
+            request = args(slot, f"{users}-{index}-{k}-{time.time_ns()}")
             start = time.perf_counter()
             try:
                 answer = key(client.predict(*request, api_name=endpoint))
@@ -146,7 +155,7 @@ def run_phase(url: str, users: int, per_user: int, expected: dict, time_limit: f
                 with lock:
                     latencies.append(elapsed)
                     by_label.setdefault(label, []).append(elapsed)
-                    if expected and json.dumps(answer, sort_keys=True, default=str) != expected[which]:
+                    if expected and json.dumps(answer, sort_keys=True, default=str) != expected[which, slot]:
                         wrong.append(label)
             except Exception as error:  # a failed request is counted, not fatal
                 with lock:
@@ -168,11 +177,13 @@ def run_phase(url: str, users: int, per_user: int, expected: dict, time_limit: f
 
 
 def single_user_answers(url: str, photos: Photos, trust: bool) -> dict:
+    """{(mix index, slot): the answer}, one user, one request at a time."""
     client = Client(url, verbose=False)
     answers = {}
-    for which, (label, endpoint, args, key) in enumerate(requests_mix(photos, trust)):
-        answers[which] = json.dumps(key(client.predict(*args(), api_name=endpoint)),
-                                                               sort_keys=True, default=str)
+    for which, (label, endpoint, args, key, uses_photo) in enumerate(requests_mix(photos, trust)):
+        for slot in range(Photos.SLOTS if photos.fresh and uses_photo else 1):
+            answer = key(client.predict(*args(slot, f"reference-{which}-{slot}"), api_name=endpoint))
+            answers[which, slot] = json.dumps(answer, sort_keys=True, default=str)
     return answers
 
 
@@ -186,7 +197,7 @@ def main() -> None:
     parser.add_argument("--per-user-requests", type=int, default=0, help="default: 96 requests per phase in all")
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds per phase at most")
     parser.add_argument("--soak", type=int, default=0, help="then this many more requests, 4 users")
-    parser.add_argument("--fresh", action="store_true", help="every model request sends a picture never seen before")
+    parser.add_argument("--repeat", action="store_true", help="send the example files themselves, again and again")
     parser.add_argument("--trust", action="store_true", help="every /attribute adds the trust check (about 4x its cost)")
     args = parser.parse_args()
 
@@ -199,7 +210,7 @@ def main() -> None:
         print(f"cold start: {time.perf_counter() - started:.1f} s from launching app.py to the first /predict answer")
         memory = psutil.Process(process.pid)
         print(f"resident memory after start: {memory.memory_info().rss / 2**20:.0f} MiB")
-        photos = Photos(fresh=args.fresh)
+        photos = Photos(fresh=not args.repeat)
         expected = single_user_answers(url, photos, args.trust)
         print(f"{'users':>5} {'requests':>8} {'req/s':>7} {'x 1 user':>8} {'p50 s':>7} {'p95 s':>7} "
               f"{'p95/(N/rps)':>11} {'errors':>6} {'wrong':>5}")
