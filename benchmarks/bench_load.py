@@ -24,6 +24,7 @@ gradio_client sessions opening at once cost this 2-core machine's CPU, which bro
 import argparse
 import json
 import os
+import shutil
 import socket
 import ssl
 import statistics
@@ -115,10 +116,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(temp_dir: str) -> tuple[subprocess.Popen, str]:
+def start_app(temp_dir: str, delete_cache: str | None = None) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
                GRADIO_ANALYTICS_ENABLED="False", GRADIO_TEMP_DIR=temp_dir)
+    if delete_cache:
+        env["EXPLORER_DELETE_CACHE"] = delete_cache
     process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
@@ -208,20 +211,21 @@ def main() -> None:
     parser.add_argument("--per-user-requests", type=int, default=0, help="default: 96 requests per phase in all")
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds per phase at most")
     parser.add_argument("--soak", type=int, default=0, help="then this many more requests, 4 users")
+    parser.add_argument("--delete-cache", default=None, metavar="EVERY,OLDER",
+                        help="the app's temporary-file lifetime in seconds (default: its own, 600,1800)")
     parser.add_argument("--repeat", action="store_true", help="send the example files themselves, again and again")
     parser.add_argument("--trust", action="store_true", help="every /attribute adds the trust check (about 4x its cost)")
     args = parser.parse_args()
 
     temp_dir = tempfile.mkdtemp(prefix="explorer-load-")
+    photos = Photos(fresh=not args.repeat)
     started = time.perf_counter()
-    process, url = start_app(temp_dir)
+    process, url = start_app(temp_dir, args.delete_cache)
     try:
-        connect(url).predict(handle_file(str(EXAMPLES / "espresso.jpg")), "efficientnet_lite0",
-                                           api_name="/predict")
+        connect(url).predict(handle_file(str(EXAMPLES / "espresso.jpg")), "efficientnet_lite0", api_name="/predict")
         print(f"cold start: {time.perf_counter() - started:.1f} s from launching app.py to the first /predict answer")
         memory = psutil.Process(process.pid)
         print(f"resident memory after start: {memory.memory_info().rss / 2**20:.0f} MiB")
-        photos = Photos(fresh=not args.repeat)
         expected = single_user_answers(url, photos, args.trust)
         print(f"{'users':>5} {'requests':>8} {'req/s':>7} {'x 1 user':>8} {'p50 s':>7} {'p95 s':>7} "
               f"{'p95/(N/rps)':>11} {'errors':>6} {'wrong':>5}")
@@ -240,19 +244,40 @@ def main() -> None:
             if r["wrong"]:
                 print("   wrong answers from:", sorted(set(r["wrong"])))
         if args.soak:
-            first = run_phase(url, 4, max(1, 50 // 4), expected, args.time_limit * 2, photos, args.trust)
-            rss_50 = memory.memory_info().rss
-            rest = run_phase(url, 4, max(1, (args.soak - 50) // 4), expected, args.time_limit * 4, photos, args.trust)
-            rss_end = memory.memory_info().rss
+            counts, rss, soaking = [], [], threading.Event()
+
+            def count_files() -> None:
+                while not soaking.wait(1.0):
+                    counts.append(temp_files(temp_dir))
+                    rss.append(memory.memory_info().rss / 2**20)
+
+            counter = threading.Thread(target=count_files)
+            counter.start()
+            try:
+                first = run_phase(url, 4, max(1, 50 // 4), expected, args.time_limit * 2, photos, args.trust)
+                rss_50 = memory.memory_info().rss
+                rest = run_phase(url, 4, max(1, (args.soak - 50) // 4), expected, args.time_limit * 4, photos,
+                                 args.trust)
+                rss_end = memory.memory_info().rss
+            finally:
+                soaking.set()
+                counter.join()
             total = first["requests"] + rest["requests"]
             print(f"soak: {total} requests, errors {len(first['errors']) + len(rest['errors'])}, "
                   f"wrong {len(first['wrong']) + len(rest['wrong'])}; resident memory after 50: "
                   f"{rss_50 / 2**20:.0f} MiB, after {total}: {rss_end / 2**20:.0f} MiB "
-                  f"(growth {100 * (rss_end / rss_50 - 1):+.1f}%, goal < 10%); files in Gradio's temp dir: "
-                  f"{temp_files(temp_dir)}")
+                  f"(growth {100 * (rss_end / rss_50 - 1):+.1f}%, goal < 10%)")
+            quarters = [counts[min(len(counts) - 1, len(counts) * q // 4)] for q in (1, 2, 3)] if counts else []
+            print("resident memory (MiB) at each tenth of the soak: " +
+                  " ".join(f"{rss[min(len(rss) - 1, len(rss) * q // 10)]:.0f}" for q in range(1, 11)))
+            print(f"files in Gradio's temp dir (delete_cache {args.delete_cache or '600,1800'} s): "
+                  f"{' / '.join(map(str, quarters))} at a quarter / half / three quarters of the soak's "
+                  f"{len(counts)} s, at most {max(counts, default=0)}, {temp_files(temp_dir)} at its end")
     finally:
         process.terminate()
         process.wait(timeout=30)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+        shutil.rmtree(photos.folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Builds the Gradio app from one module per tab."""
 import importlib
+import os
 
 import gradio as gr
 
@@ -23,6 +24,20 @@ LAUNCH_OPTIONS = dict(
     theme=gr.themes.Soft(),
 )
 
+def delete_cache_setting() -> tuple[int, int]:
+    """(every how many seconds, files older than how many seconds): Gradio's delete_cache. Uploads and
+    returned pictures live 30 minutes (a visitor stepping through a picture still has it); the
+    environment variable EXPLORER_DELETE_CACHE="every,older" changes it (the load benchmark's soak)."""
+    text = os.environ.get("EXPLORER_DELETE_CACHE", "600,1800")
+    try:
+        every, older = (int(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"EXPLORER_DELETE_CACHE: give two whole numbers of seconds, 'every,older', not {text!r}")
+    if every <= 0 or older <= 0:
+        raise ValueError(f"EXPLORER_DELETE_CACHE: both numbers must be positive, not {text!r}")
+    return every, older
+
+
 QUEUE_SIZE = 64          # a burst beyond this is refused with "queue full" instead of exhausting memory
 CONCURRENCY = 2          # one worker per core: more only makes every request slower
 
@@ -31,7 +46,7 @@ def build_demo() -> gr.Blocks:
     gradio_patches.apply()
     limit_allocator_arenas()
     start_background_warmup()
-    with gr.Blocks(title="CNN Explorer", delete_cache=(600, 1800)) as demo:
+    with gr.Blocks(title="CNN Explorer", delete_cache=delete_cache_setting()) as demo:
         gr.Markdown(
             "# CNN Explorer\n"
             "Slide a kernel over your own numbers, watch a real pretrained CNN look at your picture "

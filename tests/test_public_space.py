@@ -1,4 +1,5 @@
 """Ready for a public Space: queue limits, one fair queue for model work, nothing left on the models."""
+import time
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,18 @@ def test_queue_is_bounded_and_uploads_are_limited(demo):
     assert demo._queue.max_size == QUEUE_SIZE and QUEUE_SIZE > 0
     assert demo._queue.default_concurrency_limit == CONCURRENCY
     assert LAUNCH_OPTIONS["max_file_size"] == "20mb"
-    assert demo.delete_cache is not None  # Gradio deletes old temporary files
+    assert demo.delete_cache == (600, 1800)  # Gradio deletes temporary files older than 30 minutes
+
+
+def test_the_temporary_file_lifetime_can_be_set_and_is_checked(monkeypatch):
+    from explorer.ui import delete_cache_setting
+
+    monkeypatch.setenv("EXPLORER_DELETE_CACHE", "20,60")
+    assert delete_cache_setting() == (20, 60)
+    for bad in ("20", "a,b", "0,60", "20,-1"):
+        monkeypatch.setenv("EXPLORER_DELETE_CACHE", bad)
+        with pytest.raises(ValueError, match="EXPLORER_DELETE_CACHE"):
+            delete_cache_setting()
 
 
 def test_every_event_has_an_explicit_api_name(demo):
@@ -78,6 +90,72 @@ def test_a_picture_already_in_gradios_cache_is_never_rewritten(tmp_path, demo):
     assert gradio_patches.save_pil_to_cache(picture, str(tmp_path), format="png") == path
     assert Path(path).read_bytes() == b"being downloaded"
     assert not [p for p in Path(path).parent.iterdir() if p.name.endswith(".part")]
+
+
+def _delete_while_uploading(delete, folder: Path) -> tuple[set, BaseException | None]:
+    """Run delete_cache's deletion over 20000 old files while another thread keeps adding uploads."""
+    import os
+    import threading
+    from types import SimpleNamespace
+
+    old = []
+    for k in range(20000):
+        path = folder / f"old-{k}"
+        path.touch()
+        old.append(str(path))
+    kept = folder / "example.jpg"
+    kept.touch()
+    uploads = set(old) | {str(kept)}
+    blocks = SimpleNamespace(blocks={0: SimpleNamespace(keep_in_cache={str(kept)})}, temp_file_sets=[uploads])
+    later = [str(folder / f"new-{k}") for k in range(200000)]
+    stop = threading.Event()
+
+    def upload():
+        for path in later:
+            if stop.is_set():
+                return
+            uploads.add(path)
+            os.sched_yield()
+
+    uploader = threading.Thread(target=upload)
+    time.sleep(0.01)
+    for path in old:
+        os.utime(path, (0, 0))
+    time.sleep(1.1)                     # ctime can't be set: the old files are 1 s old, the age limit 0.5 s
+    uploader.start()
+    error = None
+    try:
+        delete(blocks, 0.5)
+    except RuntimeError as raised:
+        error = raised
+    finally:
+        stop.set()
+        uploader.join()
+    return uploads, error
+
+
+def test_temporary_files_are_deleted_while_uploads_keep_coming(tmp_path, demo):
+    """Gradio's own deletion fails when an upload arrives meanwhile, and its scheduled task then ends
+    for good: no temporary file is deleted again."""
+    from gradio import route_utils
+
+    from explorer import gradio_patches
+
+    assert route_utils.delete_files_created_by_app is gradio_patches.delete_files_created_by_app  # applied
+    uploads, error = _delete_while_uploading(gradio_patches.delete_files_created_by_app, tmp_path)
+    assert error is None
+    assert not list(tmp_path.glob("old-*"))                      # every old file deleted
+    assert (tmp_path / "example.jpg").exists() and str(tmp_path / "example.jpg") in uploads  # kept
+    assert not any("old-" in path for path in uploads)
+
+
+def test_gradios_own_deletion_fails_under_uploads(tmp_path):
+    """The bug the patch fixes, shown on Gradio's original function: when this stops failing (a Gradio
+    upgrade fixed it), the patch can go."""
+    from explorer import gradio_patches
+
+    _, error = _delete_while_uploading(gradio_patches.GRADIOS_DELETE_FILES, tmp_path)
+    assert error is not None and "changed size during iteration" in str(error)
 
 
 @pytest.mark.e2e
