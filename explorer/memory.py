@@ -1,12 +1,18 @@
-"""Keep a long-running server's memory flat.
+"""Keep a long-running server's memory flat, and its pauses short.
 
 glibc gives each thread that allocates its own malloc arena and keeps freed memory in it. Gradio
 runs requests on a pool of up to 40 threads, so every thread that once ran a large forward pass
 (a deletion curve is a batch of 26 pictures) keeps that peak: resident memory climbs with each new
 thread. Two arenas shared by all threads keep it near one peak
-(measured: `benchmarks/bench_load.py --soak`)."""
+(measured: `benchmarks/bench_load.py --soak`).
+
+Python's full garbage collection walks every tracked object, and after importing torch, torchvision,
+timm, Captum and Gradio and loading a model there are millions: each full collection stopped the whole
+server for about 300 ms, every request in flight included. Objects alive once start-up is done live
+as long as the process, so they are frozen out of collection (`freeze_startup_objects`)."""
 import ctypes
 import ctypes.util
+import gc
 
 M_ARENA_MAX = -8
 
@@ -27,3 +33,11 @@ def limit_allocator_arenas(arenas: int = 2) -> bool:
     """Limit glibc's malloc arenas (no-op, returning False, where the C library is not glibc)."""
     return bool(_LIBC and _LIBC.mallopt(M_ARENA_MAX, arenas))
 
+
+
+def freeze_startup_objects() -> int:
+    """Collect, then move every object now alive out of the garbage collector's reach (it stays alive;
+    it is just never walked again). Returns how many objects were frozen so far."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()

@@ -5,7 +5,7 @@ import os
 import gradio as gr
 
 from explorer import gradio_patches
-from explorer.memory import limit_allocator_arenas
+from explorer.memory import freeze_startup_objects, limit_allocator_arenas
 from explorer.warmup import start_background_warmup
 
 # Each tab module has TITLE (str) and build(shared: dict) -> None, called inside its gr.Tab.
@@ -60,4 +60,5 @@ def build_demo() -> gr.Blocks:
                 with gr.Tab(tab.TITLE, id=name.rsplit(".", 1)[-1]):
                     tab.build(shared)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    freeze_startup_objects()     # the warm-up thread freezes again once the default model is loaded
     return demo

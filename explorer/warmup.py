@@ -6,6 +6,7 @@ from pathlib import Path
 import torch
 from torchvision import models as tvm
 
+from explorer.memory import freeze_startup_objects
 from explorer.models import DEFAULT_MODEL, REGISTRY, get_model
 
 
@@ -42,9 +43,11 @@ def on_a_space() -> bool:
 
 
 def start_background_warmup() -> threading.Thread:
-    """Load the default model now; on a Space, fetch the torchvision weights too."""
+    """Load the default model now, then freeze what start-up created out of the garbage collector's
+    walks (explorer.memory); on a Space, fetch the torchvision weights too."""
     def work():
         get_model(DEFAULT_MODEL)
+        freeze_startup_objects()
         if on_a_space():
             prefetch_weights()
 
