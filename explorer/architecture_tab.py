@@ -17,6 +17,7 @@ from explorer import architecture as arch  # noqa: E402
 from explorer.gpu import MODEL_QUEUE  # noqa: E402
 from explorer import layer_playground as lp  # noqa: E402
 from explorer.architecture_drawing import branching_blocks, draw_block, draw_chain  # noqa: E402
+from explorer.number_inputs import NumberInput, SliderInput
 
 TITLE = "Architecture"
 CHAPTER_MATRIX = [[10, 11, 9, 3], [2, 123, 4, 0], [45, 237, 23, 99], [20, 67, 22, 255]]
@@ -271,8 +272,8 @@ def build(shared: dict) -> None:
         with gr.Tab("Inspect a model"):
             with gr.Row():
                 model = gr.Dropdown(choices=choices, value=default, label="Model", scale=3)
-                height = gr.Number(value=h0, precision=0, label="Input height (px)", minimum=1, maximum=1024)
-                width = gr.Number(value=w0, precision=0, label="Input width (px)", minimum=1, maximum=1024)
+                height = NumberInput(value=h0, precision=0, label="Input height (px)", minimum=1, maximum=1024)
+                width = NumberInput(value=w0, precision=0, label="Input width (px)", minimum=1, maximum=1024)
                 go = gr.Button("Summarize", variant="primary")
             totals = gr.Markdown(md0)
             gr.Markdown("#### The network as a chain of blocks (generated from the model)")
@@ -328,11 +329,11 @@ def build(shared: dict) -> None:
             else:
                 gr.Markdown("Uses the matrix from the Kernel tab: edit it there.")
             with gr.Row():
-                p = gr.Slider(0, 1, value=0.5, step=0.05, label="Dropout p")
-                seed = gr.Number(value=0, precision=0, label="Dropout seed")
+                p = SliderInput(0, 1, value=0.5, step=0.05, label="Dropout p")
+                seed = NumberInput(value=0, precision=0, label="Dropout seed")
                 resample = gr.Button("Resample the dropout mask")
-                out_h = gr.Number(value=2, precision=0, label="Adaptive pool output height", minimum=1, maximum=64)
-                out_w = gr.Number(value=2, precision=0, label="Adaptive pool output width", minimum=1, maximum=64)
+                out_h = NumberInput(value=2, precision=0, label="Adaptive pool output height", minimum=1, maximum=64)
+                out_w = NumberInput(value=2, precision=0, label="Adaptive pool output width", minimum=1, maximum=64)
             run = gr.Button("Run the layers", variant="primary")
             try:
                 first = run_layers(matrix.value, 0.5, 0, 2, 2)

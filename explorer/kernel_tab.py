@@ -12,6 +12,7 @@ from explorer.kernel_frames import FrameRenderer
 from explorer.kernel_presets import PRESET_NAMES, preset
 from explorer.recent import Recent
 from explorer.sliding import MAX_SIDE, OP_NAMES, Slide, fmt, pytorch_code, slide
+from explorer.number_inputs import SliderInput
 
 TITLE = "Kernel"
 
@@ -161,15 +162,15 @@ def build(shared: dict) -> None:
                                   label="Input matrix (edit any cell)", show_row_numbers=True,
                                   max_height=420, key="kernel_matrix")
             with gr.Row():
-                m_rows = gr.Slider(1, MAX_SIDE, value=4, step=1, label="Input rows")
-                m_cols = gr.Slider(1, MAX_SIDE, value=4, step=1, label="Input columns")
+                m_rows = SliderInput(1, MAX_SIDE, value=4, step=1, label="Input rows")
+                m_cols = SliderInput(1, MAX_SIDE, value=4, step=1, label="Input columns")
         with gr.Column(scale=2, min_width=260):
             kernel = gr.Dataframe(value=first["kernel"], headers=["1", "2"], type="array",
                                   datatype="number", interactive=True, show_row_numbers=True,
                                   label="Kernel (weights)", max_height=300, key="kernel_weights")
             with gr.Row() as kernel_size_row:
-                k_rows = gr.Slider(1, MAX_SIDE, value=2, step=1, label="Kernel rows")
-                k_cols = gr.Slider(1, MAX_SIDE, value=2, step=1, label="Kernel columns")
+                k_rows = SliderInput(1, MAX_SIDE, value=2, step=1, label="Kernel rows")
+                k_cols = SliderInput(1, MAX_SIDE, value=2, step=1, label="Kernel columns")
         with gr.Column(scale=2, min_width=280):
             preset_box = gr.Dropdown(list(PRESET_NAMES), value=PRESET_NAMES[0], label="Preset")
             note = gr.Markdown(first["note"])
@@ -184,15 +185,15 @@ def build(shared: dict) -> None:
                 dilation = gr.Dropdown(PAIR_CHOICES[1:], value="1", allow_custom_value=True,
                                        label="Dilation (d or h,w)")
             with gr.Row():
-                bias = gr.Number(0.0, label="Bias (added to every output)")
+                bias = gr.Number(0.0, label="Bias (added to every output)")  # run_slide names a bad bias itself
                 ceil_mode = gr.Checkbox(False, label="ceil_mode (round the size up)", visible=False)
 
     with gr.Row(equal_height=True):
         play = gr.Button("▶ Play", variant="primary", scale=1, min_width=100)
         back = gr.Button("◀ Step back", scale=1, min_width=100)
         forward = gr.Button("Step forward ▶", scale=1, min_width=100)
-        step = gr.Slider(1, max(len(r0), 2), value=1, step=1, label=f"Step (1 to {len(r0)})", scale=4)
-        speed = gr.Slider(0.5, 10, value=DEFAULT_SPEED, step=0.5, label="Speed (steps per second)", scale=2)
+        step = SliderInput(1, max(len(r0), 2), value=1, step=1, label=f"Step (1 to {len(r0)})", scale=4)
+        speed = SliderInput(0.5, 10, value=DEFAULT_SPEED, step=0.5, label="Speed (steps per second)", scale=2)
     timer = gr.Timer(1 / DEFAULT_SPEED, active=False)
     playing = gr.State(False)
 

@@ -18,6 +18,7 @@ from explorer.models import DEFAULT_MODEL, get_model
 from explorer.picture_input import MODEL_CHOICES, build_picture_input
 from explorer.recent import Recent, fingerprint, picture_key
 from explorer.upload import ImageUpload
+from explorer.number_inputs import NumberInput, SliderInput
 
 TITLE = "Saliency"
 DEFAULT_METHODS = ["gradcam"]
@@ -420,20 +421,20 @@ def build(shared: dict) -> None:
                 with gr.Row():
                     sign = gr.Radio([("absolute", "absolute"), ("positive (for)", "positive"),
                                      ("negative (against)", "negative")], value="absolute", label="Sign shown")
-                    opacity = gr.Slider(0, 1, value=0.6, step=0.05, label="Overlay opacity")
+                    opacity = SliderInput(0, 1, value=0.6, step=0.05, label="Overlay opacity")
                     cmap = gr.Dropdown(list(at.COLORMAPS), value="inferno", label="Colour map")
                 with gr.Accordion("Method options", open=False):
                     with gr.Row():
                         layer = gr.Dropdown(choices=[], value=None, label="Grad-CAM layer (conv stages, as in the "
                                                                          "Stages tab; default the last)")
-                        ig_steps = gr.Slider(4, 128, value=32, step=1, label="Integrated Gradients: steps")
+                        ig_steps = SliderInput(4, 128, value=32, step=1, label="Integrated Gradients: steps")
                     with gr.Row():
-                        sg_samples = gr.Slider(2, 64, value=16, step=1, label="SmoothGrad: noisy copies")
-                        sg_noise = gr.Slider(0.05, 0.5, value=0.15, step=0.01, label="SmoothGrad: noise (std)")
+                        sg_samples = SliderInput(2, 64, value=16, step=1, label="SmoothGrad: noisy copies")
+                        sg_noise = SliderInput(0.05, 0.5, value=0.15, step=0.01, label="SmoothGrad: noise (std)")
                     with gr.Row():
-                        occ_window = gr.Number(0, precision=0, minimum=0, label="Occlusion window, model-input px "
+                        occ_window = NumberInput(0, precision=0, minimum=0, label="Occlusion window, model-input px "
                                                                                  "(0 = 1/7 of the input)")
-                        occ_stride = gr.Number(0, precision=0, minimum=0, label="Occlusion stride (0 = half the window)")
+                        occ_stride = NumberInput(0, precision=0, minimum=0, label="Occlusion stride (0 = half the window)")
                 header = gr.Markdown("### " + HINT)
                 gallery = gr.Gallery(label="Maps: over the picture (the box is what the model saw) and as heat maps",
                                      columns=4, height=420, object_fit="contain", format="png", interactive=False,

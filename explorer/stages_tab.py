@@ -11,6 +11,7 @@ from explorer.models import DEFAULT_MODEL, Inspection, get_model
 from explorer.picture_input import MODEL_CHOICES, build_picture_input
 from explorer.recent import Recent, picture_key
 from explorer.upload import ImageUpload
+from explorer.number_inputs import NumberInput, SliderInput
 
 TITLE = "Stages"
 PLAY_SECONDS = 1.2
@@ -276,7 +277,7 @@ def build(shared: dict) -> None:
             strip = gr.Image(label="All stages", show_label=False, format="png", interactive=False,
                              buttons=["download", "fullscreen"], elem_id="stages-overview")
             with gr.Row(equal_height=True):
-                stage = gr.Slider(1, 2, value=1, step=1, label="Stage", scale=5)
+                stage = SliderInput(1, 2, value=1, step=1, label="Stage", scale=5)
                 play = gr.Button("▶ Play", scale=1, min_width=100, elem_id="stages-play")
             stage_md = gr.Markdown(f"### {HINT}")
             with gr.Row():
@@ -288,7 +289,7 @@ def build(shared: dict) -> None:
     gr.Markdown("### One channel, and where its strongest unit looks")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=200):
-            channel = gr.Number(value=0, precision=0, minimum=0, label="Channel", elem_id="stages-channel")
+            channel = NumberInput(value=0, precision=0, minimum=0, label="Channel", elem_id="stages-channel")
             channel_md = gr.Markdown()
         with gr.Column(scale=2):
             gr.Markdown("**The channel, enlarged** (on its own colour scale)")
