@@ -443,7 +443,7 @@ def build(shared: dict) -> None:
         gr.Markdown("### Can you trust these maps?")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
-                trust_md = gr.Markdown()
+                trust_md = gr.Markdown(elem_id="saliency-trust")
                 gr.Markdown(TRUST_HELP)
             with gr.Column(scale=2):
                 plot = gr.Plot(label="Deletion curves", show_label=False, format="png", elem_id="saliency-curves")

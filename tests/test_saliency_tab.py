@@ -85,3 +85,11 @@ def test_pick_a_method_and_see_the_overlay(page, screenshot_dir):
     assert "Grad-CAM" in captions and "Saliency" in captions
     page.locator("#saliency-curves img").wait_for()       # the deletion curves, drawn
     page.screenshot(path=str(screenshot_dir / "saliency.png"), full_page=True)
+    # a new sign repaints the maps, then the trust check of the part now shown runs as its own job
+    table = page.locator("#saliency-trust table")
+    before = table.inner_text()
+    panel.get_by_label("positive (for)").check()
+    page.wait_for_function("([selector, old]) => { const t = document.querySelector(selector); "
+                           "return t && t.innerText !== old; }", arg=["#saliency-trust table", before],
+                           timeout=120_000)
+    assert "Grad-CAM" in table.inner_text() and "Saliency" in table.inner_text()
