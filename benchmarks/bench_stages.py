@@ -79,7 +79,7 @@ def main() -> None:
 
     def stage_change(number):
         out = stages_tab.on_stage(picture, args.model, number, "16", "shared")
-        _encode([out[1], out[4]], out[5])
+        _encode([out[1], out[2], out[4]], out[5])   # grid, the strip with this stage framed, channel; overlay
 
     for _ in range(2):  # warm-up: first calls allocate, JIT-select kernels, fill caches
         forward(), stages(), full_response()

@@ -360,9 +360,9 @@ def overview_layout(n: int, size: int | None = None, max_width: int = 960) -> Gr
     return GridLayout(n, cols, math.ceil(n / cols), size, size, LABEL_H)
 
 
-def overview(stages, size: int | None = None, max_width: int = 960) -> tuple[Image.Image, GridLayout]:
-    """One picture with a thumbnail per stage (its strongest channel), labelled with the stage's
-    number and kind, in the order the forward pass ran them; the layout maps a click to a stage."""
+def overview_indices(stages, size: int | None = None, max_width: int = 960) -> tuple[np.ndarray, GridLayout]:
+    """One picture (as palette indices) with a thumbnail per stage (its strongest channel), labelled with
+    the stage's number and kind, in the order the forward pass ran them; the layout maps a click to a stage."""
     layout = overview_layout(len(stages), size, max_width)
     size = layout.cell_w
     indices = np.full((layout.height, layout.width), BG_INDEX, dtype=np.uint8)
@@ -372,4 +372,25 @@ def overview(stages, size: int | None = None, max_width: int = 960) -> tuple[Ima
         values = values[int(rank_channels(values)[0])]
         indices[y:y + size, x:x + size] = _resample(colour_index(values, float(np.abs(values).max())), size, size)
         blit_text(indices, x, y - LABEL_H + 1, f"{k + 1} {stage.kind}", max_width=size)
-    return to_image(indices), layout
+    return indices, layout
+
+
+FRAME_INDEX = BG_INDEX + TEXT_LEVELS     # the text's darkest shade, near black
+FRAME = 2                                # pixels, inside the PAD gap between cells
+
+
+def mark_cell(indices: np.ndarray, layout: GridLayout, k: int) -> np.ndarray:
+    """A copy with a black frame around cell k, label included (the stage shown now)."""
+    marked = indices.copy()
+    x, y = layout.origin(k)
+    top, bottom = y - layout.label_h - FRAME, y + layout.cell_h + FRAME
+    left, right = x - FRAME, x + layout.cell_w + FRAME
+    marked[top:top + FRAME, left:right] = marked[bottom - FRAME:bottom, left:right] = FRAME_INDEX
+    marked[top:bottom, left:left + FRAME] = marked[top:bottom, right - FRAME:right] = FRAME_INDEX
+    return marked
+
+
+def overview(stages, size: int | None = None, max_width: int = 960, current: int | None = None):
+    """The overview as an image and its layout; `current` (0-based) framed."""
+    indices, layout = overview_indices(stages, size, max_width)
+    return to_image(indices if current is None else mark_cell(indices, layout, current)), layout

@@ -1,5 +1,7 @@
 """The Stages tab: one forward pass of a real CNN on the user's picture, then every Conv and Pool
 stage stepped through from the activations kept server-side (no new pass per step)."""
+import weakref
+
 import gradio as gr
 import numpy as np
 from PIL import Image
@@ -167,13 +169,25 @@ def on_new_picture(picture, model_name, count, scale):
     return (gr.Markdown(note, visible=bool(note)),
             gr.Label(value=_labels(inspection.predictions), label=f"Top-5 predictions of {model.display_name}"),
             gr.Slider(value=1, minimum=1, maximum=len(inspection.stages), step=1),
-            *_stage_only(inspection, 1, count, scale, None, overview=True))
+            *_stage_only(inspection, 1, count, scale, None))
 
 
-def _stage_only(inspection, stage_no, count, scale, channel, overview=False):
+# The overview strip of each recent inspection, drawn once; each stage change only frames its cell.
+_STRIPS = Recent(max_entries=8)
+
+
+def overview_strip(inspection: Inspection, stage_no) -> Image.Image:
+    found = _STRIPS.get(id(inspection))
+    if found is None or found[0]() is not inspection:      # an id can be reused once an inspection is gone
+        found = (weakref.ref(inspection), *fm.overview_indices(inspection.stages))
+        _STRIPS.put(id(inspection), found)
+    _, indices, layout = found
+    return fm.to_image(fm.mark_cell(indices, layout, _stage_index(inspection, stage_no)))
+
+
+def _stage_only(inspection, stage_no, count, scale, channel):
     text, grid, channel, large, overlay, words = render_stage(inspection, stage_no, count, scale, channel)
-    strip = fm.overview(inspection.stages)[0] if overview else gr.skip()
-    return text, grid, strip, channel, large, overlay, words
+    return text, grid, overview_strip(inspection, stage_no), channel, large, overlay, words
 
 
 def _cached(picture, model_name) -> Inspection:

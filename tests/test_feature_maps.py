@@ -170,3 +170,24 @@ def test_overview_has_one_thumbnail_per_stage_showing_its_strongest_channel():
         x, y = layout.origin(k)
         assert np.array_equal(rgb[y:y + 20, x:x + 20], expected[rows[:, None], cols[None, :]])
         assert layout.cell_at(x + 10, y + 10) == k
+
+
+def test_the_current_stage_is_framed_in_the_overview_and_nothing_else_changes():
+    stages = _stages()
+    indices, layout = fm.overview_indices(stages, size=20)
+    plain = indices.copy()
+    marked = fm.mark_cell(indices, layout, 1)
+    assert np.array_equal(indices, plain)                       # the cached strip is left alone
+    changed = np.argwhere(marked != plain)
+    x, y = layout.origin(1)
+    top, left = y - layout.label_h - fm.FRAME, x - fm.FRAME
+    bottom, right = y + layout.cell_h + fm.FRAME - 1, x + layout.cell_w + fm.FRAME - 1
+    assert changed[:, 0].min() == top and changed[:, 0].max() == bottom
+    assert changed[:, 1].min() == left and changed[:, 1].max() == right
+    frame = marked[top:bottom + 1, left:right + 1]
+    assert (frame[:fm.FRAME] == fm.FRAME_INDEX).all() and (frame[-fm.FRAME:] == fm.FRAME_INDEX).all()
+    assert (frame[:, :fm.FRAME] == fm.FRAME_INDEX).all() and (frame[:, -fm.FRAME:] == fm.FRAME_INDEX).all()
+    # inside the frame, the thumbnail and its label are as they were
+    inner = (slice(top + fm.FRAME, bottom + 1 - fm.FRAME), slice(left + fm.FRAME, right + 1 - fm.FRAME))
+    assert np.array_equal(marked[inner], plain[inner])
+    assert max(fm.PALETTE[fm.FRAME_INDEX]) < 40          # near black, seen on the white background

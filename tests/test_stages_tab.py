@@ -176,3 +176,19 @@ def test_bad_files_get_clear_messages_and_odd_ones_a_result(client, tmp_path):
     assert summary[0]["input_shape"] == [3, 224, 224]
     # and it keeps serving
     assert client.predict(handle_file(str(ESPRESSO)), DEFAULT_MODEL, api_name="/predict")["label"] == "espresso"
+
+
+def test_each_stage_change_frames_its_own_cell_of_one_strip_drawn_once(monkeypatch):
+    inspection = stages_tab.inspection_for("digits", _sketch())
+    drawn = []
+    original = fm.overview_indices
+    monkeypatch.setattr(fm, "overview_indices", lambda stages: drawn.append(1) or original(stages))
+    stages_tab._STRIPS.clear()
+    first = np.asarray(stages_tab.overview_strip(inspection, 1))
+    second = np.asarray(stages_tab.overview_strip(inspection, 2))
+    assert len(drawn) == 1
+    layout = fm.overview_layout(len(inspection.stages))
+    for strip, framed, plain in ((first, 0, 1), (second, 1, 0)):
+        for k, expected in ((framed, fm.FRAME_INDEX), (plain, fm.BG_INDEX)):
+            x, y = layout.origin(k)
+            assert strip[y - layout.label_h - 1, x + 5] == expected     # the frame's top edge, or the gap
