@@ -1,5 +1,4 @@
 """The Kernel tab's API on the app served on localhost, through gradio_client."""
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F

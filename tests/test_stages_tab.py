@@ -77,7 +77,7 @@ def test_a_channel_number_and_a_click_open_that_channel():
     large, overlay, words = stages_tab.on_channel(sketch, "digits", 1, 5)
     values = stage.activation[5]
     row, col = divmod(int(values.argmax()), values.shape[1])
-    assert f"**Channel 5**" in words and f"row {row}, column {col}" in words
+    assert "**Channel 5**" in words and f"row {row}, column {col}" in words
 
     grid = fm.render_grid(stage.activation, "16")
     x, y = grid.layout.origin(3)
