@@ -14,10 +14,10 @@ import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 from explorer import architecture as arch  # noqa: E402
-from explorer.gpu import MODEL_QUEUE  # noqa: E402
 from explorer import layer_playground as lp  # noqa: E402
 from explorer.architecture_drawing import branching_blocks, draw_block, draw_chain  # noqa: E402
-from explorer.number_inputs import NumberInput, SliderInput
+from explorer.gpu import MODEL_QUEUE  # noqa: E402
+from explorer.number_inputs import NumberInput, SliderInput  # noqa: E402
 
 TITLE = "Architecture"
 CHAPTER_MATRIX = [[10, 11, 9, 3], [2, 123, 4, 0], [45, 237, 23, 99], [20, 67, 22, 255]]

@@ -10,9 +10,9 @@ import numpy as np
 from explorer.gpu import MODEL_QUEUE
 from explorer.kernel_frames import FrameRenderer
 from explorer.kernel_presets import PRESET_NAMES, preset
+from explorer.number_inputs import SliderInput
 from explorer.recent import Recent
 from explorer.sliding import MAX_SIDE, OP_NAMES, Slide, pytorch_code, slide
-from explorer.number_inputs import SliderInput
 
 TITLE = "Kernel"
 

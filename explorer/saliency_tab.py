@@ -15,10 +15,10 @@ from explorer import trust
 from explorer.gpu import MODEL_QUEUE, gpu
 from explorer.images import is_blank, load_image
 from explorer.models import DEFAULT_MODEL, get_model
+from explorer.number_inputs import NumberInput, SliderInput
 from explorer.picture_input import MODEL_CHOICES, build_picture_input
 from explorer.recent import Recent, fingerprint, picture_key
 from explorer.upload import ImageUpload
-from explorer.number_inputs import NumberInput, SliderInput
 
 TITLE = "Saliency"
 DEFAULT_METHODS = ["gradcam"]

@@ -10,10 +10,10 @@ from explorer import feature_maps as fm
 from explorer.gpu import MODEL_QUEUE, gpu
 from explorer.images import is_blank, load_image
 from explorer.models import DEFAULT_MODEL, Inspection, get_model
+from explorer.number_inputs import NumberInput, SliderInput
 from explorer.picture_input import MODEL_CHOICES, build_picture_input
 from explorer.recent import Recent, picture_key
 from explorer.upload import ImageUpload
-from explorer.number_inputs import NumberInput, SliderInput
 
 TITLE = "Stages"
 PLAY_SECONDS = 1.2
