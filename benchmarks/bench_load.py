@@ -54,12 +54,15 @@ class Photos:
 
     def __init__(self, fresh: bool):
         self.fresh, self.folder = fresh, Path(tempfile.mkdtemp(prefix="explorer-photos-"))
+        self.decoded: dict[str, Image.Image] = {}     # each example decoded once, not per request
 
     def __call__(self, name: str, slot: int, tag: str):
         if not self.fresh:
             return handle_file(str(EXAMPLES / name))
-        with Image.open(EXAMPLES / name) as photo:
-            photo = photo.convert("RGB")
+        if name not in self.decoded:
+            with Image.open(EXAMPLES / name) as photo:
+                self.decoded[name] = photo.convert("RGB")
+        photo = self.decoded[name].copy()
         photo.putpixel((slot, 0), (slot * 16 % 256, 7, 7))
         text = PngInfo()
         text.add_text("request", tag)

@@ -8,8 +8,7 @@ import math
 import gradio as gr
 
 
-def _checked(label: str | None, payload, may_be_empty: bool):
-    name = label or "number"
+def _checked(name: str, payload, may_be_empty: bool):
     if payload is None:
         if may_be_empty:
             return None
@@ -21,25 +20,26 @@ def _checked(label: str | None, payload, may_be_empty: bool):
     return payload
 
 
-class NumberInput(gr.Number):
+class _NamesItself:
+    """Mixed in before a Gradio number component: its checks' messages start with its label."""
+    BLOCK_NAME: str
+    MAY_BE_EMPTY: bool
+
     def get_block_name(self) -> str:
-        return "number"     # rendered by gr.Number's front end
+        return self.BLOCK_NAME      # rendered by Gradio's own front end for that component
 
     def preprocess(self, payload):
-        payload = _checked(self.label, payload, may_be_empty=True)
+        name = self.label or "number"
+        payload = _checked(name, payload, self.MAY_BE_EMPTY)
         try:
             return super().preprocess(payload)
         except gr.Error as error:
-            raise gr.Error(f"{self.label or 'number'}: {error.message}", title="Cannot use this")
+            raise gr.Error(f"{name}: {error.message}", title="Cannot use this")
 
 
-class SliderInput(gr.Slider):
-    def get_block_name(self) -> str:
-        return "slider"
+class NumberInput(_NamesItself, gr.Number):
+    BLOCK_NAME, MAY_BE_EMPTY = "number", True
 
-    def preprocess(self, payload):
-        payload = _checked(self.label, payload, may_be_empty=False)
-        try:
-            return super().preprocess(payload)
-        except gr.Error as error:
-            raise gr.Error(f"{self.label or 'number'}: {error.message}", title="Cannot use this")
+
+class SliderInput(_NamesItself, gr.Slider):
+    BLOCK_NAME, MAY_BE_EMPTY = "slider", False

@@ -187,3 +187,22 @@ def test_malloc_arenas_are_limited_on_glibc():
         assert limit_allocator_arenas() is True
     else:
         assert limit_allocator_arenas() is False
+
+
+def test_startup_objects_are_frozen_and_later_garbage_is_still_collected():
+    import gc
+    import weakref
+
+    from explorer.memory import freeze_startup_objects
+
+    assert freeze_startup_objects() > 10_000      # torch, Gradio: many objects, now never walked
+
+    class Node:
+        pass
+
+    cycle = Node()
+    cycle.itself = cycle
+    gone = weakref.ref(cycle)
+    del cycle
+    gc.collect()
+    assert gone() is None
