@@ -173,7 +173,7 @@ class LoadedModel:
     pretrained: bool
     input_kind: str = "photo"
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
-    _fields: dict = field(default_factory=dict, repr=False)     # input shape -> stages' receptive fields
+    _fields: dict = field(default_factory=dict, repr=False)     # input shape -> stages' Geometry
     _layers: dict = field(default_factory=dict, repr=False)     # stage module -> (path, kind, repr)
 
     @property
@@ -217,7 +217,7 @@ class LoadedModel:
             if not self._layers:
                 self._layers.update(stage_layers(self.module))
             logits, stages = capture_stages(self.module, x, self._fields.get(x.shape), self._layers)
-            self._fields[x.shape] = [stage.field for stage in stages]
+            self._fields[x.shape] = [stage.geometry for stage in stages]
         return Inspection(self._top(logits, k), stages, seen)
 
 

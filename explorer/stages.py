@@ -9,6 +9,7 @@ among the tensors it was computed from.
 import math
 import weakref
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import nn
@@ -37,6 +38,37 @@ class Axis:
 INPUT_AXIS = Axis(1.0, 1.0, 0.0)
 
 
+@dataclass(frozen=True)
+class Call:
+    """The functional op a stage's layer ran and its arguments as PyTorch received them, with
+    `pad` (top, bottom, left, right): the padding applied, the op's own plus any the layer added
+    with F.pad inside its forward (timm's "SAME" convolutions) and `pad_value`, what it padded with."""
+    op: str                      # "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", ...
+    params: dict                 # the op's arguments by name (weight, bias, stride, dilation, groups...)
+    pad: tuple[int, int, int, int]
+    pad_value: float = 0.0
+
+
+@dataclass(frozen=True)
+class After:
+    """One per-unit step the network applied to a stage's output before anything else read it
+    (BatchNorm in eval mode, an activation): the function and its other arguments."""
+    op: str                      # "batch_norm", "relu", "hardtanh", ...
+    func: Callable
+    args: tuple                  # the arguments after the input
+    kwargs: dict
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """What a stage's layer does, the same for every input of one shape: its receptive field, its
+    call, the per-unit steps after it and the name of the op that ends them (`then`)."""
+    field: tuple[Axis, Axis]
+    call: Call | None = None
+    after: tuple[After, ...] = ()
+    then: str | None = None
+
+
 @dataclass
 class Stage:
     name: str                    # module path, e.g. "features.0"
@@ -45,6 +77,14 @@ class Stage:
     activation: torch.Tensor     # (C, H, W), on the CPU, the layer's real output
     input_shape: tuple           # (C, H, W) of what the layer received
     field: tuple[Axis, Axis]     # receptive field along height and width
+    input: torch.Tensor | None = None   # (C, H, W), on the CPU: what the layer received
+    call: Call | None = None     # the op the layer ran, with its arguments
+    after: tuple[After, ...] = ()       # per-unit steps before the next stage
+    then: str | None = None      # the op that ended them (None: nothing read it, or a stage did)
+
+    @property
+    def geometry(self) -> Geometry:
+        return Geometry(self.field, self.call, self.after, self.then)
 
     @property
     def output_shape(self) -> tuple:
@@ -93,10 +133,21 @@ def _adaptive(axis: Axis, n_in: int, n_out: int) -> Axis:
 # positional parameter names of the functional ops whose geometry we follow
 _SIGNATURES = {
     "conv2d": ("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
-    "max_pool2d": ("input", "kernel_size", "stride", "padding", "dilation"),
-    "avg_pool2d": ("input", "kernel_size", "stride", "padding"),
-    "lp_pool2d": ("input", "norm_type", "kernel_size", "stride"),
+    "max_pool2d": ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices"),
+    "avg_pool2d": ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+                   "divisor_override"),
+    "lp_pool2d": ("input", "norm_type", "kernel_size", "stride", "ceil_mode"),
+    "adaptive_avg_pool2d": ("input", "output_size"),
+    "adaptive_max_pool2d": ("input", "output_size", "return_indices"),
+    "pad": ("input", "pad", "mode", "value"),
 }
+CALL_OPS = ("conv2d", "max_pool2d", "avg_pool2d", "lp_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
+            "fractional_max_pool2d")
+# ops that change each unit on its own (in eval mode), so a unit's value can be followed through them
+PER_UNIT = {"batch_norm", "relu", "relu6", "hardtanh", "hardswish", "hardsigmoid", "silu", "sigmoid", "gelu",
+            "elu", "selu", "celu", "leaky_relu", "mish", "tanh", "softplus", "threshold"}
+# ops that leave every value as it is (dropout in eval mode, a change of memory layout)
+UNCHANGED = {"dropout", "dropout2d", "feature_alpha_dropout", "alpha_dropout", "contiguous", "clone", "detach"}
 
 
 def _op_name(func) -> str:
@@ -105,10 +156,96 @@ def _op_name(func) -> str:
     return name.removesuffix("_with_indices")
 
 
+def _training(name: str, args, kwargs) -> bool:
+    """Whether a batch_norm or dropout call runs in training mode (then it is not per unit)."""
+    position = {"batch_norm": 5, "dropout": 2, "dropout2d": 2, "feature_alpha_dropout": 2, "alpha_dropout": 2}
+    if name not in position:
+        return False
+    index = position[name]
+    return bool(kwargs.get("training", args[index] if len(args) > index else name != "batch_norm"))
+
+
+def _padding(params: dict, kernel: tuple[int, int], dilation: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of an op's own padding; "same" split as PyTorch does (extra on the end)."""
+    padding = params.get("padding", 0)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return 0, 0, 0, 0
+        totals = [d * (k - 1) for d, k in zip(dilation, kernel)]
+        return totals[0] // 2, totals[0] - totals[0] // 2, totals[1] // 2, totals[1] - totals[1] // 2
+    ph, pw = _pair(padding)
+    return ph, ph, pw, pw
+
+
 class _FieldTracker(TorchFunctionMode):
+    """Follows every tensor of one forward pass: its receptive field, the op (and padding) that made a
+    stage's output, and the per-unit steps applied to each stage's output afterwards."""
+
     def __init__(self):
         super().__init__()
         self._fields: dict[int, tuple] = {}
+        self._pads: dict[int, tuple] = {}        # id(padded tensor) -> (ref, its source, pad, value)
+        self._calls: dict[int, tuple] = {}       # id(op output) -> (ref, the op's input before F.pad, Call)
+        self._heads: dict[int, tuple] = {}       # id(tensor) -> (ref, stage index): where each chain stands
+        self.after: dict[int, list[After]] = {}
+        self.then: dict[int, str] = {}
+
+    def _live(self, table: dict, tensor):
+        entry = table.get(id(tensor)) if isinstance(tensor, torch.Tensor) else None
+        return entry if entry is not None and entry[0]() is tensor else None
+
+    def call(self, output) -> tuple | None:
+        """(the op's input before any F.pad, Call) of the op that produced `output`, if one was seen."""
+        entry = self._live(self._calls, output)
+        return entry[1:] if entry else None
+
+    def start_chain(self, output, index: int) -> None:
+        self._heads[id(output)] = (weakref.ref(output), index)
+        self.after[index] = []
+
+    def _follow(self, name: str, func, args, kwargs, out) -> None:
+        """Extend a stage's chain of per-unit steps by this op, or end it."""
+        if not isinstance(out, torch.Tensor):          # .dim(), .size(): reads, not steps
+            return
+        head = self._live(self._heads, args[0]) if args else None
+        if head is not None and (name in PER_UNIT or name in UNCHANGED) and not _training(name, args, kwargs) \
+                and out.shape == args[0].shape:
+            del self._heads[id(args[0])]
+            if name in PER_UNIT:
+                self.after[head[1]].append(After(name, func, tuple(args[1:]), dict(kwargs)))
+            self._heads[id(out)] = (weakref.ref(out), head[1])
+            return
+        for value in list(args) + list(kwargs.values()):
+            for item in value if isinstance(value, (list, tuple)) else (value,):
+                found = self._live(self._heads, item)
+                if found is not None:
+                    del self._heads[id(item)]
+                    self.then.setdefault(found[1], name)
+
+    def _record(self, name: str, args, kwargs, out) -> None:
+        params = dict(zip(_SIGNATURES.get(name, ("input",)), args)) | kwargs
+        if name == "pad":
+            pad = list(params.get("pad", ())) + [0, 0, 0, 0]
+            if params.get("mode", "constant") == "constant":
+                self._pads[id(out)] = (weakref.ref(out), params["input"], tuple(pad[:4]),
+                                       float(params.get("value") or 0.0))
+            return
+        source, extra, value = params.get("input"), (0, 0, 0, 0), 0.0
+        padded = self._live(self._pads, source)
+        if padded is not None:
+            source, (left, right, top, bottom), value = padded[1], padded[2], padded[3]
+            extra = (top, bottom, left, right)
+        if name == "conv2d":
+            kernel, dilation = tuple(params["weight"].shape[-2:]), _pair(params.get("dilation", 1))
+        elif name in ("max_pool2d", "avg_pool2d", "lp_pool2d"):
+            kernel, dilation = _pair(params["kernel_size"]), _pair(params.get("dilation", 1))
+        else:
+            kernel, dilation = (1, 1), (1, 1)
+        own = _padding(params, kernel, dilation)
+        params.pop("input", None)
+        call = Call(name, params, tuple(a + b for a, b in zip(own, extra)), value)
+        self._calls[id(out)] = (weakref.ref(out), weakref.ref(source) if isinstance(source, torch.Tensor) else None,
+                                call)
 
     def tag(self, tensor: torch.Tensor, field: tuple[Axis, Axis]) -> None:
         self._fields[id(tensor)] = (weakref.ref(tensor), field, tuple(tensor.shape[-2:]))
@@ -122,6 +259,10 @@ class _FieldTracker(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
+        name = _op_name(func)
+        self._follow(name.removesuffix("_"), func, args, kwargs, out)
+        if name in CALL_OPS or name == "pad":
+            self._record(name, args, kwargs, out[0] if isinstance(out, tuple) else out)
         if isinstance(out, torch.Tensor) and out.dim() >= 3:
             field = self._output_field(func, args, kwargs, out)
             if field is not None:
@@ -189,8 +330,8 @@ def capture_stages(module: nn.Module, x: torch.Tensor, fields: list | None = Non
                    layers: dict | None = None) -> tuple[torch.Tensor, list[Stage]]:
     """Run module(x) once (x: a batch of one) and return (output, stages in execution order).
 
-    `fields`, the stages' receptive fields from an earlier pass with the same input shape, skips
-    the geometry tracking (about a quarter of the cost of a pass); `layers` is stage_layers(module)."""
+    `fields`, the stages' Geometry (or bare receptive fields) from an earlier pass with the same input
+    shape, skips tracking the pass (about a quarter of its cost); `layers` is stage_layers(module)."""
     stages: list[Stage] = []
     tracker = _FieldTracker() if fields is None else None
     layers = layers or stage_layers(module)
@@ -199,17 +340,14 @@ def capture_stages(module: nn.Module, x: torch.Tensor, fields: list | None = Non
     def hook(layer, inputs, output):
         name, kind, text = layers[layer]
         calls[name] = calls.get(name, 0) + 1
-        if tracker is not None:
-            found = tracker.field(output)
-            field = found[0] if found else (INPUT_AXIS, INPUT_AXIS)
-        else:
-            field = fields[len(stages)] if len(stages) < len(fields) else (INPUT_AXIS, INPUT_AXIS)
-        activation = output[0].detach()
-        # a copy: an in-place ReLU after this layer would otherwise rectify what we keep
-        activation = activation.clone() if activation.device.type == "cpu" else activation.cpu()
+        activation, layer_input = _kept(output[0]), _kept(inputs[0][0])   # before a chain starts at output
+        geometry = _tracked(tracker, len(stages), inputs[0], output) if tracker is not None else \
+            _known(fields[len(stages)] if len(stages) < len(fields) else None)
         stages.append(Stage(
             name=name if calls[name] == 1 else f"{name} (call {calls[name]})",
-            kind=kind, layer=text, activation=activation, input_shape=tuple(inputs[0].shape[1:]), field=field))
+            kind=kind, layer=text, activation=activation, input_shape=tuple(inputs[0].shape[1:]),
+            field=geometry.field, input=layer_input, call=geometry.call, after=geometry.after,
+            then=geometry.then))
 
     handles = [m.register_forward_hook(hook) for m in layers]
     try:
@@ -224,4 +362,28 @@ def capture_stages(module: nn.Module, x: torch.Tensor, fields: list | None = Non
             handle.remove()
     if fields is not None and len(fields) != len(stages):  # the pass took another path: track it
         return capture_stages(module, x, None, layers)
+    if tracker is not None:      # the per-unit steps were complete only once the pass ended
+        for index, stage in enumerate(stages):
+            stage.after, stage.then = tuple(tracker.after.get(index, ())), tracker.then.get(index)
     return output, stages
+
+
+def _kept(tensor: torch.Tensor) -> torch.Tensor:
+    """A CPU copy: an in-place op later in the pass (a ReLU) would otherwise change what we keep."""
+    tensor = tensor.detach()
+    return tensor.clone() if tensor.device.type == "cpu" else tensor.cpu()
+
+
+def _tracked(tracker: _FieldTracker, index: int, layer_input, output) -> Geometry:
+    found = tracker.field(output)
+    call = tracker.call(output)
+    tracker.start_chain(output, index)
+    # the op's input must be the layer's own (perhaps padded): else the layer changed it first
+    known = call is not None and call[0] is not None and call[0]() is layer_input
+    return Geometry(found[0] if found else (INPUT_AXIS, INPUT_AXIS), call[1] if known else None)
+
+
+def _known(item) -> Geometry:
+    if item is None:
+        return Geometry((INPUT_AXIS, INPUT_AXIS))
+    return item if isinstance(item, Geometry) else Geometry(item)
