@@ -76,6 +76,18 @@ class Unit:
                     else float(np.abs(self.window * self.kernel).sum()) + abs(self.bias), 1e-12)
         return self.difference <= 1e-5 * scale + 1e-7 * math.sqrt(terms)
 
+    def as_dict(self) -> dict:
+        """Everything the unit holds, as JSON-ready lists and numbers (the /unit endpoint's answer)."""
+        plain = lambda a: None if a is None else np.where(np.isfinite(a), a, None).tolist()  # noqa: E731
+        return dict(kind=self.kind, stage=self.stage, stage_index=self.stage_index, channel=self.channel,
+                    row=self.row, col=self.col, value=self.value, total=self.total, agrees=self.agrees(),
+                    op=self.op, channels=self.channels, partials=plain(self.partials), bias=self.bias,
+                    bias_count=self.bias_count, window=plain(self.window), kernel=plain(self.kernel),
+                    padding_mask=self.padding_mask.tolist(), stride=list(self.stride),
+                    dilation=list(self.dilation), pad=list(self.pad), groups=self.groups,
+                    after=[[step, value] for step, value in self.after], then=self.then,
+                    divisor=self.divisor)
+
     def kernel_tab(self) -> dict:
         """The Kernel tab's settings that replay this unit: the strongest input channel's numbers
         around the unit (at most MAX_SIDE x MAX_SIDE, padding written in as numbers), its kernel slice,
@@ -117,10 +129,10 @@ def _index(value, name: str, size: int, what: str) -> int:
 def _inspection(model, picture_or_inspection):
     from explorer.models import Inspection, get_model
 
-    if isinstance(model, str):
-        model, _ = get_model(model)
     if isinstance(picture_or_inspection, Inspection):
         return picture_or_inspection
+    if isinstance(model, str):
+        model, _ = get_model(model)
     return model.inspect(picture_or_inspection)
 
 
@@ -359,3 +371,107 @@ def arrival_words(u: Unit, model_title: str) -> str:
     return (where + f" The kernel is that channel's slice of the layer's weights. The step shown gives "
             f"this channel's partial sum; this is input channel {k['channel']} of {u.in_channels}; {rest}")
 
+
+
+# --- in words ---------------------------------------------------------------------------------
+
+THEN_WORDS = {"add": "it is added to another path (a residual shortcut), which mixes in other tensors",
+              "cat": "it is concatenated with other channels", "mul": "it is multiplied by a channel gate",
+              "conv2d": "the next convolution reads it", "pad": "it is padded for the next layer",
+              "flatten": "it is flattened for the classifier", "linear": "the classifier reads it",
+              "max_pool2d": "the next pooling stage reads it", "avg_pool2d": "the next pooling stage reads it",
+              "adaptive_avg_pool2d": "the next pooling stage reads it",
+              "adaptive_max_pool2d": "the next pooling stage reads it"}
+
+
+def _reads(u: Unit) -> str:
+    if u.kind == "pool":
+        return f"Pooling works on each channel alone: this unit reads only input channel {u.channels[0]}."
+    if u.groups == 1:
+        if len(u.channels) == 1:
+            return "A plain convolution of a one-channel input: this output channel reads input channel 0."
+        return f"A plain convolution: this output channel reads all {len(u.channels)} input channels."
+    if len(u.channels) == 1:
+        return (f"Depthwise ({u.groups} groups of one): this channel reads only input channel "
+                f"{u.channels[0]} of {u.in_channels}.")
+    return (f"Grouped ({u.groups} groups): this channel reads only input channels {u.channels[0]} to "
+            f"{u.channels[-1]} of {u.in_channels}.")
+
+
+def _geometry_words(u: Unit) -> str:
+    if u.op.startswith("adaptive"):
+        return ""
+    kh, kw = u.window.shape[1:]
+    top, bottom, left, right = u.pad
+    parts = [f"Window {kh}×{kw}", f"stride {u.stride[0]}" if u.stride[0] == u.stride[1] else f"stride {u.stride}"]
+    if u.dilation != (1, 1):
+        parts.append(f"dilation {u.dilation[0]}" if u.dilation[0] == u.dilation[1] else f"dilation {u.dilation}")
+    if any(u.pad):
+        parts.append(f"padding top {top}, bottom {bottom}, left {left}, right {right}"
+                     + (" (added inside the layer at run time: TensorFlow-style 'SAME' padding)"
+                        if u.padded_inside else ""))
+    taps = int(u.padding_mask.sum())
+    where = (f"; {taps} of its {u.padding_mask.size} taps fall in the padding (lavender)" if taps else "")
+    return (", ".join(parts) + f". Its top-left tap sits at input row {u.origin[0]}, column {u.origin[1]}"
+            + where + ".")
+
+
+def describe_unit(u: Unit) -> str:
+    """The unit's arithmetic in words (Markdown), with the real numbers."""
+    head = (f"### How this number was made\n**Unit** row {u.row}, column {u.col} of channel {u.channel}, "
+            f"stage {u.stage_index + 1} `{u.stage}` ({u.kind}): **{u.value:.6g}** (PyTorch's output).  \n"
+            f"{_reads(u)} {_geometry_words(u)}")
+    body = _conv_words(u) if u.kind == "conv" else _pool_words(u)
+    return head + "\n\n" + body + _after_words(u)
+
+
+def _conv_words(u: Unit) -> str:
+    order = u.order
+    shown = order[:8]
+    rows = "\n".join(f"| {r + 1} | {u.channels[i]} | {u.partials[i]:.6g} |" for r, i in enumerate(shown))
+    rest = len(order) - len(shown)
+    if rest:
+        rows += f"\n| | the other {rest} channels | {float(u.partials[order[len(shown):]].sum()):.6g} |"
+    if u.bias_count:
+        bias = (f"This layer's bias has {u.bias_count} numbers, one per output channel (not one shared by all "
+                f"filters); this channel's is {u.bias:.6g}.")
+    else:
+        bias = "This layer has no bias (bias=False): the BatchNorm after it supplies the shift."
+    check = "equal up to float32 rounding" if u.agrees() else "**different**"
+    return (f"Each input channel's window times its kernel slice, summed: the **partial sums**, largest "
+            f"|sum| first.\n\n| rank | input channel | window · kernel |\n|---|---|---|\n{rows}\n\n"
+            f"{bias}\n\n**{_count(len(u.channels), 'partial sum')} + bias = {float(u.partials.sum()):.6g} "
+            f"{'−' if u.bias < 0 else '+'} {abs(u.bias):.6g} = {u.total:.6g}**; PyTorch's layer gave **{u.value:.6g}** ({check}: the difference "
+            f"is {u.difference:.2g}).")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"the {noun}" if n == 1 else f"sum of {n} {noun}s"
+
+
+def _pool_words(u: Unit) -> str:
+    check = "equal" if u.agrees() else "**different**"
+    if u.op.startswith("adaptive"):
+        kind = "largest" if u.op.endswith("max") else "mean"
+        h, w = u.window.shape[1:]
+        return (f"Adaptive pooling: the window of output row {u.row} covers input rows {u.origin[0]} to "
+                f"{u.origin[0] + h - 1} and columns {u.origin[1]} to {u.origin[1] + w - 1} (windows of uneven "
+                f"sizes that tile the input); the {kind} of its {h * w} values is **{u.total:.6g}**; PyTorch "
+                f"gave **{u.value:.6g}** ({check}).")
+    if u.op == "max_pool2d":
+        return (f"Max pooling: the largest of the {u.counted} taps inside the input (padding is -inf: it never "
+                f"wins) is **{u.total:.6g}**; PyTorch gave **{u.value:.6g}** ({check}).")
+    rule = ("counting the padding zeros (count_include_pad=True)" if u.divisor != u.counted
+            else "over the taps inside the input")
+    return (f"Average pooling: the sum of the window divided by {u.divisor}, {rule}, is **{u.total:.6g}**; "
+            f"PyTorch gave **{u.value:.6g}** ({check}).")
+
+
+def _after_words(u: Unit) -> str:
+    lines = [f"{i + 1}. {step} → **{value:.6g}**" for i, (step, value) in enumerate(u.after)]
+    then = THEN_WORDS.get(u.then, f"{u.then} reads it") if u.then else None
+    if not lines:
+        return ("\n\nNothing changes this value on its own before " + (then if then else "the end of the network")
+                + "." if then else "")
+    text = "\n\n**Then, before the next stage, unit by unit:**\n" + "\n".join(lines)
+    return text + (f"\n\nAfter that {then}." if then else "")

@@ -64,6 +64,8 @@ def _palette() -> np.ndarray:
 
 
 PALETTE = _palette()                      # (256, 3) uint8
+FRAME_INDEX = BG_INDEX + TEXT_LEVELS     # the text's darkest shade, near black
+UNIT_EDGE = BG_INDEX + TEXT_LEVELS // 3   # light grey: the inner line of a chosen unit's frame
 
 
 def colour_index(values: np.ndarray, limit) -> np.ndarray:
@@ -256,6 +258,22 @@ def channel_at(activation, count, x: float, y: float, max_width: int | None = No
     return None if k is None else int(shown[k])
 
 
+def unit_at(activation, count, x: float, y: float, max_width: int | None = None) -> tuple[int, int, int] | None:
+    """(channel, row, col) of the unit under pixel (x, y) of render_grid(activation, count)'s image."""
+    values = _values(activation)
+    shown = _shown(values, count)
+    _, h, w = values.shape
+    layout = grid_layout(len(shown), h, w, max_width)
+    k = layout.cell_at(x, y)
+    if k is None:
+        return None
+    left, top = layout.origin(k)
+    dx, dy = int(x) - left, int(y) - top
+    if not (0 <= dx < layout.cell_w and 0 <= dy < layout.cell_h):   # on the cell's label
+        return None
+    return int(shown[k]), dy * h // layout.cell_h, dx * w // layout.cell_w
+
+
 def render_grid(activation: torch.Tensor, count="16", scale: str = "shared",
                 max_width: int | None = None) -> FeatureGrid:
     """The strongest `count` channels of a (C, H, W) activation as one image, ranked by mean,
@@ -306,9 +324,34 @@ class ChannelView:
     value_range: tuple[float, float]
 
 
-def render_channel(stage, channel: int, seen: Image.Image, size: int = 448) -> ChannelView:
+def large_factor(shape, size: int = 448) -> int:
+    """How many pixels render_channel's large picture gives each unit of an (H, W) map."""
+    return max(1, size // max(shape[-2:]))
+
+
+def unit_in_large(shape, x: float, y: float, size: int = 448) -> tuple[int, int] | None:
+    """(row, col) of the unit under pixel (x, y) of render_channel's large picture (None: the legend)."""
+    h, w = shape[-2:]
+    factor = large_factor(shape, size)
+    row, col = int(y) // factor, int(x) // factor
+    return (row, col) if 0 <= row < h and 0 <= col < w and x >= 0 and y >= 0 else None
+
+
+def _mark_unit(big: np.ndarray, unit: tuple[int, int], factor: int) -> None:
+    """A black-and-yellow frame around one unit of the enlarged map, in place."""
+    top, left = unit[0] * factor, unit[1] * factor
+    t = max(1, min(3, factor // 4))
+    for colour, inset in ((FRAME_INDEX, 0), (UNIT_EDGE, t)):
+        y0, x0 = max(top - t + inset, 0), max(left - t + inset, 0)
+        y1, x1 = min(top + factor + t - inset, big.shape[0]), min(left + factor + t - inset, big.shape[1])
+        big[y0:y0 + t, x0:x1] = big[y1 - t:y1, x0:x1] = colour
+        big[y0:y1, x0:x0 + t] = big[y0:y1, x1 - t:x1] = colour
+
+
+def render_channel(stage, channel: int, seen: Image.Image, size: int = 448,
+                   unit: tuple[int, int] | None = None) -> ChannelView:
     """Channel `channel` of a Stage: large, and over the picture the model saw, with the receptive
-    field of its strongest unit (largest activation) drawn as a box."""
+    field of its strongest unit (largest activation), or of `unit` (row, col) framed, drawn as a box."""
     activation = _values(stage.activation)
     if not 0 <= channel < activation.shape[0]:
         raise ValueError(f"channel: {channel} does not exist; this stage has channels 0 to {activation.shape[0] - 1}")
@@ -316,10 +359,13 @@ def render_channel(stage, channel: int, seen: Image.Image, size: int = 448) -> C
     h, w = values.shape
     low, high = float(values.min()), float(values.max())
     limit = max(abs(low), abs(high))
-    unit = divmod(int(values.argmax()), w)
+    chosen = unit is not None
+    unit = tuple(unit) if chosen else divmod(int(values.argmax()), w)
 
-    factor = max(1, size // max(h, w))
+    factor = large_factor(values.shape, size)
     big = np.repeat(np.repeat(colour_index(values, limit), factor, 0), factor, 1)
+    if chosen:
+        _mark_unit(big, unit, factor)
     width = max(big.shape[1], 420)
     large = np.full((big.shape[0] + LEGEND_H, width), BG_INDEX, dtype=np.uint8)
     large[:big.shape[0], :big.shape[1]] = big
@@ -375,7 +421,6 @@ def overview_indices(stages, size: int | None = None, max_width: int = 960) -> t
     return indices, layout
 
 
-FRAME_INDEX = BG_INDEX + TEXT_LEVELS     # the text's darkest shade, near black
 FRAME = 2                                # pixels, inside the PAD gap between cells
 
 

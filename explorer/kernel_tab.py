@@ -146,6 +146,41 @@ def _table(values) -> gr.Dataframe:
     return gr.Dataframe(value=values, headers=[str(c + 1) for c in range(cols)])
 
 
+def _pair_text(pair) -> str:
+    a, b = pair if isinstance(pair, (list, tuple)) else (pair, pair)
+    return str(a) if a == b else f"{a},{b}"
+
+
+def settings_from_unit(k: dict, note: str) -> dict:
+    """Preset-like settings from explorer.bridge's Unit.kernel_tab(), with `note` saying where they came from."""
+    return dict(matrix=k["matrix"], kernel=k["kernel"], op=k["op"],
+                kernel_size=_pair_text(k["kernel_size"] or 2), stride=_pair_text(k["stride"]), padding="0",
+                dilation=_pair_text(k["dilation"]), bias=0.0, ceil_mode=False, note=note, position=k["position"])
+
+
+def load_settings(p: dict) -> tuple:
+    """Every control of the tab for preset-like settings `p`, and the animation at p["position"] (the
+    output cell, 0-based; default the first): the values for settings + [note, sizes] + shown."""
+    try:
+        r = compute(p["matrix"], p["kernel"], p["op"], p["kernel_size"], p["stride"], p["padding"],
+                    p["dilation"], p["bias"], p["ceil_mode"])
+    except ValueError as e:
+        raise _error(e) from None
+    row, col = p.get("position") or (0, 0)
+    k = _clamp(row * r.s.output.shape[1] + col + 1, len(r))
+    m = np.asarray(p["matrix"])
+    kernel = np.asarray(p["kernel"]) if p["kernel"] is not None else None
+    tables = (_table(p["kernel"]), kernel.shape[0], kernel.shape[1]) if kernel is not None else (gr.skip(),) * 3
+    note = p["note"]
+    if p.get("position"):
+        note += (f"\n\n**Step {k}** (output row {row + 1}, column {col + 1}, counting from 1) gives "
+                 f"**{float(r.s.output[row, col]):.6g}**.")
+    return (_table(p["matrix"]), tables[0], p["op"], p["kernel_size"], p["stride"], p["padding"], p["dilation"],
+            p["bias"], p["ceil_mode"], note, m.shape[0], m.shape[1], tables[1], tables[2],
+            r.frame(k - 1), describe(r.s), pytorch_code(r.s),
+            gr.Slider(minimum=1, maximum=max(len(r), 2), value=k, label=f"Step (1 to {len(r)})"))
+
+
 def build(shared: dict) -> None:
     first = preset(PRESET_NAMES[0])
     r0 = compute(first["matrix"], first["kernel"], first["op"], first["kernel_size"], first["stride"],
@@ -223,16 +258,9 @@ def build(shared: dict) -> None:
     op.change(on_op, op, [kernel, kernel_size_row, pool_size, bias, ceil_mode],
               api_name="kernel_op_controls", api_visibility="private")
 
-    def on_preset(name):
-        p = preset(name)
-        slid = run_slide(p["matrix"], p["kernel"], p["op"], p["kernel_size"], p["stride"], p["padding"],
-                         p["dilation"], p["bias"], p["ceil_mode"])
-        m, k = np.asarray(p["matrix"]), np.asarray(p["kernel"])
-        return (_table(p["matrix"]), _table(p["kernel"]), p["op"], p["kernel_size"], p["stride"],
-                p["padding"], p["dilation"], p["bias"], p["ceil_mode"], p["note"],
-                m.shape[0], m.shape[1], k.shape[0], k.shape[1], *slid)
-    preset_box.input(on_preset, preset_box,
-                     settings + [note, m_rows, m_cols, k_rows, k_cols] + shown,
+    loaded = settings + [note, m_rows, m_cols, k_rows, k_cols] + shown
+    shared["kernel_controls"] = loaded + [preset_box]   # the Stages tab's "Animate this" fills them
+    preset_box.input(lambda name: load_settings(preset(name)), preset_box, loaded,
                      api_name="kernel_preset", api_visibility="private")
 
     def on_resize_matrix(table, rows, cols, *rest):

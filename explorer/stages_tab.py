@@ -7,12 +7,15 @@ import numpy as np
 from PIL import Image
 
 from explorer import feature_maps as fm
+from explorer import kernel_tab
+from explorer.bridge import Unit, arrival_words, describe_unit, explain_unit
 from explorer.gpu import MODEL_QUEUE, gpu
 from explorer.images import is_blank, load_image
 from explorer.models import DEFAULT_MODEL, Inspection, get_model
 from explorer.number_inputs import NumberInput, SliderInput
 from explorer.picture_input import MODEL_CHOICES, build_picture_input
 from explorer.recent import Recent, picture_key
+from explorer.unit_drawing import render_unit
 from explorer.upload import ImageUpload
 
 TITLE = "Stages"
@@ -26,7 +29,9 @@ HINT = "Upload, paste or snap a photo, click an example, or draw on the **Draw**
 # --- activations kept per picture ---------------------------------------------------------------
 
 def inspection_bytes(inspection: Inspection) -> int:
-    return sum(s.activation.numel() * s.activation.element_size() for s in inspection.stages)
+    """The activations and the layers' inputs an inspection keeps."""
+    return sum(t.numel() * t.element_size() for s in inspection.stages for t in (s.activation, s.input)
+               if t is not None)
 
 
 # Every event of a session sends the same picture and model, so stepping finds its activations here.
@@ -102,7 +107,11 @@ def stage_text(inspection: Inspection, index: int, grid: fm.FeatureGrid) -> str:
     )
 
 
-def channel_text(inspection: Inspection, index: int, channel: int, view: fm.ChannelView) -> str:
+UNIT_HINT = "Click any unit of the enlarged channel (or of a grid cell) to see how its number was made."
+
+
+def channel_text(inspection: Inspection, index: int, channel: int, view: fm.ChannelView,
+                 chosen: bool = False) -> str:
     stage = inspection.stages[index]
     ranks = fm.rank_channels(stage.activation)
     rank = int(np.flatnonzero(ranks == channel)[0]) + 1
@@ -113,10 +122,10 @@ def channel_text(inspection: Inspection, index: int, channel: int, view: fm.Chan
     return (
         f"**Channel {channel}** of `{stage.name}`: rank {rank} of {len(ranks)} by mean activation "
         f"(mean {mean:.3g}; values {view.value_range[0]:.3g} to {view.value_range[1]:.3g}).  \n"
-        f"**Strongest unit:** row {view.unit[0]}, column {view.unit[1]}, value {view.value:.3g}. "
-        f"The yellow box is what it sees: input pixels x {_num(left)} to {_num(right)}, "
+        f"**{'Chosen' if chosen else 'Strongest'} unit:** row {view.unit[0]}, column {view.unit[1]}, value "
+        f"{view.value:.3g}. The yellow box is what it sees: input pixels x {_num(left)} to {_num(right)}, "
         f"y {_num(top)} to {_num(bottom)} ({stage.receptive_field[1]}×{stage.receptive_field[0]})"
-        + (", partly beyond the picture's edge (padding)." if outside else ".")
+        + (", partly beyond the picture's edge (padding)." if outside else ".") + f"  \n{UNIT_HINT}"
     )
 
 
@@ -213,14 +222,70 @@ def on_channel(picture, model_name, stage_no, channel):
     return view.large, view.overlay, channel_text(inspection, index, int(channel or 0), view)
 
 
+# --- one unit: how its number was made -----------------------------------------------------------
+
+UNIT_OUTPUTS = 8     # large, overlay, channel words, the unit, the panel, its words, its picture, animate
+
+
+def explain_shown_unit(inspection: Inspection, stage_no, channel, row, col) -> Unit:
+    """The unit's explanation from the cached inspection (no forward pass); gr.Error on bad input."""
+    try:
+        return explain_unit(None, inspection, _stage_index(inspection, stage_no), channel, row, col)
+    except ValueError as error:
+        raise _user_error(error)
+
+
+def on_unit(picture, model_name, stage_no, channel, row, col):
+    """The channel with the unit framed and its box drawn, and the panel "How this number was made"."""
+    inspection = _cached(picture, model_name)
+    index = _stage_index(inspection, stage_no)
+    u = explain_shown_unit(inspection, stage_no, channel, row, col)
+    view = fm.render_channel(inspection.stages[index], u.channel, inspection.seen, unit=(u.row, u.col))
+    try:
+        u.kernel_tab()
+        animate = gr.Button("Animate this in the Kernel tab", visible=True, interactive=True)
+    except ValueError as error:
+        animate = gr.Button(f"Not in the Kernel tab: {error}"[:120], visible=True, interactive=False)
+    return (view.large, view.overlay, channel_text(inspection, index, u.channel, view, chosen=True),
+            [index + 1, u.channel, u.row, u.col], gr.Column(visible=True), describe_unit(u), render_unit(u), animate)
+
+
+def on_large_click(picture, model_name, stage_no, channel, evt: gr.SelectData):
+    inspection = _cached(picture, model_name)
+    stage = inspection.stages[_stage_index(inspection, stage_no)]
+    found = fm.unit_in_large(stage.output_shape, *evt.index)
+    if found is None:
+        return (gr.skip(),) * UNIT_OUTPUTS
+    return on_unit(picture, model_name, stage_no, int(channel or 0), *found)
+
+
 def on_grid_click(picture, model_name, stage_no, count, evt: gr.SelectData):
     inspection = _cached(picture, model_name)
     index = _stage_index(inspection, stage_no)
     x, y = evt.index
-    channel = fm.channel_at(inspection.stages[index].activation, count, x, y)
-    if channel is None:
-        return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-    return (channel, *on_channel(picture, model_name, stage_no, channel))
+    found = fm.unit_at(inspection.stages[index].activation, count, x, y)
+    if found is None:
+        return (gr.skip(),) * (1 + UNIT_OUTPUTS)
+    return (found[0], *on_unit(picture, model_name, stage_no, *found))
+
+
+def on_hide_unit():
+    return gr.Column(visible=False), None
+
+
+def on_animate(picture, model_name, unit):
+    """The unit's strongest input channel, kernel slice, stride and dilation in the Kernel tab, at the
+    unit's position, and the Kernel tab shown."""
+    if not unit:
+        raise gr.Error("Click a unit of the enlarged channel first.", title="No unit chosen")
+    u = explain_shown_unit(_cached(picture, model_name), *unit)
+    model, _ = get_model(model_name)
+    try:
+        settings = kernel_tab.settings_from_unit(u.kernel_tab(), arrival_words(u, model.display_name))
+    except ValueError as error:
+        raise _user_error(error)
+    # the preset box is emptied: the tables no longer hold one of its presets
+    return (*kernel_tab.load_settings(settings), gr.Dropdown(value=None), gr.Tabs(selected="kernel_tab"))
 
 
 def on_overview_click(picture, model_name, count, scale, evt: gr.SelectData):
@@ -262,6 +327,20 @@ def predict_api(image, model_name):
         return _labels(_predict(model_name or DEFAULT_MODEL, _image(image)))
     except ValueError as error:
         raise _user_error(error)
+
+
+def unit_api(image, model_name, stage, channel, row, col):
+    """How one unit was computed: JSON (window, kernel, partial sums, bias, total, PyTorch's value, the
+    steps after it, ...) and the panel's picture. stage: 0-based index or name; channel, row, col: 0-based."""
+    if image is None:
+        raise gr.Error("image: none was given", title="Cannot use this")
+    inspection = _cached(image, model_name or DEFAULT_MODEL)
+    stage = stage.strip() if isinstance(stage, str) else stage
+    try:
+        u = explain_unit(None, inspection, stage, channel, row, col)
+    except ValueError as error:
+        raise _user_error(error)
+    return u.as_dict() | {"words": describe_unit(u)}, render_unit(u)
 
 
 def stages_api(image, model_name):
@@ -314,6 +393,16 @@ def build(shared: dict) -> None:
                         "the yellow box is what its strongest unit (yellow dot) sees")
             overlay = gr.Image(label="The channel over the picture", show_label=False, format=OVERLAY_FORMAT,
                                interactive=False, elem_id="stages-overlay")
+    with gr.Column(visible=False, elem_id="stages-unit") as panel:
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2, min_width=320):
+                panel_md = gr.Markdown(elem_id="stages-unit-words")
+                animate = gr.Button("Animate this in the Kernel tab", variant="primary", elem_id="stages-animate")
+            with gr.Column(scale=3):
+                gr.Markdown("**The strongest input channels:** the window each reads, its kernel slice, "
+                            "their products and the partial sum")
+                panel_img = gr.Image(label="How this number was made", show_label=False, format="png",
+                                     interactive=False, elem_id="stages-unit-picture")
 
     playing = gr.State(False)
     timer = gr.Timer(PLAY_SECONDS, active=False)
@@ -329,8 +418,17 @@ def build(shared: dict) -> None:
                       api_name=f"stages_{'count' if control is count else 'scale'}", **quiet)
     strip.select(on_overview_click, [picture.picture, picture.model, count, scale], [stage] + views,
                  api_name="stages_jump", **quiet)
-    grid.select(on_grid_click, [picture.picture, picture.model, stage, count], [channel, large, overlay, channel_md],
+    unit = gr.State(None)
+    unit_views = [large, overlay, channel_md, unit, panel, panel_md, panel_img, animate]
+    grid.select(on_grid_click, [picture.picture, picture.model, stage, count], [channel] + unit_views,
                 api_name="stages_pick_channel", **quiet)
+    large.select(on_large_click, [picture.picture, picture.model, stage, channel], unit_views,
+                 api_name="stages_pick_unit", **quiet)
+    animate.click(on_animate, [picture.picture, picture.model, unit], shared["kernel_controls"] + [shared["tabs"]],
+                  api_name="stages_animate_unit", **quiet)
+    # another picture, stage or channel: the unit shown is no longer on screen
+    gr.on([picture.picture.change, picture.model.change, stage.input, strip.select, channel.input, timer.tick],
+          on_hide_unit, None, [panel, unit], api_name="stages_hide_unit", **quiet)
     channel.input(on_channel, [picture.picture, picture.model, stage, channel], [large, overlay, channel_md],
                   api_name="stages_channel", trigger_mode="always_last", **quiet)
     play.click(on_play, [playing, picture.picture, picture.model, stage], [playing, timer, play, stage],
@@ -345,6 +443,13 @@ def build(shared: dict) -> None:
         api_stages = gr.JSON(label="stages")
         predict_button = gr.Button("predict")
         stages_button = gr.Button("stages")
+        api_stage = gr.Textbox(label="stage")
+        api_numbers = [gr.Number(label=name, precision=0) for name in ("channel", "row", "col")]
+        api_unit = gr.JSON(label="unit")
+        api_unit_picture = gr.Image(label="unit picture", format="png")
+        unit_button = gr.Button("unit")
     predict_button.click(predict_api, [api_image, api_model], label, api_name="predict", **MODEL_QUEUE)
     stages_button.click(stages_api, [api_image, api_model], [api_stages, grid], api_name="stages", **MODEL_QUEUE)
+    unit_button.click(unit_api, [api_image, api_model, api_stage] + api_numbers, [api_unit, api_unit_picture],
+                      api_name="unit", **MODEL_QUEUE)
     shared["stages"] = {"picture": picture, "label": label, "grid": grid}

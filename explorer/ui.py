@@ -10,7 +10,8 @@ from explorer.warmup import start_background_warmup
 
 # Each tab module has TITLE (str) and build(shared: dict) -> None, called inside its gr.Tab.
 # `shared` lets a later tab use an earlier tab's components (the Architecture tab reads the
-# Kernel tab's matrix, shared["matrix"]).
+# Kernel tab's matrix, shared["matrix"]; the Stages tab fills the Kernel tab, shared["kernel_controls"],
+# and switches to it, shared["tabs"]).
 TAB_MODULES = (
     "explorer.kernel_tab",
     "explorer.stages_tab",
@@ -54,7 +55,8 @@ def build_demo() -> gr.Blocks:
             "Every number is computed by PyTorch itself."
         )
         shared: dict = {}
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
+            shared["tabs"] = tabs
             for name in TAB_MODULES:
                 tab = importlib.import_module(name)
                 with gr.Tab(tab.TITLE, id=name.rsplit(".", 1)[-1]):
