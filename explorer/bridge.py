@@ -246,7 +246,11 @@ def _pool_unit(s: Stage, common: dict) -> Unit:
     if op == "max_pool2d":
         total, divisor = float(np.nanmax(np.where(mask, -math.inf, window[0]))), None
     else:
-        divisor = _avg_divisor(params, int((~beyond).sum()), int(inside.sum()))
+        # padding added by F.pad inside the layer is input to avg_pool2d: count_include_pad=False counts it
+        own_top, _, own_left, _ = _own_pad(s.call)
+        op_rows = (rows >= -(top - own_top)) & (rows < h + bottom - (_own_pad(s.call)[1]))
+        op_cols = (cols >= -(left - own_left)) & (cols < w + right - (_own_pad(s.call)[3]))
+        divisor = _avg_divisor(params, int((~beyond).sum()), int((op_rows[:, None] & op_cols[None, :]).sum()))
         total = float(np.nansum(window[0]) / divisor)
     return Unit(kind="pool", window=window, padding_mask=mask, kernel=None, channels=[channel], partials=None,
                 bias=0.0, total=total, stride=stride, dilation=dilation, origin=origin, divisor=divisor,

@@ -146,8 +146,10 @@ CALL_OPS = ("conv2d", "max_pool2d", "avg_pool2d", "lp_pool2d", "adaptive_avg_poo
 # ops that change each unit on its own (in eval mode), so a unit's value can be followed through them
 PER_UNIT = {"batch_norm", "relu", "relu6", "hardtanh", "hardswish", "hardsigmoid", "silu", "sigmoid", "gelu",
             "elu", "selu", "celu", "leaky_relu", "mish", "tanh", "softplus", "threshold"}
-# ops that leave every value as it is (dropout in eval mode, a change of memory layout)
-UNCHANGED = {"dropout", "dropout2d", "feature_alpha_dropout", "alpha_dropout", "contiguous", "clone", "detach"}
+# ops that leave every value as it is in eval mode: the chain goes on through them
+UNCHANGED = {"dropout", "dropout2d", "feature_alpha_dropout", "alpha_dropout"}
+# ops that only read or copy a tensor (a hook keeping a copy): they neither extend nor end a chain
+READS = {"getitem", "clone", "detach", "cpu", "to", "contiguous", "float", "double", "select", "numpy"}
 
 
 def _op_name(func) -> str:
@@ -205,7 +207,7 @@ class _FieldTracker(TorchFunctionMode):
 
     def _follow(self, name: str, func, args, kwargs, out) -> None:
         """Extend a stage's chain of per-unit steps by this op, or end it."""
-        if not isinstance(out, torch.Tensor):          # .dim(), .size(): reads, not steps
+        if not isinstance(out, torch.Tensor) or name in READS:    # .dim(), .size(), a copy: not steps
             return
         head = self._live(self._heads, args[0]) if args else None
         if head is not None and (name in PER_UNIT or name in UNCHANGED) and not _training(name, args, kwargs) \
@@ -260,7 +262,7 @@ class _FieldTracker(TorchFunctionMode):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
         name = _op_name(func)
-        self._follow(name.removesuffix("_"), func, args, kwargs, out)
+        self._follow(name.rstrip("_"), func, args, kwargs, out)
         if name in CALL_OPS or name == "pad":
             self._record(name, args, kwargs, out[0] if isinstance(out, tuple) else out)
         if isinstance(out, torch.Tensor) and out.dim() >= 3:
