@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from explorer.sliding import MAX_SIDE
-from explorer.stages import After, Call, Stage
+from explorer.stages import After, Call, Stage, layer_input
 
 POOL_OPS = {"max_pool2d": "max", "avg_pool2d": "avg", "adaptive_avg_pool2d": "adaptive avg",
             "adaptive_max_pool2d": "adaptive max"}
@@ -150,7 +150,8 @@ def explain_unit(model, picture_or_inspection, stage, channel, row, col) -> Unit
     channel = _index(channel, "channel", c_out, "this stage has channels")
     row = _index(row, "row", h_out, f"the map is {h_out}x{w_out}: rows")
     col = _index(col, "col", w_out, f"the map is {h_out}x{w_out}: columns")
-    if s.call is None or s.input is None or (s.call.op != "conv2d" and s.call.op not in POOL_OPS):
+    received = layer_input(inspection.stages, index)
+    if s.call is None or received is None or (s.call.op != "conv2d" and s.call.op not in POOL_OPS):
         what = s.call.op if s.call else "an op it changes its input with first"
         raise ValueError(f"stage: {s.name} runs {what}, which cannot be followed unit by unit here; "
                          "choose a convolution or a max / average pooling stage")
@@ -160,8 +161,8 @@ def explain_unit(model, picture_or_inspection, stage, channel, row, col) -> Unit
                   after=after, then=then, op=s.call.op, in_channels=s.input_shape[0], out_channels=c_out,
                   pad=s.call.pad, padded_inside=s.call.pad != _own_pad(s.call))
     if s.call.op == "conv2d":
-        return _conv_unit(s, common)
-    return _pool_unit(s, common)
+        return _conv_unit(s, received, common)
+    return _pool_unit(s, received, common)
 
 
 def _own_pad(call: Call) -> tuple[int, int, int, int]:
@@ -191,7 +192,7 @@ def _taps(source: np.ndarray, origin, steps, count, fill: float) -> tuple[np.nda
     return window, ~(inside_r[:, None] & inside_c[None, :])
 
 
-def _conv_unit(s: Stage, common: dict) -> Unit:
+def _conv_unit(s: Stage, received: torch.Tensor, common: dict) -> Unit:
     params = s.call.params
     weight = params["weight"].detach().cpu().double().numpy()
     bias_tensor = params.get("bias")
@@ -200,7 +201,7 @@ def _conv_unit(s: Stage, common: dict) -> Unit:
     c_out, per_group = weight.shape[0], weight.shape[1]
     group = common["channel"] // (c_out // groups)
     channels = list(range(group * per_group, (group + 1) * per_group))
-    source = s.input[channels[0]:channels[-1] + 1].double().numpy()
+    source = received[channels[0]:channels[-1] + 1].double().numpy()
     top, _, left, _ = s.call.pad
     origin = (common["row"] * stride[0] - top, common["col"] * stride[1] - left)
     window, mask = _taps(source, origin, dilation, weight.shape[-2:], s.call.pad_value)
@@ -213,9 +214,9 @@ def _conv_unit(s: Stage, common: dict) -> Unit:
                 bias_count=0 if bias_tensor is None else int(bias_tensor.numel()), source=source, **common)
 
 
-def _pool_unit(s: Stage, common: dict) -> Unit:
+def _pool_unit(s: Stage, received: torch.Tensor, common: dict) -> Unit:
     op, params, channel = s.call.op, s.call.params, common["channel"]
-    source = s.input[channel:channel + 1].double().numpy()
+    source = received[channel:channel + 1].double().numpy()
     _, h, w = source.shape
     row, col = common["row"], common["col"]
     if op.startswith("adaptive"):

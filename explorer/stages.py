@@ -67,6 +67,9 @@ class Geometry:
     call: Call | None = None
     after: tuple[After, ...] = ()
     then: str | None = None
+    copy_input: bool = False     # the pass changes the layer's input in place after the layer read it
+    copy_output: bool = False    # ... or its output (an in-place ReLU after a convolution)
+    source: int | None = None    # the stage whose output, after its per-unit steps, is this layer's input
 
 
 @dataclass
@@ -77,14 +80,19 @@ class Stage:
     activation: torch.Tensor     # (C, H, W), on the CPU, the layer's real output
     input_shape: tuple           # (C, H, W) of what the layer received
     field: tuple[Axis, Axis]     # receptive field along height and width
-    input: torch.Tensor | None = None   # (C, H, W), on the CPU: what the layer received
+    input: torch.Tensor | None = None   # (C, H, W), on the CPU: what the layer received, unless `source`
+                                        # says how to rebuild it (see layer_input)
     call: Call | None = None     # the op the layer ran, with its arguments
     after: tuple[After, ...] = ()       # per-unit steps before the next stage
     then: str | None = None      # the op that ended them (None: nothing read it, or a stage did)
+    copy_input: bool = False     # whether `input` and `activation` had to be copied (see Geometry)
+    copy_output: bool = False
+    source: int | None = None
 
     @property
     def geometry(self) -> Geometry:
-        return Geometry(self.field, self.call, self.after, self.then)
+        return Geometry(self.field, self.call, self.after, self.then, self.copy_input, self.copy_output,
+                        self.source)
 
     @property
     def output_shape(self) -> tuple:
@@ -189,6 +197,7 @@ class _FieldTracker(TorchFunctionMode):
         self._pads: dict[int, tuple] = {}        # id(padded tensor) -> (ref, its source, pad, value)
         self._calls: dict[int, tuple] = {}       # id(op output) -> (ref, the op's input before F.pad, Call)
         self._heads: dict[int, tuple] = {}       # id(tensor) -> (ref, stage index): where each chain stands
+        self._ends: dict[int, tuple] = {}        # the same, kept after a chain ends: what it produced
         self.after: dict[int, list[After]] = {}
         self.then: dict[int, str] = {}
 
@@ -202,20 +211,28 @@ class _FieldTracker(TorchFunctionMode):
         return entry[1:] if entry else None
 
     def start_chain(self, output, index: int) -> None:
-        self._heads[id(output)] = (weakref.ref(output), index)
+        self._heads[id(output)] = self._ends[id(output)] = (weakref.ref(output), index)
         self.after[index] = []
+
+    def source(self, tensor) -> int | None:
+        """The stage whose output, after its chain of per-unit steps, is exactly this tensor."""
+        found = self._live(self._ends, tensor)
+        return None if found is None else found[1]
 
     def _follow(self, name: str, func, args, kwargs, out) -> None:
         """Extend a stage's chain of per-unit steps by this op, or end it."""
         if not isinstance(out, torch.Tensor) or name in READS:    # .dim(), .size(), a copy: not steps
             return
+        if args and out is args[0]:      # in place: what the chain produced is no longer what it holds
+            self._ends.pop(id(out), None)
         head = self._live(self._heads, args[0]) if args else None
         if head is not None and (name in PER_UNIT or name in UNCHANGED) and not _training(name, args, kwargs) \
                 and out.shape == args[0].shape:
             del self._heads[id(args[0])]
+            self._ends.pop(id(args[0]), None)
             if name in PER_UNIT:
                 self.after[head[1]].append(After(name, func, tuple(args[1:]), dict(kwargs)))
-            self._heads[id(out)] = (weakref.ref(out), head[1])
+            self._heads[id(out)] = self._ends[id(out)] = (weakref.ref(out), head[1])
             return
         for value in list(args) + list(kwargs.values()):
             for item in value if isinstance(value, (list, tuple)) else (value,):
@@ -333,30 +350,48 @@ def capture_stages(module: nn.Module, x: torch.Tensor, fields: list | None = Non
     """Run module(x) once (x: a batch of one) and return (output, stages in execution order).
 
     `fields`, the stages' Geometry (or bare receptive fields) from an earlier pass with the same input
-    shape, skips tracking the pass (about a quarter of its cost); `layers` is stage_layers(module)."""
+    shape, skips tracking the pass (about a quarter of its cost); `layers` is stage_layers(module).
+
+    A layer's input and output are kept by reference, not copied (copies cost a third of a pass). The
+    tracked pass runs outside inference mode and notes their version counters: where the pass changed
+    one in place afterwards (an in-place ReLU after a convolution), it is run again copying those, and
+    the Geometry it returns says which to copy from then on, also in inference mode (no counters).
+    Bare receptive fields carry no such knowledge: then every tensor without a counter is copied."""
     stages: list[Stage] = []
     tracker = _FieldTracker() if fields is None else None
     layers = layers or stage_layers(module)
     calls: dict[str, int] = {}
+    watched: list[tuple[torch.Tensor, int | None, torch.Tensor, int | None]] = []
 
     def hook(layer, inputs, output):
         name, kind, text = layers[layer]
         calls[name] = calls.get(name, 0) + 1
-        activation, layer_input = _kept(output[0]), _kept(inputs[0][0])   # before a chain starts at output
-        geometry = _tracked(tracker, len(stages), inputs[0], output) if tracker is not None else \
-            _known(fields[len(stages)] if len(stages) < len(fields) else None)
+        item = fields[len(stages)] if tracker is None and len(stages) < len(fields) else None
+        geometry = _known(item)
+        known = isinstance(item, Geometry)     # its copy flags come from a pass that watched versions
+        in_version, out_version = _version(inputs[0]), _version(output)
+        if tracker is not None:
+            geometry = _tracked(tracker, len(stages), inputs[0], output)
+        derived = geometry.source is not None       # rebuilt from an earlier stage: nothing to keep
+        copy_in = geometry.copy_input if known else in_version is None
+        copy_out = geometry.copy_output if known else out_version is None
+        watched.append((inputs[0], None if copy_in or derived else in_version, output,
+                        None if copy_out else out_version))
+        activation = _kept(output[0], copy_out)
+        layer_input = None if derived else _kept(inputs[0][0], copy_in)
         stages.append(Stage(
             name=name if calls[name] == 1 else f"{name} (call {calls[name]})",
             kind=kind, layer=text, activation=activation, input_shape=tuple(inputs[0].shape[1:]),
             field=geometry.field, input=layer_input, call=geometry.call, after=geometry.after,
-            then=geometry.then))
+            then=geometry.then, copy_input=geometry.copy_input, copy_output=geometry.copy_output,
+            source=geometry.source))
 
     handles = [m.register_forward_hook(hook) for m in layers]
     try:
         if tracker is None:
             output = module(x)
-        else:
-            with tracker:
+        else:     # outside inference mode: version counters show what the pass changes in place
+            with torch.inference_mode(False), torch.no_grad(), tracker:
                 tracker.tag(x, (INPUT_AXIS, INPUT_AXIS))
                 output = module(x)
     finally:
@@ -367,22 +402,55 @@ def capture_stages(module: nn.Module, x: torch.Tensor, fields: list | None = Non
     if tracker is not None:      # the per-unit steps were complete only once the pass ended
         for index, stage in enumerate(stages):
             stage.after, stage.then = tuple(tracker.after.get(index, ())), tracker.then.get(index)
+    changed = False
+    for stage, (layer_input, in_version, layer_output, out_version) in zip(stages, watched):
+        if in_version is not None and layer_input._version != in_version:
+            stage.copy_input = changed = True
+        if out_version is not None and layer_output._version != out_version:
+            stage.copy_output = changed = True
+    if changed:                  # kept tensors were changed in place later in the pass: copy those
+        return capture_stages(module, x, [stage.geometry for stage in stages], layers)
     return output, stages
 
 
-def _kept(tensor: torch.Tensor) -> torch.Tensor:
-    """A CPU copy: an in-place op later in the pass (a ReLU) would otherwise change what we keep."""
+def _version(tensor: torch.Tensor) -> int | None:
+    """The tensor's version counter (bumped by every in-place change); None for inference tensors."""
+    return None if tensor.is_inference() else tensor._version
+
+
+def _kept(tensor: torch.Tensor, copy: bool = True) -> torch.Tensor:
+    """The tensor on the CPU: a copy where an in-place op later in the pass (a ReLU) would change it."""
     tensor = tensor.detach()
-    return tensor.clone() if tensor.device.type == "cpu" else tensor.cpu()
+    if tensor.device.type != "cpu":
+        return tensor.cpu()
+    return tensor.clone() if copy else tensor
 
 
 def _tracked(tracker: _FieldTracker, index: int, layer_input, output) -> Geometry:
     found = tracker.field(output)
     call = tracker.call(output)
+    source = tracker.source(layer_input)
     tracker.start_chain(output, index)
     # the op's input must be the layer's own (perhaps padded): else the layer changed it first
     known = call is not None and call[0] is not None and call[0]() is layer_input
-    return Geometry(found[0] if found else (INPUT_AXIS, INPUT_AXIS), call[1] if known else None)
+    return Geometry(found[0] if found else (INPUT_AXIS, INPUT_AXIS), call[1] if known else None, source=source)
+
+
+def layer_input(stages: list[Stage], index: int) -> torch.Tensor | None:
+    """(C, H, W) on the CPU: what stage `index`'s layer received. Kept, or rebuilt with PyTorch's own
+    functions from the stage whose output it is after that stage's per-unit steps (BatchNorm, ReLU...),
+    which saves keeping a second copy of most of the pass."""
+    stage = stages[index]
+    if stage.input is not None or stage.source is None:
+        return stage.input
+    source = stages[stage.source]
+    device = next((a.device for step in source.after for a in step.args if isinstance(a, torch.Tensor)),
+                  torch.device("cpu"))
+    x = source.activation[None].to(device, copy=True)       # a copy: some steps work in place
+    with torch.inference_mode():
+        for step in source.after:
+            x = step.func(x, *step.args, **step.kwargs)
+    return x[0].cpu()
 
 
 def _known(item) -> Geometry:

@@ -13,6 +13,7 @@ from torch import nn
 from explorer.bridge import describe_unit, explain_unit
 from explorer.models import MODEL_NAMES, PhotoTransform, LoadedModel, load_model
 from explorer.sliding import slide
+from explorer.stages import layer_input
 from explorer.unit_drawing import render_unit
 
 STAGE_TYPES = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
@@ -45,7 +46,7 @@ def _units(shape) -> list[tuple[int, int]]:
     return sorted({(0, 0), (0, w - 1), (h - 1, 0), (h - 1, w - 1), (h // 2, w // 2)})
 
 
-def _partial_by_the_layer(layer: nn.Conv2d, layer_input, channel, input_channel, row, col) -> float:
+def _partial_by_the_layer(layer: nn.Conv2d, received, channel, input_channel, row, col) -> float:
     """The layer's own forward with every weight but (channel, input_channel) zeroed and no bias."""
     alone = copy.deepcopy(layer)
     with torch.no_grad():
@@ -55,7 +56,7 @@ def _partial_by_the_layer(layer: nn.Conv2d, layer_input, channel, input_channel,
         alone.weight.copy_(weight)
         if alone.bias is not None:
             alone.bias.zero_()
-        return float(alone(layer_input[None].to(alone.weight.dtype))[0, channel, row, col])
+        return float(alone(received[None].to(alone.weight.dtype))[0, channel, row, col])
 
 
 def _check_stages(model: LoadedModel, image, units=_units, every: int = 1) -> int:
@@ -67,7 +68,9 @@ def _check_stages(model: LoadedModel, image, units=_units, every: int = 1) -> in
     assert len(real) == len(inspection.stages)
     checked = 0
     for index in range(0, len(real), every):
-        layer, layer_input, output = real[index]
+        layer, received, output = real[index]
+        # kept, or rebuilt from the stage before it with its BatchNorm and activation: what the layer got
+        torch.testing.assert_close(layer_input(inspection.stages, index), received.float(), rtol=1e-5, atol=1e-6)
         channel = output.shape[0] // 2
         for row, col in units(output.shape):
             u = explain_unit(model, inspection, index, channel, row, col)
@@ -77,7 +80,7 @@ def _check_stages(model: LoadedModel, image, units=_units, every: int = 1) -> in
             if u.kind == "conv":
                 assert u.partials == pytest.approx((u.window * u.kernel).sum(axis=(1, 2)))
                 for k in u.order[:3]:
-                    alone = _partial_by_the_layer(layer, layer_input, channel, u.channels[k], row, col)
+                    alone = _partial_by_the_layer(layer, received, channel, u.channels[k], row, col)
                     assert u.partials[k] == pytest.approx(alone, rel=1e-4, abs=1e-5), (u.stage, k)
             checked += 1
     return checked
@@ -87,7 +90,7 @@ def _check_stages(model: LoadedModel, image, units=_units, every: int = 1) -> in
 def test_every_model_every_stage_corners_and_centre(name):
     torch.manual_seed(0)
     model = load_model(name, pretrained=False)
-    assert _check_stages(model, _picture()) >= 4 * len(model.stages(_picture()))
+    assert _check_stages(model, _picture()) >= 2 * len(model.stages(_picture()))   # 1x1 maps have one unit
 
 
 def _loaded(module: nn.Module, channels: int = 3, side: int = 24) -> LoadedModel:
@@ -291,3 +294,26 @@ def test_unit_endpoint_gives_the_sum_and_pytorchs_value(client):
     assert "How this number was made" in answer["words"] and Image.open(picture).size[0] > 0
     with pytest.raises(Exception, match="channel: 999"):
         client.predict(handle_file(path), "efficientnet_lite0", "3", 999, 0, 0, api_name="/unit")
+
+
+def test_inputs_changed_in_place_after_their_layer_are_kept_as_they_were_read():
+    class Later(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.first = nn.Conv2d(3, 4, 3)
+            self.second = nn.Conv2d(4, 4, 3)
+
+        def forward(self, x):
+            a = self.first(x)
+            a.relu_()                # changes the first conv's output in place, after it was taken
+            y = a * 2                # not a per-unit step: the second conv's input must be kept
+            z = self.second(y)
+            y.add_(1.0)              # changes the second conv's input in place, after it was read
+            return (z.mean((2, 3)) + y.mean())[:, :2]
+
+    model = _loaded(Later())
+    image = Image.effect_noise((24, 24), 60).convert("RGB")
+    for _ in range(2):           # the tracked pass, then the fast pass that trusts what it learned
+        inspection = model.inspect(image)
+        assert [(s.copy_input, s.copy_output) for s in inspection.stages] == [(False, True), (True, False)]
+        assert _check_stages(model, image, units=_every_unit) > 0
