@@ -402,15 +402,20 @@ def capture_stages(module: nn.Module, x: torch.Tensor, fields: list | None = Non
     if tracker is not None:      # the per-unit steps were complete only once the pass ended
         for index, stage in enumerate(stages):
             stage.after, stage.then = tuple(tracker.after.get(index, ())), tracker.then.get(index)
+    if _changed_later(stages, watched):     # kept tensors were changed in place later: copy those
+        return capture_stages(module, x, [stage.geometry for stage in stages], layers)
+    return output, stages
+
+
+def _changed_later(stages: list[Stage], watched: list[tuple]) -> bool:
+    """Mark the stages whose kept input or output the pass changed in place after the hook took it."""
     changed = False
     for stage, (layer_input, in_version, layer_output, out_version) in zip(stages, watched):
         if in_version is not None and layer_input._version != in_version:
             stage.copy_input = changed = True
         if out_version is not None and layer_output._version != out_version:
             stage.copy_output = changed = True
-    if changed:                  # kept tensors were changed in place later in the pass: copy those
-        return capture_stages(module, x, [stage.geometry for stage in stages], layers)
-    return output, stages
+    return changed
 
 
 def _version(tensor: torch.Tensor) -> int | None:

@@ -353,6 +353,21 @@ def stages_api(image, model_name):
 
 # --- layout ---------------------------------------------------------------------------------------
 
+def _unit_panel():
+    """The panel "How this number was made", hidden until a unit is clicked."""
+    with gr.Column(visible=False, elem_id="stages-unit") as panel:
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2, min_width=320):
+                words = gr.Markdown(elem_id="stages-unit-words")
+                animate = gr.Button("Animate this in the Kernel tab", variant="primary", elem_id="stages-animate")
+            with gr.Column(scale=3):
+                gr.Markdown("**The strongest input channels:** the window each reads, its kernel slice, "
+                            "their products and the partial sum")
+                picture = gr.Image(label="How this number was made", show_label=False, format="png",
+                                   interactive=False, elem_id="stages-unit-picture")
+    return panel, words, picture, animate
+
+
 def build(shared: dict) -> None:
     gr.Markdown(
         "A CNN turns a picture into a stack of **stages**. Each convolution (conv) slides its kernels over "
@@ -393,16 +408,7 @@ def build(shared: dict) -> None:
                         "the yellow box is what its strongest unit (yellow dot) sees")
             overlay = gr.Image(label="The channel over the picture", show_label=False, format=OVERLAY_FORMAT,
                                interactive=False, elem_id="stages-overlay")
-    with gr.Column(visible=False, elem_id="stages-unit") as panel:
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=2, min_width=320):
-                panel_md = gr.Markdown(elem_id="stages-unit-words")
-                animate = gr.Button("Animate this in the Kernel tab", variant="primary", elem_id="stages-animate")
-            with gr.Column(scale=3):
-                gr.Markdown("**The strongest input channels:** the window each reads, its kernel slice, "
-                            "their products and the partial sum")
-                panel_img = gr.Image(label="How this number was made", show_label=False, format="png",
-                                     interactive=False, elem_id="stages-unit-picture")
+    panel, panel_md, panel_img, animate = _unit_panel()
 
     playing = gr.State(False)
     timer = gr.Timer(PLAY_SECONDS, active=False)

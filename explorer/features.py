@@ -1,0 +1,455 @@
+"""What does this channel look for? Feature visualisation by optimisation, on the real models.
+
+`visualize(model, stage, channel)` draws the picture that excites one channel of one stage (or one
+unit, or one class logit) as much as it can, following the recipe of Lucid and Distill's "Feature
+Visualization" (Olah, Mordvintsev and Schubert, 2017), written here for PyTorch:
+
+- the picture is parameterised in a decorrelated space, not as raw pixels: a Fourier spectrum scaled
+  by 1 / frequency (Lucid's `fft_image`, decay power 1), colours through ImageNet's colour-correlation
+  square root (Lucid's `color_correlation_svd_sqrt`), then a sigmoid to [0, 1];
+- every step sees the picture through small random transformations (jitter of a few pixels, a
+  scale of 0.9 to 1.1 and a rotation of up to 5 degrees, what falls outside filled with a plain colour),
+  so the result is a feature the model finds at any position and scale, not a pattern tuned to pixels;
+- Adam updates the spectrum only; one torch.Generator seeded by `seed` draws the initial spectrum and
+  every transformation, so the same seed gives the same picture.
+
+The shared module is used only under `model.lock`, held for one forward pass at a time; the objective's
+hook exists only while the lock is held and stops the pass as soon as the stage has run.
+Results are kept in `RESULTS` (an `explorer.recent.Recent`), so asking again is instant.
+"""
+from __future__ import annotations
+
+import math
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from explorer.digits import INPUT_SIZE as DIGIT_INPUT, MEAN as DIGIT_MEAN, STD as DIGIT_STD
+from explorer.models import LoadedModel, PhotoTransform
+from explorer.recent import Recent
+from explorer.stages import stage_layers
+
+Progress = Callable[[float], None]   # called with the fraction done once per step; may raise to cancel
+
+OBJECTIVES = ("channel", "unit", "class")
+MAX_STEPS = 512
+DEFAULT_STEPS = 48            # see default_steps: fewer where one step costs more than the default model's
+MIN_SIZE, MAX_SIZE = 64, 512  # picture sides the photo models accept (the digit model reads 28 only)
+LEARNING_RATE = 0.05
+INIT_SD = 0.01                # standard deviation of the initial spectrum (Lucid's)
+JITTER = 8 / 224              # random shift, as a fraction of the side (8 px at 224)
+SCALES = (0.9, 1.1)           # random zoom
+DEGREES = 5.0                 # random rotation, either way
+# Lucid's color_correlation_svd_sqrt: the square root of ImageNet's RGB covariance.
+COLOR_CORRELATION = torch.tensor([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]])
+COLOR_CORRELATION = COLOR_CORRELATION / COLOR_CORRELATION.norm(dim=0).max()
+
+
+@dataclass
+class Visualization:
+    """A picture drawn to excite one feature, and how it got there.
+
+    `image`: the picture (RGB, or L for the digit model, whose bright pixels are ink), `size` x `size`.
+    `objective`: the objective measured at every step (on that step's randomly transformed picture).
+    `activation`: the objective on `image` itself as the model sees it (no transformation): `input`,
+    the picture's 8-bit pixels normalised as the model expects, (1, C, size, size) on the CPU.
+    `stage` / `stage_index`: the stage's name and index ("logits" / None for the "class" objective).
+    """
+    image: Image.Image
+    objective: list[float]
+    stage: str
+    stage_index: int | None
+    channel: int
+    objective_name: str
+    seed: int
+    steps: int
+    size: int
+    activation: float
+    input: torch.Tensor
+    seconds: float
+
+
+@dataclass(frozen=True)
+class StageRef:
+    """Where a stage lives in the module: its name as the Stages tab lists it, the module, which call of
+    that module it is (1 unless the module runs more than once per pass), its kind and its channels."""
+    name: str
+    module: nn.Module
+    call: int
+    kind: str
+    channels: int
+
+
+RESULTS = Recent(max_entries=64)   # (model, pretrained, stage index, channel, objective, seed, steps, size)
+_STAGES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # module -> list[StageRef]
+
+
+class _Reached(Exception):
+    """Raised by the objective's hook to end a forward pass once the stage has run."""
+
+
+# ----------------------------------------------------------------------------------------------------
+# The model: its stages, its input, and the objective measured with a hook.
+
+def input_shape(model: LoadedModel) -> tuple[int, int, int]:
+    """(C, H, W) of what the model reads: 3 x crop x crop for photo models, 1 x 28 x 28 for digits."""
+    if isinstance(model.transform, PhotoTransform):
+        return 3, model.transform.crop, model.transform.crop
+    if model.input_kind == "sketch":
+        return DIGIT_INPUT
+    raise ValueError(f"model: {model.name} has no known input geometry to draw a picture for")
+
+
+def stages_of(model: LoadedModel) -> list[StageRef]:
+    """The model's stages in the Stages tab's order and with its names ("name (call 2)" for a module's
+    second call), found by one forward pass of a blank input; kept per module."""
+    with model.lock:
+        if model.module in _STAGES:
+            return _STAGES[model.module]
+        layers = stage_layers(model.module)
+        found, calls = [], {}
+
+        def hook(module, inputs, output):
+            path, kind, _ = layers[module]
+            calls[path] = calls.get(path, 0) + 1
+            name = path if calls[path] == 1 else f"{path} (call {calls[path]})"
+            found.append(StageRef(name, module, calls[path], kind, int(output.shape[1])))
+
+        handles = [m.register_forward_hook(hook) for m in layers]
+        try:
+            with torch.inference_mode():
+                model.module(torch.zeros((1, *input_shape(model)), device=model.device))
+        finally:
+            for handle in handles:
+                handle.remove()
+        _STAGES[model.module] = found
+        return found
+
+
+def stage_index(names: list[str], stage) -> int:
+    """A stage given by its index (0-based, in the Stages tab's order; a numeric string counts) or by
+    its name -> its index. ValueError, naming `stage` and the allowed range, for anything else."""
+    if isinstance(stage, str) and not stage.strip().lstrip("-").isdigit():
+        if stage not in names:
+            raise ValueError(f"stage: no stage is named {stage!r}; the stages are {names[0]!r} to {names[-1]!r} "
+                             f"(as the Stages tab lists them), or a number from 0 to {len(names) - 1}")
+        return names.index(stage)
+    try:
+        index = int(stage)
+        if isinstance(stage, float) and index != stage:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ValueError(f"stage: {stage!r} is neither a stage number nor a stage name") from None
+    if not 0 <= index < len(names):
+        raise ValueError(f"stage: {index} does not exist; this model has stages 0 to {len(names) - 1}")
+    return index
+
+
+def _reduce(output: torch.Tensor, channel: int, objective: str) -> torch.Tensor:
+    """The objective, one value per picture of the batch, from a stage's output (N, C, H, W)."""
+    if objective == "unit":
+        return output[:, channel, output.shape[2] // 2, output.shape[3] // 2]
+    return output[:, channel].mean(dim=(1, 2))
+
+
+def _measure(model: LoadedModel, ref: StageRef | None, channel: int, objective: str,
+             x: torch.Tensor) -> torch.Tensor:
+    """The objective on the batch x (normalised model input): (N,). The hook is computed inside the
+    pass, before any later in-place op, and ends the pass there; it is removed on every exit."""
+    with model.lock:
+        if ref is None:                                      # "class": the logit, a whole pass
+            return model.module(x)[:, channel]
+        seen, value = [0], []
+
+        def hook(module, inputs, output):
+            seen[0] += 1
+            if seen[0] == ref.call:
+                value.append(_reduce(output, channel, objective))
+                raise _Reached
+
+        handle = ref.module.register_forward_hook(hook)
+        try:
+            model.module(x)
+        except _Reached:
+            pass
+        finally:
+            handle.remove()
+    if not value:
+        raise RuntimeError(f"stage: {ref.name} did not run in the forward pass")
+    return value[0]
+
+
+# ----------------------------------------------------------------------------------------------------
+# The picture: a decorrelated parameterisation, its random transformations, the model's normalisation.
+
+def _frequency_scale(size: int) -> torch.Tensor:
+    """Lucid's 1 / frequency scaling of an rfft2 spectrum (decay power 1), (size, size // 2 + 1)."""
+    fy = torch.fft.fftfreq(size, dtype=torch.float64)[:, None]
+    fx = torch.fft.rfftfreq(size, dtype=torch.float64)[None, :]
+    frequency = torch.sqrt(fx * fx + fy * fy)
+    return (1.0 / frequency.clamp_min(1.0 / size) * size).float()
+
+
+class FourierPicture:
+    """A picture of `channels` x `size` x `size` in [0, 1], parameterised by a 1 / frequency scaled
+    spectrum and, for RGB, decorrelated colours. `spectrum` is the only tensor that is optimised."""
+
+    def __init__(self, channels: int, size: int, generator: torch.Generator):
+        self.channels, self.size = channels, size
+        shape = (1, channels, size, size // 2 + 1, 2)
+        self.spectrum = (torch.randn(shape, generator=generator) * INIT_SD).requires_grad_(True)
+        self.scale = _frequency_scale(size)
+
+    def pixels(self) -> torch.Tensor:
+        """(1, C, size, size) in [0, 1], differentiable with respect to the spectrum."""
+        spectrum = torch.view_as_complex(self.spectrum) * self.scale
+        image = torch.fft.irfft2(spectrum, s=(self.size, self.size)) / 4.0
+        if self.channels == 3:
+            image = torch.einsum("ij,bjhw->bihw", COLOR_CORRELATION, image)
+        return torch.sigmoid(image)
+
+
+def _transformed(pixels: torch.Tensor, generator: torch.Generator, fill: float) -> torch.Tensor:
+    """The picture randomly shifted (up to JITTER of its side), zoomed (SCALES) and turned (DEGREES)
+    about its centre, at its own size; what comes in from outside is the plain colour `fill` (like
+    padding first and cropping after)."""
+    jitter = round(JITTER * pixels.shape[-1]) or 1
+    shift = torch.randint(-jitter, jitter + 1, (2,), generator=generator).double() * 2 / pixels.shape[-1]
+    zoom = SCALES[0] + (SCALES[1] - SCALES[0]) * float(torch.rand((), generator=generator, dtype=torch.float64))
+    angle = math.radians(DEGREES * (2 * float(torch.rand((), generator=generator, dtype=torch.float64)) - 1))
+    cos, sin = math.cos(angle) / zoom, math.sin(angle) / zoom
+    theta = torch.tensor([[[cos, -sin, float(shift[0])], [sin, cos, float(shift[1])]]], dtype=pixels.dtype)
+    grid = F.affine_grid(theta, list(pixels.shape), align_corners=False)
+    return F.grid_sample(pixels - fill, grid, mode="bilinear", padding_mode="zeros", align_corners=False) + fill
+
+
+def _fill(model: LoadedModel) -> float:
+    """The plain colour around the picture: grey for photos, no ink for the digit model."""
+    return 0.0 if model.input_kind == "sketch" else 0.5
+
+
+def normalise(model: LoadedModel, pixels: torch.Tensor) -> torch.Tensor:
+    """Pixels (N, C, H, W) in [0, 1] -> the model's input, normalised as its own transform does (for the
+    digit model: ink in [0, 1] -> (ink - 0.2) / 0.3, as explorer.digits.grid_to_tensor)."""
+    if isinstance(model.transform, PhotoTransform):
+        mean = torch.tensor(model.transform.mean, dtype=pixels.dtype).view(1, -1, 1, 1)
+        std = torch.tensor(model.transform.std, dtype=pixels.dtype).view(1, -1, 1, 1)
+        return (pixels - mean) / std
+    return (pixels - DIGIT_MEAN) / DIGIT_STD
+
+
+def _model_input(model: LoadedModel, pixels: torch.Tensor) -> torch.Tensor:
+    x = normalise(model, pixels).to(model.device)
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+def to_image(pixels: torch.Tensor) -> Image.Image:
+    """(1, C, H, W) in [0, 1] -> an 8-bit PIL image, RGB for 3 channels, L for 1."""
+    array = (pixels[0].detach().cpu().clamp(0, 1) * 255).round().to(torch.uint8)
+    if array.shape[0] == 1:
+        return Image.fromarray(array[0].numpy(), "L")
+    return Image.fromarray(array.permute(1, 2, 0).contiguous().numpy(), "RGB")
+
+
+def from_image(image: Image.Image) -> torch.Tensor:
+    """The inverse of to_image: an 8-bit PIL image -> (1, C, H, W) float in [0, 1]."""
+    data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
+    channels = len(image.getbands())
+    return (data.view(image.height, image.width, channels).permute(2, 0, 1)[None].float() / 255)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Checking the request.
+
+@dataclass(frozen=True)
+class _Job:
+    ref: StageRef | None           # None for the "class" objective
+    stage: str
+    stage_index: int | None
+    channel: int
+    objective: str
+    size: int
+    steps: int
+    seed: int
+
+
+def _whole(value, name: str) -> int:
+    try:
+        number = int(value)
+        if isinstance(value, bool) or number != float(value):
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name}: {str(value)[:40]!r} is not a whole number") from None
+    return number
+
+
+def _target(model: LoadedModel, stage, channel, objective: str) -> tuple[StageRef | None, str, int | None, int]:
+    """(stage ref, stage name, stage index, channel) for an objective; checks stage and channel."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective: unknown {str(objective)[:40]!r}; choose one of {', '.join(OBJECTIVES)}")
+    channel = _whole(channel, "channel")
+    if objective == "class":
+        if not 0 <= channel < len(model.labels):
+            raise ValueError(f"channel: class {channel} does not exist; with objective 'class' the channel is a "
+                             f"class index, 0 to {len(model.labels) - 1}")
+        return None, "logits", None, channel
+    refs = stages_of(model)
+    index = stage_index([ref.name for ref in refs], stage)
+    ref = refs[index]
+    if not 0 <= channel < ref.channels:
+        raise ValueError(f"channel: {channel} does not exist; this stage has channels 0 to {ref.channels - 1}")
+    return ref, ref.name, index, channel
+
+
+def _job(model: LoadedModel, stage, channel, objective, size, steps, seed) -> _Job:
+    ref, name, index, channel = _target(model, stage, channel, objective)
+    side = input_shape(model)[1]
+    size = side if size is None else _whole(size, "size")
+    if model.input_kind == "sketch" and size != side:
+        raise ValueError(f"size: the {model.name} model reads {side}x{side} pictures only; give {side} or None")
+    if model.input_kind != "sketch" and not MIN_SIZE <= size <= MAX_SIZE:
+        raise ValueError(f"size: {size} is out of range; give {MIN_SIZE} to {MAX_SIZE} pixels, or None for "
+                         f"the model's own {side}")
+    steps = default_steps(model, size) if steps is None else _whole(steps, "steps")
+    if not 1 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps: {steps} is out of range; give 1 to {MAX_STEPS}, or None for the default")
+    seed = _whole(seed, "seed")
+    if not 0 <= seed < 2 ** 63:
+        raise ValueError(f"seed: {seed} is out of range; give 0 to {2 ** 63 - 1}")
+    return _Job(ref, name, index, channel, objective, size, steps, seed)
+
+
+def default_steps(model: LoadedModel, size: int | None = None) -> int:
+    """The number of steps used when none is given: DEFAULT_STEPS, a budget of forward+backward passes
+    that takes about 10-15 s for the default model on a 2-core CPU (at most 200 passes everywhere)."""
+    return DEFAULT_STEPS
+
+
+# ----------------------------------------------------------------------------------------------------
+# The optimisation.
+
+def _optimise(model: LoadedModel, job: _Job, progress: Progress | None) -> Visualization:
+    """Adam on the spectrum, one randomly transformed forward+backward per step. The lock is held for
+    each forward pass only (the backward pass reads saved tensors, never the module)."""
+    start = time.perf_counter()
+    generator = torch.Generator().manual_seed(job.seed)
+    picture = FourierPicture(input_shape(model)[0], job.size, generator)
+    optimizer = torch.optim.Adam([picture.spectrum], lr=LEARNING_RATE)
+    fill, values = _fill(model), []
+    for step in range(job.steps):
+        optimizer.zero_grad(set_to_none=True)
+        x = _model_input(model, _transformed(picture.pixels(), generator, fill))
+        value = _measure(model, job.ref, job.channel, job.objective, x)[0]
+        (-value).backward()
+        optimizer.step()
+        values.append(float(value.detach()))
+        if progress is not None:
+            progress((step + 1) / job.steps)
+    with torch.no_grad():
+        image = to_image(picture.pixels())
+    x = normalise(model, from_image(image))
+    with torch.no_grad():
+        activation = float(_measure(model, job.ref, job.channel, job.objective, _model_input(model, x))[0])
+    return Visualization(image, values, job.stage, job.stage_index, job.channel, job.objective, job.seed,
+                         job.steps, job.size, activation, x, time.perf_counter() - start)
+
+
+def visualize(model: LoadedModel, stage, channel, *, objective: str = "channel", size: int | None = None,
+              steps: int | None = None, seed: int = 0, progress: Progress | None = None) -> Visualization:
+    r"""Draw a picture that excites one feature of the model as much as it can.
+
+    The picture is optimised by gradient ascent on the objective: Adam (learning rate 0.05) on a
+    Fourier spectrum scaled by 1 / frequency whose colours go through ImageNet's colour-correlation
+    matrix and a sigmoid (Lucid's recipe), seen at every step through a random jitter of up to 8 px
+    (at 224; proportionally at other sizes), a zoom of 0.9 to 1.1 and a rotation of up to 5 degrees,
+    then normalised with the model's own mean and standard deviation. The model stays in eval mode and
+    its weights are never changed; the gradient is taken with respect to the spectrum only.
+
+    Args:
+        model (LoadedModel): A model from `explorer.models.get_model` or `load_model`. Its `lock` is
+            held for each forward pass, and only for that, so other users of the shared module (a
+            /predict, an inspection) run between steps; the objective's forward hook exists only
+            while the lock is held.
+        stage (int or str): The stage whose output is measured: its index in the Stages tab's order
+            (0-based; a numeric string counts) or its name as the Stages tab lists it (e.g.
+            ``"blocks.2.0.conv_pw"``, or ``"name (call 2)"`` for a module's second call). Conv and
+            pooling stages alike. Ignored when ``objective="class"``.
+        channel (int): The channel of the stage, 0 to the stage's channels - 1. With
+            ``objective="class"`` it is the class index instead, 0 to ``len(model.labels) - 1``.
+        objective (str, optional): What is maximised:
+
+            - ``"channel"`` (default): the mean of the channel over the stage's whole output map;
+            - ``"unit"``: the one neuron at the centre of the channel's map (row H // 2, column W // 2);
+            - ``"class"``: the classifier's logit for class ``channel`` (a whole forward pass).
+
+            The stage's output is taken as the stage's module returns it (a convolution's output before
+            its BatchNorm and activation), as the Stages tab shows it.
+        size (int, optional): The side of the picture in pixels, which is also the size the model reads
+            it at. None (default): the model's own input size (224 for the ImageNet models, 28 for the
+            digit model, which accepts only 28). Photo models accept 64 to 512; smaller is faster.
+        steps (int, optional): Optimisation steps, one forward and one backward pass each, 1 to 512.
+            None (default): `default_steps(model, size)`, about 10-15 s for the default model on a
+            2-core CPU and at most 200 passes everywhere.
+        seed (int, optional): Seeds the initial spectrum and every random transformation (one
+            torch.Generator). The same seed, steps and size give the same picture on the same machine
+            (bitwise on the CPU); another seed gives another picture of the same feature. Default: 0.
+        progress (callable, optional): Called as ``progress(fraction_done)`` after every step (and with
+            1.0 when the answer comes from the cache). If it raises (e.g. a Cancel button), the run
+            stops at once, the exception propagates, no hook is left and nothing is cached.
+
+    Returns:
+        Visualization: ``image`` (a PIL image, RGB, or L for the digit model, where bright is ink),
+        ``objective`` (the objective after each step, on that step's transformed picture, a list of
+        floats that should rise), ``activation`` (the objective on the final 8-bit picture as the model
+        reads it, with no transformation: compare it with `activation_of` on any other picture),
+        ``input`` (that picture normalised as the model expects, (1, C, size, size) on the CPU),
+        ``stage``, ``stage_index``, ``channel``, ``objective_name``, ``seed``, ``steps``, ``size`` and
+        ``seconds`` (the time the optimisation took). Results are kept in `RESULTS`, keyed by (model
+        name, pretrained, stage index, channel, objective, seed, steps, size): asking again returns the
+        same object at once. Treat it as read-only.
+
+    Raises:
+        ValueError: naming the argument and the allowed range, for an unknown objective, an unknown
+            stage name, a stage index out of range, a channel (or class) out of range, steps outside
+            1 to 512, a size the model cannot read or a seed that is not a non-negative whole number.
+
+    Example::
+
+        >>> model, _ = get_model("efficientnet_lite0")
+        >>> v = visualize(model, "blocks.2.1.conv_pw", 7, progress=lambda f: print(f"{f:.0%}"))
+        >>> v.image.save("channel7.png"); print(v.activation, activation_of(model, v.stage, 7, photo))
+    """
+    job = _job(model, stage, channel, objective, size, steps, seed)
+    key = (model.name, model.pretrained, job.stage_index, job.channel, job.objective, job.seed, job.steps, job.size)
+    found = RESULTS.get(key)
+    if found is None:
+        found = _optimise(model, job, progress)
+        RESULTS.put(key, found)
+    elif progress is not None:
+        progress(1.0)
+    return found
+
+
+def activation_of(model: LoadedModel, stage, channel, picture, objective: str = "channel") -> float:
+    """The objective (see `visualize`) on any picture: a PIL image (or anything `model.preprocess`
+    takes), which goes through the model's own transform (resize and crop for photo models, the sketch
+    reading for the digit model), or a tensor (C, H, W) or (1, C, H, W) already normalised as the model
+    expects (e.g. `Visualization.input`), used as it is. With ``objective="class"`` `stage` is ignored
+    and `channel` is a class index. ValueError for a bad stage, channel or objective, as `visualize`."""
+    ref, _, _, channel = _target(model, stage, channel, objective)
+    if isinstance(picture, torch.Tensor):
+        x = picture if picture.dim() == 4 else picture[None]
+        if x.shape[0] != 1 or x.shape[1] != input_shape(model)[0]:
+            raise ValueError(f"picture: a tensor of shape {tuple(picture.shape)}; give (C, H, W) or (1, C, H, W) "
+                             f"with C = {input_shape(model)[0]}")
+        x = x.float()
+    else:
+        x = model.preprocess(picture)
+    with torch.no_grad():
+        return float(_measure(model, ref, channel, objective, _model_input(model, x.cpu()))[0])
