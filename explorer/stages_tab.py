@@ -431,7 +431,8 @@ def build(shared: dict) -> None:
     large.select(on_large_click, [picture.picture, picture.model, stage, channel], unit_views,
                  api_name="stages_pick_unit", **quiet)
     animate.click(on_animate, [picture.picture, picture.model, unit], shared["kernel_controls"] + [shared["tabs"]],
-                  api_name="stages_animate_unit", **quiet)
+                  api_name="stages_animate_unit", **quiet).then(
+        None, js="() => window.scrollTo({top: 0})")      # the Kernel tab opens at its top, not at the panel's height
     # another picture, stage or channel: the unit shown is no longer on screen
     gr.on([picture.picture.change, picture.model.change, stage.input, strip.select, channel.input, timer.tick],
           on_hide_unit, None, [panel, unit], api_name="stages_hide_unit", **quiet)

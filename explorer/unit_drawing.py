@@ -16,12 +16,13 @@ HEADER_H = 22
 MARK = (255, 214, 0)
 
 
-def _fmt(value: float) -> str:
-    return f"{value + 0.0:.3g}"          # + 0.0: no "-0" for a product with a negative weight
+def _fmt(value: float, digits: int = 3) -> str:
+    return f"{value + 0.0:.{digits}g}"   # + 0.0: no "-0" for a product with a negative weight
 
 
 def _cell(shape) -> int:
-    return int(min(32, max(2, MAP_SIDE // max(shape))))
+    """Pixels per tap: room for a written number up to 3x3, else MAP_SIDE for the longer side."""
+    return 44 if max(shape) <= 3 else int(min(32, max(2, MAP_SIDE // max(shape))))
 
 
 def _small_map(values: np.ndarray, padding: np.ndarray, numbers: bool) -> Image.Image:
@@ -35,11 +36,11 @@ def _small_map(values: np.ndarray, padding: np.ndarray, numbers: bool) -> Image.
     if cell >= 8:                                         # grid lines between taps
         big[::cell, :] = big[:, ::cell] = (200, 200, 205)
     image = Image.fromarray(big)
-    if numbers and cell >= 30:
+    if numbers and cell >= 40:
         draw = ImageDraw.Draw(image)
         font = _font(9)
         for (i, j), v in np.ndenumerate(values):
-            text = "pad" if padding[i, j] else ("" if np.isnan(v) else _fmt(float(v)))
+            text = "pad" if padding[i, j] else ("" if np.isnan(v) else _fmt(float(v), 2))
             strong = not padding[i, j] and np.isfinite(v) and abs(v) > 0.55 * limit
             ink = PAD_INK if padding[i, j] else (255, 255, 255) if strong else TEXT
             draw.text((j * cell + cell / 2, i * cell + cell / 2), text, fill=ink, font=font, anchor="mm")
