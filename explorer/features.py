@@ -11,7 +11,9 @@ Visualization" (Olah, Mordvintsev and Schubert, 2017), written here for PyTorch:
   scale of 0.9 to 1.1 and a rotation of up to 5 degrees, what falls outside filled with a plain colour),
   so the result is a feature the model finds at any position and scale, not a pattern tuned to pixels;
 - Adam updates the spectrum only; one torch.Generator seeded by `seed` draws the initial spectrum and
-  every transformation, so the same seed gives the same picture.
+  every transformation, so the same seed gives the same picture;
+- a feature that is off everywhere on the first pictures (behind a ReLU) is woken with Lucid's
+  redirected ReLU gradient, used only for the steps after one that found no gradient at all.
 
 The shared module is used only under `model.lock`, held for one forward pass at a time; the objective's
 hook exists only while the lock is held and stops the pass as soon as the stage has run.
@@ -19,6 +21,7 @@ Results are kept in `RESULTS` (an `explorer.recent.Recent`), so asking again is 
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import weakref
@@ -29,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from explorer.digits import INPUT_SIZE as DIGIT_INPUT, MEAN as DIGIT_MEAN, STD as DIGIT_STD
 from explorer.models import LoadedModel, PhotoTransform
@@ -39,13 +43,16 @@ Progress = Callable[[float], None]   # called with the fraction done once per st
 
 OBJECTIVES = ("channel", "unit", "class")
 MAX_STEPS = 512
-DEFAULT_STEPS = 48            # see default_steps: fewer where one step costs more than the default model's
+DEFAULT_STEPS = (48, 200)     # the fewest and the most steps default_steps gives
+CPU_BUDGET = 80e9             # multiply-accumulates of a default run on a CPU: 200 passes of the default model
 MIN_SIZE, MAX_SIZE = 64, 512  # picture sides the photo models accept (the digit model reads 28 only)
 LEARNING_RATE = 0.05
+DECAY_POWER = 1.0             # the spectrum is scaled by 1 / frequency ** DECAY_POWER
 INIT_SD = 0.01                # standard deviation of the initial spectrum (Lucid's)
 JITTER = 8 / 224              # random shift, as a fraction of the side (8 px at 224)
 SCALES = (0.9, 1.1)           # random zoom
 DEGREES = 5.0                 # random rotation, either way
+REDIRECT_STEPS = 8            # steps run with _RedirectedReLU after one whose gradient was all zero
 # Lucid's color_correlation_svd_sqrt: the square root of ImageNet's RGB covariance.
 COLOR_CORRELATION = torch.tensor([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]])
 COLOR_CORRELATION = COLOR_CORRELATION / COLOR_CORRELATION.norm(dim=0).max()
@@ -77,17 +84,20 @@ class Visualization:
 
 @dataclass(frozen=True)
 class StageRef:
-    """Where a stage lives in the module: its name as the Stages tab lists it, the module, which call of
-    that module it is (1 unless the module runs more than once per pass), its kind and its channels."""
+    """Where a stage lives in the module: its name as the Stages tab lists it, its module's path, which
+    call of that module it is (1 unless the module runs more than once per pass), its kind, its channels
+    and `macs`, the multiply-accumulates of the convolutions a pass runs up to this stage at the input
+    size. (A path, not the module: the per-module cache must not keep its own key alive.)"""
     name: str
-    module: nn.Module
+    path: str
     call: int
     kind: str
     channels: int
+    macs: int
 
 
 RESULTS = Recent(max_entries=64)   # (model, pretrained, stage index, channel, objective, seed, steps, size)
-_STAGES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # module -> list[StageRef]
+_STAGES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # module -> (list[StageRef], total macs)
 
 
 class _Reached(Exception):
@@ -109,27 +119,42 @@ def input_shape(model: LoadedModel) -> tuple[int, int, int]:
 def stages_of(model: LoadedModel) -> list[StageRef]:
     """The model's stages in the Stages tab's order and with its names ("name (call 2)" for a module's
     second call), found by one forward pass of a blank input; kept per module."""
+    return _stages(model)[0]
+
+
+def _stages(model: LoadedModel) -> tuple[list[StageRef], int]:
+    """(stages_of, the multiply-accumulates of the whole pass's convolutions and linear layers)."""
     with model.lock:
         if model.module in _STAGES:
             return _STAGES[model.module]
         layers = stage_layers(model.module)
-        found, calls = [], {}
+        found, calls, macs = [], {}, [0]
+
+        def count(module, inputs, output):
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                macs[0] += _first(output)[0].numel() * module.weight[0].numel()
 
         def hook(module, inputs, output):
             path, kind, _ = layers[module]
             calls[path] = calls.get(path, 0) + 1
             name = path if calls[path] == 1 else f"{path} (call {calls[path]})"
-            found.append(StageRef(name, module, calls[path], kind, int(output.shape[1])))
+            found.append(StageRef(name, path, calls[path], kind, int(_first(output).shape[1]), macs[0]))
 
-        handles = [m.register_forward_hook(hook) for m in layers]
+        handles = [m.register_forward_hook(count) for m in model.module.modules()]
+        handles += [m.register_forward_hook(hook) for m in layers]
         try:
             with torch.inference_mode():
                 model.module(torch.zeros((1, *input_shape(model)), device=model.device))
         finally:
             for handle in handles:
                 handle.remove()
-        _STAGES[model.module] = found
-        return found
+        _STAGES[model.module] = found, macs[0]
+        return _STAGES[model.module]
+
+
+def _first(output) -> torch.Tensor:
+    """A stage's output map: the first of a tuple (a max pooling that also returns its indices)."""
+    return output[0] if isinstance(output, (tuple, list)) else output
 
 
 def stage_index(names: list[str], stage) -> int:
@@ -151,18 +176,20 @@ def stage_index(names: list[str], stage) -> int:
     return index
 
 
-def _reduce(output: torch.Tensor, channel: int, objective: str) -> torch.Tensor:
+def _reduce(output, channel: int, objective: str) -> torch.Tensor:
     """The objective, one value per picture of the batch, from a stage's output (N, C, H, W)."""
+    output = _first(output)
     if objective == "unit":
         return output[:, channel, output.shape[2] // 2, output.shape[3] // 2]
     return output[:, channel].mean(dim=(1, 2))
 
 
 def _measure(model: LoadedModel, ref: StageRef | None, channel: int, objective: str,
-             x: torch.Tensor) -> torch.Tensor:
+             x: torch.Tensor, redirect: bool = False) -> torch.Tensor:
     """The objective on the batch x (normalised model input): (N,). The hook is computed inside the
-    pass, before any later in-place op, and ends the pass there; it is removed on every exit."""
-    with model.lock:
+    pass, before any later in-place op, and ends the pass there; it is removed on every exit.
+    `redirect`: run the pass under _RedirectedReLU (for the optimisation's gradient)."""
+    with model.lock, (_RedirectedReLU() if redirect else contextlib.nullcontext()):
         if ref is None:                                      # "class": the logit, a whole pass
             return model.module(x)[:, channel]
         seen, value = [0], []
@@ -173,7 +200,7 @@ def _measure(model: LoadedModel, ref: StageRef | None, channel: int, objective: 
                 value.append(_reduce(output, channel, objective))
                 raise _Reached
 
-        handle = ref.module.register_forward_hook(hook)
+        handle = model.module.get_submodule(ref.path).register_forward_hook(hook)
         try:
             model.module(x)
         except _Reached:
@@ -185,15 +212,70 @@ def _measure(model: LoadedModel, ref: StageRef | None, channel: int, objective: 
     return value[0]
 
 
+class _RedirectedClamp(torch.autograd.Function):
+    """clamp(x, lo, hi) whose gradient, where the plain one is zero for a whole picture (every unit
+    of the layer dead or saturated), still lets through what would move a unit back into its range
+    (Lucid's redirected ReLU gradient): without it a channel that is off on the first picture (common
+    after a ReLU, e.g. a pooling stage) never gets a gradient. The forward value is unchanged."""
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = lo, hi
+        return x.clamp(lo, hi)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        inside = x > ctx.lo if ctx.hi is None else (x > ctx.lo) & (x < ctx.hi)
+        plain = grad * inside
+        alive = plain.flatten(1).abs().amax(1) > 0
+        if bool(alive.all()):
+            return plain, None, None
+        blocked = (x <= ctx.lo) & (grad > 0)                 # the loss's gradient: > 0 pushes lower
+        if ctx.hi is not None:
+            blocked |= (x >= ctx.hi) & (grad < 0)
+        redirected = grad.masked_fill(blocked, 0)
+        return torch.where(alive.view(-1, *[1] * (x.dim() - 1)), plain, redirected), None, None
+
+
+_RELUS = {F.relu, torch.relu, torch.relu_, torch.Tensor.relu, torch.Tensor.relu_}
+
+
+def _clamp_bounds(func, args, kwargs) -> tuple[float, float | None] | None:
+    """(lo, hi) when func is a ReLU, ReLU6 or hardtanh call, else None."""
+    if func in _RELUS:
+        return 0.0, None
+    if func is F.relu6:
+        return 0.0, 6.0
+    if func is F.hardtanh:
+        lo = args[1] if len(args) > 1 else kwargs.get("min_val", -1.0)
+        hi = args[2] if len(args) > 2 else kwargs.get("max_val", 1.0)
+        return float(lo), float(hi)
+    return None
+
+
+class _RedirectedReLU(TorchFunctionMode):
+    """Runs every ReLU, ReLU6 and hardtanh of a differentiable pass as _RedirectedClamp (out of place:
+    the result is returned, as modules do, rather than written into the input)."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        bounds = _clamp_bounds(func, args, kwargs)
+        if bounds is not None and isinstance(args[0], torch.Tensor) and args[0].requires_grad:
+            return _RedirectedClamp.apply(args[0], *bounds)
+        return func(*args, **kwargs)
+
+
 # ----------------------------------------------------------------------------------------------------
 # The picture: a decorrelated parameterisation, its random transformations, the model's normalisation.
 
 def _frequency_scale(size: int) -> torch.Tensor:
-    """Lucid's 1 / frequency scaling of an rfft2 spectrum (decay power 1), (size, size // 2 + 1)."""
+    """Lucid's 1 / frequency ** DECAY_POWER scaling of an rfft2 spectrum, (size, size // 2 + 1)."""
     fy = torch.fft.fftfreq(size, dtype=torch.float64)[:, None]
     fx = torch.fft.rfftfreq(size, dtype=torch.float64)[None, :]
     frequency = torch.sqrt(fx * fx + fy * fy)
-    return (1.0 / frequency.clamp_min(1.0 / size) * size).float()
+    return (frequency.clamp_min(1.0 / size) ** -DECAY_POWER * size).float()
 
 
 class FourierPicture:
@@ -244,9 +326,9 @@ def normalise(model: LoadedModel, pixels: torch.Tensor) -> torch.Tensor:
     return (pixels - DIGIT_MEAN) / DIGIT_STD
 
 
-def _model_input(model: LoadedModel, pixels: torch.Tensor) -> torch.Tensor:
-    x = normalise(model, pixels).to(model.device)
-    return x.contiguous(memory_format=torch.channels_last)
+def _on_device(model: LoadedModel, x: torch.Tensor) -> torch.Tensor:
+    """A normalised input on the model's device, in the channels-last layout its weights use."""
+    return x.to(model.device).contiguous(memory_format=torch.channels_last)
 
 
 def to_image(pixels: torch.Tensor) -> Image.Image:
@@ -316,7 +398,7 @@ def _job(model: LoadedModel, stage, channel, objective, size, steps, seed) -> _J
     if model.input_kind != "sketch" and not MIN_SIZE <= size <= MAX_SIZE:
         raise ValueError(f"size: {size} is out of range; give {MIN_SIZE} to {MAX_SIZE} pixels, or None for "
                          f"the model's own {side}")
-    steps = default_steps(model, size) if steps is None else _whole(steps, "steps")
+    steps = _default_steps(model, ref, size) if steps is None else _whole(steps, "steps")
     if not 1 <= steps <= MAX_STEPS:
         raise ValueError(f"steps: {steps} is out of range; give 1 to {MAX_STEPS}, or None for the default")
     seed = _whole(seed, "seed")
@@ -325,14 +407,36 @@ def _job(model: LoadedModel, stage, channel, objective, size, steps, seed) -> _J
     return _Job(ref, name, index, channel, objective, size, steps, seed)
 
 
-def default_steps(model: LoadedModel, size: int | None = None) -> int:
-    """The number of steps used when none is given: DEFAULT_STEPS, a budget of forward+backward passes
-    that takes about 10-15 s for the default model on a 2-core CPU (at most 200 passes everywhere)."""
-    return DEFAULT_STEPS
+def default_steps(model: LoadedModel, stage=None, *, objective: str = "channel", size: int | None = None) -> int:
+    """The number of steps `visualize` takes when given none (the arguments as visualize's): 200 (the
+    most, which are 200 forward+backward passes) except on a CPU, where a run gets CPU_BUDGET
+    multiply-accumulates, the cost of 200 passes of the default model (about 10-15 s on 2 cores): a
+    pass costs what the model's convolutions cost up to the stage, at the picture's size; never fewer
+    than 48 steps (then a heavy model, VGG-16 say, takes minutes on a CPU)."""
+    ref = _target(model, stage, 0, objective)[0]
+    side = input_shape(model)[1]
+    return _default_steps(model, ref, side if size is None else _whole(size, "size"))
+
+
+def _default_steps(model: LoadedModel, ref: StageRef | None, size: int) -> int:
+    fewest, most = DEFAULT_STEPS
+    if model.device.type != "cpu":
+        return most
+    macs = (ref.macs if ref is not None else _stages(model)[1]) * (size / input_shape(model)[1]) ** 2
+    return int(min(most, max(fewest, CPU_BUDGET // max(macs, 1))))
 
 
 # ----------------------------------------------------------------------------------------------------
 # The optimisation.
+
+def _redirect_next(redirected: int, dead: bool) -> int:
+    """How many of the next steps run with _RedirectedReLU: REDIRECT_STEPS after a plain step that found
+    no gradient (the feature is off); none ever again (-1) once a redirected step found none either (the
+    feature is at its ceiling, every unit saturated, say at a ReLU6's 6: redirecting only costs time)."""
+    if redirected > 0:
+        return -1 if dead else redirected - 1
+    return REDIRECT_STEPS if redirected == 0 and dead else redirected
+
 
 def _optimise(model: LoadedModel, job: _Job, progress: Progress | None) -> Visualization:
     """Adam on the spectrum, one randomly transformed forward+backward per step. The lock is held for
@@ -341,12 +445,13 @@ def _optimise(model: LoadedModel, job: _Job, progress: Progress | None) -> Visua
     generator = torch.Generator().manual_seed(job.seed)
     picture = FourierPicture(input_shape(model)[0], job.size, generator)
     optimizer = torch.optim.Adam([picture.spectrum], lr=LEARNING_RATE)
-    fill, values = _fill(model), []
+    fill, values, redirected = _fill(model), [], 0
     for step in range(job.steps):
         optimizer.zero_grad(set_to_none=True)
-        x = _model_input(model, _transformed(picture.pixels(), generator, fill))
-        value = _measure(model, job.ref, job.channel, job.objective, x)[0]
+        x = _on_device(model, normalise(model, _transformed(picture.pixels(), generator, fill)))
+        value = _measure(model, job.ref, job.channel, job.objective, x, redirect=redirected > 0)[0]
         (-value).backward()
+        redirected = _redirect_next(redirected, not picture.spectrum.grad.any())
         optimizer.step()
         values.append(float(value.detach()))
         if progress is not None:
@@ -355,7 +460,7 @@ def _optimise(model: LoadedModel, job: _Job, progress: Progress | None) -> Visua
         image = to_image(picture.pixels())
     x = normalise(model, from_image(image))
     with torch.no_grad():
-        activation = float(_measure(model, job.ref, job.channel, job.objective, _model_input(model, x))[0])
+        activation = float(_measure(model, job.ref, job.channel, job.objective, _on_device(model, x))[0])
     return Visualization(image, values, job.stage, job.stage_index, job.channel, job.objective, job.seed,
                          job.steps, job.size, activation, x, time.perf_counter() - start)
 
@@ -369,7 +474,9 @@ def visualize(model: LoadedModel, stage, channel, *, objective: str = "channel",
     matrix and a sigmoid (Lucid's recipe), seen at every step through a random jitter of up to 8 px
     (at 224; proportionally at other sizes), a zoom of 0.9 to 1.1 and a rotation of up to 5 degrees,
     then normalised with the model's own mean and standard deviation. The model stays in eval mode and
-    its weights are never changed; the gradient is taken with respect to the spectrum only.
+    its weights are never changed; the gradient is taken with respect to the spectrum only. When a step
+    finds the feature off everywhere (no gradient reaches the picture, as happens to a channel behind a
+    ReLU), the next steps run with Lucid's redirected ReLU gradient until it comes on.
 
     Args:
         model (LoadedModel): A model from `explorer.models.get_model` or `load_model`. Its `lock` is
@@ -393,9 +500,10 @@ def visualize(model: LoadedModel, stage, channel, *, objective: str = "channel",
         size (int, optional): The side of the picture in pixels, which is also the size the model reads
             it at. None (default): the model's own input size (224 for the ImageNet models, 28 for the
             digit model, which accepts only 28). Photo models accept 64 to 512; smaller is faster.
-        steps (int, optional): Optimisation steps, one forward and one backward pass each, 1 to 512.
-            None (default): `default_steps(model, size)`, about 10-15 s for the default model on a
-            2-core CPU and at most 200 passes everywhere.
+        steps (int, optional): Optimisation steps, one forward and one backward pass each (the forward
+            pass stops at the stage), 1 to 512. None (default): `default_steps`, at most 200: 200 on a
+            GPU and for the default model on a CPU (about 10-15 s on 2 cores; early stages are
+            cheaper), fewer on a CPU for heavier models (48 for VGG-16's late stages).
         seed (int, optional): Seeds the initial spectrum and every random transformation (one
             torch.Generator). The same seed, steps and size give the same picture on the same machine
             (bitwise on the CPU); another seed gives another picture of the same feature. Default: 0.
@@ -421,6 +529,7 @@ def visualize(model: LoadedModel, stage, channel, *, objective: str = "channel",
 
     Example::
 
+        >>> from explorer.models import get_model
         >>> model, _ = get_model("efficientnet_lite0")
         >>> v = visualize(model, "blocks.2.1.conv_pw", 7, progress=lambda f: print(f"{f:.0%}"))
         >>> v.image.save("channel7.png"); print(v.activation, activation_of(model, v.stage, 7, photo))
@@ -429,7 +538,8 @@ def visualize(model: LoadedModel, stage, channel, *, objective: str = "channel",
     key = (model.name, model.pretrained, job.stage_index, job.channel, job.objective, job.seed, job.steps, job.size)
     found = RESULTS.get(key)
     if found is None:
-        found = _optimise(model, job, progress)
+        with torch.inference_mode(False), torch.enable_grad():     # whatever mode the caller runs in
+            found = _optimise(model, job, progress)
         RESULTS.put(key, found)
     elif progress is not None:
         progress(1.0)
@@ -452,4 +562,4 @@ def activation_of(model: LoadedModel, stage, channel, picture, objective: str = 
     else:
         x = model.preprocess(picture)
     with torch.no_grad():
-        return float(_measure(model, ref, channel, objective, _model_input(model, x.cpu()))[0])
+        return float(_measure(model, ref, channel, objective, _on_device(model, x))[0])

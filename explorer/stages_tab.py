@@ -7,7 +7,9 @@ import numpy as np
 from PIL import Image
 
 from explorer import feature_maps as fm
-from explorer import kernel_tab
+import threading
+
+from explorer import features, kernel_tab
 from explorer.bridge import Unit, arrival_words, describe_unit, explain_unit
 from explorer.gpu import MODEL_QUEUE, gpu
 from explorer.images import is_blank, load_image
@@ -317,6 +319,90 @@ def on_tick(picture, model_name, stage_no, count, scale):
             *_stage_only(inspection, following, count, scale, None))
 
 
+# --- what a channel looks for: feature visualisation ------------------------------------------------
+
+FEATURE_OBJECTIVES = [("the channel (its mean)", "channel"), ("its centre unit", "unit"),
+                      ("the picture's top-1 class", "class")]
+# one Cancel flag per session, bounded: a session that never comes back is forgotten
+_FEATURE_STOPS = Recent(max_entries=256)
+
+
+class Stop(RuntimeError):
+    """Raised by the progress callback when the visitor pressed Cancel."""
+
+
+def _stop_flag(request: gr.Request | None) -> threading.Event:
+    key = getattr(request, "session_hash", None) or "api"
+    return _FEATURE_STOPS.get_or_compute(key, threading.Event)
+
+
+@gpu
+def _visualize(model_name: str, stage, channel: int, objective: str, seed: int, steps, progress):
+    model, _ = get_model(model_name)
+    return features.visualize(model, stage, channel, objective=objective, seed=seed, steps=steps,
+                              progress=progress)
+
+
+def _feature_target(inspection: Inspection, model, index: int, channel, objective: str) -> tuple[int, str]:
+    """The channel (or class index) the objective reads, and what it is in words."""
+    stage = inspection.stages[index]
+    if objective == "class":
+        label = inspection.predictions[0][0]
+        return model.labels.index(label), f"the logit of class “{label}” (your picture's top-1)"
+    if objective == "unit":
+        _, h, w = stage.output_shape
+        return int(channel), f"the centre unit (row {h // 2}, column {w // 2}) of channel {int(channel)} of `{stage.name}`"
+    return int(channel), f"the mean of channel {int(channel)} of `{stage.name}`"
+
+
+def on_feature(picture, model_name, stage_no, channel, objective, seed, request: gr.Request = None,
+               progress=gr.Progress()):
+    """The picture that excites the channel shown (or its centre unit, or the top-1 class) most, and the
+    objective on it beside the objective on the learner's own picture."""
+    inspection = _cached(picture, model_name)
+    index = _stage_index(inspection, stage_no)
+    model, _ = get_model(model_name)
+    flag = _stop_flag(request)
+    flag.clear()
+    try:
+        target, what = _feature_target(inspection, model, index, channel or 0, objective)
+
+        def report(fraction: float) -> None:
+            if flag.is_set():
+                raise Stop("cancelled")
+            progress(fraction, desc="drawing: step by step, the objective rising")
+
+        v = _visualize(model_name, index, target, objective, int(seed or 0), None, report)
+        yours = features.activation_of(model, index, target, _image(picture), objective)
+    except Stop:
+        raise gr.Error("Stopped: press the button to draw it again.", title="Cancelled")
+    except ValueError as error:
+        raise _user_error(error)
+    times = f" ({v.activation / yours:.1f}× yours)" if yours > 0 and v.activation > 0 else ""
+    words = (f"**Excites {what}** (stage {index + 1}, {model.display_name}).  \n"
+             f"**This picture: {v.activation:.3g}; yours: {yours:.3g}**{times}.  \n"
+             f"{v.steps} steps of gradient ascent from seed {v.seed}: the objective went from "
+             f"{v.objective[0]:.3g} to {v.objective[-1]:.3g} (on randomly shifted, scaled and turned copies); "
+             f"{v.seconds:.1f} s. Another seed draws another picture of the same feature.")
+    return _shown_large(v.image), words, int(seed or 0)
+
+
+def _shown_large(image: Image.Image, side: int = 280) -> Image.Image:
+    """A small picture (the digit model's 28x28) enlarged by a whole factor, its pixels kept sharp."""
+    factor = side // max(image.size)
+    return image if factor < 2 else image.resize((image.width * factor, image.height * factor),
+                                                 Image.Resampling.NEAREST)
+
+
+def on_feature_seed(picture, model_name, stage_no, channel, objective, seed, request: gr.Request = None,
+                    progress=gr.Progress()):
+    return on_feature(picture, model_name, stage_no, channel, objective, int(seed or 0) + 1, request, progress)
+
+
+def on_feature_cancel(request: gr.Request):
+    _stop_flag(request).set()
+
+
 # --- API endpoints --------------------------------------------------------------------------------
 
 def predict_api(image, model_name):
@@ -343,6 +429,22 @@ def unit_api(image, model_name, stage, channel, row, col):
     return u.as_dict() | {"words": describe_unit(u)}, render_unit(u)
 
 
+def visualize_api(model_name, stage, channel, objective, seed, steps):
+    """The picture that excites a stage's channel (or its centre unit, or a class logit: then `channel`
+    is the class index and `stage` is ignored): the picture and the numbers (objective per step, the
+    objective on the picture, seconds). stage: 0-based index or name."""
+    stage = stage.strip() if isinstance(stage, str) else stage
+    stage = int(stage) if isinstance(stage, str) and stage.lstrip("-").isdigit() else stage
+    try:
+        v = _visualize(model_name or DEFAULT_MODEL, stage, channel, objective or "channel", int(seed or 0),
+                       None if steps in (None, "") else steps, None)
+    except ValueError as error:
+        raise _user_error(error)
+    return v.image, {"stage": v.stage, "stage_index": v.stage_index, "channel": v.channel,
+                     "objective_name": v.objective_name, "seed": v.seed, "steps": v.steps, "size": v.size,
+                     "objective": v.objective, "activation": v.activation, "seconds": v.seconds}
+
+
 def stages_api(image, model_name):
     """Every Conv and Pool stage (name, kind, layer, shapes, receptive field, jump) and stage 1's grid."""
     if image is None:
@@ -352,6 +454,26 @@ def stages_api(image, model_name):
 
 
 # --- layout ---------------------------------------------------------------------------------------
+
+def _feature_row() -> dict:
+    """"What does this channel look for?": the controls, the picture and its words."""
+    with gr.Row(equal_height=False, elem_id="stages-feature"):
+        with gr.Column(scale=2, min_width=320):
+            gr.Markdown("### What does this channel look for?\nA picture drawn for it: starting from faint noise, "
+                        "PyTorch's gradients change the picture step by step to excite the channel shown above "
+                        "as much as possible (Olah et al., *Feature Visualization*, 2017).")
+            objective = gr.Radio(FEATURE_OBJECTIVES, value="channel", label="Excite")
+            with gr.Row():
+                draw = gr.Button("What does this channel look for?", variant="primary", elem_id="stages-feature-go")
+                again = gr.Button("Another seed", elem_id="stages-feature-seed")
+                stop = gr.Button("Cancel", variant="stop", elem_id="stages-feature-cancel")
+            words = gr.Markdown(elem_id="stages-feature-words")
+        with gr.Column(scale=2, min_width=280):
+            image = gr.Image(label="What it looks for", format="png", interactive=False, height=320,
+                             elem_id="stages-feature-picture")
+    return dict(objective=objective, draw=draw, again=again, stop=stop, words=words, image=image,
+                seed=gr.State(0))
+
 
 def _unit_panel():
     """The panel "How this number was made", hidden until a unit is clicked."""
@@ -409,6 +531,7 @@ def build(shared: dict) -> None:
             overlay = gr.Image(label="The channel over the picture", show_label=False, format=OVERLAY_FORMAT,
                                interactive=False, elem_id="stages-overlay")
     panel, panel_md, panel_img, animate = _unit_panel()
+    feature = _feature_row()
 
     playing = gr.State(False)
     timer = gr.Timer(PLAY_SECONDS, active=False)
@@ -433,6 +556,16 @@ def build(shared: dict) -> None:
     animate.click(on_animate, [picture.picture, picture.model, unit], shared["kernel_controls"] + [shared["tabs"]],
                   api_name="stages_animate_unit", **quiet).then(
         None, js="() => window.scrollTo({top: 0})")      # the Kernel tab opens at its top, not at the panel's height
+    # one drawing at a time, in its own queue: its steps take the model's lock one forward pass at a time,
+    # so the other visitors' requests go on between them
+    drawing = dict(concurrency_id="features", concurrency_limit=1, show_progress="full",
+                   api_visibility="private")
+    feature_inputs = [picture.picture, picture.model, stage, channel, feature["objective"], feature["seed"]]
+    feature_outputs = [feature["image"], feature["words"], feature["seed"]]
+    drawn = [feature["draw"].click(on_feature, feature_inputs, feature_outputs, api_name="stages_feature", **drawing),
+             feature["again"].click(on_feature_seed, feature_inputs, feature_outputs, api_name="stages_feature_seed",
+                                    **drawing)]
+    feature["stop"].click(on_feature_cancel, None, None, cancels=drawn, api_name="stages_feature_cancel", **quiet)
     # another picture, stage or channel: the unit shown is no longer on screen
     gr.on([picture.picture.change, picture.model.change, stage.input, strip.select, channel.input, timer.tick],
           on_hide_unit, None, [panel, unit], api_name="stages_hide_unit", **quiet)
@@ -455,8 +588,16 @@ def build(shared: dict) -> None:
         api_unit = gr.JSON(label="unit")
         api_unit_picture = gr.Image(label="unit picture", format="png")
         unit_button = gr.Button("unit")
+        api_feature_inputs = [gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label="model"),
+                              gr.Textbox(label="stage"), gr.Number(label="channel", precision=0),
+                              gr.Textbox(value="channel", label="objective"), gr.Number(0, label="seed", precision=0),
+                              gr.Number(None, label="steps", precision=0)]
+        api_feature = [gr.Image(label="feature picture", format="png"), gr.JSON(label="feature")]
+        feature_button = gr.Button("visualize")
     predict_button.click(predict_api, [api_image, api_model], label, api_name="predict", **MODEL_QUEUE)
     stages_button.click(stages_api, [api_image, api_model], [api_stages, grid], api_name="stages", **MODEL_QUEUE)
+    feature_button.click(visualize_api, api_feature_inputs, api_feature, api_name="visualize",
+                         concurrency_id="features", concurrency_limit=1)
     unit_button.click(unit_api, [api_image, api_model, api_stage] + api_numbers, [api_unit, api_unit_picture],
                       api_name="unit", **MODEL_QUEUE)
     shared["stages"] = {"picture": picture, "label": label, "grid": grid}
