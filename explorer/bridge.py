@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from PIL import Image
 
 from explorer.sliding import MAX_SIDE
-from explorer.stages import After, Call, Stage, layer_input
+from explorer.stages import After, Call, Stage, layer_input, stage_index
 
 POOL_OPS = {"max_pool2d": "max", "avg_pool2d": "avg", "adaptive_avg_pool2d": "adaptive avg",
             "adaptive_max_pool2d": "adaptive max"}
@@ -98,22 +97,6 @@ class Unit:
 
 # --- finding the unit -------------------------------------------------------------------------
 
-def _stage_index(stages: list[Stage], stage) -> int:
-    if isinstance(stage, str) and not stage.strip().lstrip("-").isdigit():
-        names = [s.name for s in stages]
-        if stage not in names:
-            raise ValueError(f"stage: no stage is named {stage!r}; the stages are {names[0]!r} to {names[-1]!r} "
-                             f"(as the Stages tab lists them), or a number from 0 to {len(stages) - 1}")
-        return names.index(stage)
-    try:
-        index = int(stage)
-    except (TypeError, ValueError):
-        raise ValueError(f"stage: {stage!r} is neither a stage number nor a stage name") from None
-    if not 0 <= index < len(stages):
-        raise ValueError(f"stage: {index} does not exist; this model has stages 0 to {len(stages) - 1}")
-    return index
-
-
 def _index(value, name: str, size: int, what: str) -> int:
     try:
         number = int(value)
@@ -144,7 +127,7 @@ def explain_unit(model, picture_or_inspection, stage, channel, row, col) -> Unit
     order (0-based) or the stage's name; channel, row, col: 0-based, as PyTorch indexes the output.
     Raises ValueError naming the argument and its allowed range."""
     inspection = _inspection(model, picture_or_inspection)
-    index = _stage_index(inspection.stages, stage)
+    index = stage_index([s.name for s in inspection.stages], stage)
     s = inspection.stages[index]
     c_out, h_out, w_out = s.output_shape
     channel = _index(channel, "channel", c_out, "this stage has channels")

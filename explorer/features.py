@@ -37,7 +37,7 @@ from torch.overrides import TorchFunctionMode
 from explorer.digits import INPUT_SIZE as DIGIT_INPUT, MEAN as DIGIT_MEAN, STD as DIGIT_STD
 from explorer.models import LoadedModel, PhotoTransform
 from explorer.recent import Recent
-from explorer.stages import stage_layers
+from explorer.stages import stage_index, stage_layers
 
 Progress = Callable[[float], None]   # called with the fraction done once per step; may raise to cancel
 
@@ -155,25 +155,6 @@ def _stages(model: LoadedModel) -> tuple[list[StageRef], int]:
 def _first(output) -> torch.Tensor:
     """A stage's output map: the first of a tuple (a max pooling that also returns its indices)."""
     return output[0] if isinstance(output, (tuple, list)) else output
-
-
-def stage_index(names: list[str], stage) -> int:
-    """A stage given by its index (0-based, in the Stages tab's order; a numeric string counts) or by
-    its name -> its index. ValueError, naming `stage` and the allowed range, for anything else."""
-    if isinstance(stage, str) and not stage.strip().lstrip("-").isdigit():
-        if stage not in names:
-            raise ValueError(f"stage: no stage is named {stage!r}; the stages are {names[0]!r} to {names[-1]!r} "
-                             f"(as the Stages tab lists them), or a number from 0 to {len(names) - 1}")
-        return names.index(stage)
-    try:
-        index = int(stage)
-        if isinstance(stage, float) and index != stage:
-            raise ValueError
-    except (TypeError, ValueError):
-        raise ValueError(f"stage: {stage!r} is neither a stage number nor a stage name") from None
-    if not 0 <= index < len(names):
-        raise ValueError(f"stage: {index} does not exist; this model has stages 0 to {len(names) - 1}")
-    return index
 
 
 def _reduce(output, channel: int, objective: str) -> torch.Tensor:

@@ -340,6 +340,25 @@ class _FieldTracker(TorchFunctionMode):
         return None
 
 
+def stage_index(names: list[str], stage) -> int:
+    """A stage given by its index (0-based, in the Stages tab's order; a numeric string counts) or by
+    its name -> its index. ValueError, naming `stage` and the allowed range, for anything else."""
+    if isinstance(stage, str) and not stage.strip().lstrip("-").isdigit():
+        if stage not in names:
+            raise ValueError(f"stage: no stage is named {stage!r}; the stages are {names[0]!r} to {names[-1]!r} "
+                             f"(as the Stages tab lists them), or a number from 0 to {len(names) - 1}")
+        return names.index(stage)
+    try:
+        index = int(stage)
+        if isinstance(stage, float) and index != stage:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ValueError(f"stage: {stage!r} is neither a stage number nor a stage name") from None
+    if not 0 <= index < len(names):
+        raise ValueError(f"stage: {index} does not exist; this model has stages 0 to {len(names) - 1}")
+    return index
+
+
 def stage_layers(module: nn.Module) -> dict[nn.Module, tuple[str, str, str]]:
     """Every stage module of a model -> (its path, its kind, its repr); worth keeping per model."""
     return {m: (name, stage_kind(m), repr(m)) for name, m in module.named_modules() if stage_kind(m)}
