@@ -326,3 +326,18 @@ def test_messages_give_the_allowed_range(digits):
         visualize(digits, 0, 0, steps=0)
     with pytest.raises(ValueError, match=r"channel: .*0 to 9"):
         activation_of(digits, 0, 12, _seven(), objective="class")
+
+
+@pytest.mark.e2e
+def test_visualize_endpoint_returns_the_picture_and_its_activation(client):
+    from explorer.models import get_model
+
+    path, numbers = client.predict("digits", "features.conv2", 3, "channel", 0, 24, api_name="/visualize")
+    assert numbers["stage"] == "features.conv2" and numbers["steps"] == 24 and len(numbers["objective"]) == 24
+    model, _ = get_model("digits")
+    picture = Image.open(path).convert("L")
+    assert picture.size == (28, 28)
+    measured = activation_of(model, "features.conv2", 3, features.normalise(model, from_image(picture)))
+    assert measured == pytest.approx(numbers["activation"], rel=1e-5, abs=1e-6)
+    with pytest.raises(Exception, match="channel"):
+        client.predict("digits", "features.conv2", 999, "channel", 0, 24, api_name="/visualize")
