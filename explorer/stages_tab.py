@@ -435,9 +435,14 @@ def visualize_api(model_name, stage, channel, objective, seed, steps):
     objective on the picture, seconds). stage: 0-based index or name."""
     stage = stage.strip() if isinstance(stage, str) else stage
     stage = int(stage) if isinstance(stage, str) and stage.lstrip("-").isdigit() else stage
+    model_name, objective = model_name or DEFAULT_MODEL, objective or "channel"
+    steps = None if steps in (None, "") else steps
     try:
-        v = _visualize(model_name or DEFAULT_MODEL, stage, channel, objective or "channel", int(seed or 0),
-                       None if steps in (None, "") else steps, None)
+        most = features.default_steps(get_model(model_name)[0], stage, objective=objective)
+        if steps is not None and float(steps) > most:   # a budget: one visitor cannot hold the queue for long
+            raise ValueError(f"steps: {int(steps)} is more than this model and stage take here: at most {most} "
+                             "(each step is one forward and one backward pass)")
+        v = _visualize(model_name, stage, channel, objective, int(seed or 0), steps, None)
     except ValueError as error:
         raise _user_error(error)
     return v.image, {"stage": v.stage, "stage_index": v.stage_index, "channel": v.channel,

@@ -341,3 +341,6 @@ def test_visualize_endpoint_returns_the_picture_and_its_activation(client):
     assert measured == pytest.approx(numbers["activation"], rel=1e-5, abs=1e-6)
     with pytest.raises(Exception, match="channel"):
         client.predict("digits", "features.conv2", 999, "channel", 0, 24, api_name="/visualize")
+    most = features.default_steps(model, "features.conv2")
+    with pytest.raises(Exception, match=f"steps: {most + 1} is more than .* at most {most}"):
+        client.predict("digits", "features.conv2", 3, "channel", 0, most + 1, api_name="/visualize")
