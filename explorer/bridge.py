@@ -231,9 +231,9 @@ def _pool_unit(s: Stage, received: torch.Tensor, common: dict) -> Unit:
         total, divisor = float(np.nanmax(np.where(mask, -math.inf, window[0]))), None
     else:
         # padding added by F.pad inside the layer is input to avg_pool2d: count_include_pad=False counts it
-        own_top, _, own_left, _ = _own_pad(s.call)
-        op_rows = (rows >= -(top - own_top)) & (rows < h + bottom - (_own_pad(s.call)[1]))
-        op_cols = (cols >= -(left - own_left)) & (cols < w + right - (_own_pad(s.call)[3]))
+        own_top, own_bottom, own_left, own_right = _own_pad(s.call)
+        op_rows = (rows >= own_top - top) & (rows < h + bottom - own_bottom)
+        op_cols = (cols >= own_left - left) & (cols < w + right - own_right)
         divisor = _avg_divisor(params, int((~beyond).sum()), int((op_rows[:, None] & op_cols[None, :]).sum()))
         total = float(np.nansum(window[0]) / divisor)
     return Unit(kind="pool", window=window, padding_mask=mask, kernel=None, channels=[channel], partials=None,

@@ -338,7 +338,7 @@ def unit_in_large(shape, x: float, y: float, size: int = 448) -> tuple[int, int]
 
 
 def _mark_unit(big: np.ndarray, unit: tuple[int, int], factor: int) -> None:
-    """A black-and-yellow frame around one unit of the enlarged map, in place."""
+    """A black frame with a light grey inner line around one unit of the enlarged map, in place."""
     top, left = unit[0] * factor, unit[1] * factor
     t = max(1, min(3, factor // 4))
     for colour, inset in ((FRAME_INDEX, 0), (UNIT_EDGE, t)):

@@ -1,5 +1,6 @@
 """The Stages tab: one forward pass of a real CNN on the user's picture, then every Conv and Pool
 stage stepped through from the activations kept server-side (no new pass per step)."""
+import threading
 import weakref
 
 import gradio as gr
@@ -7,8 +8,6 @@ import numpy as np
 from PIL import Image
 
 from explorer import feature_maps as fm
-import threading
-
 from explorer import features, kernel_tab
 from explorer.bridge import Unit, arrival_words, describe_unit, explain_unit
 from explorer.gpu import MODEL_QUEUE, gpu
