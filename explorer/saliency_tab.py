@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 
 from explorer import attribution as at
 from explorer import trust
-from explorer.gpu import MODEL_QUEUE, gpu
+from explorer.gpu import MODEL_QUEUE, gpu, reporter, reporting, slot_seconds
 from explorer.images import is_blank, load_image
 from explorer.models import DEFAULT_MODEL, get_model
 from explorer.number_inputs import NumberInput, SliderInput
@@ -56,23 +56,52 @@ def method_options(method: str, layer, ig_steps, sg_samples, sg_noise, occ_windo
     return {k: v for k, v in given.items() if k in allowed and v is not None}
 
 
-@gpu
-def _attribute(model_name: str, image: Image.Image, method: str, target: int, options: dict, progress=None):
+def _passes_seconds(model_name: str, image: Image.Image, method: str, options: dict) -> int:
+    """The GPU slot of `method` on this picture: its passes at the model's input size (explorer.gpu)."""
+    try:
+        size = tuple(get_model(model_name)[0].preprocess(image).shape[-2:])
+    except ValueError:   # refused inside, with its message
+        return slot_seconds(model_name)
+    return slot_seconds(model_name, at.image_passes(method, options, size))
+
+
+def _attribute_seconds(model_name, image, method, target, options, job=None) -> int:
+    return _passes_seconds(model_name, image, method, options)
+
+
+@gpu(duration=_attribute_seconds)
+def _attribute(model_name: str, image: Image.Image, method: str, target: int, options: dict, job=None):
     model, _ = get_model(model_name)
-    return at.attribute_input(model, model.preprocess(image), method, target, progress=progress, **options)
+    return at.attribute_input(model, model.preprocess(image), method, target, progress=reporter(job), **options)
 
 
-@gpu
-def _randomised_map(model_name: str, image: Image.Image, result: at.Attribution, progress=None) -> np.ndarray:
+def _randomised_seconds(model_name, image, result, job=None) -> int:
+    return _passes_seconds(model_name, image, result.method, result.options)
+
+
+@gpu(duration=_randomised_seconds)
+def _randomised_map(model_name: str, image: Image.Image, result: at.Attribution, job=None) -> np.ndarray:
     """The same method, class and options on the model's copy with its top layers re-initialised."""
     model, _ = get_model(model_name)
     copy, _ = trust.shared_randomised_copy(model)
     layer = {"layer": result.layer} if result.layer else {}
-    return at.attribute_input(copy, model.preprocess(image), result.method, result.target, progress=progress,
+    return at.attribute_input(copy, model.preprocess(image), result.method, result.target, progress=reporter(job),
                               **result.options, **layer).input_map
 
 
-@gpu
+@gpu(duration=lambda model_name: slot_seconds(model_name, 2))
+def _methods(model_name: str) -> list[str]:
+    """The methods valid for the model (Guided Grad-CAM's check runs one pass through it)."""
+    return at.methods_for(get_model(model_name)[0])
+
+
+@gpu(duration=lambda model_name, *args, **kwargs: slot_seconds(model_name))
+def _predict(model_name: str, image: Image.Image) -> list[tuple[str, float]]:
+    model, _ = get_model(model_name)
+    return model.predict(image, k=5)
+
+
+@gpu(duration=lambda model_name, *args, **kwargs: slot_seconds(model_name, 2 * trust.DELETION_STEPS))
 def _deletion(model_name: str, image: Image.Image, shown: np.ndarray, target: int) -> trust.DeletionCurve:
     model, _ = get_model(model_name)
     return trust.deletion_curve(model, model.preprocess(image), shown, target)
@@ -94,7 +123,15 @@ def forget_results() -> None:
 def explained(model_name: str, picture, image: Image.Image, method: str, target, options: dict,
               progress=None) -> at.Attribution:
     key = (model_name, picture_key(picture), method, target, repr(sorted(options.items())))
-    return _MAPS.get_or_compute(key, lambda: _attribute(model_name, image, method, target, options, progress))
+    def compute() -> at.Attribution:
+        with reporting(progress) as job:
+            return _attribute(model_name, image, method, target, options, job)
+    return _MAPS.get_or_compute(key, compute)
+
+
+def _randomised(model_name: str, image: Image.Image, result: at.Attribution, progress=None) -> np.ndarray:
+    with reporting(progress) as job:
+        return _randomised_map(model_name, image, result, job)
 
 
 def checked(model_name: str, picture, image: Image.Image, result: at.Attribution, sign: str,
@@ -105,7 +142,7 @@ def checked(model_name: str, picture, image: Image.Image, result: at.Attribution
     picture_id = picture_key(picture)
     random_map = _RANDOMISED.get_or_compute(
         (model_name, picture_id, result.method, result.target, result.layer, repr(sorted(result.options.items()))),
-        lambda: _randomised_map(model_name, image, result, progress))
+        lambda: _randomised(model_name, image, result, progress))
     shown = at.signed(result.input_map, sign)
     curve = _CURVES.get_or_compute((model_name, picture_id, fingerprint(shown), result.target),
                                    lambda: _deletion(model_name, image, shown, result.target))
@@ -248,8 +285,8 @@ def explain(picture, model_name, target, methods, layer, sign, opacity, cmap, ig
     try:
         model, note = get_model(model_name or DEFAULT_MODEL)
         image = _image(picture)
-        predictions = model.predict(image, k=5)
-        valid = at.methods_for(model)
+        predictions = _predict(model.name, image)
+        valid = _methods(model.name)
         layers = at.conv_layers(model)
         if reset:      # a new picture or model: its top-1 class, the last conv layer
             target_index = None

@@ -10,7 +10,7 @@ from PIL import Image
 from explorer import feature_maps as fm
 from explorer import features, kernel_tab
 from explorer.bridge import Unit, arrival_words, describe_unit, explain_unit
-from explorer.gpu import MODEL_QUEUE, gpu
+from explorer.gpu import MODEL_QUEUE, gpu, reporter, reporting, slot_seconds
 from explorer.images import is_blank, load_image
 from explorer.models import DEFAULT_MODEL, Inspection, get_model
 from explorer.number_inputs import NumberInput, SliderInput
@@ -51,13 +51,17 @@ def _image(picture) -> Image.Image:
     return image
 
 
-@gpu
+def _one_pass(model_name: str, *args, **kwargs) -> int:
+    return slot_seconds(model_name)
+
+
+@gpu(duration=_one_pass)
 def _inspect(model_name: str, image: Image.Image) -> Inspection:
     model, _ = get_model(model_name)
     return model.inspect(image)
 
 
-@gpu
+@gpu(duration=_one_pass)
 def _predict(model_name: str, image: Image.Image) -> list[tuple[str, float]]:
     model, _ = get_model(model_name)
     return model.predict(image, k=5)
@@ -335,11 +339,31 @@ def _stop_flag(request: gr.Request | None) -> threading.Event:
     return _FEATURE_STOPS.get_or_compute(key, threading.Event)
 
 
-@gpu
-def _visualize(model_name: str, stage, channel: int, objective: str, seed: int, steps, progress):
+def _visualize_seconds(model_name: str, stage, channel, objective: str, seed, steps, job=None) -> int:
+    try:
+        passes = float(steps) if steps else features.DEFAULT_STEPS[1]   # on a GPU the default is the most
+    except (TypeError, ValueError):   # refused inside, with its message
+        passes = 1
+    return slot_seconds(model_name, passes)
+
+
+@gpu(duration=lambda model_name, *args, **kwargs: slot_seconds(model_name))
+def _default_steps(model_name: str, stage, objective: str) -> int:
+    """visualize's default steps here (finding the stage's cost traces the model once: one pass)."""
+    return features.default_steps(get_model(model_name)[0], stage, objective=objective)
+
+
+@gpu(duration=_visualize_seconds)
+def _visualize(model_name: str, stage, channel: int, objective: str, seed: int, steps, job=None):
     model, _ = get_model(model_name)
     return features.visualize(model, stage, channel, objective=objective, seed=seed, steps=steps,
-                              progress=progress)
+                              progress=reporter(job))
+
+
+@gpu(duration=_one_pass)
+def _activation(model_name: str, stage: int, target: int, image: Image.Image, objective: str) -> float:
+    model, _ = get_model(model_name)
+    return features.activation_of(model, stage, target, image, objective)
 
 
 def _feature_target(inspection: Inspection, model, index: int, channel, objective: str) -> tuple[int, str]:
@@ -371,8 +395,9 @@ def on_feature(picture, model_name, stage_no, channel, objective, seed, request:
                 raise Stop("cancelled")
             progress(fraction, desc="drawing: step by step, the objective rising")
 
-        v = _visualize(model_name, index, target, objective, int(seed or 0), None, report)
-        yours = features.activation_of(model, index, target, _image(picture), objective)
+        with reporting(report) as job:
+            v = _visualize(model_name, index, target, objective, int(seed or 0), None, job)
+        yours = _activation(model_name, index, target, _image(picture), objective)
     except Stop:
         raise gr.Error("Stopped: press the button to draw it again.", title="Cancelled")
     except ValueError as error:
@@ -437,11 +462,11 @@ def visualize_api(model_name, stage, channel, objective, seed, steps):
     model_name, objective = model_name or DEFAULT_MODEL, objective or "channel"
     steps = None if steps in (None, "") else steps
     try:
-        most = features.default_steps(get_model(model_name)[0], stage, objective=objective)
+        most = _default_steps(model_name, stage, objective)
         if steps is not None and float(steps) > most:   # a budget: one visitor cannot hold the queue for long
             raise ValueError(f"steps: {int(steps)} is more than this model and stage take here: at most {most} "
                              "(each step is one forward and one backward pass)")
-        v = _visualize(model_name, stage, channel, objective, int(seed or 0), steps, None)
+        v = _visualize(model_name, stage, channel, objective, int(seed or 0), steps)
     except ValueError as error:
         raise _user_error(error)
     return v.image, {"stage": v.stage, "stage_index": v.stage_index, "channel": v.channel,

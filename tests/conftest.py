@@ -1,12 +1,22 @@
 """Shared fixtures: the app served on localhost, a gradio_client for it, and headless Chromium."""
 import os
 import socket
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("EXPLORER_DEVICE", "cpu")
+
+# Every test runs the app with a stand-in for Hugging Face's `spaces` package (tests/standin/spaces): as
+# on ZeroGPU, a served model's forward pass in an event outside a @spaces.GPU function fails, and a GPU
+# function's arguments and result must pickle. Its log of GPU calls and violations is checked by
+# tests/test_zerogpu.py.
+STANDIN = Path(__file__).resolve().parent / "standin"
+sys.path.insert(0, str(STANDIN))
+os.environ.setdefault("SPACES_STANDIN_LOG", str(Path(tempfile.mkdtemp(prefix="spaces-standin-")) / "calls.jsonl"))
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
@@ -64,3 +74,12 @@ def page(browser, app_url):
 def screenshot_dir() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run when any event ran a served model outside a GPU slot (see tests/standin/spaces)."""
+    log = Path(os.environ["SPACES_STANDIN_LOG"])
+    violations = [line for line in log.read_text().splitlines() if '"violation"' in line] if log.exists() else []
+    if violations:
+        print(f"\n{len(violations)} ZeroGPU stand-in violation(s); the first:\n{violations[0][:2000]}")
+        session.exitstatus = 1
