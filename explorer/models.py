@@ -14,6 +14,7 @@ from torchvision import models as tvm
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
 
+from explorer.downloads import DOWNLOADS
 from explorer.images import load_image
 from explorer.stages import Stage, capture_stages, stage_layers
 
@@ -27,6 +28,11 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 class WeightsUnavailable(RuntimeError):
     """Pretrained weights could not be found on disk nor downloaded."""
+
+
+class WeightsDownloading(ValueError):
+    """The model's weights are still downloading in the background (explorer.downloads): its message
+    says how far, and the visitor is asked to pick it again in a moment."""
 
 
 @dataclass(frozen=True)
@@ -251,7 +257,13 @@ def get_model(name: str = DEFAULT_MODEL) -> tuple[LoadedModel, str]:
     architecture untrained. Returns (model, note): the note says so in words ("" when pretrained)."""
     if name not in REGISTRY:
         raise ValueError(f"model: unknown name {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+    waiting = DOWNLOADS.message(name)
+    if waiting:
+        raise WeightsDownloading(f"{REGISTRY[name].title}: {waiting}. Pick it again in a moment: after each start, "
+                                 "a Space downloads the classic models' weights once, one model at a time.")
     with _cache_lock:
+        if name in _cache and not _cache[name][0].pretrained and DOWNLOADS.finished(name):
+            del _cache[name]      # its weights arrived after the untrained stand-in was built
         if name not in _cache:
             try:
                 model, note = load_model(name, pretrained=True), ""

@@ -6,12 +6,14 @@ from pathlib import Path
 import torch
 from torchvision import models as tvm
 
+from explorer.downloads import DOWNLOADS, Download
 from explorer.memory import freeze_startup_objects
 from explorer.models import DEFAULT_MODEL, REGISTRY, get_model
 
 
-def torchvision_names() -> list[str]:
-    return [name for name, entry in REGISTRY.items() if entry.about.startswith("torchvision")]
+def downloaded_names() -> list[str]:
+    """The models whose checkpoints are downloaded rather than shipped (their entries give a size)."""
+    return [name for name, entry in REGISTRY.items() if entry.download_mb > 0]
 
 
 def checkpoint_path(name: str) -> Path:
@@ -19,23 +21,14 @@ def checkpoint_path(name: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
 
 
-def prefetch_weights(names=None) -> dict[str, str]:
-    """Download each missing torchvision checkpoint once (on a Space: at start-up).
-    Returns name -> "present" / "downloaded" / the error; never raises."""
-    report = {}
-    for name in names or torchvision_names():
-        path = checkpoint_path(name)
-        if path.exists():
-            report[name] = "present"
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        url = tvm.get_model_weights(name).DEFAULT.url
-        try:
-            torch.hub.download_url_to_file(url, str(path), hash_prefix=path.stem.rsplit("-", 1)[-1], progress=False)
-            report[name] = "downloaded"
-        except Exception as error:  # no network: the app offers the untrained architecture instead
-            report[name] = f"{type(error).__name__}: {error}"
-    return report
+def download_of(name: str) -> Download:
+    return Download(name, REGISTRY[name].title, tvm.get_model_weights(name).DEFAULT.url, checkpoint_path(name))
+
+
+def prefetch_weights(names=None) -> threading.Thread:
+    """Queue each missing checkpoint for the background download (explorer.downloads), one at a time;
+    returns the downloading thread. A failure is kept in DOWNLOADS.status(name); it never raises."""
+    return DOWNLOADS.start([download_of(name) for name in names or downloaded_names()])
 
 
 def on_a_space() -> bool:
@@ -44,7 +37,7 @@ def on_a_space() -> bool:
 
 def start_background_warmup() -> threading.Thread:
     """Load the default model now, then freeze what start-up created out of the garbage collector's
-    walks (explorer.memory); on a Space, fetch the torchvision weights too."""
+    walks (explorer.memory); on a Space, start the background download of the other models' weights."""
     def work():
         get_model(DEFAULT_MODEL)
         freeze_startup_objects()
