@@ -2,6 +2,7 @@
 AlexNet, and run the chapter's other layers on your own matrix."""
 from __future__ import annotations
 
+import functools
 import html
 import random
 
@@ -113,6 +114,20 @@ def inspect_values(name: str, height, width):
     choice = _pick_block(blocks)
     picture = draw_block(s, choice) if choice else None
     return totals_markdown(s), draw_chain(s), blocks, choice, picture, table_html(s), s.text
+
+
+@functools.lru_cache(maxsize=1)
+def _first_values() -> tuple:
+    default = arch.model_names()[0]
+    _, height, width = arch.model_input_size(default)
+    return inspect_values(default, height, width)
+
+
+def first_view():
+    """What the Inspect view shows first (the default model at its input size), computed once."""
+    md, chain, blocks, choice, picture, table, text = _first_values()
+    return (md, chain, gr.Dropdown(choices=blocks or [NO_BRANCHES], value=choice or NO_BRANCHES,
+                                   interactive=bool(blocks)), picture, table, text)
 
 
 def _pick_block(blocks: list[str]) -> str | None:
@@ -277,8 +292,6 @@ def build(shared: dict) -> None:
     choices = [(arch.model_title(n), n) for n in names]
     default = names[0]
     _, h0, w0 = arch.model_input_size(default)
-    # computed while the app is built, so the tab opens at once
-    md0, chain0, blocks0, choice0, picture0, table0, text0 = inspect_values(default, h0, w0)
     gr.Markdown("Open up the classic CNNs the chapter names, compare them on this machine, check that the "
                 "chapter's own model is AlexNet, and run its other layers on your numbers. Shapes, parameters "
                 "and multiply-accumulates come from one real forward pass; latency is measured here.")
@@ -289,23 +302,26 @@ def build(shared: dict) -> None:
                 height = NumberInput(value=h0, precision=0, label="Input height (px)", minimum=1, maximum=1024)
                 width = NumberInput(value=w0, precision=0, label="Input width (px)", minimum=1, maximum=1024)
                 go = gr.Button("Summarize", variant="primary")
-            totals = gr.Markdown(md0)
+            totals = gr.Markdown()
             gr.Markdown("#### The network as a chain of blocks (generated from the model)")
-            chain = gr.Image(chain0, type="pil", show_label=False, interactive=False, format="png")
+            chain = gr.Image(None, type="pil", show_label=False, interactive=False, format="png")
             with gr.Row():
                 with gr.Column(scale=1):
-                    block = gr.Dropdown(choices=blocks0 or [NO_BRANCHES], value=choice0 or NO_BRANCHES,
-                                        interactive=bool(blocks0), label="A block with branches (residual, "
+                    block = gr.Dropdown(choices=[NO_BRANCHES], value=NO_BRANCHES,
+                                        interactive=False, label="A block with branches (residual, "
                                         "Inception, dense...)")
                     gr.Markdown("Drawn from the layers that really ran inside the block. Note: torchvision's "
                                 "GoogLeNet uses a 3×3 convolution where the paper's Inception module has 5×5.")
                 with gr.Column(scale=3):
-                    picture = gr.Image(picture0, type="pil", show_label=False, interactive=False, format="png")
+                    picture = gr.Image(None, type="pil", show_label=False, interactive=False, format="png")
             gr.Markdown("#### Every layer in forward order, by block (click a block to open it)")
-            table = gr.HTML(table0)
+            table = gr.HTML()
             with gr.Accordion("print(model)", open=False):
-                text = gr.Code(text0, language=None, lines=20, max_lines=40)
+                text = gr.Code(None, language=None, lines=20, max_lines=40)
             outputs = [totals, chain, block, picture, table, text]
+            # filled when a page loads, not while the app starts (a cold start serves its first page sooner)
+            gr.context.Context.root_block.load(first_view, None, outputs, api_name="architecture_first_view",
+                                               api_visibility="private")
             go.click(inspect_model, [model, height, width], outputs, api_name="summarize")
             height.submit(inspect_model, [model, height, width], outputs, api_name="summarize_height",
                           api_visibility="private")

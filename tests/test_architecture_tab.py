@@ -61,3 +61,20 @@ def test_architecture_tab_screenshot(page, screenshot_dir):
     page.get_by_text(f"Train mode, seed {seed.input_value()}:").wait_for()
     page.wait_for_timeout(300)
     page.screenshot(path=str(screenshot_dir / "architecture_layers.png"), full_page=True)
+
+
+def test_the_first_summary_is_computed_when_a_page_loads_not_while_the_app_starts(monkeypatch):
+    from explorer import architecture_tab
+    from explorer.ui import build_demo
+
+    def refuse(*args):
+        raise AssertionError("the Architecture summary was computed at build time")
+
+    monkeypatch.setattr(architecture_tab, "inspect_values", refuse)
+    demo = build_demo()
+    loads = [fn for fn in demo.fns.values() if fn.name == "first_view"]
+    assert len(loads) == 1 and loads[0].api_name == "architecture_first_view"
+    monkeypatch.undo()
+    architecture_tab._first_values.cache_clear()
+    totals, chain, block, picture, table, text = architecture_tab.first_view()
+    assert "parameters" in totals and chain is not None and "<details" in table
