@@ -1,14 +1,15 @@
-"""The GPU path: the tabs' computations on CUDA, with the ratios the issues ask for.
+"""The GPU path against the CPU, in one run: what a visitor waits for on each.
 
-    .venv/bin/python benchmarks/bench_gpu.py
+    .venv/bin/python benchmarks/bench_gpu.py [--model efficientnet_lite0] [--device cuda]
 
-Runs, on the first CUDA device: the Stages benchmark (default model and ResNet-50), the attribution
-benchmark (default model), and a ResNet-50 sweep: forward, stage capture and one Grad-CAM at
-batch 1, and forward throughput at batches 1 / 8 / 32, each against a bare forward pass measured
-in the same run. Without CUDA it says so and measures nothing.
+For the default model on one photo, the median time on the CPU and on the device, and their ratio
+(device / CPU: below 1 is faster), for: the stage sweep (`model.inspect`: the prediction and every
+Conv and Pool stage), each attribution method at the app's default settings, and one feature
+visualisation (48 steps); then the peak CUDA memory of the whole run. Without CUDA it says so and
+measures nothing (`--device cpu` runs the same script CPU against CPU, to check the script itself).
 """
-import os
-import subprocess
+import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -18,52 +19,66 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+METHODS = ("saliency", "integrated_gradients", "smoothgrad", "gradcam", "guided_gradcam", "occlusion")
 
-def _median_ms(fn, repeat: int = 20) -> float:
-    fn()
-    torch.cuda.synchronize()
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def median_seconds(fn, device: torch.device, repeat: int) -> float:
+    fn()                                   # warm-up: cuDNN picks its algorithms, caches fill
+    _sync(device)
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         fn()
-        torch.cuda.synchronize()
+        _sync(device)
         times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2] * 1000
+    return statistics.median(times)
 
 
-def resnet50_sweep() -> None:
-    from PIL import Image
+def jobs(model, image):
+    from explorer import attribution as at
+    from explorer import features
 
-    from explorer.attribution import attribute
-    from explorer.models import load_model
-
-    model = load_model("resnet50", pretrained=False, device="cuda")
-    image = Image.open(ROOT / "assets" / "examples" / "dog.jpg")
-    x = model.preprocess(image)
-    with torch.inference_mode():
-        forward = _median_ms(lambda: model.module(x))
-    stages = _median_ms(lambda: model.stages(image))
-    gradcam = _median_ms(lambda: attribute(model, image, "gradcam"), repeat=10)
-    print(f"ResNet-50 on {torch.cuda.get_device_name()}: forward {forward:.2f} ms; "
-          f"stages() {stages:.2f} ms = {stages / forward:.2f}x; gradcam {gradcam:.2f} ms = {gradcam / forward:.2f}x")
-    for batch in (1, 8, 32):
-        xb = x.repeat(batch, 1, 1, 1)
-        with torch.inference_mode():
-            ms = _median_ms(lambda: model.module(xb))
-        print(f"  batch {batch:>2}: {ms:.2f} ms, {batch / ms * 1000:.0f} images/s")
+    valid = at.methods_for(model)
+    yield "stage sweep (inspect)", lambda: model.inspect(image), 5
+    for method in METHODS:
+        if method in valid:
+            yield f"attribution: {method}", lambda m=method: at.attribute(model, image, m), 3 if method != "occlusion" else 1
+    yield "feature visualisation, 48 steps", lambda: features.visualize(model, 5, 0, steps=48, seed=1), 1
 
 
 def main() -> None:
-    if not torch.cuda.is_available():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="efficientnet_lite0")
+    parser.add_argument("--device", default="cuda")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
         print("no CUDA device here: nothing measured (run this on a machine with an NVIDIA GPU)")
         return
-    env = dict(os.environ, EXPLORER_DEVICE="cuda")
-    for command in (["benchmarks/bench_stages.py", "--device", "cuda", "--rounds", "15"],
-                    ["benchmarks/bench_stages.py", "--device", "cuda", "--rounds", "15", "--model", "resnet50"],
-                    ["benchmarks/bench_attribution.py", "--device", "cuda", "--repeat", "5"]):
-        print("$", " ".join(command), flush=True)
-        subprocess.run([sys.executable, *command], cwd=ROOT, env=env, check=False)
-    resnet50_sweep()
+    from PIL import Image
+
+    from explorer import features
+    from explorer.models import load_model
+
+    image = Image.open(ROOT / "assets" / "examples" / "dog.jpg").convert("RGB")
+    cpu, dev = load_model(args.model, device="cpu"), load_model(args.model, device=device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        print(f"{torch.cuda.get_device_name(device)}, torch {torch.__version__}, model {args.model}")
+    print(f"{'computation':<36} {'CPU s':>8} {args.device + ' s':>9} {'ratio':>7}")
+    for (name, on_cpu, repeat), (_, on_dev, _) in zip(jobs(cpu, image), jobs(dev, image)):
+        features.RESULTS.clear()
+        seconds_cpu = median_seconds(lambda: (features.RESULTS.clear(), on_cpu()), torch.device("cpu"), repeat)
+        seconds_dev = median_seconds(lambda: (features.RESULTS.clear(), on_dev()), device, repeat)
+        print(f"{name:<36} {seconds_cpu:>8.3f} {seconds_dev:>9.3f} {seconds_dev / seconds_cpu:>6.3f}x", flush=True)
+    if device.type == "cuda":
+        print(f"peak CUDA memory: {torch.cuda.max_memory_allocated(device) / 2**20:.0f} MiB allocated, "
+              f"{torch.cuda.max_memory_reserved(device) / 2**20:.0f} MiB reserved")
 
 
 if __name__ == "__main__":
