@@ -141,3 +141,17 @@ def test_every_torchvision_model_is_downloaded_in_the_background():
     assert set(warmup.downloaded_names()) == {"alexnet", "vgg16", "resnet18", "resnet50", "googlenet",
                                               "squeezenet1_1", "densenet121", "mobilenet_v2", "mobilenet_v3_large"}
     assert downloads.TIMEOUT_SECONDS > 0
+
+
+def test_the_warm_up_loads_the_default_model_but_runs_no_pass_through_it(monkeypatch):
+    """On ZeroGPU CUDA exists only inside GPU functions: start-up may move weights, never compute."""
+    import torch
+
+    passes = []
+    handle = torch.nn.modules.module.register_module_forward_pre_hook(lambda module, args: passes.append(module))
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    try:
+        warmup.start_background_warmup().join(120)
+    finally:
+        handle.remove()
+    assert models.DEFAULT_MODEL in models._cache and passes == []
