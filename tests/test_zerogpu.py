@@ -50,9 +50,11 @@ def test_the_standin_is_the_spaces_package_the_app_imports():
     assert twice(4) == 8 and hasattr(twice, "zerogpu")
 
 
-def test_the_standin_catches_a_forward_outside_a_slot_and_unpicklable_arguments():
+def test_the_standin_catches_a_forward_outside_a_slot_and_unpicklable_arguments(tmp_path, monkeypatch):
     from gradio.context import LocalContext
 
+    own_log = tmp_path / "calls.jsonl"          # these violations are on purpose: not the session's log
+    monkeypatch.setenv("SPACES_STANDIN_LOG", str(own_log))
     model, _ = get_model("digits")
     x = torch.zeros(1, 1, 28, 28)
     model.module(x)                                    # outside any event: a test, not checked
@@ -66,6 +68,8 @@ def test_the_standin_catches_a_forward_outside_a_slot_and_unpicklable_arguments(
             gpu.gpu(lambda lock: 1, duration=5)(threading.Lock())
     finally:
         LocalContext.event_id.reset(token)
+    violations = [json.loads(line)["violation"] for line in own_log.read_text().splitlines() if "violation" in line]
+    assert violations == ["forward outside a GPU slot", "arguments do not pickle"]
 
 
 def test_slot_seconds_grow_with_passes_and_model_cost_within_bounds():
