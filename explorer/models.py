@@ -84,6 +84,10 @@ REGISTRY: dict[str, ModelEntry] = {}
 
 
 def register(name: str, title: str, build: Callable[[bool], Built], **extra) -> None:
+    """Add a model: one entry, its builder and its facts. A name already registered is refused (as
+    torchvision's register_model does), so that a second entry cannot silently replace the first."""
+    if name in REGISTRY:
+        raise ValueError(f"model: {name!r} is already registered ({REGISTRY[name].title})")
     REGISTRY[name] = ModelEntry(name, title, build, **extra)
 
 

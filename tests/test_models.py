@@ -133,3 +133,10 @@ def test_concurrent_users_get_the_answers_of_a_single_user():
         assert len(got.stages) == len(expected.stages)
         torch.testing.assert_close(got.stages[-2].activation, expected.stages[-2].activation)
     assert sum(len(m._forward_hooks) for m in model.module.modules()) == 0
+
+
+def test_register_refuses_a_name_already_taken():
+    before = dict(models.REGISTRY)
+    with pytest.raises(ValueError, match="'resnet18' is already registered"):
+        models.register("resnet18", "Another ResNet", lambda pretrained: None)
+    assert models.REGISTRY == before
