@@ -484,7 +484,7 @@ def build(shared: dict) -> None:
                 with gr.Row(equal_height=False):
                     methods = gr.CheckboxGroup(choices=method_choices(DEFAULT_MODEL),
                                                value=DEFAULT_METHODS, label="Methods (tick several to compare)",
-                                               scale=4)
+                                               scale=4, elem_id="saliency-methods")
                     with gr.Column(scale=1, min_width=140):
                         run = gr.Button("Explain", variant="primary")
                         cancel = gr.Button("Cancel", variant="stop")
@@ -511,7 +511,7 @@ def build(shared: dict) -> None:
                 gallery = gr.Gallery(label="Maps: over the picture (the box is what the model saw) and as heat maps",
                                      columns=2, height="auto", object_fit="contain", format="png",
                                      interactive=False, buttons=["download", "fullscreen"], elem_id="saliency-maps")
-                download = gr.DownloadButton("Download the maps (PNG)", value=None)
+                download = gr.DownloadButton("Download the maps (PNG)", value=None, elem_id="saliency-download")
         gr.Markdown("### Can you trust these maps?")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
