@@ -9,6 +9,7 @@ from PIL import Image
 from explorer.models import DEFAULT_MODEL, get_model
 
 ESPRESSO = str(Path(__file__).resolve().parent.parent / "assets" / "examples" / "espresso.jpg")
+PANDA = str(Path(__file__).resolve().parent.parent / "assets" / "examples" / "panda.jpg")
 
 
 def _call(client, *args):
@@ -35,8 +36,40 @@ def test_attribute_endpoint_explains_pytorchs_own_top_class(client):
     assert numbers["deletion_random"][0] == pytest.approx(float(probabilities[top]), abs=1e-4)
     assert 0 <= numbers["deletion_auc_map"] <= 1 and 0 <= numbers["deletion_auc_random"] <= 1
     assert -1 <= numbers["randomisation_rank_correlation"] <= 1
+    # the verdicts in words, resting on the figures returned beside them
+    words = numbers["trust"]
+    assert words["measurable"] and words["verdict"] in {"passes both checks", "fails the deletion check",
+                                                        "fails the randomisation check",
+                                                        "fails the deletion and the randomisation check"}
+    areas = [np.trapezoid(curve, np.linspace(0, 1, len(curve))) for curve in numbers["deletion_random_orders"]]
+    own = np.trapezoid(numbers["deletion_map"], np.linspace(0, 1, len(numbers["deletion_map"])))
+    assert len(areas) >= 4 and numbers["deletion_auc_map"] == pytest.approx(own, abs=1e-6)
+    assert numbers["deletion_auc_random_orders"] == pytest.approx(areas, abs=1e-6)
+    assert words["deletion"]["passed"] == (own < min(areas) and (np.mean(areas) - own) / np.std(areas, ddof=1) >= 2
+                                           and own <= 0.9 * np.mean(areas))
+    assert f"{numbers['deletion_auc_map']:.3f}" in words["deletion"]["reason"]
+    assert words["randomisation"]["passed"] == (numbers["randomisation_rank_correlation"] < 0.5)
     _, map_only = _call(client, ESPRESSO, DEFAULT_MODEL, "gradcam", "", {"sign": "positive"})
     assert map_only["target"] == top and not any(name.startswith("deletion") for name in map_only)
+
+
+@pytest.mark.e2e
+def test_attribute_endpoint_says_not_measurable_in_words(client, tmp_path):
+    from test_digits import draw
+
+    four = tmp_path / "four.png"
+    draw(4).save(four)
+    _, drawing = _call(client, str(four), "digits", "gradcam", "", {"trust": True})
+    assert drawing["label"] == "4"
+    assert drawing["trust"]["verdict"] == "not measurable" and not drawing["trust"]["measurable"]
+    assert "Grad-CAM is zero everywhere for this class on this picture" in drawing["trust"]["reason"]
+    assert drawing["deletion_auc_map"] is None and drawing["randomisation_rank_correlation"] is None
+    _, tench = _call(client, PANDA, DEFAULT_MODEL, "gradcam", "tench", {"trust": True})
+    assert tench["label"] == "tench" and tench["trust"]["verdict"] == "not measurable"
+    assert tench["trust"]["deletion"] == {"measurable": False, "passed": None, "verdict": "not measurable",
+                                          "reason": tench["trust"]["deletion"]["reason"]}
+    assert "“tench” has probability" in tench["trust"]["deletion"]["reason"]
+    assert tench["trust"]["probability"] < 0.01
 
 
 @pytest.mark.e2e
@@ -96,8 +129,6 @@ def test_pick_a_method_and_see_the_overlay(page, screenshot_dir):
 
 
 # --- trust verdicts, empty maps, methods per model, the download's name (no browser) ---------------------
-
-PANDA = str(Path(__file__).resolve().parent.parent / "assets" / "examples" / "panda.jpg")
 CONTROLS = dict(layer="", sign="absolute", opacity=0.6, cmap="inferno", ig_steps=32, sg_samples=16, sg_noise=0.15,
                 occ_window=0, occ_stride=0)
 
