@@ -449,10 +449,12 @@ def trust_numbers(check: trust.TrustCheck) -> dict:
 
 # --- layout -------------------------------------------------------------------------------------------
 
-# The gallery's label and buttons sit above its thumbnails, not over them; each caption is written out
-# in full under its picture, never over the heat map's colour bar; the trust table's words stay whole.
+# The gallery's label and buttons sit above its thumbnails, not over them, and it grows with its rows
+# instead of scrolling inside the page; each caption is written out in full under its picture, never
+# over the heat map's colour bar; the trust table's words stay whole.
 PAGE_CSS = """
-#saliency-maps .grid-wrap { padding-top: 44px; }
+#saliency-maps .grid-wrap { padding-top: 44px; max-height: none; }
+#saliency-maps .fixed-height { max-height: none; }
 #saliency-maps .thumbnail-item { aspect-ratio: auto; height: auto; display: flex; flex-direction: column; }
 #saliency-maps .thumbnail-lg > img { height: auto; }
 #saliency-maps .caption-label { position: static; max-width: none; white-space: normal; text-overflow: clip;
@@ -509,7 +511,7 @@ def build(shared: dict) -> None:
                         occ_stride = NumberInput(0, precision=0, minimum=0, label="Occlusion stride (0 = half the window)")
                 header = gr.Markdown("### " + HINT)
                 gallery = gr.Gallery(label="Maps: over the picture (the box is what the model saw) and as heat maps",
-                                     columns=2, height="auto", object_fit="contain", format="png",
+                                     columns=4, height="auto", object_fit="contain", format="png",
                                      interactive=False, buttons=["download", "fullscreen"], elem_id="saliency-maps")
                 download = gr.DownloadButton("Download the maps (PNG)", value=None, elem_id="saliency-download")
         gr.Markdown("### Can you trust these maps?")

@@ -86,6 +86,9 @@ def test_the_saliency_page_reads_cleanly_at_1440x900(wide, screenshot_dir):
         captions.append(caption.inner_text())
     assert sorted(captions) == sorted(["Grad-CAM: over the picture", "Grad-CAM: heat map",
                                        "Saliency (gradient): over the picture", "Saliency (gradient): heat map"])
+    assert page.evaluate(BROKEN_WORDS, "#saliency-maps .caption-label") == []
+    last = _box(thumbnails.nth(3))
+    assert last["y"] + last["height"] <= _box(gallery)["y"] + _box(gallery)["height"] + 1    # not cut by a scroll box
     for button in gallery.locator("button:not(.thumbnail-item)").all():
         if button.is_visible():
             assert not any(_overlap(_box(button), _box(thumbnails.nth(i))) for i in range(4))
