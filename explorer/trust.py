@@ -1,11 +1,15 @@
 """How far to trust an attribution map: two checks the usual tools do not show.
 
 - Deletion curve: remove the pixels the map ranks highest first, in steps, and watch the target's
-  probability; compare with removing pixels in a random order. A map that explains the model makes the
-  probability fall sooner: a smaller area under the curve than random.
+  probability; compare with removing pixels in several random orders. A map that explains the model makes
+  the probability fall sooner: a smaller area under the curve than every random order's.
 - Model-randomisation test (Adebayo et al., 2018): compute the same map on a copy of the model whose top
   layers are re-initialised. A map that barely changes (high rank correlation) does not depend on what the
   model learned, so it is not explaining the model.
+
+`trust_check` runs both and gives the verdicts in words, or "not measurable" with the reason where the
+checks cannot tell: a map that is zero or constant ranks nothing, and a class that is next to impossible
+on the intact picture has no fall to measure.
 """
 import copy
 import math
