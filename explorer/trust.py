@@ -131,7 +131,8 @@ RANDOM_CURVES = Recent()
 
 
 def _random_key(model: LoadedModel, x: torch.Tensor, target: int, steps: int, orders: int, seed: int) -> tuple:
-    return model.name, model.pretrained, fingerprint(x), target, steps, orders, seed
+    # the module itself too: two models of one name (a test's toys, an untrained stand-in) never share curves
+    return model.name, id(model.module), model.pretrained, fingerprint(x), target, steps, orders, seed
 
 
 def deletion_curve(model: LoadedModel, x: torch.Tensor, heat: np.ndarray, target: int,
@@ -404,8 +405,8 @@ def randomised_map(model: LoadedModel, x: torch.Tensor, result, progress=None) -
     """The same method, class and options on the model's copy with its top layers re-initialised (kept:
     it does not depend on the sign shown)."""
     layer = {"layer": result.layer} if result.layer else {}
-    key = (model.name, model.pretrained, fingerprint(x), result.method, result.target, result.layer,
-           repr(sorted(result.options.items())))
+    key = (model.name, id(model.module), model.pretrained, fingerprint(x), result.method, result.target,
+           result.layer, repr(sorted(result.options.items())))
 
     def compute():
         copy, _ = shared_randomised_copy(model)

@@ -216,7 +216,7 @@ def test_the_download_is_named_after_the_model_methods_and_class():
     from explorer.saliency_tab import download_name, sheet_file
 
     heat = np.zeros((4, 4), np.float32)
-    results = [Attribution("gradcam", 235, "German shepherd", heat), Attribution("saliency", 235, "German shepherd", heat)]
+    results = [Attribution(method, 235, "German shepherd", heat) for method in ("gradcam", "saliency")]
     name = download_name("resnet18", results)
     assert name == "saliency-resnet18-gradcam+saliency-german_shepherd.png"
     items = [(Image.new("RGB", (20, 10), "red"), "one"), (Image.new("RGB", (20, 10), "blue"), "two")]
