@@ -455,6 +455,7 @@ def trust_numbers(check: trust.TrustCheck) -> dict:
 PAGE_CSS = """
 #saliency-maps .grid-wrap { padding-top: 44px; max-height: none; }
 #saliency-maps .fixed-height { max-height: none; }
+#saliency-maps .fixed-height:has(.thumbnail-item) { min-height: 0; }
 #saliency-maps .thumbnail-item { aspect-ratio: auto; height: auto; display: flex; flex-direction: column; }
 #saliency-maps .thumbnail-lg > img { height: auto; }
 #saliency-maps .caption-label { position: static; max-width: none; white-space: normal; text-overflow: clip;
