@@ -224,12 +224,8 @@ def trust_table(rows: list[dict]) -> str:
         rho = "—" if check.correlation is None else f"{check.correlation:.2f}"
         lines.append(f"| {r['title']} | {_areas(check)} | {_mark(check.deletion)} | {rho} | "
                      f"{_mark(check.randomisation)} |")
-        if check.blank is not None:
-            reasons.append(f"- **{r['title']}**: not measurable: {check.blank}; a map that ranks no pixel above "
-                           "another cannot be checked.")
-        else:
-            reasons.append(f"- **{r['title']}**: deletion {check.deletion.verdict}: {check.deletion.reason}. "
-                           f"Randomisation: {check.randomisation.verdict}: {check.randomisation.reason}.")
+        verdict = "not measurable: " if check.blank is not None else ""
+        reasons.append(f"- **{r['title']}**: {verdict}{check.reason}")
     return "\n".join(lines) + "\n\n" + "\n".join(reasons)
 
 
@@ -432,19 +428,20 @@ def attribute_api(image, model_name, method, target, options):
     return over, numbers
 
 
+DELETION_FIGURES = ("deletion_auc_map", "deletion_auc_random", "deletion_auc_random_sd", "deletion_auc_random_orders",
+                    "deletion_map", "deletion_random", "deletion_random_orders")
+
+
 def trust_numbers(check: trust.TrustCheck) -> dict:
     """The trust check as /attribute returns it: the verdicts and reasons in words ("trust"), and the
     figures (None where not measurable); deletion_random is the random orders' mean curve."""
     curve = check.curve
-    return {"trust": check.as_dict(),
-            "deletion_auc_map": None if curve is None else curve.auc_map,
-            "deletion_auc_random": None if curve is None else curve.auc_random,
-            "deletion_auc_random_sd": None if curve is None else curve.random_sd,
-            "deletion_auc_random_orders": None if curve is None else curve.auc_random_orders.tolist(),
-            "deletion_map": None if curve is None else curve.by_map.tolist(),
-            "deletion_random": None if curve is None else curve.by_random.tolist(),
-            "deletion_random_orders": None if curve is None else curve.by_random_orders.tolist(),
-            "randomisation_rank_correlation": check.correlation}
+    figures = dict.fromkeys(DELETION_FIGURES) if curve is None else {
+        "deletion_auc_map": curve.auc_map, "deletion_auc_random": curve.auc_random,
+        "deletion_auc_random_sd": curve.random_sd, "deletion_auc_random_orders": curve.auc_random_orders.tolist(),
+        "deletion_map": curve.by_map.tolist(), "deletion_random": curve.by_random.tolist(),
+        "deletion_random_orders": curve.by_random_orders.tolist()}
+    return {"trust": check.as_dict(), **figures, "randomisation_rank_correlation": check.correlation}
 
 
 # --- layout -------------------------------------------------------------------------------------------

@@ -387,7 +387,7 @@ class TrustCheck:
     @property
     def reason(self) -> str:
         if self.blank is not None:
-            return f"{self.blank}; a map that ranks no pixel above another cannot be checked"
+            return f"{self.blank}; a map that ranks no pixel above another cannot be checked."
         return (f"Deletion: {self.deletion.verdict}, {self.deletion.reason}. "
                 f"Randomisation: {self.randomisation.verdict}, {self.randomisation.reason}.")
 
