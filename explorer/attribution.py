@@ -22,7 +22,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from explorer.images import load_image
-from explorer.models import LoadedModel, PhotoTransform
+from explorer.models import REGISTRY, LoadedModel, PhotoTransform, load_model
 from explorer.stages import stage_kind
 
 # Captum announces its (temporary, removed) ReLU hooks on every guided call: not news to a user.
@@ -170,6 +170,7 @@ class _RectifierSpy(TorchFunctionMode):
 
 
 _guided_ok: "weakref.WeakKeyDictionary[nn.Module, tuple[bool, str]]" = weakref.WeakKeyDictionary()
+_guided_by_name: dict[str, tuple[bool, str]] = {}
 
 
 def _probe_input(model: LoadedModel) -> torch.Tensor:
@@ -179,12 +180,43 @@ def _probe_input(model: LoadedModel) -> torch.Tensor:
     return model.preprocess(picture)
 
 
+def _structure(model: LoadedModel) -> tuple[nn.Module, torch.Tensor]:
+    """The model's architecture on the meta device, with a probe input there: a pass through it runs
+    the same modules and functions with no arithmetic and no data (nothing for a GPU to do)."""
+    parameter = next(model.module.parameters(), None)
+    if model.name in REGISTRY and (parameter is None or parameter.device.type != "meta"):
+        model = load_model(model.name, pretrained=False, device="meta")
+    return model.module, _probe_input(model).to(model.device)
+
+
 def guided_backprop_check(model: LoadedModel) -> tuple[bool, str]:
     """(valid, why): guided backpropagation is right only when every rectifier is an nn.ReLU module
-    called exactly once per forward pass (Captum overrides gradients on nn.ReLU modules only)."""
-    module = model.module
-    if module in _guided_ok:
-        return _guided_ok[module]
+    called exactly once per forward pass (Captum overrides gradients on nn.ReLU modules only). The
+    check is of the architecture: it runs on the meta device, once per registered model."""
+    if model.name in _guided_by_name:
+        return _guided_by_name[model.name]
+    if model.module in _guided_ok:
+        return _guided_ok[model.module]
+    verdict = _guided_verdict(model)
+    if model.name in REGISTRY:
+        _guided_by_name[model.name] = verdict
+    _guided_ok[model.module] = verdict
+    return verdict
+
+
+def methods_of(name: str) -> list[str]:
+    """The METHODS Captum computes correctly on the registered model `name` (no weights are loaded)."""
+    if name not in REGISTRY:
+        raise ValueError(f"model: unknown name {name!r}; choose one of {', '.join(REGISTRY)}")
+    if name not in _guided_by_name:
+        structure = load_model(name, pretrained=False, device="meta")
+        _guided_by_name[name] = _guided_verdict(structure)
+    guided = _guided_by_name[name][0]
+    return [method for method, m in METHODS.items() if guided or not m.needs_guided_relus]
+
+
+def _guided_verdict(model: LoadedModel) -> tuple[bool, str]:
+    module, x = _structure(model)
     spy, calls = _RectifierSpy(), {}
 
     def before(layer, inputs):
@@ -195,7 +227,6 @@ def guided_backprop_check(model: LoadedModel) -> tuple[bool, str]:
         calls[layer] = calls.get(layer, 0) + 1
 
     relus = [m for m in module.modules() if isinstance(m, nn.ReLU)]
-    x = _probe_input(model)
     with model.lock:
         handles = [h for m in relus for h in (m.register_forward_pre_hook(before), m.register_forward_hook(after))]
         try:
@@ -216,12 +247,13 @@ def guided_backprop_check(model: LoadedModel) -> tuple[bool, str]:
         verdict = (False, "it has no ReLU")
     else:
         verdict = (True, "every ReLU is its own nn.ReLU module")
-    _guided_ok[module] = verdict
     return verdict
 
 
 def methods_for(model: LoadedModel) -> list[str]:
     """The METHODS that Captum computes correctly on this model."""
+    if model.name in REGISTRY:
+        return methods_of(model.name)
     guided = guided_backprop_check(model)[0]
     return [name for name, m in METHODS.items() if guided or not m.needs_guided_relus]
 

@@ -1,6 +1,7 @@
 """The Saliency tab: which pixels decided the model's answer (explorer.attribution, through Captum), and
 beside each map a check of how far to trust it (explorer.trust)."""
-import os
+import re
+import shutil
 import tempfile
 import threading
 import time
@@ -17,7 +18,7 @@ from explorer.images import is_blank, load_image
 from explorer.models import DEFAULT_MODEL, get_model
 from explorer.number_inputs import NumberInput, SliderInput
 from explorer.picture_input import MODEL_CHOICES, build_picture_input
-from explorer.recent import Recent, fingerprint, picture_key
+from explorer.recent import Recent, picture_key
 from explorer.upload import ImageUpload
 
 TITLE = "Saliency"
@@ -47,6 +48,18 @@ def _image(picture) -> Image.Image:
     return image
 
 
+def method_choices(model_name: str) -> list[tuple[str, str]]:
+    """(title, name) of the methods Captum computes correctly on this model: known once the model is
+    chosen, so the list never changes when a picture arrives."""
+    return [(at.method_title(m), m) for m in at.methods_of(model_name or DEFAULT_MODEL)]
+
+
+def methods_update(model_name: str, ticked) -> gr.CheckboxGroup:
+    choices = method_choices(model_name)
+    valid = [name for _, name in choices]
+    return gr.CheckboxGroup(choices=choices, value=[m for m in (ticked or []) if m in valid] or DEFAULT_METHODS)
+
+
 def method_options(method: str, layer, ig_steps, sg_samples, sg_noise, occ_window, occ_stride) -> dict:
     """The UI's controls as the options `method` takes (0 / empty = the method's default)."""
     given = {"layer": layer or None, "n_steps": ig_steps, "nt_samples": sg_samples, "stdevs": sg_noise,
@@ -56,17 +69,17 @@ def method_options(method: str, layer, ig_steps, sg_samples, sg_noise, occ_windo
     return {k: v for k, v in given.items() if k in allowed and v is not None}
 
 
-def _passes_seconds(model_name: str, image: Image.Image, method: str, options: dict) -> int:
-    """The GPU slot of `method` on this picture: its passes at the model's input size (explorer.gpu)."""
+def _passes(model_name: str, image: Image.Image, method: str, options: dict) -> int:
+    """The passes `method` takes on this picture, at the model's input size (they size its GPU slot)."""
     try:
         size = tuple(get_model(model_name)[0].preprocess(image).shape[-2:])
     except ValueError:   # refused inside, with its message
-        return slot_seconds(model_name)
-    return slot_seconds(model_name, at.image_passes(method, options, size))
+        return 1
+    return at.image_passes(method, options, size)
 
 
 def _attribute_seconds(model_name, image, method, target, options, job=None) -> int:
-    return _passes_seconds(model_name, image, method, options)
+    return slot_seconds(model_name, _passes(model_name, image, method, options))
 
 
 @gpu(duration=_attribute_seconds)
@@ -75,48 +88,34 @@ def _attribute(model_name: str, image: Image.Image, method: str, target: int, op
     return at.attribute_input(model, model.preprocess(image), method, target, progress=reporter(job), **options)
 
 
-def _randomised_seconds(model_name, image, result, job=None) -> int:
-    return _passes_seconds(model_name, image, result.method, result.options)
-
-
-@gpu(duration=_randomised_seconds)
-def _randomised_map(model_name: str, image: Image.Image, result: at.Attribution, job=None) -> np.ndarray:
-    """The same method, class and options on the model's copy with its top layers re-initialised."""
-    model, _ = get_model(model_name)
-    copy, _ = trust.shared_randomised_copy(model)
-    layer = {"layer": result.layer} if result.layer else {}
-    return at.attribute_input(copy, model.preprocess(image), result.method, result.target, progress=reporter(job),
-                              **result.options, **layer).input_map
-
-
-@gpu(duration=lambda model_name: slot_seconds(model_name, 2))
-def _methods(model_name: str) -> list[str]:
-    """The methods valid for the model (Guided Grad-CAM's check runs one pass through it)."""
-    return at.methods_for(get_model(model_name)[0])
-
-
 @gpu(duration=lambda model_name, *args, **kwargs: slot_seconds(model_name))
 def _predict(model_name: str, image: Image.Image) -> list[tuple[str, float]]:
     model, _ = get_model(model_name)
     return model.predict(image, k=5)
 
 
-@gpu(duration=lambda model_name, *args, **kwargs: slot_seconds(model_name, 2 * trust.DELETION_STEPS))
-def _deletion(model_name: str, image: Image.Image, shown: np.ndarray, target: int) -> trust.DeletionCurve:
+def _trust_seconds(model_name, image, result, sign, job=None) -> int:
+    """The randomised model's map (the method's passes) and the deletion curves (explorer.trust)."""
+    passes = _passes(model_name, image, result.method, result.options) + trust.CHECK_PASSES
+    return slot_seconds(model_name, passes)
+
+
+@gpu(duration=_trust_seconds)
+def _trust(model_name: str, image: Image.Image, result: at.Attribution, sign: str, job=None) -> trust.TrustCheck:
     model, _ = get_model(model_name)
-    return trust.deletion_curve(model, model.preprocess(image), shown, target)
+    return trust.trust_check(model, model.preprocess(image), result.method, result.target, sign=sign,
+                             attribution=result, progress=reporter(job))
 
 
 # Maps and trust checks are the same every time for the same picture, model, method, class and options:
 # the example pictures, explained again and again on a public Space, are answered from here.
 _MAPS = Recent(max_entries=64)
-_RANDOMISED = Recent(max_entries=64)
-_CURVES = Recent(max_entries=64)
+_CHECKS = Recent(max_entries=64)
 
 
 def forget_results() -> None:
     """Empty the stores of maps and trust checks (benchmarks time the computation, not the store)."""
-    for store in (_MAPS, _RANDOMISED, _CURVES, trust.RANDOM_CURVES):
+    for store in (_MAPS, _CHECKS, trust.RANDOMISED_MAPS, trust.RANDOM_CURVES):
         store.clear()
 
 
@@ -129,24 +128,16 @@ def explained(model_name: str, picture, image: Image.Image, method: str, target,
     return _MAPS.get_or_compute(key, compute)
 
 
-def _randomised(model_name: str, image: Image.Image, result: at.Attribution, progress=None) -> np.ndarray:
-    with reporting(progress) as job:
-        return _randomised_map(model_name, image, result, job)
-
-
 def checked(model_name: str, picture, image: Image.Image, result: at.Attribution, sign: str,
-            progress=None) -> tuple[trust.DeletionCurve, float]:
-    """The trust check of the part of the map shown (sign): its deletion curve and the rank correlation
-    with the randomised model's map. The randomised map does not depend on the sign, so a new sign
-    reuses it."""
-    picture_id = picture_key(picture)
-    random_map = _RANDOMISED.get_or_compute(
-        (model_name, picture_id, result.method, result.target, result.layer, repr(sorted(result.options.items()))),
-        lambda: _randomised(model_name, image, result, progress))
-    shown = at.signed(result.input_map, sign)
-    curve = _CURVES.get_or_compute((model_name, picture_id, fingerprint(shown), result.target),
-                                   lambda: _deletion(model_name, image, shown, result.target))
-    return curve, trust.rank_correlation(shown, at.signed(random_map, sign))
+            progress=None) -> trust.TrustCheck:
+    """The trust check of the part of the map shown (sign). The randomised model's map does not depend
+    on the sign, so a new sign reuses it (explorer.trust keeps it)."""
+    key = (model_name, picture_key(picture), result.method, result.target, result.layer,
+           repr(sorted(result.options.items())), sign)
+    def compute() -> trust.TrustCheck:
+        with reporting(progress) as job:
+            return _trust(model_name, image, result, sign, job)
+    return _CHECKS.get_or_compute(key, compute)
 
 
 # --- pictures ---------------------------------------------------------------------------------------
@@ -180,23 +171,47 @@ def render(model_name: str, image: Image.Image, result: at.Attribution, sign: st
 
 
 def gallery_items(model_name, image, results, sign, opacity, cmap) -> list:
+    """(picture, caption) for each map: over the picture, then as a heat map; the caption says when the
+    part of the map shown is empty."""
     items = []
     for result in results:
         over, heat = render(model_name, image, result, sign, opacity, cmap)
         title = at.method_title(result.method)
-        items += [(over, f"{title}: over the picture"), (heat, f"{title}: heat map")]
+        empty = " (empty map)" if trust.blank_map(result.method, result.input_map, sign, result.layer) else ""
+        items += [(over, f"{title}{empty}: over the picture"), (heat, f"{title}{empty}: heat map")]
     return items
+
+
+def empty_maps_note(results) -> str:
+    """A sentence for each map that is zero (or constant) everywhere, whatever the sign shown."""
+    notes = [trust.blank_map(r.method, r.input_map, "absolute", r.layer) for r in results]
+    return "".join(f"\n\n**Empty map.** {note}: it cannot show which pixels decided the answer."
+                   for note in notes if note)
 
 
 _SHEETS = Path(tempfile.gettempdir()) / "cnn-explorer-saliency"
 
 
-def sheet_file(items: list) -> str:
-    """All maps side by side, captioned, as one PNG file (files older than an hour are removed)."""
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_") or "map"
+
+
+def download_name(model_name: str, results) -> str:
+    """The sheet's file name says what it holds: saliency-<model>-<methods>-<class>.png."""
+    methods = "+".join(_slug(r.method) for r in results)
+    return f"saliency-{_slug(model_name)}-{methods}-{_slug(results[0].label)}.png"
+
+
+def sheet_file(items: list, name: str) -> str:
+    """All maps side by side, captioned, as one PNG file named `name` (in a folder of its own, so that
+    visitors' files never collide; folders older than an hour are removed)."""
     _SHEETS.mkdir(exist_ok=True)
-    for old in _SHEETS.glob("*.png"):
+    for old in _SHEETS.iterdir():
         if time.time() - old.stat().st_mtime > 3600:
-            old.unlink(missing_ok=True)
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.unlink(missing_ok=True)
     height = max(img.height for img, _ in items)
     width = sum(img.width for img, _ in items) + 10 * (len(items) - 1)
     sheet = Image.new("RGB", (width, height + 24), "white")
@@ -205,28 +220,43 @@ def sheet_file(items: list) -> str:
         sheet.paste(img, (left, 24))
         ImageDraw.Draw(sheet).text((left + 4, 6), caption[:max(10, img.width // 6)], fill="black")
         left += img.width + 10
-    handle, path = tempfile.mkstemp(suffix=".png", prefix="saliency-", dir=_SHEETS)
-    with os.fdopen(handle, "wb") as out:
-        sheet.save(out, format="PNG")
-    return path
+    path = Path(tempfile.mkdtemp(dir=_SHEETS)) / name
+    sheet.save(path, format="PNG")
+    return str(path)
 
 
 # --- trust, in words and a plot ---------------------------------------------------------------------
 
+MARKS = {True: "✓ ", False: "⚠️ ", None: ""}
+
+
+def _mark(check: trust.Check) -> str:
+    return f"{MARKS[check.passed]}{check.verdict}"
+
+
+def _areas(check: trust.TrustCheck) -> str:
+    curve = check.curve
+    if curve is None:
+        return "—"
+    return f"{curve.auc_map:.3f} (random {curve.auc_random:.3f} ± {curve.random_sd:.3f})"
+
+
 def trust_table(rows: list[dict]) -> str:
+    """One row per map: the figures and both verdicts; under the table, each verdict's reason in words
+    (one sentence per map when the map itself cannot be checked)."""
     if not rows:
         return ""
-    lines = ["| Map | Deletion area, map's order | Deletion area, random order | Deletion verdict | "
-             "Randomised model: rank correlation | Randomisation verdict |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| Map | Deletion area: map (random orders) | Deletion verdict | Rank correlation with the randomised "
+             "model | Randomisation verdict |", "|---|---|---|---|---|"]
+    reasons = []
     for r in rows:
-        faster = r["auc_map"] < 0.9 * r["auc_random"]
-        changes = r["rho"] < 0.5
-        lines.append(
-            f"| {r['title']} | {r['auc_map']:.3f} | {r['auc_random']:.3f} | "
-            f"{'✓ falls faster than random' if faster else '⚠️ no faster than random'} | {r['rho']:.2f} | "
-            f"{'✓ the map changes' if changes else '⚠️ barely changes: it may show the picture, not the model'} |")
-    return "\n".join(lines)
+        check = r["check"]
+        rho = "—" if check.correlation is None else f"{check.correlation:.2f}"
+        lines.append(f"| {r['title']} | {_areas(check)} | {_mark(check.deletion)} | {rho} | "
+                     f"{_mark(check.randomisation)} |")
+        verdict = "not measurable: " if check.blank is not None else ""
+        reasons.append(f"- **{r['title']}**: {verdict}{check.reason}")
+    return "\n".join(lines) + "\n\n" + "\n".join(reasons)
 
 
 TRUST_HELP = (
@@ -239,18 +269,22 @@ TRUST_HELP = (
 
 
 def curve_figure(rows: list[dict]):
-    """The deletion curves of every map and the random order's, as a matplotlib figure (None: no curves)."""
-    if not rows:
+    """The deletion curves of every map that could be checked, and the random orders' spread and mean, as a
+    matplotlib figure (None: no curves)."""
+    curves = [(r["title"], r["check"].curve) for r in rows if r["check"].curve is not None]
+    if not curves:
         return None
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(5.2, 3.4), dpi=100, layout="constrained")
     axes = figure.subplots()
-    for r in rows:
-        axes.plot(r["curve"].fractions, r["curve"].by_map, marker=".",
-                  label=f"{r['title']} order (area {r['auc_map']:.2f})")
-    first = rows[0]["curve"]
-    axes.plot(first.fractions, first.by_random, "k--", label=f"random order (area {first.auc_random:.2f})")
+    for title, curve in curves:
+        axes.plot(curve.fractions, curve.by_map, marker=".", label=f"{title} order (area {curve.auc_map:.2f})")
+    first = curves[0][1]
+    orders = first.by_random_orders
+    axes.fill_between(first.fractions, orders.min(axis=0), orders.max(axis=0), color="0.5", alpha=0.25,
+                      label=f"{len(orders)} random orders, their range")
+    axes.plot(first.fractions, first.by_random, "k--", label=f"random orders' mean (area {first.auc_random:.2f})")
     axes.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="share of patches greyed out", ylabel="probability of the class",
              title="Deletion curves: lower sooner = the map found what the model uses")
     axes.title.set_fontsize(9)
@@ -280,13 +314,14 @@ def explain(picture, model_name, target, methods, layer, sign, opacity, cmap, ig
     flag = _flag(request)
     flag.clear()
     progress = progress or (lambda *a, **k: None)
-    if picture is None:
-        return ("### " + HINT,) + (gr.skip(),) * 5 + ([], None, "", curve_figure([]), gr.skip())
+    if picture is None:     # a model chosen before any picture: its own methods, decided now
+        return ("### " + HINT,) + (gr.skip(),) * 4 + (methods_update(model_name, methods),
+                                                      [], None, "", curve_figure([]), gr.skip())
     try:
         model, note = get_model(model_name or DEFAULT_MODEL)
         image = _image(picture)
         predictions = _predict(model.name, image)
-        valid = _methods(model.name)
+        valid = at.methods_of(model.name)
         layers = at.conv_layers(model)
         if reset:      # a new picture or model: its top-1 class, the last conv layer
             target_index = None
@@ -313,14 +348,15 @@ def explain(picture, model_name, target, methods, layer, sign, opacity, cmap, ig
         raise gr.Error(str(error), title="Cannot use this")
     header = (f"**{model.display_name}** explains class **“{results[0].label}”** "
               f"(probability {_probability(predictions, results[0].label)}). Colour = {SIGN_WORDS[sign]}."
-              + "".join(f" {at.method_title(r.method)} looks at layer `{r.layer}`." for r in results if r.layer))
+              + "".join(f" {at.method_title(r.method)} looks at layer `{r.layer}`." for r in results if r.layer)
+              + empty_maps_note(results))
     maps = {"model": model.name, "results": results}
     updates = (gr.Markdown(note, visible=bool(note)), _labels(predictions),
                gr.Dropdown(choices=model.labels, value=results[0].label),
                gr.Dropdown(choices=layers, value=layer or layers[-1]),
-               gr.CheckboxGroup(choices=[(at.method_title(m), m) for m in valid], value=methods))
+               methods_update(model.name, methods))
     return (header,) + updates + (items, maps, "*Checking how far to trust the maps…*", curve_figure([]),
-                                  gr.DownloadButton(value=sheet_file(items)))
+                                  gr.DownloadButton(value=sheet_file(items, download_name(model.name, results))))
 
 
 def _probability(predictions, label) -> str:
@@ -336,9 +372,8 @@ def trust_rows(model_name, picture, image, maps, sign, progress=None, flag=None)
     for result in maps["results"]:
         report = _progress_for(progress or (lambda *a, **k: None), flag,
                                f"Trust check: {at.method_title(result.method)} on the randomised model")
-        curve, rho = checked(model_name, picture, image, result, sign, report)
-        rows.append({"title": at.method_title(result.method), "curve": curve, "auc_map": curve.auc_map,
-                     "auc_random": curve.auc_random, "rho": rho})
+        rows.append({"title": at.method_title(result.method),
+                     "check": checked(model_name, picture, image, result, sign, report)})
     return rows
 
 
@@ -362,7 +397,7 @@ def on_look(picture, maps, sign, opacity, cmap):
         items = gallery_items(maps["model"], _image(picture), maps["results"], sign, opacity, cmap)
     except ValueError as error:
         raise gr.Error(str(error), title="Cannot use this")
-    return items, gr.DownloadButton(value=sheet_file(items))
+    return items, gr.DownloadButton(value=sheet_file(items, download_name(maps["model"], maps["results"])))
 
 
 def on_trust(picture, maps, sign, request: gr.Request = None, progress=gr.Progress()):
@@ -417,16 +452,46 @@ def attribute_api(image, model_name, method, target, options):
                    "target": result.target, "label": result.label, "layer": result.layer,
                    "map_size": [picture.height, picture.width], "note": note}
         if check:
-            curve, rho = checked(model.name, image, picture, result, sign)
-            numbers |= {"deletion_auc_map": curve.auc_map, "deletion_auc_random": curve.auc_random,
-                        "deletion_map": curve.by_map.tolist(), "deletion_random": curve.by_random.tolist(),
-                        "randomisation_rank_correlation": rho}
+            numbers |= trust_numbers(checked(model.name, image, picture, result, sign))
     except (ValueError, TypeError) as error:
         raise gr.Error(str(error), title="Cannot use this")
     return over, numbers
 
 
+DELETION_FIGURES = ("deletion_auc_map", "deletion_auc_random", "deletion_auc_random_sd", "deletion_auc_random_orders",
+                    "deletion_map", "deletion_random", "deletion_random_orders")
+
+
+def trust_numbers(check: trust.TrustCheck) -> dict:
+    """The trust check as /attribute returns it: the verdicts and reasons in words ("trust"), and the
+    figures (None where not measurable); deletion_random is the random orders' mean curve."""
+    curve = check.curve
+    figures = dict.fromkeys(DELETION_FIGURES) if curve is None else {
+        "deletion_auc_map": curve.auc_map, "deletion_auc_random": curve.auc_random,
+        "deletion_auc_random_sd": curve.random_sd, "deletion_auc_random_orders": curve.auc_random_orders.tolist(),
+        "deletion_map": curve.by_map.tolist(), "deletion_random": curve.by_random.tolist(),
+        "deletion_random_orders": curve.by_random_orders.tolist()}
+    return {"trust": check.as_dict(), **figures, "randomisation_rank_correlation": check.correlation}
+
+
 # --- layout -------------------------------------------------------------------------------------------
+
+# The gallery's label and buttons sit above its thumbnails, not over them, and it grows with its rows
+# instead of scrolling inside the page; each caption is written out in full under its picture, never
+# over the heat map's colour bar; the trust table's words stay whole.
+PAGE_CSS = """
+#saliency-maps .grid-wrap { padding-top: 44px; max-height: none; }
+#saliency-maps .fixed-height { max-height: none; }
+#saliency-maps .fixed-height:has(.thumbnail-item) { min-height: 0; }
+#saliency-maps .thumbnail-item { aspect-ratio: auto; height: auto; display: flex; flex-direction: column; }
+#saliency-maps .thumbnail-lg > img { height: auto; }
+#saliency-maps .caption-label { position: static; max-width: none; white-space: normal; text-overflow: clip;
+  overflow: visible; border: 0; border-radius: 0; text-align: center; }
+#saliency-trust th, #saliency-trust td { word-break: normal; overflow-wrap: normal; hyphens: manual; }
+#saliency-trust td:first-child { white-space: nowrap; }
+#saliency-style { display: none; }
+"""
+
 
 def _method_help() -> str:
     return "\n".join(f"- **{m.title}**: {m.description}" for m in at.METHODS.values())
@@ -447,9 +512,9 @@ def build(shared: dict) -> None:
                                      label="Class to explain (type to search all classes)")
             with gr.Column(scale=5):
                 with gr.Row(equal_height=False):
-                    methods = gr.CheckboxGroup(choices=[(m.title, m.name) for m in at.METHODS.values()],
+                    methods = gr.CheckboxGroup(choices=method_choices(DEFAULT_MODEL),
                                                value=DEFAULT_METHODS, label="Methods (tick several to compare)",
-                                               scale=4)
+                                               scale=4, elem_id="saliency-methods")
                     with gr.Column(scale=1, min_width=140):
                         run = gr.Button("Explain", variant="primary")
                         cancel = gr.Button("Cancel", variant="stop")
@@ -474,9 +539,9 @@ def build(shared: dict) -> None:
                         occ_stride = NumberInput(0, precision=0, minimum=0, label="Occlusion stride (0 = half the window)")
                 header = gr.Markdown("### " + HINT)
                 gallery = gr.Gallery(label="Maps: over the picture (the box is what the model saw) and as heat maps",
-                                     columns=4, height=420, object_fit="contain", format="png", interactive=False,
-                                     buttons=["download", "fullscreen"], elem_id="saliency-maps")
-                download = gr.DownloadButton("Download the maps (PNG)", value=None)
+                                     columns=4, height="auto", object_fit="contain", format="png",
+                                     interactive=False, buttons=["download", "fullscreen"], elem_id="saliency-maps")
+                download = gr.DownloadButton("Download the maps (PNG)", value=None, elem_id="saliency-download")
         gr.Markdown("### Can you trust these maps?")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
@@ -484,6 +549,7 @@ def build(shared: dict) -> None:
                 gr.Markdown(TRUST_HELP)
             with gr.Column(scale=2):
                 plot = gr.Plot(label="Deletion curves", show_label=False, format="png", elem_id="saliency-curves")
+    gr.HTML(f"<style>{PAGE_CSS}</style>", padding=False, elem_id="saliency-style")
     maps = gr.State(None)
 
     controls = [picture.picture, picture.model, target, methods, layer, sign, opacity, cmap, ig_steps, sg_samples,

@@ -1,13 +1,18 @@
 """How far to trust an attribution map: two checks the usual tools do not show.
 
 - Deletion curve: remove the pixels the map ranks highest first, in steps, and watch the target's
-  probability; compare with removing pixels in a random order. A map that explains the model makes the
-  probability fall sooner: a smaller area under the curve than random.
+  probability; compare with removing pixels in several random orders. A map that explains the model makes
+  the probability fall sooner: a smaller area under the curve than every random order's.
 - Model-randomisation test (Adebayo et al., 2018): compute the same map on a copy of the model whose top
   layers are re-initialised. A map that barely changes (high rank correlation) does not depend on what the
   model learned, so it is not explaining the model.
+
+`trust_check` runs both and gives the verdicts in words, or "not measurable" with the reason where the
+checks cannot tell: a map that is zero or constant ranks nothing, and a class that is next to impossible
+on the intact picture has no fall to measure.
 """
 import copy
+import math
 import threading
 from dataclasses import dataclass, replace
 
@@ -15,11 +20,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from explorer.attribution import attribute_input, signed
+from explorer.attribution import attribute_input, method_title, signed
 from explorer.models import LoadedModel
 from explorer.recent import Recent, fingerprint
 
 DELETION_STEPS = 12
+RANDOM_ORDERS = 6          # random orders the map's deletion curve is compared with
+# pictures a check runs through the model besides the randomised map: the map's and the random orders'
+# deletion curves and the intact picture (what sizes its GPU slot: explorer.gpu)
+CHECK_PASSES = (RANDOM_ORDERS + 1) * DELETION_STEPS + 1
+DELETION_CHUNK = 16        # pictures per forward pass in the deletion batch (bounded memory)
 PATCHES_PER_SIDE = 14
 RANDOMISED_LAYERS = 3       # the top Conv/Linear layers re-initialised (and every norm layer after them)
 SEED = 0
@@ -29,9 +39,41 @@ SEED = 0
 class DeletionCurve:
     fractions: np.ndarray        # share of patches removed at each step, 0 .. 1
     by_map: np.ndarray           # target probability, most-attributed pixels removed first
-    by_random: np.ndarray        # the same, pixels removed in a random order
-    auc_map: float               # areas under the curves (0 .. 1; smaller = faster fall)
-    auc_random: float
+    by_random_orders: np.ndarray  # (orders, steps + 1): the same, pixels removed in several random orders
+
+    @property
+    def by_random(self) -> np.ndarray:
+        """The random orders' mean curve."""
+        return self.by_random_orders.mean(axis=0)
+
+    @property
+    def auc_map(self) -> float:
+        """Area under the map's curve (0 .. 1; smaller = faster fall)."""
+        return _auc(self.fractions, self.by_map)
+
+    @property
+    def auc_random_orders(self) -> np.ndarray:
+        return np.array([_auc(self.fractions, curve) for curve in self.by_random_orders])
+
+    @property
+    def auc_random(self) -> float:
+        """The random orders' mean area."""
+        return float(self.auc_random_orders.mean())
+
+    @property
+    def random_sd(self) -> float:
+        """Standard deviation of the random orders' areas (0 with a single order)."""
+        areas = self.auc_random_orders
+        return float(areas.std(ddof=1)) if areas.size > 1 else 0.0
+
+    @property
+    def sd_below_random(self) -> float:
+        """How many of the random orders' standard deviations the map's area lies below their mean
+        (negative: above it; inf when they do not spread at all and the map is below)."""
+        gap = self.auc_random - self.auc_map
+        if self.random_sd > 0:
+            return gap / self.random_sd
+        return 0.0 if gap == 0 else math.copysign(math.inf, gap)
 
 
 def _auc(fractions: np.ndarray, values: np.ndarray) -> float:
@@ -52,6 +94,19 @@ def patch_scores(heat: np.ndarray, patch: int) -> np.ndarray:
     return np.nanmean(padded.reshape(rows, patch, cols, patch), axis=(1, 3))
 
 
+def map_order(scores: np.ndarray, seed: int = SEED) -> np.ndarray:
+    """Patch indices, highest score first. Patches the map scores equally (the zeros of a ReLU'd
+    Grad-CAM, say) tell nothing about order: they follow in a seeded random order, not row by row."""
+    flat = scores.ravel()
+    tie_break = np.random.default_rng(seed + 1).permutation(flat.size)
+    return np.lexsort((tie_break, -flat))
+
+
+def random_orders(count: int, size: int, seed: int = SEED) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.permutation(size) for _ in range(count)]
+
+
 def deletion_masks(order: np.ndarray, grid: tuple[int, int], patch: int, shape: tuple[int, int],
                    steps: int) -> torch.Tensor:
     """(steps + 1, h, w) masks, 1 = kept: mask k has the first round(k/steps * n) patches of `order` removed."""
@@ -64,50 +119,73 @@ def deletion_masks(order: np.ndarray, grid: tuple[int, int], patch: int, shape: 
     return torch.from_numpy(np.ascontiguousarray(keep))
 
 
-# The random-order curve depends on the picture, the class and the seed, not on the map: every method
-# explained on one picture (the tab shows several side by side) shares it.
+def class_probabilities(model: LoadedModel, batch: torch.Tensor, target: int) -> np.ndarray:
+    """softmax(model(batch))[:, target], run in chunks of DELETION_CHUNK pictures (bounded memory)."""
+    out = []
+    with model.lock, torch.inference_mode():
+        for chunk in torch.split(batch, DELETION_CHUNK):
+            out.append(torch.softmax(model.module(chunk).float(), dim=-1)[:, target].cpu().numpy())
+    return np.concatenate(out)
+
+
+# The random orders' curves depend on the picture, the class and the seed, not on the map: every method
+# explained on one picture (the tab shows several side by side) shares them.
 RANDOM_CURVES = Recent()
 
 
+def _random_key(model: LoadedModel, x: torch.Tensor, target: int, steps: int, orders: int, seed: int) -> tuple:
+    # the module itself too: two models of one name (a test's toys, an untrained stand-in) never share curves
+    return model.name, id(model.module), model.pretrained, fingerprint(x), target, steps, orders, seed
+
+
 def deletion_curve(model: LoadedModel, x: torch.Tensor, heat: np.ndarray, target: int,
-                   steps: int = DELETION_STEPS, seed: int = SEED) -> DeletionCurve:
-    """Deletion curve of an (h, w) map (higher = more important) on the model's input x (1, C, h, w).
-    Pixels are removed in square patches (scattered single pixels would act as noise and fool both
-    orders); removed pixels get the value 0 of the normalised input (the training set's mean colour, the
-    baseline Integrated Gradients uses too). The forward passes run as one batch: 2 * steps, or steps - 1
-    where the random order's curve for this picture and class is already known."""
+                   steps: int = DELETION_STEPS, seed: int = SEED, orders: int = RANDOM_ORDERS) -> DeletionCurve:
+    """Deletion curve of an (h, w) map (higher = more important) on the model's input x (1, C, h, w), and
+    those of `orders` random orders. Pixels are removed in square patches (scattered single pixels would
+    act as noise and fool every order); removed pixels get the value 0 of the normalised input (the
+    training set's mean colour, the baseline Integrated Gradients uses too). All orders' inputs run as one
+    batch (in chunks): steps + 1 for the map, steps - 1 for each random order, or only steps - 1 where the
+    random orders' curves for this picture and class are already known."""
     shape = tuple(x.shape[-2:])
     if tuple(heat.shape) != shape:
         raise ValueError(f"deletion: the map is {tuple(heat.shape)}, the input {shape}")
     if not 2 <= steps <= 100:
         raise ValueError(f"deletion: steps must be from 2 to 100, not {steps}")
+    if not 2 <= orders <= 64:
+        raise ValueError(f"deletion: random orders must be from 2 to 64, not {orders}")
     patch = patch_grid(shape)
     scores = patch_scores(np.asarray(heat, np.float64), patch)
-    flat = scores.ravel()
-    by_map = np.argsort(-flat, kind="stable")
-    random_key = (model.name, model.pretrained, fingerprint(x), target, steps, seed)
+    random_key = _random_key(model, x, target, steps, orders, seed)
     known_random = RANDOM_CURVES.get(random_key)
-    # Both orders start from the whole picture and end with every patch removed: those two inputs are the
-    # same for every order, so they run once, with the map's order.
-    masks = deletion_masks(by_map, scores.shape, patch, shape, steps)
+    # Every order starts from the whole picture and ends with every patch removed: those two inputs are
+    # the same for every order, so they run once, with the map's order.
+    masks = deletion_masks(map_order(scores, seed), scores.shape, patch, shape, steps)
     if known_random is None:
-        random_order = np.random.default_rng(seed).permutation(flat.size)
-        masks = torch.cat([masks, deletion_masks(random_order, scores.shape, patch, shape, steps)[1:steps]])
+        masks = torch.cat([masks] + [deletion_masks(order, scores.shape, patch, shape, steps)[1:steps]
+                                     for order in random_orders(orders, scores.size, seed)])
     else:
         masks = masks[1:steps]
-    batch = x.detach() * masks[:, None].to(x.device, x.dtype)
-    with model.lock, torch.inference_mode():
-        probabilities = torch.softmax(model.module(batch).float(), dim=-1)[:, target].cpu().numpy()
+    probabilities = class_probabilities(model, x.detach() * masks[:, None].to(x.device, x.dtype), target)
     fractions = np.linspace(0.0, 1.0, steps + 1)
     if known_random is None:
         curve_map = probabilities[:steps + 1]
-        curve_random = np.concatenate([curve_map[:1], probabilities[steps + 1:], curve_map[-1:]])
-        RANDOM_CURVES.put(random_key, curve_random)
+        inner = probabilities[steps + 1:].reshape(orders, steps - 1)
+        ends = np.broadcast_to(curve_map[[0, -1]], (orders, 2))
+        curves_random = np.concatenate([ends[:, :1], inner, ends[:, 1:]], axis=1)
+        RANDOM_CURVES.put(random_key, curves_random)
     else:
-        curve_map = np.concatenate([known_random[:1], probabilities, known_random[-1:]])
-        curve_random = known_random
-    return DeletionCurve(fractions, curve_map, curve_random, _auc(fractions, curve_map),
-                         _auc(fractions, curve_random))
+        curves_random = known_random
+        curve_map = np.concatenate([known_random[0, :1], probabilities, known_random[0, -1:]])
+    return DeletionCurve(fractions, curve_map, curves_random)
+
+
+def intact_probability(model: LoadedModel, x: torch.Tensor, target: int, steps: int = DELETION_STEPS,
+                       seed: int = SEED, orders: int = RANDOM_ORDERS) -> float:
+    """The class's probability on the whole picture (read from the random curves when they are known)."""
+    known_random = RANDOM_CURVES.get(_random_key(model, x, target, steps, orders, seed))
+    if known_random is not None:
+        return float(known_random[0, 0])
+    return float(class_probabilities(model, x.detach(), target)[0])
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -187,3 +265,187 @@ def randomisation_test(model: LoadedModel, x: torch.Tensor, method: str, target:
     result = attribute_input(randomised, x, method, target, **options)
     rho = rank_correlation(signed(heat, sign), signed(result.input_map, sign))
     return Randomisation(rho, result.input_map, layers)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The verdicts, in words
+
+MIN_PROBABILITY = 0.01      # below this on the intact picture, a class's fall is too small to measure
+FASTER_SD = 2.0             # "faster than random": below every random order, this many sd below their mean
+FASTER_SHARE = 0.9          # and at most this share of their mean area (a fall that matters, not only one that shows)
+CHANGES_BELOW = 0.5         # "the map changes": rank correlation with the randomised model's map below this
+NOT_MEASURABLE = "not measurable"
+
+_WHY_ZERO = {
+    "saliency": "the class score's gradient is zero at every pixel",
+    "integrated_gradients": "the gradients along the path from the grey picture add up to zero at every pixel",
+    "smoothgrad": "the gradient is zero at every pixel of every noisy copy",
+    "gradcam": "the gradient-weighted sum of layer {layer}'s channels is zero or negative at every position, "
+               "and Grad-CAM keeps only its positive part",
+    "guided_gradcam": "its Grad-CAM factor (the gradient-weighted sum of layer {layer}'s channels) is zero or "
+                      "negative at every position, and Grad-CAM keeps only its positive part",
+    "occlusion": "greying out any window leaves the class score where it was",
+}
+_PART = {"positive": "no part for the class (no pixel raises its score)",
+         "negative": "no part against the class (no pixel lowers its score)"}
+
+
+def blank_map(method: str, heat: np.ndarray, sign: str = "absolute", layer: str | None = None) -> str | None:
+    """Why the part `sign` of a map cannot rank pixels, in words ("Grad-CAM is zero everywhere for this
+    class on this picture: ..."), or None when it can. `heat` is the signed map as computed."""
+    title, shown = method_title(method), signed(np.asarray(heat), sign)
+    if not np.any(heat):
+        why = _WHY_ZERO.get(method, "").format(layer=layer or "the chosen layer")
+        return f"{title} is zero everywhere for this class on this picture" + (f": {why}" if why else "")
+    if not np.any(shown):
+        return f"{title} has {_PART[sign]} for this class on this picture: choose another sign shown"
+    if np.ptp(shown) <= 1e-6 * np.max(np.abs(shown)):
+        return f"{title} has the same value at every pixel for this class on this picture"
+    return None
+
+
+@dataclass
+class Check:
+    """One check's outcome: passed is None when it could not be measured (verdict "not measurable")."""
+    measurable: bool
+    passed: bool | None
+    verdict: str
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {"measurable": self.measurable, "passed": self.passed, "verdict": self.verdict, "reason": self.reason}
+
+
+def _not_measurable(reason: str) -> Check:
+    return Check(False, None, NOT_MEASURABLE, reason)
+
+
+def _percent(p: float) -> str:
+    return f"{p:.2%}" if p >= 1e-4 else f"{p * 100:.0e}%"
+
+
+def judge_deletion(curve: DeletionCurve) -> Check:
+    """Faster than random when the map's area is below every random order's, FASTER_SD of their standard
+    deviations below their mean and at most FASTER_SHARE of it; the reason says where it lies against
+    their spread."""
+    areas = curve.auc_random_orders
+    spread = (f"{areas.size} random orders (areas {areas.min():.3f} to {areas.max():.3f}, "
+              f"mean {areas.mean():.3f} ± {curve.random_sd:.3f})")
+    below = curve.sd_below_random
+    distance = ("no spread at all" if math.isinf(below) else
+                f"{abs(below):.1f} sd {'below' if below >= 0 else 'above'} their mean")
+    if curve.auc_map < areas.min() and below >= FASTER_SD and curve.auc_map <= FASTER_SHARE * areas.mean():
+        return Check(True, True, "falls faster than random",
+                     f"area {curve.auc_map:.3f}, below all {spread}: {distance}, "
+                     f"{1 - curve.auc_map / areas.mean():.0%} smaller")
+    place = ("below all" if curve.auc_map < areas.min() else
+             "above all" if curve.auc_map > areas.max() else "within the spread of")
+    return Check(True, False, "no faster than random",
+                 f"area {curve.auc_map:.3f}, {place} {spread}: {distance}; faster than random needs below all "
+                 f"of them, at least {FASTER_SD:g} sd below their mean and {1 - FASTER_SHARE:.0%} smaller")
+
+
+def judge_randomisation(correlation: float | None, random_blank: str | None) -> Check:
+    if random_blank is not None:
+        return Check(True, True, "the map changes",
+                     "the randomised model's map is empty, so nothing of the map survives without the learned "
+                     "weights")
+    if correlation < CHANGES_BELOW:
+        return Check(True, True, "the map changes",
+                     f"rank correlation {correlation:.2f} with the randomised model's map, below "
+                     f"{CHANGES_BELOW:g}: the map depends on what the model learned")
+    return Check(True, False, "barely changes",
+                 f"rank correlation {correlation:.2f} with the randomised model's map, {CHANGES_BELOW:g} or more: "
+                 "with random weights in the top layers the map stays much the same; it may show the picture, "
+                 "not the model")
+
+
+@dataclass
+class TrustCheck:
+    """How far to trust one map. measurable / verdict / reason sum up the two checks: "passes both
+    checks", "fails ...", or "not measurable" (with the reason in words) when either cannot be measured."""
+    method: str
+    target: int
+    label: str
+    sign: str
+    probability: float               # the class's probability on the intact picture
+    deletion: Check
+    randomisation: Check
+    curve: DeletionCurve | None      # None when the map cannot rank the patches
+    correlation: float | None        # Spearman's rho with the randomised model's map; None: not measurable
+    blank: str | None = None         # why the map is empty or constant, in words; None when it is not
+
+    @property
+    def measurable(self) -> bool:
+        return self.deletion.measurable and self.randomisation.measurable
+
+    @property
+    def verdict(self) -> str:
+        if not self.measurable:
+            return NOT_MEASURABLE
+        failed = [name for name, check in (("deletion", self.deletion), ("randomisation", self.randomisation))
+                  if not check.passed]
+        return "passes both checks" if not failed else f"fails the {' and the '.join(failed)} check"
+
+    @property
+    def reason(self) -> str:
+        if self.blank is not None:
+            return f"{self.blank}; a map that ranks no pixel above another cannot be checked."
+        return (f"Deletion: {self.deletion.verdict}, {self.deletion.reason}. "
+                f"Randomisation: {self.randomisation.verdict}, {self.randomisation.reason}.")
+
+    def as_dict(self) -> dict:
+        """The verdicts and reasons in words, and the figures (JSON-ready)."""
+        return {"measurable": self.measurable, "verdict": self.verdict, "reason": self.reason,
+                "probability": self.probability, "deletion": self.deletion.as_dict(),
+                "randomisation": self.randomisation.as_dict()}
+
+
+RANDOMISED_MAPS = Recent(max_entries=64)
+
+
+def randomised_map(model: LoadedModel, x: torch.Tensor, result, progress=None) -> np.ndarray:
+    """The same method, class and options on the model's copy with its top layers re-initialised (kept:
+    it does not depend on the sign shown)."""
+    layer = {"layer": result.layer} if result.layer else {}
+    key = (model.name, id(model.module), model.pretrained, fingerprint(x), result.method, result.target,
+           result.layer, repr(sorted(result.options.items())))
+
+    def compute():
+        copy, _ = shared_randomised_copy(model)
+        return attribute_input(copy, x, result.method, result.target, progress=progress, **result.options,
+                               **layer).input_map
+    return RANDOMISED_MAPS.get_or_compute(key, compute)
+
+
+def trust_check(model: LoadedModel, picture, method: str, target=None, *, sign: str = "absolute",
+                attribution=None, progress=None, **options) -> TrustCheck:
+    """Both checks of `method`'s map for class `target` (index, name, or None = top-1) on `picture` (a
+    picture, a path, or the model's input tensor), for the part `sign` of the map; `options` are the
+    method's own. `attribution`: the map already computed for this picture (not computed again)."""
+    signed(np.zeros(1), sign)           # an unknown sign is refused before any work
+    x = picture if isinstance(picture, torch.Tensor) else model.preprocess(picture)
+    result = attribution or attribute_input(model, x, method, target, **options)
+    shown = signed(result.input_map, sign)
+    probability = intact_probability(model, x, result.target)
+    label = result.label
+    blank = blank_map(result.method, result.input_map, sign, result.layer)
+    if blank is not None:
+        return TrustCheck(result.method, result.target, label, sign, probability,
+                          _not_measurable(f"{blank}: it ranks no patch above another, so its order of removal "
+                                          "would be arbitrary"),
+                          _not_measurable(f"{blank}: the rank correlation of a map without ranks means nothing"),
+                          None, None, blank)
+    random_map = randomised_map(model, x, result, progress)
+    random_blank = blank_map(result.method, random_map, sign, result.layer)
+    correlation = None if random_blank else rank_correlation(shown, signed(random_map, sign))
+    randomisation = judge_randomisation(correlation, random_blank)
+    if probability < MIN_PROBABILITY:
+        deletion = _not_measurable(
+            f"“{label}” has probability {_percent(probability)} on the intact picture, too small for its fall to "
+            f"be measured: the deletion check needs at least {MIN_PROBABILITY:.0%}")
+        return TrustCheck(result.method, result.target, label, sign, probability, deletion, randomisation,
+                          None, correlation)
+    curve = deletion_curve(model, x, shown, result.target)
+    return TrustCheck(result.method, result.target, label, sign, probability, judge_deletion(curve),
+                      randomisation, curve, correlation)

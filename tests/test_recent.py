@@ -58,10 +58,10 @@ def test_a_repeated_explanation_and_trust_check_do_not_run_the_model_again():
     copy_calls, copy_handle = _forwards(copy)
     try:
         first = saliency_tab.explained("digits", ESPRESSO, image, "saliency", 3, {})
-        first_curve, first_rho = saliency_tab.checked("digits", ESPRESSO, image, first, "absolute")
+        first_check = saliency_tab.checked("digits", ESPRESSO, image, first, "absolute")
         computed, computed_on_copy = len(calls), len(copy_calls)
         again = saliency_tab.explained("digits", ESPRESSO, image, "saliency", 3, {})
-        again_curve, again_rho = saliency_tab.checked("digits", ESPRESSO, image, again, "absolute")
+        again_check = saliency_tab.checked("digits", ESPRESSO, image, again, "absolute")
         repeated = len(calls) - computed
         # another sign: a new deletion curve of the part shown, the randomised model's map reused
         saliency_tab.checked("digits", ESPRESSO, image, again, "positive")
@@ -74,7 +74,7 @@ def test_a_repeated_explanation_and_trust_check_do_not_run_the_model_again():
         copy_handle.remove()
     assert computed >= 2 and computed_on_copy >= 1 and repeated == 0
     assert new_sign == 1 and new_sign_on_copy == 0 and other_class >= 1
-    assert again is first and again_curve is first_curve and again_rho == first_rho
+    assert again is first and again_check is first_check
     assert other.target == 4 and not np.array_equal(other.input_map, first.input_map)
     # what was kept is what PyTorch computes now
     x = model.preprocess(image).requires_grad_()

@@ -9,6 +9,7 @@ from PIL import Image
 from explorer.models import DEFAULT_MODEL, get_model
 
 ESPRESSO = str(Path(__file__).resolve().parent.parent / "assets" / "examples" / "espresso.jpg")
+PANDA = str(Path(__file__).resolve().parent.parent / "assets" / "examples" / "panda.jpg")
 
 
 def _call(client, *args):
@@ -35,8 +36,40 @@ def test_attribute_endpoint_explains_pytorchs_own_top_class(client):
     assert numbers["deletion_random"][0] == pytest.approx(float(probabilities[top]), abs=1e-4)
     assert 0 <= numbers["deletion_auc_map"] <= 1 and 0 <= numbers["deletion_auc_random"] <= 1
     assert -1 <= numbers["randomisation_rank_correlation"] <= 1
+    # the verdicts in words, resting on the figures returned beside them
+    words = numbers["trust"]
+    assert words["measurable"] and words["verdict"] in {"passes both checks", "fails the deletion check",
+                                                        "fails the randomisation check",
+                                                        "fails the deletion and the randomisation check"}
+    areas = [np.trapezoid(curve, np.linspace(0, 1, len(curve))) for curve in numbers["deletion_random_orders"]]
+    own = np.trapezoid(numbers["deletion_map"], np.linspace(0, 1, len(numbers["deletion_map"])))
+    assert len(areas) >= 4 and numbers["deletion_auc_map"] == pytest.approx(own, abs=1e-6)
+    assert numbers["deletion_auc_random_orders"] == pytest.approx(areas, abs=1e-6)
+    assert words["deletion"]["passed"] == (own < min(areas) and (np.mean(areas) - own) / np.std(areas, ddof=1) >= 2
+                                           and own <= 0.9 * np.mean(areas))
+    assert f"{numbers['deletion_auc_map']:.3f}" in words["deletion"]["reason"]
+    assert words["randomisation"]["passed"] == (numbers["randomisation_rank_correlation"] < 0.5)
     _, map_only = _call(client, ESPRESSO, DEFAULT_MODEL, "gradcam", "", {"sign": "positive"})
     assert map_only["target"] == top and not any(name.startswith("deletion") for name in map_only)
+
+
+@pytest.mark.e2e
+def test_attribute_endpoint_says_not_measurable_in_words(client, tmp_path):
+    from test_digits import draw
+
+    four = tmp_path / "four.png"
+    draw(4).save(four)
+    _, drawing = _call(client, str(four), "digits", "gradcam", "", {"trust": True})
+    assert drawing["label"] == "4"
+    assert drawing["trust"]["verdict"] == "not measurable" and not drawing["trust"]["measurable"]
+    assert "Grad-CAM is zero everywhere for this class on this picture" in drawing["trust"]["reason"]
+    assert drawing["deletion_auc_map"] is None and drawing["randomisation_rank_correlation"] is None
+    _, tench = _call(client, PANDA, DEFAULT_MODEL, "gradcam", "tench", {"trust": True})
+    assert tench["label"] == "tench" and tench["trust"]["verdict"] == "not measurable"
+    assert tench["trust"]["deletion"] == {"measurable": False, "passed": None, "verdict": "not measurable",
+                                          "reason": tench["trust"]["deletion"]["reason"]}
+    assert "“tench” has probability" in tench["trust"]["deletion"]["reason"]
+    assert tench["trust"]["probability"] < 0.01
 
 
 @pytest.mark.e2e
@@ -93,3 +126,101 @@ def test_pick_a_method_and_see_the_overlay(page, screenshot_dir):
                            "return t && t.innerText !== old; }", arg=["#saliency-trust table", before],
                            timeout=120_000)
     assert "Grad-CAM" in table.inner_text() and "Saliency" in table.inner_text()
+
+
+# --- trust verdicts, empty maps, methods per model, the download's name (no browser) ---------------------
+CONTROLS = dict(layer="", sign="absolute", opacity=0.6, cmap="inferno", ig_steps=32, sg_samples=16, sg_noise=0.15,
+                occ_window=0, occ_stride=0)
+
+
+def _explain(picture, model_name, target, methods, reset=False, sign="absolute"):
+    from explorer.saliency_tab import explain
+
+    c = dict(CONTROLS, sign=sign)
+    return explain(picture, model_name, target, methods, c["layer"], c["sign"], c["opacity"], c["cmap"],
+                   c["ig_steps"], c["sg_samples"], c["sg_noise"], c["occ_window"], c["occ_stride"], reset=reset)
+
+
+def _sketch(image):
+    return {"background": None, "layers": [image], "composite": image}
+
+
+def _table_row(table: str, title: str) -> str:
+    return next(line for line in table.splitlines() if line.startswith(f"| {title} |"))
+
+
+def test_a_zero_gradcam_on_a_drawing_is_said_in_its_captions_and_never_judged():
+    from explorer.saliency_tab import on_trust
+    from test_digits import draw
+
+    drawing = _sketch(draw(4))
+    model, _ = get_model("digits")
+    x = model.preprocess(drawing)
+    with torch.no_grad():
+        top = int(model.module(x).argmax())
+    kept = {}
+    layer = model.module.get_submodule("features.conv2")
+    handle = layer.register_forward_hook(lambda m, i, o: kept.update(a=o))
+    try:
+        with torch.enable_grad():
+            score = model.module(x.clone().requires_grad_())[0, top]
+            grads, = torch.autograd.grad(score, kept["a"])
+    finally:
+        handle.remove()
+    cam = torch.relu((grads.mean(dim=(2, 3), keepdim=True) * kept["a"]).sum(1))
+    assert float(cam.detach().abs().max()) == 0.0           # PyTorch's own Grad-CAM is empty: the premise
+    out = _explain(drawing, "digits", "", ["gradcam", "saliency"], reset=False)
+    header, items, maps = out[0], out[6], out[7]
+    assert "Grad-CAM is zero everywhere for this class on this picture" in header
+    assert "Saliency (gradient) is zero" not in header
+    captions = [caption for _, caption in items]
+    assert captions[:2] == ["Grad-CAM (empty map): over the picture", "Grad-CAM (empty map): heat map"]
+    assert "empty" not in captions[2] + captions[3]
+    table, _ = on_trust(drawing, maps, "absolute", progress=lambda *a, **k: None)
+    gradcam_row = _table_row(table, "Grad-CAM")
+    assert gradcam_row.count("not measurable") == 2 and "✓" not in gradcam_row and "⚠" not in gradcam_row
+    assert "Grad-CAM**: not measurable: Grad-CAM is zero everywhere" in table
+
+
+def test_panda_explained_as_tench_gets_no_deletion_verdict():
+    from explorer.saliency_tab import on_trust
+
+    model, _ = get_model(DEFAULT_MODEL)
+    with torch.no_grad():
+        probability = float(torch.softmax(model.module(model.preprocess(PANDA)), -1)[0, model.labels.index("tench")])
+    assert probability < 0.01                       # PyTorch: the class is next to impossible on this picture
+    out = _explain(PANDA, DEFAULT_MODEL, "tench", ["gradcam"])
+    assert "“tench”" in out[0]
+    table, _ = on_trust(PANDA, out[7], "absolute", progress=lambda *a, **k: None)
+    cells = [cell.strip() for cell in _table_row(table, "Grad-CAM").split("|")[1:-1]]
+    assert cells[1] == "—" and cells[2] == "not measurable"       # no areas, no verdict on the deletion
+    assert "“tench” has probability" in table and "too small for its fall to be measured" in table
+    assert "falls faster than random" not in table
+
+
+def test_methods_are_decided_per_model_before_any_picture():
+    """EfficientNet-Lite0 applies ReLU6 outside nn.ReLU modules, so guided backpropagation is wrong on it;
+    the digit net has only nn.ReLU modules. The list for a model is the same before and after a picture."""
+    from explorer.saliency_tab import method_choices
+
+    before = {name: _explain(None, name, "", ["gradcam"])[5] for name in (DEFAULT_MODEL, "digits")}
+    assert "guided_gradcam" not in [m for _, m in before[DEFAULT_MODEL].choices]
+    assert "guided_gradcam" in [m for _, m in before["digits"].choices]
+    assert method_choices(DEFAULT_MODEL) == [tuple(c) for c in before[DEFAULT_MODEL].choices]
+    after = _explain(ESPRESSO, DEFAULT_MODEL, "", ["gradcam"], reset=True)[5]
+    assert after.choices == before[DEFAULT_MODEL].choices
+
+
+def test_the_download_is_named_after_the_model_methods_and_class():
+    from explorer.attribution import Attribution
+    from explorer.saliency_tab import download_name, sheet_file
+
+    heat = np.zeros((4, 4), np.float32)
+    results = [Attribution(method, 235, "German shepherd", heat) for method in ("gradcam", "saliency")]
+    name = download_name("resnet18", results)
+    assert name == "saliency-resnet18-gradcam+saliency-german_shepherd.png"
+    items = [(Image.new("RGB", (20, 10), "red"), "one"), (Image.new("RGB", (20, 10), "blue"), "two")]
+    first, second = sheet_file(items, name), sheet_file(items, name)
+    assert Path(first).name == Path(second).name == name and first != second     # two visitors, two files
+    with Image.open(first) as sheet:
+        assert sheet.size == (50, 34)

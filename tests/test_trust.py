@@ -1,4 +1,6 @@
 """The deletion curve and the model-randomisation test."""
+import statistics
+
 import numpy as np
 import pytest
 import torch
@@ -7,8 +9,8 @@ from torch import nn
 
 from explorer.attribution import attribute_input, signed
 from explorer.models import LoadedModel, PhotoTransform
-from explorer.trust import (deletion_curve, deletion_masks, patch_grid, rank_correlation, randomisation_test,
-                            randomised_copy, top_layers)
+from explorer.trust import (deletion_curve, deletion_masks, map_order, patch_grid, rank_correlation,
+                            randomisation_test, randomised_copy, top_layers)
 
 
 def wrap(module: nn.Module, size: int = 28) -> LoadedModel:
@@ -116,27 +118,57 @@ def test_randomisation_changes_the_saliency_map(x):
     assert "head" in test.layers
 
 
-def test_the_random_order_is_computed_once_per_picture_and_class(linear, x):
-    """Maps of several methods on one picture share the random curve: later calls run only the map's order,
-    and without its two ends (the whole picture, nothing left), which are the same for every order."""
+def test_the_random_orders_are_computed_once_per_picture_and_class(linear, x):
+    """Maps of several methods on one picture share the random orders' curves: later calls run only the map's
+    order, and without its two ends (the whole picture, nothing left), which are the same for every order."""
     from explorer import trust
 
     trust.RANDOM_CURVES.clear()
-    batches = []
-    handle = linear.module.register_forward_hook(lambda m, i, o: batches.append(i[0].shape[0]))
+    calls = []
+    handle = linear.module.register_forward_hook(lambda m, i, o: calls[-1].append(i[0].shape[0]))
     try:
-        first = deletion_curve(linear, x, np.random.default_rng(1).normal(size=(28, 28)), 0, steps=6)
-        second = deletion_curve(linear, x, np.random.default_rng(2).normal(size=(28, 28)), 0, steps=6)
-        other_class = deletion_curve(linear, x, np.random.default_rng(2).normal(size=(28, 28)), 1, steps=6)
+        calls.append([])
+        first = deletion_curve(linear, x, np.random.default_rng(1).normal(size=(28, 28)), 0, steps=6, orders=5)
+        calls.append([])
+        second = deletion_curve(linear, x, np.random.default_rng(2).normal(size=(28, 28)), 0, steps=6, orders=5)
+        calls.append([])
+        other_class = deletion_curve(linear, x, np.random.default_rng(2).normal(size=(28, 28)), 1, steps=6, orders=5)
     finally:
         handle.remove()
-    assert batches == [12, 5, 12]
-    np.testing.assert_array_equal(second.by_random, first.by_random)
+    assert [sum(c) for c in calls] == [7 + 5 * 5, 5, 7 + 5 * 5]
+    assert max(max(c) for c in calls) <= trust.DELETION_CHUNK
+    np.testing.assert_array_equal(second.by_random_orders, first.by_random_orders)
     trust.RANDOM_CURVES.clear()
-    alone = deletion_curve(linear, x, np.random.default_rng(2).normal(size=(28, 28)), 0, steps=6)
+    alone = deletion_curve(linear, x, np.random.default_rng(2).normal(size=(28, 28)), 0, steps=6, orders=5)
     np.testing.assert_allclose(second.by_map, alone.by_map, rtol=1e-5)
-    masks = deletion_masks(np.random.default_rng(trust.SEED).permutation(14 * 14), (14, 14), patch_grid((28, 28)),
-                           (28, 28), 6)
-    with torch.no_grad():
-        expected = torch.softmax(linear.module(x * masks[:, None]), -1)[:, 1].numpy()
-    np.testing.assert_allclose(other_class.by_random, expected, rtol=1e-5)
+    # every random order's curve is PyTorch's probability on that order's masked pictures
+    assert other_class.by_random_orders.shape == (5, 7)
+    rng = np.random.default_rng(trust.SEED)
+    for curve in other_class.by_random_orders:
+        masks = deletion_masks(rng.permutation(14 * 14), (14, 14), patch_grid((28, 28)), (28, 28), 6)
+        with torch.no_grad():
+            expected = torch.softmax(linear.module(x * masks[:, None]), -1)[:, 1].numpy()
+        np.testing.assert_allclose(curve, expected, rtol=1e-5)
+    assert len({tuple(c) for c in other_class.by_random_orders.round(6)}) == 5      # five different orders
+
+
+def test_the_curves_figures_are_areas_and_spread_recomputed_here(linear, x):
+    curve = deletion_curve(linear, x, np.random.default_rng(4).normal(size=(28, 28)), 0, steps=8)
+    areas = [np.trapezoid(c, curve.fractions) for c in curve.by_random_orders]
+    assert curve.auc_map == pytest.approx(np.trapezoid(curve.by_map, curve.fractions), rel=1e-9)
+    np.testing.assert_allclose(curve.auc_random_orders, areas, rtol=1e-9)
+    assert curve.auc_random == pytest.approx(statistics.mean(areas), rel=1e-9)
+    assert curve.random_sd == pytest.approx(statistics.stdev(areas), rel=1e-9)
+    assert curve.sd_below_random == pytest.approx((statistics.mean(areas) - curve.auc_map) / statistics.stdev(areas),
+                                                  rel=1e-9)
+    np.testing.assert_allclose(curve.by_random, np.mean(curve.by_random_orders, axis=0))
+
+
+def test_patches_the_map_scores_alike_are_removed_in_a_random_order_not_row_by_row():
+    scores = np.zeros((14, 14))
+    scores[5, 7] = 1.0
+    order = map_order(scores)
+    assert order[0] == 5 * 14 + 7
+    rest = order[1:]
+    assert sorted(rest.tolist()) == [i for i in range(196) if i != 5 * 14 + 7]
+    assert not np.all(np.diff(rest) > 0)        # not the raster order

@@ -1,0 +1,154 @@
+"""The Saliency page at 1440x900 in headless Chromium: nothing covered or cut, words kept whole, the
+methods decided per model before a picture, the download named after what it holds, and a drawing whose
+Grad-CAM is empty said so instead of judged."""
+import re
+from pathlib import Path
+
+import pytest
+
+from explorer.picture_input import example_paths
+from explorer.saliency_tab import TITLE
+
+# Each visible word inside `selector` must sit on one line: a word whose characters land on two lines
+# was broken in the middle ("Randomisa / tion", "Grad- / CAM").
+BROKEN_WORDS = """sel => { const broken = [];
+  for (const root of document.querySelectorAll(sel)) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const m of node.data.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, m.index); range.setEnd(node, m.index + m[0].length);
+        const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+        if (lines.size > 1) broken.push(m[0]);
+      } } }
+  return broken; }"""
+
+
+def _box(locator) -> dict:
+    return locator.bounding_box()
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] and
+            a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+@pytest.fixture
+def wide(browser, app_url):
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(180_000)
+    page.goto(app_url)
+    page.wait_for_selector("button[role=tab]")
+    page.get_by_role("tab", name=TITLE).click()
+    yield page
+    context.close()
+
+
+def _methods(page) -> list[str]:
+    return [t.strip() for t in page.locator("#saliency-methods label").all_inner_texts()]
+
+
+def _explained(page, panel):
+    panel.get_by_text("explains class").wait_for()
+    page.locator("#saliency-trust table").wait_for()
+    page.locator("#saliency-maps .thumbnail-item img").last.wait_for()
+
+
+@pytest.mark.browser
+def test_the_saliency_page_reads_cleanly_at_1440x900(wide, screenshot_dir):
+    page, panel = wide, wide.locator("#saliency")
+    before = _methods(page)
+    assert "Grad-CAM" in before and "Guided Grad-CAM" not in before     # EfficientNet-Lite0: ReLU6
+    panel.get_by_role("checkbox", name="Saliency (gradient)").check()
+    examples = [Path(p).name for p in example_paths()]
+    example = panel.locator("img[src*='gradio_api/file']").nth(examples.index("espresso.jpg"))
+    example.scroll_into_view_if_needed()
+    example.click()
+    _explained(page, panel)
+    assert _methods(page) == before                      # nothing offered, then withdrawn
+
+    gallery = page.locator("#saliency-maps")
+    gallery.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "saliency-maps-1440.png"))
+    badge = _box(gallery.locator("label").first)
+    thumbnails = gallery.locator(".thumbnail-item")
+    assert thumbnails.count() == 4
+    captions = []
+    for i in range(4):
+        thumbnail = thumbnails.nth(i)
+        assert not _overlap(badge, _box(thumbnail)), f"the gallery's label covers thumbnail {i + 1}"
+        caption = thumbnail.locator(".caption-label")
+        size = caption.evaluate("c => [c.scrollWidth, c.clientWidth, c.scrollHeight, c.clientHeight]")
+        assert size[0] <= size[1] and size[2] <= size[3], f"caption {i + 1} is cut: {size}"
+        # the caption sits under its picture, so it hides neither the map nor the heat map's colour bar
+        assert _box(caption)["y"] >= _box(thumbnail.locator("img"))["y"] + _box(thumbnail.locator("img"))["height"] - 1
+        captions.append(caption.inner_text())
+    assert sorted(captions) == sorted(["Grad-CAM: over the picture", "Grad-CAM: heat map",
+                                       "Saliency (gradient): over the picture", "Saliency (gradient): heat map"])
+    assert page.evaluate(BROKEN_WORDS, "#saliency-maps .caption-label") == []
+    last = _box(thumbnails.nth(3))
+    assert last["y"] + last["height"] <= _box(gallery)["y"] + _box(gallery)["height"] + 1    # not cut by a scroll box
+    for button in gallery.locator("button:not(.thumbnail-item)").all():
+        if button.is_visible():
+            assert not any(_overlap(_box(button), _box(thumbnails.nth(i))) for i in range(4))
+
+    table = page.locator("#saliency-trust table")
+    table.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "saliency-trust-1440.png"))
+    assert page.evaluate(BROKEN_WORDS, "#saliency-trust table") == []
+    holder = _box(page.locator("#saliency-trust"))
+    assert _box(table)["x"] + _box(table)["width"] <= holder["x"] + holder["width"] + 1
+    assert table.evaluate("t => t.scrollWidth <= t.clientWidth + 1")
+    for cell in table.locator("th, td").all():
+        assert cell.evaluate("c => c.scrollWidth <= c.clientWidth"), cell.inner_text()
+
+    button = page.locator("#saliency-download")
+    button.scroll_into_view_if_needed()
+    with page.expect_download() as download:
+        button.click()
+    name = download.value.suggested_filename
+    assert re.fullmatch(r"saliency-efficientnet_lite0-(gradcam\+saliency|saliency\+gradcam)-espresso\.png", name)
+
+
+@pytest.mark.browser
+def test_a_model_chosen_before_a_picture_offers_its_own_methods(wide):
+    page = wide
+    assert "Guided Grad-CAM" not in _methods(page)
+    page.locator("#saliency").get_by_label("Model").click()
+    page.get_by_role("option", name=re.compile("Digits")).click()
+    page.wait_for_function("() => [...document.querySelectorAll('#saliency-methods label')]"
+                           ".some(l => l.innerText.trim() === 'Guided Grad-CAM')")
+
+
+# A 4 drawn with the mouse: the digit net's Grad-CAM is zero at every position for it (every position's
+# gradient-weighted sum is negative before Grad-CAM's ReLU).
+FOUR = [[(0.6, 0.2), (0.35, 0.65), (0.72, 0.65)], [(0.6, 0.42), (0.6, 0.82)]]
+
+
+@pytest.mark.browser
+def test_a_drawing_with_an_empty_gradcam_is_said_so_and_not_judged(wide, screenshot_dir):
+    page, panel = wide, wide.locator("#saliency")
+    panel.get_by_role("tab", name="Draw").click()
+    brush = panel.get_by_role("button", name="Brush").first
+    brush.scroll_into_view_if_needed()
+    brush.click()
+    canvas = panel.locator("canvas").first
+    box = _box(canvas)
+    for stroke in FOUR:
+        (x, y), rest = stroke[0], stroke[1:]
+        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
+        page.mouse.down()
+        for x, y in rest:
+            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=10)
+        page.mouse.up()
+    page.wait_for_function("() => { const t = document.querySelector('#saliency-trust');"
+                           "return t && /Grad-CAM\\*?\\*?:? not measurable/.test(t.innerText); }")
+    assert "Grad-CAM is zero everywhere for this class on this picture" in panel.inner_text()
+    assert "“4”" in panel.get_by_text("explains class").inner_text()
+    row = page.locator("#saliency-trust table tbody tr").first.inner_text()
+    assert row.count("not measurable") == 2 and "✓" not in row and "⚠" not in row
+    captions = page.locator("#saliency-maps .caption-label").all_inner_texts()
+    assert captions == ["Grad-CAM (empty map): over the picture", "Grad-CAM (empty map): heat map"]
+    page.locator("#saliency-maps").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "saliency-drawing-1440.png"))
