@@ -124,6 +124,6 @@ def test_every_endpoint_that_runs_a_model_does_it_in_a_gpu_slot_sized_from_the_r
     assert "_inspect" in slots["stages"] and "_inspect" in slots["unit"]
     assert "_attribute" in slots["saliency"] and "_attribute" in slots["occlusion"]
     assert slots["occlusion"]["_attribute"] > slots["saliency"]["_attribute"]   # 730 passes, not 1
-    assert {"_attribute", "_randomised_map", "_deletion"} <= set(slots["trust"])
+    assert {"_attribute", "_trust"} <= set(slots["trust"])
     assert slots["visualize"]["_visualize"] >= gpu.MIN_SLOT
     assert "_compare" in slots["compare"] and "alexnet_outputs" in slots["alexnet"]
