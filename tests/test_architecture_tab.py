@@ -1,4 +1,6 @@
 """The Architecture tab end to end: its API through gradio_client and the page in Chromium."""
+from pathlib import Path
+
 import pytest
 import torchvision
 
@@ -19,7 +21,7 @@ def test_summarize_endpoint(client):
 def test_summarize_endpoint_refuses_a_too_small_input(client):
     from gradio_client.exceptions import AppError
 
-    with pytest.raises(AppError, match="does not fit"):
+    with pytest.raises(AppError, match="16 px and 16 px are too small for AlexNet"):
         client.predict("alexnet", 16, 16, api_name="/summarize")
     # and the app keeps serving
     totals = client.predict("digits", 28, 28, api_name="/summarize")[0]
@@ -61,3 +63,121 @@ def test_architecture_tab_screenshot(page, screenshot_dir):
     page.get_by_text(f"Train mode, seed {seed.input_value()}:").wait_for()
     page.wait_for_timeout(300)
     page.screenshot(path=str(screenshot_dir / "architecture_layers.png"), full_page=True)
+
+
+# --- the page in Chromium at 1440×900 ----------------------------------------------------------------
+
+SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "shots"
+
+
+def _open_inspect(page):
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.get_by_role("tab", name=TITLE).click()
+    page.get_by_text("The network as a chain of blocks").first.wait_for()
+
+
+def _pick_model(page, title: str):
+    page.get_by_label("Model").first.scroll_into_view_if_needed()
+    page.get_by_label("Model").first.click()
+    page.get_by_role("option", name=title).first.click()
+    page.locator("p", has_text=f"{title} (").first.wait_for()
+
+
+def _visible_messages(page) -> list[str]:
+    return [t.strip() for t in page.locator(".field-message:visible").all_inner_texts() if t.strip()]
+
+
+@pytest.mark.browser
+def test_a_too_small_height_keeps_the_result_and_says_where_beside_the_height(page):
+    _open_inspect(page)
+    _pick_model(page, "AlexNet")
+    height = page.get_by_label("Input height (px)")
+    height.fill("10")
+    height.press("Enter")
+    stale = page.locator(".not-updated:visible").first
+    stale.wait_for()
+    page.wait_for_timeout(500)
+    messages = set(_visible_messages(page))
+    assert len(messages) == 1, messages
+    message = messages.pop()
+    assert "10 px is too small for AlexNet" in message and "features.2" in message and "63 px" in message
+    assert "Given input size" not in message
+    # beside the control at fault: right under the height box, inside its column
+    box = page.locator(".field-message:visible").first.bounding_box()
+    field = height.bounding_box()
+    assert field["y"] + field["height"] <= box["y"] < field["y"] + field["height"] + 40
+    assert field["x"] - 20 <= box["x"] <= field["x"] + field["width"]
+    # the last good result stays, marked as not updated; no toast, no error badge
+    assert "3×224×224" in stale.inner_text()
+    assert page.locator(".toast-body").count() == 0
+    assert page.get_by_text("Error", exact=True).count() == 0
+    assert page.locator("p", has_text="AlexNet (").first.inner_text().count("3×224×224") == 1
+    assert page.locator(".arch-table details").count() > 1
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "architecture_too_small.png"))
+    # the smallest height the message states works: the results follow and the message goes
+    height.fill("63")
+    height.press("Enter")
+    page.locator("p", has_text="3×63×224").first.wait_for()
+    page.wait_for_timeout(500)
+    assert _visible_messages(page) == [] and page.locator(".not-updated:visible").count() == 0
+
+
+@pytest.mark.browser
+def test_the_inception_note_shows_only_for_a_block_that_differs_from_its_paper(page):
+    _open_inspect(page)
+    note = page.locator("p", has_text="Drawn from the layers that really ran").first
+    assert "5×5" not in note.inner_text()             # EfficientNet-Lite0, the default
+    _pick_model(page, "GoogLeNet")
+    page.get_by_text("No 5×5 ran here").first.wait_for()
+    _pick_model(page, "ResNet-18")
+    page.wait_for_timeout(800)
+    assert page.get_by_text("5×5").count() == 0
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.get_by_text("The network as a chain of blocks").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "architecture_resnet18_chain.png"))
+
+
+@pytest.mark.browser
+def test_the_print_model_box_says_what_it_holds(page):
+    _open_inspect(page)
+    page.get_by_text("print(model)", exact=True).first.scroll_into_view_if_needed()
+    page.get_by_text("print(model)", exact=True).first.click()
+    label = page.get_by_text("print(model): the module tree as PyTorch prints it").first
+    label.wait_for()
+    assert page.get_by_text("Code", exact=True).count() == 0
+
+
+@pytest.mark.browser
+def test_compare_table_fits_its_headers_break_between_words_and_the_plot_has_no_badge(page):
+    _open_inspect(page)
+    page.get_by_role("tab", name="Compare models").click()
+    for title in ("VGG-16", "ResNet-50", "MobileNetV3-Large"):       # keep AlexNet, GoogLeNet, ResNet-18
+        page.get_by_label(title, exact=True).uncheck()
+    page.get_by_role("button", name="Compare (measures latency: a few seconds)").click()
+    table = page.locator("#compare-table .compare-table")
+    table.locator("td", has_text="ResNet-18").first.wait_for()
+    page.locator("#compare-plot img").first.wait_for()
+    fits = table.evaluate("el => [el.scrollWidth, el.clientWidth, el.getBoundingClientRect().right, "
+                          "document.documentElement.clientWidth]")
+    assert fits[0] <= fits[1] and fits[2] <= fits[3], fits
+    # a word broken across two lines has two client rectangles
+    broken = table.evaluate("""el => [...el.querySelectorAll('th')].flatMap(th => {
+        const words = [];
+        const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const m of node.textContent.matchAll(/\\S+/g)) {
+                const range = document.createRange();
+                range.setStart(node, m.index); range.setEnd(node, m.index + m[0].length);
+                if (range.getClientRects().length > 1) words.push(m[0]);
+            }
+        }
+        return words; })""")
+    assert broken == [], broken
+    headers = table.locator("th").all_inner_texts()
+    assert [" ".join(h.split()) for h in headers][:5] == ["model", "input", "parameters (M)", "MACs (G)",
+                                                          "latency (ms)"]
+    assert page.locator("#compare-plot [data-testid=block-label]:visible").count() == 0
+    page.locator("#compare-plot").scroll_into_view_if_needed()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "architecture_compare.png"))
