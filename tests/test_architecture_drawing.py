@@ -84,3 +84,20 @@ def test_compare_plot_labels_overlap_nothing():
             assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
             for j in range(i + 1, len(boxes)):
                 assert not box.overlaps(boxes[j]), f"{labels[i].get_text()} covers {labels[j].get_text()}"
+
+
+@pytest.mark.parametrize("name", ["resnet18", "googlenet", "digits"])
+def test_chain_title_legend_and_box_texts_collide_with_nothing(name):
+    fig = chain_figure(arch.summarize(name))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    title = ax.title.get_window_extent(renderer)
+    legend = ax.get_legend().get_window_extent(renderer)
+    boxes = _boxes(ax, renderer)
+    assert not title.overlaps(legend)
+    assert not any(legend.overlaps(box) or title.overlaps(box) for box in boxes)
+    for text in (t for t in ax.texts if t.get_text()):
+        extent = text.get_window_extent(renderer)
+        assert any(box.x0 <= extent.x0 and extent.x1 <= box.x1 and box.y0 <= extent.y0 and extent.y1 <= box.y1
+                   for box in boxes), f"{text.get_text()!r} spills out of its box"
