@@ -273,6 +273,7 @@ def compare_plot(rows: list[arch.Comparison]):
             ax.scatter(x, y, s=size, alpha=0.55, edgecolor="black", linewidth=0.6)
         if known:
             ax.set_xscale("log")
+            ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
             ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
             ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.margins(x=0.25, y=0.15)
@@ -424,13 +425,13 @@ def build(shared: dict) -> None:
     with gr.Tabs():
         with gr.Tab("Inspect a model"):
             with gr.Row(equal_height=False):
-                with gr.Column(scale=3, min_width=220):
+                with gr.Column(scale=2, min_width=220):
                     model = gr.Dropdown(choices=choices, value=default, label="Model")
                     model_msg = gr.Markdown(visible=False, elem_classes=["field-message"])
-                with gr.Column(scale=1, min_width=160):
+                with gr.Column(scale=1, min_width=200):
                     height = NumberInput(value=h0, precision=0, label="Input height (px)")
                     height_msg = gr.Markdown(visible=False, elem_classes=["field-message"])
-                with gr.Column(scale=1, min_width=160):
+                with gr.Column(scale=1, min_width=200):
                     width = NumberInput(value=w0, precision=0, label="Input width (px)")
                     width_msg = gr.Markdown(visible=False, elem_classes=["field-message"])
                 go = gr.Button("Summarize", variant="primary", scale=1)

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import torchvision
 
-from explorer.architecture_tab import TITLE
+from explorer.architecture_tab import TITLE, inspect_in_page
 
 
 @pytest.mark.e2e
@@ -63,6 +63,19 @@ def test_architecture_tab_screenshot(page, screenshot_dir):
     page.get_by_text(f"Train mode, seed {seed.input_value()}:").wait_for()
     page.wait_for_timeout(300)
     page.screenshot(path=str(screenshot_dir / "architecture_layers.png"), full_page=True)
+
+
+def test_the_page_keeps_the_last_result_and_names_the_box_at_fault():
+    shown = ("alexnet", 224, 224)
+    updates = inspect_in_page("alexnet", 224, 10, shown)
+    results, stale, messages, kept = updates[:7], updates[7], updates[8:11], updates[11]
+    assert all(u == {"__type__": "update"} for u in results)       # gr.skip(): what is on screen stays
+    assert kept == shown and stale.visible and "3×224×224" in stale.value
+    model_msg, height_msg, width_msg = messages
+    assert not model_msg.visible and not height_msg.visible and width_msg.visible
+    assert "input width: 10 px is too small for AlexNet" in width_msg.value
+    fresh = inspect_in_page("alexnet", 224, 63, shown)
+    assert fresh[11] == ("alexnet", 224, 63) and not fresh[7].visible and not any(m.visible for m in fresh[8:11])
 
 
 # --- the page in Chromium at 1440×900 ----------------------------------------------------------------
