@@ -226,13 +226,15 @@ def _overlaps(box, others) -> bool:
 
 
 def place_labels(ax, points: list[tuple[float, float]], names: list[str], radii: list[float]) -> list:
-    """One annotation per point, each at the first offset whose text box overlaps no label placed so far,
-    no bubble and stays inside the axes (measured with the renderer's own text extents)."""
+    """One annotation per point, each at the first offset whose text box overlaps no label placed so far
+    and no bubble, lies nearer its own point than any other and stays inside the axes (measured with the
+    renderer's own text extents)."""
     fig = ax.figure
     renderer = fig.canvas.get_renderer()
     to_pixels = fig.dpi / 72
     bubbles = [_bubble_box(ax, p, r * to_pixels) for p, r in zip(points, radii)]
     inside = ax.get_window_extent(renderer)
+    centres = [ax.transData.transform(p) for p in points]
     placed, labels = [], []
     for index, (point, name) in enumerate(zip(points, names)):
         others = [b for k, b in enumerate(bubbles) if k != index]
@@ -242,7 +244,7 @@ def place_labels(ax, points: list[tuple[float, float]], names: list[str], radii:
             label = ax.annotate(name, point, xytext=(dx, dy), textcoords="offset points", fontsize=8, ha=ha, va=va)
             box = label.get_window_extent(renderer)
             fits = inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1)
-            if fits and not _overlaps(box, placed + others):
+            if fits and not _overlaps(box, placed + others) and _nearest(box, centres) == index:
                 break
             label.remove()
         else:   # nowhere free: the first place, which at least names the right bubble
@@ -252,6 +254,13 @@ def place_labels(ax, points: list[tuple[float, float]], names: list[str], radii:
         placed.append(box)
         labels.append(label)
     return labels
+
+
+def _nearest(box, centres) -> int:
+    """The index of the point closest to a text box (distance to the box's nearest edge)."""
+    def distance(c):
+        return np.hypot(max(box.x0 - c[0], 0, c[0] - box.x1), max(box.y0 - c[1], 0, c[1] - box.y1))
+    return int(np.argmin([distance(c) for c in centres]))
 
 
 def _bubble_box(ax, point, radius_px: float):
