@@ -331,8 +331,12 @@ def run_compare(names):
 
 
 def compare_in_page(names):
-    rows = _compare_rows(names)
-    return compare_table_html(rows), compare_plot(rows)
+    """The page's comparison; a bad choice keeps the last table and plot and says why beside the boxes."""
+    try:
+        rows = arch.compare(names or [])
+    except ValueError as error:
+        return gr.skip(), gr.skip(), gr.Markdown(f"⚠ {error}", visible=True)
+    return compare_table_html(rows), compare_plot(rows), gr.Markdown("", visible=False)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -473,11 +477,15 @@ def build(shared: dict) -> None:
             # The API's endpoints raise on bad input; the page's own events above keep the last result instead.
             api_only = gr.Button(visible=False)
             api_only.click(inspect_model, [model, height, width], results, api_name="summarize")
-            api_only.click(block_picture, [model, height, width, block], [picture], api_name="block_picture")
+            # a block of any model, not only of the one on screen (the dropdown holds that one's blocks)
+            block_name = gr.Textbox(visible=False)
+            api_only.click(block_picture, [model, height, width, block_name], [picture], api_name="block_picture")
 
         with gr.Tab("Compare models"):
             with gr.Row():
-                picked = gr.CheckboxGroup(choices=choices, value=DEFAULT_COMPARE, label="Models", scale=4)
+                with gr.Column(scale=4):
+                    picked = gr.CheckboxGroup(choices=choices, value=DEFAULT_COMPARE, label="Models")
+                    picked_msg = gr.Markdown(visible=False, elem_classes=["field-message"])
                 compare_button = gr.Button("Compare (measures latency: a few seconds)", variant="primary", scale=1)
             compare_table = gr.HTML(elem_id="compare-table")
             gr.Markdown("#### Accuracy against multiply-accumulates and against measured latency")
@@ -485,7 +493,8 @@ def build(shared: dict) -> None:
             gr.Markdown("Latency: median of 3 forward passes of one image after one warm-up, on this machine, "
                         "shared with everyone using it. Top-1 / top-5: torchvision's DEFAULT weights' metadata. "
                         "Chapter's figure: ImageNet top-5 error from the chapter, for the model named.")
-            compare_button.click(compare_in_page, [picked], [compare_table, compare_fig], api_name="compare_in_page",
+            compare_button.click(compare_in_page, [picked], [compare_table, compare_fig, picked_msg],
+                                 api_name="compare_in_page",
                                  api_visibility="private", **MODEL_QUEUE)
             compare_frame = gr.Dataframe(headers=arch.COMPARE_COLUMNS, interactive=False, visible=False)
             api_only.click(run_compare, [picked], [compare_frame, compare_fig], api_name="compare", **MODEL_QUEUE)

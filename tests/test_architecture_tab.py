@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import torchvision
 
-from explorer.architecture_tab import TITLE, inspect_in_page
+from explorer.architecture_tab import TITLE, compare_in_page, inspect_in_page
 
 
 @pytest.mark.e2e
@@ -26,6 +26,17 @@ def test_summarize_endpoint_refuses_a_too_small_input(client):
     # and the app keeps serving
     totals = client.predict("digits", 28, 28, api_name="/summarize")[0]
     assert "1×28×28" in totals
+
+
+@pytest.mark.e2e
+def test_block_picture_endpoint_and_its_size_message(client):
+    from gradio_client.exceptions import AppError
+    from PIL import Image
+
+    picture = client.predict("googlenet", 224, 224, "inception3a", api_name="/block_picture")
+    assert Image.open(picture).size[0] > 200
+    with pytest.raises(AppError, match="12 px is too small for GoogLeNet"):
+        client.predict("googlenet", 224, 12, "inception3a", api_name="/block_picture")
 
 
 @pytest.mark.e2e
@@ -76,6 +87,12 @@ def test_the_page_keeps_the_last_result_and_names_the_box_at_fault():
     assert "input width: 10 px is too small for AlexNet" in width_msg.value
     fresh = inspect_in_page("alexnet", 224, 63, shown)
     assert fresh[11] == ("alexnet", 224, 63) and not fresh[7].visible and not any(m.visible for m in fresh[8:11])
+
+
+def test_compare_with_nothing_ticked_keeps_the_last_result_and_says_why():
+    table, plot, message = compare_in_page([])
+    assert table == plot == {"__type__": "update"}          # gr.skip(): what is on screen stays
+    assert message.visible and "pick at least one model" in message.value
 
 
 # --- the page in Chromium at 1440×900 ----------------------------------------------------------------
@@ -194,3 +211,11 @@ def test_compare_table_fits_its_headers_break_between_words_and_the_plot_has_no_
     page.locator("#compare-plot").scroll_into_view_if_needed()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "architecture_compare.png"))
+    # nothing ticked: one message by the boxes, the last table and plot stay, no toast, no error badge
+    for title in ("AlexNet", "ResNet-18", "GoogLeNet (Inception v1)"):
+        page.get_by_label(title, exact=True).uncheck()
+    page.get_by_role("button", name="Compare (measures latency: a few seconds)").click()
+    page.locator(".field-message:visible").first.wait_for()
+    assert set(_visible_messages(page)) == {"⚠ models: pick at least one model to compare"}
+    assert table.locator("td", has_text="ResNet-18").count() == 1
+    assert page.locator(".toast-body").count() == 0 and page.get_by_text("Error", exact=True).count() == 0
