@@ -133,10 +133,14 @@ def test_a_too_small_height_keeps_the_result_and_says_where_beside_the_height(pa
     assert "10 px is too small for AlexNet" in message and "features.2" in message and "63 px" in message
     assert "Given input size" not in message
     # beside the control at fault: right under the height box, inside its column
-    box = page.locator(".field-message:visible").first.bounding_box()
-    field = height.bounding_box()
-    assert field["y"] + field["height"] <= box["y"] < field["y"] + field["height"] + 40
-    assert field["x"] - 20 <= box["x"] <= field["x"] + field["width"]
+    # both boxes measured in one go, so that no scrolling can come between them
+    left, right, bottom, message_left, message_top = height.evaluate("""field => {
+        const message = [...document.querySelectorAll('.field-message')]
+            .find(e => e.offsetParent !== null && e.innerText.trim());
+        const a = field.getBoundingClientRect(), b = message.getBoundingClientRect();
+        return [a.left, a.right, a.bottom, b.left, b.top]; }""")
+    assert bottom <= message_top < bottom + 40
+    assert left - 20 <= message_left <= right
     # the last good result stays, marked as not updated; no toast, no error badge
     assert "3×224×224" in stale.inner_text()
     assert page.locator(".toast-body").count() == 0
