@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from explorer.architecture_fit import misfit_error
 from explorer.architecture_trace import CONTAINERS, Node, trace
 
 
@@ -262,9 +263,9 @@ def _summarize_named(name: str, size: tuple) -> Summary:
 def _summarize(name: str, module: nn.Module, size: tuple) -> Summary:
     try:
         result = trace(module, size)
-    except RuntimeError as error:
-        first = str(error).strip().splitlines()[0][:300]
-        raise ValueError(f"input_size: {size[0]}×{size[1]}×{size[2]} does not fit this model ({first})") from None
+    except RuntimeError:
+        known_good = model_input_size(name) if name in model_names() else (size[0],) + DEFAULT_INPUT[1:]
+        raise misfit_error(model_title(name), module, size, known_good) from None
     nodes: list[Node] = result.nodes
     modules = dict(module.named_modules())
     rows = []
@@ -296,6 +297,32 @@ def _summarize(name: str, module: nn.Module, size: tuple) -> Summary:
         params_in_forward=sum(r.params for r in rows), unused=unused,
         total_macs=sum(r.macs for r in rows), output_shape=tuple(output.shape[1:]),
         text=str(module), blocks=blocks)
+
+
+# Kernel sizes the paper's own block has, by block class: the drawing says where an implementation differs.
+PAPER_KERNELS = {
+    "Inception": ("the GoogLeNet paper's Inception module (Szegedy et al., 2014)", (1, 3, 5)),
+}
+
+
+def _kernels(values) -> str:
+    words = [f"{k}×{k}" for k in sorted(values)]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def paper_difference(summary: Summary, block: str) -> str:
+    """In words, the convolution kernel sizes a block ran that differ from its paper's; "" when the block's
+    class has no paper reference here or nothing differs."""
+    block_type = dict(summary.blocks).get(block)
+    if block_type not in PAPER_KERNELS:
+        return ""
+    paper, paper_kernels = PAPER_KERNELS[block_type]
+    ran = {r.kernel[0] for r in summary.rows if r.block == block and "Conv" in r.type and r.kernel}
+    missing = sorted(set(paper_kernels) - ran)
+    if not missing:
+        return ""
+    return (f"Convolutions that ran in `{block}`: {_kernels(ran)}; {paper} has {_kernels(paper_kernels)}. "
+            f"No {_kernels(missing)} ran here: this implementation uses a smaller kernel in that branch.")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -62,6 +62,22 @@ def _plain(summary: Summary, block: str) -> bool:
     return block == "" or dict(summary.blocks).get(block) in ("Sequential", "ModuleList", "ModuleDict")
 
 
+def _layer_name(row: Row) -> str:
+    """A module's path; for a function called in the model's own forward (no path), the function."""
+    return row.name or row.type
+
+
+def _run_label(names: list[str]) -> str:
+    """"conv1 … relu", "torch.flatten → fc"; a path both ends share is said once: "features: 0 … 4"."""
+    if len(names) == 1:
+        return names[0]
+    first, last = names[0], names[-1]
+    shared = first.rsplit(".", 1)[0] if "." in first else ""
+    if shared and last.startswith(shared + "."):
+        return f"{shared}: {first[len(shared) + 1:]} {'→' if len(names) == 2 else '…'} {last[len(shared) + 1:]}"
+    return f"{first} {'→' if len(names) == 2 else '…'} {last}"
+
+
 def stages(summary: Summary) -> list[Stage]:
     """Consecutive rows of one block; a plain container (AlexNet's `features`) or the top level is cut
     wherever the feature map changes size, so every stage has one output size."""
@@ -76,50 +92,92 @@ def stages(summary: Summary) -> list[Stage]:
         groups.append([row])
     result = []
     for rows in groups:
-        names = [r.name or "(forward)" for r in rows]
+        names = [_layer_name(r) for r in rows]
         if not _plain(summary, rows[0].block):
             label = rows[0].block
         else:
-            label = names[0] if len(rows) == 1 else f"{names[0]} … {names[-1]}"
+            label = _run_label(names)
         main = sum(1 for r in rows if r.kernel is not None or r.type == "Linear")
         detail = rows[0].type if len(rows) == 1 else f"{len(rows)} layers, {main} conv/pool/fc"
         result.append(Stage(label, detail, rows[-1].output_shape, _kind(rows), rows))
     return result
 
 
-def draw_chain(summary: Summary, per_line: int = 6) -> Image.Image:
-    """Boxes left to right, wrapping; each box: the stage, its layer count and its output C×H×W."""
+BOX_W, BOX_H, BOX_PAD = 1.75, 1.0, 0.02    # a stage's box, in data units
+COL_PITCH, ROW_PITCH = 2.2, 1.55          # distance between boxes side by side and between lines
+
+
+def _box_top(y: float) -> float:
+    return y + BOX_H - 0.35 + BOX_PAD
+
+
+def _box_bottom(y: float) -> float:
+    return y - 0.35 - BOX_PAD
+
+
+def _wrap_path(x_from: float, y_from: float, y_to: float) -> tuple[list[float], list[float]]:
+    """From the bottom of a line's last box down into the gap between the lines, back left along the
+    gap, down into the next line's first box: the gap holds no box, so the path crosses none."""
+    gap = (_box_bottom(y_from) + _box_top(y_to)) / 2
+    centre_from, centre_to = x_from + BOX_W / 2, BOX_W / 2
+    return [centre_from, centre_from, centre_to], [_box_bottom(y_from), gap, gap]
+
+
+def _fit(text, width: float) -> None:
+    """Make a text fit `width` data units (less a margin), as the renderer measures it: a point smaller
+    first, then shortened with "…"."""
+    ax = text.axes
+    renderer = ax.figure.canvas.get_renderer()
+    room = abs(ax.transData.transform((width - 0.1, 0))[0] - ax.transData.transform((0, 0))[0])
+    if text.get_window_extent(renderer).width > room:
+        text.set_fontsize(text.get_fontsize() - 1)
+    words = text.get_text()
+    while len(words) > 2 and text.get_window_extent(renderer).width > room:
+        words = words[:-1].rstrip(" …")
+        text.set_text(words + "…")
+
+
+def chain_figure(summary: Summary, per_line: int = 6):
+    """The chain drawing as a matplotlib figure (draw_chain renders it)."""
     chain = [Stage("input", "image", summary.input_size, "input", [])] + stages(summary)
     lines = (len(chain) + per_line - 1) // per_line
-    fig, ax = plt.subplots(figsize=(2.15 * per_line, 1.35 * lines + 0.5))
-    ax.set_xlim(-0.1, per_line * 2.2)
-    ax.set_ylim(-lines * 1.4 + 0.2, 0.9)
+    fig, ax = plt.subplots(figsize=(2.15 * per_line, 1.45 * lines + 0.5))
+    ax.set_xlim(-0.1, per_line * COL_PITCH)
+    ax.set_ylim(-(lines - 1) * ROW_PITCH - 0.6, 0.9)
     ax.axis("off")
     for i, stage in enumerate(chain):
         line, col = divmod(i, per_line)
-        x, y = col * 2.2, -line * 1.4
-        box = FancyBboxPatch((x, y - 0.35), 1.75, 1.0, boxstyle="round,pad=0.02,rounding_size=0.08",
+        x, y = col * COL_PITCH, -line * ROW_PITCH
+        box = FancyBboxPatch((x, y - 0.35), BOX_W, BOX_H, boxstyle=f"round,pad={BOX_PAD},rounding_size=0.08",
                              facecolor=COLOURS[stage.kind], edgecolor="#555", linewidth=0.8)
         ax.add_patch(box)
-        label = stage.label if len(stage.label) <= 26 else stage.label[:25] + "…"
-        ax.text(x + 0.875, y + 0.45, label, ha="center", va="center", fontsize=7.5, weight="bold")
-        ax.text(x + 0.875, y + 0.15, stage.detail, ha="center", va="center", fontsize=7)
-        ax.text(x + 0.875, y - 0.15, _shape(stage.shape), ha="center", va="center", fontsize=8.5,
+        _fit(ax.text(x + BOX_W / 2, y + 0.45, stage.label, ha="center", va="center", fontsize=7.5, weight="bold"),
+             BOX_W)
+        _fit(ax.text(x + BOX_W / 2, y + 0.15, stage.detail, ha="center", va="center", fontsize=7), BOX_W)
+        ax.text(x + BOX_W / 2, y - 0.15, _shape(stage.shape), ha="center", va="center", fontsize=8.5,
                 family="monospace", color="#1a3d6d")
-        if i + 1 < len(chain):
-            if col + 1 < per_line:
-                ax.annotate("", xy=(x + 2.2, y + 0.15), xytext=(x + 1.77, y + 0.15),
-                            arrowprops=dict(arrowstyle="->", color="#444", lw=1))
-            else:
-                ax.annotate("", xy=(0.875, y - 0.78), xytext=(x + 0.875, y - 0.37),
-                            arrowprops=dict(arrowstyle="->", color="#999", lw=0.8,
-                                            connectionstyle="angle,angleA=-90,angleB=0,rad=0"))
+        if i + 1 == len(chain):
+            continue
+        if col + 1 < per_line:
+            ax.annotate("", xy=(x + COL_PITCH, y + 0.15), xytext=(x + BOX_W + BOX_PAD, y + 0.15),
+                        arrowprops=dict(arrowstyle="->", color="#444", lw=1))
+        else:
+            xs, ys = _wrap_path(x, y, y - ROW_PITCH)
+            ax.plot(xs, ys, color="#999", lw=0.8, solid_capstyle="butt")
+            ax.annotate("", xy=(xs[-1], _box_top(y - ROW_PITCH)), xytext=(xs[-1], ys[-1]),
+                        arrowprops=dict(arrowstyle="->", color="#999", lw=0.8, shrinkA=0, shrinkB=0))
     handles = [plt.Rectangle((0, 0), 1, 1, facecolor=COLOURS[k], edgecolor="#555") for k in KIND_WORDS]
-    ax.legend(handles, KIND_WORDS.values(), loc="upper center", bbox_to_anchor=(0.5, 1.02 + 0.25 / lines),
+    # the legend sits on the axes' top edge, the title above it (pad in points: clear of the legend's row)
+    ax.legend(handles, KIND_WORDS.values(), loc="lower center", bbox_to_anchor=(0.5, 1.0), borderaxespad=0.2,
               ncol=4, fontsize=7.5, frameon=False)
     ax.set_title(f"{summary.model}: output shape C×H×W after each stage, for a "
-                 f"{_shape(summary.input_size)} input", fontsize=9, pad=22)
-    return _render(fig)
+                 f"{_shape(summary.input_size)} input", fontsize=9, pad=24)
+    return fig
+
+
+def draw_chain(summary: Summary, per_line: int = 6) -> Image.Image:
+    """Boxes left to right, wrapping; each box: the stage, its layer count and its output C×H×W."""
+    return _render(chain_figure(summary, per_line))
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -25,6 +25,16 @@ TITLE = "Architecture"
 CHAPTER_MATRIX = [[10, 11, 9, 3], [2, 123, 4, 0], [45, 237, 23, 99], [20, 67, 22, 255]]
 DEFAULT_COMPARE = ["alexnet", "vgg16", "googlenet", "resnet18", "resnet50", "mobilenet_v3_large"]
 NO_BRANCHES = "(no block with branches)"
+BLOCK_NOTE = "Drawn from the layers that really ran inside the block."
+MAX_SIDE = 1024
+STYLE = ("<style>.field-message p{color:#b42318;font-size:13px;margin:2px 0 0}"
+         ".not-updated p{background:#fff4e5;border-left:4px solid #f79009;padding:4px 8px;margin:0}"
+         ".compare-table table{border-collapse:collapse;width:100%;font-size:13px}"
+         ".compare-table th,.compare-table td{border-bottom:1px solid #ddd;padding:4px 6px;text-align:right;"
+         "word-break:normal;overflow-wrap:normal;hyphens:none}"
+         ".compare-table th{vertical-align:bottom}.compare-table .word{white-space:nowrap}"
+         ".compare-table td:nth-child(1),.compare-table th:nth-child(1),.compare-table td:nth-child(6),"
+         ".compare-table td:nth-child(9),.compare-table td:nth-child(10){text-align:left}</style>")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -93,27 +103,38 @@ def table_html(s: arch.Summary) -> str:
 
 
 def inspect_model(name: str, height, width):
-    """Everything the Inspect view shows for one model at one input size."""
-    md, chain, blocks, choice, picture, table, text = inspect_values(name, height, width)
-    return (md, chain, gr.Dropdown(choices=blocks or [NO_BRANCHES], value=choice or NO_BRANCHES,
-                                   interactive=bool(blocks)), picture, table, text)
+    """Everything the Inspect view shows for one model at one input size (the /summarize endpoint)."""
+    try:
+        md, chain, blocks, choice, picture, table, text, _ = inspect_values(name, height, width)
+    except ValueError as error:
+        raise gr.Error(str(error), title="Cannot use this") from None
+    return md, chain, _block_choices(blocks, choice), picture, table, text
+
+
+def _block_choices(blocks: list[str], choice: str | None):
+    return gr.Dropdown(choices=blocks or [NO_BRANCHES], value=choice or NO_BRANCHES, interactive=bool(blocks))
+
+
+def _checked_size(label: str, value) -> int:
+    if value is None:
+        raise ValueError(f"{label}: enter a number of pixels")
+    if value != int(value) or not 1 <= value <= MAX_SIDE:
+        raise ValueError(f"{label}: a whole number of pixels from 1 to {MAX_SIDE}, got {value:g}")
+    return int(value)
 
 
 def inspect_values(name: str, height, width):
-    try:
-        if name not in arch.model_names():
-            raise ValueError(f"model: unknown name {name!r}; choose one of {', '.join(arch.model_names())}")
-        channels = arch.model_input_size(name)[0]
-        for label, value in (("input height", height), ("input width", width)):
-            if value is None:
-                raise ValueError(f"{label}: enter a number of pixels")
-        s = arch.summarize(name, (channels, height, width))
-    except ValueError as error:
-        raise gr.Error(str(error)) from None
+    """(totals, chain picture, blocks with branches, the block shown, its picture, table, print(model),
+    the note on that block); ValueError naming the input at fault."""
+    if name not in arch.model_names():
+        raise ValueError(f"model: unknown name {name!r}; choose one of {', '.join(arch.model_names())}")
+    channels = arch.model_input_size(name)[0]
+    size = (channels, _checked_size("input height", height), _checked_size("input width", width))
+    s = arch.summarize(name, size)
     blocks = branching_blocks(s)
     choice = _pick_block(blocks)
     picture = draw_block(s, choice) if choice else None
-    return totals_markdown(s), draw_chain(s), blocks, choice, picture, table_html(s), s.text
+    return totals_markdown(s), draw_chain(s), blocks, choice, picture, table_html(s), s.text, block_note(s, choice)
 
 
 @functools.lru_cache(maxsize=1)
@@ -125,9 +146,8 @@ def _first_values() -> tuple:
 
 def first_view():
     """What the Inspect view shows first (the default model at its input size), computed once."""
-    md, chain, blocks, choice, picture, table, text = _first_values()
-    return (md, chain, gr.Dropdown(choices=blocks or [NO_BRANCHES], value=choice or NO_BRANCHES,
-                                   interactive=bool(blocks)), picture, table, text)
+    md, chain, blocks, choice, picture, table, text, note = _first_values()
+    return md, chain, _block_choices(blocks, choice), picture, table, text, note
 
 
 def _pick_block(blocks: list[str]) -> str | None:
@@ -135,48 +155,165 @@ def _pick_block(blocks: list[str]) -> str | None:
     return blocks[0] if blocks else None
 
 
-def pick_model(name: str):
+def _control_at_fault(error: ValueError) -> str:
+    """"height", "width" or "model": the control whose value the message is about."""
+    dimensions = getattr(error, "dimensions", None)
+    if dimensions:
+        return dimensions[0]
+    text = str(error)
+    for control in ("height", "width"):
+        if text.startswith(f"input {control}"):
+            return control
+    return "model"
+
+
+def _messages(error: ValueError | None) -> list:
+    """Updates for the messages beside the model, height and width controls: one shown at most."""
+    at_fault = _control_at_fault(error) if error is not None else None
+    return [gr.Markdown(f"⚠ {error}" if control == at_fault else "", visible=control == at_fault)
+            for control in ("model", "height", "width")]
+
+
+def _shown_words(shown: tuple) -> str:
+    name, height, width = shown
+    channels = arch.model_input_size(name)[0]
+    return f"{arch.model_title(name)} on a {channels}×{height}×{width} input"
+
+
+def inspect_in_page(name: str, height, width, shown: tuple):
+    """The page's Inspect view: new results, or on a bad value the last good ones kept, marked as not
+    updated, and one message beside the control at fault (no toast, no error badges)."""
+    try:
+        md, chain, blocks, choice, picture, table, text, note = inspect_values(name, height, width)
+    except ValueError as error:
+        stale = gr.Markdown(f"**Not updated**: the results below are still those for {_shown_words(shown)}.",
+                            visible=True)
+        return [gr.skip()] * 7 + [stale] + _messages(error) + [shown]
+    return ([md, chain, _block_choices(blocks, choice), picture, table, text, note,
+             gr.Markdown("", visible=False)] + _messages(None) + [(name, int(height), int(width))])
+
+
+def pick_model(name: str, shown: tuple):
     try:
         _, h, w = arch.model_input_size(name)
     except ValueError as error:
-        raise gr.Error(str(error)) from None
-    return (h, w) + inspect_model(name, h, w)
+        return [gr.skip()] * 10 + _messages(error) + [shown]
+    return [h, w] + inspect_in_page(name, h, w, shown)
 
 
 def block_picture(name: str, height, width, block: str):
+    """One block's picture (the /block_picture endpoint)."""
     if not block or block == NO_BRANCHES:
         return None
     try:
         channels = arch.model_input_size(name)[0]
         return draw_block(arch.summarize(name, (channels, height, width)), block)
     except ValueError as error:
-        raise gr.Error(str(error)) from None
+        raise gr.Error(str(error), title="Cannot use this") from None
+
+
+def block_in_page(shown: tuple, block: str):
+    """The chosen block of the results on screen, whatever the size boxes hold now."""
+    if not block or block == NO_BRANCHES:
+        return None, block_note(None, None)
+    name, height, width = shown
+    summary = arch.summarize(name, (arch.model_input_size(name)[0], height, width))
+    return draw_block(summary, block), block_note(summary, block)
+
+
+def block_note(summary: arch.Summary | None, block: str | None) -> str:
+    note = arch.paper_difference(summary, block) if summary is not None and block else ""
+    return BLOCK_NOTE + (f" {note}" if note else "")
 
 
 # ---------------------------------------------------------------------------------------------------
 # Compare
 
+# Where a bubble's name may go, in points from its centre, tried in order until it overlaps nothing.
+LABEL_OFFSETS = [(6, 6, "left", "bottom"), (6, -6, "left", "top"), (-6, 6, "right", "bottom"),
+                 (-6, -6, "right", "top"), (0, 10, "center", "bottom"), (0, -10, "center", "top"),
+                 (10, 0, "left", "center"), (-10, 0, "right", "center"), (14, 16, "left", "bottom"),
+                 (14, -16, "left", "top"), (-14, 16, "right", "bottom"), (-14, -16, "right", "top")]
+
+
+def _overlaps(box, others) -> bool:
+    return any(box.overlaps(other) for other in others)
+
+
+def place_labels(ax, points: list[tuple[float, float]], names: list[str], radii: list[float]) -> list:
+    """One annotation per point, each at the first offset whose text box overlaps no label placed so far
+    and no bubble, lies nearer its own point than any other and stays inside the axes (measured with the
+    renderer's own text extents)."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    to_pixels = fig.dpi / 72
+    bubbles = [_bubble_box(ax, p, r * to_pixels) for p, r in zip(points, radii)]
+    inside = ax.get_window_extent(renderer)
+    centres = [ax.transData.transform(p) for p in points]
+    placed, labels = [], []
+    for index, (point, name) in enumerate(zip(points, names)):
+        others = [b for k, b in enumerate(bubbles) if k != index]
+        for dx, dy, ha, va in LABEL_OFFSETS:
+            dx += np.sign(dx) * radii[index] * 0.7
+            dy += np.sign(dy) * radii[index] * 0.7
+            label = ax.annotate(name, point, xytext=(dx, dy), textcoords="offset points", fontsize=8, ha=ha, va=va)
+            box = label.get_window_extent(renderer)
+            fits = inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1)
+            if fits and not _overlaps(box, placed + others) and _nearest(box, centres) == index:
+                break
+            label.remove()
+        else:   # nowhere free: the first place, which at least names the right bubble
+            dx, dy, ha, va = LABEL_OFFSETS[0]
+            label = ax.annotate(name, point, xytext=(dx, dy), textcoords="offset points", fontsize=8, ha=ha, va=va)
+            box = label.get_window_extent(renderer)
+        placed.append(box)
+        labels.append(label)
+    return labels
+
+
+def _nearest(box, centres) -> int:
+    """The index of the point closest to a text box (distance to the box's nearest edge)."""
+    def distance(c):
+        return np.hypot(max(box.x0 - c[0], 0, c[0] - box.x1), max(box.y0 - c[1], 0, c[1] - box.y1))
+    return int(np.argmin([distance(c) for c in centres]))
+
+
+def _bubble_box(ax, point, radius_px: float):
+    from matplotlib.transforms import Bbox
+
+    x, y = ax.transData.transform(point)
+    return Bbox([[x - radius_px, y - radius_px], [x + radius_px, y + radius_px]])
+
+
 def compare_plot(rows: list[arch.Comparison]):
     known = [r for r in rows if r.top1 is not None]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for ax, attr, label, log in ((axes[0], "macs", "multiply-accumulates per image (G)", True),
-                                 (axes[1], "latency_ms", f"measured latency per image (ms, {rows[0].device})", True)):
-        for r in known:
-            x = r.macs / 1e9 if attr == "macs" else r.latency_ms
-            ax.scatter(x, r.top1, s=max(r.params / 1e6 * 6, 12), alpha=0.55, edgecolor="black", linewidth=0.6)
-            ax.annotate(r.title.split(" (")[0], (x, r.top1), fontsize=8, xytext=(4, 4), textcoords="offset points")
-        if log and known:
+    sizes = [max(r.params / 1e6 * 6, 12) for r in known]
+    placements = []
+    for ax, attr, label in ((axes[0], "macs", "multiply-accumulates per image (G)"),
+                            (axes[1], "latency_ms", f"measured latency per image (ms, {rows[0].device})")):
+        points = [(r.macs / 1e9 if attr == "macs" else r.latency_ms, r.top1) for r in known]
+        for (x, y), size in zip(points, sizes):
+            ax.scatter(x, y, s=size, alpha=0.55, edgecolor="black", linewidth=0.6)
+        if known:
             ax.set_xscale("log")
+            ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
             ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
             ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-        ax.margins(x=0.2, y=0.12)
+        ax.margins(x=0.25, y=0.15)
         ax.set_xlabel(label)
         ax.set_ylabel("ImageNet top-1 accuracy (%)")
         ax.grid(alpha=0.3)
+        placements.append((ax, points))
     missing = [r.title for r in rows if r.top1 is None]
     note = f" Not plotted (no ImageNet figure in the weights' metadata): {', '.join(missing)}." if missing else ""
     fig.suptitle("Accuracy against cost; bubble area ∝ parameters." + note, fontsize=9)
     fig.tight_layout()
+    # after the layout is final: the labels are placed by where they fall in pixels
+    names = [r.title.split(" (")[0] for r in known]
+    radii = [size ** 0.5 / 2 for size in sizes]     # scatter's s is an area in points²
+    for ax, points in placements:
+        place_labels(ax, points, names, radii)
     return fig
 
 
@@ -192,13 +329,41 @@ def _compare(names) -> list:
     return arch.compare(names or [])
 
 
+def compare_table_html(rows: list[arch.Comparison]) -> str:
+    """The side-by-side table as the page shows it: headers wrap between words, never inside one."""
+    head = "".join("<th>" + " ".join(f'<span class="word">{html.escape(w)}</span>' for w in c.split()) + "</th>"
+                   for c in arch.COMPARE_COLUMNS)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(c))}</td>" for c in arch.comparison_cells(r)) + "</tr>"
+                   for r in rows)
+    return f'<div class="compare-table"><table><tr>{head}</tr>{body}</table></div>'
+
+
+def _cell(value) -> str:
+    if isinstance(value, str) and "_Weights." in value:     # "ResNet18_Weights.IMAGENET1K_V1": the model is in column 1
+        return value.split(".", 1)[1]
+    return str(value)
+
+
+def _compare_rows(names) -> list[arch.Comparison]:
+    try:
+        return _compare(names)
+    except ValueError as error:
+        raise gr.Error(str(error), title="Cannot use this") from None
+
+
 def run_compare(names):
+    """The /compare endpoint: the table as data, and the plot."""
+    rows = _compare_rows(names)
+    return [arch.comparison_cells(r) for r in rows], compare_plot(rows)
+
+
+def compare_in_page(names):
+    """The page's comparison; a bad choice keeps the last table and plot and says why beside the boxes."""
     try:
         rows = _compare(names)
     except ValueError as error:
-        raise gr.Error(str(error)) from None
-    table = [arch.comparison_cells(r) for r in rows]
-    return table, compare_plot(rows)
+        return gr.skip(), gr.skip(), gr.Markdown(f"⚠ {error}", visible=True)
+    return compare_table_html(rows), compare_plot(rows), gr.Markdown("", visible=False)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -292,16 +457,25 @@ def build(shared: dict) -> None:
     choices = [(arch.model_title(n), n) for n in names]
     default = names[0]
     _, h0, w0 = arch.model_input_size(default)
-    gr.Markdown("Open up the classic CNNs the chapter names, compare them on this machine, check that the "
-                "chapter's own model is AlexNet, and run its other layers on your numbers. Shapes, parameters "
-                "and multiply-accumulates come from one real forward pass; latency is measured here.")
+    gr.HTML(STYLE + "<p>Open up the classic CNNs the chapter names, compare them on this machine, check that the "
+            "chapter's own model is AlexNet, and run its other layers on your numbers. Shapes, parameters "
+            "and multiply-accumulates come from one real forward pass; latency is measured here.</p>",
+            padding=False)
     with gr.Tabs():
         with gr.Tab("Inspect a model"):
-            with gr.Row():
-                model = gr.Dropdown(choices=choices, value=default, label="Model", scale=3)
-                height = NumberInput(value=h0, precision=0, label="Input height (px)", minimum=1, maximum=1024)
-                width = NumberInput(value=w0, precision=0, label="Input width (px)", minimum=1, maximum=1024)
-                go = gr.Button("Summarize", variant="primary")
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=2, min_width=220):
+                    model = gr.Dropdown(choices=choices, value=default, label="Model")
+                    model_msg = gr.Markdown(visible=False, elem_classes=["field-message"])
+                with gr.Column(scale=1, min_width=200):
+                    height = NumberInput(value=h0, precision=0, label="Input height (px)")
+                    height_msg = gr.Markdown(visible=False, elem_classes=["field-message"])
+                with gr.Column(scale=1, min_width=200):
+                    width = NumberInput(value=w0, precision=0, label="Input width (px)")
+                    width_msg = gr.Markdown(visible=False, elem_classes=["field-message"])
+                go = gr.Button("Summarize", variant="primary", scale=1)
+            shown = gr.State((default, h0, w0))
+            stale = gr.Markdown(visible=False, elem_classes=["not-updated"])
             totals = gr.Markdown()
             gr.Markdown("#### The network as a chain of blocks (generated from the model)")
             chain = gr.Image(None, type="pil", show_label=False, interactive=False, format="png")
@@ -310,38 +484,49 @@ def build(shared: dict) -> None:
                     block = gr.Dropdown(choices=[NO_BRANCHES], value=NO_BRANCHES,
                                         interactive=False, label="A block with branches (residual, "
                                         "Inception, dense...)")
-                    gr.Markdown("Drawn from the layers that really ran inside the block. Note: torchvision's "
-                                "GoogLeNet uses a 3×3 convolution where the paper's Inception module has 5×5.")
+                    note = gr.Markdown()
                 with gr.Column(scale=3):
                     picture = gr.Image(None, type="pil", show_label=False, interactive=False, format="png")
             gr.Markdown("#### Every layer in forward order, by block (click a block to open it)")
             table = gr.HTML()
             with gr.Accordion("print(model)", open=False):
-                text = gr.Code(None, language=None, lines=20, max_lines=40)
-            outputs = [totals, chain, block, picture, table, text]
+                text = gr.Code(None, language=None, lines=20, max_lines=40,
+                               label="print(model): the module tree as PyTorch prints it")
+            results = [totals, chain, block, picture, table, text]
+            in_page = results + [note, stale, model_msg, height_msg, width_msg, shown]
             # filled when a page loads, not while the app starts (a cold start serves its first page sooner)
-            gr.context.Context.root_block.load(first_view, None, outputs, api_name="architecture_first_view",
+            gr.context.Context.root_block.load(first_view, None, results + [note], api_name="architecture_first_view",
                                                api_visibility="private")
-            go.click(inspect_model, [model, height, width], outputs, api_name="summarize")
-            height.submit(inspect_model, [model, height, width], outputs, api_name="summarize_height",
-                          api_visibility="private")
-            width.submit(inspect_model, [model, height, width], outputs, api_name="summarize_width",
-                         api_visibility="private")
-            model.input(pick_model, [model], [height, width] + outputs, api_name="pick_model",
+            gr.on([go.click, height.submit, width.submit], inspect_in_page, [model, height, width, shown], in_page,
+                  api_name="summarize_in_page", api_visibility="private")
+            model.input(pick_model, [model, shown], [height, width] + in_page, api_name="pick_model",
                         api_visibility="private")
-            block.input(block_picture, [model, height, width, block], [picture], api_name="block_picture")
+            block.input(block_in_page, [shown, block], [picture, note], api_name="block_in_page",
+                        api_visibility="private")
+            # The API's endpoints raise on bad input; the page's own events above keep the last result instead.
+            api_only = gr.Button(visible=False)
+            api_only.click(inspect_model, [model, height, width], results, api_name="summarize")
+            # a block of any model, not only of the one on screen (the dropdown holds that one's blocks)
+            block_name = gr.Textbox(visible=False)
+            api_only.click(block_picture, [model, height, width, block_name], [picture], api_name="block_picture")
 
         with gr.Tab("Compare models"):
             with gr.Row():
-                picked = gr.CheckboxGroup(choices=choices, value=DEFAULT_COMPARE, label="Models", scale=4)
+                with gr.Column(scale=4):
+                    picked = gr.CheckboxGroup(choices=choices, value=DEFAULT_COMPARE, label="Models")
+                    picked_msg = gr.Markdown(visible=False, elem_classes=["field-message"])
                 compare_button = gr.Button("Compare (measures latency: a few seconds)", variant="primary", scale=1)
-            compare_table = gr.Dataframe(headers=arch.COMPARE_COLUMNS, label="Side by side", interactive=False,
-                                         wrap=True)
-            compare_fig = gr.Plot(label="Accuracy against multiply-accumulates and against measured latency")
+            compare_table = gr.HTML(elem_id="compare-table")
+            gr.Markdown("#### Accuracy against multiply-accumulates and against measured latency")
+            compare_fig = gr.Plot(show_label=False, elem_id="compare-plot")
             gr.Markdown("Latency: median of 3 forward passes of one image after one warm-up, on this machine, "
                         "shared with everyone using it. Top-1 / top-5: torchvision's DEFAULT weights' metadata. "
                         "Chapter's figure: ImageNet top-5 error from the chapter, for the model named.")
-            compare_button.click(run_compare, [picked], [compare_table, compare_fig], api_name="compare", **MODEL_QUEUE)
+            compare_button.click(compare_in_page, [picked], [compare_table, compare_fig, picked_msg],
+                                 api_name="compare_in_page",
+                                 api_visibility="private", **MODEL_QUEUE)
+            compare_frame = gr.Dataframe(headers=arch.COMPARE_COLUMNS, interactive=False, visible=False)
+            api_only.click(run_compare, [picked], [compare_frame, compare_fig], api_name="compare", **MODEL_QUEUE)
 
         with gr.Tab("Is the chapter's model AlexNet?"):
             gr.Markdown("The chapter writes its model out by hand (`CNNNet`) and says it is "

@@ -179,7 +179,7 @@ def test_summarize_other_input_sizes_and_digits():
 @pytest.mark.parametrize("call, words", [
     (lambda: summarize("no_such_model"), "unknown name"),
     (lambda: summarize("alexnet", (1, 224, 224)), "channel"),
-    (lambda: summarize("alexnet", (3, 16, 16)), "does not fit"),
+    (lambda: summarize("alexnet", (3, 16, 16)), "input height and width: 16 px and 16 px are too small for AlexNet"),
     (lambda: summarize("alexnet", (3, 0, 224)), "≥ 1"),
     (lambda: summarize("alexnet", (3, 224.5, 224)), "whole numbers"),
     (lambda: summarize("alexnet", (3, 5000, 224)), "1024"),
