@@ -249,6 +249,90 @@ class _RedirectedReLU(TorchFunctionMode):
 
 
 # ----------------------------------------------------------------------------------------------------
+# The ceiling: how high the objective can go on any picture at all, read from the model itself.
+
+@dataclass(frozen=True)
+class Ceiling:
+    """The most a stage's channel (its mean, or any one unit) can be on any picture: `value`, and
+    `reason`, what bounds it, in words. `clamp`: (lo, hi) of the clamp whose output the stage reads
+    (a ReLU6 is (0.0, 6.0))."""
+    value: float
+    reason: str
+    clamp: tuple[float, float]
+
+
+class _ClampOutputs(TorchFunctionMode):
+    """Notes every tensor a ReLU, ReLU6 or hardtanh returns: (storage pointer, shape) -> ((lo, hi), the
+    tensor's version counter just after), so a later in-place write to it is seen."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen: dict[tuple[int, tuple[int, ...]], tuple[tuple[float, float | None], int]] = {}
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        result = func(*args, **kwargs)
+        bounds = _clamp_bounds(func, args, kwargs)
+        if bounds is not None and isinstance(result, torch.Tensor):
+            self.seen[(result.data_ptr(), tuple(result.shape))] = bounds, result._version
+        return result
+
+    def bounds_of(self, tensor: torch.Tensor) -> tuple[float, float | None] | None:
+        found = self.seen.get((tensor.data_ptr(), tuple(tensor.shape)))
+        return found[0] if found is not None and found[1] == tensor._version else None
+
+
+def ceiling(model: LoadedModel, stage, channel, objective: str = "channel") -> Ceiling | None:
+    """The structural ceiling of the objective (see `visualize`), or None where the model sets none
+    that can be read off: found by one forward pass that watches which tensor the stage's module reads.
+
+    - A pooling stage (average or max) whose input is a clamp's output, untouched since (a ReLU6's:
+      the EfficientNet-Lite family's global pooling), is at most the clamp's top: 6.0 for a ReLU6.
+    - A convolution stage reading such an output (zero padding, with 0 inside the clamp's range) is at
+      most, at every position, the sum over its weights w of max(w * lo, w * hi), plus its bias.
+
+    Either bounds the channel's mean and every unit alike. None for the "class" objective, for a stage
+    whose input is not a clamp's output (a plain ReLU has no top) and for any other kind of module."""
+    ref, _, _, channel = _target(model, stage, channel, objective)
+    if ref is None:
+        return None
+    module = model.module.get_submodule(ref.path)
+    mode, found, calls = _ClampOutputs(), [], [0]
+
+    def hook(mod, inputs):
+        calls[0] += 1
+        if calls[0] == ref.call:
+            found.append(mode.bounds_of(inputs[0]) if isinstance(inputs[0], torch.Tensor) else None)
+            raise _Reached
+
+    with model.lock:
+        handle = module.register_forward_pre_hook(hook)
+        try:
+            with torch.no_grad(), mode:                       # no_grad, not inference_mode: versions count
+                model.module(torch.full((1, *input_shape(model)), 0.5, device=model.device))
+        except _Reached:
+            pass
+        finally:
+            handle.remove()
+    bounds = found[0] if found else None
+    if bounds is None or bounds[1] is None:
+        return None
+    lo, hi = bounds
+    clamp = f"its input is the output of a clamp to [{lo:g}, {hi:g}]" + (" (a ReLU6)" if bounds == (0.0, 6.0) else "")
+    pools = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.FractionalMaxPool2d)
+    if isinstance(module, pools):
+        return Ceiling(hi, f"{clamp}: a pooling of it is at most {hi:g}", (lo, hi))
+    if isinstance(module, nn.Conv2d) and module.padding_mode == "zeros" and lo <= 0 <= hi:
+        weight = module.weight[channel].detach().double()
+        top = float(torch.maximum(weight * lo, weight * hi).sum())
+        if module.bias is not None:
+            top += float(module.bias[channel])
+        return Ceiling(top, f"{clamp}: the convolution is at most the sum of max(w x {lo:g}, w x {hi:g}) over "
+                       f"its weights w = {top:.3g}", (lo, hi))
+    return None
+
+
+# ----------------------------------------------------------------------------------------------------
 # The picture: a decorrelated parameterisation, its random transformations, the model's normalisation.
 
 def _frequency_scale(size: int) -> torch.Tensor:
