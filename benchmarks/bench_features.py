@@ -139,7 +139,7 @@ def report_row(position, index, rule, channel, name, s, flat, v, fb, top) -> dic
     else:
         print(f"  ceiling    {top.value:.3f}: {top.reason}; the picture reaches {s['picture'] / top.value:.1%} of it")
     if reachable is not None:
-        print(f"  best reachable ratio {reachable:.2f}x (the ceiling over the strongest photo)")
+        print(f"  best reachable ratio at most {reachable:.2f}x (the ceiling over the strongest photo: no picture passes it)")
     unreachable = (f"not reachable: {clamp_name(top)} caps the mean at {top.value:.1f}, so at most {reachable:.2f}x;"
                    " not counted" if reachable is not None else "")
     print(f"  strength   {s['ratio']:6.2f}x  (goal >= {STRENGTH}x)  "
