@@ -64,6 +64,17 @@ def test_the_objective_rises(digits):
     assert v.activation > first
 
 
+def test_the_last_30_percent_of_the_steps_see_the_picture_untransformed(digits, monkeypatch):
+    seen = []
+    real = features._transformed
+    monkeypatch.setattr(features, "_transformed", lambda *a, **k: seen.append(1) or real(*a, **k))
+    v = visualize(digits, "features.conv2", 5, steps=20)
+    assert len(seen) == 14 and len(v.objective) == 20
+    # an untransformed step measures the picture as it is: the answer is the last one plus about a step's rise
+    rise = v.objective[-1] - v.objective[-2]
+    assert abs(v.activation - v.objective[-1]) <= 2 * abs(rise) + 0.05, (v.objective[-3:], v.activation)
+
+
 def test_the_same_seed_gives_the_same_picture(digits):
     a = visualize(digits, 2, 7, steps=25, seed=3)
     RESULTS.clear()
