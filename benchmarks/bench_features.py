@@ -17,6 +17,12 @@ pooling stage, and on each by two rules: "first", channel 0 (what the Stages tab
 largest mean activation on the first example photo (bird.jpg): the hardest case, as a photo already
 drives that channel hard. A channel that no example photo excites above 0 has no ratio and is not
 counted for goal 1. The load average is printed: timings on a shared machine vary with it.
+
+Ceilings: `features.ceiling` reads from the model itself how high a channel can go on any picture at all
+(a stage that reads a ReLU6's output: a pooling of it is at most 6.0; a convolution of it at most 6 x the
+sum of its positive weights). Where the ceiling divided by the strongest photo is under a goal, no picture
+can meet it: the channel is printed with its ceiling, the best reachable ratio, how close the picture came
+and "not reachable: ReLU6 caps the mean at 6.0", and that goal is judged on the other channels.
 """
 import argparse
 import os
@@ -107,26 +113,45 @@ def verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else "ok" if ok else "MISSED"
 
 
-def at_least(ratio: float, goal: float) -> bool | None:
-    """None where the ratio means nothing (no example photo excites the channel above 0)."""
-    return None if ratio != ratio else ratio >= goal
+def at_least(ratio: float, goal: float, reachable: float | None = None) -> bool | None:
+    """None where the ratio means nothing (no example photo excites the channel above 0) or where no
+    picture can meet the goal (the ceiling over the strongest photo, `reachable`, is under it)."""
+    if ratio != ratio or (reachable is not None and reachable < goal):
+        return None
+    return ratio >= goal
 
 
-def report_row(position, index, rule, channel, name, s, flat, v, fb) -> dict:
+def clamp_name(ceiling) -> str:
+    return "ReLU6" if ceiling.clamp == (0.0, 6.0) else f"a clamp to [{ceiling.clamp[0]:g}, {ceiling.clamp[1]:g}]"
+
+
+def report_row(position, index, rule, channel, name, s, flat, v, fb, top) -> dict:
     passes = v.steps
     step_s = v.seconds / v.steps
     print(f"\n[{position}] stage {index} {name}, channel {channel} (rule {rule})")
     note = "" if s["best"] > 0 else "   (no example photo excites it above 0: no ratio, not counted)"
-    strong, moved = at_least(s["ratio"], STRENGTH), at_least(s["moved_ratio"], MOVED_STRENGTH)
+    reachable = top.value / s["best"] if top is not None and s["best"] > 0 else None
+    strong = at_least(s["ratio"], STRENGTH, reachable)
+    moved = at_least(s["moved_ratio"], MOVED_STRENGTH, reachable)
     print(f"  strongest example photo: {s['best']:.3f} ({s['best_name']}); picture: {s['picture']:.3f}{note}")
-    print(f"  strength   {s['ratio']:6.2f}x  (goal >= {STRENGTH}x)  {verdict(strong)}")
-    print(f"  zoom {ZOOM:.0%} + shift {SHIFT}px: {s['moved']:.3f} = {s['moved_ratio']:6.2f}x  "
-          f"(goal >= {MOVED_STRENGTH}x)  {verdict(moved)}")
+    if top is None:
+        print("  ceiling    none read from the model (the stage does not read a bounded clamp's output)")
+    else:
+        print(f"  ceiling    {top.value:.3f}: {top.reason}; the picture reaches {s['picture'] / top.value:.1%} of it")
+    if reachable is not None:
+        print(f"  best reachable ratio at most {reachable:.2f}x (the ceiling over the strongest photo: no picture passes it)")
+    unreachable = (f"not reachable: {clamp_name(top)} caps the mean at {top.value:.1f}, so at most {reachable:.2f}x;"
+                   " not counted" if reachable is not None else "")
+    print(f"  strength   {s['ratio']:6.2f}x  (goal >= {STRENGTH}x)  "
+          f"{unreachable if reachable is not None and reachable < STRENGTH else verdict(strong)}")
+    print(f"  zoom {ZOOM:.0%} + shift {SHIFT}px: {s['moved']:.3f} = {s['moved_ratio']:6.2f}x  (goal >= {MOVED_STRENGTH}x)  "
+          f"{unreachable if reachable is not None and reachable < MOVED_STRENGTH else verdict(moved)}")
     print(f"  flatness   {flat:.3f}  (goal < {FLATNESS})  {verdict(flat < FLATNESS)}")
     print(f"  time       {v.seconds:.2f} s for {v.steps} steps = {passes} forward+backward passes (+1 forward); "
           f"{step_s * 1000:.1f} ms per pass = {step_s / fb:.2f}x one bare forward+backward  "
           f"(goal <= {PASSES} passes)  {verdict(passes <= PASSES)}")
-    return dict(strength=strong, moved=moved, flat=flat < FLATNESS, passes=passes <= PASSES)
+    return dict(strength=strong, moved=moved, flat=flat < FLATNESS, passes=passes <= PASSES,
+                where=f"stage {index} channel {channel}", ratio=s["ratio"], reachable=reachable, ceiling=top)
 
 
 def main() -> None:
@@ -152,7 +177,8 @@ def main() -> None:
         v = features.visualize(model, index, channel, steps=args.steps, seed=args.seed)
         s = strength(model, index, channel, v)
         flat = spectral_flatness(gray_levels(v.image))
-        results.append(report_row(position, index, rule, channel, refs[index].name, s, flat, v, fb))
+        top = features.ceiling(model, index, channel)
+        results.append(report_row(position, index, rule, channel, refs[index].name, s, flat, v, fb, top))
         if args.save is not None:
             args.save.mkdir(parents=True, exist_ok=True)
             v.image.save(args.save / f"features_{args.model}_{index}_{channel}.png")
@@ -163,6 +189,11 @@ def main() -> None:
                         ("flat", f"spectral flatness < {FLATNESS}"), ("passes", f"<= {PASSES} passes")]:
         counted = [r[goal] for r in results if r[goal] is not None]
         print(f"  {title:45s} {sum(counted)}/{len(counted)} channels  {verdict(all(counted))}")
+        goal_value = {"strength": STRENGTH, "moved": MOVED_STRENGTH}.get(goal)
+        for r in results:
+            if goal_value is not None and r["reachable"] is not None and r["reachable"] < goal_value:
+                print(f"    not counted: {r['where']}, not reachable: {clamp_name(r['ceiling'])} caps the mean at "
+                      f"{r['ceiling'].value:.1f}; best reachable {r['reachable']:.2f}x, the picture {r['ratio']:.2f}x")
 
 
 if __name__ == "__main__":

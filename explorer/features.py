@@ -7,9 +7,12 @@ Visualization" (Olah, Mordvintsev and Schubert, 2017), written here for PyTorch:
 - the picture is parameterised in a decorrelated space, not as raw pixels: a Fourier spectrum scaled
   by 1 / frequency (Lucid's `fft_image`, decay power 1), colours through ImageNet's colour-correlation
   square root (Lucid's `color_correlation_svd_sqrt`), then a sigmoid to [0, 1];
-- every step sees the picture through small random transformations (jitter of a few pixels, a
+- the steps see the picture through small random transformations (jitter of a few pixels, a
   scale of 0.9 to 1.1 and a rotation of up to 5 degrees, what falls outside filled with a plain colour),
   so the result is a feature the model finds at any position and scale, not a pattern tuned to pixels;
+  the last SETTLE (30 %) of the steps then see it as it is, which sharpens what the robust steps found
+  (bilinear resampling blurs every transformed view); the benchmark checks that it still excites its
+  channel after a zoom and a shift;
 - Adam updates the spectrum only; one torch.Generator seeded by `seed` draws the initial spectrum and
   every transformation, so the same seed gives the same picture;
 - a feature that is off everywhere on the first pictures (behind a ReLU) is woken with Lucid's
@@ -49,6 +52,8 @@ MIN_SIZE, MAX_SIZE = 64, 512  # picture sides the photo models accept (the digit
 LEARNING_RATE = 0.05
 DECAY_POWER = 1.0             # the spectrum is scaled by 1 / frequency ** DECAY_POWER
 INIT_SD = 0.01                # standard deviation of the initial spectrum (Lucid's)
+SPECTRUM_DIVISOR = 2.0        # the inverse FFT is divided by this before the sigmoid (Lucid's is 4: half the contrast per step)
+SETTLE = 0.3                  # the last 30 % of the steps see the picture as it is, with no random transformation
 JITTER = 8 / 224              # random shift, as a fraction of the side (8 px at 224)
 SCALES = (0.9, 1.1)           # random zoom
 DEGREES = 5.0                 # random rotation, either way
@@ -249,6 +254,90 @@ class _RedirectedReLU(TorchFunctionMode):
 
 
 # ----------------------------------------------------------------------------------------------------
+# The ceiling: how high the objective can go on any picture at all, read from the model itself.
+
+@dataclass(frozen=True)
+class Ceiling:
+    """The most a stage's channel (its mean, or any one unit) can be on any picture: `value`, and
+    `reason`, what bounds it, in words. `clamp`: (lo, hi) of the clamp whose output the stage reads
+    (a ReLU6 is (0.0, 6.0))."""
+    value: float
+    reason: str
+    clamp: tuple[float, float]
+
+
+class _ClampOutputs(TorchFunctionMode):
+    """Notes every tensor a ReLU, ReLU6 or hardtanh returns: (storage pointer, shape) -> ((lo, hi), the
+    tensor's version counter just after), so a later in-place write to it is seen."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen: dict[tuple[int, tuple[int, ...]], tuple[tuple[float, float | None], int]] = {}
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        result = func(*args, **kwargs)
+        bounds = _clamp_bounds(func, args, kwargs)
+        if bounds is not None and isinstance(result, torch.Tensor):
+            self.seen[(result.data_ptr(), tuple(result.shape))] = bounds, result._version
+        return result
+
+    def bounds_of(self, tensor: torch.Tensor) -> tuple[float, float | None] | None:
+        found = self.seen.get((tensor.data_ptr(), tuple(tensor.shape)))
+        return found[0] if found is not None and found[1] == tensor._version else None
+
+
+def ceiling(model: LoadedModel, stage, channel, objective: str = "channel") -> Ceiling | None:
+    """The structural ceiling of the objective (see `visualize`), or None where the model sets none
+    that can be read off: found by one forward pass that watches which tensor the stage's module reads.
+
+    - A pooling stage (average or max) whose input is a clamp's output, untouched since (a ReLU6's:
+      the EfficientNet-Lite family's global pooling), is at most the clamp's top: 6.0 for a ReLU6.
+    - A convolution stage reading such an output (zero padding, with 0 inside the clamp's range) is at
+      most, at every position, the sum over its weights w of max(w * lo, w * hi), plus its bias.
+
+    Either bounds the channel's mean and every unit alike. None for the "class" objective, for a stage
+    whose input is not a clamp's output (a plain ReLU has no top) and for any other kind of module."""
+    ref, _, _, channel = _target(model, stage, channel, objective)
+    if ref is None:
+        return None
+    module = model.module.get_submodule(ref.path)
+    mode, found, calls = _ClampOutputs(), [], [0]
+
+    def hook(mod, inputs):
+        calls[0] += 1
+        if calls[0] == ref.call:
+            found.append(mode.bounds_of(inputs[0]) if isinstance(inputs[0], torch.Tensor) else None)
+            raise _Reached
+
+    with model.lock:
+        handle = module.register_forward_pre_hook(hook)
+        try:
+            with torch.no_grad(), mode:                       # no_grad, not inference_mode: versions count
+                model.module(torch.full((1, *input_shape(model)), 0.5, device=model.device))
+        except _Reached:
+            pass
+        finally:
+            handle.remove()
+    bounds = found[0] if found else None
+    if bounds is None or bounds[1] is None:
+        return None
+    lo, hi = bounds
+    clamp = f"its input is the output of a clamp to [{lo:g}, {hi:g}]" + (" (a ReLU6)" if bounds == (0.0, 6.0) else "")
+    pools = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.FractionalMaxPool2d)
+    if isinstance(module, pools):
+        return Ceiling(hi, f"{clamp}: a pooling of it is at most {hi:g}", (lo, hi))
+    if isinstance(module, nn.Conv2d) and module.padding_mode == "zeros" and lo <= 0 <= hi:
+        weight = module.weight[channel].detach().double()
+        top = float(torch.maximum(weight * lo, weight * hi).sum())
+        if module.bias is not None:
+            top += float(module.bias[channel])
+        return Ceiling(top, f"{clamp}: the convolution is at most the sum of max(w x {lo:g}, w x {hi:g}) over "
+                       f"its weights w = {top:.3g}", (lo, hi))
+    return None
+
+
+# ----------------------------------------------------------------------------------------------------
 # The picture: a decorrelated parameterisation, its random transformations, the model's normalisation.
 
 def _frequency_scale(size: int) -> torch.Tensor:
@@ -272,7 +361,7 @@ class FourierPicture:
     def pixels(self) -> torch.Tensor:
         """(1, C, size, size) in [0, 1], differentiable with respect to the spectrum."""
         spectrum = torch.view_as_complex(self.spectrum) * self.scale
-        image = torch.fft.irfft2(spectrum, s=(self.size, self.size)) / 4.0
+        image = torch.fft.irfft2(spectrum, s=(self.size, self.size)) / SPECTRUM_DIVISOR
         if self.channels == 3:
             image = torch.einsum("ij,bjhw->bihw", COLOR_CORRELATION, image)
         return torch.sigmoid(image)
@@ -427,9 +516,13 @@ def _optimise(model: LoadedModel, job: _Job, progress: Progress | None) -> Visua
     picture = FourierPicture(input_shape(model)[0], job.size, generator)
     optimizer = torch.optim.Adam([picture.spectrum], lr=LEARNING_RATE)
     fill, values, redirected = _fill(model), [], 0
+    settle_from = job.steps - round(SETTLE * job.steps)
     for step in range(job.steps):
         optimizer.zero_grad(set_to_none=True)
-        x = _on_device(model, normalise(model, _transformed(picture.pixels(), generator, fill)))
+        pixels = picture.pixels()
+        if step < settle_from:
+            pixels = _transformed(pixels, generator, fill)
+        x = _on_device(model, normalise(model, pixels))
         value = _measure(model, job.ref, job.channel, job.objective, x, redirect=redirected > 0)[0]
         (-value).backward()
         redirected = _redirect_next(redirected, not picture.spectrum.grad.any())
@@ -452,8 +545,9 @@ def visualize(model: LoadedModel, stage, channel, *, objective: str = "channel",
 
     The picture is optimised by gradient ascent on the objective: Adam (learning rate 0.05) on a
     Fourier spectrum scaled by 1 / frequency whose colours go through ImageNet's colour-correlation
-    matrix and a sigmoid (Lucid's recipe), seen at every step through a random jitter of up to 8 px
-    (at 224; proportionally at other sizes), a zoom of 0.9 to 1.1 and a rotation of up to 5 degrees,
+    matrix and a sigmoid (Lucid's recipe, with the inverse FFT divided by 2 rather than Lucid's 4), seen
+    for the first 70 % of the steps through a random jitter of up to 8 px (at 224; proportionally at
+    other sizes), a zoom of 0.9 to 1.1 and a rotation of up to 5 degrees, and for the last 30 % as it is,
     then normalised with the model's own mean and standard deviation. The model stays in eval mode and
     its weights are never changed; the gradient is taken with respect to the spectrum only. When a step
     finds the feature off everywhere (no gradient reaches the picture, as happens to a channel behind a

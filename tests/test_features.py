@@ -6,6 +6,7 @@ Most tests use the digit model (tiny, pretrained, 28x28); the default model only
 the point, with a few steps."""
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,6 +16,8 @@ from torch import nn
 from explorer import features
 from explorer.features import (RESULTS, Visualization, activation_of, from_image, stages_of, visualize)
 from explorer.models import DEFAULT_MODEL, LoadedModel, PhotoTransform, load_model
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +62,17 @@ def test_the_objective_rises(digits):
     assert last > first + 0.5 * abs(first) + 0.5, (first, last)
     # the final picture, seen without any transformation, excites the channel as strongly
     assert v.activation > first
+
+
+def test_the_last_30_percent_of_the_steps_see_the_picture_untransformed(digits, monkeypatch):
+    seen = []
+    real = features._transformed
+    monkeypatch.setattr(features, "_transformed", lambda *a, **k: seen.append(1) or real(*a, **k))
+    v = visualize(digits, "features.conv2", 5, steps=20)
+    assert len(seen) == 14 and len(v.objective) == 20
+    # an untransformed step measures the picture as it is: the answer is the last one plus about a step's rise
+    rise = v.objective[-1] - v.objective[-2]
+    assert abs(v.activation - v.objective[-1]) <= 2 * abs(rise) + 0.05, (v.objective[-3:], v.activation)
 
 
 def test_the_same_seed_gives_the_same_picture(digits):
@@ -192,6 +206,49 @@ def test_a_dead_relu_still_passes_a_gradient():
     y = torch.tensor([[-1.0, 2.0]], requires_grad=True)
     (-features._RedirectedClamp.apply(y, 0.0, None).sum()).backward()
     assert y.grad.tolist() == [[0.0, -1.0]]                           # alive: the plain gradient
+
+
+def test_the_ceiling_of_a_pooling_of_a_relu6_is_6_and_no_picture_passes_it(photo_model):
+    top = features.ceiling(photo_model, "global_pool.pool", 859)
+    assert top is not None and top.value == 6.0 and top.clamp == (0.0, 6.0) and "ReLU6" in top.reason
+    v = visualize(photo_model, "global_pool.pool", 859, steps=40, size=96)
+    assert 0 < v.activation <= 6.0                                     # drawn as high as it goes, never above
+    photo = Image.open(sorted((ROOT / "assets" / "examples").glob("*.jpg"))[0])
+    assert activation_of(photo_model, "global_pool.pool", 859, photo) <= 6.0
+
+
+def test_the_ceiling_of_a_convolution_of_a_relu6(photo_model):
+    conv = photo_model.module.get_submodule("blocks.1.0.conv_pwl")     # reads the block's depthwise ReLU6
+    top = features.ceiling(photo_model, "blocks.1.0.conv_pwl", 5)
+    assert top.value == pytest.approx(6 * float(conv.weight[5].clamp_min(0).sum()), rel=1e-6)
+    # the input that reaches it: 6 where the weight is positive, 0 elsewhere, at every position
+    best = 6.0 * (conv.weight[5:6] > 0).float().expand(1, -1, 8, 8)
+    assert float(conv(best)[0, 5].mean()) == pytest.approx(top.value, rel=1e-5)
+    # a stage that reads the sum of a linear BatchNorm and a residual has no ceiling to read; nor a logit
+    assert features.ceiling(photo_model, "blocks.4.0.conv_pw", 92) is None
+    assert features.ceiling(photo_model, "conv_stem", 0) is None
+    assert features.ceiling(photo_model, 0, 3, objective="class") is None
+
+
+def test_an_in_place_write_after_the_clamp_lifts_the_ceiling():
+    class Shifted(nn.Module):
+        def __init__(self, shift: bool):
+            super().__init__()
+            self.conv, self.shift = nn.Conv2d(3, 4, 3, padding=1), shift
+            self.pool = nn.AdaptiveAvgPool2d(1)
+
+        def forward(self, x):
+            y = nn.functional.hardtanh(self.conv(x), -1.0, 2.0, inplace=True)
+            if self.shift:
+                y += 5.0                                                # no longer within [-1, 2]
+            return self.pool(y).flatten(1)
+
+    torch.manual_seed(0)
+    plain = features.ceiling(_tiny(Shifted(False), labels="abcd"), "pool", 1)
+    assert plain is not None and plain.value == 2.0 and plain.clamp == (-1.0, 2.0)
+    assert features.ceiling(_tiny(Shifted(True), labels="abcd"), "pool", 1) is None
+    assert features.ceiling(_tiny(nn.Sequential(nn.Conv2d(3, 2, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())),
+                            1, 0) is None                                # a plain ReLU has no top
 
 
 # ----------------------------------------------------------------------------------------------------
