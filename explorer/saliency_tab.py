@@ -11,8 +11,10 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from explorer import attribution as at
+from explorer import budgets
 from explorer import trust
 from explorer.gpu import MODEL_QUEUE, gpu
+from explorer.gradio_patches import abandoned
 from explorer.images import is_blank, load_image
 from explorer.models import DEFAULT_MODEL, get_model
 from explorer.number_inputs import NumberInput, SliderInput
@@ -228,9 +230,11 @@ def _labels(predictions) -> dict:
     return {name: p for name, p in predictions}
 
 
-def _progress_for(progress, flag: threading.Event, label: str):
+def _progress_for(progress, flag: threading.Event, label: str, request: gr.Request | None = None):
+    """Reports progress between passes through the model, and stops there when the visitor pressed
+    Cancel or left (nobody waits for the result: the queue serves the next request)."""
     def report(fraction: float) -> None:
-        if flag.is_set():
+        if flag.is_set() or abandoned(request):
             raise Stop("cancelled")
         progress(fraction, desc=label)
     return report
@@ -268,7 +272,7 @@ def explain(picture, model_name, target, methods, layer, sign, opacity, cmap, ig
             options = method_options(method, layer, ig_steps, sg_samples, sg_noise, occ_window, occ_stride)
             label = f"{at.method_title(method)} ({i + 1} of {len(methods)})"
             results.append(explained(model.name, picture, image, method, target_index, options,
-                                     _progress_for(progress, flag, label)))
+                                     _progress_for(progress, flag, label, request)))
         items = gallery_items(model.name, image, results, sign, opacity, cmap)
     except Stop:
         raise gr.Error("Stopped: press Explain to compute the maps again.", title="Cancelled")
@@ -353,7 +357,7 @@ def on_pick_class(evt: gr.SelectData):
 
 # --- the API ------------------------------------------------------------------------------------------
 
-def attribute_api(image, model_name, method, target, options):
+def attribute_api(image, model_name, method, target, options, request: gr.Request = None):
     """One method's map over an image file: (overlay PNG, numbers). target: class name or index ("" =
     top-1). options: {"sign", "opacity", "colormap", "trust"} and the method's own (n_steps, layer, ...).
     "trust": true adds the tab's trust check (deletion curves, randomisation test), about 4x the map's cost."""
@@ -366,24 +370,28 @@ def attribute_api(image, model_name, method, target, options):
         sign = options.pop("sign", "absolute")
         opacity = options.pop("opacity", 0.5)
         cmap = options.pop("colormap", "inferno")
-        check = bool(options.pop("trust", False))
+        check = at.parse_boolean("trust", options.pop("trust", False))
         at.signed(np.zeros(1), sign)
-        model, note = get_model(model_name or DEFAULT_MODEL)
-        picture = _image(image)
         method = method or "saliency"
         if method not in at.METHODS:
-            raise ValueError(f"method: unknown {method!r}; choose one of {', '.join(at.METHODS)}")
+            raise ValueError(f"method: unknown {at.echo(method)}; choose one of {', '.join(at.METHODS)}")
+        at.check_options(method, options)
+        model, note = get_model(model_name or DEFAULT_MODEL)
+        picture = _image(image)
         target_index = at.resolve_target(model, None if target is None else str(target))
-        result = explained(model.name, image, picture, method, target_index, options)
+        stop = _progress_for(lambda *a, **k: None, threading.Event(), method, request)
+        result = explained(model.name, image, picture, method, target_index, options, stop)
         over, _ = render(model.name, picture, result, sign, opacity, cmap)
         numbers = {"model": model.name, "pretrained": model.pretrained, "method": method,
                    "target": result.target, "label": result.label, "layer": result.layer,
                    "map_size": [picture.height, picture.width], "note": note}
         if check:
-            curve, rho = checked(model.name, image, picture, result, sign)
+            curve, rho = checked(model.name, image, picture, result, sign, stop)
             numbers |= {"deletion_auc_map": curve.auc_map, "deletion_auc_random": curve.auc_random,
                         "deletion_map": curve.by_map.tolist(), "deletion_random": curve.by_random.tolist(),
                         "randomisation_rank_correlation": rho}
+    except Stop:
+        raise gr.Error("Stopped: nobody was waiting for the result.", title="Cancelled")
     except (ValueError, TypeError) as error:
         raise gr.Error(str(error), title="Cannot use this")
     return over, numbers
@@ -396,6 +404,8 @@ def _method_help() -> str:
 
 
 def build(shared: dict) -> None:
+    passes = max(4, budgets.current().model_passes)          # the sliders stop at the budget
+    most_steps, most_samples = min(128, passes), min(64, passes)
     with gr.Column(elem_id="saliency"):
         gr.Markdown(
             "Which pixels made the model say what it said? An **attribution map** colours each pixel by how much it "
@@ -427,9 +437,11 @@ def build(shared: dict) -> None:
                     with gr.Row():
                         layer = gr.Dropdown(choices=[], value=None, label="Grad-CAM layer (conv stages, as in the "
                                                                          "Stages tab; default the last)")
-                        ig_steps = SliderInput(4, 128, value=32, step=1, label="Integrated Gradients: steps")
+                        ig_steps = SliderInput(4, most_steps, value=min(32, most_steps), step=1,
+                                               label="Integrated Gradients: steps")
                     with gr.Row():
-                        sg_samples = SliderInput(2, 64, value=16, step=1, label="SmoothGrad: noisy copies")
+                        sg_samples = SliderInput(2, most_samples, value=min(16, most_samples), step=1,
+                                                 label="SmoothGrad: noisy copies")
                         sg_noise = SliderInput(0.05, 0.5, value=0.15, step=0.01, label="SmoothGrad: noise (std)")
                     with gr.Row():
                         occ_window = NumberInput(0, precision=0, minimum=0, label="Occlusion window, model-input px "
