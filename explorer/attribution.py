@@ -385,9 +385,7 @@ def attribute_input(model: LoadedModel, x: torch.Tensor, method: str, target=Non
     if method not in METHODS:
         raise ValueError(f"method: unknown {echo(method)}; choose one of {', '.join(METHODS)}")
     spec = METHODS[method]
-    if progress is not None and not callable(progress):
-        raise ValueError(f"options: {method} does not take progress")
-    check_options(method, options)
+    check_options(method, options if progress is None or callable(progress) else {"progress": progress} | options)
     valid = methods_for(model)
     if method not in valid:
         raise ValueError(f"method: {spec.title} is not computed correctly on {model.display_name}: "
