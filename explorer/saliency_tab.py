@@ -3,11 +3,11 @@ beside each map a check of how far to trust it (explorer.trust)."""
 import os
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
+from gradio.utils import get_upload_folder
 from PIL import Image, ImageDraw
 
 from explorer import attribution as at
@@ -153,15 +153,11 @@ def gallery_items(model_name, image, results, sign, opacity, cmap) -> list:
     return items
 
 
-_SHEETS = Path(tempfile.gettempdir()) / "cnn-explorer-saliency"
-
-
 def sheet_file(items: list) -> str:
-    """All maps side by side, captioned, as one PNG file (files older than an hour are removed)."""
-    _SHEETS.mkdir(exist_ok=True)
-    for old in _SHEETS.glob("*.png"):
-        if time.time() - old.stat().st_mtime > 3600:
-            old.unlink(missing_ok=True)
+    """All maps side by side, captioned, as one PNG file in Gradio's cache: the download button serves
+    it from there and delete_cache removes it with the rest."""
+    folder = Path(get_upload_folder()) / "saliency-sheets"
+    folder.mkdir(parents=True, exist_ok=True)
     height = max(img.height for img, _ in items)
     width = sum(img.width for img, _ in items) + 10 * (len(items) - 1)
     sheet = Image.new("RGB", (width, height + 24), "white")
@@ -170,7 +166,7 @@ def sheet_file(items: list) -> str:
         sheet.paste(img, (left, 24))
         ImageDraw.Draw(sheet).text((left + 4, 6), caption[:max(10, img.width // 6)], fill="black")
         left += img.width + 10
-    handle, path = tempfile.mkstemp(suffix=".png", prefix="saliency-", dir=_SHEETS)
+    handle, path = tempfile.mkstemp(suffix=".png", prefix="saliency-", dir=folder)
     with os.fdopen(handle, "wb") as out:
         sheet.save(out, format="PNG")
     return path
