@@ -2,6 +2,7 @@
 a Sketchpad, clickable examples and the model picker. The picture last given wins; drawing
 switches to the digit model, a photo back to the default photo model."""
 import io
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,18 +106,29 @@ def check_drawing(parts: dict, cache: Path) -> None:
 
 def _header_size(name: str, part, cache: Path) -> tuple[int, int]:
     try:
-        if isinstance(part, FileData):
-            path = Path(part.path).resolve()
-            if not path.is_relative_to(cache.resolve()):
-                raise _drawing_error(f"the {name} is not an uploaded file")
-            with open_header(path) as image:
-                return image.size
-        with open_header(io.BytesIO(bytes(part))) as image:
-            return image.size
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)     # the size is checked next
+            return _opened_size(name, part, cache)
+    except gr.Error:
+        raise
+    except Image.DecompressionBombError:
+        raise _drawing_error(f"the {name} has too many pixels to open safely; the limit is "
+                             f"{MAX_PIXELS / 1e6:.0f} megapixels") from None
+    except (UnidentifiedImageError, OSError, SyntaxError):
         raise _drawing_error(f"the {name} is not a picture that can be read") from None
     except ValueError as error:                 # EPS and the like, refused by their header
         raise _drawing_error(f"the {name}: {error}") from None
+
+
+def _opened_size(name: str, part, cache: Path) -> tuple[int, int]:
+    if isinstance(part, FileData):
+        path = Path(part.path).resolve()
+        if not path.is_relative_to(cache.resolve()):
+            raise _drawing_error(f"the {name} is not an uploaded file")
+        with open_header(path) as image:
+            return image.size
+    with open_header(io.BytesIO(bytes(part))) as image:
+        return image.size
 
 
 def _model_for(current: str, kind: str) -> str:
