@@ -2,6 +2,7 @@
 before any work; batched attribution in memory-sized chunks that give PyTorch's (Captum's) own result;
 GIFs written frame by frame; the small refusals of issue 15."""
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -202,3 +203,31 @@ def test_a_float_picture_with_nan_or_inf_pixels_is_refused(tmp_path, monkeypatch
     pixels.flat[:count] = 0.5
     Image.fromarray(pixels, mode="F").save(path)
     assert load_image(str(path)).size == (64, 64)
+
+
+def test_comparing_more_models_than_the_budget_is_refused_before_measuring(monkeypatch):
+    from explorer import architecture
+
+    monkeypatch.setenv("EXPLORER_COMPARE_MODELS", "2")
+    measured = []
+    monkeypatch.setattr(architecture, "measure_latency", lambda *a, **k: measured.append(a) or 0.0)
+    with pytest.raises(budgets.OverBudget, match="models: 3 models at once is more than this machine compares in "
+                                                 "one request; pick at most 2"):
+        architecture.compare(["alexnet", "resnet18", "digits"])
+    assert measured == []
+
+
+def test_feature_visualisation_steps_above_the_models_default_are_refused():
+    budgets.check_visualize_steps(48, 48)
+    with pytest.raises(budgets.OverBudget, match=r"steps: 49 is more than this model and stage take here: at most 48"):
+        budgets.check_visualize_steps(49, 48)
+
+
+def test_saliency_sheets_are_written_in_gradios_cache(tmp_path, monkeypatch):
+    from explorer import saliency_tab
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "cache"))
+    path = saliency_tab.sheet_file([(Image.new("RGB", (30, 20), "red"), "a map")])
+    assert Path(path).is_relative_to(tmp_path / "cache")
+    with Image.open(path) as sheet:
+        assert sheet.size == (30, 44)
