@@ -334,4 +334,6 @@ def build(shared: dict) -> None:
 
     speed.release(lambda v: gr.Timer(value=1 / max(float(v), 0.5)), speed, timer,
                   api_name="kernel_speed", api_visibility="private")
-    gif_button.click(make_gif, [speed] + settings, gif_file, api_name="kernel_gif", **MODEL_QUEUE)
+    # progress shows on the button: a refusal is then one message, and the last GIF made stays shown
+    gif_button.click(make_gif, [speed] + settings, gif_file, api_name="kernel_gif", show_progress="minimal",
+                     show_progress_on=gif_button, **MODEL_QUEUE)
