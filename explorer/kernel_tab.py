@@ -23,7 +23,9 @@ OP_CHOICES = [("Convolution", "conv"), ("Max pooling", "max"), ("Average pooling
 PAIR_CHOICES = ["0", "1", "2", "3", "4", "5", "1,2", "2,1", "2,3", "3,2"]
 DEFAULT_SPEED = 2.0            # steps per second
 
-_RENDERERS = Recent(max_entries=16)
+# A renderer keeps three pictures of the frame's size (up to 58 MB at 32x32 with padding 16): the store is
+# bounded in bytes too, so sixteen large settings in a row cannot keep close to a gigabyte.
+_RENDERERS = Recent(max_entries=16, max_bytes=256 << 20, size_of=lambda r: 3 * 3 * r.width * r.height)
 
 
 def compute(matrix, kernel, op, kernel_size, stride, padding, dilation, bias, ceil_mode) -> FrameRenderer:

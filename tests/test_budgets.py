@@ -231,3 +231,17 @@ def test_saliency_sheets_are_written_in_gradios_cache(tmp_path, monkeypatch):
     assert Path(path).is_relative_to(tmp_path / "cache")
     with Image.open(path) as sheet:
         assert sheet.size == (30, 44)
+
+
+def test_the_kernel_renderers_kept_are_bounded_in_bytes():
+    from explorer import kernel_tab
+
+    kernel_tab._RENDERERS.clear()
+    made = 0
+    for padding in range(8, 17):
+        renderer = compute(ONES_32, [[1]], "conv", "1", "1", str(padding), "1", 0, False)
+        pictures = [renderer.base, renderer.hi, renderer.done]
+        made += sum(len(p.tobytes()) for p in pictures)
+    assert made > 256 << 20                                   # more than the store may keep was made
+    kept = sum(len(p.tobytes()) for r, _ in kernel_tab._RENDERERS._items.values() for p in (r.base, r.hi, r.done))
+    assert 0 < kept <= 256 << 20
