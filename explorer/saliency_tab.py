@@ -34,12 +34,23 @@ class Stop(at.Cancelled):
     pass
 
 
-_cancel: dict[str, threading.Event] = {}
+class _StopFlag(threading.Event):
+    """Set by Cancel; also reads as set once nobody waits for the session's job any more (the tab closed,
+    the client gone): every progress report of the maps and of the trust check asks it."""
+    request: gr.Request | None = None
+
+    def is_set(self) -> bool:
+        return super().is_set() or abandoned(self.request)
 
 
-def _flag(request: gr.Request | None) -> threading.Event:
+_cancel: dict[str, _StopFlag] = {}
+
+
+def _flag(request: gr.Request | None) -> _StopFlag:
     key = getattr(request, "session_hash", None) or "api"
-    return _cancel.setdefault(key, threading.Event())
+    flag = _cancel.setdefault(key, _StopFlag())
+    flag.request = request
+    return flag
 
 
 def _image(picture) -> Image.Image:
@@ -226,11 +237,11 @@ def _labels(predictions) -> dict:
     return {name: p for name, p in predictions}
 
 
-def _progress_for(progress, flag: threading.Event, label: str, request: gr.Request | None = None):
+def _progress_for(progress, flag: threading.Event, label: str):
     """Reports progress between passes through the model, and stops there when the visitor pressed
-    Cancel or left (nobody waits for the result: the queue serves the next request)."""
+    Cancel or left (flag: a _StopFlag; nobody waits for the result, so the queue serves the next request)."""
     def report(fraction: float) -> None:
-        if flag.is_set() or abandoned(request):
+        if flag.is_set():
             raise Stop("cancelled")
         progress(fraction, desc=label)
     return report
@@ -268,7 +279,7 @@ def explain(picture, model_name, target, methods, layer, sign, opacity, cmap, ig
             options = method_options(method, layer, ig_steps, sg_samples, sg_noise, occ_window, occ_stride)
             label = f"{at.method_title(method)} ({i + 1} of {len(methods)})"
             results.append(explained(model.name, picture, image, method, target_index, options,
-                                     _progress_for(progress, flag, label, request)))
+                                     _progress_for(progress, flag, label)))
         items = gallery_items(model.name, image, results, sign, opacity, cmap)
     except Stop:
         raise gr.Error("Stopped: press Explain to compute the maps again.", title="Cancelled")
@@ -375,7 +386,9 @@ def attribute_api(image, model_name, method, target, options, request: gr.Reques
         model, note = get_model(model_name or DEFAULT_MODEL)
         picture = _image(image)
         target_index = at.resolve_target(model, None if target is None else str(target))
-        stop = _progress_for(lambda *a, **k: None, threading.Event(), method, request)
+        waiting = _StopFlag()
+        waiting.request = request
+        stop = _progress_for(lambda *a, **k: None, waiting, method)
         result = explained(model.name, image, picture, method, target_index, options, stop)
         over, _ = render(model.name, picture, result, sign, opacity, cmap)
         numbers = {"model": model.name, "pretrained": model.pretrained, "method": method,

@@ -245,3 +245,27 @@ def test_the_kernel_renderers_kept_are_bounded_in_bytes():
     assert made > 256 << 20                                   # more than the store may keep was made
     kept = sum(len(p.tobytes()) for r, _ in kernel_tab._RENDERERS._items.values() for p in (r.base, r.hi, r.done))
     assert 0 < kept <= 256 << 20
+
+
+def _request(session: str, *alive: bool):
+    """A stand-in for gr.Request with Gradio's queue behind it: the session's running jobs, alive or not."""
+    from types import SimpleNamespace as Namespace
+
+    others = [None, [Namespace(session_hash="other", alive=False)]]
+    jobs = [[Namespace(session_hash=session, alive=a)] for a in alive] + others
+    queue = Namespace(active_jobs=jobs)
+    app = Namespace(get_blocks=lambda: Namespace(_queue=queue))
+    return Namespace(session_hash=session, request=Namespace(app=app))
+
+
+def test_a_job_nobody_waits_for_reads_as_cancelled():
+    from explorer import saliency_tab
+    from explorer.gradio_patches import abandoned
+
+    assert abandoned(_request("s", False)) and abandoned(_request("s", False, False))
+    assert not abandoned(_request("s", True)) and not abandoned(_request("s", False, True))
+    assert not abandoned(_request("s")) and not abandoned(None)        # no job of its own; no queue at all
+    report = saliency_tab._progress_for(lambda *a, **k: None, saliency_tab._flag(_request("left", False)), "maps")
+    with pytest.raises(saliency_tab.Stop):
+        report(0.5)
+    saliency_tab._progress_for(lambda *a, **k: None, saliency_tab._flag(_request("here", True)), "maps")(0.5)
