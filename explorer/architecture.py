@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from explorer import budgets
 from explorer.architecture_fit import misfit_error
 from explorer.architecture_trace import CONTAINERS, Node, trace
 
@@ -386,6 +387,7 @@ def compare(names, runs: int = 3, warmup: int = 1) -> list[Comparison]:
     names = list(dict.fromkeys(names or []))
     if not names:
         raise ValueError("models: pick at least one model to compare")
+    budgets.check_compare(len(names))
     known = model_names()
     for name in names:
         if name not in known:

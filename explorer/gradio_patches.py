@@ -78,3 +78,17 @@ def delete_files_created_by_app(blocks, age: int | None) -> None:
 def apply() -> None:
     processing_utils.save_pil_to_cache = save_pil_to_cache
     route_utils.delete_files_created_by_app = delete_files_created_by_app
+
+
+def abandoned(request) -> bool:
+    """True once nobody waits for this request's result: Gradio marks a session's running jobs not
+    alive when its event stream closes (the browser tab closed, the API client gone), but lets the
+    function run on; a long computation asks this between steps and stops. Gradio notices a closed
+    stream at its next heartbeat (GRADIO_HEARTBEAT_INTERVAL, set short by explorer.ui)."""
+    session = getattr(request, "session_hash", None)
+    app = getattr(getattr(request, "request", None), "app", None)
+    if session is None or not hasattr(app, "get_blocks"):
+        return False                   # called outside a queued request (tests, the Python API)
+    queue = app.get_blocks()._queue
+    mine = [event for job in list(queue.active_jobs) if job for event in job if event.session_hash == session]
+    return bool(mine) and not any(event.alive for event in mine)

@@ -17,6 +17,40 @@ def _allowed_roots() -> list[Path]:
     return [Path(gradio_cache).resolve(), ASSETS.resolve()]
 
 
+# Formats whose reading runs another program (Pillow hands EPS to Ghostscript): refused by their first
+# bytes, before Pillow looks at them.
+PROGRAM_FORMATS = {b"%!PS": "PostScript (EPS)", b"\xc5\xd0\xd3\xc6": "PostScript (EPS)"}
+SAFE_FORMATS = None     # every format Pillow reads, less EPS: filled on first use (plugins load lazily)
+
+
+def refuse_program_formats(head: bytes) -> None:
+    """ValueError when the file's first bytes announce a format read by running another program."""
+    for magic, name in PROGRAM_FORMATS.items():
+        if head.startswith(magic):
+            raise ValueError(f"image: {name} files are not accepted (reading them runs another program); "
+                             "save the picture as PNG or JPEG")
+
+
+def safe_formats() -> list[str]:
+    global SAFE_FORMATS
+    if SAFE_FORMATS is None:
+        Image.init()
+        SAFE_FORMATS = sorted(set(Image.OPEN) - {"EPS"})
+    return SAFE_FORMATS
+
+
+def open_header(source) -> Image.Image:
+    """The picture opened lazily (its header read, no pixels decoded), EPS refused before Pillow
+    sees it: `source` is a path or a binary file."""
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as file:
+            refuse_program_formats(file.read(8))
+    else:
+        refuse_program_formats(source.read(8))
+        source.seek(0)
+    return Image.open(source, formats=safe_formats())
+
+
 def _open_path(path: str) -> Image.Image:
     resolved = Path(path).resolve()
     if not any(resolved.is_relative_to(root) for root in _allowed_roots()):
@@ -24,7 +58,7 @@ def _open_path(path: str) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(resolved)
+            image = open_header(resolved)
             _check_size(image)
             image = _first_frame(image)
             image.load()
@@ -89,6 +123,10 @@ def _flatten(image: Image.Image) -> Image.Image:
     image = ImageOps.exif_transpose(image)
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
         array = np.asarray(image, dtype=np.float64)
+        if not np.isfinite(array).all():
+            bad = int((~np.isfinite(array)).sum())
+            raise ValueError(f"image: {bad:,} of its pixels {'is' if bad == 1 else 'are'} NaN or infinite "
+                             "(a floating-point picture); save it with finite values")
         low, high = float(array.min()), float(array.max())
         scaled = (array - low) / (high - low) * 255.0 if high > low else np.zeros_like(array)
         image = Image.fromarray(scaled.astype(np.uint8))

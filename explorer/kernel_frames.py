@@ -10,10 +10,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import GifImagePlugin, Image, ImageDraw, ImageFont
 
+from explorer import budgets
 from explorer.sliding import OP_NAMES, Slide, fmt
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -362,25 +364,73 @@ class FrameRenderer:
         for k in range(len(self)):
             yield self.frame(k)
 
-    def gif(self, path, step_ms: int = 400) -> Path:
-        """The whole animation as an (endlessly looping) GIF at `path`."""
-        # One palette for every frame, taken from images that hold all the frame's colours: no
-        # per-frame colour search, and text keeps its colours from frame to frame.
+    def gif_size(self) -> tuple[int, int]:
+        """The size the GIF's frames are written at: the frame's own, or scaled down to the budget."""
+        return budgets.gif_frame_size(self.width, self.height)
+
+    def gif(self, path, step_ms: int = 400, keep_going: Callable[[], bool] | None = None) -> Path:
+        """The whole animation as an (endlessly looping) GIF at `path`, refused beyond the GIF budget.
+        Frames are written one by one (only the frame written and the one before it are in memory),
+        each as the box that changed since the one before; frames over the budget's pixels are scaled
+        down. `keep_going()` is asked before each frame: False stops and removes the file."""
+        budgets.check_gif(len(self), self.width, self.height)
+        size = self.gif_size()
+        palette = self._gif_palette(size)
+        path = Path(path)
+        try:
+            with path.open("wb") as out:
+                previous = None
+                for k in range(len(self)):
+                    if keep_going is not None and not keep_going():
+                        raise GifStopped(f"GIF: stopped at frame {k + 1} of {len(self)}")
+                    frame = self.frame(k)
+                    if frame.size != size:
+                        frame = frame.resize(size, Image.Resampling.BOX)
+                    indexed = frame.quantize(palette=palette, dither=Image.Dither.NONE)
+                    if previous is None:
+                        out.write(b"".join(GifImagePlugin.getheader(indexed, info={"loop": 0})[0]))
+                    _write_gif_frame(out, indexed, previous, step_ms)
+                    previous = indexed
+                out.write(b";")                                 # the GIF trailer
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return path
+
+    def _gif_palette(self, size: tuple[int, int]) -> Image.Image:
+        """One palette for every frame, taken from images that hold all the frame's colours: no
+        per-frame colour search, and text keeps its colours from frame to frame."""
         sample = Image.new("RGB", (self.width, self.height * 3))
         sample.paste(self.base, (0, 0))
         sample.paste(self.hi, (0, self.height))
         sample.paste(self.frame(0), (0, 2 * self.height))
+        if size != (self.width, self.height):                  # the colours the scaled frames have
+            sample = sample.resize((size[0], size[1] * 3), Image.Resampling.BOX)
         keys = [WHITE, INK, MUTED, GRID, PAD_FILL, PAD_INK, UNUSED_FILL, UNUSED_INK, TAP_FILL, WINDOW,
                 KERNEL_FILL, PRODUCT_FILL, DONE_FILL, PICK_FILL]     # the exact colours of every cell
         shades = sample.quantize(colors=256 - len(keys), method=Image.Quantize.FASTOCTREE,
                                  dither=Image.Dither.NONE).getpalette()[:3 * (256 - len(keys))]
         palette = Image.new("P", (1, 1))
         palette.putpalette([v for c in keys for v in c] + shades)
-        frames = (f.quantize(palette=palette, dither=Image.Dither.NONE) for f in self.frames())
-        first = next(frames)
-        path = Path(path)
-        first.save(path, save_all=True, append_images=frames, duration=step_ms, loop=0, optimize=False)
-        return path
+        return palette
+
+
+class GifStopped(RuntimeError):
+    """Nobody waits for the GIF any more (keep_going() said False)."""
+
+
+def _write_gif_frame(out, indexed: Image.Image, previous: Image.Image | None, step_ms: int) -> None:
+    """One frame: the box that differs from the previous frame (all of the first), drawn over it."""
+    left, top = 0, 0
+    if previous is not None:
+        changed = np.asarray(indexed) != np.asarray(previous)
+        rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+        if rows.size:
+            left, top = int(cols[0]), int(rows[0])
+            indexed = indexed.crop((left, top, int(cols[-1]) + 1, int(rows[-1]) + 1))
+        else:                                                   # the same picture: one pixel, redrawn
+            indexed = indexed.crop((0, 0, 1, 1))
+    out.write(b"".join(GifImagePlugin.getdata(indexed, offset=(left, top), duration=step_ms, disposal=1)))
 
 
 def _wrap(text: str, size: int, width: float) -> list[str]:

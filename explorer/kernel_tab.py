@@ -6,9 +6,12 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
+from gradio.utils import get_upload_folder
 
+from explorer import budgets
 from explorer.gpu import MODEL_QUEUE
-from explorer.kernel_frames import FrameRenderer
+from explorer.gradio_patches import abandoned
+from explorer.kernel_frames import FrameRenderer, GifStopped
 from explorer.kernel_presets import PRESET_NAMES, preset
 from explorer.number_inputs import SliderInput
 from explorer.recent import Recent
@@ -20,7 +23,9 @@ OP_CHOICES = [("Convolution", "conv"), ("Max pooling", "max"), ("Average pooling
 PAIR_CHOICES = ["0", "1", "2", "3", "4", "5", "1,2", "2,1", "2,3", "3,2"]
 DEFAULT_SPEED = 2.0            # steps per second
 
-_RENDERERS = Recent(max_entries=16)
+# A renderer keeps three pictures of the frame's size (up to 58 MB at 32x32 with padding 16): the store is
+# bounded in bytes too, so sixteen large settings in a row cannot keep close to a gigabyte.
+_RENDERERS = Recent(max_entries=16, max_bytes=256 << 20, size_of=lambda r: 3 * 3 * r.width * r.height)
 
 
 def compute(matrix, kernel, op, kernel_size, stride, padding, dilation, bias, ceil_mode) -> FrameRenderer:
@@ -118,15 +123,32 @@ def _clamp(step, n: int) -> int:
     return min(max(k, 1), n)
 
 
-def make_gif(speed, matrix, kernel, op, kernel_size, stride, padding, dilation, bias, ceil_mode) -> str:
-    """The whole animation as a GIF file, `speed` steps per second."""
+def make_gif(speed, matrix, kernel, op, kernel_size, stride, padding, dilation, bias, ceil_mode,
+             request: gr.Request = None) -> str:
+    """The whole animation as a GIF file, `speed` steps per second, refused beyond the GIF budget. It is
+    written in Gradio's cache, which serves it and deletes it with the rest (delete_cache); a GIF
+    nobody waits for any more is stopped and removed."""
     try:
         r = compute(matrix, kernel, op, kernel_size, stride, padding, dilation, bias, ceil_mode)
+        budgets.check_gif(len(r), r.width, r.height)
     except ValueError as e:
         raise _error(e) from None
-    folder = Path(tempfile.mkdtemp(prefix="kernel_gif_"))
+    folder = Path(tempfile.mkdtemp(prefix="kernel-gif-", dir=_gradio_cache()))
     step_ms = int(1000 / max(0.5, min(float(speed or DEFAULT_SPEED), 20)))
-    return str(r.gif(folder / f"{r.s.op}_{len(r)}_steps.gif", step_ms=step_ms))
+    try:
+        return str(r.gif(folder / f"{r.s.op}_{len(r)}_steps.gif", step_ms=step_ms,
+                         keep_going=lambda: not abandoned(request)))
+    except GifStopped as stopped:
+        raise gr.Error(f"{stopped}: nobody was waiting for it.", title="Cancelled") from None
+    finally:
+        if not any(folder.iterdir()):
+            folder.rmdir()
+
+
+def _gradio_cache() -> Path:
+    folder = Path(get_upload_folder())
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def resize(table, rows, cols, name: str) -> list[list]:
@@ -314,4 +336,6 @@ def build(shared: dict) -> None:
 
     speed.release(lambda v: gr.Timer(value=1 / max(float(v), 0.5)), speed, timer,
                   api_name="kernel_speed", api_visibility="private")
-    gif_button.click(make_gif, [speed] + settings, gif_file, api_name="kernel_gif")
+    # progress shows on the button: a refusal is then one message, and the last GIF made stays shown
+    gif_button.click(make_gif, [speed] + settings, gif_file, api_name="kernel_gif", show_progress="minimal",
+                     show_progress_on=gif_button, **MODEL_QUEUE)

@@ -1,11 +1,17 @@
 """The picture and model inputs the Stages and Saliency tabs share: upload / webcam / clipboard,
 a Sketchpad, clickable examples and the model picker. The picture last given wins; drawing
 switches to the digit model, a photo back to the default photo model."""
+import io
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
+from gradio.components.base import server
+from gradio.data_classes import FileData
+from PIL import Image, UnidentifiedImageError
 
+from explorer.images import MAX_PIXELS, open_header
 from explorer.models import DEFAULT_MODEL, MODEL_NAMES, REGISTRY, SKETCH_MODEL
 from explorer.upload import ImageUpload
 
@@ -20,7 +26,7 @@ def example_paths() -> list[str]:
 @dataclass
 class PictureInput:
     photo: gr.Image
-    sketch: gr.Sketchpad
+    sketch: "CheckedSketchpad"
     model: gr.Dropdown
     picture: gr.State       # what the user gave last: a Gradio upload path or a sketch dict
     prefix: str
@@ -35,6 +41,94 @@ class PictureInput:
         name = f"{self.prefix}_after_model"
         events[name] = self.model.input(fn, inputs, outputs, api_name=name, api_visibility="private", **event_options)
         return events
+
+
+MAX_LAYERS = 8              # the Sketchpad makes one; more come only from a hand-made request
+STATE_SECONDS = 1800        # a session's picture is forgotten with its files (delete_cache's age, explorer.ui)
+
+
+def _drawing_error(text: str) -> gr.Error:
+    return gr.Error(f"drawing: {text}", title="Cannot use this")
+
+
+class CheckedSketchpad(gr.Sketchpad):
+    """gr.Sketchpad whose drawing is checked before Gradio decodes it: the number of layers, and every
+    part's size read from its file header, with the same limit as photos (explorer.images.MAX_PIXELS)
+    for all the parts together. Gradio would otherwise decode every layer first (a 144-megapixel
+    layer is 850 MB) and keep the decoded pictures in the session's state; with type="filepath" the
+    state holds the parts' paths in Gradio's cache."""
+
+    def get_block_name(self) -> str:
+        return "imageeditor"      # rendered by gr.ImageEditor's front end, as gr.Sketchpad is
+
+    @server
+    def accept_blobs(self, data):
+        """The canvas sends each layer as a blob before the event; a layer index beyond MAX_LAYERS
+        would make Gradio grow a list to that length."""
+        index = data.data.get("index")
+        if index not in (None, "null") and not (str(index).isdigit() and int(index) < MAX_LAYERS):
+            raise _drawing_error(f"layer index {str(index)[:20]} is out of range; at most {MAX_LAYERS} layers")
+        return super().accept_blobs(data)
+
+    def preprocess(self, payload):
+        if payload is not None:
+            check_drawing(self._parts(payload), Path(self.GRADIO_CACHE))
+        return super().preprocess(payload)
+
+    def _parts(self, payload) -> dict:
+        source = self.blob_storage.get(payload.id) if payload.id is not None else payload
+        if source is None:
+            return {}
+        parts = {"background": source.background, "composite": source.composite}
+        parts |= {f"layer {k + 1}": layer for k, layer in enumerate(source.layers or [])}
+        return parts
+
+
+def check_drawing(parts: dict, cache: Path) -> None:
+    """gr.Error naming what is wrong when the drawing has too many layers or pixels (headers only)."""
+    layers = sum(name.startswith("layer") for name in parts)
+    if layers > MAX_LAYERS:
+        raise _drawing_error(f"it has {layers} layers; at most {MAX_LAYERS}")
+    total = 0
+    for name, part in parts.items():
+        if part is None:
+            continue
+        width, height = _header_size(name, part, cache)
+        if width * height > MAX_PIXELS:
+            raise _drawing_error(f"the {name} is {width}x{height}, {width * height / 1e6:.0f} megapixels; "
+                                 f"the limit is {MAX_PIXELS / 1e6:.0f}")
+        total += width * height
+    if total > MAX_PIXELS:
+        raise _drawing_error(f"its {len([p for p in parts.values() if p is not None])} pictures (background, "
+                             f"layers and composite) have {total / 1e6:.0f} megapixels together; the limit is "
+                             f"{MAX_PIXELS / 1e6:.0f}")
+
+
+def _header_size(name: str, part, cache: Path) -> tuple[int, int]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)     # the size is checked next
+            return _opened_size(name, part, cache)
+    except gr.Error:
+        raise
+    except Image.DecompressionBombError:
+        raise _drawing_error(f"the {name} has too many pixels to open safely; the limit is "
+                             f"{MAX_PIXELS / 1e6:.0f} megapixels") from None
+    except (UnidentifiedImageError, OSError, SyntaxError):
+        raise _drawing_error(f"the {name} is not a picture that can be read") from None
+    except ValueError as error:                 # EPS and the like, refused by their header
+        raise _drawing_error(f"the {name}: {error}") from None
+
+
+def _opened_size(name: str, part, cache: Path) -> tuple[int, int]:
+    if isinstance(part, FileData):
+        path = Path(part.path).resolve()
+        if not path.is_relative_to(cache.resolve()):
+            raise _drawing_error(f"the {name} is not an uploaded file")
+        with open_header(path) as image:
+            return image.size
+    with open_header(io.BytesIO(bytes(part))) as image:
+        return image.size
 
 
 def _model_for(current: str, kind: str) -> str:
@@ -53,10 +147,10 @@ def build_picture_input(prefix: str) -> PictureInput:
             gr.Examples(example_paths(), inputs=photo, label="Examples (click one)", examples_per_page=12)
         with gr.Tab("Draw"):
             gr.Markdown("Pick the pen in the canvas's left toolbar, then draw a digit (or anything).")
-            sketch = gr.Sketchpad(type="pil", image_mode="RGBA", canvas_size=(400, 400), height=340,
-                                  label="Drawing", show_label=False,
-                                  brush=gr.Brush(default_size=24, colors=["#000000"], default_color="#000000"))
-    picture = gr.State(None)
+            sketch = CheckedSketchpad(type="filepath", format="png", image_mode="RGBA", canvas_size=(400, 400),
+                                      height=340, label="Drawing", show_label=False,
+                                      brush=gr.Brush(default_size=24, colors=["#000000"], default_color="#000000"))
+    picture = gr.State(None, time_to_live=STATE_SECONDS)
 
     def take_photo(path, current):
         return path, gr.Dropdown(value=_model_for(current, "photo"))

@@ -1,19 +1,20 @@
 """The Saliency tab: which pixels decided the model's answer (explorer.attribution, through Captum), and
 beside each map a check of how far to trust it (explorer.trust)."""
 import re
-import shutil
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
+from gradio.utils import get_upload_folder
 from PIL import Image, ImageDraw
 
 from explorer import attribution as at
+from explorer import budgets
 from explorer import trust
 from explorer.gpu import MODEL_QUEUE, gpu, reporter, reporting, slot_seconds
+from explorer.gradio_patches import abandoned
 from explorer.images import is_blank, load_image
 from explorer.models import DEFAULT_MODEL, get_model
 from explorer.number_inputs import NumberInput, SliderInput
@@ -33,12 +34,23 @@ class Stop(at.Cancelled):
     pass
 
 
-_cancel: dict[str, threading.Event] = {}
+class _StopFlag(threading.Event):
+    """Set by Cancel; also reads as set once nobody waits for the session's job any more (the tab closed,
+    the client gone): every progress report of the maps and of the trust check asks it."""
+    request: gr.Request | None = None
+
+    def is_set(self) -> bool:
+        return super().is_set() or abandoned(self.request)
 
 
-def _flag(request: gr.Request | None) -> threading.Event:
+_cancel: dict[str, _StopFlag] = {}
+
+
+def _flag(request: gr.Request | None) -> _StopFlag:
     key = getattr(request, "session_hash", None) or "api"
-    return _cancel.setdefault(key, threading.Event())
+    flag = _cancel.setdefault(key, _StopFlag())
+    flag.request = request
+    return flag
 
 
 def _image(picture) -> Image.Image:
@@ -189,9 +201,6 @@ def empty_maps_note(results) -> str:
                    for note in notes if note)
 
 
-_SHEETS = Path(tempfile.gettempdir()) / "cnn-explorer-saliency"
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_") or "map"
 
@@ -203,15 +212,11 @@ def download_name(model_name: str, results) -> str:
 
 
 def sheet_file(items: list, name: str) -> str:
-    """All maps side by side, captioned, as one PNG file named `name` (in a folder of its own, so that
-    visitors' files never collide; folders older than an hour are removed)."""
-    _SHEETS.mkdir(exist_ok=True)
-    for old in _SHEETS.iterdir():
-        if time.time() - old.stat().st_mtime > 3600:
-            if old.is_dir():
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                old.unlink(missing_ok=True)
+    """All maps side by side, captioned, as one PNG file named `name`, in a folder of its own (visitors'
+    files never collide) in Gradio's cache: the download button serves it from there and delete_cache
+    removes it with the rest."""
+    folder = Path(get_upload_folder()) / "saliency-sheets"
+    folder.mkdir(parents=True, exist_ok=True)
     height = max(img.height for img, _ in items)
     width = sum(img.width for img, _ in items) + 10 * (len(items) - 1)
     sheet = Image.new("RGB", (width, height + 24), "white")
@@ -220,7 +225,7 @@ def sheet_file(items: list, name: str) -> str:
         sheet.paste(img, (left, 24))
         ImageDraw.Draw(sheet).text((left + 4, 6), caption[:max(10, img.width // 6)], fill="black")
         left += img.width + 10
-    path = Path(tempfile.mkdtemp(dir=_SHEETS)) / name
+    path = Path(tempfile.mkdtemp(dir=folder)) / name
     sheet.save(path, format="PNG")
     return str(path)
 
@@ -300,6 +305,8 @@ def _labels(predictions) -> dict:
 
 
 def _progress_for(progress, flag: threading.Event, label: str):
+    """Reports progress between passes through the model, and stops there when the visitor pressed
+    Cancel or left (flag: a _StopFlag; nobody waits for the result, so the queue serves the next request)."""
     def report(fraction: float) -> None:
         if flag.is_set():
             raise Stop("cancelled")
@@ -425,7 +432,7 @@ def on_pick_class(evt: gr.SelectData):
 
 # --- the API ------------------------------------------------------------------------------------------
 
-def attribute_api(image, model_name, method, target, options):
+def attribute_api(image, model_name, method, target, options, request: gr.Request = None):
     """One method's map over an image file: (overlay PNG, numbers). target: class name or index ("" =
     top-1). options: {"sign", "opacity", "colormap", "trust"} and the method's own (n_steps, layer, ...).
     "trust": true adds the tab's trust check (deletion curves, randomisation test), about 4x the map's cost."""
@@ -438,21 +445,27 @@ def attribute_api(image, model_name, method, target, options):
         sign = options.pop("sign", "absolute")
         opacity = options.pop("opacity", 0.5)
         cmap = options.pop("colormap", "inferno")
-        check = bool(options.pop("trust", False))
+        check = at.parse_boolean("trust", options.pop("trust", False))
         at.signed(np.zeros(1), sign)
-        model, note = get_model(model_name or DEFAULT_MODEL)
-        picture = _image(image)
         method = method or "saliency"
         if method not in at.METHODS:
-            raise ValueError(f"method: unknown {method!r}; choose one of {', '.join(at.METHODS)}")
+            raise ValueError(f"method: unknown {at.echo(method)}; choose one of {', '.join(at.METHODS)}")
+        at.check_options(method, options)
+        model, note = get_model(model_name or DEFAULT_MODEL)
+        picture = _image(image)
         target_index = at.resolve_target(model, None if target is None else str(target))
-        result = explained(model.name, image, picture, method, target_index, options)
+        waiting = _StopFlag()
+        waiting.request = request
+        stop = _progress_for(lambda *a, **k: None, waiting, method)
+        result = explained(model.name, image, picture, method, target_index, options, stop)
         over, _ = render(model.name, picture, result, sign, opacity, cmap)
         numbers = {"model": model.name, "pretrained": model.pretrained, "method": method,
                    "target": result.target, "label": result.label, "layer": result.layer,
                    "map_size": [picture.height, picture.width], "note": note}
         if check:
-            numbers |= trust_numbers(checked(model.name, image, picture, result, sign))
+            numbers |= trust_numbers(checked(model.name, image, picture, result, sign, stop))
+    except Stop:
+        raise gr.Error("Stopped: nobody was waiting for the result.", title="Cancelled")
     except (ValueError, TypeError) as error:
         raise gr.Error(str(error), title="Cannot use this")
     return over, numbers
@@ -498,6 +511,8 @@ def _method_help() -> str:
 
 
 def build(shared: dict) -> None:
+    passes = max(4, budgets.current().model_passes)          # the sliders stop at the budget
+    most_steps, most_samples = min(128, passes), min(64, passes)
     with gr.Column(elem_id="saliency"):
         gr.Markdown(
             "Which pixels made the model say what it said? An **attribution map** colours each pixel by how much it "
@@ -529,9 +544,11 @@ def build(shared: dict) -> None:
                     with gr.Row():
                         layer = gr.Dropdown(choices=[], value=None, label="Grad-CAM layer (conv stages, as in the "
                                                                          "Stages tab; default the last)")
-                        ig_steps = SliderInput(4, 128, value=32, step=1, label="Integrated Gradients: steps")
+                        ig_steps = SliderInput(4, most_steps, value=min(32, most_steps), step=1,
+                                               label="Integrated Gradients: steps")
                     with gr.Row():
-                        sg_samples = SliderInput(2, 64, value=16, step=1, label="SmoothGrad: noisy copies")
+                        sg_samples = SliderInput(2, most_samples, value=min(16, most_samples), step=1,
+                                                 label="SmoothGrad: noisy copies")
                         sg_noise = SliderInput(0.05, 0.5, value=0.15, step=0.01, label="SmoothGrad: noise (std)")
                     with gr.Row():
                         occ_window = NumberInput(0, precision=0, minimum=0, label="Occlusion window, model-input px "

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from explorer.budgets import echo
+
 MAX_SIDE = 32          # the largest matrix or kernel side the app accepts
 MAX_PADDING = 16       # keeps the padded input (and the number of steps) small enough to animate
 OPS = ("conv", "max", "avg")
@@ -237,7 +239,7 @@ def as_pair(value, name: str, minimum: int, maximum: int | None = None) -> tuple
         if len(value) == 1:
             value = value[0]
         elif len(value) != 2:
-            raise ValueError(f"{name}: give one number or an 'h,w' pair, got {original!r}")
+            raise ValueError(f"{name}: give one number or an 'h,w' pair, got {echo(original)}")
         else:
             return tuple(_as_int(v, name, minimum, maximum, original) for v in value)
     n = _as_int(value, name, minimum, maximum, original)
@@ -249,11 +251,11 @@ def _as_int(v, name, minimum, maximum, original) -> int:
         try:
             v = float(v.strip())
         except ValueError:
-            raise ValueError(f"{name}: {original!r} is not a whole number or an 'h,w' pair") from None
+            raise ValueError(f"{name}: {echo(original)} is not a whole number or an 'h,w' pair") from None
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
-        raise ValueError(f"{name}: {original!r} is not a whole number or an 'h,w' pair")
+        raise ValueError(f"{name}: {echo(original)} is not a whole number or an 'h,w' pair")
     if not math.isfinite(v) or v != int(v):
-        raise ValueError(f"{name}: {original!r} is not a whole number")
+        raise ValueError(f"{name}: {echo(original)} is not a whole number")
     v = int(v)
     if v < minimum:
         raise ValueError(f"{name}: must be at least {minimum}, got {v}")
@@ -270,15 +272,15 @@ def _as_number(cell, where: str) -> float:
         try:
             v = float(text)
         except ValueError:
-            raise ValueError(f"{where}: {cell!r} is not a number") from None
+            raise ValueError(f"{where}: {echo(cell)} is not a number") from None
     elif cell is None:
         raise ValueError(f"{where} is empty")
     elif isinstance(cell, (bool, np.bool_)) or not isinstance(cell, numbers.Real):
-        raise ValueError(f"{where}: {cell!r} is not a number")
+        raise ValueError(f"{where}: {echo(cell)} is not a number")
     else:
         v = float(cell)
     if not math.isfinite(v):
-        raise ValueError(f"{where}: {cell!r} is not a finite number")
+        raise ValueError(f"{where}: {echo(cell)} is not a finite number")
     return v
 
 

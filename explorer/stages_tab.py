@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from explorer import feature_maps as fm
-from explorer import features, kernel_tab
+from explorer import budgets, features, kernel_tab
 from explorer.bridge import Unit, arrival_words, describe_unit, explain_unit
 from explorer.gpu import MODEL_QUEUE, gpu, reporter, reporting, slot_seconds
 from explorer.images import is_blank, load_image
@@ -462,10 +462,8 @@ def visualize_api(model_name, stage, channel, objective, seed, steps):
     model_name, objective = model_name or DEFAULT_MODEL, objective or "channel"
     steps = None if steps in (None, "") else steps
     try:
-        most = _default_steps(model_name, stage, objective)
-        if steps is not None and float(steps) > most:   # a budget: one visitor cannot hold the queue for long
-            raise ValueError(f"steps: {int(steps)} is more than this model and stage take here: at most {most} "
-                             "(each step is one forward and one backward pass)")
+        if steps is not None:         # a budget: one visitor cannot hold the queue for long
+            budgets.check_visualize_steps(steps, _default_steps(model_name, stage, objective))
         v = _visualize(model_name, stage, channel, objective, int(seed or 0), steps)
     except ValueError as error:
         raise _user_error(error)

@@ -44,6 +44,9 @@ CONCURRENCY = 2          # one worker per core: more only makes every request sl
 
 
 def build_demo() -> gr.Blocks:
+    # Gradio notices a closed event stream only at its next heartbeat (15 s by default); a long job
+    # stops at the first step after that (gradio_patches.abandoned), so the next visitor waits ~1 s.
+    os.environ.setdefault("GRADIO_HEARTBEAT_INTERVAL", "1")
     gradio_patches.apply()
     limit_allocator_arenas()
     start_background_warmup()

@@ -4,10 +4,12 @@ gr.Image opens each upload with PIL before our code sees it; a file that is not 
 so large that PIL refuses it, then fails with an anonymous error. This subclass names the problem.
 Use image_mode=None with it: explorer.images.load_image converts every mode itself (Gradio's own
 conversion to RGB clips 16-bit images to white)."""
+from pathlib import Path
+
 import gradio as gr
 from PIL import Image, UnidentifiedImageError
 
-from explorer.images import MAX_PIXELS
+from explorer.images import MAX_PIXELS, refuse_program_formats
 
 
 class ImageUpload(gr.Image):
@@ -16,6 +18,10 @@ class ImageUpload(gr.Image):
 
     def preprocess(self, payload):
         try:
+            path = getattr(payload, "path", None)
+            if path and Path(path).resolve().is_relative_to(Path(self.GRADIO_CACHE).resolve()):
+                with open(path, "rb") as file:      # an upload, before Gradio opens it with Pillow
+                    refuse_program_formats(file.read(8))
             return super().preprocess(payload)
         except gr.Error:
             raise
@@ -25,5 +31,9 @@ class ImageUpload(gr.Image):
         except UnidentifiedImageError:
             raise gr.Error("image: the file is not an image that can be read (PNG, JPEG, GIF, WebP, BMP, TIFF)",
                            title="Cannot use this")
-        except (OSError, SyntaxError, ValueError) as error:
+        except ValueError as error:
+            if str(error).startswith("image:"):
+                raise gr.Error(str(error), title="Cannot use this")
+            raise gr.Error(f"image: the file is damaged or truncated ({error})", title="Cannot use this")
+        except (OSError, SyntaxError) as error:
             raise gr.Error(f"image: the file is damaged or truncated ({error})", title="Cannot use this")

@@ -42,7 +42,15 @@ def _sixteen_bit() -> bytes:
     return encoded(Image.fromarray(np.asarray(grey, dtype=np.uint16) * 257), "PNG")
 
 
+def _float_tiff_with_nan() -> bytes:
+    pixels = np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64)
+    pixels[10, 20] = np.nan
+    return encoded(Image.fromarray(pixels, mode="F"), "TIFF")
+
+
 FILES = {
+    "drawing.eps": lambda: b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n0 0 moveto 10 10 lineto stroke\n",
+    "nan.tif": _float_tiff_with_nan,
     "bomb.png": lambda: png_claiming(20_000, 20_000),
     "64mp.png": lambda: png_claiming(8_000, 8_000),
     "one.png": lambda: encoded(Image.new("RGB", (1, 1), (200, 30, 30)), "PNG"),
@@ -158,6 +166,10 @@ CASES = [
      "image: the file is not an image that can be read (PNG, JPEG"),
     ("empty file", ("/stages", (Upload("empty.png"), PHOTO_MODEL)), "image: the file is not an image that can be read"),
     ("SVG", ("/predict", (Upload("circle.svg"), PHOTO_MODEL)), "image: the file is not an image that can be read"),
+    ("EPS, refused by its header", ("/predict", (Upload("drawing.eps"), PHOTO_MODEL)),
+     "image: PostScript (EPS) files are not accepted (reading them runs another program)"),
+    ("float TIFF with a NaN pixel", ("/predict", (Upload("nan.tif"), PHOTO_MODEL)),
+     "image: 1 of its pixels is NaN or infinite"),
     ("animated GIF: first frame", ("/predict", (Upload("animated.gif"), PHOTO_MODEL)),
      same_top1_as(lambda f: Image.open(f["animated.gif"]))),
     ("CMYK JPEG", ("/predict", (Upload("cmyk.jpg"), PHOTO_MODEL)),
@@ -171,6 +183,11 @@ CASES = [
     ("40x40 matrix", slide(matrix=BIG), "matrix has 40 rows; at most 32 are allowed"),
     ("cell with text", slide(matrix=WITH_TEXT), "matrix row 2, column 2: 'x' is not a number"),
     ("cell with NaN", slide(matrix=WITH_NAN), "matrix row 2, column 2: 'NaN' is not a finite number"),
+    ("a megabyte in a cell, echoed as a prefix",
+     slide(matrix=[[1, "x" * 2**20], [3, 4]], kernel=[[1]], kernel_size="1"),
+     "matrix row 1, column 2: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… (1,048,578 characters) is not a number"),
+    ("a GIF of 4,096 frames", ("/kernel_gif", (2, table([[1] * 32] * 32), table([[1]]), "conv", "1", "1", "16", "1", 0,
+                                               False)), "this GIF would have 4,096 frames of"),
     ("cells of 1e308: inf as in PyTorch", slide(matrix=HUGE), inf_matches_pytorch),
     ("kernel larger than the padded input", slide(kernel=[[1] * 6] * 6, kernel_size="6"),
      "kernel: the window spans 6 rows but the padded input has only 4 rows"),
@@ -186,6 +203,14 @@ CASES = [
      "occlusion: the window (500 px) is larger than the model's input"),
     ("unknown method", attribute(method="magic"), ("magic", "not in the list of choices")),
     ("unknown option", attribute(options={"colour": "red"}), "options: saliency does not take colour"),
+    ("an option named progress", attribute(options={"progress": 1}),
+     "options: saliency does not take progress; it takes no options"),
+    ("trust given as 'no'", attribute(options={"trust": "no"}), "trust: 'no' is not true or false"),
+    ("occlusion stride larger than its window", attribute(method="occlusion", options={"window": 8, "stride": 16}),
+     "occlusion: the stride (16 px) is larger than the window (8 px)"),
+    ("occlusion at every pixel", attribute(method="occlusion", options={"window": 1, "stride": 1}),
+     ("occlusion: window 1 px and stride 1 px make 50,176 positions, 50,177 passes through the model; at most",
+      "use a larger stride or window")),
     ("opacity not a number", attribute(options={"opacity": "lots", "trust": False}), "opacity: 'lots' is not a number"),
     ("Integrated Gradients with a billion steps", attribute(method="integrated_gradients",
                                                             options={"n_steps": 10**9, "trust": False}),
@@ -227,6 +252,7 @@ def test_hostile_input(client, files, endpoint, expected):
     message = str(raised.value)
     for part in (expected,) if isinstance(expected, str) else expected:
         assert part in message
+    assert len(message) < 1000                            # the visitor's input is never echoed whole
 
 
 def test_the_table_is_big_enough():

@@ -9,9 +9,9 @@ from explorer import models
 from explorer.ui import CONCURRENCY, LAUNCH_OPTIONS, QUEUE_SIZE, build_demo
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
-MODEL_EVENTS = {"slide", "predict", "stages", "attribute", "compare", "saliency_explain", "stages_after_photo",
-                "stages_after_sketch", "stages_after_model", "saliency_after_photo", "saliency_explain_trust",
-                "saliency_after_photo_trust", "saliency_sign_trust"}
+MODEL_EVENTS = {"slide", "kernel_gif", "predict", "stages", "attribute", "compare", "saliency_explain",
+                "stages_after_photo", "stages_after_sketch", "stages_after_model", "saliency_after_photo",
+                "saliency_explain_trust", "saliency_after_photo_trust", "saliency_sign_trust"}
 
 
 @pytest.fixture(scope="module")
