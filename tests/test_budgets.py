@@ -227,8 +227,8 @@ def test_saliency_sheets_are_written_in_gradios_cache(tmp_path, monkeypatch):
     from explorer import saliency_tab
 
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "cache"))
-    path = saliency_tab.sheet_file([(Image.new("RGB", (30, 20), "red"), "a map")])
-    assert Path(path).is_relative_to(tmp_path / "cache")
+    path = saliency_tab.sheet_file([(Image.new("RGB", (30, 20), "red"), "a map")], "saliency-x-gradcam-cat.png")
+    assert Path(path).is_relative_to(tmp_path / "cache") and Path(path).name == "saliency-x-gradcam-cat.png"
     with Image.open(path) as sheet:
         assert sheet.size == (30, 44)
 
