@@ -21,6 +21,7 @@ modules get a `traceback` whose print_exc logs a visitor's mistake as one line (
 
 4. After each request of the queues that run models (`MEMORY_QUEUES`), the memory it freed is handed
 back to the system (explorer.memory.release_memory): without it a long session stays at its peak."""
+import asyncio
 import io
 import logging
 import os
@@ -31,7 +32,6 @@ import traceback
 import types
 from pathlib import Path
 
-import anyio
 from gradio import processing_utils, queueing, route_utils, routes
 from gradio.exceptions import Error
 
@@ -121,7 +121,7 @@ async def process_events(self, events, *args, **kwargs):
         return await GRADIOS_PROCESS_EVENTS(self, events, *args, **kwargs)
     finally:
         if any(event.concurrency_id in MEMORY_QUEUES for event in events):
-            await anyio.to_thread.run_sync(release_memory)
+            await asyncio.to_thread(release_memory)
 
 
 def apply() -> None:

@@ -55,3 +55,13 @@ def test_a_real_error_keeps_its_traceback_and_gradio_prints_through_the_filter(c
             gradio_patches.print_exc(file=printed)
     assert printed.getvalue() == ""
     assert [r.getMessage() for r in caplog.records] == ["refused: stride: 0 is not allowed; give 1 or more"]
+
+
+@pytest.mark.e2e
+def test_memory_is_handed_back_after_a_request_of_the_model_queue(client, monkeypatch):
+    from gradio_client import handle_file
+
+    calls = []
+    monkeypatch.setattr(gradio_patches, "release_memory", lambda: calls.append("trim") or True)
+    client.predict(handle_file(str(EXAMPLES / "cat.jpg")), DEFAULT_MODEL, api_name="/predict")
+    assert calls == ["trim"]
