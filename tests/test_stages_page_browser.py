@@ -131,6 +131,8 @@ def test_a_channel_that_does_not_exist_gets_one_message_and_the_box_shows_the_ch
     assert _messages(page, "9999 does not exist") == 1
     assert f"Channel {shown}" in _stage_text(page)
     _shot(page, "stages-channel-9999.png")
+    page.locator("#stages-large img").evaluate("i => i.scrollIntoView({block: 'end'})")   # its legend in view
+    _shot(page, "stages-channel.png")
 
 
 @pytest.mark.browser
