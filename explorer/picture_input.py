@@ -63,17 +63,18 @@ class PictureUpload(ImageUpload):
             return Unreadable(str(error.message), str(getattr(payload, "path", "")))
 
 
-# Gradio's front end sends two change events when an upload replaces a picture: the second one of the
-# same file is not a new picture (and must not repeat a message).
-_LAST_TAKEN = Recent(max_entries=1024)      # (tab, session) -> the upload handled last
-_taken_lock = threading.Lock()
+# Gradio's front end sends two change events when an upload replaces a picture; for a file that is
+# not a picture, the second must not repeat the message. A good photo taken since clears the record,
+# so the same broken file given again is reported again.
+_REPORTED = Recent(max_entries=1024)      # (tab, session) -> the unreadable upload reported last
+_reported_lock = threading.Lock()
 
 
-def _first_time(key, path) -> bool:
-    with _taken_lock:
-        if _LAST_TAKEN.get(key) == path:
+def _first_report(key, path: str) -> bool:
+    with _reported_lock:
+        if _REPORTED.get(key) == path:
             return False
-        _LAST_TAKEN.put(key, path)
+        _REPORTED.put(key, path)
         return True
 
 
@@ -81,13 +82,15 @@ def after_upload(key, photo, current_model: str, previous):
     """(the picture, the model, the upload box) after the upload box changed. An unreadable file gets one
     warning and the box goes back to the previous photo (or is emptied), so that what the tab shows
     always belongs to the picture in the box."""
-    if not _first_time(key, photo.path if isinstance(photo, Unreadable) else str(photo or "")):
-        return gr.skip(), gr.skip(), gr.skip()
     if isinstance(photo, Unreadable):
+        if not _first_report(key, photo.path):
+            return gr.skip(), gr.skip(), gr.skip()
         back = previous if isinstance(previous, str) else None
         gr.Warning(f"{photo.message}. " + ("Your previous picture is back." if back else "Give another picture."),
                    title="Cannot use this")
         return gr.skip(), gr.skip(), back
+    if _REPORTED.get(key):
+        _REPORTED.put(key, "")
     return photo, gr.Dropdown(value=_model_for(current_model, "photo")), gr.skip()
 
 

@@ -175,7 +175,7 @@ def _label_title(model_title: str | None = None) -> str:
 def _empty(message: str):
     """No picture: no predictions, no stage slider (there are no stages yet), the hint."""
     return (gr.Markdown(visible=False), None, gr.Slider(value=1), f"### {message}",
-            None, None, None, None, None, "", None, gr.Row(visible=False), _label_title())
+            None, None, None, None, None, "", None, None, gr.Row(visible=False), _label_title())
 
 
 def on_new_picture(picture, model_name, count, scale):
@@ -208,9 +208,11 @@ def overview_strip(inspection: Inspection, stage_no) -> Image.Image:
 
 
 def _stage_only(inspection, stage_no, count, scale, channel):
-    """The views: stage text, grid, strip, the channel box, its pictures and words, the channel shown."""
+    """The views: stage text, grid, strip, the channel box, its pictures and words, the channel shown
+    and the stage shown (1-based)."""
     text, grid, channel, large, overlay, words = render_stage(inspection, stage_no, count, scale, channel)
-    return text, grid, overview_strip(inspection, stage_no), channel, large, overlay, words, channel
+    shown_stage = _stage_index(inspection, stage_no) + 1
+    return text, grid, overview_strip(inspection, stage_no), channel, large, overlay, words, channel, shown_stage
 
 
 def _cached(picture, model_name) -> Inspection:
@@ -224,6 +226,24 @@ def _cached(picture, model_name) -> Inspection:
 
 def on_stage(picture, model_name, stage_no, count, scale, channel=None):
     return _stage_only(_cached(picture, model_name), stage_no, count, scale, channel)
+
+
+VIEWS = 9       # what _stage_only returns
+
+
+def on_stage_typed(picture, model_name, typed, count, scale, shown_stage=None):
+    """The slider moved, or a number typed in its box. It arrives unchecked (preprocess=False): a stage
+    that does not exist gets one warning and the box goes back to the stage shown, where Gradio's own
+    range check would leave the bad number in the box."""
+    inspection = _cached(picture, model_name)
+    last = len(inspection.stages)
+    whole = isinstance(typed, (int, float)) and not isinstance(typed, bool) and float(typed).is_integer()
+    if not whole or not 1 <= typed <= last:
+        what = "no number was given" if typed is None else f"{typed!r} does not exist"
+        gr.Warning(f"Stage: {what}; this model has stages 1 to {last}."
+                   + (f" Still showing stage {shown_stage}." if shown_stage else ""), title="Cannot use this")
+        return (shown_stage if shown_stage else gr.skip(), *(gr.skip(),) * VIEWS)
+    return (gr.skip(), *_stage_only(inspection, int(typed), count, scale, None))
 
 
 def on_channel(picture, model_name, stage_no, channel, shown=None):
@@ -311,7 +331,7 @@ def on_overview_click(picture, model_name, count, scale, evt: gr.SelectData):
     inspection = _cached(picture, model_name)
     k = fm.overview_layout(len(inspection.stages)).cell_at(*evt.index)
     if k is None:
-        return (gr.skip(),) * 9
+        return (gr.skip(),) * (1 + VIEWS)
     return (k + 1, *on_stage(picture, model_name, k + 1, count, scale))
 
 
@@ -331,7 +351,7 @@ def on_tick(picture, model_name, stage_no, count, scale):
     following = int(stage_no or 1) + 1
     if following > len(inspection.stages):
         return (False, gr.Timer(active=False), gr.Button(value="▶ Play"), gr.skip(),
-                *(gr.skip(),) * 8)
+                *(gr.skip(),) * VIEWS)
     return (gr.skip(), gr.skip(), gr.skip(), following,
             *_stage_only(inspection, following, count, scale, None))
 
@@ -561,13 +581,15 @@ def build(shared: dict) -> None:
     playing = gr.State(False)
     timer = gr.Timer(PLAY_SECONDS, active=False)
     shown_channel = gr.State(None)      # the channel the pictures show, for the box to go back to
-    views = [stage_md, grid, strip, channel, large, overlay, channel_md, shown_channel]
+    shown_stage = gr.State(None)
+    views = [stage_md, grid, strip, channel, large, overlay, channel_md, shown_channel, shown_stage]
     quiet = dict(api_visibility="private", show_progress="hidden")
 
     picture.on_new_input(on_new_picture, [picture.picture, picture.model, count, scale],
                          [note, label, stage] + views + [stage_row, label_title], show_progress="minimal",
                          **MODEL_QUEUE)
-    stage.input(on_stage, [picture.picture, picture.model, stage, count, scale], views,
+    stage.input(on_stage_typed, [picture.picture, picture.model, stage, count, scale, shown_stage],
+                [stage] + views, preprocess=False,
                 api_name="stages_step", trigger_mode="always_last", **quiet)
     for control in (count, scale):
         control.input(on_stage, [picture.picture, picture.model, stage, count, scale, channel], views,

@@ -66,6 +66,12 @@ def _covered(page, selector: str, layout) -> list:
         }""", [selector, points])
 
 
+def _settled_label(page) -> str:
+    """The top-5 predictions' text once no event is updating them."""
+    page.wait_for_function("!document.querySelector('#stages-label').innerText.includes('processing')")
+    return page.locator("#stages-label").inner_text()
+
+
 def _stage_text(page) -> str:
     return page.locator("body").inner_text()
 
@@ -136,11 +142,29 @@ def test_a_channel_that_does_not_exist_gets_one_message_and_the_box_shows_the_ch
 
 
 @pytest.mark.browser
+def test_a_stage_that_does_not_exist_gets_one_message_and_the_box_shows_the_stage_shown(wide):
+    page = wide
+    _upload(page, EXAMPLES / "cat.jpg")
+    page.wait_for_function("document.body.innerText.includes('Stage 1 of')")
+    box = page.get_by_label("number input for Stage")
+    box.scroll_into_view_if_needed()
+    box.fill("2")
+    box.press("Enter")
+    page.wait_for_function("document.body.innerText.includes('Stage 2 of')")
+    box.fill("99")
+    box.press("Enter")
+    page.wait_for_function("document.querySelector('input[aria-label=\"number input for Stage\"]').value === '2'")
+    page.wait_for_timeout(1500)                     # a second message would have come by now
+    assert _messages(page, "99 does not exist") == 1
+    assert "Stage 2 of" in _stage_text(page)
+
+
+@pytest.mark.browser
 def test_a_text_file_renamed_png_gets_one_message_and_the_previous_picture_comes_back(wide, tmp_path):
     page = wide
     _upload(page, EXAMPLES / "cat.jpg")
     page.wait_for_function("document.body.innerText.includes('Stage 1 of')")
-    label = page.locator("#stages-label").inner_text()
+    label = _settled_label(page)
     photo = page.locator("img[src*='cat.jpg']").first
     photo.wait_for()
     junk = tmp_path / "notes.png"
@@ -152,5 +176,5 @@ def test_a_text_file_renamed_png_gets_one_message_and_the_previous_picture_comes
     assert "previous picture is back" in " ".join(page.locator(".toast-body").all_inner_texts())
     page.locator("img[src*='cat.jpg']").first.wait_for()       # the upload box shows the cat again
     assert not page.locator("img[src*='notes.png']").count()
-    assert page.locator("#stages-label").inner_text() == label       # and the results are still the cat's
+    assert _settled_label(page) == label       # and the results are still the cat's
     _shot(page, "stages-bad-upload.png")

@@ -61,8 +61,9 @@ def test_stepping_uses_the_cached_activations_and_shows_pytorchs_numbers(monkeyp
 
     monkeypatch.setattr(stages_tab, "_inspect", no_forward_pass)
     for number, (name, output) in enumerate(hooked, start=1):
-        text, grid, strip, channel, large, overlay, words, remembered = stages_tab.on_stage(
+        text, grid, strip, channel, large, overlay, words, remembered, shown_stage = stages_tab.on_stage(
             sketch, "digits", number, "all", "shared")
+        assert shown_stage == number
         assert f"Stage {number} of {len(hooked)}: `{name}`" in text
         assert "×".join(map(str, output.shape)) in text
         shown = f"values from {float(output.min()):.3g} to {float(output.max()):.3g}"
@@ -110,6 +111,18 @@ def test_a_channel_that_does_not_exist_puts_the_box_back_to_the_channel_shown():
     assert box == 5 and shown == gr.skip() and all(p == gr.skip() for p in pictures)
     large, overlay, words, box, shown = stages_tab.on_channel(sketch, "digits", 1, 3, 5)
     assert "**Channel 3**" in words and shown == 3 and box == gr.skip()
+
+
+def test_a_stage_that_does_not_exist_puts_the_box_back_to_the_stage_shown():
+    sketch = _sketch()
+    stages_tab.on_new_picture(sketch, "digits", "16", "shared")
+    last = len(stages_tab.inspection_for("digits", sketch).stages)
+    for typed in (99, 0, 2.5, None):
+        with pytest.warns(UserWarning, match=f"Stage: .*; this model has stages 1 to {last}. Still showing stage 3"):
+            box, *views = stages_tab.on_stage_typed(sketch, "digits", typed, "16", "shared", 3)
+        assert box == 3 and all(v == gr.skip() for v in views) and len(views) == stages_tab.VIEWS
+    box, *views = stages_tab.on_stage_typed(sketch, "digits", 2, "16", "shared", 3)
+    assert box == gr.skip() and f"Stage 2 of {last}" in views[0] and views[-1] == 2
 
 
 def test_no_picture_no_stage_slider_and_a_picture_shows_it():
