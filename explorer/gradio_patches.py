@@ -14,8 +14,8 @@ no temporary file is ever deleted: under steady uploads the disk fills. `delete_
 walks a copy of each set instead.
 
 3. Gradio prints a full traceback (about 28 lines) for every gr.Error, that is for every mistake a
-visitor makes (a text file renamed .png, a channel that does not exist), which buries the real
-errors in the log. Its queue and its API route print them with `traceback.print_exc()`; those two
+visitor makes (a text file renamed .png, a channel that does not exist), and for every request its
+own checks refuse (a path outside the upload cache), which buries the real errors in the log. Its queue and its API route print them with `traceback.print_exc()`; those two
 modules get a `traceback` whose print_exc logs a visitor's mistake as one line (logger
 "explorer.requests") and prints every other exception in full, as before.
 
@@ -39,6 +39,7 @@ from explorer.memory import release_memory
 
 REQUEST_LOG = logging.getLogger("explorer.requests")
 MEMORY_QUEUES = ("model", "features")
+APP_CODE = str(Path(__file__).resolve().parent) + os.sep
 
 
 def encode(img, format: str) -> bytes:
@@ -95,13 +96,28 @@ def delete_files_created_by_app(blocks, age: int | None) -> None:
         files -= gone
 
 
-def print_exc(limit=None, file=None, chain=True) -> None:
-    """traceback.print_exc, except that a visitor's mistake (gr.Error) is logged as one line."""
-    error = sys.exc_info()[1]
+def refused_request(error: BaseException | None) -> bool:
+    """A visitor's mistake rather than a fault: a gr.Error, or a ValueError that Gradio's own checks of
+    the request raised before any of the app's code ran (a path outside the upload cache, a URL to a
+    private address, a payload of the wrong shape)."""
     if isinstance(error, Error):
+        return True
+    if not isinstance(error, ValueError):
+        return False
+    frames = traceback.extract_tb(error.__traceback__)
+    return (any(frame.name == "preprocess_data" for frame in frames)
+            and not any(frame.filename.startswith(APP_CODE) for frame in frames))
+
+
+def print_exc(limit=None, file=None, chain=True) -> None:
+    """traceback.print_exc, except that a visitor's mistake (`refused_request`) is logged as one line."""
+    error = sys.exc_info()[1]
+    if not refused_request(error):
+        traceback.print_exc(limit=limit, file=file, chain=chain)
+    elif isinstance(error, Error):
         REQUEST_LOG.warning("refused: %s", " ".join(str(error.message).split()))
     else:
-        traceback.print_exc(limit=limit, file=file, chain=chain)
+        REQUEST_LOG.warning("refused: %s: %s", type(error).__name__, " ".join(str(error).split()))
 
 
 def _traceback_module() -> types.ModuleType:

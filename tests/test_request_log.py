@@ -65,3 +65,27 @@ def test_memory_is_handed_back_after_a_request_of_the_model_queue(client, monkey
     monkeypatch.setattr(gradio_patches, "release_memory", lambda: calls.append("trim") or True)
     client.predict(handle_file(str(EXAMPLES / "cat.jpg")), DEFAULT_MODEL, api_name="/predict")
     assert calls == ["trim"]
+
+
+def preprocess_data():
+    """Named as Gradio's Blocks.preprocess_data, where its own checks of a request raise."""
+    from gradio.exceptions import InvalidPathError
+
+    raise InvalidPathError("Cannot move /etc/passwd to the gradio cache dir because it was not uploaded by a user.")
+
+
+def test_a_request_gradio_refuses_before_the_app_runs_is_one_line_and_other_value_errors_are_not(caplog):
+    printed = io.StringIO()
+    with caplog.at_level(logging.INFO, logger="explorer.requests"):
+        try:
+            preprocess_data()
+        except ValueError:
+            gradio_patches.print_exc(file=printed)
+    assert printed.getvalue() == ""
+    assert [r.getMessage() for r in caplog.records] == [
+        "refused: InvalidPathError: Cannot move /etc/passwd to the gradio cache dir because it was not uploaded by a user."]
+    try:
+        int("seven")                                    # a ValueError anywhere else is a fault: all of it
+    except ValueError:
+        gradio_patches.print_exc(file=printed)
+    assert "Traceback (most recent call last)" in printed.getvalue() and "invalid literal" in printed.getvalue()
