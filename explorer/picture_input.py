@@ -1,7 +1,6 @@
 """The picture and model inputs the Stages and Saliency tabs share: upload / webcam / clipboard,
 a Sketchpad, clickable examples and the model picker. The picture last given wins; drawing
 switches to the digit model, a photo back to the default photo model."""
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,15 +66,10 @@ class PictureUpload(ImageUpload):
 # not a picture, the second must not repeat the message. A good photo taken since clears the record,
 # so the same broken file given again is reported again.
 _REPORTED = Recent(max_entries=1024)      # (tab, session) -> the unreadable upload reported last
-_reported_lock = threading.Lock()
 
 
 def _first_report(key, path: str) -> bool:
-    with _reported_lock:
-        if _REPORTED.get(key) == path:
-            return False
-        _REPORTED.put(key, path)
-        return True
+    return _REPORTED.swap(key, path) != path
 
 
 def after_upload(key, photo, current_model: str, previous):

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from explorer.attribution import attribute_input, signed
-from explorer.models import LoadedModel, companion
+from explorer.models import LoadedModel
 from explorer.recent import Recent, fingerprint
 
 DELETION_STEPS = 12
@@ -147,6 +147,8 @@ def shared_randomised_copy(model: LoadedModel) -> tuple[LoadedModel, list[str]]:
     """The randomised copy of a shared model, made once per loaded model, and the layers re-initialised.
     It is kept with the model (explorer.models.companion): it counts against the model budget and goes
     when the model is evicted."""
+    from explorer.models import companion
+
     return companion(model, "randomised copy", lambda: (randomised_copy(model), top_layers(model.module)))
 
 
