@@ -325,14 +325,17 @@ def module_bytes(module: nn.Module) -> int:
 
 class ModelStore:
     """Models loaded on demand and kept while they fit a byte budget: past it, the least recently used
-    go first. The pinned ones are never evicted, and neither is the most recently used, so a model
-    larger than the budget still loads (alone). Sizes are measured at each check (`size_of`): what is made
-    from a model later (companion) counts too. A thread still using an evicted model keeps it until it
-    is done; its memory then goes back to the system."""
+    go first, and before a load makes room for the model's `estimate` (so the peak is not the old models
+    and the new one together). The pinned ones are never evicted, and neither is the most recently used,
+    so a model larger than the budget still loads (alone). Sizes are measured at each check (`size_of`):
+    what is made from a model later (companion) counts too. A thread still using an evicted model keeps
+    it until it is done; its memory then goes back to the system."""
 
     def __init__(self, load: Callable[[str], tuple], budget_bytes: int, pinned=(),
-                 size_of: Callable[[tuple], int] = lambda loaded: model_bytes(loaded[0])):
+                 size_of: Callable[[tuple], int] = lambda loaded: model_bytes(loaded[0]),
+                 estimate: Callable[[str], int] = lambda name: 0):
         self.load, self.budget_bytes, self.pinned, self.size_of = load, budget_bytes, set(pinned), size_of
+        self.estimate = estimate
         self._loaded: OrderedDict[str, tuple] = OrderedDict()     # least recently used first
         self._loading: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
@@ -345,6 +348,7 @@ class ModelStore:
             found = self._touch(name)
             if found is not None:
                 return found
+            self.enforce_budget(incoming=self.estimate(name))
             loaded = self.load(name)
             with self._lock:
                 self._loaded[name] = loaded
@@ -362,13 +366,14 @@ class ModelStore:
         with self._lock:
             return self._loading.setdefault(name, threading.Lock())
 
-    def enforce_budget(self) -> None:
-        """Evict least recently used models (neither pinned nor the most recently used) until the rest fit
-        the budget, then hand the memory they held back to the system."""
+    def enforce_budget(self, incoming: int = 0) -> None:
+        """Evict least recently used models until the rest, and `incoming` bytes about to load, fit the
+        budget, then hand the memory they held back to the system. Never a pinned model, nor the most
+        recently used unless a model is about to load (it is then the most recently used)."""
         with self._lock:
             sizes = {name: self.size_of(loaded) for name, loaded in self._loaded.items()}
-            total, evicted = sum(sizes.values()), []
-            for name in list(self._loaded)[:-1]:
+            total, evicted = sum(sizes.values()) + incoming, []
+            for name in list(self._loaded) if incoming else list(self._loaded)[:-1]:
                 if total <= self.budget_bytes:
                     break
                 if name not in self.pinned:
@@ -408,7 +413,15 @@ def _load_shared(name: str) -> tuple[LoadedModel, str]:
             return model, untrained_note(model.title, error.reason)
 
 
-_store = ModelStore(_load_shared, model_budget_bytes(), pinned=(DEFAULT_MODEL,))
+def estimated_bytes(name: str) -> int:
+    """The bytes a registered model's weights will take, from the model built on PyTorch's "meta" device
+    (shapes without numbers: no memory, milliseconds)."""
+    with torch.device("meta"):
+        module = REGISTRY[name].build(False).module
+    return sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()))
+
+
+_store = ModelStore(_load_shared, model_budget_bytes(), pinned=(DEFAULT_MODEL,), estimate=estimated_bytes)
 
 
 def get_model(name: str = DEFAULT_MODEL) -> tuple[LoadedModel, str]:

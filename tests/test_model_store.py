@@ -47,6 +47,27 @@ def test_the_least_recently_used_model_goes_first_when_the_budget_is_passed():
     assert store.loaded_bytes() <= store.budget_bytes
 
 
+def test_room_is_made_before_a_load_from_the_models_estimated_size():
+    """The old models and the new one are never all in memory at once (the peak of a long session)."""
+    sizes = {"a": 160, "b": 160, "c": 160}
+    present_at_load = []
+
+    def load(name):
+        present_at_load.append(sorted(m.in_features * 4 for m, _ in store.values()))
+        return nn.Linear(sizes[name] // 4, 1, bias=False), ""
+
+    store = ModelStore(load, 400, size_of=lambda loaded: module_bytes(loaded[0]), estimate=sizes.get)
+    for name in "abc":
+        store.get(name)
+    assert present_at_load == [[], [160], [160]]          # a went before c loaded: 160 + 160 + 160 > 400
+    assert store.loaded_bytes() == 320
+
+
+def test_the_estimate_is_the_loaded_models_own_size():
+    for name in ("alexnet", "digits", "cnnnet"):
+        assert models.estimated_bytes(name) == module_bytes(models.load_model(name, pretrained=False).module)
+
+
 def test_the_pinned_model_stays_and_a_model_larger_than_the_budget_loads_alone():
     store, loads = _linear_store(budget=400, sizes={"pin": 200, "big": 800, "small": 40}, pinned=("pin",))
     store.get("pin")
