@@ -34,6 +34,10 @@ PAD = 4
 LABEL_H = 14
 LEGEND_H = 44
 FONT_SIZE = 11
+# Widest grid drawn: the Stages tab's column at 1440x900 (about 850 px) shows it at its own size, with
+# room on the right for the image's buttons. A wider picture would be shrunk in the page, and its
+# labels with it (11 px text became about 5 px).
+SHOWN_WIDTH = 720
 
 
 def _values(activation) -> np.ndarray:
@@ -139,21 +143,31 @@ def blit_text(image: np.ndarray, x: int, y: int, text: str, max_width: int | Non
         x += glyph.shape[1]
 
 
-def legend_strip(width: int, low: float, high: float, per_channel: bool) -> np.ndarray:
+SCALE_WORDS = {"shared": "one scale for all", "per channel": "each channel on its own scale",
+               "channel": "this channel's own scale"}
+
+
+def legend_lines(low: float, high: float, scale: str) -> tuple[tuple[str, str, str], tuple[str, str, str]]:
+    """The colour bar's three end labels and the three lines beside it, for a scale of SCALE_WORDS:
+    the colours run from -limit to +limit, limit the largest |value| (per channel: each its own)."""
+    limit = max(abs(low), abs(high))
+    ends = ("-max", "0", "+max") if scale == "per channel" else (f"-{fmt(limit)}", "0", f"+{fmt(limit)}")
+    return ends, (f"min {fmt(low)}   max {fmt(high)}", SCALE_WORDS[scale], "blue < 0, white = 0, red > 0")
+
+
+def legend_strip(width: int, low: float, high: float, scale: str) -> np.ndarray:
     """A colour bar from -limit to +limit with the value range written beside it (index array)."""
     strip = np.full((LEGEND_H, width), BG_INDEX, dtype=np.uint8)
     bar_w = max(40, min(200, width // 3))
     strip[PAD:PAD + 12, PAD:PAD + bar_w] = colour_index(np.linspace(-1.0, 1.0, bar_w), 1.0)[None]
-    limit = max(abs(low), abs(high))
-    ends = ("-max", "0", "+max") if per_channel else (f"-{fmt(limit)}", "0", f"+{fmt(limit)}")
+    ends, lines = legend_lines(low, high, scale)
     y = PAD + 14
     blit_text(strip, PAD, y, ends[0])
     blit_text(strip, PAD + bar_w // 2 - text_width("0") // 2, y, ends[1])
     blit_text(strip, PAD + bar_w - text_width(ends[2]), y, ends[2])
     x = PAD + bar_w + 12
-    blit_text(strip, x, PAD, f"min {fmt(low)}   max {fmt(high)}")
-    blit_text(strip, x, PAD + 14, "each channel on its own scale" if per_channel else "one scale for all")
-    blit_text(strip, x, PAD + 28, "blue < 0, white = 0, red > 0")
+    for k, line in enumerate(lines):
+        blit_text(strip, x, PAD + 14 * k, line)
     return strip
 
 
@@ -203,7 +217,7 @@ class GridLayout:
 def grid_layout(count: int, height: int, width: int, max_width: int | None = None) -> GridLayout:
     """Cells in as square a grid as fits max_width; small maps upscaled by a whole factor."""
     if max_width is None:
-        max_width = 600 if count <= 16 else 960 if count <= 64 else 1400
+        max_width = 600 if count <= 16 else SHOWN_WIDTH
     cols = max(1, min(count, math.ceil(math.sqrt(count * height / width))))
     room = max(4, min((max_width - PAD) // cols - PAD, 160))
     if width <= room:
@@ -303,7 +317,7 @@ def render_grid(activation: torch.Tensor, count="16", scale: str = "shared",
         if layout.label_h:
             label = f"#{k + 1} ch {channel}" if layout.cell_w >= 64 else f"{k + 1}"
             blit_text(indices, x, y - layout.label_h + 1, label, max_width=layout.cell_w)
-    indices[layout.height:] = legend_strip(layout.width, low, high, scale != "shared")
+    indices[layout.height:] = legend_strip(layout.width, low, high, scale)
     means = maps.reshape(n, -1).mean(1, dtype=np.float64).tolist()
     legend = (f"{n} of {values.shape[0]} channels, strongest mean activation first; values from "
               f"{fmt(low)} to {fmt(high)}; " +
@@ -322,6 +336,7 @@ class ChannelView:
     value: float                            # its activation
     box: tuple[float, float, float, float]  # its receptive field in seen pixels (may pass the edges)
     value_range: tuple[float, float]
+    legend: tuple                           # legend_lines: the colour bar's ends and the words beside it
 
 
 def large_factor(shape, size: int = 448) -> int:
@@ -369,7 +384,7 @@ def render_channel(stage, channel: int, seen: Image.Image, size: int = 448,
     width = max(big.shape[1], 420)
     large = np.full((big.shape[0] + LEGEND_H, width), BG_INDEX, dtype=np.uint8)
     large[:big.shape[0], :big.shape[1]] = big
-    large[big.shape[0]:] = legend_strip(width, low, high, False)
+    large[big.shape[0]:] = legend_strip(width, low, high, "channel")
 
     scale = size / max(seen.size)
     shown = seen.convert("RGB").resize((round(seen.width * scale), round(seen.height * scale)),
@@ -388,7 +403,8 @@ def render_channel(stage, channel: int, seen: Image.Image, size: int = 448,
     draw.rectangle(clipped, outline=(255, 214, 0), width=3)
     cx, cy = (left + right) / 2, (top + bottom) / 2
     draw.ellipse((cx - 5, cy - 5, cx + 5, cy + 5), fill=(255, 214, 0), outline=(0, 0, 0), width=2)
-    return ChannelView(to_image(large), blended, unit, float(values[unit]), box, (low, high))
+    return ChannelView(to_image(large), blended, unit, float(values[unit]), box, (low, high),
+                       legend_lines(low, high, "channel"))
 
 
 # --- overview ---------------------------------------------------------------------------------
@@ -400,13 +416,14 @@ def thumbnail(activation: torch.Tensor, size: int = 72) -> Image.Image:
     return to_image(_resample(colour_index(values, float(np.abs(values).max())), size, size))
 
 
-def overview_layout(n: int, size: int | None = None, max_width: int = 960) -> GridLayout:
+def overview_layout(n: int, size: int | None = None, max_width: int = SHOWN_WIDTH) -> GridLayout:
     size = size or (112 if n <= 8 else 64)
     cols = max(1, min(n, (max_width - PAD) // (size + PAD)))
     return GridLayout(n, cols, math.ceil(n / cols), size, size, LABEL_H)
 
 
-def overview_indices(stages, size: int | None = None, max_width: int = 960) -> tuple[np.ndarray, GridLayout]:
+def overview_indices(stages, size: int | None = None,
+                     max_width: int = SHOWN_WIDTH) -> tuple[np.ndarray, GridLayout]:
     """One picture (as palette indices) with a thumbnail per stage (its strongest channel), labelled with
     the stage's number and kind, in the order the forward pass ran them; the layout maps a click to a stage."""
     layout = overview_layout(len(stages), size, max_width)
@@ -435,7 +452,7 @@ def mark_cell(indices: np.ndarray, layout: GridLayout, k: int) -> np.ndarray:
     return marked
 
 
-def overview(stages, size: int | None = None, max_width: int = 960, current: int | None = None):
+def overview(stages, size: int | None = None, max_width: int = SHOWN_WIDTH, current: int | None = None):
     """The overview as an image and its layout; `current` (0-based) framed."""
     indices, layout = overview_indices(stages, size, max_width)
     return to_image(indices if current is None else mark_cell(indices, layout, current)), layout

@@ -1,4 +1,4 @@
-"""Two fixes to Gradio 6.31 that a public Space needs, applied once by explorer.ui.build_demo.
+"""Fixes to Gradio 6.31 that a public Space needs, applied once by explorer.ui.build_demo.
 
 1. Gradio saves every returned picture under a folder named after a hash of its bytes, rewriting the
 file each time. Two users who get the same picture (the same example, the same kernel frame) then
@@ -11,14 +11,35 @@ PNGs are written at zlib level 1 (`encode`).
 2. delete_cache's scheduled task walks the set of uploaded files while uploads keep adding to it; the
 walk then fails ("Set changed size during iteration"), the exception ends the task, and from then on
 no temporary file is ever deleted: under steady uploads the disk fills. `delete_files_created_by_app`
-walks a copy of each set instead."""
+walks a copy of each set instead.
+
+3. Gradio prints a full traceback (about 28 lines) for every gr.Error, that is for every mistake a
+visitor makes (a text file renamed .png, a channel that does not exist), and for every request its
+own checks refuse (a path outside the upload cache), which buries the real errors in the log. Its queue and its API route print them with `traceback.print_exc()`; those two
+modules get a `traceback` whose print_exc logs a visitor's mistake as one line (logger
+"explorer.requests") and prints every other exception in full, as before.
+
+4. After each request of the queues that run models (`MEMORY_QUEUES`), the memory it freed is handed
+back to the system (explorer.memory.release_memory): without it a long session stays at its peak."""
+import asyncio
 import io
+import logging
 import os
+import sys
 import tempfile
 import time
+import traceback
+import types
 from pathlib import Path
 
-from gradio import processing_utils, route_utils
+from gradio import processing_utils, queueing, route_utils, routes
+from gradio.exceptions import Error
+
+from explorer.memory import release_memory
+
+REQUEST_LOG = logging.getLogger("explorer.requests")
+MEMORY_QUEUES = ("model", "features")
+APP_CODE = str(Path(__file__).resolve().parent) + os.sep
 
 
 def encode(img, format: str) -> bytes:
@@ -75,9 +96,60 @@ def delete_files_created_by_app(blocks, age: int | None) -> None:
         files -= gone
 
 
+def refused_request(error: BaseException | None) -> bool:
+    """A visitor's mistake rather than a fault: a gr.Error, or a ValueError that Gradio's own checks of
+    the request raised before any of the app's code ran (a path outside the upload cache, a URL to a
+    private address, a payload of the wrong shape)."""
+    if isinstance(error, Error):
+        return True
+    if not isinstance(error, ValueError):
+        return False
+    frames = traceback.extract_tb(error.__traceback__)
+    return (any(frame.name == "preprocess_data" for frame in frames)
+            and not any(frame.filename.startswith(APP_CODE) for frame in frames))
+
+
+def print_exc(limit=None, file=None, chain=True) -> None:
+    """traceback.print_exc, except that a visitor's mistake (`refused_request`) is logged as one line."""
+    error = sys.exc_info()[1]
+    if not refused_request(error):
+        traceback.print_exc(limit=limit, file=file, chain=chain)
+    elif isinstance(error, Error):
+        REQUEST_LOG.warning("refused: %s", " ".join(str(error.message).split()))
+    else:
+        REQUEST_LOG.warning("refused: %s: %s", type(error).__name__, " ".join(str(error).split()))
+
+
+def _traceback_module() -> types.ModuleType:
+    """The traceback module with print_exc replaced, for the Gradio modules that print errors."""
+    module = types.ModuleType("traceback")
+    module.__dict__.update({name: getattr(traceback, name) for name in dir(traceback) if not name.startswith("__")})
+    module.print_exc = print_exc
+    return module
+
+
+GRADIOS_PROCESS_EVENTS = queueing.Queue.process_events
+
+
+async def process_events(self, events, *args, **kwargs):
+    """Gradio's, then the memory the request freed handed back to the system."""
+    try:
+        return await GRADIOS_PROCESS_EVENTS(self, events, *args, **kwargs)
+    finally:
+        if any(event.concurrency_id in MEMORY_QUEUES for event in events):
+            await asyncio.to_thread(release_memory)
+
+
 def apply() -> None:
     processing_utils.save_pil_to_cache = save_pil_to_cache
     route_utils.delete_files_created_by_app = delete_files_created_by_app
+    queueing.traceback = routes.traceback = _traceback_module()
+    queueing.Queue.process_events = process_events
+    if not REQUEST_LOG.handlers:      # one line on stderr, like Gradio's own messages
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", "%H:%M:%S"))
+        REQUEST_LOG.addHandler(handler)
+        REQUEST_LOG.setLevel(logging.INFO)
 
 
 def abandoned(request) -> bool:

@@ -9,7 +9,11 @@ thread. Two arenas shared by all threads keep it near one peak
 Python's full garbage collection walks every tracked object, and after importing torch, torchvision,
 timm, Captum and Gradio and loading a model there are millions: each full collection stopped the whole
 server for about 300 ms, every request in flight included. Objects alive once start-up is done live
-as long as the process, so they are frozen out of collection (`freeze_startup_objects`)."""
+as long as the process, so they are frozen out of collection (`freeze_startup_objects`).
+
+Memory a request freed stays in the process (glibc keeps it for later allocations) until
+`release_memory` hands the free pages back: the app calls it after every request of the model queues
+and after a model is evicted (explorer.models)."""
 import ctypes
 import ctypes.util
 import gc
@@ -33,6 +37,12 @@ def limit_allocator_arenas(arenas: int = 2) -> bool:
     """Limit glibc's malloc arenas (no-op, returning False, where the C library is not glibc)."""
     return bool(_LIBC and _LIBC.mallopt(M_ARENA_MAX, arenas))
 
+
+def release_memory() -> bool:
+    """Return the allocator's free pages to the system (glibc's malloc_trim). False where the C library
+    has no malloc_trim (musl, macOS) or nothing could be returned."""
+    trim = getattr(_LIBC, "malloc_trim", None)
+    return bool(trim is not None and trim(0))
 
 
 def freeze_startup_objects() -> int:

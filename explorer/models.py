@@ -1,11 +1,15 @@
 """The model registry: one entry per model, each builder giving a module, its preprocessing and its
 class names. Models are loaded once per process and shared; a per-model lock serialises every use,
 since hooks (stage capture, Captum) mutate the shared module while they run."""
+import gc
 import os
 import pickle
+import socket
 import threading
+import urllib.error
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, TypeVar
 
 import torch
 from PIL import Image
@@ -16,18 +20,42 @@ from torchvision.transforms import functional as TF
 
 from explorer.downloads import DOWNLOADS
 from explorer.images import load_image
+from explorer.memory import release_memory
 from explorer.stages import Stage, capture_stages, stage_layers
 
 # torchvision loads its checkpoints through torch.hub with weights_only=False: force every torch.load in
 # the app to the safe unpickler, so a tampered checkpoint can hold tensors but never run code.
 os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = "1"
 
+T = TypeVar("T")
 IMAGENET_LABELS = tvm.ResNet18_Weights.IMAGENET1K_V1.meta["categories"]
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
 class WeightsUnavailable(RuntimeError):
-    """Pretrained weights could not be found on disk nor downloaded."""
+    """Pretrained weights could not be found on disk nor downloaded; `reason` says why in words."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def unavailable_in_words(error: Exception) -> str:
+    """Why a checkpoint could not be had, for a learner (the raw error goes to the log)."""
+    if isinstance(error, urllib.error.HTTPError):
+        return f"the download server refused them (HTTP {error.code})"
+    if isinstance(error, (urllib.error.URLError, ConnectionError, TimeoutError, socket.gaierror)):
+        return "they are not on this machine, and it cannot reach the internet to download them"
+    if isinstance(error, pickle.UnpicklingError):
+        return "the file on this machine holds more than weights, so it was not opened"
+    return "the file on this machine could not be read and no fresh copy could be downloaded"
+
+
+def untrained_note(title: str, reason: str) -> str:
+    return (f"**{title} is untrained here.** Its ImageNet weights could not be loaded: {reason}. "
+            "(On a Hugging Face Space they are downloaded when the app starts.) Shown instead: the same "
+            "architecture with random weights. Its predictions mean nothing; its stages show the real shapes "
+            "and what random filters do.")
 
 
 class WeightsDownloading(ValueError):
@@ -104,7 +132,7 @@ def _torchvision(name: str) -> Callable[[bool], Built]:
         except (OSError, RuntimeError, pickle.UnpicklingError) as error:  # URLError is an OSError
             raise WeightsUnavailable(
                 f"{name}: its ImageNet weights ({weights.url.rsplit('/', 1)[-1]}) are not on this machine "
-                f"and could not be downloaded ({error})") from error
+                f"and could not be downloaded ({error})", unavailable_in_words(error)) from error
         return Built(module, transform, list(weights.meta["categories"]), True)
     return build
 
@@ -189,6 +217,7 @@ class LoadedModel:
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _fields: dict = field(default_factory=dict, repr=False)     # input shape -> stages' Geometry
     _layers: dict = field(default_factory=dict, repr=False)     # stage module -> (path, kind, repr)
+    _companions: dict = field(default_factory=dict, init=False, repr=False)  # companion(): made from it
 
     @property
     def display_name(self) -> str:
@@ -235,6 +264,38 @@ class LoadedModel:
         return Inspection(self._top(logits, k), stages, seen)
 
 
+def companion(model: LoadedModel, name: str, build: Callable[[], T]) -> T:
+    """What `build` makes from a loaded model (the trust check's randomised copy), made once and kept with
+    the model: the modules in it count against the model budget, and it goes when the model is evicted."""
+    with model.lock:
+        if name not in model._companions:
+            model._companions[name] = build()
+            made = True
+        else:
+            made = False
+        value = model._companions[name]
+    if made:
+        _store.enforce_budget()
+    return value
+
+
+def model_bytes(model: LoadedModel) -> int:
+    """The bytes of a loaded model's weights and of the modules among its companions."""
+    modules = [model.module] + [found for value in list(model._companions.values())
+                                for found in _modules_in(value)]
+    return sum(module_bytes(m) for m in modules)
+
+
+def _modules_in(value) -> list[nn.Module]:
+    if isinstance(value, nn.Module):
+        return [value]
+    if isinstance(value, LoadedModel):
+        return [value.module]
+    if isinstance(value, (tuple, list)):
+        return [m for item in value for m in _modules_in(item)]
+    return []
+
+
 def load_model(name: str = DEFAULT_MODEL, *, pretrained: bool = True, device=None) -> LoadedModel:
     """Build a registered model. Raises ValueError for an unknown name and WeightsUnavailable when
     pretrained weights can be neither found nor downloaded."""
@@ -252,31 +313,156 @@ def load_model(name: str = DEFAULT_MODEL, *, pretrained: bool = True, device=Non
                        built.pretrained, entry.input_kind)
 
 
-_cache: dict[str, tuple[LoadedModel, str]] = {}
-_cache_lock = threading.Lock()
+MODEL_BUDGET_VARIABLE = "EXPLORER_MODEL_BUDGET_MB"
+DEFAULT_MODEL_BUDGET_MB = 1024
+
+
+def model_budget_bytes() -> int:
+    """The bytes of weights the app keeps loaded at once: EXPLORER_MODEL_BUDGET_MB megabytes (default 1024)."""
+    text = os.environ.get(MODEL_BUDGET_VARIABLE, str(DEFAULT_MODEL_BUDGET_MB))
+    try:
+        megabytes = float(text)
+    except ValueError:
+        raise ValueError(f"{MODEL_BUDGET_VARIABLE}: give a number of megabytes, not {text!r}") from None
+    if not megabytes > 0:
+        raise ValueError(f"{MODEL_BUDGET_VARIABLE}: the budget must be more than 0 megabytes, not {text!r}")
+    return int(megabytes * 2**20)
+
+
+def module_bytes(module: nn.Module) -> int:
+    """The bytes a module's parameters and buffers hold (each storage counted once)."""
+    storages = {}
+    for tensor in (*module.parameters(), *module.buffers()):
+        storage = tensor.untyped_storage()
+        storages[storage.data_ptr()] = storage.nbytes()
+    return sum(storages.values())
+
+
+class ModelStore:
+    """Models loaded on demand and kept while they fit a byte budget: past it, the least recently used
+    go first, and before a load makes room for the model's `estimate` (so the peak is not the old models
+    and the new one together). The pinned ones are never evicted, and neither is the most recently used,
+    so a model larger than the budget still loads (alone). Sizes are measured at each check (`size_of`):
+    what is made from a model later (companion) counts too. A thread still using an evicted model keeps
+    it until it is done; its memory then goes back to the system."""
+
+    def __init__(self, load: Callable[[str], tuple], budget_bytes: int, pinned=(),
+                 size_of: Callable[[tuple], int] = lambda loaded: model_bytes(loaded[0]),
+                 estimate: Callable[[str], int] = lambda name: 0):
+        self.load, self.budget_bytes, self.pinned, self.size_of = load, budget_bytes, set(pinned), size_of
+        self.estimate = estimate
+        self._loaded: OrderedDict[str, tuple] = OrderedDict()     # least recently used first
+        self._loading: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str):
+        found = self._touch(name)
+        if found is not None:
+            return found
+        with self._loading_lock(name):      # one load per model at a time; the others stay available
+            found = self._touch(name)
+            if found is not None:
+                return found
+            self.enforce_budget(incoming=self.estimate(name))
+            loaded = self.load(name)
+            with self._lock:
+                self._loaded[name] = loaded
+            self.enforce_budget()
+        return loaded
+
+    def _touch(self, name: str):
+        with self._lock:
+            if name not in self._loaded:
+                return None
+            self._loaded.move_to_end(name)
+            return self._loaded[name]
+
+    def _loading_lock(self, name: str) -> threading.Lock:
+        with self._lock:
+            return self._loading.setdefault(name, threading.Lock())
+
+    def enforce_budget(self, incoming: int = 0) -> None:
+        """Evict least recently used models until the rest, and `incoming` bytes about to load, fit the
+        budget, then hand the memory they held back to the system. Never a pinned model, nor the most
+        recently used unless a model is about to load (it is then the most recently used)."""
+        with self._lock:
+            sizes = {name: self.size_of(loaded) for name, loaded in self._loaded.items()}
+            total, evicted = sum(sizes.values()) + incoming, []
+            for name in list(self._loaded) if incoming else list(self._loaded)[:-1]:
+                if total <= self.budget_bytes:
+                    break
+                if name not in self.pinned:
+                    evicted.append(self._loaded.pop(name))
+                    total -= sizes[name]
+        if evicted:
+            del evicted
+            gc.collect()            # a module in a reference cycle would otherwise wait for the collector
+            release_memory()
+
+    def loaded_bytes(self) -> int:
+        with self._lock:
+            return sum(self.size_of(loaded) for loaded in self._loaded.values())
+
+    def values(self) -> list:
+        """What the loader gave for each loaded model, least recently used first."""
+        with self._lock:
+            return list(self._loaded.values())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._loaded.clear()
+
+    def forget(self, name: str, unless: Callable[[tuple], bool] = lambda loaded: False) -> None:
+        """Drop one model (loaded again on its next use), unless `unless(what the loader gave)` holds."""
+        with self._lock:
+            if name in self._loaded and not unless(self._loaded[name]):
+                del self._loaded[name]
+
+
+UNTRAINED_SEED = 0
+
+
+def _load_shared(name: str) -> tuple[LoadedModel, str]:
+    """Pretrained when the weights can be had, else the same architecture untrained. Random weights are
+    drawn from a fixed seed, so a model evicted and loaded again is the same model. Returns (model, note)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(UNTRAINED_SEED)
+        try:
+            return load_model(name, pretrained=True), ""
+        except WeightsUnavailable as error:
+            model = load_model(name, pretrained=False)
+            return model, untrained_note(model.title, error.reason)
+
+
+def estimated_bytes(name: str) -> int:
+    """The bytes a registered model's weights will take, from the model built on PyTorch's "meta" device
+    (shapes without numbers: no memory, milliseconds)."""
+    with torch.device("meta"):
+        module = REGISTRY[name].build(False).module
+    return sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()))
+
+
+_store = ModelStore(_load_shared, model_budget_bytes(), pinned=(DEFAULT_MODEL,), estimate=estimated_bytes)
 
 
 def get_model(name: str = DEFAULT_MODEL) -> tuple[LoadedModel, str]:
     """The shared instance the app uses: pretrained when the weights can be had, else the same
-    architecture untrained. Returns (model, note): the note says so in words ("" when pretrained)."""
+    architecture untrained. Returns (model, note): the note says so in words ("" when pretrained).
+    Models are kept within a byte budget (EXPLORER_MODEL_BUDGET_MB): the least recently used goes first."""
     if name not in REGISTRY:
         raise ValueError(f"model: unknown name {name!r}; choose one of {', '.join(MODEL_NAMES)}")
     waiting = DOWNLOADS.message(name)
     if waiting:
         raise WeightsDownloading(f"{REGISTRY[name].title}: {waiting}. Pick it again in a moment: after each start, "
                                  "a Space downloads the classic models' weights once, one model at a time.")
-    with _cache_lock:
-        if name in _cache and not _cache[name][0].pretrained and DOWNLOADS.finished(name):
-            del _cache[name]      # its weights arrived after the untrained stand-in was built
-        if name not in _cache:
-            try:
-                model, note = load_model(name, pretrained=True), ""
-            except WeightsUnavailable as error:
-                model = load_model(name, pretrained=False)
-                note = (f"Pretrained weights for {model.title} are not available here: {error}. Showing the same "
-                        "architecture with random, untrained weights: its predictions are meaningless; its stages "
-                        "show the real shapes and what random filters do.")
-            if name == "cnnnet":
-                note = "The chapter's CNNNet has no trained weights: its predictions are random; its stages are real."
-            _cache[name] = (model, note)
-        return _cache[name]
+    if DOWNLOADS.finished(name):
+        _store.forget(name, unless=lambda loaded: loaded[0].pretrained)   # an untrained stand-in: its weights came
+    model, note = _store.get(name)
+    if name == "cnnnet":
+        note = "The chapter's CNNNet has no trained weights: its predictions are random; its stages are real."
+    return model, note
+
+
+def loaded_models() -> list[tuple[LoadedModel, str]]:
+    """The (model, note) pairs loaded now, least recently used first."""
+    return _store.values()

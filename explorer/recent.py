@@ -34,13 +34,26 @@ class Recent:
     def put(self, key: Hashable, value) -> None:
         size = self.size_of(value) if self.size_of else 0
         with self._lock:
-            if key in self._items:
-                self._bytes -= self._items.pop(key)[1]
-            self._items[key] = (value, size)
-            self._bytes += size
-            while len(self._items) > 1 and (len(self._items) > self.max_entries or
-                                            (self.max_bytes is not None and self._bytes > self.max_bytes)):
-                self._bytes -= self._items.popitem(last=False)[1][1]
+            self._store(key, value, size)
+
+    def swap(self, key: Hashable, value):
+        """Store value under key and return the value it replaced (None if there was none), in one step:
+        of two threads swapping in the same value, only the first sees it as new."""
+        size = self.size_of(value) if self.size_of else 0
+        with self._lock:
+            found = self._items.get(key)
+            self._store(key, value, size)
+        return None if found is None else found[0]
+
+    def _store(self, key: Hashable, value, size: int) -> None:
+        """put's work; the caller holds the lock."""
+        if key in self._items:
+            self._bytes -= self._items.pop(key)[1]
+        self._items[key] = (value, size)
+        self._bytes += size
+        while len(self._items) > 1 and (len(self._items) > self.max_entries or
+                                        (self.max_bytes is not None and self._bytes > self.max_bytes)):
+            self._bytes -= self._items.popitem(last=False)[1][1]
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
         """The stored value, or compute()'s, then stored. It runs outside the lock: two threads asking at

@@ -25,18 +25,26 @@ COUNT_CHOICES = list(fm.COUNTS)
 SCALE_CHOICES = list(fm.SCALES)
 OVERLAY_FORMAT = "jpeg"   # a photo: PNG costs ~60 ms to encode here, JPEG ~1 ms
 HINT = "Upload, paste or snap a photo, click an example, or draw on the **Draw** tab."
+LARGE_HEADING = "**The channel, enlarged**, on its own colour scale (± its largest |value|)"
 
 
 # --- activations kept per picture ---------------------------------------------------------------
 
 def inspection_bytes(inspection: Inspection) -> int:
-    """The activations and the layers' inputs an inspection keeps."""
-    return sum(t.numel() * t.element_size() for s in inspection.stages for t in (s.activation, s.input)
-               if t is not None)
+    """The memory an inspection's activations and layer inputs hold: each storage once, whole (a view
+    keeps all of the tensor it was cut from)."""
+    storages = {}
+    for stage in inspection.stages:
+        for tensor in (stage.activation, stage.input):
+            if tensor is not None:
+                storage = tensor.untyped_storage()
+                storages[storage.data_ptr()] = storage.nbytes()
+    return sum(storages.values())
 
 
 # Every event of a session sends the same picture and model, so stepping finds its activations here.
-CACHE = Recent(max_entries=8, max_bytes=512 * 2**20, size_of=inspection_bytes)
+# 256 MB: two VGG-16 inspections, or dozens of the smaller models'.
+CACHE = Recent(max_entries=8, max_bytes=256 * 2**20, size_of=inspection_bytes)
 
 
 def _is_sketch(picture) -> bool:
@@ -164,9 +172,14 @@ def _labels(predictions) -> dict:
     return {label: probability for label, probability in predictions}
 
 
+def _label_title(model_title: str | None = None) -> str:
+    return f"**Top-5 predictions of {model_title}**" if model_title else "**Top-5 predictions**"
+
+
 def _empty(message: str):
-    return (gr.Markdown(visible=False), gr.Label(value=None, label="Top-5 predictions"),
-            gr.Slider(value=1, maximum=2), f"### {message}", None, None, None, None, None, "")
+    """No picture: no predictions, no stage slider (there are no stages yet), the hint."""
+    return (gr.Markdown(visible=False), None, gr.Slider(value=1), f"### {message}",
+            None, None, None, None, None, "", None, None, gr.Row(visible=False), _label_title())
 
 
 def on_new_picture(picture, model_name, count, scale):
@@ -180,10 +193,9 @@ def on_new_picture(picture, model_name, count, scale):
             return _empty(f"{error}. {HINT}")
         raise _user_error(error)
     model, note = get_model(model_name)
-    return (gr.Markdown(note, visible=bool(note)),
-            gr.Label(value=_labels(inspection.predictions), label=f"Top-5 predictions of {model.display_name}"),
+    return (gr.Markdown(note, visible=bool(note)), _labels(inspection.predictions),
             gr.Slider(value=1, minimum=1, maximum=len(inspection.stages), step=1),
-            *_stage_only(inspection, 1, count, scale, None))
+            *_stage_only(inspection, 1, count, scale, None), gr.Row(visible=True), _label_title(model.display_name))
 
 
 # The overview strip of each recent inspection, drawn once; each stage change only frames its cell.
@@ -200,8 +212,11 @@ def overview_strip(inspection: Inspection, stage_no) -> Image.Image:
 
 
 def _stage_only(inspection, stage_no, count, scale, channel):
+    """The views: stage text, grid, strip, the channel box, its pictures and words, the channel shown
+    and the stage shown (1-based)."""
     text, grid, channel, large, overlay, words = render_stage(inspection, stage_no, count, scale, channel)
-    return text, grid, overview_strip(inspection, stage_no), channel, large, overlay, words
+    shown_stage = _stage_index(inspection, stage_no) + 1
+    return text, grid, overview_strip(inspection, stage_no), channel, large, overlay, words, channel, shown_stage
 
 
 def _cached(picture, model_name) -> Inspection:
@@ -217,14 +232,37 @@ def on_stage(picture, model_name, stage_no, count, scale, channel=None):
     return _stage_only(_cached(picture, model_name), stage_no, count, scale, channel)
 
 
-def on_channel(picture, model_name, stage_no, channel):
+VIEWS = 9       # what _stage_only returns
+
+
+def on_stage_typed(picture, model_name, typed, count, scale, shown_stage=None):
+    """The slider moved, or a number typed in its box. It arrives unchecked (preprocess=False): a stage
+    that does not exist gets one warning and the box goes back to the stage shown, where Gradio's own
+    range check would leave the bad number in the box."""
+    inspection = _cached(picture, model_name)
+    last = len(inspection.stages)
+    whole = isinstance(typed, (int, float)) and not isinstance(typed, bool) and float(typed).is_integer()
+    if not whole or not 1 <= typed <= last:
+        what = "no number was given" if typed is None else f"{typed!r} does not exist"
+        gr.Warning(f"Stage: {what}; this model has stages 1 to {last}."
+                   + (f" Still showing stage {shown_stage}." if shown_stage else ""), title="Cannot use this")
+        return (shown_stage if shown_stage else gr.skip(), *(gr.skip(),) * VIEWS)
+    return (gr.skip(), *_stage_only(inspection, int(typed), count, scale, None))
+
+
+def on_channel(picture, model_name, stage_no, channel, shown=None):
+    """The channel typed in the box; one that does not exist gets a warning, and the box goes back to the
+    channel still shown (`shown`)."""
     inspection = _cached(picture, model_name)
     index = _stage_index(inspection, stage_no)
     try:
         view = fm.render_channel(inspection.stages[index], int(channel or 0), inspection.seen)
     except ValueError as error:
-        raise _user_error(error)
-    return view.large, view.overlay, channel_text(inspection, index, int(channel or 0), view)
+        gr.Warning(f"{error}. Still showing channel {shown}." if shown is not None else str(error),
+                   title="Cannot use this")
+        return gr.skip(), gr.skip(), gr.skip(), shown, gr.skip()
+    channel = int(channel or 0)
+    return view.large, view.overlay, channel_text(inspection, index, channel, view), gr.skip(), channel
 
 
 # --- one unit: how its number was made -----------------------------------------------------------
@@ -270,8 +308,8 @@ def on_grid_click(picture, model_name, stage_no, count, evt: gr.SelectData):
     x, y = evt.index
     found = fm.unit_at(inspection.stages[index].activation, count, x, y)
     if found is None:
-        return (gr.skip(),) * (1 + UNIT_OUTPUTS)
-    return (found[0], *on_unit(picture, model_name, stage_no, *found))
+        return (gr.skip(),) * (2 + UNIT_OUTPUTS)
+    return (found[0], found[0], *on_unit(picture, model_name, stage_no, *found))
 
 
 def on_hide_unit():
@@ -297,7 +335,7 @@ def on_overview_click(picture, model_name, count, scale, evt: gr.SelectData):
     inspection = _cached(picture, model_name)
     k = fm.overview_layout(len(inspection.stages)).cell_at(*evt.index)
     if k is None:
-        return (gr.skip(),) * 8
+        return (gr.skip(),) * (1 + VIEWS)
     return (k + 1, *on_stage(picture, model_name, k + 1, count, scale))
 
 
@@ -317,7 +355,7 @@ def on_tick(picture, model_name, stage_no, count, scale):
     following = int(stage_no or 1) + 1
     if following > len(inspection.stages):
         return (False, gr.Timer(active=False), gr.Button(value="▶ Play"), gr.skip(),
-                *(gr.skip(),) * 7)
+                *(gr.skip(),) * VIEWS)
     return (gr.skip(), gr.skip(), gr.skip(), following,
             *_stage_only(inspection, following, count, scale, None))
 
@@ -526,14 +564,17 @@ def build(shared: dict) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=320):
             picture = build_picture_input("stages")
-            note = gr.Markdown(visible=False)
-            label = gr.Label(num_top_classes=5, label="Top-5 predictions", elem_id="stages-label")
+            note = gr.Markdown(visible=False, elem_id="stages-note")
+            # the title in its own Markdown: a long model name wraps there instead of over the top class
+            label_title = gr.Markdown(_label_title(), elem_id="stages-label-title")
+            label = gr.Label(num_top_classes=5, label="Top-5 predictions", show_label=False, elem_id="stages-label")
         with gr.Column(scale=5):
             gr.Markdown("#### All stages, in the order the network runs them: each shows its strongest channel; "
                         "click one to jump to it")
+            # no buttons: they would sit on the first row's last thumbnails
             strip = gr.Image(label="All stages", show_label=False, format="png", interactive=False,
-                             buttons=["download", "fullscreen"], elem_id="stages-overview")
-            with gr.Row(equal_height=True):
+                             buttons=[], elem_id="stages-overview")
+            with gr.Row(equal_height=True, visible=False) as stage_row:    # shown once there are stages
                 stage = SliderInput(1, 2, value=1, step=1, label="Stage", scale=5)
                 play = gr.Button("▶ Play", scale=1, min_width=100, elem_id="stages-play")
             stage_md = gr.Markdown(f"### {HINT}")
@@ -549,7 +590,7 @@ def build(shared: dict) -> None:
             channel = NumberInput(value=0, precision=0, minimum=0, label="Channel", elem_id="stages-channel")
             channel_md = gr.Markdown()
         with gr.Column(scale=2):
-            gr.Markdown("**The channel, enlarged** (on its own colour scale)")
+            gr.Markdown(LARGE_HEADING)
             large = gr.Image(label="The channel, enlarged", show_label=False, format="png", interactive=False,
                              elem_id="stages-large")
         with gr.Column(scale=2):
@@ -562,12 +603,16 @@ def build(shared: dict) -> None:
 
     playing = gr.State(False)
     timer = gr.Timer(PLAY_SECONDS, active=False)
-    views = [stage_md, grid, strip, channel, large, overlay, channel_md]
+    shown_channel = gr.State(None)      # the channel the pictures show, for the box to go back to
+    shown_stage = gr.State(None)
+    views = [stage_md, grid, strip, channel, large, overlay, channel_md, shown_channel, shown_stage]
     quiet = dict(api_visibility="private", show_progress="hidden")
 
     picture.on_new_input(on_new_picture, [picture.picture, picture.model, count, scale],
-                         [note, label, stage] + views, show_progress="minimal", **MODEL_QUEUE)
-    stage.input(on_stage, [picture.picture, picture.model, stage, count, scale], views,
+                         [note, label, stage] + views + [stage_row, label_title], show_progress="minimal",
+                         **MODEL_QUEUE)
+    stage.input(on_stage_typed, [picture.picture, picture.model, stage, count, scale, shown_stage],
+                [stage] + views, preprocess=False,
                 api_name="stages_step", trigger_mode="always_last", **quiet)
     for control in (count, scale):
         control.input(on_stage, [picture.picture, picture.model, stage, count, scale, channel], views,
@@ -576,7 +621,7 @@ def build(shared: dict) -> None:
                  api_name="stages_jump", **quiet)
     unit = gr.State(None)
     unit_views = [large, overlay, channel_md, unit, panel, panel_md, panel_img, animate]
-    grid.select(on_grid_click, [picture.picture, picture.model, stage, count], [channel] + unit_views,
+    grid.select(on_grid_click, [picture.picture, picture.model, stage, count], [channel, shown_channel] + unit_views,
                 api_name="stages_pick_channel", **quiet)
     large.select(on_large_click, [picture.picture, picture.model, stage, channel], unit_views,
                  api_name="stages_pick_unit", **quiet)
@@ -596,7 +641,8 @@ def build(shared: dict) -> None:
     # another picture, stage or channel: the unit shown is no longer on screen
     gr.on([picture.picture.change, picture.model.change, stage.input, strip.select, channel.input, timer.tick],
           on_hide_unit, None, [panel, unit], api_name="stages_hide_unit", **quiet)
-    channel.input(on_channel, [picture.picture, picture.model, stage, channel], [large, overlay, channel_md],
+    channel.input(on_channel, [picture.picture, picture.model, stage, channel, shown_channel],
+                  [large, overlay, channel_md, channel, shown_channel],
                   api_name="stages_channel", trigger_mode="always_last", **quiet)
     play.click(on_play, [playing, picture.picture, picture.model, stage], [playing, timer, play, stage],
                api_name="stages_play", **quiet)

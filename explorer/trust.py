@@ -221,17 +221,13 @@ def randomised_copy(model: LoadedModel, count: int = RANDOMISED_LAYERS, seed: in
     return replace(model, module=module, pretrained=False, lock=threading.RLock())
 
 
-_copies: dict[tuple[str, int], tuple[LoadedModel, list[str]]] = {}
-_copies_lock = threading.Lock()
-
-
 def shared_randomised_copy(model: LoadedModel) -> tuple[LoadedModel, list[str]]:
-    """The randomised copy of a shared model, made once per process, and the layers re-initialised."""
-    key = (model.name, id(model.module))
-    with _copies_lock:
-        if key not in _copies:
-            _copies[key] = (randomised_copy(model), top_layers(model.module))
-        return _copies[key]
+    """The randomised copy of a shared model, made once per loaded model, and the layers re-initialised.
+    It is kept with the model (explorer.models.companion): it counts against the model budget and goes
+    when the model is evicted."""
+    from explorer.models import companion
+
+    return companion(model, "randomised copy", lambda: (randomised_copy(model), top_layers(model.module)))
 
 
 def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:

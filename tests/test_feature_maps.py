@@ -191,3 +191,31 @@ def test_the_current_stage_is_framed_in_the_overview_and_nothing_else_changes():
     inner = (slice(top + fm.FRAME, bottom + 1 - fm.FRAME), slice(left + fm.FRAME, right + 1 - fm.FRAME))
     assert np.array_equal(marked[inner], plain[inner])
     assert max(fm.PALETTE[fm.FRAME_INDEX]) < 40          # near black, seen on the white background
+
+
+def test_the_enlarged_channel_is_drawn_on_its_own_scale_and_its_legend_and_heading_say_so():
+    from explorer.stages_tab import LARGE_HEADING
+
+    stages = _stages()
+    stage = stages[0]
+    weak = int(torch.argsort(stage.activation.abs().amax((1, 2)))[0])     # the channel with the smallest |values|
+    values = stage.activation[weak]
+    view = fm.render_channel(stage, weak, Image.new("RGB", (40, 40), "gray"), size=200)
+    factor = fm.large_factor(values.shape, 200)
+    row, col = divmod(int(values.abs().argmax()), values.shape[1])
+    drawn = np.asarray(view.large)[row * factor, col * factor]
+    assert drawn in (0, fm.LEVELS - 1)          # its largest |value| reaches a full hue: its own scale
+    limit = float(values.abs().max())
+    ends, lines = view.legend
+    assert ends == (f"-{limit:.3g}", "0", f"+{limit:.3g}")
+    assert "own scale" in lines[1] and "all" not in lines[1]
+    assert "own colour scale" in LARGE_HEADING
+
+
+def test_grids_are_drawn_no_wider_than_the_tab_shows_them():
+    """Wider pictures are shrunk in the page, their 11-pixel labels with them."""
+    for channels, side in ((64, 28), (512, 14), (1280, 7), (2048, 7)):
+        grid = fm.render_grid(torch.randn(channels, side, side), "all")
+        assert grid.image.width <= fm.SHOWN_WIDTH, (channels, grid.image.width)
+    for stages in (4, 18, 50, 82):
+        assert fm.overview_layout(stages).width <= fm.SHOWN_WIDTH

@@ -105,10 +105,11 @@ def test_missing_weights_fall_back_to_untrained_with_a_note(tmp_path, monkeypatc
     monkeypatch.setattr(torchvision.models._api, "load_state_dict_from_url", offline)
     with pytest.raises(WeightsUnavailable, match="resnet18-f37072fd.pth"):
         load_model("resnet18", pretrained=True)
-    monkeypatch.setattr(models, "_cache", {})
+    monkeypatch.setattr(models, "_store", models.ModelStore(models._load_shared, 2**30))
     model, note = get_model("resnet18")
     assert not model.pretrained and model.display_name == "ResNet-18 (untrained)"
-    assert "untrained" in note and "not available" in note
+    assert "ResNet-18 is untrained here" in note and "cannot reach the internet" in note
+    assert "Errno" not in note and "urlopen" not in note and "Name or service" not in note
     assert get_model("resnet18")[0] is model  # loaded once, then shared
 
 

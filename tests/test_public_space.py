@@ -69,8 +69,8 @@ def test_no_hooks_remain_after_mixed_requests(client):
         client.predict(photo, "efficientnet_lite0", method, "", {"window": 56, "stride": 56} if method == "occlusion" else {},
                        api_name="/attribute")
     client.predict(photo, "alexnet", "guided_gradcam", "", {}, api_name="/attribute")
-    assert models._cache, "the requests loaded models"
-    for model, _ in models._cache.values():
+    assert models.loaded_models(), "the requests loaded models"
+    for model, _ in models.loaded_models():
         for module in model.module.modules():
             assert not (module._forward_hooks or module._forward_pre_hooks or module._backward_hooks
                         or module._backward_pre_hooks), f"{model.name}: hooks left on {type(module).__name__}"

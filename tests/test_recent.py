@@ -80,3 +80,14 @@ def test_a_repeated_explanation_and_trust_check_do_not_run_the_model_again():
     x = model.preprocess(image).requires_grad_()
     model.module(x)[0, 3].backward()
     np.testing.assert_allclose(first.input_map, x.grad[0].sum(0).numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_swap_tells_exactly_one_of_many_threads_that_a_value_is_new():
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = Recent(max_entries=4)
+    for round_ in range(50):
+        with ThreadPoolExecutor(8) as pool:
+            replaced = list(pool.map(lambda _: store.swap("session", f"file {round_}"), range(8)))
+        assert sum(found != f"file {round_}" for found in replaced) == 1
+    assert store.swap("other", 1) is None and store.swap("other", 2) == 1 and store.get("other") == 2

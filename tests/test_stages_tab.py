@@ -1,7 +1,9 @@
 """The Stages tab: its handlers on cached activations, and its /predict and /stages endpoints end
 to end through gradio_client, every number compared with PyTorch's own forward pass."""
+from dataclasses import replace
 from pathlib import Path
 
+import gradio as gr
 import numpy as np
 import pytest
 import torch
@@ -47,7 +49,8 @@ def test_stepping_uses_the_cached_activations_and_shows_pytorchs_numbers(monkeyp
     model, _ = get_model("digits")
     hooked, logits = _hooked_outputs(model, stages_tab._image(sketch))
     probabilities = torch.softmax(logits, -1)[0]
-    label = first[1].value
+    label = gr.Label().postprocess(first[1]).model_dump()
+    assert "Digits" in first[-1]
     assert label["label"] == str(int(probabilities.argmax()))
     assert {c["label"]: c["confidence"] for c in label["confidences"]} == pytest.approx(
         {str(i): float(p) for i, p in enumerate(probabilities) if float(p) >= float(probabilities.topk(5)[0][-1])})
@@ -58,13 +61,15 @@ def test_stepping_uses_the_cached_activations_and_shows_pytorchs_numbers(monkeyp
 
     monkeypatch.setattr(stages_tab, "_inspect", no_forward_pass)
     for number, (name, output) in enumerate(hooked, start=1):
-        text, grid, strip, channel, large, overlay, words = stages_tab.on_stage(sketch, "digits", number, "all", "shared")
+        text, grid, strip, channel, large, overlay, words, remembered, shown_stage = stages_tab.on_stage(
+            sketch, "digits", number, "all", "shared")
+        assert shown_stage == number
         assert f"Stage {number} of {len(hooked)}: `{name}`" in text
         assert "×".join(map(str, output.shape)) in text
         shown = f"values from {float(output.min()):.3g} to {float(output.max()):.3g}"
         assert shown in text
         top = int(torch.argsort(output.double().mean((1, 2)), descending=True, stable=True)[0])
-        assert channel == top
+        assert channel == top and remembered == top
         assert f"**Channel {top}**" in words and "rank 1 of" in words
         assert grid.size[0] > 0 and strip is not None
 
@@ -74,7 +79,8 @@ def test_a_channel_number_and_a_click_open_that_channel():
     stages_tab.on_new_picture(sketch, "digits", "16", "shared")
     inspection = stages_tab.inspection_for("digits", sketch)
     stage = inspection.stages[0]
-    large, overlay, words = stages_tab.on_channel(sketch, "digits", 1, 5)
+    large, overlay, words, _, shown = stages_tab.on_channel(sketch, "digits", 1, 5)
+    assert shown == 5
     values = stage.activation[5]
     row, col = divmod(int(values.argmax()), values.shape[1])
     assert "**Channel 5**" in words and f"row {row}, column {col}" in words
@@ -85,10 +91,8 @@ def test_a_channel_number_and_a_click_open_that_channel():
     class Click:
         index = [x + 2, y + 2]
 
-    channel, *_ = stages_tab.on_grid_click(sketch, "digits", 1, "16", Click())
-    assert channel == grid.channels[3]
-    with pytest.raises(Exception, match="channel"):
-        stages_tab.on_channel(sketch, "digits", 1, 999)
+    channel, shown, *_ = stages_tab.on_grid_click(sketch, "digits", 1, "16", Click())
+    assert channel == shown == grid.channels[3]
 
 
 def test_an_empty_canvas_and_no_picture_get_a_message_not_a_crash():
@@ -96,6 +100,36 @@ def test_an_empty_canvas_and_no_picture_get_a_message_not_a_crash():
     result = stages_tab.on_new_picture(blank, "digits", "16", "shared")
     assert "empty" in result[3]
     assert "Upload" in stages_tab.on_new_picture(None, "digits", "16", "shared")[3]
+
+
+def test_a_channel_that_does_not_exist_puts_the_box_back_to_the_channel_shown():
+    sketch = _sketch()
+    stages_tab.on_new_picture(sketch, "digits", "16", "shared")
+    last = stages_tab.inspection_for("digits", sketch).stages[0].output_shape[0] - 1
+    with pytest.warns(UserWarning, match=f"channel: 9999 does not exist; this stage has channels 0 to {last}"):
+        *pictures, box, shown = stages_tab.on_channel(sketch, "digits", 1, 9999, 5)
+    assert box == 5 and shown == gr.skip() and all(p == gr.skip() for p in pictures)
+    large, overlay, words, box, shown = stages_tab.on_channel(sketch, "digits", 1, 3, 5)
+    assert "**Channel 3**" in words and shown == 3 and box == gr.skip()
+
+
+def test_a_stage_that_does_not_exist_puts_the_box_back_to_the_stage_shown():
+    sketch = _sketch()
+    stages_tab.on_new_picture(sketch, "digits", "16", "shared")
+    last = len(stages_tab.inspection_for("digits", sketch).stages)
+    for typed in (99, 0, 2.5, None):
+        with pytest.warns(UserWarning, match=f"Stage: .*; this model has stages 1 to {last}. Still showing stage 3"):
+            box, *views = stages_tab.on_stage_typed(sketch, "digits", typed, "16", "shared", 3)
+        assert box == 3 and all(v == gr.skip() for v in views) and len(views) == stages_tab.VIEWS
+    box, *views = stages_tab.on_stage_typed(sketch, "digits", 2, "16", "shared", 3)
+    assert box == gr.skip() and f"Stage 2 of {last}" in views[0] and views[-1] == 2
+
+
+def test_no_picture_no_stage_slider_and_a_picture_shows_it():
+    empty = stages_tab.on_new_picture(None, "digits", "16", "shared")
+    assert empty[-2].visible is False and empty[-1] == "**Top-5 predictions**"
+    given = stages_tab.on_new_picture(_sketch(), "digits", "16", "shared")
+    assert given[-2].visible is True and given[-1] == "**Top-5 predictions of Digits (LeNet-style)**"
 
 
 def test_the_cache_is_bounded():
@@ -192,3 +226,11 @@ def test_each_stage_change_frames_its_own_cell_of_one_strip_drawn_once(monkeypat
         for k, expected in ((framed, fm.FRAME_INDEX), (plain, fm.BG_INDEX)):
             x, y = layout.origin(k)
             assert strip[y - layout.label_h - 1, x + 5] == expected     # the frame's top edge, or the gap
+
+
+def test_the_cache_counts_the_whole_tensor_a_kept_view_holds():
+    inspection = stages_tab.inspection_for("digits", _sketch())
+    stage = inspection.stages[0]
+    big = torch.zeros(100, *stage.activation.shape)
+    kept = replace(inspection, stages=[replace(stage, activation=big[0], input=None)])
+    assert stages_tab.inspection_bytes(kept) == big.numel() * big.element_size()

@@ -40,9 +40,8 @@ def test_draw_a_digit_and_step_through_its_stages(page, screenshot_dir):
     _draw(page, [[(0.3, 0.25), (0.7, 0.25), (0.45, 0.8)]])          # a 7
 
     page.wait_for_function("document.body.innerText.includes('Stage 1 of')")
-    label = page.locator("#stages-label")
     page.wait_for_function("document.querySelector('#stages-label h2')?.innerText.trim() === '7'")
-    assert "Digits" in label.inner_text()
+    assert "Digits" in page.locator("#stages-label-title").inner_text()
     _loaded(page, "#stages-grid")
     _loaded(page, "#stages-overlay")
     assert "features.conv1" in page.locator("body").inner_text()

@@ -110,7 +110,7 @@ def test_a_model_still_downloading_says_how_far_instead_of_loading_untrained(tmp
     assert _wait_until(lambda: line.status("vgg16").done_bytes >= MB)
     with pytest.raises(models.WeightsDownloading, match="downloading VGG-16 weights: 1 of 3 MB"):
         models.get_model("vgg16")
-    assert "vgg16" not in models._cache
+    assert "vgg16" not in [model.name for model, _ in models.loaded_models()]
     server.gate.set()
 
 
@@ -154,4 +154,4 @@ def test_the_warm_up_loads_the_default_model_but_runs_no_pass_through_it(monkeyp
         warmup.start_background_warmup().join(120)
     finally:
         handle.remove()
-    assert models.DEFAULT_MODEL in models._cache and passes == []
+    assert models.DEFAULT_MODEL in [model.name for model, _ in models.loaded_models()] and passes == []
