@@ -68,7 +68,11 @@ def batchnorm(matrix: np.ndarray, eps: float = 1e-5, momentum: float = 0.1) -> d
 
     train: output = (x - batch mean) / sqrt(batch variance + eps) * weight + bias, weight=1, bias=0 at the
     start; running_mean/var move `momentum` of the way towards the batch's (unbiased variance).
-    eval (straight after that one training step): the running statistics replace the batch's."""
+    eval (straight after that one training step): the running statistics replace the batch's.
+    A 1x1 matrix raises ValueError: one number has no variance (PyTorch refuses it in train mode)."""
+    if matrix.size < 2:
+        raise ValueError("BatchNorm2d: in train mode it needs at least 2 numbers per channel to measure their "
+                         f"variance, and a {matrix.shape[0]}×{matrix.shape[1]} matrix has one; add a row or a column")
     layer = nn.BatchNorm2d(1, eps=eps, momentum=momentum, dtype=torch.float64)
     x = _image(matrix)
     with torch.no_grad():
