@@ -106,6 +106,7 @@ def test_play_changes_the_frame_and_pause_stops_it(kernel):
 def test_a_bad_cell_gives_one_message_beside_the_matrix_and_keeps_the_last_result(kernel):
     page = kernel
     page.screenshot(path=str(SHOTS / "kernel.png"))
+    page.screenshot(path=str(SHOTS / "kernel_full.png"), full_page=True)
     before_frame, before_code = frame_src(page), page.locator("#kernel_code").inner_text()
     edit_cell(page, "kernel_matrix", 1, 1, "abc")
     page.locator("#kernel_matrix_msg .input-msg").wait_for()
@@ -117,6 +118,7 @@ def test_a_bad_cell_gives_one_message_beside_the_matrix_and_keeps_the_last_resul
     assert page.get_by_text("Error", exact=True).count() == 0
     assert page.console == []
     page.screenshot(path=str(SHOTS / "kernel_bad_cell.png"))
+    page.screenshot(path=str(SHOTS / "kernel_bad_cell_full.png"), full_page=True)
 
     page.get_by_role("tab", name="Architecture").click()     # the tab not in view said nothing
     page.get_by_role("tab", name="Other layers on your matrix").click()
@@ -320,12 +322,19 @@ def test_other_layers_show_each_layer_on_their_example_and_follow_edits(kernel):
     assert expected[0, 0] == 20
     until(lambda: np.array_equal(_table_numbers(page, "nn.AdaptiveMaxPool2d((h, w))"), expected))
 
+    height = page.get_by_label("Adaptive pool output height")                      # typing + Enter
+    height.fill("3")
+    height.press("Enter")
+    expected = F.adaptive_max_pool2d(torch.tensor(matrix)[None, None], (3, 2))[0, 0].numpy()
+    until(lambda: np.array_equal(_table_numbers(page, "nn.AdaptiveMaxPool2d((h, w))"), expected))
+    page.screenshot(path=str(SHOTS / "other_layers_full.png"), full_page=True)
+
     page.get_by_role("button", name="Use the Kernel tab's matrix").click()
-    page.wait_for_function("() => document.body.innerText.includes('4×4 → 2×2')")
+    page.wait_for_function("() => document.body.innerText.includes('4×4 → 3×2')")
     assert np.array_equal(_table_numbers(page, "Your matrix"), np.array(CHAPTER_MATRIX, dtype=float))
     avg = _table_numbers(page, "nn.AdaptiveAvgPool2d((h, w))")
     assert np.allclose(avg, F.adaptive_avg_pool2d(torch.tensor(CHAPTER_MATRIX, dtype=torch.float64)[None, None],
-                                                  (2, 2))[0, 0].numpy(), atol=1e-4)
+                                                  (3, 2))[0, 0].numpy(), atol=1e-4)
     assert page.locator(".toast-body").count() == 0 and page.console == []
 
 
