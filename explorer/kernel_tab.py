@@ -336,9 +336,10 @@ def build(shared: dict) -> None:
         forward = gr.Button("Step forward ▶", scale=1, min_width=150, elem_id="kernel_forward")
         step = SliderInput(1, max(len(r0), 2), value=1, step=1, label=f"Step (1 to {len(r0)})", scale=4,
                            elem_id="kernel_step")
-        speed = SliderInput(0.5, 10, value=DEFAULT_SPEED, step=0.5, label="Speed (steps per second)", scale=2)
+        speed = SliderInput(0.5, 10, value=DEFAULT_SPEED, step=0.5, label="Speed (steps per second)", scale=2,
+                            elem_id="kernel_speed")
     timer = gr.Timer(1 / DEFAULT_SPEED, active=False)
-    # a dict changed in place: a tick already running sees a Pause that came after it started
+    # a dict changed in place: a tick queued before a Pause sees it when it runs
     playing = gr.State({"on": False})
 
     with gr.Row(equal_height=False):
@@ -422,13 +423,15 @@ def build(shared: dict) -> None:
             k = 1
         state["on"] = True
         return gr.Timer(active=True), gr.Button(PAUSE), k, r.frame(k - 1)
+    # Play/Pause and the ticks take turns: a tick's frame is drawn, encoded and sent before a Pause
+    # runs, so no step arrives after the button reads Play again.
+    animation = dict(concurrency_id="kernel_animation", concurrency_limit=1)
     play.click(on_play, [playing, step] + settings, [timer, play, step, frame],
-               api_name="kernel_play", api_visibility="private")
+               api_name="kernel_play", api_visibility="private", **animation)
 
     def on_tick(state, current, *s):
-        nothing = (gr.skip(),) * 4
         if not state["on"]:                               # a tick sent before the Pause
-            return nothing
+            return (gr.skip(),) * 4
         try:
             r = compute(*s)
         except ValueError:
@@ -436,14 +439,12 @@ def build(shared: dict) -> None:
             return gr.skip(), gr.skip(), gr.Timer(active=False), gr.Button(PLAY)
         k = min(_clamp(current, len(r)) + 1, len(r))
         out = (k, r.frame(k - 1))
-        if not state["on"]:                               # paused while this frame was drawn
-            return nothing
         if k >= len(r):
             state["on"] = False
             return (*out, gr.Timer(active=False), gr.Button(PLAY))
         return (*out, gr.skip(), gr.skip())
     timer.tick(on_tick, [playing, step] + settings, [step, frame, timer, play],
-               api_name="kernel_tick", api_visibility="private", trigger_mode="always_last")
+               api_name="kernel_tick", api_visibility="private", trigger_mode="always_last", **animation)
 
     speed.input(lambda v: gr.Timer(value=1 / max(float(v), 0.5)), speed, timer,
                 api_name="kernel_speed", api_visibility="private", trigger_mode="always_last")

@@ -91,15 +91,19 @@ def test_play_changes_the_frame_and_pause_stops_it(kernel):
     wait_for_new_frame(page, before)
     page.locator("#kernel_buttons").scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "kernel_animating.png"))
+    speed = page.locator("#kernel_speed input[type=number]")
+    speed.fill("10")                       # a tick every 100 ms: often one in flight when Pause is clicked
+    speed.press("Enter")
     step = page.locator("#kernel_step input[type=number]")
-    for _ in range(4):                     # a tick sent just before a Pause must not step on after it
+    for _ in range(8):                     # a tick sent just before a Pause must not step on after it
         page.get_by_role("button", name=PAUSE).click()
         page.get_by_role("button", name=PLAY).wait_for()
         paused_at = step.input_value()
-        page.wait_for_timeout(1500)        # three ticks at the default speed
+        page.wait_for_timeout(600)
         assert step.input_value() == paused_at
         page.get_by_role("button", name=PLAY).click()
-        page.wait_for_timeout(700)
+        page.get_by_role("button", name=PAUSE).wait_for()
+        page.wait_for_timeout(450)
     assert int(step.input_value()) > 1
 
 
@@ -223,8 +227,7 @@ def test_code_line_numbers_sit_beside_their_lines(kernel):
     before = frame_src(page)
     _choose_preset(page, "Photo crop with edge detector")     # 35 lines of code instead of 22
     wait_for_new_frame(page, before)
-    page.locator("#kernel_code").scroll_into_view_if_needed()
-    page.wait_for_timeout(500)
+    page.wait_for_timeout(500)             # measured below the fold, as a full-page screenshot shows it
     offsets = page.evaluate("""() => {
       const editor = document.querySelector('#kernel_code .cm-editor');
       const lines = [...editor.querySelectorAll('.cm-content .cm-line')];
