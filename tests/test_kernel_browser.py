@@ -19,7 +19,6 @@ from explorer.kernel_frames import FrameRenderer
 pytestmark = pytest.mark.browser
 
 SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "shots"
-LONGEST_PRESET = max(PRESET_NAMES, key=len)
 
 
 @pytest.fixture
@@ -89,7 +88,8 @@ def test_play_changes_the_frame_and_pause_stops_it(kernel):
     before = frame_src(page)
     page.get_by_role("button", name=PLAY).click()
     wait_for_new_frame(page, before)
-    page.locator("#kernel_buttons").scroll_into_view_if_needed()
+    page.evaluate("document.querySelector('#kernel_buttons').scrollIntoView({block: 'start'})")
+    wait_for_new_frame(page, frame_src(page))
     page.screenshot(path=str(SHOTS / "kernel_animating.png"))
     speed = page.locator("#kernel_speed input[type=number]")
     speed.fill("10")                       # a tick every 100 ms: often one in flight when Pause is clicked
@@ -241,18 +241,20 @@ def test_code_line_numbers_sit_beside_their_lines(kernel):
     assert drift == {}, f"line numbers away from their lines (px): {drift}"
 
 
-def test_preset_name_stays_clear_of_its_arrow(kernel):
+def test_every_preset_name_shows_whole_and_clear_of_its_arrow(kernel):
     page = kernel
-    _choose_preset(page, LONGEST_PRESET)
-    page.wait_for_timeout(800)
-    text_end, arrow_start = page.evaluate("""() => {
-      const input = document.querySelector('#kernel_preset input');
-      const arrow = document.querySelector('#kernel_preset svg');
-      const box = input.getBoundingClientRect(), style = getComputedStyle(input);
-      return [box.right - parseFloat(style.paddingRight), arrow.getBoundingClientRect().left];
-    }""")
-    assert page.locator("#kernel_preset input").input_value() == LONGEST_PRESET
-    assert text_end <= arrow_start + 0.5
+    for name in PRESET_NAMES:
+        _choose_preset(page, name)
+        page.wait_for_function("n => document.querySelector('#kernel_preset input').value === n", arg=name)
+        text_end, arrow_start, cut = page.evaluate("""() => {
+          const input = document.querySelector('#kernel_preset input');
+          const arrow = document.querySelector('#kernel_preset svg.dropdown-arrow');
+          const box = input.getBoundingClientRect(), style = getComputedStyle(input);
+          return [box.right - parseFloat(style.paddingRight), arrow.getBoundingClientRect().left,
+                  input.scrollWidth > input.clientWidth];
+        }""")
+        assert text_end <= arrow_start + 0.5, f"{name!r} runs under the arrow"
+        assert not cut, f"{name!r} is cut"
 
 
 def test_long_weights_stay_inside_the_table(kernel):
