@@ -182,6 +182,16 @@ def test_the_step_answers_to_enter_leaving_the_box_and_arrow_keys(kernel):
     box.press("Tab")
     wait_for_new_frame(page, before)
     assert frame_pixels(page) == chapter_frame(2)
+
+    before = frame_src(page)
+    track = page.locator("#kernel_step input[type=range]").bounding_box()
+    y = track["y"] + track["height"] / 2
+    page.mouse.move(track["x"] + track["width"] * 0.4, y)         # step 2 of 4 sits at a third
+    page.mouse.down()
+    page.mouse.move(track["x"] + track["width"] - 2, y, steps=8)   # dragged to the end
+    page.mouse.up()
+    wait_for_new_frame(page, before)
+    until(lambda: box.input_value() == "4" and frame_pixels(page) == chapter_frame(4))
     assert page.console == []
 
 
