@@ -15,7 +15,7 @@ MIN_SEED, MAX_SEED = -2**63, 2**64 - 1    # torch.manual_seed's range
 
 def to_matrix(value) -> np.ndarray:
     """A Dataframe value (pandas DataFrame, numpy array, list of rows, or {"data": rows}) -> float64 (H, W).
-    Raises ValueError naming the first cell that is empty or not a number."""
+    Raises ValueError naming the first cell that is empty or not a number, in the Kernel tab's words."""
     if hasattr(value, "to_numpy"):
         value = value.to_numpy()
     if isinstance(value, dict):
@@ -31,9 +31,9 @@ def to_matrix(value) -> np.ndarray:
             try:
                 number = float(str(cell).strip()) if not isinstance(cell, (int, float, np.number)) else float(cell)
             except ValueError:
-                raise ValueError(f"matrix: row {r + 1}, column {c + 1} is {str(cell)!r}, not a number") from None
+                raise ValueError(f"matrix row {r + 1}, column {c + 1}: {str(cell)!r} is not a number") from None
             if not math.isfinite(number):
-                raise ValueError(f"matrix: row {r + 1}, column {c + 1} is {number}, give a finite number")
+                raise ValueError(f"matrix row {r + 1}, column {c + 1}: {number} is not a finite number")
             out[r, c] = number
     return out
 

@@ -102,7 +102,7 @@ def test_the_layers_example_shows_every_layer_at_work():
 def test_a_bad_layers_input_keeps_the_tables_and_names_it_beside_the_input():
     *views, matrix_msg, controls_msg = architecture_tab.layers_view([[1, "x"]], 0.5, 0, 2, 2)
     assert views == [kernel_tab.gr.skip()] * 10
-    assert matrix_msg.visible and "row 1, column 2 is &#x27;x&#x27;" in matrix_msg.value
+    assert matrix_msg.visible and "matrix row 1, column 2: &#x27;x&#x27; is not a number" in matrix_msg.value
     assert not controls_msg.visible
     *views, matrix_msg, controls_msg = architecture_tab.layers_view([[1, 2]], 0.5, None, 2, 2)
     assert controls_msg.visible and "seed" in controls_msg.value and not matrix_msg.visible
