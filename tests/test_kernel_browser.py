@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from playwright.sync_api import Error as PlaywrightError
 
 from explorer.kernel_presets import CHAPTER_KERNEL, CHAPTER_MATRIX, PRESET_NAMES
 from explorer.kernel_tab import PAUSE, PLAY, TITLE
@@ -307,8 +308,14 @@ def test_the_code_download_is_named_after_what_it_holds(kernel):
 def until(condition, seconds=20.0):
     """Wait until condition() holds (a table the page redraws has no single attribute to wait for)."""
     deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the page did not get there in time"
+    while True:
+        try:
+            if condition():
+                return
+            problem = "the page did not get there in time"
+        except (ValueError, PlaywrightError) as error:       # a table caught while it is redrawn
+            problem = f"the page did not get there in time: {error}"
+        assert time.monotonic() < deadline, problem
         time.sleep(0.2)
 
 
@@ -346,10 +353,9 @@ def test_other_layers_show_each_layer_on_their_example_and_follow_edits(kernel):
 
     page.get_by_role("button", name="Use the Kernel tab's matrix").click()
     page.wait_for_function("() => document.body.innerText.includes('4×4 → 3×2')")
-    assert np.array_equal(_table_numbers(page, "Your matrix"), np.array(CHAPTER_MATRIX, dtype=float))
-    avg = _table_numbers(page, "nn.AdaptiveAvgPool2d((h, w))")
-    assert np.allclose(avg, F.adaptive_avg_pool2d(torch.tensor(CHAPTER_MATRIX, dtype=torch.float64)[None, None],
-                                                  (3, 2))[0, 0].numpy(), atol=1e-4)
+    until(lambda: np.array_equal(_table_numbers(page, "Your matrix"), np.array(CHAPTER_MATRIX, dtype=float)))
+    expected = F.adaptive_avg_pool2d(torch.tensor(CHAPTER_MATRIX, dtype=torch.float64)[None, None], (3, 2))[0, 0]
+    until(lambda: np.allclose(_table_numbers(page, "nn.AdaptiveAvgPool2d((h, w))"), expected.numpy(), atol=1e-4))
     assert page.locator(".toast-body").count() == 0 and page.console == []
 
 
@@ -373,4 +379,4 @@ def test_a_1x1_matrix_in_other_layers_gets_words_not_a_pytorch_error(kernel):
     page.get_by_text("Not measurable: BatchNorm2d").wait_for()
     assert "Expected more than 1 value" not in page.locator("body").inner_text()
     assert page.locator(".toast-body").count() == 0
-    assert _table_numbers(page, "nn.ReLU(): negatives become 0").tolist() == [[10.0]]
+    until(lambda: _table_numbers(page, "nn.ReLU(): negatives become 0").tolist() == [[10.0]])
