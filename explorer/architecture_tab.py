@@ -399,17 +399,19 @@ def build_other_layers(kernel_matrix) -> None:
     layer_outputs = [relu_out, drop_train, drop_eval, drop_md, bn_train, bn_eval, bn_md, avg_out, max_out,
                      pool_md]
     view = layer_outputs + [matrix_msg, controls_msg]
+    # Every event that redraws the tables goes through the one queue, first come first served: leaving
+    # a box and then clicking a button must not let the older answer land last.
     gr.on([], run_layers, layer_inputs, layer_outputs, api_name="layers")
     gr.on([matrix.input, p.input, seed.submit, seed.blur, out_h.submit, out_h.blur, out_w.submit, out_w.blur],
           layers_view, layer_inputs, view, api_name="layers_view", api_visibility="private",
-          trigger_mode="always_last")
+          trigger_mode="always_last", **MODEL_QUEUE)
 
     def use_matrix(table, *rest):
         return table, *layers_view(table, *rest)
     if kernel_matrix is not None:
         copy.click(use_matrix, [kernel_matrix] + layer_inputs[1:], [matrix] + view,
-                   api_name="layers_use_kernel_matrix", api_visibility="private")
+                   api_name="layers_use_kernel_matrix", api_visibility="private", **MODEL_QUEUE)
     example.click(lambda *rest: use_matrix(LAYERS_EXAMPLE, *rest), layer_inputs[1:], [matrix] + view,
-                  api_name="layers_example", api_visibility="private")
+                  api_name="layers_example", api_visibility="private", **MODEL_QUEUE)
     resample.click(new_seed, None, [seed], api_name="dropout_resample", api_visibility="private").then(
-        layers_view, layer_inputs, view, api_name="layers_after_resample", api_visibility="private")
+        layers_view, layer_inputs, view, api_name="layers_after_resample", api_visibility="private", **MODEL_QUEUE)

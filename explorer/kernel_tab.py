@@ -365,6 +365,8 @@ def build(shared: dict) -> None:
     gr.on([], run_slide, settings, [frame, info, code, step], api_name="slide", **MODEL_QUEUE)
     gr.on([], show_step, [step] + settings, [step, frame], api_name="kernel_step")
 
+    # Every event that redraws the view goes through the one queue, first come first served: leaving a
+    # box and then picking a preset must not let the older answer land last.
     gr.on([matrix.input, kernel.input, op.input, pool_size.input, pool_size.blur, stride.input, stride.blur,
            padding.input, padding.blur, dilation.input, dilation.blur, bias.submit, bias.blur, ceil_mode.input],
           slide_view, settings, view, api_name="kernel_view", api_visibility="private",
@@ -384,7 +386,8 @@ def build(shared: dict) -> None:
         if name not in PRESET_NAMES:            # the Stages tab's entry: its numbers are already there
             return (gr.skip(),) * len(loaded)
         return load_settings({**preset(name), "preset": name})
-    preset_box.input(on_preset, preset_box, loaded, api_name="kernel_preset", api_visibility="private")
+    preset_box.input(on_preset, preset_box, loaded, api_name="kernel_preset", api_visibility="private",
+                     **MODEL_QUEUE)
 
     def on_resize_matrix(table, rows, cols, *rest):
         new = resize(table, rows, cols, "matrix")
@@ -392,7 +395,7 @@ def build(shared: dict) -> None:
     for slider in (m_rows, m_cols):
         slider.input(on_resize_matrix, [matrix, m_rows, m_cols] + settings[1:], [matrix] + view,
                      api_name=f"kernel_resize_matrix_{'rows' if slider is m_rows else 'cols'}",
-                     api_visibility="private", trigger_mode="always_last")
+                     api_visibility="private", trigger_mode="always_last", **MODEL_QUEUE)
 
     def on_resize_kernel(table, rows, cols, m, *rest):
         new = resize(table, rows, cols, "kernel")
@@ -400,15 +403,15 @@ def build(shared: dict) -> None:
     for slider in (k_rows, k_cols):
         slider.input(on_resize_kernel, [kernel, k_rows, k_cols, matrix] + settings[2:], [kernel] + view,
                      api_name=f"kernel_resize_kernel_{'rows' if slider is k_rows else 'cols'}",
-                     api_visibility="private", trigger_mode="always_last")
+                     api_visibility="private", trigger_mode="always_last", **MODEL_QUEUE)
 
     # typing + Enter, leaving the box, dragging and the arrow keys all send `input`
     step.input(lambda k, *s: step_view(k, *s)[1], [step] + settings, frame, api_name="kernel_step_view",
-               api_visibility="private", trigger_mode="always_last")
+               api_visibility="private", trigger_mode="always_last", **MODEL_QUEUE)
     back.click(lambda k, *s: step_view(_clamp(k, 10 ** 6) - 1, *s), [step] + settings, [step, frame],
-               api_name="kernel_step_back", api_visibility="private")
+               api_name="kernel_step_back", api_visibility="private", **MODEL_QUEUE)
     forward.click(lambda k, *s: step_view(_clamp(k, 10 ** 6) + 1, *s), [step] + settings, [step, frame],
-                  api_name="kernel_step_forward", api_visibility="private")
+                  api_name="kernel_step_forward", api_visibility="private", **MODEL_QUEUE)
 
     def on_play(state, current, *s):
         if state["on"]:
