@@ -407,11 +407,11 @@ def build(shared: dict) -> None:
 
     # typing + Enter, leaving the box, dragging and the arrow keys all send `input`
     step.input(lambda k, *s: step_view(k, *s)[1], [step] + settings, frame, api_name="kernel_step_view",
-               api_visibility="private", trigger_mode="always_last", **MODEL_QUEUE)
+               api_visibility="private", trigger_mode="always_last")
     back.click(lambda k, *s: step_view(_clamp(k, 10 ** 6) - 1, *s), [step] + settings, [step, frame],
-               api_name="kernel_step_back", api_visibility="private", **MODEL_QUEUE)
+               api_name="kernel_step_back", api_visibility="private")
     forward.click(lambda k, *s: step_view(_clamp(k, 10 ** 6) + 1, *s), [step] + settings, [step, frame],
-                  api_name="kernel_step_forward", api_visibility="private", **MODEL_QUEUE)
+                  api_name="kernel_step_forward", api_visibility="private")
 
     def on_play(state, current, *s):
         if state["on"]:
