@@ -61,8 +61,8 @@ def random_matrix(rng: np.random.Generator | None = None, side: int = 6) -> list
 
 PRESET_NAMES = (
     "Chapter: convolution (stride 2)",
-    "Chapter: convolution with padding 1",
-    "Chapter: max pooling (kernel 3, stride 2)",
+    "Chapter: convolution, padding 1",
+    "Chapter: max pooling 3x3, stride 2",
     "Edge detector on a square",
     "Blur on a square",
     "Random 6x6 matrix",

@@ -15,7 +15,7 @@ MIN_SEED, MAX_SEED = -2**63, 2**64 - 1    # torch.manual_seed's range
 
 def to_matrix(value) -> np.ndarray:
     """A Dataframe value (pandas DataFrame, numpy array, list of rows, or {"data": rows}) -> float64 (H, W).
-    Raises ValueError naming the first cell that is empty or not a number."""
+    Raises ValueError naming the first cell that is empty or not a number, in the Kernel tab's words."""
     if hasattr(value, "to_numpy"):
         value = value.to_numpy()
     if isinstance(value, dict):
@@ -31,9 +31,9 @@ def to_matrix(value) -> np.ndarray:
             try:
                 number = float(str(cell).strip()) if not isinstance(cell, (int, float, np.number)) else float(cell)
             except ValueError:
-                raise ValueError(f"matrix: row {r + 1}, column {c + 1} is {str(cell)!r}, not a number") from None
+                raise ValueError(f"matrix row {r + 1}, column {c + 1}: {str(cell)!r} is not a number") from None
             if not math.isfinite(number):
-                raise ValueError(f"matrix: row {r + 1}, column {c + 1} is {number}, give a finite number")
+                raise ValueError(f"matrix row {r + 1}, column {c + 1}: {number} is not a finite number")
             out[r, c] = number
     return out
 
@@ -68,7 +68,11 @@ def batchnorm(matrix: np.ndarray, eps: float = 1e-5, momentum: float = 0.1) -> d
 
     train: output = (x - batch mean) / sqrt(batch variance + eps) * weight + bias, weight=1, bias=0 at the
     start; running_mean/var move `momentum` of the way towards the batch's (unbiased variance).
-    eval (straight after that one training step): the running statistics replace the batch's."""
+    eval (straight after that one training step): the running statistics replace the batch's.
+    A 1x1 matrix raises ValueError: one number has no variance (PyTorch refuses it in train mode)."""
+    if matrix.size < 2:
+        raise ValueError("BatchNorm2d: in train mode it needs at least 2 numbers per channel to measure their "
+                         f"variance, and a {matrix.shape[0]}×{matrix.shape[1]} matrix has one; add a row or a column")
     layer = nn.BatchNorm2d(1, eps=eps, momentum=momentum, dtype=torch.float64)
     x = _image(matrix)
     with torch.no_grad():

@@ -327,8 +327,8 @@ def on_animate(picture, model_name, unit):
         settings = kernel_tab.settings_from_unit(u.kernel_tab(), arrival_words(u, model.display_name))
     except ValueError as error:
         raise _user_error(error)
-    # the preset box is emptied: the tables no longer hold one of its presets
-    return (*kernel_tab.load_settings(settings), gr.Dropdown(value=None), gr.Tabs(selected="kernel_tab"))
+    # load_settings also sets the preset box: it says the numbers came from the Stages tab
+    return (*kernel_tab.load_settings(settings), gr.Tabs(selected="kernel_tab"))
 
 
 def on_overview_click(picture, model_name, count, scale, evt: gr.SelectData):

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from explorer.feature_maps import large_factor, overview_layout
+from explorer.kernel_tab import FROM_STAGES
 from explorer.stages_tab import TITLE
 from test_stages_tab_browser import _click_image_pixel as _click_visible_pixel, _draw, _loaded
 
@@ -45,6 +46,7 @@ def test_click_a_unit_read_its_sum_and_animate_it_in_the_kernel_tab(page, screen
 
     page.locator("#stages-animate").click()
     page.wait_for_function("document.body.innerText.includes('From Digits')")
+    assert page.locator("#kernel_preset input").input_value() == FROM_STAGES    # not a blank preset box
     text = page.locator("body").inner_text()
     assert f"this is input channel {channel} of" in text
     step, given = re.search(rf"Step (\d+) \(output row \d+, column \d+, counting from 1\) gives {NUMBER}", text).groups()

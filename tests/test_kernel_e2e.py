@@ -58,3 +58,10 @@ def test_bad_input_is_named_and_the_app_keeps_serving(client, matrix, kwargs, me
     frame, *_ = client.predict(table(CHAPTER_MATRIX), table(CHAPTER_KERNEL), "max", "2", "2", "0", "1", 0,
                                False, api_name="/slide")
     assert Image.open(frame).width > 0
+
+
+def test_layers_on_one_number_say_in_words_why_batchnorm_cannot(client):
+    relu, *_, bn_md, avg, mx, pool_md = client.predict(table([[-7]]), 0.5, 0, 1, 1, api_name="/layers")
+    assert bn_md.startswith("Not measurable: BatchNorm2d") and "Expected more than 1 value" not in bn_md
+    assert [[float(v) for v in row] for row in relu["data"]] == [[torch.relu(torch.tensor(-7.0)).item()]]
+    assert "1×1 → 1×1" in pool_md

@@ -1,7 +1,7 @@
 """The server log: a visitor's mistake is one line; a real error keeps its whole traceback."""
 import io
-import threading
 import logging
+import threading
 from pathlib import Path
 
 import gradio as gr
