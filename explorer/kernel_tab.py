@@ -239,15 +239,11 @@ def code_file_name(s: Slide) -> str:
     return f"{what}_{h}x{w}_input_{kh}x{kw}_{'kernel' if s.op == 'conv' else 'window'}.py"
 
 
-_CODE_DIR: list[Path] = []
-
-
 def code_file(s: Slide) -> str:
-    """The PyTorch code of `s` as a .py file named after what it holds (the same code, the same file)."""
-    if not _CODE_DIR:
-        _CODE_DIR.append(Path(tempfile.mkdtemp(prefix="kernel_code_")))
+    """The PyTorch code of `s` as a .py file named after what it holds (the same code, the same file), in
+    Gradio's cache, which serves it and deletes it with the rest (delete_cache)."""
     text = pytorch_code(s)
-    path = _CODE_DIR[0] / hashlib.sha256(text.encode()).hexdigest()[:16] / code_file_name(s)
+    path = _gradio_cache() / "kernel-code" / hashlib.sha256(text.encode()).hexdigest()[:16] / code_file_name(s)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)

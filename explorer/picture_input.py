@@ -190,12 +190,17 @@ def build_picture_input(prefix: str) -> PictureInput:
             photo = PictureUpload(sources=["upload", "webcam", "clipboard"], type="filepath", image_mode=None,
                                 label="Upload, webcam or paste a picture", height=300)
             gr.Examples(example_paths(), inputs=photo, label="Examples (click one)", examples_per_page=12)
-        with gr.Tab("Draw"):
-            gr.Markdown("Pick the pen in the canvas's left toolbar, then draw a digit (or anything).")
+        with gr.Tab("Draw", elem_id=f"{prefix}-draw") as draw_tab:
+            gr.Markdown("Draw a digit (or anything) with the mouse or a finger.")
             sketch = CheckedSketchpad(type="filepath", format="png", image_mode="RGBA", canvas_size=(400, 400),
                                       height=340, label="Drawing", show_label=False,
                                       brush=gr.Brush(default_size=24, colors=["#000000"], default_color="#000000"))
     picture = gr.State(None, time_to_live=STATE_SECONDS)
+    # Gradio 6.31's Sketchpad opens with its Brush button lit but no tool active: a first stroke draws
+    # nothing. Opening the Draw tab picks the brush, so the canvas is ready to draw.
+    draw_tab.select(None, js=f"""() => setTimeout(() => document.querySelector(
+        '#{prefix}-draw button[aria-label="Brush"]')?.click(), 100)""", api_name=f"{prefix}_draw_ready",
+                    api_visibility="private")
 
     def take_photo(path, current, previous, request: gr.Request):
         return after_upload((prefix, getattr(request, "session_hash", None)), path, current, previous)

@@ -342,19 +342,19 @@ def on_overview_click(picture, model_name, count, scale, evt: gr.SelectData):
 def on_play(playing, picture, model_name, stage_no):
     """Play from the current stage (from the first when at the end), or pause."""
     if playing:
-        return False, gr.Timer(active=False), gr.Button(value="▶ Play"), gr.skip()
+        return False, gr.Timer(active=False), gr.Button(value=kernel_tab.PLAY), gr.skip()
     if picture is None:
         raise gr.Error(HINT.replace("**", ""), title="No picture yet")
     last = len(_cached(picture, model_name).stages)
     start = 1 if int(stage_no or 1) >= last else gr.skip()
-    return True, gr.Timer(active=True), gr.Button(value="⏸ Pause"), start
+    return True, gr.Timer(active=True), gr.Button(value=kernel_tab.PAUSE), start
 
 
 def on_tick(picture, model_name, stage_no, count, scale):
     inspection = _cached(picture, model_name)
     following = int(stage_no or 1) + 1
     if following > len(inspection.stages):
-        return (False, gr.Timer(active=False), gr.Button(value="▶ Play"), gr.skip(),
+        return (False, gr.Timer(active=False), gr.Button(value=kernel_tab.PLAY), gr.skip(),
                 *(gr.skip(),) * VIEWS)
     return (gr.skip(), gr.skip(), gr.skip(), following,
             *_stage_only(inspection, following, count, scale, None))
@@ -576,7 +576,7 @@ def build(shared: dict) -> None:
                              buttons=[], elem_id="stages-overview")
             with gr.Row(equal_height=True, visible=False) as stage_row:    # shown once there are stages
                 stage = SliderInput(1, 2, value=1, step=1, label="Stage", scale=5)
-                play = gr.Button("▶ Play", scale=1, min_width=100, elem_id="stages-play")
+                play = gr.Button(kernel_tab.PLAY, scale=1, min_width=100, elem_id="stages-play")
             stage_md = gr.Markdown(f"### {HINT}")
             with gr.Row():
                 count = gr.Radio(COUNT_CHOICES, value="16", label="Channels shown (strongest mean first)")

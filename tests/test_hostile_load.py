@@ -158,8 +158,10 @@ def test_a_gif_within_the_budget_is_served_from_gradios_cache_and_nothing_is_lef
     with Image.open(path) as gif:
         assert gif.info["duration"] == 250
         assert sum(1 for _ in ImageSequence.Iterator(gif)) == expected.numel() == 100    # one frame per step
+    # torchvision's import of torch._dynamo writes one template module into a TemporaryDirectory that torch
+    # itself owns and removes at exit: created once at start-up, by no request, so not counted
     outside = [p for p in temp.rglob("*") if p.is_file() and not p.is_relative_to(temp / "gradio")
-               and not p.is_relative_to(temp / "matplotlib")]
+               and not p.is_relative_to(temp / "matplotlib") and p.name != "_remote_module_non_scriptable.py"]
     assert outside == []
 
 

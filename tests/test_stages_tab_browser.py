@@ -5,8 +5,8 @@ from explorer.feature_maps import overview_layout
 from explorer.stages_tab import TITLE
 
 
-def _draw(page, strokes):
-    canvas = page.locator("#component-0 canvas, canvas").first
+def _draw(page, strokes, canvas_selector="#component-0 canvas, canvas"):
+    canvas = page.locator(canvas_selector).first
     canvas.wait_for()
     box = canvas.bounding_box()
     for points in strokes:
@@ -52,3 +52,22 @@ def test_draw_a_digit_and_step_through_its_stages(page, screenshot_dir):
     page.wait_for_function("document.body.innerText.includes('Stage 2 of')")
     _loaded(page, "#stages-grid")
     page.screenshot(path=str(screenshot_dir / "stages.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_the_sketchpad_opens_ready_to_draw_and_the_stage_player_s_pause_is_drawn(page):
+    """No tool to pick first: a stroke on a fresh canvas is a drawing (Gradio >= 6.15 opens on the brush);
+    Pause's label uses a glyph Debian Chromium's fonts have (U+23F8 is in none)."""
+    from explorer.kernel_tab import PAUSE
+
+    page.get_by_role("tab", name=TITLE).click()
+    page.get_by_role("tab", name="Draw").click()
+    assert "Pick the pen" not in page.locator("body").inner_text()
+    _draw(page, [[(0.3, 0.25), (0.7, 0.25), (0.45, 0.8)]], "#stages-draw canvas")   # a 7, no tool picked
+    page.wait_for_function("document.querySelector('#stages-label h2')?.innerText.trim() === '7'")
+    play = page.locator("#stages-play")
+    play.scroll_into_view_if_needed()
+    play.click()
+    page.wait_for_function(f"document.querySelector('#stages-play').innerText.includes({PAUSE!r})")
+    assert "⏸" not in page.locator("body").inner_text()
+    play.click()
