@@ -15,6 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("EXPLORER_DEVICE", "cpu")
+# all 12 models in one compare(): more than a request may ask on this machine (explorer.budgets), timed here
+os.environ.setdefault("EXPLORER_COMPARE_MODELS", "12")
 
 import torch  # noqa: E402
 

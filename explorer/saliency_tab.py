@@ -352,7 +352,7 @@ def explain(picture, model_name, target, methods, layer, sign, opacity, cmap, ig
     except Stop:
         raise gr.Error("Stopped: press Explain to compute the maps again.", title="Cancelled")
     except ValueError as error:
-        raise gr.Error(str(error), title="Cannot use this")
+        return kept_maps(str(error))
     header = (f"**{model.display_name}** explains class **“{results[0].label}”** "
               f"(probability {_probability(predictions, results[0].label)}). Colour = {SIGN_WORDS[sign]}."
               + "".join(f" {at.method_title(r.method)} looks at layer `{r.layer}`." for r in results if r.layer)
@@ -364,6 +364,13 @@ def explain(picture, model_name, target, methods, layer, sign, opacity, cmap, ig
                methods_update(model.name, methods))
     return (header,) + updates + (items, maps, "*Checking how far to trust the maps…*", curve_figure([]),
                                   gr.DownloadButton(value=sheet_file(items, download_name(model.name, results))))
+
+
+def kept_maps(message: str) -> tuple:
+    """A setting refused: one message where the maps' header stands, saying what is wrong, and the last
+    maps, classes and trust check left on screen as they were (no toast, no error badge over them)."""
+    return ((f"⚠️ **Not updated: {message}.** The maps below are still the last ones computed; change "
+             "the setting named and explain again."),) + (gr.skip(),) * 10
 
 
 def _probability(predictions, label) -> str:

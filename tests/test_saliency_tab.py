@@ -224,3 +224,14 @@ def test_the_download_is_named_after_the_model_methods_and_class():
     assert Path(first).name == Path(second).name == name and first != second     # two visitors, two files
     with Image.open(first) as sheet:
         assert sheet.size == (50, 34)
+
+
+def test_a_refused_setting_keeps_the_maps_on_screen_with_one_message_where_the_header_stands():
+    from explorer.saliency_tab import explain
+
+    c = dict(CONTROLS, occ_window=8, occ_stride=20)           # a stride larger than its window
+    out = explain(ESPRESSO, DEFAULT_MODEL, "", ["occlusion"], c["layer"], c["sign"], c["opacity"], c["cmap"],
+                  c["ig_steps"], c["sg_samples"], c["sg_noise"], c["occ_window"], c["occ_stride"], reset=False)
+    header, rest = out[0], out[1:]
+    assert header.startswith("⚠️ **Not updated:") and "stride" in header and "window" in header
+    assert len(rest) == 10 and all(u == {"__type__": "update"} for u in rest)   # gr.skip(): what is shown stays
