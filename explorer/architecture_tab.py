@@ -528,14 +528,15 @@ def build(shared: dict) -> None:
             results = [totals, chain, block, picture, table, text]
             in_page = results + [note, stale, model_msg, height_msg, width_msg, shown]
             # filled when a page loads, not while the app starts (a cold start serves its first page sooner)
+            # One at a time, in order: a model picked while the first view is still being drawn is shown
+            # after it, not overwritten by it.
+            in_order = dict(concurrency_id="architecture_inspect", concurrency_limit=1, api_visibility="private")
             gr.context.Context.root_block.load(first_view, None, results + [note], api_name="architecture_first_view",
-                                               api_visibility="private")
+                                               **in_order)
             gr.on([go.click, height.submit, width.submit], inspect_in_page, [model, height, width, shown], in_page,
-                  api_name="summarize_in_page", api_visibility="private")
-            model.input(pick_model, [model, shown], [height, width] + in_page, api_name="pick_model",
-                        api_visibility="private")
-            block.input(block_in_page, [shown, block], [picture, note], api_name="block_in_page",
-                        api_visibility="private")
+                  api_name="summarize_in_page", **in_order)
+            model.input(pick_model, [model, shown], [height, width] + in_page, api_name="pick_model", **in_order)
+            block.input(block_in_page, [shown, block], [picture, note], api_name="block_in_page", **in_order)
             # The API's endpoints raise on bad input; the page's own events above keep the last result instead.
             api_only = gr.Button(visible=False)
             api_only.click(inspect_model, [model, height, width], results, api_name="summarize")

@@ -64,6 +64,9 @@ def edit_cell(page, table_id, row, col, text):
     cell = page.locator(f"#{table_id} [data-testid=cell-{row}-{col}]")
     cell.scroll_into_view_if_needed()
     cell.dblclick()
+    # the cell's editor must have the focus before Ctrl+A selects its text (else the typing is appended)
+    page.wait_for_function("id => { const e = document.activeElement; return e && ['INPUT', 'TEXTAREA']"
+                           ".includes(e.tagName) && e.closest('#' + id) !== null; }", arg=table_id)
     page.keyboard.press("Control+a")
     page.keyboard.type(text)
     page.keyboard.press("Enter")
