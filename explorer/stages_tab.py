@@ -584,6 +584,9 @@ def build(shared: dict) -> None:
             gr.Markdown("#### Feature maps of this stage: #rank and channel number above each; click one to open it below")
             grid = gr.Image(label="Feature maps", show_label=False, format="png", interactive=False,
                             buttons=["download", "fullscreen"], elem_id="stages-grid")
+            # On a phone the grid fills the width and its buttons would cover the top-right cell.
+            gr.HTML("<style>#stages-style {display: none} @media (max-width: 700px) "
+                    "{#stages-grid .icon-button-wrapper {display: none}}</style>", elem_id="stages-style")
     gr.Markdown("### One channel, and where its strongest unit looks")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=200):

@@ -178,3 +178,30 @@ def test_a_text_file_renamed_png_gets_one_message_and_the_previous_picture_comes
     assert not page.locator("img[src*='notes.png']").count()
     assert _settled_label(page) == label       # and the results are still the cat's
     _shot(page, "stages-bad-upload.png")
+
+
+@pytest.mark.browser
+def test_on_a_phone_nothing_covers_the_grid_s_cells(browser, app_url):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    try:
+        page.goto(app_url)
+        page.wait_for_selector("button[role=tab]")
+        page.get_by_role("tab", name=TITLE).click()
+        example = page.locator("img[src*='espresso']").first
+        example.scroll_into_view_if_needed()
+        example.click()
+        page.wait_for_function("document.body.innerText.includes('Stage 1 of')")
+        _loaded(page, "#stages-grid")
+        page.locator("#stages-grid").scroll_into_view_if_needed()
+        over = page.evaluate("""() => { const g = document.querySelector('#stages-grid');
+            const picture = g.querySelector('img'), img = picture.getBoundingClientRect();
+            return [...g.querySelectorAll('button')]          // not the clickable picture itself
+                .filter(b => b.offsetParent !== null && !b.contains(picture)).map(b => {
+                const r = b.getBoundingClientRect();
+                return r.right > img.left && r.left < img.right && r.bottom > img.top && r.top < img.bottom; })
+                .filter(Boolean).length; }""")
+        assert over == 0
+    finally:
+        context.close()
