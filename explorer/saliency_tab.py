@@ -11,7 +11,7 @@ from gradio.utils import get_upload_folder
 from PIL import Image, ImageDraw
 
 from explorer import attribution as at
-from explorer import budgets
+from explorer import budgets, features
 from explorer import trust
 from explorer.gpu import MODEL_QUEUE, gpu, reporter, reporting, slot_seconds
 from explorer.gradio_patches import abandoned
@@ -81,17 +81,17 @@ def method_options(method: str, layer, ig_steps, sg_samples, sg_noise, occ_windo
     return {k: v for k, v in given.items() if k in allowed and v is not None}
 
 
-def _passes(model_name: str, image: Image.Image, method: str, options: dict) -> int:
-    """The passes `method` takes on this picture, at the model's input size (they size its GPU slot)."""
+def _passes(model_name: str, method: str, options: dict) -> int:
+    """The passes `method` takes at the model's input size, whatever the picture (they size its GPU slot)."""
     try:
-        size = tuple(get_model(model_name)[0].preprocess(image).shape[-2:])
+        size = features.input_shape(get_model(model_name)[0])[1:]
     except ValueError:   # refused inside, with its message
         return 1
     return at.image_passes(method, options, size)
 
 
 def _attribute_seconds(model_name, image, method, target, options, job=None) -> int:
-    return slot_seconds(model_name, _passes(model_name, image, method, options))
+    return slot_seconds(model_name, _passes(model_name, method, options))
 
 
 @gpu(duration=_attribute_seconds)
@@ -108,7 +108,7 @@ def _predict(model_name: str, image: Image.Image) -> list[tuple[str, float]]:
 
 def _trust_seconds(model_name, image, result, sign, job=None) -> int:
     """The randomised model's map (the method's passes) and the deletion curves (explorer.trust)."""
-    passes = _passes(model_name, image, result.method, result.options) + trust.CHECK_PASSES
+    passes = _passes(model_name, result.method, result.options) + trust.CHECK_PASSES
     return slot_seconds(model_name, passes)
 
 

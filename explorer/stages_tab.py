@@ -11,6 +11,7 @@ from explorer import feature_maps as fm
 from explorer import budgets, features, kernel_tab
 from explorer.bridge import Unit, arrival_words, describe_unit, explain_unit
 from explorer.gpu import MODEL_QUEUE, gpu, reporter, reporting, slot_seconds
+from explorer.gradio_patches import abandoned
 from explorer.images import is_blank, load_image
 from explorer.models import DEFAULT_MODEL, Inspection, get_model
 from explorer.number_inputs import NumberInput, SliderInput
@@ -429,7 +430,7 @@ def on_feature(picture, model_name, stage_no, channel, objective, seed, request:
         target, what = _feature_target(inspection, model, index, channel or 0, objective)
 
         def report(fraction: float) -> None:
-            if flag.is_set():
+            if flag.is_set() or abandoned(request):      # Cancel pressed, or nobody waits any more
                 raise Stop("cancelled")
             progress(fraction, desc="drawing: step by step, the objective rising")
 

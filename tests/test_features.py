@@ -401,3 +401,25 @@ def test_visualize_endpoint_returns_the_picture_and_its_activation(client):
     most = features.default_steps(model, "features.conv2")
     with pytest.raises(Exception, match=f"steps: {most + 1} is more than .* at most {most}"):
         client.predict("digits", "features.conv2", 3, "channel", 0, most + 1, api_name="/visualize")
+
+
+def test_a_drawing_nobody_waits_for_stops_at_its_next_step(monkeypatch):
+    """A visitor who left (Gradio marks the session's jobs dead) stops the drawing as Cancel does."""
+    import gradio as gr
+
+    from explorer import stages_tab
+    from test_budgets import _request
+
+    photo = str(Path(__file__).resolve().parent.parent / "assets" / "examples" / "cat.jpg")
+    steps = []
+    real = features.visualize
+
+    def counted(*args, progress=None, **kwargs):
+        return real(*args, progress=lambda f: (steps.append(f), progress(f)), **kwargs)
+
+    monkeypatch.setattr(features, "visualize", counted)
+    features.RESULTS.clear()
+    with pytest.raises(gr.Error, match="Stopped"):
+        stages_tab.on_feature(photo, DEFAULT_MODEL, 1, 0, "channel", 12345,
+                              request=_request("gone", False), progress=lambda *a, **k: None)
+    assert len(steps) == 1                                  # stopped at the first step it reported
