@@ -15,13 +15,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("EXPLORER_DEVICE", "cpu")
-# all 12 models in one compare(): more than a request may ask on this machine (explorer.budgets), timed here
+# all 12 models in one compare(): more than a request may ask on this machine (explorer.core.budgets), timed here
 os.environ.setdefault("EXPLORER_COMPARE_MODELS", "12")
 
 import torch  # noqa: E402
 
-from explorer import architecture as arch  # noqa: E402
-from explorer.models import MODEL_NAMES, load_model  # noqa: E402
+from explorer.core import architecture as arch  # noqa: E402
+from explorer.core.models import MODEL_NAMES, load_model  # noqa: E402
 
 
 def main() -> None:
@@ -33,7 +33,7 @@ def main() -> None:
     arch.summarize(MODEL_NAMES[0])
     cached = time.perf_counter() - start
 
-    from explorer.architecture_tab import inspect_values
+    from explorer.ui.architecture_tab import inspect_values
     _, h, w = arch.model_input_size(MODEL_NAMES[0])
     start = time.perf_counter()
     inspect_values(MODEL_NAMES[0], h, w)

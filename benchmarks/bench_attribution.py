@@ -18,8 +18,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 warnings.simplefilter("ignore")
 
-from explorer.attribution import attribute_input  # noqa: E402
-from explorer.models import DEFAULT_MODEL, get_model, load_model  # noqa: E402
+from explorer.core.attribution import attribute_input  # noqa: E402
+from explorer.core.models import DEFAULT_MODEL, get_model, load_model  # noqa: E402
 
 IMAGE = Path(__file__).resolve().parent.parent / "assets" / "examples" / "espresso.jpg"
 GOALS = {"saliency": 1.5, "gradcam": 1.5, "integrated_gradients": 1.3, "smoothgrad": 1.3}
@@ -69,7 +69,7 @@ def main() -> None:
         print(f"{method:22s} {seconds * 1e3:8.1f} ms  {ratio:5.2f}x floor  (goal <= {GOALS[method]}x: "
               f"{'ok' if ratio <= GOALS[method] else 'MISSED'})")
     if args.model == DEFAULT_MODEL and args.device is None:
-        from explorer.saliency_tab import explain, forget_results, on_trust
+        from explorer.ui.saliency_tab import explain, forget_results, on_trust
 
         for method in ("saliency", "gradcam"):
             controls = [str(IMAGE), model.name, "", [method], "", "absolute", 0.6, "inferno", 32, 16, 0.15, 0, 0]

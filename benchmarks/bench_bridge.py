@@ -1,4 +1,4 @@
-"""Speed of the bridge (explorer.bridge.explain_unit), as ratios against a bare forward pass measured
+"""Speed of the bridge (explorer.core.bridge.explain_unit), as ratios against a bare forward pass measured
 in the same run, and of the Stages tab's whole answer to a click on a unit.
 
     .venv/bin/python benchmarks/bench_bridge.py [--model NAME] [--rounds N] [--units N]
@@ -21,10 +21,10 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from explorer import stages_tab  # noqa: E402
-from explorer.bridge import explain_unit  # noqa: E402
-from explorer.gradio_patches import encode  # noqa: E402
-from explorer.models import DEFAULT_MODEL, get_model  # noqa: E402
+from explorer.ui import stages_tab  # noqa: E402
+from explorer.core.bridge import explain_unit  # noqa: E402
+from explorer.ui.gradio_patches import encode  # noqa: E402
+from explorer.core.models import DEFAULT_MODEL, get_model  # noqa: E402
 
 PHOTO = ROOT / "assets" / "examples" / "espresso.jpg"
 

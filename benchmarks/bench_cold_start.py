@@ -24,7 +24,7 @@ PHOTO = ROOT / "assets" / "examples" / "panda.jpg"
 FLOOR = f"""
 import torch, torchvision, gradio, captum
 from PIL import Image
-from explorer.models import get_model
+from explorer.core.models import get_model
 model, _ = get_model()
 print(model.predict(Image.open({str(PHOTO)!r}), k=1)[0][0], flush=True)
 """

@@ -1,4 +1,4 @@
-"""Feature visualisation by optimisation (explorer.features.visualize) against issue 12's goals, every
+"""Feature visualisation by optimisation (explorer.core.features.visualize) against issue 12's goals, every
 ratio measured in the same run.
 
     .venv/bin/python benchmarks/bench_features.py [--model NAME] [--steps N] [--seed S] [--rules ...] [--save DIR]
@@ -38,8 +38,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from explorer import features  # noqa: E402
-from explorer.models import DEFAULT_MODEL, get_model  # noqa: E402
+from explorer.core import features  # noqa: E402
+from explorer.core.models import DEFAULT_MODEL, get_model  # noqa: E402
 
 EXAMPLES = sorted((ROOT / "assets" / "examples").glob("*.jpg"))
 FRACTIONS = {"early": 0.1, "middle": 0.5, "late": 0.9}

@@ -40,8 +40,8 @@ def median_seconds(fn, device: torch.device, repeat: int) -> float:
 
 
 def jobs(model, image):
-    from explorer import attribution as at
-    from explorer import features
+    from explorer.core import attribution as at
+    from explorer.core import features
 
     valid = at.methods_for(model)
     yield "stage sweep (inspect)", lambda: model.inspect(image), 5
@@ -62,8 +62,8 @@ def main() -> None:
         return
     from PIL import Image
 
-    from explorer import features
-    from explorer.models import load_model
+    from explorer.core import features
+    from explorer.core.models import load_model
 
     image = Image.open(ROOT / "assets" / "examples" / "dog.jpg").convert("RGB")
     cpu, dev = load_model(args.model, device="cpu"), load_model(args.model, device=device)

@@ -5,7 +5,7 @@ while one request runs, then read again 3 s after it (what the request kept).
     .venv/bin/python benchmarks/bench_hostile_memory.py                # this checkout
     .venv/bin/python benchmarks/bench_hostile_memory.py --app /path/to/another/checkout --only gif,ig32
 
-Goal (with the default budget): no request raises the peak by more than about 1 GB (explorer.budgets
+Goal (with the default budget): no request raises the peak by more than about 1 GB (explorer.core.budgets
 request_memory, plus the model itself the first time it is loaded, which is warmed first here).
 Requests run one at a time, each once; each prints +peak and +kept in MB over the memory before it,
 and the whole run's peak over the memory after start. Bounded: every request has a time limit.

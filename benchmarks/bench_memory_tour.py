@@ -25,8 +25,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from explorer.architecture import model_input_size  # noqa: E402
-from explorer.models import DEFAULT_MODEL, MODEL_NAMES  # noqa: E402
+from explorer.core.architecture import model_input_size  # noqa: E402
+from explorer.core.models import DEFAULT_MODEL, MODEL_NAMES  # noqa: E402
 
 PHOTO = ROOT / "assets" / "examples" / "cat.jpg"
 GOAL_BYTES = 3 * 2**30

@@ -6,7 +6,7 @@
 Held out: a stratified 20% of load_digits (seed 0), never augmented, never trained on.
 Training digits are augmented the way drawings differ: each 8x8 grid is upsampled to a 32x32 bitmap,
 rotated, sheared, stretched, its strokes thickened or thinned, then cropped to the ink and fitted back
-into 8x8 cells exactly as explorer.digits.sketch_to_grid does with a sketch.
+into 8x8 cells exactly as explorer.core.digits.sketch_to_grid does with a sketch.
 """
 import argparse
 import math
@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from explorer.digits import WEIGHTS_PATH, DigitNet, grid_to_tensor, normalise_grid  # noqa: E402
+from explorer.core.digits import WEIGHTS_PATH, DigitNet, grid_to_tensor, normalise_grid  # noqa: E402
 
 SEED = 0
 TEST_FRACTION = 0.2

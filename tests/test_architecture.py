@@ -1,4 +1,4 @@
-"""explorer.architecture: the chapter's CNNNet is AlexNet; summaries, receptive fields and MACs agree
+"""explorer.core.architecture: the chapter's CNNNet is AlexNet; summaries, receptive fields and MACs agree
 with PyTorch; compare() gives real counts and measured times."""
 import copy
 
@@ -7,9 +7,9 @@ import torch
 import torchvision
 from torch import nn
 
-from explorer.architecture import (CHAPTER_TOP5_ERROR, CNNNet, compare, count_macs, match_layers, same_outputs,
+from explorer.core.architecture import (CHAPTER_TOP5_ERROR, CNNNet, compare, count_macs, match_layers, same_outputs,
                                    summarize)
-from explorer.architecture_drawing import block_graph, branching_blocks, draw_block, draw_chain, stages
+from explorer.drawing.architecture_drawing import block_graph, branching_blocks, draw_block, draw_chain, stages
 
 
 def leaves(model):

@@ -5,9 +5,9 @@ import pytest
 from matplotlib.patches import FancyBboxPatch
 from torchvision import models as tvm
 
-from explorer import architecture as arch
-from explorer.architecture_drawing import chain_figure, stages
-from explorer.architecture_tab import compare_plot
+from explorer.core import architecture as arch
+from explorer.drawing.architecture_drawing import chain_figure, stages
+from explorer.ui.architecture_tab import compare_plot
 
 
 def _boxes(ax, renderer):

@@ -7,9 +7,9 @@ import pytest
 import torch
 import torchvision
 
-from explorer import architecture as arch
-from explorer.architecture_fit import InputSizeError
-from explorer.digits import DigitNet
+from explorer.core import architecture as arch
+from explorer.core.architecture_fit import InputSizeError
+from explorer.core.digits import DigitNet
 
 
 def _runs(module, size) -> bool:

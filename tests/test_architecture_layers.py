@@ -1,4 +1,4 @@
-"""explorer.layer_playground: ReLU, Dropout, BatchNorm2d and adaptive pooling on a user's matrix,
+"""explorer.core.layer_playground: ReLU, Dropout, BatchNorm2d and adaptive pooling on a user's matrix,
 checked against formulas written out with numpy."""
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from explorer import layer_playground as lp
+from explorer.core import layer_playground as lp
 
 CHAPTER = np.array([[10, 11, 9, 3], [2, 123, 4, 0], [45, 237, 23, 99], [20, 67, 22, 255]], dtype=float)
 SIGNED = np.array([[-1.5, 2, 0], [3, -4, 5.25]])

@@ -6,7 +6,7 @@ import pytest
 import torchvision
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from explorer.architecture_tab import TITLE, compare_in_page, inspect_in_page
+from explorer.ui.architecture_tab import TITLE, compare_in_page, inspect_in_page
 
 
 @pytest.mark.e2e
@@ -79,7 +79,7 @@ def test_architecture_tab_screenshot(page, screenshot_dir):
 
 
 def test_the_first_summary_is_computed_when_a_page_loads_not_while_the_app_starts(monkeypatch):
-    from explorer import architecture_tab
+    from explorer.ui import architecture_tab
     from explorer.ui import build_demo
 
     def refuse(*args):

@@ -1,4 +1,4 @@
-"""explorer.attribution against autograd and the Grad-CAM formula on a tiny model, and on real models."""
+"""explorer.core.attribution against autograd and the Grad-CAM formula on a tiny model, and on real models."""
 import numpy as np
 import pytest
 import torch
@@ -6,10 +6,10 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from explorer.attribution import (METHODS, Cancelled, attribute, attribute_input, colorize, conv_layers, explain,
+from explorer.core.attribution import (METHODS, Cancelled, attribute, attribute_input, colorize, conv_layers, explain,
                                   guided_backprop_check, methods_for, normalise, overlay, resolve_target, signed)
-from explorer.models import DEFAULT_MODEL, LoadedModel, PhotoTransform, get_model, load_model
-from explorer.stages import capture_stages
+from explorer.core.models import DEFAULT_MODEL, LoadedModel, PhotoTransform, get_model, load_model
+from explorer.core.stages import capture_stages
 
 FAST = {"integrated_gradients": {"n_steps": 4}, "smoothgrad": {"nt_samples": 3},
         "occlusion": {"window": 4, "stride": 4}}

@@ -1,7 +1,7 @@
-"""explorer.bridge.explain_unit against PyTorch: each unit's total against the layer's real output
+"""explorer.core.bridge.explain_unit against PyTorch: each unit's total against the layer's real output
 taken by this test's own hooks, each partial sum against the layer's own forward run with every other
 input channel's weights zeroed, the steps after it against the BatchNorm and activation modules' own
-outputs, and the Kernel tab's replay through explorer.sliding.slide."""
+outputs, and the Kernel tab's replay through explorer.core.sliding.slide."""
 import copy
 
 import numpy as np
@@ -10,11 +10,11 @@ import torch
 from PIL import Image, ImageDraw
 from torch import nn
 
-from explorer.bridge import describe_unit, explain_unit
-from explorer.models import MODEL_NAMES, PhotoTransform, LoadedModel, load_model
-from explorer.sliding import slide
-from explorer.stages import layer_input
-from explorer.unit_drawing import render_unit
+from explorer.core.bridge import describe_unit, explain_unit
+from explorer.core.models import MODEL_NAMES, PhotoTransform, LoadedModel, load_model
+from explorer.core.sliding import slide
+from explorer.core.stages import layer_input
+from explorer.drawing.unit_drawing import render_unit
 
 STAGE_TYPES = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 
@@ -280,7 +280,7 @@ def test_a_stage_whose_op_cannot_be_followed_is_refused_in_words():
 def test_unit_endpoint_gives_the_sum_and_pytorchs_value(client):
     from gradio_client import handle_file
 
-    from explorer.models import get_model
+    from explorer.core.models import get_model
 
     path = str(__import__("pathlib").Path(__file__).resolve().parent.parent / "assets" / "examples" / "espresso.jpg")
     answer, picture = client.predict(handle_file(path), "efficientnet_lite0", "blocks.1.0.conv_pw", 7, 20, 30,

@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from explorer.feature_maps import large_factor, overview_layout
-from explorer.kernel_tab import FROM_STAGES
-from explorer.stages_tab import TITLE
+from explorer.drawing.feature_maps import large_factor, overview_layout
+from explorer.ui.kernel_tab import FROM_STAGES
+from explorer.ui.stages_tab import TITLE
 from test_stages_tab_browser import _click_image_pixel as _click_visible_pixel, _draw, _loaded
 
 NUMBER = r"(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"

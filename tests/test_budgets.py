@@ -1,4 +1,4 @@
-"""The cost budget (explorer.budgets): set from the machine, overridden by the environment, checked
+"""The cost budget (explorer.core.budgets): set from the machine, overridden by the environment, checked
 before any work; batched attribution in memory-sized chunks that give PyTorch's (Captum's) own result;
 GIFs written frame by frame; the small refusals of issue 15."""
 import io
@@ -10,13 +10,13 @@ import torch
 from captum.attr import IntegratedGradients, NoiseTunnel, Saliency
 from PIL import Image, ImageSequence
 
-from explorer import attribution as at
-from explorer import budgets
-from explorer.images import load_image, open_header
-from explorer.kernel_frames import GifStopped
-from explorer.kernel_tab import compute
-from explorer.models import get_model
-from explorer.sliding import slide
+from explorer.core import attribution as at
+from explorer.core import budgets
+from explorer.core.images import load_image, open_header
+from explorer.drawing.kernel_frames import GifStopped
+from explorer.ui.kernel_tab import compute
+from explorer.core.models import get_model
+from explorer.core.sliding import slide
 from image_files import encoded
 
 ONES_32 = [[1] * 32 for _ in range(32)]
@@ -206,7 +206,7 @@ def test_a_float_picture_with_nan_or_inf_pixels_is_refused(tmp_path, monkeypatch
 
 
 def test_comparing_more_models_than_the_budget_is_refused_before_measuring(monkeypatch):
-    from explorer import architecture
+    from explorer.core import architecture
 
     monkeypatch.setenv("EXPLORER_COMPARE_MODELS", "2")
     measured = []
@@ -224,7 +224,7 @@ def test_feature_visualisation_steps_above_the_models_default_are_refused():
 
 
 def test_saliency_sheets_are_written_in_gradios_cache(tmp_path, monkeypatch):
-    from explorer import saliency_tab
+    from explorer.ui import saliency_tab
 
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "cache"))
     path = saliency_tab.sheet_file([(Image.new("RGB", (30, 20), "red"), "a map")], "saliency-x-gradcam-cat.png")
@@ -234,7 +234,7 @@ def test_saliency_sheets_are_written_in_gradios_cache(tmp_path, monkeypatch):
 
 
 def test_the_kernel_renderers_kept_are_bounded_in_bytes():
-    from explorer import kernel_tab
+    from explorer.ui import kernel_tab
 
     kernel_tab._RENDERERS.clear()
     made = 0
@@ -259,8 +259,8 @@ def _request(session: str, *alive: bool):
 
 
 def test_a_job_nobody_waits_for_reads_as_cancelled():
-    from explorer import saliency_tab
-    from explorer.gradio_patches import abandoned
+    from explorer.ui import saliency_tab
+    from explorer.ui.gradio_patches import abandoned
 
     assert abandoned(_request("s", False)) and abandoned(_request("s", False, False))
     assert not abandoned(_request("s", True)) and not abandoned(_request("s", False, True))

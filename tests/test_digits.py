@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from explorer.digits import (DIGIT_LABELS, INPUT_SIZE, WEIGHTS_PATH, DigitNet, load_digit_net,
+from explorer.core.digits import (DIGIT_LABELS, INPUT_SIZE, WEIGHTS_PATH, DigitNet, load_digit_net,
                              sketch_to_grid, sketch_to_tensor)
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,8 +5,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from explorer import feature_maps as fm
-from explorer.stages import capture_stages
+from explorer.drawing import feature_maps as fm
+from explorer.core.stages import capture_stages
 
 
 def _activation(channels=40, height=9, width=13, seed=0) -> torch.Tensor:
@@ -194,7 +194,7 @@ def test_the_current_stage_is_framed_in_the_overview_and_nothing_else_changes():
 
 
 def test_the_enlarged_channel_is_drawn_on_its_own_scale_and_its_legend_and_heading_say_so():
-    from explorer.stages_tab import LARGE_HEADING
+    from explorer.ui.stages_tab import LARGE_HEADING
 
     stages = _stages()
     stage = stages[0]

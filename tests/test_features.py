@@ -1,4 +1,4 @@
-"""Feature visualisation by optimisation (explorer.features): the objective rises, seeds are reproducible,
+"""Feature visualisation by optimisation (explorer.core.features): the objective rises, seeds are reproducible,
 pictures are specific to their channel, the shared model is left as it was (no hook, same weights, eval
 mode, its lock free between steps), bad requests are refused by name, and results are cached.
 
@@ -13,9 +13,9 @@ import torch
 from PIL import Image, ImageDraw
 from torch import nn
 
-from explorer import features
-from explorer.features import (RESULTS, Visualization, activation_of, from_image, stages_of, visualize)
-from explorer.models import DEFAULT_MODEL, LoadedModel, PhotoTransform, load_model
+from explorer.core import features
+from explorer.core.features import (RESULTS, Visualization, activation_of, from_image, stages_of, visualize)
+from explorer.core.models import DEFAULT_MODEL, LoadedModel, PhotoTransform, load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -387,7 +387,7 @@ def test_messages_give_the_allowed_range(digits):
 
 @pytest.mark.e2e
 def test_visualize_endpoint_returns_the_picture_and_its_activation(client):
-    from explorer.models import get_model
+    from explorer.core.models import get_model
 
     path, numbers = client.predict("digits", "features.conv2", 3, "channel", 0, 24, api_name="/visualize")
     assert numbers["stage"] == "features.conv2" and numbers["steps"] == 24 and len(numbers["objective"]) == 24
@@ -407,7 +407,7 @@ def test_a_drawing_nobody_waits_for_stops_at_its_next_step(monkeypatch):
     """A visitor who left (Gradio marks the session's jobs dead) stops the drawing as Cancel does."""
     import gradio as gr
 
-    from explorer import stages_tab
+    from explorer.ui import stages_tab
     from test_budgets import _request
 
     photo = str(Path(__file__).resolve().parent.parent / "assets" / "examples" / "cat.jpg")

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from explorer.stages_tab import TITLE
+from explorer.ui.stages_tab import TITLE
 from test_stages_tab_browser import _draw, _loaded
 
 

@@ -14,10 +14,10 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer import attribution as at
-from explorer import features
-from explorer.bridge import explain_unit
-from explorer.models import DEFAULT_MODEL, load_model
+from explorer.core import attribution as at
+from explorer.core import features
+from explorer.core.bridge import explain_unit
+from explorer.core.models import DEFAULT_MODEL, load_model
 
 DEVICE = os.environ.get("EXPLORER_GPU_TEST_DEVICE", "cuda")
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(DEVICE == "cuda" and not torch.cuda.is_available(),

@@ -17,8 +17,8 @@ from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image, ImageOps
 
-from explorer.kernel_presets import CHAPTER_KERNEL, CHAPTER_MATRIX
-from explorer.models import get_model
+from explorer.drawing.kernel_presets import CHAPTER_KERNEL, CHAPTER_MATRIX
+from explorer.core.models import get_model
 from image_files import encoded, png_claiming
 
 pytestmark = pytest.mark.e2e

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageSequence
 
-from explorer.models import get_model
+from explorer.core.models import get_model
 
 pytestmark = pytest.mark.e2e
 

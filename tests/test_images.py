@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explorer.images import MAX_PIXELS, WORK_SIZE, is_blank, load_image
+from explorer.core.images import MAX_PIXELS, WORK_SIZE, is_blank, load_image
 from image_files import encoded, png_claiming
 
 UPLOADS = Path(tempfile.gettempdir()) / "gradio" / "explorer-tests"

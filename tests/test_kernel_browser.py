@@ -12,10 +12,10 @@ import torch.nn.functional as F
 from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
 
-from explorer.kernel_presets import CHAPTER_KERNEL, CHAPTER_MATRIX, PRESET_NAMES
-from explorer.kernel_tab import PAUSE, PLAY, TITLE
-from explorer.sliding import slide
-from explorer.kernel_frames import FrameRenderer
+from explorer.drawing.kernel_presets import CHAPTER_KERNEL, CHAPTER_MATRIX, PRESET_NAMES
+from explorer.ui.kernel_tab import PAUSE, PLAY, TITLE
+from explorer.core.sliding import slide
+from explorer.drawing.kernel_frames import FrameRenderer
 
 pytestmark = pytest.mark.browser
 

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from explorer.kernel_presets import CHAPTER_KERNEL, CHAPTER_MATRIX
+from explorer.drawing.kernel_presets import CHAPTER_KERNEL, CHAPTER_MATRIX
 
 pytestmark = pytest.mark.e2e
 

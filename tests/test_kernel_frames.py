@@ -6,9 +6,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from explorer import kernel_frames as kf
-from explorer.kernel_presets import CHAPTER_KERNEL, CHAPTER_MATRIX, PRESET_NAMES, preset
-from explorer.sliding import pytorch_code, slide
+from explorer.drawing import kernel_frames as kf
+from explorer.drawing.kernel_presets import CHAPTER_KERNEL, CHAPTER_MATRIX, PRESET_NAMES, preset
+from explorer.core.sliding import pytorch_code, slide
 
 
 def colour_at(im, box):

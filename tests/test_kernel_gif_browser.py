@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from explorer.kernel_tab import TITLE
+from explorer.ui.kernel_tab import TITLE
 
 pytestmark = pytest.mark.browser
 

@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from gradio.components import Dropdown
 
-from explorer import architecture_tab, kernel_tab
-from explorer.kernel_presets import CHAPTER_KERNEL, CHAPTER_MATRIX, PRESET_NAMES, preset
+from explorer.ui import architecture_tab, kernel_tab
+from explorer.drawing.kernel_presets import CHAPTER_KERNEL, CHAPTER_MATRIX, PRESET_NAMES, preset
 
 SETTINGS = dict(matrix=CHAPTER_MATRIX, kernel=CHAPTER_KERNEL, op="conv", kernel_size="2", stride="2",
                 padding="0", dilation="1", bias=0.0, ceil_mode=False)

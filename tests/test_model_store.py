@@ -9,8 +9,8 @@ import torch
 from PIL import Image, ImageDraw
 from torch import nn
 
-from explorer import memory, models
-from explorer.models import ModelStore, model_budget_bytes, module_bytes
+from explorer.core import memory, models
+from explorer.core.models import ModelStore, model_budget_bytes, module_bytes
 
 MB = 2**20
 
@@ -142,7 +142,7 @@ def test_freed_memory_goes_back_to_the_system():
 
 def test_what_is_made_from_a_model_counts_against_the_budget_and_goes_with_it(monkeypatch):
     """The trust check's randomised copy is such a companion: a second model's worth of weights."""
-    from explorer import trust
+    from explorer.core import trust
 
     digits_bytes = module_bytes(models.load_model("digits").module)
     cnnnet_bytes = module_bytes(models.load_model("cnnnet").module)

@@ -8,8 +8,8 @@ import torch
 import torchvision
 from PIL import Image
 
-from explorer import models
-from explorer.models import DEFAULT_MODEL, MODEL_NAMES, WeightsUnavailable, get_model, load_model
+from explorer.core import models
+from explorer.core.models import DEFAULT_MODEL, MODEL_NAMES, WeightsUnavailable, get_model, load_model
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
 CATS = {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat"}
@@ -86,7 +86,7 @@ class _RunsCode:
 
 
 def test_a_checkpoint_that_would_run_code_is_never_unpickled(tmp_path, monkeypatch):
-    """torchvision's loader asks torch.hub for weights_only=False; explorer.models forces the safe unpickler."""
+    """torchvision's loader asks torch.hub for weights_only=False; explorer.core.models forces the safe unpickler."""
     weights = torchvision.models.ResNet18_Weights.DEFAULT
     checkpoints = tmp_path / "hub" / "checkpoints"
     checkpoints.mkdir(parents=True)

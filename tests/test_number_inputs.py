@@ -4,7 +4,7 @@ import math
 import gradio as gr
 import pytest
 
-from explorer.number_inputs import NumberInput, SliderInput
+from explorer.ui.number_inputs import NumberInput, SliderInput
 
 
 @pytest.fixture

@@ -80,14 +80,6 @@ def test_requirements_are_installed_at_their_pins():
             assert importlib.metadata.version(match.group(1)) == match.group(2), line
 
 
-def test_the_computing_core_never_imports_gradio():
-    """Only the tab modules and the UI glue talk to gradio; the rest is usable from a notebook."""
-    ui_modules = {"ui.py", "picture_input.py", "gpu.py", "upload.py", "number_inputs.py", "gradio_patches.py"}
-    for path in (ROOT / "explorer").glob("*.py"):
-        if not path.name.endswith("_tab.py") and path.name not in ui_modules:
-            assert "gradio" not in _imports_of_file(path), f"explorer/{path.name} imports gradio"
-
-
 def test_app_builds_demo_without_launching():
     source = (ROOT / "app.py").read_text()
     assert "demo = build_demo()" in source and 'if __name__ == "__main__":' in source

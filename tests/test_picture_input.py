@@ -1,4 +1,4 @@
-"""Drawings are checked before Gradio decodes them (explorer.picture_input.CheckedSketchpad): layers
+"""Drawings are checked before Gradio decodes them (explorer.ui.picture_input.CheckedSketchpad): layers
 counted, sizes read from the file headers, the photos' 50-megapixel limit for all parts together."""
 import gradio as gr
 import pytest
@@ -6,8 +6,8 @@ from gradio.components.image_editor import AcceptBlobs, EditorData, EditorDataBl
 from gradio.data_classes import FileData
 from PIL import Image
 
-from explorer.images import load_image
-from explorer.picture_input import MAX_LAYERS, CheckedSketchpad
+from explorer.core.images import load_image
+from explorer.ui.picture_input import MAX_LAYERS, CheckedSketchpad
 from image_files import encoded, png_claiming
 
 

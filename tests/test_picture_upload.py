@@ -5,7 +5,7 @@ import warnings
 import gradio as gr
 import pytest
 
-from explorer.picture_input import Unreadable, after_upload
+from explorer.ui.picture_input import Unreadable, after_upload
 
 JUNK = Unreadable("image: the file is not an image that can be read (PNG, JPEG, GIF, WebP, BMP, TIFF)",
                   "/tmp/gradio/abc/notes.png")

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from gradio_client import handle_file
 
-from explorer import models
+from explorer.core import models
 from explorer.ui import CONCURRENCY, LAUNCH_OPTIONS, QUEUE_SIZE, build_demo
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
@@ -81,7 +81,7 @@ def test_a_picture_already_in_gradios_cache_is_never_rewritten(tmp_path, demo):
     from gradio import processing_utils
     from PIL import Image
 
-    from explorer import gradio_patches
+    from explorer.ui import gradio_patches
 
     assert processing_utils.save_pil_to_cache is gradio_patches.save_pil_to_cache  # build_demo applied it
     picture = Image.new("RGB", (8, 8), (200, 10, 10))
@@ -139,7 +139,7 @@ def test_temporary_files_are_deleted_while_uploads_keep_coming(tmp_path, demo):
     for good: no temporary file is deleted again."""
     from gradio import route_utils
 
-    from explorer import gradio_patches
+    from explorer.ui import gradio_patches
 
     assert route_utils.delete_files_created_by_app is gradio_patches.delete_files_created_by_app  # applied
     uploads, error = _delete_while_uploading(gradio_patches.delete_files_created_by_app, tmp_path)
@@ -152,7 +152,7 @@ def test_temporary_files_are_deleted_while_uploads_keep_coming(tmp_path, demo):
 def test_gradios_own_deletion_fails_under_uploads(tmp_path):
     """The bug the patch fixes, shown on Gradio's original function: when this stops failing (a Gradio
     upgrade fixed it), the patch can go."""
-    from explorer import gradio_patches
+    from explorer.ui import gradio_patches
 
     _, error = _delete_while_uploading(gradio_patches.GRADIOS_DELETE_FILES, tmp_path)
     assert error is not None and "changed size during iteration" in str(error)
@@ -181,7 +181,7 @@ def test_users_getting_the_same_picture_at_once_all_receive_it(app_url):
 def test_malloc_arenas_are_limited_on_glibc():
     import platform
 
-    from explorer.memory import limit_allocator_arenas
+    from explorer.core.memory import limit_allocator_arenas
 
     if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
         assert limit_allocator_arenas() is True
@@ -193,7 +193,7 @@ def test_startup_objects_are_frozen_and_later_garbage_is_still_collected():
     import gc
     import weakref
 
-    from explorer.memory import freeze_startup_objects
+    from explorer.core.memory import freeze_startup_objects
 
     assert freeze_startup_objects() > 10_000      # torch, Gradio: many objects, now never walked
 

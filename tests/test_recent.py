@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from explorer import saliency_tab, trust
-from explorer.models import get_model
-from explorer.recent import Recent, fingerprint, picture_key
+from explorer.ui import saliency_tab
+
+from explorer.core import trust
+from explorer.core.models import get_model
+from explorer.core.recent import Recent, fingerprint, picture_key
 
 ESPRESSO = str(Path(__file__).resolve().parent.parent / "assets" / "examples" / "espresso.jpg")
 CAT = str(Path(__file__).resolve().parent.parent / "assets" / "examples" / "cat.jpg")

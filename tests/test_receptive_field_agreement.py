@@ -1,10 +1,10 @@
-"""The Stages tab (explorer.stages) and the Architecture tab (explorer.architecture) compute receptive
+"""The Stages tab (explorer.core.stages) and the Architecture tab (explorer.core.architecture) compute receptive
 fields with two tracers of their own; a learner moving between the tabs must read the same numbers."""
 import pytest
 from PIL import Image, ImageDraw
 
-from explorer.architecture import summarize
-from explorer.models import load_model
+from explorer.core.architecture import summarize
+from explorer.core.models import load_model
 
 
 @pytest.mark.parametrize("name", ["efficientnet_lite0", "alexnet", "resnet18", "googlenet", "mobilenet_v3_large",

@@ -7,8 +7,8 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from explorer import gradio_patches
-from explorer.models import DEFAULT_MODEL
+from explorer.ui import gradio_patches
+from explorer.core.models import DEFAULT_MODEL
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
 

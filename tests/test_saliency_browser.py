@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from explorer.picture_input import example_paths
-from explorer.saliency_tab import TITLE
+from explorer.ui.picture_input import example_paths
+from explorer.ui.saliency_tab import TITLE
 
 # Each visible word inside `selector` must sit on one line: a word whose characters land on two lines
 # was broken in the middle ("Randomisa / tion", "Grad- / CAM").

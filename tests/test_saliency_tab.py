@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer.models import DEFAULT_MODEL, get_model
+from explorer.core.models import DEFAULT_MODEL, get_model
 
 ESPRESSO = str(Path(__file__).resolve().parent.parent / "assets" / "examples" / "espresso.jpg")
 PANDA = str(Path(__file__).resolve().parent.parent / "assets" / "examples" / "panda.jpg")
@@ -98,8 +98,8 @@ def test_attribute_endpoint_names_what_is_wrong(client, method, target, options,
 
 @pytest.mark.browser
 def test_pick_a_method_and_see_the_overlay(page, screenshot_dir):
-    from explorer.picture_input import example_paths
-    from explorer.saliency_tab import TITLE
+    from explorer.ui.picture_input import example_paths
+    from explorer.ui.saliency_tab import TITLE
 
     page.get_by_role("tab", name=TITLE).click()
     panel = page.locator("#saliency")
@@ -134,7 +134,7 @@ CONTROLS = dict(layer="", sign="absolute", opacity=0.6, cmap="inferno", ig_steps
 
 
 def _explain(picture, model_name, target, methods, reset=False, sign="absolute"):
-    from explorer.saliency_tab import explain
+    from explorer.ui.saliency_tab import explain
 
     c = dict(CONTROLS, sign=sign)
     return explain(picture, model_name, target, methods, c["layer"], c["sign"], c["opacity"], c["cmap"],
@@ -150,7 +150,7 @@ def _table_row(table: str, title: str) -> str:
 
 
 def test_a_zero_gradcam_on_a_drawing_is_said_in_its_captions_and_never_judged():
-    from explorer.saliency_tab import on_trust
+    from explorer.ui.saliency_tab import on_trust
     from test_digits import draw
 
     drawing = _sketch(draw(4))
@@ -183,7 +183,7 @@ def test_a_zero_gradcam_on_a_drawing_is_said_in_its_captions_and_never_judged():
 
 
 def test_panda_explained_as_tench_gets_no_deletion_verdict():
-    from explorer.saliency_tab import on_trust
+    from explorer.ui.saliency_tab import on_trust
 
     model, _ = get_model(DEFAULT_MODEL)
     with torch.no_grad():
@@ -201,7 +201,7 @@ def test_panda_explained_as_tench_gets_no_deletion_verdict():
 def test_methods_are_decided_per_model_before_any_picture():
     """EfficientNet-Lite0 applies ReLU6 outside nn.ReLU modules, so guided backpropagation is wrong on it;
     the digit net has only nn.ReLU modules. The list for a model is the same before and after a picture."""
-    from explorer.saliency_tab import method_choices
+    from explorer.ui.saliency_tab import method_choices
 
     before = {name: _explain(None, name, "", ["gradcam"])[5] for name in (DEFAULT_MODEL, "digits")}
     assert "guided_gradcam" not in [m for _, m in before[DEFAULT_MODEL].choices]
@@ -212,8 +212,8 @@ def test_methods_are_decided_per_model_before_any_picture():
 
 
 def test_the_download_is_named_after_the_model_methods_and_class():
-    from explorer.attribution import Attribution
-    from explorer.saliency_tab import download_name, sheet_file
+    from explorer.core.attribution import Attribution
+    from explorer.ui.saliency_tab import download_name, sheet_file
 
     heat = np.zeros((4, 4), np.float32)
     results = [Attribution(method, 235, "German shepherd", heat) for method in ("gradcam", "saliency")]
@@ -227,7 +227,7 @@ def test_the_download_is_named_after_the_model_methods_and_class():
 
 
 def test_a_refused_setting_keeps_the_maps_on_screen_with_one_message_where_the_header_stands():
-    from explorer.saliency_tab import explain
+    from explorer.ui.saliency_tab import explain
 
     c = dict(CONTROLS, occ_window=8, occ_stride=20)           # a stride larger than its window
     out = explain(ESPRESSO, DEFAULT_MODEL, "", ["occlusion"], c["layer"], c["sign"], c["opacity"], c["cmap"],

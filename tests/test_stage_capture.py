@@ -4,8 +4,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from explorer.models import MODEL_NAMES, load_model
-from explorer.stages import capture_stages, stage_kind
+from explorer.core.models import MODEL_NAMES, load_model
+from explorer.core.stages import capture_stages, stage_kind
 from PIL import ImageDraw
 
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from explorer.feature_maps import FONT_SIZE, grid_layout, overview_layout
-from explorer.models import get_model
-from explorer.stages_tab import TITLE
+from explorer.drawing.feature_maps import FONT_SIZE, grid_layout, overview_layout
+from explorer.core.models import get_model
+from explorer.ui.stages_tab import TITLE
 from test_stages_tab_browser import _loaded
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"

@@ -10,10 +10,10 @@ import torch
 from PIL import Image, ImageDraw
 from torch import nn
 
-from explorer import feature_maps as fm
-from explorer import stages_tab
-from explorer.models import DEFAULT_MODEL, get_model
-from explorer.recent import Recent
+from explorer.drawing import feature_maps as fm
+from explorer.ui import stages_tab
+from explorer.core.models import DEFAULT_MODEL, get_model
+from explorer.core.recent import Recent
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
 ESPRESSO = EXAMPLES / "espresso.jpg"

@@ -1,8 +1,8 @@
 """The Stages tab in headless Chromium: draw a digit, see the prediction and a stage grid."""
 import pytest
 
-from explorer.feature_maps import overview_layout
-from explorer.stages_tab import TITLE
+from explorer.drawing.feature_maps import overview_layout
+from explorer.ui.stages_tab import TITLE
 
 
 def _draw(page, strokes, canvas_selector="#component-0 canvas, canvas"):
@@ -58,7 +58,7 @@ def test_draw_a_digit_and_step_through_its_stages(page, screenshot_dir):
 def test_the_sketchpad_opens_ready_to_draw_and_the_stage_player_s_pause_is_drawn(page):
     """No tool to pick first: a stroke on a fresh canvas is a drawing (Gradio >= 6.15 opens on the brush);
     Pause's label uses a glyph Debian Chromium's fonts have (U+23F8 is in none)."""
-    from explorer.kernel_tab import PAUSE
+    from explorer.ui.kernel_tab import PAUSE
 
     page.get_by_role("tab", name=TITLE).click()
     page.get_by_role("tab", name="Draw").click()

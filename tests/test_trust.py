@@ -7,9 +7,9 @@ import torch
 from scipy.stats import spearmanr
 from torch import nn
 
-from explorer.attribution import attribute_input, signed
-from explorer.models import LoadedModel, PhotoTransform
-from explorer.trust import (deletion_curve, deletion_masks, map_order, patch_grid, rank_correlation,
+from explorer.core.attribution import attribute_input, signed
+from explorer.core.models import LoadedModel, PhotoTransform
+from explorer.core.trust import (deletion_curve, deletion_masks, map_order, patch_grid, rank_correlation,
                             randomisation_test, randomised_copy, top_layers)
 
 
@@ -121,7 +121,7 @@ def test_randomisation_changes_the_saliency_map(x):
 def test_the_random_orders_are_computed_once_per_picture_and_class(linear, x):
     """Maps of several methods on one picture share the random orders' curves: later calls run only the map's
     order, and without its two ends (the whole picture, nothing left), which are the same for every order."""
-    from explorer import trust
+    from explorer.core import trust
 
     trust.RANDOM_CURVES.clear()
     calls = []

@@ -1,4 +1,4 @@
-"""explorer.trust.trust_check: the verdicts in words, and "not measurable" where the checks cannot tell."""
+"""explorer.core.trust.trust_check: the verdicts in words, and "not measurable" where the checks cannot tell."""
 import statistics
 from pathlib import Path
 
@@ -8,9 +8,9 @@ import torch
 from scipy.stats import spearmanr
 from torch import nn
 
-from explorer.attribution import Attribution, attribute_input
-from explorer.models import LoadedModel, PhotoTransform, get_model
-from explorer.trust import (CHANGES_BELOW, MIN_PROBABILITY, NOT_MEASURABLE, deletion_masks, judge_randomisation,
+from explorer.core.attribution import Attribution, attribute_input
+from explorer.core.models import LoadedModel, PhotoTransform, get_model
+from explorer.core.trust import (CHANGES_BELOW, MIN_PROBABILITY, NOT_MEASURABLE, deletion_masks, judge_randomisation,
                             patch_grid, randomised_copy, trust_check)
 from test_digits import draw
 

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from explorer import downloads, models, warmup
-from explorer.downloads import Download, Downloads
+from explorer.core import downloads, models, warmup
+from explorer.core.downloads import Download, Downloads
 
 MB = 2**20
 

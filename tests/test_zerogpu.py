@@ -15,9 +15,9 @@ import pytest
 import torch
 from gradio_client import handle_file
 
-from explorer import architecture as arch
-from explorer import gpu
-from explorer.models import REGISTRY, get_model
+from explorer.core import architecture as arch
+from explorer.core import gpu
+from explorer.core.models import REGISTRY, get_model
 
 EXAMPLE = str(Path(__file__).resolve().parent.parent / "assets" / "examples" / "panda.jpg")
 LOG = Path(os.environ["SPACES_STANDIN_LOG"])
@@ -98,7 +98,8 @@ def test_progress_reaches_a_gpu_function_by_its_job_key_and_is_forgotten_after()
 
 @pytest.mark.e2e
 def test_every_endpoint_that_runs_a_model_does_it_in_a_gpu_slot_sized_from_the_request(client):
-    from explorer import features, saliency_tab, stages_tab
+    from explorer.core import features
+    from explorer.ui import saliency_tab, stages_tab
 
     for store in (stages_tab.CACHE, features.RESULTS):       # computed, not answered from a store
         store.clear()

@@ -5,7 +5,7 @@ ways the app can get wrong, and records every call.
   from the call's arguments) as one JSON line in the file named by SPACES_STANDIN_LOG.
 - Arguments and results must pickle, as ZeroGPU sends them through a queue to the process that owns
   the GPU; a call whose arguments or result do not is recorded as a violation and raises.
-- A forward pass of a model the app serves (a module `explorer.models.load_model` marked with
+- A forward pass of a model the app serves (a module `explorer.core.models.load_model` marked with
   `served_model`, on a real device, not "meta") while Gradio handles an event but outside a slot is
   recorded as a violation and raises, as CUDA would fail outside a slot there. (Tests that call the
   package directly, outside any event, are not checked.)

@@ -21,11 +21,11 @@ from PIL import Image, ImageDraw
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from explorer import budgets
-from explorer.budgets import echo
-from explorer.images import load_image
-from explorer.models import REGISTRY, LoadedModel, PhotoTransform, load_model
-from explorer.stages import stage_kind
+from explorer.core import budgets
+from explorer.core.budgets import echo
+from explorer.core.images import load_image
+from explorer.core.models import REGISTRY, LoadedModel, PhotoTransform, load_model
+from explorer.core.stages import stage_kind
 
 # Captum announces its (temporary, removed) ReLU hooks on every guided call: not news to a user.
 warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU activations")
@@ -179,7 +179,7 @@ METHODS: dict[str, Method] = {m.name: m for m in [
 
 def image_passes(method: str, options: dict, size: tuple[int, int]) -> int:
     """How many one-picture passes through the model `method` costs with `options` at a model input of
-    `size` (h, w), as its run counts them: what sizes its GPU slot (explorer.gpu). An unknown method or a
+    `size` (h, w), as its run counts them: what sizes its GPU slot (explorer.core.gpu). An unknown method or a
     bad option counts 1: the method itself refuses it, with a message, before any pass runs."""
     try:
         if method == "integrated_gradients":

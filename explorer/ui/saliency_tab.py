@@ -1,5 +1,5 @@
-"""The Saliency tab: which pixels decided the model's answer (explorer.attribution, through Captum), and
-beside each map a check of how far to trust it (explorer.trust)."""
+"""The Saliency tab: which pixels decided the model's answer (explorer.core.attribution, through Captum), and
+beside each map a check of how far to trust it (explorer.core.trust)."""
 import re
 import tempfile
 import threading
@@ -10,17 +10,17 @@ import numpy as np
 from gradio.utils import get_upload_folder
 from PIL import Image, ImageDraw
 
-from explorer import attribution as at
-from explorer import budgets, features
-from explorer import trust
-from explorer.gpu import MODEL_QUEUE, gpu, reporter, reporting, slot_seconds
-from explorer.gradio_patches import abandoned
-from explorer.images import is_blank, load_image
-from explorer.models import DEFAULT_MODEL, get_model
-from explorer.number_inputs import NumberInput, SliderInput
-from explorer.picture_input import MODEL_CHOICES, build_picture_input
-from explorer.recent import Recent, picture_key
-from explorer.upload import ImageUpload
+from explorer.core import attribution as at
+from explorer.core import budgets, features
+from explorer.core import trust
+from explorer.core.gpu import MODEL_QUEUE, gpu, reporter, reporting, slot_seconds
+from explorer.ui.gradio_patches import abandoned
+from explorer.core.images import is_blank, load_image
+from explorer.core.models import DEFAULT_MODEL, get_model
+from explorer.ui.number_inputs import NumberInput, SliderInput
+from explorer.ui.picture_input import MODEL_CHOICES, build_picture_input
+from explorer.core.recent import Recent, picture_key
+from explorer.ui.upload import ImageUpload
 
 TITLE = "Saliency"
 DEFAULT_METHODS = ["gradcam"]
@@ -107,7 +107,7 @@ def _predict(model_name: str, image: Image.Image) -> list[tuple[str, float]]:
 
 
 def _trust_seconds(model_name, image, result, sign, job=None) -> int:
-    """The randomised model's map (the method's passes) and the deletion curves (explorer.trust)."""
+    """The randomised model's map (the method's passes) and the deletion curves (explorer.core.trust)."""
     passes = _passes(model_name, result.method, result.options) + trust.CHECK_PASSES
     return slot_seconds(model_name, passes)
 
@@ -143,7 +143,7 @@ def explained(model_name: str, picture, image: Image.Image, method: str, target,
 def checked(model_name: str, picture, image: Image.Image, result: at.Attribution, sign: str,
             progress=None) -> trust.TrustCheck:
     """The trust check of the part of the map shown (sign). The randomised model's map does not depend
-    on the sign, so a new sign reuses it (explorer.trust keeps it)."""
+    on the sign, so a new sign reuses it (explorer.core.trust keeps it)."""
     key = (model_name, picture_key(picture), result.method, result.target, result.layer,
            repr(sorted(result.options.items())), sign)
     def compute() -> trust.TrustCheck:

@@ -15,8 +15,8 @@ from typing import Callable
 import numpy as np
 from PIL import GifImagePlugin, Image, ImageDraw, ImageFont
 
-from explorer import budgets
-from explorer.sliding import OP_NAMES, Slide, fmt
+from explorer.core import budgets
+from explorer.core.sliding import OP_NAMES, Slide, fmt
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 

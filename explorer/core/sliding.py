@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from explorer.budgets import echo
+from explorer.core.budgets import echo
 
 MAX_SIDE = 32          # the largest matrix or kernel side the app accepts
 MAX_PADDING = 16       # keeps the padded input (and the number of steps) small enough to animate

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from explorer.architecture import Row, Summary  # noqa: E402
+from explorer.core.architecture import Row, Summary  # noqa: E402
 
 COLOURS = {"plain": "#dbe8f7", "residual": "#fde2c4", "branches": "#d6f0d6", "classifier": "#e6e6e6",
            "input": "#ffffff"}

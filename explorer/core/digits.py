@@ -17,7 +17,7 @@ from torch import nn
 
 DIGIT_LABELS = [str(d) for d in range(10)]
 INPUT_SIZE = (1, 28, 28)
-WEIGHTS_PATH = Path(__file__).resolve().parent.parent / "assets" / "models" / "digits.pt"
+WEIGHTS_PATH = Path(__file__).resolve().parents[2] / "assets" / "models" / "digits.pt"
 
 GRID = 8            # scikit-learn's digits are 8x8
 BOX = 20            # the grid is upsampled to BOX x BOX in the middle of the 28x28 input (like MNIST)

@@ -2,14 +2,14 @@
 
 gr.Image opens each upload with PIL before our code sees it; a file that is not an image, or one
 so large that PIL refuses it, then fails with an anonymous error. This subclass names the problem.
-Use image_mode=None with it: explorer.images.load_image converts every mode itself (Gradio's own
+Use image_mode=None with it: explorer.core.images.load_image converts every mode itself (Gradio's own
 conversion to RGB clips 16-bit images to white)."""
 from pathlib import Path
 
 import gradio as gr
 from PIL import Image, UnidentifiedImageError
 
-from explorer.images import MAX_PIXELS, refuse_program_formats
+from explorer.core.images import MAX_PIXELS, refuse_program_formats
 
 
 class ImageUpload(gr.Image):

@@ -10,7 +10,7 @@ when the cost is beyond the budget. Costs are counted in what they are made of:
   Integrated Gradients steps, SmoothGrad samples); 512 per core;
 - GIF frames (`gif_frames`, 400) and the pixels of one frame (`gif_frame_pixels`, 2 megapixels: larger
   frames are scaled down to it);
-- feature visualisation steps: each model and stage has its own default (explorer.features.default_steps),
+- feature visualisation steps: each model and stage has its own default (explorer.core.features.default_steps),
   which is also the most a request may ask for;
 - models compared at once (`compare_models`): 4 per core.
 
@@ -23,7 +23,7 @@ import math
 import os
 from dataclasses import dataclass
 
-from explorer import memory
+from explorer.core import memory
 
 MB = 1 << 20
 

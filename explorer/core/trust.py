@@ -20,14 +20,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from explorer.attribution import attribute_input, method_title, signed
-from explorer.models import LoadedModel
-from explorer.recent import Recent, fingerprint
+from explorer.core.attribution import attribute_input, method_title, signed
+from explorer.core.models import LoadedModel
+from explorer.core.recent import Recent, fingerprint
 
 DELETION_STEPS = 12
 RANDOM_ORDERS = 6          # random orders the map's deletion curve is compared with
 # pictures a check runs through the model besides the randomised map: the map's and the random orders'
-# deletion curves and the intact picture (what sizes its GPU slot: explorer.gpu)
+# deletion curves and the intact picture (what sizes its GPU slot: explorer.core.gpu)
 CHECK_PASSES = (RANDOM_ORDERS + 1) * DELETION_STEPS + 1
 DELETION_CHUNK = 16        # pictures per forward pass in the deletion batch (bounded memory)
 PATCHES_PER_SIDE = 14
@@ -223,9 +223,9 @@ def randomised_copy(model: LoadedModel, count: int = RANDOMISED_LAYERS, seed: in
 
 def shared_randomised_copy(model: LoadedModel) -> tuple[LoadedModel, list[str]]:
     """The randomised copy of a shared model, made once per loaded model, and the layers re-initialised.
-    It is kept with the model (explorer.models.companion): it counts against the model budget and goes
+    It is kept with the model (explorer.core.models.companion): it counts against the model budget and goes
     when the model is evicted."""
-    from explorer.models import companion
+    from explorer.core.models import companion
 
     return companion(model, "randomised copy", lambda: (randomised_copy(model), top_layers(model.module)))
 

@@ -7,18 +7,19 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from explorer import feature_maps as fm
-from explorer import budgets, features, kernel_tab
-from explorer.bridge import Unit, arrival_words, describe_unit, explain_unit
-from explorer.gpu import MODEL_QUEUE, gpu, reporter, reporting, slot_seconds
-from explorer.gradio_patches import abandoned
-from explorer.images import is_blank, load_image
-from explorer.models import DEFAULT_MODEL, Inspection, get_model
-from explorer.number_inputs import NumberInput, SliderInput
-from explorer.picture_input import MODEL_CHOICES, build_picture_input
-from explorer.recent import Recent, picture_key
-from explorer.unit_drawing import render_unit
-from explorer.upload import ImageUpload
+from explorer.drawing import feature_maps as fm
+from explorer.core import budgets, features
+from explorer.ui import kernel_tab
+from explorer.core.bridge import Unit, arrival_words, describe_unit, explain_unit
+from explorer.core.gpu import MODEL_QUEUE, gpu, reporter, reporting, slot_seconds
+from explorer.ui.gradio_patches import abandoned
+from explorer.core.images import is_blank, load_image
+from explorer.core.models import DEFAULT_MODEL, Inspection, get_model
+from explorer.ui.number_inputs import NumberInput, SliderInput
+from explorer.ui.picture_input import MODEL_CHOICES, build_picture_input
+from explorer.core.recent import Recent, picture_key
+from explorer.drawing.unit_drawing import render_unit
+from explorer.ui.upload import ImageUpload
 
 TITLE = "Stages"
 PLAY_SECONDS = 1.2

@@ -14,12 +14,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
-from explorer import architecture as arch  # noqa: E402
-from explorer import layer_playground as lp  # noqa: E402
-from explorer.architecture_drawing import branching_blocks, draw_block, draw_chain  # noqa: E402
-from explorer.gpu import MODEL_QUEUE, gpu, slot_seconds  # noqa: E402
-from explorer.models import DEFAULT_MODEL, MODEL_NAMES, REGISTRY  # noqa: E402
-from explorer.number_inputs import NumberInput, SliderInput  # noqa: E402
+from explorer.core import architecture as arch  # noqa: E402
+from explorer.core import layer_playground as lp  # noqa: E402
+from explorer.drawing.architecture_drawing import branching_blocks, draw_block, draw_chain  # noqa: E402
+from explorer.core.gpu import MODEL_QUEUE, gpu, slot_seconds  # noqa: E402
+from explorer.core.models import DEFAULT_MODEL, MODEL_NAMES, REGISTRY  # noqa: E402
+from explorer.ui.number_inputs import NumberInput, SliderInput  # noqa: E402
 
 TITLE = "Architecture"
 # The chapter's matrix has no negatives (ReLU would change nothing) and a 4x4 input that 2x2 adaptive

@@ -9,7 +9,7 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 MAX_PIXELS = 50_000_000   # refuse larger images before decoding them (decompression bombs)
 WORK_SIZE = 1024          # longest side kept: more pixels only slow every model down
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
 def _allowed_roots() -> list[Path]:

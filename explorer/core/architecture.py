@@ -1,7 +1,7 @@
 """The chapter's model (CNNNet), a layer-by-layer summary of any model, and a side-by-side comparison
 of the classic architectures: parameters, multiply-accumulates, measured latency, ImageNet accuracy.
 
-explorer.models imports CNNNet from here, so this module imports explorer.models only inside functions.
+explorer.core.models imports CNNNet from here, so this module imports explorer.core.models only inside functions.
 """
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from explorer import budgets
-from explorer.architecture_fit import misfit_error
-from explorer.architecture_trace import CONTAINERS, Node, trace
+from explorer.core import budgets
+from explorer.core.architecture_fit import misfit_error
+from explorer.core.trace import CONTAINERS, Node, trace
 
 
 class CNNNet(nn.Module):
@@ -74,13 +74,13 @@ CHAPTER_TOP5_ERROR = {
 
 
 def model_names() -> tuple[str, ...]:
-    from explorer.models import MODEL_NAMES
+    from explorer.core.models import MODEL_NAMES
 
     return tuple(MODEL_NAMES)
 
 
 def model_title(name: str) -> str:
-    from explorer.models import REGISTRY
+    from explorer.core.models import REGISTRY
 
     return REGISTRY[name].title if name in REGISTRY else name
 
@@ -89,7 +89,7 @@ def model_title(name: str) -> str:
 def _meta_model(name: str):
     """The untrained model built on PyTorch's "meta" device: every shape, no numbers, no memory, built in
     milliseconds. Layers, shapes, parameter counts and multiply-accumulates need nothing more."""
-    from explorer.models import load_model
+    from explorer.core.models import load_model
 
     if name not in model_names():
         _unknown(name)
@@ -99,19 +99,19 @@ def _meta_model(name: str):
 
 def _real_model(name: str) -> nn.Module:
     """A fresh untrained instance on the app's device, for timing (weights do not change the speed)."""
-    from explorer.models import load_model
+    from explorer.core.models import load_model
 
     return load_model(name, pretrained=False).module
 
 
 def model_input_size(name: str) -> tuple[int, int, int]:
-    from explorer.models import REGISTRY
+    from explorer.core.models import REGISTRY
 
     if name not in REGISTRY:
         _unknown(name)
     size = getattr(_meta_model(name), "input_size", None)
     if size is None and REGISTRY[name].input_kind == "sketch":
-        from explorer.digits import INPUT_SIZE as size
+        from explorer.core.digits import INPUT_SIZE as size
     return tuple(size or DEFAULT_INPUT)
 
 
@@ -241,7 +241,7 @@ def _check_input_size(input_size, module: nn.Module) -> tuple[int, int, int]:
 def summarize(name_or_module, input_size=None) -> Summary:
     """Every layer the model runs on one image of `input_size` (C, H, W), in forward order.
 
-    `name_or_module`: a name from explorer.models.MODEL_NAMES or any torch.nn.Module.
+    `name_or_module`: a name from explorer.core.models.MODEL_NAMES or any torch.nn.Module.
     `input_size` defaults to the model's own input (3×224×224 for the ImageNet models, 1×28×28 for digits).
     Raises ValueError for an unknown name or an input size the model cannot take."""
     name, module, lock, size = _resolve(name_or_module, input_size)

@@ -18,10 +18,10 @@ from torchvision import models as tvm
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
 
-from explorer.downloads import DOWNLOADS
-from explorer.images import load_image
-from explorer.memory import release_memory
-from explorer.stages import Stage, capture_stages, stage_layers
+from explorer.core.downloads import DOWNLOADS
+from explorer.core.images import load_image
+from explorer.core.memory import release_memory
+from explorer.core.stages import Stage, capture_stages, stage_layers
 
 # torchvision loads its checkpoints through torch.hub with weights_only=False: force every torch.load in
 # the app to the safe unpickler, so a tampered checkpoint can hold tensors but never run code.
@@ -59,7 +59,7 @@ def untrained_note(title: str, reason: str) -> str:
 
 
 class WeightsDownloading(ValueError):
-    """The model's weights are still downloading in the background (explorer.downloads): its message
+    """The model's weights are still downloading in the background (explorer.core.downloads): its message
     says how far, and the visitor is asked to pick it again in a moment."""
 
 
@@ -154,14 +154,14 @@ def _efficientnet_lite0(pretrained: bool) -> Built:
 
 
 def _digits(pretrained: bool) -> Built:
-    from explorer.digits import DIGIT_LABELS, load_digit_net, sketch_to_tensor
+    from explorer.core.digits import DIGIT_LABELS, load_digit_net, sketch_to_tensor
 
     return Built(load_digit_net(pretrained=pretrained), lambda image: sketch_to_tensor(image)[0],
                  list(DIGIT_LABELS), pretrained)
 
 
 def _cnnnet(pretrained: bool) -> Built:
-    from explorer.architecture import CNNNet
+    from explorer.core.architecture import CNNNet
 
     transform = PhotoTransform(256, 224, IMAGENET_MEAN, IMAGENET_STD)
     return Built(CNNNet(num_classes=2), transform, ["fish", "cat"], False)

@@ -11,12 +11,12 @@ from gradio.components.base import server
 from gradio.data_classes import FileData
 from PIL import Image, UnidentifiedImageError
 
-from explorer.images import MAX_PIXELS, open_header
-from explorer.models import DEFAULT_MODEL, MODEL_NAMES, REGISTRY, SKETCH_MODEL
-from explorer.recent import Recent
-from explorer.upload import ImageUpload
+from explorer.core.images import MAX_PIXELS, open_header
+from explorer.core.models import DEFAULT_MODEL, MODEL_NAMES, REGISTRY, SKETCH_MODEL
+from explorer.core.recent import Recent
+from explorer.ui.upload import ImageUpload
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 MODEL_CHOICES = [(REGISTRY[name].title, name) for name in MODEL_NAMES]
 
 
@@ -54,7 +54,7 @@ def _drawing_error(text: str) -> gr.Error:
 
 class CheckedSketchpad(gr.Sketchpad):
     """gr.Sketchpad whose drawing is checked before Gradio decodes it: the number of layers, and every
-    part's size read from its file header, with the same limit as photos (explorer.images.MAX_PIXELS)
+    part's size read from its file header, with the same limit as photos (explorer.core.images.MAX_PIXELS)
     for all the parts together. Gradio would otherwise decode every layer first (a 144-megapixel
     layer is 850 MB) and keep the decoded pictures in the session's state; with type="filepath" the
     state holds the parts' paths in Gradio's cache."""

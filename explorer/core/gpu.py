@@ -50,7 +50,7 @@ def gpu(fn: Callable | None = None, *, duration: int | Callable | None = None):
 def model_gmacs(model_name: str) -> float:
     """Billions of multiply-accumulates of one forward pass at the model's input size (registry entry);
     an unknown name (refused later, with a message) is sized as the largest model."""
-    from explorer.models import REGISTRY
+    from explorer.core.models import REGISTRY
 
     entry = REGISTRY.get(model_name)
     return entry.gmacs if entry is not None else max(e.gmacs for e in REGISTRY.values())

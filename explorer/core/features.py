@@ -20,7 +20,7 @@ Visualization" (Olah, Mordvintsev and Schubert, 2017), written here for PyTorch:
 
 The shared module is used only under `model.lock`, held for one forward pass at a time; the objective's
 hook exists only while the lock is held and stops the pass as soon as the stage has run.
-Results are kept in `RESULTS` (an `explorer.recent.Recent`), so asking again is instant.
+Results are kept in `RESULTS` (an `explorer.core.recent.Recent`), so asking again is instant.
 """
 from __future__ import annotations
 
@@ -37,10 +37,10 @@ from PIL import Image
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from explorer.digits import INPUT_SIZE as DIGIT_INPUT, MEAN as DIGIT_MEAN, STD as DIGIT_STD
-from explorer.models import LoadedModel, PhotoTransform
-from explorer.recent import Recent
-from explorer.stages import stage_index, stage_layers
+from explorer.core.digits import INPUT_SIZE as DIGIT_INPUT, MEAN as DIGIT_MEAN, STD as DIGIT_STD
+from explorer.core.models import LoadedModel, PhotoTransform
+from explorer.core.recent import Recent
+from explorer.core.stages import stage_index, stage_layers
 
 Progress = Callable[[float], None]   # called with the fraction done once per step; may raise to cancel
 
@@ -388,7 +388,7 @@ def _fill(model: LoadedModel) -> float:
 
 def normalise(model: LoadedModel, pixels: torch.Tensor) -> torch.Tensor:
     """Pixels (N, C, H, W) in [0, 1] -> the model's input, normalised as its own transform does (for the
-    digit model: ink in [0, 1] -> (ink - 0.2) / 0.3, as explorer.digits.grid_to_tensor)."""
+    digit model: ink in [0, 1] -> (ink - 0.2) / 0.3, as explorer.core.digits.grid_to_tensor)."""
     if isinstance(model.transform, PhotoTransform):
         mean = torch.tensor(model.transform.mean, dtype=pixels.dtype).view(1, -1, 1, 1)
         std = torch.tensor(model.transform.std, dtype=pixels.dtype).view(1, -1, 1, 1)
@@ -554,7 +554,7 @@ def visualize(model: LoadedModel, stage, channel, *, objective: str = "channel",
     ReLU), the next steps run with Lucid's redirected ReLU gradient until it comes on.
 
     Args:
-        model (LoadedModel): A model from `explorer.models.get_model` or `load_model`. Its `lock` is
+        model (LoadedModel): A model from `explorer.core.models.get_model` or `load_model`. Its `lock` is
             held for each forward pass, and only for that, so other users of the shared module (a
             /predict, an inspection) run between steps; the objective's forward hook exists only
             while the lock is held.
@@ -604,7 +604,7 @@ def visualize(model: LoadedModel, stage, channel, *, objective: str = "channel",
 
     Example::
 
-        >>> from explorer.models import get_model
+        >>> from explorer.core.models import get_model
         >>> model, _ = get_model("efficientnet_lite0")
         >>> v = visualize(model, "blocks.2.1.conv_pw", 7, progress=lambda f: print(f"{f:.0%}"))
         >>> v.image.save("channel7.png"); print(v.activation, activation_of(model, v.stage, 7, photo))

@@ -10,14 +10,14 @@ import gradio as gr
 import numpy as np
 from gradio.utils import get_upload_folder
 
-from explorer import budgets
-from explorer.gpu import MODEL_QUEUE
-from explorer.gradio_patches import abandoned
-from explorer.kernel_frames import FrameRenderer, GifStopped
-from explorer.kernel_presets import PRESET_NAMES, preset
-from explorer.number_inputs import SliderInput
-from explorer.recent import Recent
-from explorer.sliding import MAX_SIDE, OP_NAMES, Slide, pytorch_code, slide
+from explorer.core import budgets
+from explorer.core.gpu import MODEL_QUEUE
+from explorer.ui.gradio_patches import abandoned
+from explorer.drawing.kernel_frames import FrameRenderer, GifStopped
+from explorer.drawing.kernel_presets import PRESET_NAMES, preset
+from explorer.ui.number_inputs import SliderInput
+from explorer.core.recent import Recent
+from explorer.core.sliding import MAX_SIDE, OP_NAMES, Slide, pytorch_code, slide
 
 TITLE = "Kernel"
 
@@ -197,7 +197,7 @@ def _pair_text(pair) -> str:
 
 
 def settings_from_unit(k: dict, note: str) -> dict:
-    """Preset-like settings from explorer.bridge's Unit.kernel_tab(), with `note` saying where they came from."""
+    """Preset-like settings from explorer.core.bridge's Unit.kernel_tab(), with `note` saying where they came from."""
     return dict(matrix=k["matrix"], kernel=k["kernel"], op=k["op"],
                 kernel_size=_pair_text(k["kernel_size"] or 2), stride=_pair_text(k["stride"]), padding="0",
                 dilation=_pair_text(k["dilation"]), bias=0.0, ceil_mode=False, note=note, position=k["position"])

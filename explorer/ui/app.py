@@ -4,19 +4,19 @@ import os
 
 import gradio as gr
 
-from explorer import gradio_patches
-from explorer.memory import freeze_startup_objects, limit_allocator_arenas
-from explorer.warmup import start_background_warmup
+from explorer.ui import gradio_patches
+from explorer.core.memory import freeze_startup_objects, limit_allocator_arenas
+from explorer.core.warmup import start_background_warmup
 
 # Each tab module has TITLE (str) and build(shared: dict) -> None, called inside its gr.Tab.
 # `shared` lets a later tab use an earlier tab's components (the Architecture tab reads the
 # Kernel tab's matrix, shared["matrix"]; the Stages tab fills the Kernel tab, shared["kernel_controls"],
 # and switches to it, shared["tabs"]).
 TAB_MODULES = (
-    "explorer.kernel_tab",
-    "explorer.stages_tab",
-    "explorer.saliency_tab",
-    "explorer.architecture_tab",
+    "explorer.ui.kernel_tab",
+    "explorer.ui.stages_tab",
+    "explorer.ui.saliency_tab",
+    "explorer.ui.architecture_tab",
 )
 
 LAUNCH_OPTIONS = dict(

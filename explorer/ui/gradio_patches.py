@@ -20,7 +20,7 @@ modules get a `traceback` whose print_exc logs a visitor's mistake as one line (
 "explorer.requests") and prints every other exception in full, as before.
 
 4. After each request of the queues that run models (`MEMORY_QUEUES`), the memory it freed is handed
-back to the system (explorer.memory.release_memory): without it a long session stays at its peak."""
+back to the system (explorer.core.memory.release_memory): without it a long session stays at its peak."""
 import asyncio
 import io
 import logging
@@ -35,11 +35,11 @@ from pathlib import Path
 from gradio import processing_utils, queueing, route_utils, routes
 from gradio.exceptions import Error
 
-from explorer.memory import release_memory
+from explorer.core.memory import release_memory
 
 REQUEST_LOG = logging.getLogger("explorer.requests")
 MEMORY_QUEUES = ("model", "features")
-APP_CODE = str(Path(__file__).resolve().parent) + os.sep
+APP_CODE = str(Path(__file__).resolve().parents[1]) + os.sep   # the whole explorer package
 
 
 def encode(img, format: str) -> bytes:

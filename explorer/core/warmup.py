@@ -6,9 +6,9 @@ from pathlib import Path
 import torch
 from torchvision import models as tvm
 
-from explorer.downloads import DOWNLOADS, Download
-from explorer.memory import freeze_startup_objects
-from explorer.models import DEFAULT_MODEL, REGISTRY, get_model
+from explorer.core.downloads import DOWNLOADS, Download
+from explorer.core.memory import freeze_startup_objects
+from explorer.core.models import DEFAULT_MODEL, REGISTRY, get_model
 
 
 def downloaded_names() -> list[str]:
@@ -26,7 +26,7 @@ def download_of(name: str) -> Download:
 
 
 def prefetch_weights(names=None) -> threading.Thread:
-    """Queue each missing checkpoint for the background download (explorer.downloads), one at a time;
+    """Queue each missing checkpoint for the background download (explorer.core.downloads), one at a time;
     returns the downloading thread. A failure is kept in DOWNLOADS.status(name); it never raises."""
     return DOWNLOADS.start([download_of(name) for name in names or downloaded_names()])
 
@@ -37,7 +37,7 @@ def on_a_space() -> bool:
 
 def start_background_warmup() -> threading.Thread:
     """Load the default model now, then freeze what start-up created out of the garbage collector's
-    walks (explorer.memory); on a Space, start the background download of the other models' weights."""
+    walks (explorer.core.memory); on a Space, start the background download of the other models' weights."""
     def work():
         get_model(DEFAULT_MODEL)
         freeze_startup_objects()

@@ -1,12 +1,12 @@
-"""Pictures of one unit's arithmetic (explorer.bridge.Unit): for a convolution, one row per input
+"""Pictures of one unit's arithmetic (explorer.core.bridge.Unit): for a convolution, one row per input
 channel among the strongest (by |partial sum|): the window it reads, the kernel slice, their
 products, and the partial sum; for pooling, the window with the max framed or the mean written.
 Padding taps are lavender, as in the Kernel tab; values are on a diverging scale per map."""
 import numpy as np
 from PIL import Image, ImageDraw
 
-from explorer.feature_maps import BACKGROUND, TEXT, _font, diverging
-from explorer.kernel_frames import PAD_FILL, PAD_INK
+from explorer.drawing.feature_maps import BACKGROUND, TEXT, _font, diverging
+from explorer.drawing.kernel_frames import PAD_FILL, PAD_INK
 
 MAX_ROWS = 8
 MAP_SIDE = 96          # pixels of the longer side of each small map

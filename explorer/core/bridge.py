@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from explorer.sliding import MAX_SIDE
-from explorer.stages import After, Call, Stage, layer_input, stage_index
+from explorer.core.sliding import MAX_SIDE
+from explorer.core.stages import After, Call, Stage, layer_input, stage_index
 
 POOL_OPS = {"max_pool2d": "max", "avg_pool2d": "avg", "adaptive_avg_pool2d": "adaptive avg",
             "adaptive_max_pool2d": "adaptive max"}
@@ -91,7 +91,7 @@ class Unit:
         """The Kernel tab's settings that replay this unit: the strongest input channel's numbers
         around the unit (at most MAX_SIDE x MAX_SIDE, padding written in as numbers), its kernel slice,
         the layer's stride and dilation, and `position`, the unit's (row, col) in that slide's output,
-        where explorer.sliding.slide gives this channel's partial sum (pooling: the pooled value)."""
+        where explorer.core.sliding.slide gives this channel's partial sum (pooling: the pooled value)."""
         return kernel_tab_settings(self)
 
 
@@ -110,7 +110,7 @@ def _index(value, name: str, size: int, what: str) -> int:
 
 
 def _inspection(model, picture_or_inspection):
-    from explorer.models import Inspection, get_model
+    from explorer.core.models import Inspection, get_model
 
     if isinstance(picture_or_inspection, Inspection):
         return picture_or_inspection

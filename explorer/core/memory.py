@@ -13,7 +13,7 @@ as long as the process, so they are frozen out of collection (`freeze_startup_ob
 
 Memory a request freed stays in the process (glibc keeps it for later allocations) until
 `release_memory` hands the free pages back: the app calls it after every request of the model queues
-and after a model is evicted (explorer.models)."""
+and after a model is evicted (explorer.core.models)."""
 import ctypes
 import ctypes.util
 import gc

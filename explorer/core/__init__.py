@@ -1,0 +1,1 @@
+"""The computing core: torch, captum and numpy; never PIL drawing, never gradio (tests/test_layout.py)."""
