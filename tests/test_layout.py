@@ -97,13 +97,17 @@ def test_a_flat_name_is_the_same_module_as_its_new_home(flat):
 def test_importing_the_core_configures_nothing(tmp_path):
     """Import has no side effects: no environment variable, warnings filter or matplotlib backend is set."""
     import subprocess, sys
-    code = ("import os, sys, warnings; env = dict(os.environ); filters = list(warnings.filters)\n"
+    code = ("import os, sys, warnings, torch, torchvision, captum.attr, gradio, matplotlib, PIL.Image\n"
+            "backend = matplotlib.rcParams._get_backend_or_none()\n"
+            "env = dict(os.environ); filters = list(warnings.filters)\n"
             "import explorer.models, explorer.stages, explorer.attribution, explorer.features, explorer.trust\n"
             "import explorer.drawing.architecture_drawing, explorer.ui.kernel_tab, explorer.ui.stages_tab\n"
             "import explorer.ui.saliency_tab, explorer.ui.architecture_tab, explorer.ui.app\n"
             "changed = {k for k in set(env) | set(os.environ) if env.get(k) != os.environ.get(k)}\n"
-            "print(sorted(changed)); print(warnings.filters == filters)\n")
+            "print(sorted(changed)); print(warnings.filters == filters)\n"
+            "print(matplotlib.rcParams._get_backend_or_none() == backend)\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    changed, same_filters = out.splitlines()
+    changed, same_filters, same_backend = out.splitlines()
     assert changed == "[]", f"import set environment variables: {changed}"
     assert same_filters == "True", "import changed the warnings filters"
+    assert same_backend == "True", "import chose a matplotlib backend (draw on matplotlib.figure.Figure instead)"

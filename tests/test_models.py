@@ -141,3 +141,27 @@ def test_register_refuses_a_name_already_taken():
     with pytest.raises(ValueError, match="'resnet18' is already registered"):
         models.register("resnet18", "Another ResNet", lambda pretrained: None)
     assert models.REGISTRY == before
+
+
+class _Payload:
+    """Unpickling this runs code (its __reduce__): what a tampered checkpoint would carry."""
+
+    def __reduce__(self):
+        return (print, ("ran",))
+
+
+def test_torchvision_loads_use_the_safe_unpickler_and_import_sets_nothing(tmp_path, monkeypatch):
+    import os
+    import pickle
+
+    import torch
+
+    from explorer.core.models import weights_only_loading
+
+    monkeypatch.delenv("TORCH_FORCE_WEIGHTS_ONLY_LOAD", raising=False)
+    path = tmp_path / "tampered.pth"
+    torch.save({"payload": _Payload()}, path)
+    with weights_only_loading():
+        with pytest.raises(pickle.UnpicklingError):
+            torch.load(path, weights_only=False)       # what torch.hub asks for: overridden
+    assert "TORCH_FORCE_WEIGHTS_ONLY_LOAD" not in os.environ

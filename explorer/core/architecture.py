@@ -18,6 +18,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from explorer.core import budgets
 from explorer.core.architecture_fit import misfit_error
 from explorer.core.trace import CONTAINERS, Node, trace
+from explorer.core.state import STORES
 
 
 class CNNNet(nn.Module):
@@ -349,7 +350,7 @@ class Comparison:
 COMPARE_COLUMNS = ["model", "input", "parameters (M)", "MACs (G)", "latency (ms)", "device",
                    "ImageNet top-1 %", "ImageNet top-5 %", "weights", "chapter's top-5 error"]
 
-_macs_cache: dict[tuple, int] = {}
+_macs_cache: dict[tuple, int] = STORES.register("architecture.macs", {}, "multiply-accumulates per (model, input size)")
 _macs_lock = threading.Lock()
 
 

@@ -26,9 +26,8 @@ from explorer.core.budgets import echo
 from explorer.core.images import load_image
 from explorer.core.models import REGISTRY, LoadedModel, PhotoTransform, load_model
 from explorer.core.stages import stage_kind
+from explorer.core.state import STORES
 
-# Captum announces its (temporary, removed) ReLU hooks on every guided call: not news to a user.
-warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU activations")
 
 Progress = Callable[[float], None]   # called with the fraction done; may raise to cancel
 
@@ -120,7 +119,10 @@ def _gradcam(net, x, target, layer, options):
 
 
 def _guided_gradcam(net, x, target, layer, options):
-    return GuidedGradCam(net, layer).attribute(x, target=target, interpolate_mode="bilinear")
+    with warnings.catch_warnings():
+        # Captum announces its (temporary, removed) ReLU hooks on every guided call: not news to a user.
+        warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU activations")
+        return GuidedGradCam(net, layer).attribute(x, target=target, interpolate_mode="bilinear")
 
 
 def occlusion_geometry(size: tuple[int, int], options: dict) -> tuple[int, int]:
@@ -223,7 +225,7 @@ class _RectifierSpy(TorchFunctionMode):
 
 
 _guided_ok: "weakref.WeakKeyDictionary[nn.Module, tuple[bool, str]]" = weakref.WeakKeyDictionary()
-_guided_by_name: dict[str, tuple[bool, str]] = {}
+_guided_by_name: dict[str, tuple[bool, str]] = STORES.register("attribution.guided_validity", {}, "whether guided backprop is valid, per model")
 
 
 def _probe_input(model: LoadedModel) -> torch.Tensor:

@@ -41,6 +41,7 @@ from explorer.core.digits import INPUT_SIZE as DIGIT_INPUT, MEAN as DIGIT_MEAN, 
 from explorer.core.models import LoadedModel, PhotoTransform
 from explorer.core.recent import Recent
 from explorer.core.stages import stage_index, stage_layers
+from explorer.core.state import STORES
 
 Progress = Callable[[float], None]   # called with the fraction done once per step; may raise to cancel
 
@@ -101,7 +102,7 @@ class StageRef:
     macs: int
 
 
-RESULTS = Recent(max_entries=64)   # (model, pretrained, stage index, channel, objective, seed, steps, size)
+RESULTS = STORES.register("features.results", Recent(max_entries=64), "feature visualisations")   # (model, pretrained, stage index, channel, objective, seed, steps, size)
 _STAGES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # module -> (list[StageRef], total macs)
 
 

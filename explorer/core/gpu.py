@@ -15,6 +15,7 @@ import importlib.util
 import math
 from contextlib import contextmanager
 from typing import Callable
+from explorer.core.state import STORES
 
 SLOT_BASE_SECONDS = 3.0
 PASS_OVERHEAD_SECONDS = 0.005    # Python and kernel launches of one pass of a ~100-layer model
@@ -68,7 +69,7 @@ def slot_seconds(model_name: str, passes: float = 1.0) -> int:
 # argument. The caller registers it here under a job key and passes the key; the function looks it
 # up. In this process (anywhere but ZeroGPU) the lookup finds it: progress and Cancel work as before.
 # In ZeroGPU's worker process it finds nothing, and the run goes to its end, bounded by its slot.
-_REPORTERS: dict[str, Callable] = {}
+_REPORTERS: dict[str, Callable] = STORES.register("gpu.reporters", {}, "progress callbacks of running GPU jobs")
 _next_job = iter(range(1, 1 << 62))
 
 

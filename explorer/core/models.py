@@ -8,6 +8,7 @@ import socket
 import threading
 import urllib.error
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, TypeVar
 
@@ -22,10 +23,27 @@ from explorer.core.downloads import DOWNLOADS
 from explorer.core.images import load_image
 from explorer.core.memory import release_memory
 from explorer.core.stages import Stage, capture_stages, stage_layers
+from explorer.core.state import STORES
 
-# torchvision loads its checkpoints through torch.hub with weights_only=False: force every torch.load in
-# the app to the safe unpickler, so a tampered checkpoint can hold tensors but never run code.
-os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = "1"
+_SAFE_LOADING = threading.Lock()
+
+
+@contextmanager
+def weights_only_loading():
+    """torchvision loads its checkpoints through torch.hub with weights_only=False: within this block
+    every torch.load uses the safe unpickler (TORCH_FORCE_WEIGHTS_ONLY_LOAD, read at each call), so a
+    tampered checkpoint can hold tensors but never run code. One block at a time, since the switch is
+    an environment variable; it is set back afterwards, so importing the package configures nothing."""
+    with _SAFE_LOADING:
+        before = os.environ.get("TORCH_FORCE_WEIGHTS_ONLY_LOAD")
+        os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = "1"
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop("TORCH_FORCE_WEIGHTS_ONLY_LOAD", None)
+            else:
+                os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = before
 
 T = TypeVar("T")
 IMAGENET_LABELS = tvm.ResNet18_Weights.IMAGENET1K_V1.meta["categories"]
@@ -128,7 +146,8 @@ def _torchvision(name: str) -> Callable[[bool], Built]:
             kwargs = {"aux_logits": False, "init_weights": True} if name == "googlenet" else {}
             return Built(tvm.get_model(name, weights=None, **kwargs), transform, list(weights.meta["categories"]), False)
         try:
-            module = tvm.get_model(name, weights=weights)
+            with weights_only_loading():
+                module = tvm.get_model(name, weights=weights)
         except (OSError, RuntimeError, pickle.UnpicklingError) as error:  # URLError is an OSError
             raise WeightsUnavailable(
                 f"{name}: its ImageNet weights ({weights.url.rsplit('/', 1)[-1]}) are not on this machine "
@@ -442,7 +461,8 @@ def estimated_bytes(name: str) -> int:
     return sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()))
 
 
-_store = ModelStore(_load_shared, model_budget_bytes(), pinned=(DEFAULT_MODEL,), estimate=estimated_bytes)
+_store = STORES.register("models.loaded", ModelStore(_load_shared, model_budget_bytes(), pinned=(DEFAULT_MODEL,), estimate=estimated_bytes),
+                         "the loaded models, one instance each, within a byte budget")
 
 
 def get_model(name: str = DEFAULT_MODEL) -> tuple[LoadedModel, str]:

@@ -64,6 +64,12 @@ class Recent:
             self.put(key, value)
         return value
 
+    def drop_where(self, predicate: Callable[[Hashable], bool]) -> None:
+        """Removes every entry whose key satisfies `predicate` (one visitor's entries, when they leave)."""
+        with self._lock:
+            for key in [k for k in self._items if predicate(k)]:
+                self._bytes -= self._items.pop(key)[1]
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()

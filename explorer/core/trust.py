@@ -23,6 +23,7 @@ from torch import nn
 from explorer.core.attribution import attribute_input, method_title, signed
 from explorer.core.models import LoadedModel
 from explorer.core.recent import Recent, fingerprint
+from explorer.core.state import STORES
 
 DELETION_STEPS = 12
 RANDOM_ORDERS = 6          # random orders the map's deletion curve is compared with
@@ -130,7 +131,7 @@ def class_probabilities(model: LoadedModel, batch: torch.Tensor, target: int) ->
 
 # The random orders' curves depend on the picture, the class and the seed, not on the map: every method
 # explained on one picture (the tab shows several side by side) shares them.
-RANDOM_CURVES = Recent()
+RANDOM_CURVES = STORES.register("trust.random_curves", Recent(), "deletion curves of random orders")
 
 
 def _random_key(model: LoadedModel, x: torch.Tensor, target: int, steps: int, orders: int, seed: int) -> tuple:
@@ -397,7 +398,7 @@ class TrustCheck:
                 "randomisation": self.randomisation.as_dict()}
 
 
-RANDOMISED_MAPS = Recent(max_entries=64)
+RANDOMISED_MAPS = STORES.register("trust.randomised_maps", Recent(max_entries=64), "the randomised model's maps")
 
 
 def randomised_map(model: LoadedModel, x: torch.Tensor, result, progress=None) -> np.ndarray:

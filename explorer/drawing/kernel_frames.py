@@ -17,6 +17,7 @@ from PIL import GifImagePlugin, Image, ImageDraw, ImageFont
 
 from explorer.core import budgets
 from explorer.core.sliding import OP_NAMES, Slide, fmt
+from explorer.core.state import STORES
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 
@@ -43,8 +44,8 @@ def _font_file(bold: bool, condensed: bool = False) -> str:
     return str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name.replace("Condensed", ""))
 
 
-_FONTS: dict[tuple, ImageFont.FreeTypeFont] = {}
-_STAMPS: dict[tuple, tuple[Image.Image, tuple[int, int], float]] = {}
+_FONTS: dict[tuple, ImageFont.FreeTypeFont] = STORES.register("drawing.fonts", {}, "loaded fonts")
+_STAMPS: dict[tuple, tuple[Image.Image, tuple[int, int], float]] = STORES.register("drawing.glyphs", {}, "rendered glyph masks")
 
 
 def font(size: int, bold: bool = False, condensed: bool = False) -> ImageFont.FreeTypeFont:

@@ -3,7 +3,7 @@
 
 def __getattr__(name):
     # `from explorer.ui import build_demo` without importing gradio for every `explorer.ui.*` submodule
-    if name in ("build_demo", "LAUNCH_OPTIONS", "TAB_MODULES", "QUEUE_SIZE", "CONCURRENCY", "delete_cache_setting"):
+    if name in ("build_demo", "LAUNCH_OPTIONS", "QUEUE_SIZE", "CONCURRENCY", "delete_cache_setting"):
         from explorer.ui import app
         return getattr(app, name)
     raise AttributeError(f"module 'explorer.ui' has no attribute {name!r}")

@@ -1,23 +1,12 @@
 """Builds the Gradio app from one module per tab."""
-import importlib
 import os
 
 import gradio as gr
 
-from explorer.ui import gradio_patches
+from explorer.core.state import STORES
+from explorer.ui import architecture_tab, gradio_patches, kernel_tab, saliency_tab, stages_tab
 from explorer.core.memory import freeze_startup_objects, limit_allocator_arenas
 from explorer.core.warmup import start_background_warmup
-
-# Each tab module has TITLE (str) and build(shared: dict) -> None, called inside its gr.Tab.
-# `shared` lets a later tab use an earlier tab's components (the Architecture tab reads the
-# Kernel tab's matrix, shared["matrix"]; the Stages tab fills the Kernel tab, shared["kernel_controls"],
-# and switches to it, shared["tabs"]).
-TAB_MODULES = (
-    "explorer.ui.kernel_tab",
-    "explorer.ui.stages_tab",
-    "explorer.ui.saliency_tab",
-    "explorer.ui.architecture_tab",
-)
 
 LAUNCH_OPTIONS = dict(
     max_file_size="20mb",
@@ -43,6 +32,11 @@ QUEUE_SIZE = 64          # a burst beyond this is refused with "queue full" inst
 CONCURRENCY = 2          # one worker per core: more only makes every request slower
 
 
+def _forget_session(request: gr.Request) -> None:
+    """A closed browser tab: the stores drop what they kept for that visitor (explorer.core.state)."""
+    STORES.forget_session(getattr(request, "session_hash", None))
+
+
 def build_demo() -> gr.Blocks:
     # Gradio notices a closed event stream only at its next heartbeat (15 s by default); a long job
     # stops at the first step after that (gradio_patches.abandoned), so the next visitor waits ~1 s.
@@ -57,13 +51,16 @@ def build_demo() -> gr.Blocks:
             "stage by stage, see which pixels decided its answer, and open up the classic architectures. "
             "Every number is computed by PyTorch itself."
         )
-        shared: dict = {}
         with gr.Tabs() as tabs:
-            shared["tabs"] = tabs
-            for name in TAB_MODULES:
-                tab = importlib.import_module(name)
-                with gr.Tab(tab.TITLE, id=name.rsplit(".", 1)[-1]):
-                    tab.build(shared)
+            with gr.Tab(kernel_tab.TITLE, id="kernel_tab"):
+                kernel = kernel_tab.build()
+            with gr.Tab(stages_tab.TITLE, id="stages_tab"):
+                stages_tab.build(kernel=kernel, tabs=tabs)       # "Animate this" fills the Kernel tab
+            with gr.Tab(saliency_tab.TITLE, id="saliency_tab"):
+                saliency_tab.build()
+            with gr.Tab(architecture_tab.TITLE, id="architecture_tab"):
+                architecture_tab.build(kernel_matrix=kernel.matrix)   # other layers run on its matrix
+        demo.unload(_forget_session)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     freeze_startup_objects()     # the warm-up thread freezes again once the default model is loaded
     return demo

@@ -485,7 +485,7 @@ def new_seed():
 
 # ---------------------------------------------------------------------------------------------------
 
-def build(shared: dict) -> None:
+def build(kernel_matrix: gr.Dataframe | None = None) -> None:
     names = arch.model_names()
     choices = [(arch.model_title(n), n) for n in names]
     default = names[0]
@@ -571,7 +571,7 @@ def build(shared: dict) -> None:
             prove.click(alexnet_outputs, None, [proof], api_name="alexnet_outputs", **MODEL_QUEUE)
 
         with gr.Tab("Other layers on your matrix"):
-            build_other_layers(shared.get("matrix"))
+            build_other_layers(kernel_matrix)
 
 
 def build_other_layers(kernel_matrix) -> None:

@@ -32,6 +32,7 @@ import traceback
 import types
 from pathlib import Path
 
+import gradio
 from gradio import processing_utils, queueing, route_utils, routes
 from gradio.exceptions import Error
 
@@ -140,7 +141,29 @@ async def process_events(self, events, *args, **kwargs):
             await asyncio.to_thread(release_memory)
 
 
-def apply() -> None:
+WRITTEN_FOR = "6.31.0"      # the Gradio these patches were written against and tested with
+
+
+def version_note(version: str) -> str | None:
+    """None for the Gradio these patches were written for; else a sentence saying so."""
+    if version == WRITTEN_FOR:
+        return None
+    return (f"explorer.ui.gradio_patches was written for Gradio {WRITTEN_FOR}, this is Gradio {version}: "
+            f"the patched internals may have changed; run the tests (tests/test_request_log.py, "
+            f"tests/test_public_space.py show each upstream bug) before serving.")
+
+
+def apply() -> str | None:
+    """Applies every patch (idempotent). Returns (and logs) a note when Gradio is not the version the
+    patches were written for; they are applied anyway, since the tests are what tells."""
+    note = version_note(gradio.__version__)
+    if note:
+        logging.getLogger("explorer").warning(note)
+    _apply()
+    return note
+
+
+def _apply() -> None:
     processing_utils.save_pil_to_cache = save_pil_to_cache
     route_utils.delete_files_created_by_app = delete_files_created_by_app
     queueing.traceback = routes.traceback = _traceback_module()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import html
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -18,6 +19,7 @@ from explorer.drawing.kernel_presets import PRESET_NAMES, preset
 from explorer.ui.number_inputs import SliderInput
 from explorer.core.recent import Recent
 from explorer.core.sliding import MAX_SIDE, OP_NAMES, Slide, pytorch_code, slide
+from explorer.core.state import STORES
 
 TITLE = "Kernel"
 
@@ -48,7 +50,8 @@ STYLE = """
 
 # A renderer keeps three pictures of the frame's size (up to 58 MB at 32x32 with padding 16): the store is
 # bounded in bytes too, so sixteen large settings in a row cannot keep close to a gigabyte.
-_RENDERERS = Recent(max_entries=16, max_bytes=256 << 20, size_of=lambda r: 3 * 3 * r.width * r.height)
+_RENDERERS = STORES.register("kernel.renderers", Recent(max_entries=16, max_bytes=256 << 20, size_of=lambda r: 3 * 3 * r.width * r.height),
+                             "frame renderers of recent slides: stepping through frames redraws nothing")
 
 
 def compute(matrix, kernel, op, kernel_size, stride, padding, dilation, bias, ceil_mode) -> FrameRenderer:
@@ -299,7 +302,15 @@ def step_view(step, *settings):
         return gr.skip(), gr.skip()
 
 
-def build(shared: dict) -> None:
+@dataclass(frozen=True)
+class KernelTab:
+    """What other tabs use of the Kernel tab: its matrix (the Architecture tab's other layers run on it)
+    and `controls`, the outputs a preset fills, in on_preset's order (the Stages tab's "Animate this")."""
+    matrix: gr.Dataframe
+    controls: list
+
+
+def build() -> KernelTab:
     first = preset(PRESET_NAMES[0])
     r0 = compute(first["matrix"], first["kernel"], first["op"], first["kernel_size"], first["stride"],
                  first["padding"], first["dilation"], first["bias"], first["ceil_mode"])
@@ -375,7 +386,6 @@ def build(shared: dict) -> None:
 
     settings = [matrix, kernel, op, pool_size, stride, padding, dilation, bias, ceil_mode]
     view = [frame, info, code, step, code_download, stale, matrix_msg, kernel_msg, settings_msg]
-    shared["matrix"] = matrix
 
     # The API's endpoints first, called by name and never by the page. Gradio's front end (6.31) checks
     # the first event's arguments against /predict's two: a page event there warns "Too many arguments
@@ -398,7 +408,6 @@ def build(shared: dict) -> None:
               api_name="kernel_op_controls", api_visibility="private")
 
     loaded = settings + [note, m_rows, m_cols, k_rows, k_cols] + view + [preset_box]
-    shared["kernel_controls"] = loaded    # the Stages tab's "Animate this" fills them
 
     def on_preset(name):
         if name not in PRESET_NAMES:            # the Stages tab's entry: its numbers are already there
@@ -472,3 +481,4 @@ def build(shared: dict) -> None:
     # progress shows on the button: a refusal is then one message, and the last GIF made stays shown
     gif_button.click(make_gif, [speed] + settings, gif_file, api_name="kernel_gif", show_progress="minimal",
                      show_progress_on=gif_button, **MODEL_QUEUE)
+    return KernelTab(matrix=matrix, controls=loaded)

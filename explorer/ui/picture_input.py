@@ -15,6 +15,7 @@ from explorer.core.images import MAX_PIXELS, open_header
 from explorer.core.models import DEFAULT_MODEL, MODEL_NAMES, REGISTRY, SKETCH_MODEL
 from explorer.core.recent import Recent
 from explorer.ui.upload import ImageUpload
+from explorer.core.state import STORES
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 MODEL_CHOICES = [(REGISTRY[name].title, name) for name in MODEL_NAMES]
@@ -159,7 +160,9 @@ class PictureUpload(ImageUpload):
 # Gradio's front end sends two change events when an upload replaces a picture; for a file that is
 # not a picture, the second must not repeat the message. A good photo taken since clears the record,
 # so the same broken file given again is reported again.
-_REPORTED = Recent(max_entries=1024)      # (tab, session) -> the unreadable upload reported last
+_REPORTED = STORES.register(      # (tab, session) -> the unreadable upload reported last
+    "picture_input.reported", Recent(max_entries=1024), "the unreadable upload each session was told about",
+    forget=lambda session: _REPORTED.drop_where(lambda key: isinstance(key, tuple) and session in key))
 
 
 def _first_report(key, path: str) -> bool:

@@ -21,6 +21,7 @@ from explorer.ui.number_inputs import NumberInput, SliderInput
 from explorer.ui.picture_input import MODEL_CHOICES, build_picture_input
 from explorer.core.recent import Recent, picture_key
 from explorer.ui.upload import ImageUpload
+from explorer.core.state import STORES
 
 TITLE = "Saliency"
 DEFAULT_METHODS = ["gradcam"]
@@ -43,7 +44,8 @@ class _StopFlag(threading.Event):
         return super().is_set() or abandoned(self.request)
 
 
-_cancel: dict[str, _StopFlag] = {}
+_cancel: dict[str, _StopFlag] = STORES.register("saliency.cancel", {}, "a Cancel flag per session",
+                                                forget=lambda session: _cancel.pop(session, None))
 
 
 def _flag(request: gr.Request | None) -> _StopFlag:
@@ -121,8 +123,8 @@ def _trust(model_name: str, image: Image.Image, result: at.Attribution, sign: st
 
 # Maps and trust checks are the same every time for the same picture, model, method, class and options:
 # the example pictures, explained again and again on a public Space, are answered from here.
-_MAPS = Recent(max_entries=64)
-_CHECKS = Recent(max_entries=64)
+_MAPS = STORES.register("saliency.maps", Recent(max_entries=64), "attribution maps of recent requests")
+_CHECKS = STORES.register("saliency.checks", Recent(max_entries=64), "trust checks of recent requests")
 
 
 def forget_results() -> None:
@@ -517,7 +519,7 @@ def _method_help() -> str:
     return "\n".join(f"- **{m.title}**: {m.description}" for m in at.METHODS.values())
 
 
-def build(shared: dict) -> None:
+def build() -> None:
     passes = max(4, budgets.current().model_passes)          # the sliders stop at the budget
     most_steps, most_samples = min(128, passes), min(64, passes)
     with gr.Column(elem_id="saliency"):
@@ -617,4 +619,3 @@ def build(shared: dict) -> None:
         api_button = gr.Button("attribute")
     api_button.click(attribute_api, [api_image, api_model, api_method, api_target, api_options],
                      [api_overlay, api_numbers], api_name="attribute", **MODEL_QUEUE)
-    shared["saliency"] = {"picture": picture, "gallery": gallery}

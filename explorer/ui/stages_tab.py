@@ -10,6 +10,7 @@ from PIL import Image
 from explorer.drawing import feature_maps as fm
 from explorer.core import budgets, features
 from explorer.ui import kernel_tab
+from explorer.ui.kernel_tab import KernelTab
 from explorer.core.bridge import Unit, arrival_words, describe_unit, explain_unit
 from explorer.core.gpu import MODEL_QUEUE, gpu, reporter, reporting, slot_seconds
 from explorer.ui.gradio_patches import abandoned
@@ -20,6 +21,7 @@ from explorer.ui.picture_input import MODEL_CHOICES, build_picture_input
 from explorer.core.recent import Recent, picture_key
 from explorer.drawing.unit_drawing import render_unit
 from explorer.ui.upload import ImageUpload
+from explorer.core.state import STORES
 
 TITLE = "Stages"
 PLAY_SECONDS = 1.2
@@ -46,7 +48,8 @@ def inspection_bytes(inspection: Inspection) -> int:
 
 # Every event of a session sends the same picture and model, so stepping finds its activations here.
 # 256 MB: two VGG-16 inspections, or dozens of the smaller models'.
-CACHE = Recent(max_entries=8, max_bytes=256 * 2**20, size_of=inspection_bytes)
+CACHE = STORES.register("stages.inspections", Recent(max_entries=8, max_bytes=256 * 2**20, size_of=inspection_bytes),
+                        "the last inspections (picture, model): a picture everyone tries is run once")
 
 
 def _is_sketch(picture) -> bool:
@@ -201,7 +204,7 @@ def on_new_picture(picture, model_name, count, scale):
 
 
 # The overview strip of each recent inspection, drawn once; each stage change only frames its cell.
-_STRIPS = Recent(max_entries=8)
+_STRIPS = STORES.register("stages.strips", Recent(max_entries=8), "drawn feature-map strips of cached inspections")
 
 
 def overview_strip(inspection: Inspection, stage_no) -> Image.Image:
@@ -367,7 +370,8 @@ def on_tick(picture, model_name, stage_no, count, scale):
 FEATURE_OBJECTIVES = [("the channel (its mean)", "channel"), ("its centre unit", "unit"),
                       ("the picture's top-1 class", "class")]
 # one Cancel flag per session, bounded: a session that never comes back is forgotten
-_FEATURE_STOPS = Recent(max_entries=256)
+_FEATURE_STOPS = STORES.register("stages.feature_stops", Recent(max_entries=256), "a Cancel flag per session",
+                                 forget=lambda session: _FEATURE_STOPS.drop_where(lambda key: key == session))
 
 
 class Stop(RuntimeError):
@@ -557,7 +561,7 @@ def _unit_panel():
     return panel, words, picture, animate
 
 
-def build(shared: dict) -> None:
+def build(kernel: KernelTab, tabs: gr.Tabs) -> None:
     gr.Markdown(
         "A CNN turns a picture into a stack of **stages**. Each convolution (conv) slides its kernels over "
         "the previous stage and gives one **feature map** per kernel (a channel); each pooling stage shrinks "
@@ -630,7 +634,7 @@ def build(shared: dict) -> None:
                 api_name="stages_pick_channel", **quiet)
     large.select(on_large_click, [picture.picture, picture.model, stage, channel], unit_views,
                  api_name="stages_pick_unit", **quiet)
-    animate.click(on_animate, [picture.picture, picture.model, unit], shared["kernel_controls"] + [shared["tabs"]],
+    animate.click(on_animate, [picture.picture, picture.model, unit], kernel.controls + [tabs],
                   api_name="stages_animate_unit", **quiet).then(
         None, js="() => window.scrollTo({top: 0})")      # the Kernel tab opens at its top, not at the panel's height
     # one drawing at a time, in its own queue: its steps take the model's lock one forward pass at a time,
@@ -678,4 +682,3 @@ def build(shared: dict) -> None:
                          concurrency_id="features", concurrency_limit=1)
     unit_button.click(unit_api, [api_image, api_model, api_stage] + api_numbers, [api_unit, api_unit_picture],
                       api_name="unit", **MODEL_QUEUE)
-    shared["stages"] = {"picture": picture, "label": label, "grid": grid}
