@@ -34,7 +34,7 @@ def test_the_installed_torch_is_the_pinned_zerogpu_pair():
 def test_the_upload_leaves_out_tests_benchmarks_and_environments():
     check = _module()
     names = {str(f.relative_to(ROOT)) for f in check.uploaded_files(ROOT)}
-    assert "app.py" in names and "requirements.txt" in names and "explorer/models.py" in names
+    assert "app.py" in names and "requirements.txt" in names and "explorer/core/models.py" in names and "explorer/ui/app.py" in names
     assert not any(n.startswith(("tests/", "benchmarks/", ".venv", ".ci/", "artifacts/")) for n in names)
 
 
