@@ -234,3 +234,18 @@ def test_the_cache_counts_the_whole_tensor_a_kept_view_holds():
     big = torch.zeros(100, *stage.activation.shape)
     kept = replace(inspection, stages=[replace(stage, activation=big[0], input=None)])
     assert stages_tab.inspection_bytes(kept) == big.numel() * big.element_size()
+
+
+def test_a_closed_session_drops_its_drawing_cancel_flag_and_keeps_the_others():
+    from types import SimpleNamespace as Namespace
+
+    from explorer.core.state import STORES
+
+    flags = STORES["stages.feature_stops"].store
+    leaving = stages_tab._stop_flag(Namespace(session_hash="leaving"))
+    staying = stages_tab._stop_flag(Namespace(session_hash="staying"))
+    leaving.set()
+    assert flags.get("leaving") is leaving
+    STORES.forget_session("leaving")
+    assert flags.get("leaving") is None and flags.get("staying") is staying
+    assert not stages_tab._stop_flag(Namespace(session_hash="leaving")).is_set()     # a new visit starts uncancelled

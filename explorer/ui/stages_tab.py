@@ -1,7 +1,12 @@
 """The Stages tab: one forward pass of a real CNN on the user's picture, then every Conv and Pool
-stage stepped through from the activations kept server-side (no new pass per step)."""
+stage stepped through from the activations kept server-side (no new pass per step).
+
+Top to bottom: the activations kept per picture, the words, the events (stepping, one unit, what a
+channel looks for), the endpoints, then the page: `layout()` places the components and returns them as
+a StagesTab, `wire(tab, kernel, tabs)` connects the events; `build()` does both."""
 import threading
 import weakref
+from dataclasses import dataclass
 
 import gradio as gr
 import numpy as np
@@ -17,7 +22,8 @@ from explorer.ui.gradio_patches import abandoned
 from explorer.core.images import is_blank, load_image
 from explorer.core.models import DEFAULT_MODEL, Inspection, get_model
 from explorer.ui.number_inputs import NumberInput, SliderInput
-from explorer.ui.picture_input import MODEL_CHOICES, build_picture_input
+from explorer.ui.picture_input import MODEL_CHOICES, PictureInput, build_picture_input
+from explorer.ui.predictions import one_pass, top_five
 from explorer.core.recent import Recent, picture_key
 from explorer.drawing.unit_drawing import render_unit
 from explorer.ui.upload import ImageUpload
@@ -64,20 +70,10 @@ def _image(picture) -> Image.Image:
     return image
 
 
-def _one_pass(model_name: str, *args, **kwargs) -> int:
-    return slot_seconds(model_name)
-
-
-@gpu(duration=_one_pass)
+@gpu(duration=one_pass)
 def _inspect(model_name: str, image: Image.Image) -> Inspection:
     model, _ = get_model(model_name)
     return model.inspect(image)
-
-
-@gpu(duration=_one_pass)
-def _predict(model_name: str, image: Image.Image) -> list[tuple[str, float]]:
-    model, _ = get_model(model_name)
-    return model.predict(image, k=5)
 
 
 def inspection_for(model_name: str, picture) -> Inspection:
@@ -383,12 +379,27 @@ def _stop_flag(request: gr.Request | None) -> threading.Event:
     return _FEATURE_STOPS.get_or_compute(key, threading.Event)
 
 
-def _visualize_seconds(model_name: str, stage, channel, objective: str, seed, steps, job=None) -> int:
+@dataclass(frozen=True)
+class FeatureRequest:
+    """One feature drawing, as the tab and /visualize ask for it: the stage (0-based index or name), the
+    channel (the class index when the objective is "class"), the objective ("channel", "unit" or
+    "class"), the seed, and the steps (None: the default for the model and stage). The values travel as
+    given: features.visualize checks them and names what it refuses."""
+    model_name: str
+    stage: int | str
+    channel: int
+    objective: str
+    seed: int
+    steps: int | None = None
+
+
+def _visualize_seconds(wanted: FeatureRequest, job=None) -> int:
     try:
-        passes = float(steps) if steps else features.DEFAULT_STEPS[1]   # on a GPU the default is the most
+        # on a GPU the default is the most
+        passes = float(wanted.steps) if wanted.steps else features.DEFAULT_STEPS[1]
     except (TypeError, ValueError):   # refused inside, with its message
         passes = 1
-    return slot_seconds(model_name, passes)
+    return slot_seconds(wanted.model_name, passes)
 
 
 @gpu(duration=lambda model_name, *args, **kwargs: slot_seconds(model_name))
@@ -398,13 +409,13 @@ def _default_steps(model_name: str, stage, objective: str) -> int:
 
 
 @gpu(duration=_visualize_seconds)
-def _visualize(model_name: str, stage, channel: int, objective: str, seed: int, steps, job=None):
-    model, _ = get_model(model_name)
-    return features.visualize(model, stage, channel, objective=objective, seed=seed, steps=steps,
-                              progress=reporter(job))
+def _visualize(wanted: FeatureRequest, job=None):
+    model, _ = get_model(wanted.model_name)
+    return features.visualize(model, wanted.stage, wanted.channel, objective=wanted.objective, seed=wanted.seed,
+                              steps=wanted.steps, progress=reporter(job))
 
 
-@gpu(duration=_one_pass)
+@gpu(duration=one_pass)
 def _activation(model_name: str, stage: int, target: int, image: Image.Image, objective: str) -> float:
     model, _ = get_model(model_name)
     return features.activation_of(model, stage, target, image, objective)
@@ -440,7 +451,7 @@ def on_feature(picture, model_name, stage_no, channel, objective, seed, request:
             progress(fraction, desc="drawing: step by step, the objective rising")
 
         with reporting(report) as job:
-            v = _visualize(model_name, index, target, objective, int(seed or 0), None, job)
+            v = _visualize(FeatureRequest(model_name, index, target, objective, int(seed or 0)), job)
         yours = _activation(model_name, index, target, _image(picture), objective)
     except Stop:
         raise gr.Error("Stopped: press the button to draw it again.", title="Cancelled")
@@ -478,7 +489,7 @@ def predict_api(image, model_name):
     if image is None:
         raise gr.Error("image: none was given", title="Cannot use this")
     try:
-        return _labels(_predict(model_name or DEFAULT_MODEL, _image(image)))
+        return _labels(top_five(model_name or DEFAULT_MODEL, _image(image)))
     except ValueError as error:
         raise _user_error(error)
 
@@ -508,7 +519,7 @@ def visualize_api(model_name, stage, channel, objective, seed, steps):
     try:
         if steps is not None:         # a budget: one visitor cannot hold the queue for long
             budgets.check_visualize_steps(steps, _default_steps(model_name, stage, objective))
-        v = _visualize(model_name, stage, channel, objective, int(seed or 0), steps)
+        v = _visualize(FeatureRequest(model_name, stage, channel, objective, int(seed or 0), steps))
     except ValueError as error:
         raise _user_error(error)
     return v.image, {"stage": v.stage, "stage_index": v.stage_index, "channel": v.channel,
@@ -524,10 +535,84 @@ def stages_api(image, model_name):
     return stages_summary(inspection), fm.render_grid(inspection.stages[0].activation).image
 
 
-# --- layout ---------------------------------------------------------------------------------------
+# --- the page: layout -----------------------------------------------------------------------------
 
-def _feature_row() -> dict:
-    """"What does this channel look for?": the controls, the picture and its words."""
+@dataclass
+class UnitPanel:
+    """"How this number was made", hidden until a unit is clicked."""
+    panel: gr.Column
+    words: gr.Markdown
+    picture: gr.Image
+    animate: gr.Button          # the unit's numbers into the Kernel tab
+
+
+@dataclass
+class FeatureRow:
+    """"What does this channel look for?": the controls, the picture drawn and its words."""
+    objective: gr.Radio
+    draw: gr.Button
+    again: gr.Button            # another seed
+    stop: gr.Button
+    words: gr.Markdown
+    image: gr.Image
+    seed: gr.State              # the seed of the picture shown
+
+
+@dataclass
+class StagesApi:
+    """The hidden inputs and outputs of /predict, /stages, /unit and /visualize."""
+    image: ImageUpload
+    model: gr.Dropdown
+    summary: gr.JSON
+    predict: gr.Button
+    stages: gr.Button
+    unit_inputs: list           # stage, channel, row, col
+    unit_outputs: list          # the unit's numbers, its picture
+    unit: gr.Button
+    feature_inputs: list        # model, stage, channel, objective, seed, steps
+    feature_outputs: list       # the picture, its numbers
+    visualize: gr.Button
+
+
+@dataclass
+class StagesTab:
+    picture: PictureInput
+    note: gr.Markdown
+    label_title: gr.Markdown
+    label: gr.Label
+    strip: gr.Image             # every stage's strongest channel; click one to jump to it
+    stage_row: gr.Row           # shown once there are stages
+    stage: SliderInput
+    play: gr.Button
+    stage_md: gr.Markdown
+    count: gr.Radio
+    scale: gr.Radio
+    grid: gr.Image
+    channel: NumberInput
+    channel_md: gr.Markdown
+    large: gr.Image
+    overlay: gr.Image
+    unit_panel: UnitPanel
+    feature: FeatureRow
+    api: StagesApi
+    playing: gr.State
+    timer: gr.Timer
+    shown_channel: gr.State     # the channel the pictures show, for the box to go back to
+    shown_stage: gr.State
+    unit: gr.State              # [stage, channel, row, col] of the unit explained
+
+    def views(self) -> list:
+        """What _stage_only returns, in its order."""
+        return [self.stage_md, self.grid, self.strip, self.channel, self.large, self.overlay, self.channel_md,
+                self.shown_channel, self.shown_stage]
+
+    def unit_views(self) -> list:
+        """What on_unit returns, in its order."""
+        p = self.unit_panel
+        return [self.large, self.overlay, self.channel_md, self.unit, p.panel, p.words, p.picture, p.animate]
+
+
+def _feature_row() -> FeatureRow:
     with gr.Row(equal_height=False, elem_id="stages-feature"):
         with gr.Column(scale=2, min_width=320):
             gr.Markdown("### What does this channel look for?\nA picture drawn for it: starting from faint noise, "
@@ -542,12 +627,10 @@ def _feature_row() -> dict:
         with gr.Column(scale=2, min_width=280):
             image = gr.Image(label="What it looks for", format="png", interactive=False, height=320,
                              elem_id="stages-feature-picture")
-    return dict(objective=objective, draw=draw, again=again, stop=stop, words=words, image=image,
-                seed=gr.State(0))
+    return FeatureRow(objective, draw, again, stop, words, image, seed=gr.State(0))
 
 
-def _unit_panel():
-    """The panel "How this number was made", hidden until a unit is clicked."""
+def _unit_panel() -> UnitPanel:
     with gr.Column(visible=False, elem_id="stages-unit") as panel:
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=320):
@@ -558,41 +641,47 @@ def _unit_panel():
                             "their products and the partial sum")
                 picture = gr.Image(label="How this number was made", show_label=False, format="png",
                                    interactive=False, elem_id="stages-unit-picture")
-    return panel, words, picture, animate
+    return UnitPanel(panel, words, picture, animate)
 
 
-def build(kernel: KernelTab, tabs: gr.Tabs) -> None:
-    gr.Markdown(
-        "A CNN turns a picture into a stack of **stages**. Each convolution (conv) slides its kernels over "
-        "the previous stage and gives one **feature map** per kernel (a channel); each pooling stage shrinks "
-        "them. Give the network a picture, then step through every stage and see what it computed."
-    )
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=2, min_width=320):
-            picture = build_picture_input("stages")
-            note = gr.Markdown(visible=False, elem_id="stages-note")
-            # the title in its own Markdown: a long model name wraps there instead of over the top class
-            label_title = gr.Markdown(_label_title(), elem_id="stages-label-title")
-            label = gr.Label(num_top_classes=5, label="Top-5 predictions", show_label=False, elem_id="stages-label")
-        with gr.Column(scale=5):
-            gr.Markdown("#### All stages, in the order the network runs them: each shows its strongest channel; "
-                        "click one to jump to it")
-            # no buttons: they would sit on the first row's last thumbnails
-            strip = gr.Image(label="All stages", show_label=False, format="png", interactive=False,
-                             buttons=[], elem_id="stages-overview")
-            with gr.Row(equal_height=True, visible=False) as stage_row:    # shown once there are stages
-                stage = SliderInput(1, 2, value=1, step=1, label="Stage", scale=5)
-                play = gr.Button(kernel_tab.PLAY, scale=1, min_width=100, elem_id="stages-play")
-            stage_md = gr.Markdown(f"### {HINT}")
-            with gr.Row():
-                count = gr.Radio(COUNT_CHOICES, value="16", label="Channels shown (strongest mean first)")
-                scale = gr.Radio(SCALE_CHOICES, value="shared", label="Colour scale")
-            gr.Markdown("#### Feature maps of this stage: #rank and channel number above each; click one to open it below")
-            grid = gr.Image(label="Feature maps", show_label=False, format="png", interactive=False,
-                            buttons=["download", "fullscreen"], elem_id="stages-grid")
-            # On a phone the grid fills the width and its buttons would cover the top-right cell.
-            gr.HTML("<style>#stages-style {display: none} @media (max-width: 700px) "
-                    "{#stages-grid .icon-button-wrapper {display: none}}</style>", elem_id="stages-style")
+def _picture_column() -> dict:
+    """The picture, the model and its top-5 classes."""
+    with gr.Column(scale=2, min_width=320):
+        picture = build_picture_input("stages")
+        note = gr.Markdown(visible=False, elem_id="stages-note")
+        # the title in its own Markdown: a long model name wraps there instead of over the top class
+        label_title = gr.Markdown(_label_title(), elem_id="stages-label-title")
+        label = gr.Label(num_top_classes=5, label="Top-5 predictions", show_label=False, elem_id="stages-label")
+    return dict(picture=picture, note=note, label_title=label_title, label=label)
+
+
+def _stages_column() -> dict:
+    """The strip of all stages, the stage slider and Play, the stage's words and its feature maps."""
+    with gr.Column(scale=5):
+        gr.Markdown("#### All stages, in the order the network runs them: each shows its strongest channel; "
+                    "click one to jump to it")
+        # no buttons: they would sit on the first row's last thumbnails
+        strip = gr.Image(label="All stages", show_label=False, format="png", interactive=False,
+                         buttons=[], elem_id="stages-overview")
+        with gr.Row(equal_height=True, visible=False) as stage_row:
+            stage = SliderInput(1, 2, value=1, step=1, label="Stage", scale=5)
+            play = gr.Button(kernel_tab.PLAY, scale=1, min_width=100, elem_id="stages-play")
+        stage_md = gr.Markdown(f"### {HINT}")
+        with gr.Row():
+            count = gr.Radio(COUNT_CHOICES, value="16", label="Channels shown (strongest mean first)")
+            scale = gr.Radio(SCALE_CHOICES, value="shared", label="Colour scale")
+        gr.Markdown("#### Feature maps of this stage: #rank and channel number above each; click one to open it below")
+        grid = gr.Image(label="Feature maps", show_label=False, format="png", interactive=False,
+                        buttons=["download", "fullscreen"], elem_id="stages-grid")
+        # On a phone the grid fills the width and its buttons would cover the top-right cell.
+        gr.HTML("<style>#stages-style {display: none} @media (max-width: 700px) "
+                "{#stages-grid .icon-button-wrapper {display: none}}</style>", elem_id="stages-style")
+    return dict(strip=strip, stage_row=stage_row, stage=stage, play=play, stage_md=stage_md, count=count,
+                scale=scale, grid=grid)
+
+
+def _channel_row() -> dict:
+    """One channel: its number and words, enlarged, and over the picture the model saw."""
     gr.Markdown("### One channel, and where its strongest unit looks")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=200):
@@ -607,78 +696,133 @@ def build(kernel: KernelTab, tabs: gr.Tabs) -> None:
                         "the yellow box is what its strongest unit (yellow dot) sees")
             overlay = gr.Image(label="The channel over the picture", show_label=False, format=OVERLAY_FORMAT,
                                interactive=False, elem_id="stages-overlay")
-    panel, panel_md, panel_img, animate = _unit_panel()
-    feature = _feature_row()
+    return dict(channel=channel, channel_md=channel_md, large=large, overlay=overlay)
 
-    playing = gr.State(False)
-    timer = gr.Timer(PLAY_SECONDS, active=False)
-    shown_channel = gr.State(None)      # the channel the pictures show, for the box to go back to
-    shown_stage = gr.State(None)
-    views = [stage_md, grid, strip, channel, large, overlay, channel_md, shown_channel, shown_stage]
-    quiet = dict(api_visibility="private", show_progress="hidden")
 
-    picture.on_new_input(on_new_picture, [picture.picture, picture.model, count, scale],
-                         [note, label, stage] + views + [stage_row, label_title], show_progress="minimal",
-                         **MODEL_QUEUE)
-    stage.input(on_stage_typed, [picture.picture, picture.model, stage, count, scale, shown_stage],
-                [stage] + views, preprocess=False,
-                api_name="stages_step", trigger_mode="always_last", **quiet)
-    for control in (count, scale):
-        control.input(on_stage, [picture.picture, picture.model, stage, count, scale, channel], views,
-                      api_name=f"stages_{'count' if control is count else 'scale'}", **quiet)
-    strip.select(on_overview_click, [picture.picture, picture.model, count, scale], [stage] + views,
-                 api_name="stages_jump", **quiet)
-    unit = gr.State(None)
-    unit_views = [large, overlay, channel_md, unit, panel, panel_md, panel_img, animate]
-    grid.select(on_grid_click, [picture.picture, picture.model, stage, count], [channel, shown_channel] + unit_views,
-                api_name="stages_pick_channel", **quiet)
-    large.select(on_large_click, [picture.picture, picture.model, stage, channel], unit_views,
-                 api_name="stages_pick_unit", **quiet)
-    animate.click(on_animate, [picture.picture, picture.model, unit], kernel.controls + [tabs],
-                  api_name="stages_animate_unit", **quiet).then(
+def _api_layout() -> StagesApi:
+    """API-only inputs: an image file and a model name (gradio_client: handle_file(path), "resnet18")."""
+    with gr.Group(visible=False):
+        image = ImageUpload(type="filepath", image_mode=None, label="image")
+        model = gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label="model")
+        summary = gr.JSON(label="stages")
+        predict, stages = gr.Button("predict"), gr.Button("stages")
+        unit_inputs = [gr.Textbox(label="stage")] + [gr.Number(label=name, precision=0)
+                                                      for name in ("channel", "row", "col")]
+        unit_outputs = [gr.JSON(label="unit"), gr.Image(label="unit picture", format="png")]
+        unit = gr.Button("unit")
+        feature_inputs = [gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label="model"),
+                          gr.Textbox(label="stage"), gr.Number(label="channel", precision=0),
+                          gr.Textbox(value="channel", label="objective"), gr.Number(0, label="seed", precision=0),
+                          gr.Number(None, label="steps", precision=0)]
+        feature_outputs = [gr.Image(label="feature picture", format="png"), gr.JSON(label="feature")]
+        visualize = gr.Button("visualize")
+    return StagesApi(image, model, summary, predict, stages, unit_inputs, unit_outputs, unit, feature_inputs,
+                     feature_outputs, visualize)
+
+
+def layout() -> StagesTab:
+    """Places the tab's components in the current layout context and returns them."""
+    gr.Markdown(
+        "A CNN turns a picture into a stack of **stages**. Each convolution (conv) slides its kernels over "
+        "the previous stage and gives one **feature map** per kernel (a channel); each pooling stage shrinks "
+        "them. Give the network a picture, then step through every stage and see what it computed."
+    )
+    with gr.Row(equal_height=False):
+        picture_side = _picture_column()
+        stages_side = _stages_column()
+    channel_side = _channel_row()
+    unit_panel, feature = _unit_panel(), _feature_row()
+    return StagesTab(**picture_side, **stages_side, **channel_side, unit_panel=unit_panel, feature=feature,
+                     playing=gr.State(False), timer=gr.Timer(PLAY_SECONDS, active=False),
+                     shown_channel=gr.State(None), shown_stage=gr.State(None), unit=gr.State(None),
+                     api=_api_layout())
+
+
+# --- the page: wiring -----------------------------------------------------------------------------
+
+QUIET = dict(api_visibility="private", show_progress="hidden")
+
+
+def _wire_stepping(tab: StagesTab) -> None:
+    """A new picture or model, a stage typed or jumped to, another count or colour scale."""
+    shown = [tab.picture.picture, tab.picture.model]
+    tab.picture.on_new_input(on_new_picture, shown + [tab.count, tab.scale],
+                             [tab.note, tab.label, tab.stage] + tab.views() + [tab.stage_row, tab.label_title],
+                             show_progress="minimal", **MODEL_QUEUE)
+    tab.stage.input(on_stage_typed, shown + [tab.stage, tab.count, tab.scale, tab.shown_stage],
+                    [tab.stage] + tab.views(), preprocess=False,
+                    api_name="stages_step", trigger_mode="always_last", **QUIET)
+    for control, name in ((tab.count, "stages_count"), (tab.scale, "stages_scale")):
+        control.input(on_stage, shown + [tab.stage, tab.count, tab.scale, tab.channel], tab.views(), api_name=name,
+                      **QUIET)
+    tab.strip.select(on_overview_click, shown + [tab.count, tab.scale], [tab.stage] + tab.views(),
+                     api_name="stages_jump", **QUIET)
+
+
+def _wire_unit(tab: StagesTab, kernel: KernelTab, tabs: gr.Tabs) -> None:
+    """A channel or a unit clicked, and "Animate this" filling the Kernel tab."""
+    shown = [tab.picture.picture, tab.picture.model]
+    tab.grid.select(on_grid_click, shown + [tab.stage, tab.count], [tab.channel, tab.shown_channel] + tab.unit_views(),
+                    api_name="stages_pick_channel", **QUIET)
+    tab.large.select(on_large_click, shown + [tab.stage, tab.channel], tab.unit_views(),
+                     api_name="stages_pick_unit", **QUIET)
+    tab.unit_panel.animate.click(on_animate, shown + [tab.unit], kernel.controls + [tabs],
+                                 api_name="stages_animate_unit", **QUIET).then(
         None, js="() => window.scrollTo({top: 0})")      # the Kernel tab opens at its top, not at the panel's height
+
+
+def _wire_feature(tab: StagesTab) -> None:
     # one drawing at a time, in its own queue: its steps take the model's lock one forward pass at a time,
     # so the other visitors' requests go on between them
     drawing = dict(concurrency_id="features", concurrency_limit=1, show_progress="full",
                    api_visibility="private")
-    feature_inputs = [picture.picture, picture.model, stage, channel, feature["objective"], feature["seed"]]
-    feature_outputs = [feature["image"], feature["words"], feature["seed"]]
-    drawn = [feature["draw"].click(on_feature, feature_inputs, feature_outputs, api_name="stages_feature", **drawing),
-             feature["again"].click(on_feature_seed, feature_inputs, feature_outputs, api_name="stages_feature_seed",
-                                    **drawing)]
-    feature["stop"].click(on_feature_cancel, None, None, cancels=drawn, api_name="stages_feature_cancel", **quiet)
-    # another picture, stage or channel: the unit shown is no longer on screen
-    gr.on([picture.picture.change, picture.model.change, stage.input, strip.select, channel.input, timer.tick],
-          on_hide_unit, None, [panel, unit], api_name="stages_hide_unit", **quiet)
-    channel.input(on_channel, [picture.picture, picture.model, stage, channel, shown_channel],
-                  [large, overlay, channel_md, channel, shown_channel],
-                  api_name="stages_channel", trigger_mode="always_last", **quiet)
-    play.click(on_play, [playing, picture.picture, picture.model, stage], [playing, timer, play, stage],
-               api_name="stages_play", **quiet)
-    timer.tick(on_tick, [picture.picture, picture.model, stage, count, scale],
-               [playing, timer, play, stage] + views, api_name="stages_tick", **quiet)
+    feature = tab.feature
+    inputs = [tab.picture.picture, tab.picture.model, tab.stage, tab.channel, feature.objective, feature.seed]
+    outputs = [feature.image, feature.words, feature.seed]
+    drawn = [feature.draw.click(on_feature, inputs, outputs, api_name="stages_feature", **drawing),
+             feature.again.click(on_feature_seed, inputs, outputs, api_name="stages_feature_seed", **drawing)]
+    feature.stop.click(on_feature_cancel, None, None, cancels=drawn, api_name="stages_feature_cancel", **QUIET)
 
-    # API-only inputs: an image file and a model name (gradio_client: handle_file(path), "resnet18")
-    with gr.Group(visible=False):
-        api_image = ImageUpload(type="filepath", image_mode=None, label="image")
-        api_model = gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label="model")
-        api_stages = gr.JSON(label="stages")
-        predict_button = gr.Button("predict")
-        stages_button = gr.Button("stages")
-        api_stage = gr.Textbox(label="stage")
-        api_numbers = [gr.Number(label=name, precision=0) for name in ("channel", "row", "col")]
-        api_unit = gr.JSON(label="unit")
-        api_unit_picture = gr.Image(label="unit picture", format="png")
-        unit_button = gr.Button("unit")
-        api_feature_inputs = [gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label="model"),
-                              gr.Textbox(label="stage"), gr.Number(label="channel", precision=0),
-                              gr.Textbox(value="channel", label="objective"), gr.Number(0, label="seed", precision=0),
-                              gr.Number(None, label="steps", precision=0)]
-        api_feature = [gr.Image(label="feature picture", format="png"), gr.JSON(label="feature")]
-        feature_button = gr.Button("visualize")
-    predict_button.click(predict_api, [api_image, api_model], label, api_name="predict", **MODEL_QUEUE)
-    stages_button.click(stages_api, [api_image, api_model], [api_stages, grid], api_name="stages", **MODEL_QUEUE)
-    feature_button.click(visualize_api, api_feature_inputs, api_feature, api_name="visualize",
-                         concurrency_id="features", concurrency_limit=1)
-    unit_button.click(unit_api, [api_image, api_model, api_stage] + api_numbers, [api_unit, api_unit_picture],
-                      api_name="unit", **MODEL_QUEUE)
+
+def _wire_channel(tab: StagesTab) -> None:
+    """Another picture, stage or channel hides the unit explained (no longer on screen); a channel typed."""
+    picture = tab.picture
+    gr.on([picture.picture.change, picture.model.change, tab.stage.input, tab.strip.select, tab.channel.input,
+           tab.timer.tick], on_hide_unit, None, [tab.unit_panel.panel, tab.unit], api_name="stages_hide_unit", **QUIET)
+    tab.channel.input(on_channel, [picture.picture, picture.model, tab.stage, tab.channel, tab.shown_channel],
+                      [tab.large, tab.overlay, tab.channel_md, tab.channel, tab.shown_channel],
+                      api_name="stages_channel", trigger_mode="always_last", **QUIET)
+
+
+def _wire_play(tab: StagesTab) -> None:
+    shown = [tab.picture.picture, tab.picture.model]
+    playing = [tab.playing, tab.timer, tab.play, tab.stage]
+    tab.play.click(on_play, [tab.playing] + shown + [tab.stage], playing, api_name="stages_play", **QUIET)
+    tab.timer.tick(on_tick, shown + [tab.stage, tab.count, tab.scale], playing + tab.views(), api_name="stages_tick",
+                   **QUIET)
+
+
+def _wire_api(tab: StagesTab) -> None:
+    api = tab.api
+    api.predict.click(predict_api, [api.image, api.model], tab.label, api_name="predict", **MODEL_QUEUE)
+    api.stages.click(stages_api, [api.image, api.model], [api.summary, tab.grid], api_name="stages", **MODEL_QUEUE)
+    api.visualize.click(visualize_api, api.feature_inputs, api.feature_outputs, api_name="visualize",
+                        concurrency_id="features", concurrency_limit=1)
+    api.unit.click(unit_api, [api.image, api.model] + api.unit_inputs, api.unit_outputs, api_name="unit",
+                   **MODEL_QUEUE)
+
+
+def wire(tab: StagesTab, kernel: KernelTab, tabs: gr.Tabs) -> None:
+    """Connects the tab's events and endpoints; "Animate this" fills `kernel` and selects its tab in `tabs`."""
+    _wire_stepping(tab)
+    _wire_unit(tab, kernel, tabs)
+    _wire_feature(tab)
+    _wire_channel(tab)
+    _wire_play(tab)
+    _wire_api(tab)
+
+
+def build(kernel: KernelTab, tabs: gr.Tabs) -> StagesTab:
+    tab = layout()
+    wire(tab, kernel, tabs)
+    return tab
