@@ -19,6 +19,7 @@ from explorer.core.state import STORES
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 MODEL_CHOICES = [(REGISTRY[name].title, name) for name in MODEL_NAMES]
+HINT = "Upload, paste or snap a photo, click an example, or draw on the **Draw** tab."   # what a tab says before any picture
 
 
 def example_paths() -> list[str]:

@@ -20,14 +20,13 @@ from explorer.core.images import is_blank, load_image
 from explorer.core.models import DEFAULT_MODEL, get_model
 from explorer.drawing.saliency import MapLook, curve_figure, download_name, draw_sheet, gallery_items, render, trust_table
 from explorer.ui.number_inputs import NumberInput, SliderInput
-from explorer.ui.picture_input import MODEL_CHOICES, PictureInput, build_picture_input
+from explorer.ui.picture_input import HINT, MODEL_CHOICES, PictureInput, build_picture_input
 from explorer.ui.predictions import top_five
 from explorer.ui.saliency_runs import Stop, StopFlag, cancel_flag, checked, explained, stopping_progress, trust_rows
 from explorer.ui.upload import ImageUpload
 
 TITLE = "Saliency"
 DEFAULT_METHODS = ["gradcam"]
-HINT = "Upload, paste or snap a photo, click an example, or draw on the **Draw** tab."
 SIGN_WORDS = {"absolute": "how strongly (either way)", "positive": "for the class", "negative": "against the class"}
 
 

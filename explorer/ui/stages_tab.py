@@ -1,10 +1,10 @@
 """The Stages tab: one forward pass of a real CNN on the user's picture, then every Conv and Pool
 stage stepped through from the activations kept server-side (no new pass per step).
 
-Top to bottom: the activations kept per picture, the words, the events (stepping, one unit, what a
-channel looks for), the endpoints, then the page: `layout()` places the components and returns them as
-a StagesTab, `wire(tab, kernel, tabs)` connects the events; `build()` does both."""
-import threading
+Top to bottom: the words, the events (stepping through the stages, one unit), the endpoints, then the
+page: `layout()` places the components and returns them as a StagesTab, `wire(tab, kernel, tabs)`
+connects the events; `build()` does both. The activations the events read are kept by
+explorer.ui.stages_inspections; "What does this channel look for?" is explorer.ui.stages_features."""
 import weakref
 from dataclasses import dataclass
 
@@ -12,82 +12,28 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from explorer.drawing import feature_maps as fm
-from explorer.core import budgets, features
-from explorer.ui import kernel_tab
-from explorer.ui.kernel_tab import KernelTab
 from explorer.core.bridge import Unit, arrival_words, describe_unit, explain_unit
-from explorer.core.gpu import MODEL_QUEUE, gpu, reporter, reporting, slot_seconds
-from explorer.ui.gradio_patches import abandoned
-from explorer.core.images import is_blank, load_image
+from explorer.core.gpu import MODEL_QUEUE
 from explorer.core.models import DEFAULT_MODEL, Inspection, get_model
-from explorer.ui.number_inputs import NumberInput, SliderInput
-from explorer.ui.picture_input import MODEL_CHOICES, PictureInput, build_picture_input
-from explorer.ui.predictions import one_pass, top_five
-from explorer.core.recent import Recent, picture_key
-from explorer.drawing.unit_drawing import render_unit
-from explorer.ui.upload import ImageUpload
+from explorer.core.recent import Recent
 from explorer.core.state import STORES
+from explorer.drawing import feature_maps as fm
+from explorer.drawing.unit_drawing import render_unit
+from explorer.ui.kernel_tab import PAUSE, PLAY, KernelTab, load_settings, settings_from_unit
+from explorer.ui.number_inputs import NumberInput, SliderInput
+from explorer.ui.picture_input import HINT, MODEL_CHOICES, PictureInput, build_picture_input
+from explorer.ui.predictions import top_five
+from explorer.ui.stages_features import FeatureRow, feature_row_layout, visualize_api, wire_feature_row
+from explorer.ui.stages_inspections import (cached_inspection, inspection_for, is_sketch, picture_image, stage_index,
+                                            user_error)
+from explorer.ui.upload import ImageUpload
 
 TITLE = "Stages"
 PLAY_SECONDS = 1.2
 COUNT_CHOICES = list(fm.COUNTS)
 SCALE_CHOICES = list(fm.SCALES)
 OVERLAY_FORMAT = "jpeg"   # a photo: PNG costs ~60 ms to encode here, JPEG ~1 ms
-HINT = "Upload, paste or snap a photo, click an example, or draw on the **Draw** tab."
 LARGE_HEADING = "**The channel, enlarged**, on its own colour scale (± its largest |value|)"
-
-
-# --- activations kept per picture ---------------------------------------------------------------
-
-def inspection_bytes(inspection: Inspection) -> int:
-    """The memory an inspection's activations and layer inputs hold: each storage once, whole (a view
-    keeps all of the tensor it was cut from)."""
-    storages = {}
-    for stage in inspection.stages:
-        for tensor in (stage.activation, stage.input):
-            if tensor is not None:
-                storage = tensor.untyped_storage()
-                storages[storage.data_ptr()] = storage.nbytes()
-    return sum(storages.values())
-
-
-# Every event of a session sends the same picture and model, so stepping finds its activations here.
-# 256 MB: two VGG-16 inspections, or dozens of the smaller models'.
-CACHE = STORES.register("stages.inspections", Recent(max_entries=8, max_bytes=256 * 2**20, size_of=inspection_bytes),
-                        "the last inspections (picture, model): a picture everyone tries is run once")
-
-
-def _is_sketch(picture) -> bool:
-    return isinstance(picture, dict) and ("composite" in picture or "layers" in picture)
-
-
-def _image(picture) -> Image.Image:
-    """The user's picture as RGB; ValueError with the reason when it cannot be used."""
-    image = load_image(picture)
-    if _is_sketch(picture) and is_blank(image):
-        raise ValueError("sketch: the canvas is empty: draw a digit (or anything) first")
-    return image
-
-
-@gpu(duration=one_pass)
-def _inspect(model_name: str, image: Image.Image) -> Inspection:
-    model, _ = get_model(model_name)
-    return model.inspect(image)
-
-
-def inspection_for(model_name: str, picture) -> Inspection:
-    """The picture's inspection: from the cache, else one forward pass (ValueError on bad input)."""
-    key = (model_name, picture_key(picture))
-    found = CACHE.get(key)
-    if found is None:
-        found = _inspect(model_name, _image(picture))
-        CACHE.put(key, found)
-    return found
-
-
-def _user_error(error: Exception) -> gr.Error:
-    return gr.Error(str(error), title="Cannot use this")
 
 
 # --- words --------------------------------------------------------------------------------------
@@ -152,13 +98,10 @@ def stages_summary(inspection: Inspection) -> list[dict]:
 
 # --- what each event returns ---------------------------------------------------------------------
 
-def _stage_index(inspection: Inspection, stage_no) -> int:
-    return min(max(int(stage_no or 1), 1), len(inspection.stages)) - 1
-
 
 def render_stage(inspection: Inspection, stage_no, count, scale, channel=None):
     """Stage text, grid, channel number, channel views and text, all from cached activations."""
-    index = _stage_index(inspection, stage_no)
+    index = stage_index(inspection, stage_no)
     stage = inspection.stages[index]
     grid = fm.render_grid(stage.activation, count, scale)
     if channel is None or not 0 <= int(channel) < stage.output_shape[0]:
@@ -190,9 +133,9 @@ def on_new_picture(picture, model_name, count, scale):
     try:
         inspection = inspection_for(model_name, picture)
     except ValueError as error:
-        if _is_sketch(picture):  # an emptied canvas is a state, not a mistake
+        if is_sketch(picture):  # an emptied canvas is a state, not a mistake
             return _empty(f"{error}. {HINT}")
-        raise _user_error(error)
+        raise user_error(error)
     model, note = get_model(model_name)
     return (gr.Markdown(note, visible=bool(note)), _labels(inspection.predictions),
             gr.Slider(value=1, minimum=1, maximum=len(inspection.stages), step=1),
@@ -209,28 +152,19 @@ def overview_strip(inspection: Inspection, stage_no) -> Image.Image:
         found = (weakref.ref(inspection), *fm.overview_indices(inspection.stages))
         _STRIPS.put(id(inspection), found)
     _, indices, layout = found
-    return fm.to_image(fm.mark_cell(indices, layout, _stage_index(inspection, stage_no)))
+    return fm.to_image(fm.mark_cell(indices, layout, stage_index(inspection, stage_no)))
 
 
 def _stage_only(inspection, stage_no, count, scale, channel):
     """The views: stage text, grid, strip, the channel box, its pictures and words, the channel shown
     and the stage shown (1-based)."""
     text, grid, channel, large, overlay, words = render_stage(inspection, stage_no, count, scale, channel)
-    shown_stage = _stage_index(inspection, stage_no) + 1
+    shown_stage = stage_index(inspection, stage_no) + 1
     return text, grid, overview_strip(inspection, stage_no), channel, large, overlay, words, channel, shown_stage
 
 
-def _cached(picture, model_name) -> Inspection:
-    if picture is None:
-        raise gr.Error(HINT.replace("**", ""), title="No picture yet")
-    try:
-        return inspection_for(model_name, picture)
-    except ValueError as error:
-        raise _user_error(error)
-
-
 def on_stage(picture, model_name, stage_no, count, scale, channel=None):
-    return _stage_only(_cached(picture, model_name), stage_no, count, scale, channel)
+    return _stage_only(cached_inspection(picture, model_name), stage_no, count, scale, channel)
 
 
 VIEWS = 9       # what _stage_only returns
@@ -240,7 +174,7 @@ def on_stage_typed(picture, model_name, typed, count, scale, shown_stage=None):
     """The slider moved, or a number typed in its box. It arrives unchecked (preprocess=False): a stage
     that does not exist gets one warning and the box goes back to the stage shown, where Gradio's own
     range check would leave the bad number in the box."""
-    inspection = _cached(picture, model_name)
+    inspection = cached_inspection(picture, model_name)
     last = len(inspection.stages)
     whole = isinstance(typed, (int, float)) and not isinstance(typed, bool) and float(typed).is_integer()
     if not whole or not 1 <= typed <= last:
@@ -254,8 +188,8 @@ def on_stage_typed(picture, model_name, typed, count, scale, shown_stage=None):
 def on_channel(picture, model_name, stage_no, channel, shown=None):
     """The channel typed in the box; one that does not exist gets a warning, and the box goes back to the
     channel still shown (`shown`)."""
-    inspection = _cached(picture, model_name)
-    index = _stage_index(inspection, stage_no)
+    inspection = cached_inspection(picture, model_name)
+    index = stage_index(inspection, stage_no)
     try:
         view = fm.render_channel(inspection.stages[index], int(channel or 0), inspection.seen)
     except ValueError as error:
@@ -274,15 +208,15 @@ UNIT_OUTPUTS = 8     # large, overlay, channel words, the unit, the panel, its w
 def explain_shown_unit(inspection: Inspection, stage_no, channel, row, col) -> Unit:
     """The unit's explanation from the cached inspection (no forward pass); gr.Error on bad input."""
     try:
-        return explain_unit(None, inspection, _stage_index(inspection, stage_no), channel, row, col)
+        return explain_unit(None, inspection, stage_index(inspection, stage_no), channel, row, col)
     except ValueError as error:
-        raise _user_error(error)
+        raise user_error(error)
 
 
 def on_unit(picture, model_name, stage_no, channel, row, col):
     """The channel with the unit framed and its box drawn, and the panel "How this number was made"."""
-    inspection = _cached(picture, model_name)
-    index = _stage_index(inspection, stage_no)
+    inspection = cached_inspection(picture, model_name)
+    index = stage_index(inspection, stage_no)
     u = explain_shown_unit(inspection, stage_no, channel, row, col)
     view = fm.render_channel(inspection.stages[index], u.channel, inspection.seen, unit=(u.row, u.col))
     try:
@@ -295,8 +229,8 @@ def on_unit(picture, model_name, stage_no, channel, row, col):
 
 
 def on_large_click(picture, model_name, stage_no, channel, evt: gr.SelectData):
-    inspection = _cached(picture, model_name)
-    stage = inspection.stages[_stage_index(inspection, stage_no)]
+    inspection = cached_inspection(picture, model_name)
+    stage = inspection.stages[stage_index(inspection, stage_no)]
     found = fm.unit_in_large(stage.output_shape, *evt.index)
     if found is None:
         return (gr.skip(),) * UNIT_OUTPUTS
@@ -304,8 +238,8 @@ def on_large_click(picture, model_name, stage_no, channel, evt: gr.SelectData):
 
 
 def on_grid_click(picture, model_name, stage_no, count, evt: gr.SelectData):
-    inspection = _cached(picture, model_name)
-    index = _stage_index(inspection, stage_no)
+    inspection = cached_inspection(picture, model_name)
+    index = stage_index(inspection, stage_no)
     x, y = evt.index
     found = fm.unit_at(inspection.stages[index].activation, count, x, y)
     if found is None:
@@ -322,18 +256,18 @@ def on_animate(picture, model_name, unit):
     unit's position, and the Kernel tab shown."""
     if not unit:
         raise gr.Error("Click a unit of the enlarged channel first.", title="No unit chosen")
-    u = explain_shown_unit(_cached(picture, model_name), *unit)
+    u = explain_shown_unit(cached_inspection(picture, model_name), *unit)
     model, _ = get_model(model_name)
     try:
-        settings = kernel_tab.settings_from_unit(u.kernel_tab(), arrival_words(u, model.display_name))
+        settings = settings_from_unit(u.kernel_tab(), arrival_words(u, model.display_name))
     except ValueError as error:
-        raise _user_error(error)
+        raise user_error(error)
     # load_settings also sets the preset box: it says the numbers came from the Stages tab
-    return (*kernel_tab.load_settings(settings), gr.Tabs(selected="kernel_tab"))
+    return (*load_settings(settings), gr.Tabs(selected="kernel_tab"))
 
 
 def on_overview_click(picture, model_name, count, scale, evt: gr.SelectData):
-    inspection = _cached(picture, model_name)
+    inspection = cached_inspection(picture, model_name)
     k = fm.overview_layout(len(inspection.stages)).cell_at(*evt.index)
     if k is None:
         return (gr.skip(),) * (1 + VIEWS)
@@ -343,143 +277,22 @@ def on_overview_click(picture, model_name, count, scale, evt: gr.SelectData):
 def on_play(playing, picture, model_name, stage_no):
     """Play from the current stage (from the first when at the end), or pause."""
     if playing:
-        return False, gr.Timer(active=False), gr.Button(value=kernel_tab.PLAY), gr.skip()
+        return False, gr.Timer(active=False), gr.Button(value=PLAY), gr.skip()
     if picture is None:
         raise gr.Error(HINT.replace("**", ""), title="No picture yet")
-    last = len(_cached(picture, model_name).stages)
+    last = len(cached_inspection(picture, model_name).stages)
     start = 1 if int(stage_no or 1) >= last else gr.skip()
-    return True, gr.Timer(active=True), gr.Button(value=kernel_tab.PAUSE), start
+    return True, gr.Timer(active=True), gr.Button(value=PAUSE), start
 
 
 def on_tick(picture, model_name, stage_no, count, scale):
-    inspection = _cached(picture, model_name)
+    inspection = cached_inspection(picture, model_name)
     following = int(stage_no or 1) + 1
     if following > len(inspection.stages):
-        return (False, gr.Timer(active=False), gr.Button(value=kernel_tab.PLAY), gr.skip(),
+        return (False, gr.Timer(active=False), gr.Button(value=PLAY), gr.skip(),
                 *(gr.skip(),) * VIEWS)
     return (gr.skip(), gr.skip(), gr.skip(), following,
             *_stage_only(inspection, following, count, scale, None))
-
-
-# --- what a channel looks for: feature visualisation ------------------------------------------------
-
-FEATURE_OBJECTIVES = [("the channel (its mean)", "channel"), ("its centre unit", "unit"),
-                      ("the picture's top-1 class", "class")]
-# one Cancel flag per session, bounded: a session that never comes back is forgotten
-_FEATURE_STOPS = STORES.register("stages.feature_stops", Recent(max_entries=256), "a Cancel flag per session",
-                                 forget=lambda session: _FEATURE_STOPS.drop_where(lambda key: key == session))
-
-
-class Stop(RuntimeError):
-    """Raised by the progress callback when the visitor pressed Cancel."""
-
-
-def _stop_flag(request: gr.Request | None) -> threading.Event:
-    key = getattr(request, "session_hash", None) or "api"
-    return _FEATURE_STOPS.get_or_compute(key, threading.Event)
-
-
-@dataclass(frozen=True)
-class FeatureRequest:
-    """One feature drawing, as the tab and /visualize ask for it: the stage (0-based index or name), the
-    channel (the class index when the objective is "class"), the objective ("channel", "unit" or
-    "class"), the seed, and the steps (None: the default for the model and stage). The values travel as
-    given: features.visualize checks them and names what it refuses."""
-    model_name: str
-    stage: int | str
-    channel: int
-    objective: str
-    seed: int
-    steps: int | None = None
-
-
-def _visualize_seconds(wanted: FeatureRequest, job=None) -> int:
-    try:
-        # on a GPU the default is the most
-        passes = float(wanted.steps) if wanted.steps else features.DEFAULT_STEPS[1]
-    except (TypeError, ValueError):   # refused inside, with its message
-        passes = 1
-    return slot_seconds(wanted.model_name, passes)
-
-
-@gpu(duration=lambda model_name, *args, **kwargs: slot_seconds(model_name))
-def _default_steps(model_name: str, stage, objective: str) -> int:
-    """visualize's default steps here (finding the stage's cost traces the model once: one pass)."""
-    return features.default_steps(get_model(model_name)[0], stage, objective=objective)
-
-
-@gpu(duration=_visualize_seconds)
-def _visualize(wanted: FeatureRequest, job=None):
-    model, _ = get_model(wanted.model_name)
-    return features.visualize(model, wanted.stage, wanted.channel, objective=wanted.objective, seed=wanted.seed,
-                              steps=wanted.steps, progress=reporter(job))
-
-
-@gpu(duration=one_pass)
-def _activation(model_name: str, stage: int, target: int, image: Image.Image, objective: str) -> float:
-    model, _ = get_model(model_name)
-    return features.activation_of(model, stage, target, image, objective)
-
-
-def _feature_target(inspection: Inspection, model, index: int, channel, objective: str) -> tuple[int, str]:
-    """The channel (or class index) the objective reads, and what it is in words."""
-    stage = inspection.stages[index]
-    if objective == "class":
-        label = inspection.predictions[0][0]
-        return model.labels.index(label), f"the logit of class “{label}” (your picture's top-1)"
-    if objective == "unit":
-        _, h, w = stage.output_shape
-        return int(channel), f"the centre unit (row {h // 2}, column {w // 2}) of channel {int(channel)} of `{stage.name}`"
-    return int(channel), f"the mean of channel {int(channel)} of `{stage.name}`"
-
-
-def on_feature(picture, model_name, stage_no, channel, objective, seed, request: gr.Request = None,
-               progress=gr.Progress()):
-    """The picture that excites the channel shown (or its centre unit, or the top-1 class) most, and the
-    objective on it beside the objective on the learner's own picture."""
-    inspection = _cached(picture, model_name)
-    index = _stage_index(inspection, stage_no)
-    model, _ = get_model(model_name)
-    flag = _stop_flag(request)
-    flag.clear()
-    try:
-        target, what = _feature_target(inspection, model, index, channel or 0, objective)
-
-        def report(fraction: float) -> None:
-            if flag.is_set() or abandoned(request):      # Cancel pressed, or nobody waits any more
-                raise Stop("cancelled")
-            progress(fraction, desc="drawing: step by step, the objective rising")
-
-        with reporting(report) as job:
-            v = _visualize(FeatureRequest(model_name, index, target, objective, int(seed or 0)), job)
-        yours = _activation(model_name, index, target, _image(picture), objective)
-    except Stop:
-        raise gr.Error("Stopped: press the button to draw it again.", title="Cancelled")
-    except ValueError as error:
-        raise _user_error(error)
-    times = f" ({v.activation / yours:.1f}× yours)" if yours > 0 and v.activation > 0 else ""
-    words = (f"**Excites {what}** (stage {index + 1}, {model.display_name}).  \n"
-             f"**This picture: {v.activation:.3g}; yours: {yours:.3g}**{times}.  \n"
-             f"{v.steps} steps of gradient ascent from seed {v.seed}: the objective went from "
-             f"{v.objective[0]:.3g} to {v.objective[-1]:.3g} (on randomly shifted, scaled and turned copies); "
-             f"{v.seconds:.1f} s. Another seed draws another picture of the same feature.")
-    return _shown_large(v.image), words, int(seed or 0)
-
-
-def _shown_large(image: Image.Image, side: int = 280) -> Image.Image:
-    """A small picture (the digit model's 28x28) enlarged by a whole factor, its pixels kept sharp."""
-    factor = side // max(image.size)
-    return image if factor < 2 else image.resize((image.width * factor, image.height * factor),
-                                                 Image.Resampling.NEAREST)
-
-
-def on_feature_seed(picture, model_name, stage_no, channel, objective, seed, request: gr.Request = None,
-                    progress=gr.Progress()):
-    return on_feature(picture, model_name, stage_no, channel, objective, int(seed or 0) + 1, request, progress)
-
-
-def on_feature_cancel(request: gr.Request):
-    _stop_flag(request).set()
 
 
 # --- API endpoints --------------------------------------------------------------------------------
@@ -489,9 +302,9 @@ def predict_api(image, model_name):
     if image is None:
         raise gr.Error("image: none was given", title="Cannot use this")
     try:
-        return _labels(top_five(model_name or DEFAULT_MODEL, _image(image)))
+        return _labels(top_five(model_name or DEFAULT_MODEL, picture_image(image)))
     except ValueError as error:
-        raise _user_error(error)
+        raise user_error(error)
 
 
 def unit_api(image, model_name, stage, channel, row, col):
@@ -499,39 +312,20 @@ def unit_api(image, model_name, stage, channel, row, col):
     steps after it, ...) and the panel's picture. stage: 0-based index or name; channel, row, col: 0-based."""
     if image is None:
         raise gr.Error("image: none was given", title="Cannot use this")
-    inspection = _cached(image, model_name or DEFAULT_MODEL)
+    inspection = cached_inspection(image, model_name or DEFAULT_MODEL)
     stage = stage.strip() if isinstance(stage, str) else stage
     try:
         u = explain_unit(None, inspection, stage, channel, row, col)
     except ValueError as error:
-        raise _user_error(error)
+        raise user_error(error)
     return u.as_dict() | {"words": describe_unit(u)}, render_unit(u)
-
-
-def visualize_api(model_name, stage, channel, objective, seed, steps):
-    """The picture that excites a stage's channel (or its centre unit, or a class logit: then `channel`
-    is the class index and `stage` is ignored): the picture and the numbers (objective per step, the
-    objective on the picture, seconds). stage: 0-based index or name."""
-    stage = stage.strip() if isinstance(stage, str) else stage
-    stage = int(stage) if isinstance(stage, str) and stage.lstrip("-").isdigit() else stage
-    model_name, objective = model_name or DEFAULT_MODEL, objective or "channel"
-    steps = None if steps in (None, "") else steps
-    try:
-        if steps is not None:         # a budget: one visitor cannot hold the queue for long
-            budgets.check_visualize_steps(steps, _default_steps(model_name, stage, objective))
-        v = _visualize(FeatureRequest(model_name, stage, channel, objective, int(seed or 0), steps))
-    except ValueError as error:
-        raise _user_error(error)
-    return v.image, {"stage": v.stage, "stage_index": v.stage_index, "channel": v.channel,
-                     "objective_name": v.objective_name, "seed": v.seed, "steps": v.steps, "size": v.size,
-                     "objective": v.objective, "activation": v.activation, "seconds": v.seconds}
 
 
 def stages_api(image, model_name):
     """Every Conv and Pool stage (name, kind, layer, shapes, receptive field, jump) and stage 1's grid."""
     if image is None:
         raise gr.Error("image: none was given", title="Cannot use this")
-    inspection = _cached(image, model_name or DEFAULT_MODEL)
+    inspection = cached_inspection(image, model_name or DEFAULT_MODEL)
     return stages_summary(inspection), fm.render_grid(inspection.stages[0].activation).image
 
 
@@ -544,18 +338,6 @@ class UnitPanel:
     words: gr.Markdown
     picture: gr.Image
     animate: gr.Button          # the unit's numbers into the Kernel tab
-
-
-@dataclass
-class FeatureRow:
-    """"What does this channel look for?": the controls, the picture drawn and its words."""
-    objective: gr.Radio
-    draw: gr.Button
-    again: gr.Button            # another seed
-    stop: gr.Button
-    words: gr.Markdown
-    image: gr.Image
-    seed: gr.State              # the seed of the picture shown
 
 
 @dataclass
@@ -612,24 +394,6 @@ class StagesTab:
         return [self.large, self.overlay, self.channel_md, self.unit, p.panel, p.words, p.picture, p.animate]
 
 
-def _feature_row() -> FeatureRow:
-    with gr.Row(equal_height=False, elem_id="stages-feature"):
-        with gr.Column(scale=2, min_width=320):
-            gr.Markdown("### What does this channel look for?\nA picture drawn for it: starting from faint noise, "
-                        "PyTorch's gradients change the picture step by step to excite the channel shown above "
-                        "as much as possible (Olah et al., *Feature Visualization*, 2017).")
-            objective = gr.Radio(FEATURE_OBJECTIVES, value="channel", label="Excite")
-            with gr.Row():
-                draw = gr.Button("What does this channel look for?", variant="primary", elem_id="stages-feature-go")
-                again = gr.Button("Another seed", elem_id="stages-feature-seed")
-                stop = gr.Button("Cancel", variant="stop", elem_id="stages-feature-cancel")
-            words = gr.Markdown(elem_id="stages-feature-words")
-        with gr.Column(scale=2, min_width=280):
-            image = gr.Image(label="What it looks for", format="png", interactive=False, height=320,
-                             elem_id="stages-feature-picture")
-    return FeatureRow(objective, draw, again, stop, words, image, seed=gr.State(0))
-
-
 def _unit_panel() -> UnitPanel:
     with gr.Column(visible=False, elem_id="stages-unit") as panel:
         with gr.Row(equal_height=False):
@@ -665,7 +429,7 @@ def _stages_column() -> dict:
                          buttons=[], elem_id="stages-overview")
         with gr.Row(equal_height=True, visible=False) as stage_row:
             stage = SliderInput(1, 2, value=1, step=1, label="Stage", scale=5)
-            play = gr.Button(kernel_tab.PLAY, scale=1, min_width=100, elem_id="stages-play")
+            play = gr.Button(PLAY, scale=1, min_width=100, elem_id="stages-play")
         stage_md = gr.Markdown(f"### {HINT}")
         with gr.Row():
             count = gr.Radio(COUNT_CHOICES, value="16", label="Channels shown (strongest mean first)")
@@ -731,7 +495,7 @@ def layout() -> StagesTab:
         picture_side = _picture_column()
         stages_side = _stages_column()
     channel_side = _channel_row()
-    unit_panel, feature = _unit_panel(), _feature_row()
+    unit_panel, feature = _unit_panel(), feature_row_layout()
     return StagesTab(**picture_side, **stages_side, **channel_side, unit_panel=unit_panel, feature=feature,
                      playing=gr.State(False), timer=gr.Timer(PLAY_SECONDS, active=False),
                      shown_channel=gr.State(None), shown_stage=gr.State(None), unit=gr.State(None),
@@ -771,19 +535,6 @@ def _wire_unit(tab: StagesTab, kernel: KernelTab, tabs: gr.Tabs) -> None:
         None, js="() => window.scrollTo({top: 0})")      # the Kernel tab opens at its top, not at the panel's height
 
 
-def _wire_feature(tab: StagesTab) -> None:
-    # one drawing at a time, in its own queue: its steps take the model's lock one forward pass at a time,
-    # so the other visitors' requests go on between them
-    drawing = dict(concurrency_id="features", concurrency_limit=1, show_progress="full",
-                   api_visibility="private")
-    feature = tab.feature
-    inputs = [tab.picture.picture, tab.picture.model, tab.stage, tab.channel, feature.objective, feature.seed]
-    outputs = [feature.image, feature.words, feature.seed]
-    drawn = [feature.draw.click(on_feature, inputs, outputs, api_name="stages_feature", **drawing),
-             feature.again.click(on_feature_seed, inputs, outputs, api_name="stages_feature_seed", **drawing)]
-    feature.stop.click(on_feature_cancel, None, None, cancels=drawn, api_name="stages_feature_cancel", **QUIET)
-
-
 def _wire_channel(tab: StagesTab) -> None:
     """Another picture, stage or channel hides the unit explained (no longer on screen); a channel typed."""
     picture = tab.picture
@@ -816,7 +567,7 @@ def wire(tab: StagesTab, kernel: KernelTab, tabs: gr.Tabs) -> None:
     """Connects the tab's events and endpoints; "Animate this" fills `kernel` and selects its tab in `tabs`."""
     _wire_stepping(tab)
     _wire_unit(tab, kernel, tabs)
-    _wire_feature(tab)
+    wire_feature_row(tab.feature, [tab.picture.picture, tab.picture.model, tab.stage, tab.channel])
     _wire_channel(tab)
     _wire_play(tab)
     _wire_api(tab)
