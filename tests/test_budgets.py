@@ -269,4 +269,5 @@ def test_a_job_nobody_waits_for_reads_as_cancelled():
                                              "maps")
     with pytest.raises(saliency_runs.Stop):
         report(0.5)
-    saliency_runs.stopping_progress(lambda *a, **k: None, saliency_runs.cancel_flag(_request("here", True)), "maps")(0.5)
+    here = saliency_runs.cancel_flag(_request("here", True))
+    saliency_runs.stopping_progress(lambda *a, **k: None, here, "maps")(0.5)

@@ -248,4 +248,4 @@ def test_a_closed_session_drops_its_drawing_cancel_flag_and_keeps_the_others():
     assert flags.get("leaving") is leaving
     STORES.forget_session("leaving")
     assert flags.get("leaving") is None and flags.get("staying") is staying
-    assert not stages_features._stop_flag(Namespace(session_hash="leaving")).is_set()     # a new visit starts uncancelled
+    assert not stages_features._stop_flag(Namespace(session_hash="leaving")).is_set()   # a new visit: not cancelled

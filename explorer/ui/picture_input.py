@@ -19,7 +19,8 @@ from explorer.core.state import STORES
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 MODEL_CHOICES = [(REGISTRY[name].title, name) for name in MODEL_NAMES]
-HINT = "Upload, paste or snap a photo, click an example, or draw on the **Draw** tab."   # what a tab says before any picture
+# what the Stages and Saliency tabs say before any picture
+HINT = "Upload, paste or snap a photo, click an example, or draw on the **Draw** tab."
 
 
 def example_paths() -> list[str]:

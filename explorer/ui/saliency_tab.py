@@ -18,7 +18,8 @@ from explorer.core import budgets, trust
 from explorer.core.gpu import MODEL_QUEUE
 from explorer.core.images import is_blank, load_image
 from explorer.core.models import DEFAULT_MODEL, get_model
-from explorer.drawing.saliency import MapLook, curve_figure, download_name, draw_sheet, gallery_items, render, trust_table
+from explorer.drawing.saliency import (MapLook, curve_figure, download_name, draw_sheet, gallery_items, render,
+                                      trust_table)
 from explorer.ui.number_inputs import NumberInput, SliderInput
 from explorer.ui.picture_input import HINT, MODEL_CHOICES, PictureInput, build_picture_input
 from explorer.ui.predictions import top_five
@@ -102,7 +103,7 @@ def _decided(wanted: ExplainRequest, model, reset: bool) -> tuple[ExplainRequest
     return wanted, target_index
 
 
-# --- the sheet and the words around the maps -----------------------------------------------------------
+# --- the picture, the sheet and the words around the maps -------------------------------------------
 
 def _image(picture) -> Image.Image:
     image = load_image(picture)
