@@ -69,14 +69,15 @@ def main() -> None:
         print(f"{method:22s} {seconds * 1e3:8.1f} ms  {ratio:5.2f}x floor  (goal <= {GOALS[method]}x: "
               f"{'ok' if ratio <= GOALS[method] else 'MISSED'})")
     if args.model == DEFAULT_MODEL and args.device is None:
-        from explorer.ui.saliency_tab import explain, forget_results, on_trust
+        from explorer.ui.saliency_runs import forget_results
+        from explorer.ui.saliency_tab import ExplainRequest, explain, on_trust
 
         for method in ("saliency", "gradcam"):
             controls = [str(IMAGE), model.name, "", [method], "", "absolute", 0.6, "inferno", 32, 16, 0.15, 0, 0]
 
             def maps_phase():
                 forget_results()        # time the computation, not the store of recent results
-                return explain(*controls, reset=False)
+                return explain(ExplainRequest.from_controls(*controls), reset=False)
 
             def with_trust():
                 maps = maps_phase()[7]

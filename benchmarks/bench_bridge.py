@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from explorer.ui import stages_tab  # noqa: E402
+from explorer.ui import stages_inspections, stages_tab  # noqa: E402
 from explorer.core.bridge import explain_unit  # noqa: E402
 from explorer.ui.gradio_patches import encode  # noqa: E402
 from explorer.core.models import DEFAULT_MODEL, get_model  # noqa: E402
@@ -55,7 +55,7 @@ def main() -> None:
     photo = Image.open(PHOTO)
     x = model.preprocess(photo)
     picture = str(PHOTO)
-    inspection = stages_tab.inspection_for(args.model, picture)
+    inspection = stages_inspections.inspection_for(args.model, picture)
     units = list(_units(inspection, args.units))
 
     def forward():

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from explorer.ui import stages_tab  # noqa: E402
+from explorer.ui import stages_inspections, stages_tab  # noqa: E402
 from explorer.ui.gradio_patches import encode  # noqa: E402
 from explorer.core.models import DEFAULT_MODEL, get_model  # noqa: E402
 
@@ -71,7 +71,7 @@ def main() -> None:
         model.stages(photo)
 
     def full_response():
-        stages_tab.CACHE.clear()
+        stages_inspections.CACHE.clear()
         out = stages_tab.on_new_picture(picture, args.model, "16", "shared")
         _encode([out[4], out[5], out[7]], out[8])
 

@@ -259,13 +259,15 @@ def _request(session: str, *alive: bool):
 
 
 def test_a_job_nobody_waits_for_reads_as_cancelled():
-    from explorer.ui import saliency_tab
+    from explorer.ui import saliency_runs
     from explorer.ui.gradio_patches import abandoned
 
     assert abandoned(_request("s", False)) and abandoned(_request("s", False, False))
     assert not abandoned(_request("s", True)) and not abandoned(_request("s", False, True))
     assert not abandoned(_request("s")) and not abandoned(None)        # no job of its own; no queue at all
-    report = saliency_tab._progress_for(lambda *a, **k: None, saliency_tab._flag(_request("left", False)), "maps")
-    with pytest.raises(saliency_tab.Stop):
+    report = saliency_runs.stopping_progress(lambda *a, **k: None, saliency_runs.cancel_flag(_request("left", False)),
+                                             "maps")
+    with pytest.raises(saliency_runs.Stop):
         report(0.5)
-    saliency_tab._progress_for(lambda *a, **k: None, saliency_tab._flag(_request("here", True)), "maps")(0.5)
+    here = saliency_runs.cancel_flag(_request("here", True))
+    saliency_runs.stopping_progress(lambda *a, **k: None, here, "maps")(0.5)

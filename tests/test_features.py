@@ -407,7 +407,7 @@ def test_a_drawing_nobody_waits_for_stops_at_its_next_step(monkeypatch):
     """A visitor who left (Gradio marks the session's jobs dead) stops the drawing as Cancel does."""
     import gradio as gr
 
-    from explorer.ui import stages_tab
+    from explorer.ui import stages_features
     from test_budgets import _request
 
     photo = str(Path(__file__).resolve().parent.parent / "assets" / "examples" / "cat.jpg")
@@ -420,6 +420,6 @@ def test_a_drawing_nobody_waits_for_stops_at_its_next_step(monkeypatch):
     monkeypatch.setattr(features, "visualize", counted)
     features.RESULTS.clear()
     with pytest.raises(gr.Error, match="Stopped"):
-        stages_tab.on_feature(photo, DEFAULT_MODEL, 1, 0, "channel", 12345,
+        stages_features.on_feature(photo, DEFAULT_MODEL, 1, 0, "channel", 12345,
                               request=_request("gone", False), progress=lambda *a, **k: None)
     assert len(steps) == 1                                  # stopped at the first step it reported

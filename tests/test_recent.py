@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.ui import saliency_tab
+from explorer.ui import saliency_runs, saliency_tab
 
 from explorer.core import trust
 from explorer.core.models import get_model
@@ -54,22 +54,22 @@ def _forwards(model):
 def test_a_repeated_explanation_and_trust_check_do_not_run_the_model_again():
     model, _ = get_model("digits")
     image = saliency_tab._image(ESPRESSO)
-    saliency_tab.forget_results()
+    saliency_runs.forget_results()
     calls, handle = _forwards(model)
     copy, _ = trust.shared_randomised_copy(model)
     copy_calls, copy_handle = _forwards(copy)
     try:
-        first = saliency_tab.explained("digits", ESPRESSO, image, "saliency", 3, {})
-        first_check = saliency_tab.checked("digits", ESPRESSO, image, first, "absolute")
+        first = saliency_runs.explained("digits", ESPRESSO, image, "saliency", 3, {})
+        first_check = saliency_runs.checked("digits", ESPRESSO, image, first, "absolute")
         computed, computed_on_copy = len(calls), len(copy_calls)
-        again = saliency_tab.explained("digits", ESPRESSO, image, "saliency", 3, {})
-        again_check = saliency_tab.checked("digits", ESPRESSO, image, again, "absolute")
+        again = saliency_runs.explained("digits", ESPRESSO, image, "saliency", 3, {})
+        again_check = saliency_runs.checked("digits", ESPRESSO, image, again, "absolute")
         repeated = len(calls) - computed
         # another sign: a new deletion curve of the part shown, the randomised model's map reused
-        saliency_tab.checked("digits", ESPRESSO, image, again, "positive")
+        saliency_runs.checked("digits", ESPRESSO, image, again, "positive")
         new_sign_on_copy = len(copy_calls) - computed_on_copy
         new_sign = len(calls) - computed
-        other = saliency_tab.explained("digits", ESPRESSO, image, "saliency", 4, {})
+        other = saliency_runs.explained("digits", ESPRESSO, image, "saliency", 4, {})
         other_class = len(calls) - computed - new_sign
     finally:
         handle.remove()

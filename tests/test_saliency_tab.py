@@ -134,11 +134,10 @@ CONTROLS = dict(layer="", sign="absolute", opacity=0.6, cmap="inferno", ig_steps
 
 
 def _explain(picture, model_name, target, methods, reset=False, sign="absolute"):
-    from explorer.ui.saliency_tab import explain
+    from explorer.ui.saliency_tab import ExplainRequest, explain
 
     c = dict(CONTROLS, sign=sign)
-    return explain(picture, model_name, target, methods, c["layer"], c["sign"], c["opacity"], c["cmap"],
-                   c["ig_steps"], c["sg_samples"], c["sg_noise"], c["occ_window"], c["occ_stride"], reset=reset)
+    return explain(ExplainRequest.from_controls(picture, model_name, target, methods, **c), reset=reset)
 
 
 def _sketch(image):
@@ -213,7 +212,8 @@ def test_methods_are_decided_per_model_before_any_picture():
 
 def test_the_download_is_named_after_the_model_methods_and_class():
     from explorer.core.attribution import Attribution
-    from explorer.ui.saliency_tab import download_name, sheet_file
+    from explorer.drawing.saliency import download_name
+    from explorer.ui.saliency_tab import sheet_file
 
     heat = np.zeros((4, 4), np.float32)
     results = [Attribution(method, 235, "German shepherd", heat) for method in ("gradcam", "saliency")]
@@ -227,11 +227,25 @@ def test_the_download_is_named_after_the_model_methods_and_class():
 
 
 def test_a_refused_setting_keeps_the_maps_on_screen_with_one_message_where_the_header_stands():
-    from explorer.ui.saliency_tab import explain
+    from explorer.ui.saliency_tab import ExplainRequest, explain
 
     c = dict(CONTROLS, occ_window=8, occ_stride=20)           # a stride larger than its window
-    out = explain(ESPRESSO, DEFAULT_MODEL, "", ["occlusion"], c["layer"], c["sign"], c["opacity"], c["cmap"],
-                  c["ig_steps"], c["sg_samples"], c["sg_noise"], c["occ_window"], c["occ_stride"], reset=False)
+    out = explain(ExplainRequest.from_controls(ESPRESSO, DEFAULT_MODEL, "", ["occlusion"], **c), reset=False)
     header, rest = out[0], out[1:]
     assert header.startswith("⚠️ **Not updated:") and "stride" in header and "window" in header
     assert len(rest) == 10 and all(u == {"__type__": "update"} for u in rest)   # gr.skip(): what is shown stays
+
+
+def test_a_closed_session_drops_its_cancel_flag_and_keeps_the_others():
+    from types import SimpleNamespace as Namespace
+
+    from explorer.core.state import STORES
+    from explorer.ui.saliency_runs import cancel_flag
+
+    flags = STORES["saliency.cancel"].store
+    leaving, staying = cancel_flag(Namespace(session_hash="leaving")), cancel_flag(Namespace(session_hash="staying"))
+    leaving.set()
+    assert flags["leaving"] is leaving
+    STORES.forget_session("leaving")
+    assert "leaving" not in flags and flags["staying"] is staying
+    assert not cancel_flag(Namespace(session_hash="leaving")).is_set()      # a new visit starts uncancelled

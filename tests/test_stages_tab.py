@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 from torch import nn
 
 from explorer.drawing import feature_maps as fm
-from explorer.ui import stages_tab
+from explorer.ui import stages_features, stages_inspections, stages_tab
 from explorer.core.models import DEFAULT_MODEL, get_model
 from explorer.core.recent import Recent
 
@@ -47,7 +47,7 @@ def test_stepping_uses_the_cached_activations_and_shows_pytorchs_numbers(monkeyp
     sketch = _sketch()
     first = stages_tab.on_new_picture(sketch, "digits", "16", "shared")
     model, _ = get_model("digits")
-    hooked, logits = _hooked_outputs(model, stages_tab._image(sketch))
+    hooked, logits = _hooked_outputs(model, stages_inspections.picture_image(sketch))
     probabilities = torch.softmax(logits, -1)[0]
     label = gr.Label().postprocess(first[1]).model_dump()
     assert "Digits" in first[-1]
@@ -59,7 +59,7 @@ def test_stepping_uses_the_cached_activations_and_shows_pytorchs_numbers(monkeyp
     def no_forward_pass(*args):
         raise AssertionError("a stage change ran the model again")
 
-    monkeypatch.setattr(stages_tab, "_inspect", no_forward_pass)
+    monkeypatch.setattr(stages_inspections, "_inspect", no_forward_pass)
     for number, (name, output) in enumerate(hooked, start=1):
         text, grid, strip, channel, large, overlay, words, remembered, shown_stage = stages_tab.on_stage(
             sketch, "digits", number, "all", "shared")
@@ -77,7 +77,7 @@ def test_stepping_uses_the_cached_activations_and_shows_pytorchs_numbers(monkeyp
 def test_a_channel_number_and_a_click_open_that_channel():
     sketch = _sketch()
     stages_tab.on_new_picture(sketch, "digits", "16", "shared")
-    inspection = stages_tab.inspection_for("digits", sketch)
+    inspection = stages_inspections.inspection_for("digits", sketch)
     stage = inspection.stages[0]
     large, overlay, words, _, shown = stages_tab.on_channel(sketch, "digits", 1, 5)
     assert shown == 5
@@ -105,7 +105,7 @@ def test_an_empty_canvas_and_no_picture_get_a_message_not_a_crash():
 def test_a_channel_that_does_not_exist_puts_the_box_back_to_the_channel_shown():
     sketch = _sketch()
     stages_tab.on_new_picture(sketch, "digits", "16", "shared")
-    last = stages_tab.inspection_for("digits", sketch).stages[0].output_shape[0] - 1
+    last = stages_inspections.inspection_for("digits", sketch).stages[0].output_shape[0] - 1
     with pytest.warns(UserWarning, match=f"channel: 9999 does not exist; this stage has channels 0 to {last}"):
         *pictures, box, shown = stages_tab.on_channel(sketch, "digits", 1, 9999, 5)
     assert box == 5 and shown == gr.skip() and all(p == gr.skip() for p in pictures)
@@ -116,7 +116,7 @@ def test_a_channel_that_does_not_exist_puts_the_box_back_to_the_channel_shown():
 def test_a_stage_that_does_not_exist_puts_the_box_back_to_the_stage_shown():
     sketch = _sketch()
     stages_tab.on_new_picture(sketch, "digits", "16", "shared")
-    last = len(stages_tab.inspection_for("digits", sketch).stages)
+    last = len(stages_inspections.inspection_for("digits", sketch).stages)
     for typed in (99, 0, 2.5, None):
         with pytest.warns(UserWarning, match=f"Stage: .*; this model has stages 1 to {last}. Still showing stage 3"):
             box, *views = stages_tab.on_stage_typed(sketch, "digits", typed, "16", "shared", 3)
@@ -134,12 +134,12 @@ def test_no_picture_no_stage_slider_and_a_picture_shows_it():
 
 def test_the_cache_is_bounded():
     cache = Recent(max_entries=2)
-    inspection = stages_tab.inspection_for("digits", _sketch())
+    inspection = stages_inspections.inspection_for("digits", _sketch())
     for key in "abc":
         cache.put(key, inspection)
     assert len(cache) == 2 and cache.get("a") is None and cache.get("c") is inspection
-    size = stages_tab.inspection_bytes(inspection)
-    by_bytes = Recent(max_entries=10, max_bytes=2 * size, size_of=stages_tab.inspection_bytes)
+    size = stages_inspections.inspection_bytes(inspection)
+    by_bytes = Recent(max_entries=10, max_bytes=2 * size, size_of=stages_inspections.inspection_bytes)
     for key in "abcd":
         by_bytes.put(key, inspection)
     assert len(by_bytes) == 2 and by_bytes.get("b") is None and by_bytes.get("d") is inspection
@@ -213,7 +213,7 @@ def test_bad_files_get_clear_messages_and_odd_ones_a_result(client, tmp_path):
 
 
 def test_each_stage_change_frames_its_own_cell_of_one_strip_drawn_once(monkeypatch):
-    inspection = stages_tab.inspection_for("digits", _sketch())
+    inspection = stages_inspections.inspection_for("digits", _sketch())
     drawn = []
     original = fm.overview_indices
     monkeypatch.setattr(fm, "overview_indices", lambda stages: drawn.append(1) or original(stages))
@@ -229,8 +229,23 @@ def test_each_stage_change_frames_its_own_cell_of_one_strip_drawn_once(monkeypat
 
 
 def test_the_cache_counts_the_whole_tensor_a_kept_view_holds():
-    inspection = stages_tab.inspection_for("digits", _sketch())
+    inspection = stages_inspections.inspection_for("digits", _sketch())
     stage = inspection.stages[0]
     big = torch.zeros(100, *stage.activation.shape)
     kept = replace(inspection, stages=[replace(stage, activation=big[0], input=None)])
-    assert stages_tab.inspection_bytes(kept) == big.numel() * big.element_size()
+    assert stages_inspections.inspection_bytes(kept) == big.numel() * big.element_size()
+
+
+def test_a_closed_session_drops_its_drawing_cancel_flag_and_keeps_the_others():
+    from types import SimpleNamespace as Namespace
+
+    from explorer.core.state import STORES
+
+    flags = STORES["stages.feature_stops"].store
+    leaving = stages_features._stop_flag(Namespace(session_hash="leaving"))
+    staying = stages_features._stop_flag(Namespace(session_hash="staying"))
+    leaving.set()
+    assert flags.get("leaving") is leaving
+    STORES.forget_session("leaving")
+    assert flags.get("leaving") is None and flags.get("staying") is staying
+    assert not stages_features._stop_flag(Namespace(session_hash="leaving")).is_set()   # a new visit: not cancelled

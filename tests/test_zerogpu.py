@@ -99,11 +99,11 @@ def test_progress_reaches_a_gpu_function_by_its_job_key_and_is_forgotten_after()
 @pytest.mark.e2e
 def test_every_endpoint_that_runs_a_model_does_it_in_a_gpu_slot_sized_from_the_request(client):
     from explorer.core import features
-    from explorer.ui import saliency_tab, stages_tab
+    from explorer.ui import saliency_runs, stages_inspections
 
-    for store in (stages_tab.CACHE, features.RESULTS):       # computed, not answered from a store
+    for store in (stages_inspections.CACHE, features.RESULTS):       # computed, not answered from a store
         store.clear()
-    saliency_tab.forget_results()
+    saliency_runs.forget_results()
     photo = handle_file(EXAMPLE)
     slots = {}
     calls = {

@@ -19,6 +19,8 @@ from explorer.core.state import STORES
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 MODEL_CHOICES = [(REGISTRY[name].title, name) for name in MODEL_NAMES]
+# what the Stages and Saliency tabs say before any picture
+HINT = "Upload, paste or snap a photo, click an example, or draw on the **Draw** tab."
 
 
 def example_paths() -> list[str]:

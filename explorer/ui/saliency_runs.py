@@ -1,0 +1,133 @@
+"""Running the Saliency tab's methods: each map and each trust check in a GPU slot sized from the request,
+answered from a store of recent results when asked again, and stopped between passes when the visitor
+pressed Cancel or left."""
+import threading
+
+import gradio as gr
+from PIL import Image
+
+from explorer.core import attribution as at
+from explorer.core import features, trust
+from explorer.core.gpu import gpu, reporter, reporting, slot_seconds
+from explorer.core.models import get_model
+from explorer.core.recent import Recent, picture_key
+from explorer.core.state import STORES
+from explorer.ui.gradio_patches import abandoned
+
+
+# --- Cancel ---------------------------------------------------------------------------------------------
+
+class Stop(at.Cancelled):
+    pass
+
+
+class StopFlag(threading.Event):
+    """Set by Cancel; also reads as set once nobody waits for the session's job any more (the tab closed,
+    the client gone): every progress report of the maps and of the trust check asks it."""
+    request: gr.Request | None = None
+
+    def is_set(self) -> bool:
+        return super().is_set() or abandoned(self.request)
+
+
+_cancel: dict[str, StopFlag] = STORES.register("saliency.cancel", {}, "a Cancel flag per session",
+                                               forget=lambda session: _cancel.pop(session, None))
+
+
+def cancel_flag(request: gr.Request | None) -> StopFlag:
+    """The session's Cancel flag (one for all calls without a session: the Python API)."""
+    key = getattr(request, "session_hash", None) or "api"
+    flag = _cancel.setdefault(key, StopFlag())
+    flag.request = request
+    return flag
+
+
+def stopping_progress(progress, flag: threading.Event, label: str):
+    """Reports progress between passes through the model, and stops there when the visitor pressed
+    Cancel or left (flag: a StopFlag; nobody waits for the result, so the queue serves the next request)."""
+    def report(fraction: float) -> None:
+        if flag.is_set():
+            raise Stop("cancelled")
+        progress(fraction, desc=label)
+    return report
+
+
+# --- the GPU slots --------------------------------------------------------------------------------------
+
+def _passes(model_name: str, method: str, options: dict) -> int:
+    """The passes `method` takes at the model's input size, whatever the picture (they size its GPU slot)."""
+    try:
+        size = features.input_shape(get_model(model_name)[0])[1:]
+    except ValueError:   # refused inside, with its message
+        return 1
+    return at.image_passes(method, options, size)
+
+
+def _attribute_seconds(model_name, image, method, target, options, job=None) -> int:
+    return slot_seconds(model_name, _passes(model_name, method, options))
+
+
+@gpu(duration=_attribute_seconds)
+def _attribute(model_name: str, image: Image.Image, method: str, target: int, options: dict, job=None):
+    model, _ = get_model(model_name)
+    return at.attribute_input(model, model.preprocess(image), method, target, progress=reporter(job), **options)
+
+
+def _trust_seconds(model_name, image, result, sign, job=None) -> int:
+    """The randomised model's map (the method's passes) and the deletion curves (explorer.core.trust)."""
+    passes = _passes(model_name, result.method, result.options) + trust.CHECK_PASSES
+    return slot_seconds(model_name, passes)
+
+
+@gpu(duration=_trust_seconds)
+def _trust(model_name: str, image: Image.Image, result: at.Attribution, sign: str, job=None) -> trust.TrustCheck:
+    model, _ = get_model(model_name)
+    return trust.trust_check(model, model.preprocess(image), result.method, result.target, sign=sign,
+                             attribution=result, progress=reporter(job))
+
+
+# --- recent results -------------------------------------------------------------------------------------
+
+# Maps and trust checks are the same every time for the same picture, model, method, class and options:
+# the example pictures, explained again and again on a public Space, are answered from here.
+_MAPS = STORES.register("saliency.maps", Recent(max_entries=64), "attribution maps of recent requests")
+_CHECKS = STORES.register("saliency.checks", Recent(max_entries=64), "trust checks of recent requests")
+
+
+def forget_results() -> None:
+    """Empty the stores of maps and trust checks (benchmarks time the computation, not the store)."""
+    for store in (_MAPS, _CHECKS, trust.RANDOMISED_MAPS, trust.RANDOM_CURVES):
+        store.clear()
+
+
+def explained(model_name: str, picture, image: Image.Image, method: str, target, options: dict,
+              progress=None) -> at.Attribution:
+    key = (model_name, picture_key(picture), method, target, repr(sorted(options.items())))
+    def compute() -> at.Attribution:
+        with reporting(progress) as job:
+            return _attribute(model_name, image, method, target, options, job)
+    return _MAPS.get_or_compute(key, compute)
+
+
+def checked(model_name: str, picture, image: Image.Image, result: at.Attribution, sign: str,
+            progress=None) -> trust.TrustCheck:
+    """The trust check of the part of the map shown (sign). The randomised model's map does not depend
+    on the sign, so a new sign reuses it (explorer.core.trust keeps it)."""
+    key = (model_name, picture_key(picture), result.method, result.target, result.layer,
+           repr(sorted(result.options.items())), sign)
+    def compute() -> trust.TrustCheck:
+        with reporting(progress) as job:
+            return _trust(model_name, image, result, sign, job)
+    return _CHECKS.get_or_compute(key, compute)
+
+
+def trust_rows(model_name, picture, image, maps, sign, progress=None, flag=None) -> list[dict]:
+    """{"title", "check"} of each map in `maps` (the tab's stored maps), for the trust table and plot."""
+    rows = []
+    flag = flag or threading.Event()
+    for result in maps["results"]:
+        report = stopping_progress(progress or (lambda *a, **k: None), flag,
+                                   f"Trust check: {at.method_title(result.method)} on the randomised model")
+        rows.append({"title": at.method_title(result.method),
+                     "check": checked(model_name, picture, image, result, sign, report)})
+    return rows

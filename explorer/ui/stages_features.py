@@ -1,0 +1,208 @@
+"""The Stages tab's "What does this channel look for?": a picture drawn, step by step from faint noise,
+to excite the channel shown (or its centre unit, or the top-1 class) as much as possible
+(explorer.core.features), beside the same objective on the visitor's own picture; and /visualize."""
+import threading
+from dataclasses import dataclass
+
+import gradio as gr
+from PIL import Image
+
+from explorer.core import budgets, features
+from explorer.core.gpu import gpu, reporter, reporting, slot_seconds
+from explorer.core.models import DEFAULT_MODEL, Inspection, get_model
+from explorer.core.recent import Recent
+from explorer.core.state import STORES
+from explorer.ui.gradio_patches import abandoned
+from explorer.ui.predictions import one_pass
+from explorer.ui.stages_inspections import cached_inspection, picture_image, stage_index, user_error
+
+FEATURE_OBJECTIVES = [("the channel (its mean)", "channel"), ("its centre unit", "unit"),
+                      ("the picture's top-1 class", "class")]
+
+
+# one Cancel flag per session, bounded: a session that never comes back is forgotten
+_FEATURE_STOPS = STORES.register("stages.feature_stops", Recent(max_entries=256), "a Cancel flag per session",
+                                 forget=lambda session: _FEATURE_STOPS.drop_where(lambda key: key == session))
+
+
+class Stop(RuntimeError):
+    """Raised by the progress callback when the visitor pressed Cancel."""
+
+
+def _stop_flag(request: gr.Request | None) -> threading.Event:
+    key = getattr(request, "session_hash", None) or "api"
+    return _FEATURE_STOPS.get_or_compute(key, threading.Event)
+
+
+# --- the drawing, in GPU slots -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FeatureRequest:
+    """One feature drawing, as the tab and /visualize ask for it: the stage (0-based index or name), the
+    channel (the class index when the objective is "class"), the objective ("channel", "unit" or
+    "class"), the seed, and the steps (None: the default for the model and stage). The values travel as
+    given: features.visualize checks them and names what it refuses."""
+    model_name: str
+    stage: int | str
+    channel: int
+    objective: str
+    seed: int
+    steps: int | None = None
+
+
+def _visualize_seconds(wanted: FeatureRequest, job=None) -> int:
+    try:
+        # on a GPU the default is the most
+        passes = float(wanted.steps) if wanted.steps else features.DEFAULT_STEPS[1]
+    except (TypeError, ValueError):   # refused inside, with its message
+        passes = 1
+    return slot_seconds(wanted.model_name, passes)
+
+
+@gpu(duration=lambda model_name, *args, **kwargs: slot_seconds(model_name))
+def _default_steps(model_name: str, stage, objective: str) -> int:
+    """visualize's default steps here (finding the stage's cost traces the model once: one pass)."""
+    return features.default_steps(get_model(model_name)[0], stage, objective=objective)
+
+
+@gpu(duration=_visualize_seconds)
+def _visualize(wanted: FeatureRequest, job=None):
+    model, _ = get_model(wanted.model_name)
+    return features.visualize(model, wanted.stage, wanted.channel, objective=wanted.objective, seed=wanted.seed,
+                              steps=wanted.steps, progress=reporter(job))
+
+
+@gpu(duration=one_pass)
+def _activation(model_name: str, stage: int, target: int, image: Image.Image, objective: str) -> float:
+    model, _ = get_model(model_name)
+    return features.activation_of(model, stage, target, image, objective)
+
+
+# --- events and the endpoint ---------------------------------------------------------------------------
+
+def _feature_target(inspection: Inspection, model, index: int, channel, objective: str) -> tuple[int, str]:
+    """The channel (or class index) the objective reads, and what it is in words."""
+    stage = inspection.stages[index]
+    if objective == "class":
+        label = inspection.predictions[0][0]
+        return model.labels.index(label), f"the logit of class “{label}” (your picture's top-1)"
+    if objective == "unit":
+        _, h, w = stage.output_shape
+        return int(channel), f"the centre unit (row {h // 2}, column {w // 2}) of channel {int(channel)} of `{stage.name}`"
+    return int(channel), f"the mean of channel {int(channel)} of `{stage.name}`"
+
+
+def on_feature(picture, model_name, stage_no, channel, objective, seed, request: gr.Request = None,
+               progress=gr.Progress()):
+    """The picture that excites the channel shown (or its centre unit, or the top-1 class) most, and the
+    objective on it beside the objective on the learner's own picture."""
+    inspection = cached_inspection(picture, model_name)
+    index = stage_index(inspection, stage_no)
+    model, _ = get_model(model_name)
+    flag = _stop_flag(request)
+    flag.clear()
+    try:
+        target, what = _feature_target(inspection, model, index, channel or 0, objective)
+
+        def report(fraction: float) -> None:
+            if flag.is_set() or abandoned(request):      # Cancel pressed, or nobody waits any more
+                raise Stop("cancelled")
+            progress(fraction, desc="drawing: step by step, the objective rising")
+
+        with reporting(report) as job:
+            v = _visualize(FeatureRequest(model_name, index, target, objective, int(seed or 0)), job)
+        yours = _activation(model_name, index, target, picture_image(picture), objective)
+    except Stop:
+        raise gr.Error("Stopped: press the button to draw it again.", title="Cancelled")
+    except ValueError as error:
+        raise user_error(error)
+    times = f" ({v.activation / yours:.1f}× yours)" if yours > 0 and v.activation > 0 else ""
+    words = (f"**Excites {what}** (stage {index + 1}, {model.display_name}).  \n"
+             f"**This picture: {v.activation:.3g}; yours: {yours:.3g}**{times}.  \n"
+             f"{v.steps} steps of gradient ascent from seed {v.seed}: the objective went from "
+             f"{v.objective[0]:.3g} to {v.objective[-1]:.3g} (on randomly shifted, scaled and turned copies); "
+             f"{v.seconds:.1f} s. Another seed draws another picture of the same feature.")
+    return _shown_large(v.image), words, int(seed or 0)
+
+
+def _shown_large(image: Image.Image, side: int = 280) -> Image.Image:
+    """A small picture (the digit model's 28x28) enlarged by a whole factor, its pixels kept sharp."""
+    factor = side // max(image.size)
+    return image if factor < 2 else image.resize((image.width * factor, image.height * factor),
+                                                 Image.Resampling.NEAREST)
+
+
+def on_feature_seed(picture, model_name, stage_no, channel, objective, seed, request: gr.Request = None,
+                    progress=gr.Progress()):
+    return on_feature(picture, model_name, stage_no, channel, objective, int(seed or 0) + 1, request, progress)
+
+
+def on_feature_cancel(request: gr.Request):
+    _stop_flag(request).set()
+
+
+def visualize_api(model_name, stage, channel, objective, seed, steps):
+    """The picture that excites a stage's channel (or its centre unit, or a class logit: then `channel`
+    is the class index and `stage` is ignored): the picture and the numbers (objective per step, the
+    objective on the picture, seconds). stage: 0-based index or name."""
+    stage = stage.strip() if isinstance(stage, str) else stage
+    stage = int(stage) if isinstance(stage, str) and stage.lstrip("-").isdigit() else stage
+    model_name, objective = model_name or DEFAULT_MODEL, objective or "channel"
+    steps = None if steps in (None, "") else steps
+    try:
+        if steps is not None:         # a budget: one visitor cannot hold the queue for long
+            budgets.check_visualize_steps(steps, _default_steps(model_name, stage, objective))
+        v = _visualize(FeatureRequest(model_name, stage, channel, objective, int(seed or 0), steps))
+    except ValueError as error:
+        raise user_error(error)
+    return v.image, {"stage": v.stage, "stage_index": v.stage_index, "channel": v.channel,
+                     "objective_name": v.objective_name, "seed": v.seed, "steps": v.steps, "size": v.size,
+                     "objective": v.objective, "activation": v.activation, "seconds": v.seconds}
+
+
+# --- the row: layout and wiring --------------------------------------------------------------------------
+
+@dataclass
+class FeatureRow:
+    """"What does this channel look for?": the controls, the picture drawn and its words."""
+    objective: gr.Radio
+    draw: gr.Button
+    again: gr.Button            # another seed
+    stop: gr.Button
+    words: gr.Markdown
+    image: gr.Image
+    seed: gr.State              # the seed of the picture shown
+
+
+def feature_row_layout() -> FeatureRow:
+    """Places the row in the current layout context and returns its components."""
+    with gr.Row(equal_height=False, elem_id="stages-feature"):
+        with gr.Column(scale=2, min_width=320):
+            gr.Markdown("### What does this channel look for?\nA picture drawn for it: starting from faint noise, "
+                        "PyTorch's gradients change the picture step by step to excite the channel shown above "
+                        "as much as possible (Olah et al., *Feature Visualization*, 2017).")
+            objective = gr.Radio(FEATURE_OBJECTIVES, value="channel", label="Excite")
+            with gr.Row():
+                draw = gr.Button("What does this channel look for?", variant="primary", elem_id="stages-feature-go")
+                again = gr.Button("Another seed", elem_id="stages-feature-seed")
+                stop = gr.Button("Cancel", variant="stop", elem_id="stages-feature-cancel")
+            words = gr.Markdown(elem_id="stages-feature-words")
+        with gr.Column(scale=2, min_width=280):
+            image = gr.Image(label="What it looks for", format="png", interactive=False, height=320,
+                             elem_id="stages-feature-picture")
+    return FeatureRow(objective, draw, again, stop, words, image, seed=gr.State(0))
+
+
+def wire_feature_row(row: FeatureRow, channel_shown: list) -> None:
+    """Connects the row's buttons; channel_shown: the components that say which channel is shown (the
+    picture, the model, the stage and the channel, in on_feature's order)."""
+    # one drawing at a time, in its own queue: its steps take the model's lock one forward pass at a time,
+    # so the other visitors' requests go on between them
+    drawing = dict(concurrency_id="features", concurrency_limit=1, show_progress="full",
+                   api_visibility="private")
+    inputs = channel_shown + [row.objective, row.seed]
+    outputs = [row.image, row.words, row.seed]
+    drawn = [row.draw.click(on_feature, inputs, outputs, api_name="stages_feature", **drawing),
+             row.again.click(on_feature_seed, inputs, outputs, api_name="stages_feature_seed", **drawing)]
+    row.stop.click(on_feature_cancel, None, None, cancels=drawn, api_name="stages_feature_cancel",
+                   api_visibility="private", show_progress="hidden")
