@@ -9,7 +9,7 @@ from PIL import Image
 
 from explorer.drawing import feature_maps as fm
 from explorer.core import budgets, features
-from explorer.ui import kernel_tab
+import explorer.ui.kernel_tab as kernel_tab
 from explorer.ui.kernel_tab import KernelTab
 from explorer.core.bridge import Unit, arrival_words, describe_unit, explain_unit
 from explorer.core.gpu import MODEL_QUEUE, gpu, reporter, reporting, slot_seconds
