@@ -1,5 +1,7 @@
-"""The model registry: one entry per model, each builder giving a module, its preprocessing and its
-class names. Models are loaded once per process and shared; a per-model lock serialises every use,
+"""The model registry: one entry per model (ModelEntry), its builder giving a module, its preprocessing
+and its class names, and its facts (source, weights, input, cost, accuracy, the chapter's figures) that
+the rest of the package reads instead of testing names. Adding a model is one register() call.
+Models are loaded once per process and shared; a per-model lock serialises every use,
 since hooks (stage capture, Captum) mutate the shared module while they run."""
 import gc
 import os
@@ -146,24 +148,27 @@ class ModelEntry:
 
     name: the key in REGISTRY, the value of the model dropdowns and of the HTTP endpoints' `model`.
     title: the model in words, wherever a learner sees it (dropdowns, notes, summaries, download progress).
-    build: `build(pretrained, **untrained_options) -> Built`; called through `built()` by load_model and
-        by estimated_bytes (on PyTorch's "meta" device) and by explorer.core.architecture's summaries.
-        With pretrained=True it raises WeightsUnavailable when its weights can be had from nowhere.
+    build: `build(pretrained, **untrained_options) -> Built`, called through `built()` by load_model
+        (and so by explorer.core.architecture's shape-only models) and by estimated_bytes, both also on
+        PyTorch's "meta" device. With pretrained=True it raises WeightsUnavailable when its weights can
+        be had from nowhere.
     source: where the architecture and its weights come from, in words (for readers of the registry).
     has_weights: False for a model deliberately left untrained (no trained weights exist anywhere): it
-        is never labelled "(untrained)" (LoadedModel.display_name), and get_model always gives `note`.
+        is never labelled "(untrained)" (LoadedModel.display_name); its `note` says what that means.
     note: what get_model says each time it hands the model out ("" for nothing; the untrained fallback
         of a model whose weights could not be had has its own note).
-    input_kind: "photo" or "sketch", the pictures it was trained on: the Stages tab shows the photo or
-        the sketchpad input for it (explorer.ui.picture_input); feature visualisation fills and sizes
-        its pictures by it (explorer.core.features).
+    input_kind: "photo" or "sketch", the pictures it was trained on: when a visitor switches between
+        photo and sketch, the picture input (explorer.ui.picture_input) moves to a model of that kind;
+        feature visualisation fills and sizes its pictures by it (explorer.core.features).
     input_size: (channels, height, width) its weights were trained at: the size summaries, compare()
         and the Architecture tab use unless told otherwise (explorer.core.architecture.model_input_size).
     gmacs: billions of multiply-accumulates of one pass at input_size: sizes ZeroGPU slots
         (explorer.core.gpu.slot_seconds); tests/test_zerogpu.py checks it against the traced model.
-    download_url, download_mb: its checkpoint when it is downloaded rather than shipped ("" and 0 when
-        shipped): explorer.core.warmup downloads these in the background on a Space (explorer.core.downloads),
+    download_url: its checkpoint's address when it is downloaded rather than shipped ("" when shipped):
+        explorer.core.warmup downloads these in the background on a Space (explorer.core.downloads),
         and get_model raises WeightsDownloading while one is still on its way.
+    download_mb: that checkpoint's size in megabytes (0 when shipped), for readers of the registry (the
+        download itself reports its progress from the server's Content-Length).
     accuracy: how its pretrained weights score (None: not recorded): compare()'s ImageNet top-1 and
         top-5 columns read it when its data is IMAGENET.
     chapter: the chapter's historical ImageNet top-5 error for the architecture (None: the chapter
@@ -198,10 +203,11 @@ REGISTRY: dict[str, ModelEntry] = {}
 
 def register(name: str, title: str, build: Callable[..., Built], **facts) -> None:
     """Add a model: one call with its builder and its facts (ModelEntry says what each one means and
-    who reads it), e.g. `register("lenet", "LeNet-5", _lenet, source="...", input_kind="sketch",
-    input_size=(1, 28, 28), gmacs=0.0004)`; a torchvision model: `register_torchvision(name, title)`.
-    Nothing else in the package needs to know the new name. A name already registered is refused (as
-    torchvision's register_model does), so that a second entry cannot silently replace the first."""
+    who reads it), as the "digits" entry below gives its builder, where it comes from, that it reads
+    1x28x28 sketches, its cost and its held-out accuracy; a torchvision model is one
+    `register_torchvision(name, title)` call. Nothing else in the package needs to know the new name.
+    A name already registered is refused (as torchvision's register_model does), so that a second
+    entry cannot silently replace the first."""
     if name in REGISTRY:
         raise ValueError(f"model: {name!r} is already registered ({REGISTRY[name].title})")
     REGISTRY[name] = ModelEntry(name, title, build, **facts)
