@@ -7,6 +7,7 @@ A sketch goes through the same kind of 8x8 grid (crop to the ink, fit, thicken t
 average blocks) before both are upsampled to the network's 28x28 input the same way, so the network
 sees drawings and training images alike.
 """
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +82,19 @@ def sketch_to_tensor(image: Image.Image) -> torch.Tensor:
     """A drawing (PIL image, any mode, dark-on-light or light-on-dark) -> input tensor (1, 1, 28, 28)."""
     grid = torch.from_numpy(sketch_to_grid(image))[None]
     return grid_to_tensor(normalise_grid(grid))
+
+
+@dataclass(frozen=True)
+class SketchTransform:
+    """The digit net's preprocessing, as its registry entry hands it out: a drawing -> input (1, 28, 28)
+    (sketch_to_tensor), with the geometry and normalisation that code making inputs itself needs
+    (feature visualisation: ink in [0, 1] -> (ink - mean) / std, as grid_to_tensor does)."""
+    input_size: tuple = INPUT_SIZE
+    mean: float = MEAN
+    std: float = STD
+
+    def __call__(self, image: Image.Image) -> torch.Tensor:
+        return sketch_to_tensor(image)[0]
 
 
 def _ink_map(image: Image.Image) -> np.ndarray:

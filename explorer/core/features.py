@@ -42,7 +42,7 @@ from PIL import Image
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from explorer.core.digits import INPUT_SIZE as DIGIT_INPUT, MEAN as DIGIT_MEAN, STD as DIGIT_STD
+from explorer.core.digits import SketchTransform
 from explorer.core.models import LoadedModel, PhotoTransform
 from explorer.core.recent import Recent
 from explorer.core.stages import stage_index, stage_layers
@@ -124,8 +124,8 @@ def input_shape(model: LoadedModel) -> tuple[int, int, int]:
     """(C, H, W) of what the model reads: 3 x crop x crop for photo models, 1 x 28 x 28 for digits."""
     if isinstance(model.transform, PhotoTransform):
         return 3, model.transform.crop, model.transform.crop
-    if model.input_kind == "sketch":
-        return DIGIT_INPUT
+    if isinstance(model.transform, SketchTransform):
+        return model.transform.input_size
     raise ValueError(f"model: {model.name} has no known input geometry to draw a picture for")
 
 
@@ -401,7 +401,9 @@ def normalise(model: LoadedModel, pixels: torch.Tensor) -> torch.Tensor:
         mean = torch.tensor(model.transform.mean, dtype=pixels.dtype).view(1, -1, 1, 1)
         std = torch.tensor(model.transform.std, dtype=pixels.dtype).view(1, -1, 1, 1)
         return (pixels - mean) / std
-    return (pixels - DIGIT_MEAN) / DIGIT_STD
+    if isinstance(model.transform, SketchTransform):
+        return (pixels - model.transform.mean) / model.transform.std
+    raise ValueError(f"model: {model.name} has no known normalisation to draw a picture for")
 
 
 def _on_device(model: LoadedModel, x: torch.Tensor) -> torch.Tensor:

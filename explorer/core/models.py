@@ -260,8 +260,8 @@ def _efficientnet_lite0(pretrained: bool) -> Built:
 
 
 def _digits(pretrained: bool) -> Built:
-    return Built(digits.load_digit_net(pretrained=pretrained), lambda image: digits.sketch_to_tensor(image)[0],
-                 list(digits.DIGIT_LABELS), pretrained)
+    return Built(digits.load_digit_net(pretrained=pretrained), digits.SketchTransform(), list(digits.DIGIT_LABELS),
+                 pretrained)
 
 
 def _cnnnet(pretrained: bool) -> Built:
