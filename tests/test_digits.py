@@ -119,6 +119,16 @@ def test_heldout_accuracy(net, split):
     assert script.heldout_accuracy(net, x_test, y_test) == pytest.approx(accuracy)
 
 
+def test_the_recorded_heldout_accuracy_is_what_the_committed_weights_score(net, split):
+    from explorer.core.digits import HELDOUT_ACCURACY
+    from explorer.core.models import REGISTRY
+
+    _, _, x_test, y_test = split
+    measured = 100 * _train_script().heldout_accuracy(net, x_test, y_test)
+    assert HELDOUT_ACCURACY == pytest.approx(measured, abs=0.005)     # recorded to two decimals
+    assert REGISTRY["digits"].accuracy.top1 == HELDOUT_ACCURACY
+
+
 def test_heldout_digits_through_the_sketch_path(net, split):
     """Held-out digits printed as big dark-on-white pictures, off centre: sketch_to_tensor must
     bring them back to what the network was trained on."""

@@ -1,7 +1,8 @@
 """The chapter's model (CNNNet), a layer-by-layer summary of any model, and a side-by-side comparison
 of the classic architectures: parameters, multiply-accumulates, measured latency, ImageNet accuracy.
 
-explorer.core.models imports CNNNet from here, so this module imports explorer.core.models only inside functions.
+CNNNet itself lives in explorer.core.nets (importable from here too); the facts about each model
+(input size, accuracy, the chapter's figures) come from its registry entry in explorer.core.models.
 """
 from __future__ import annotations
 
@@ -15,48 +16,11 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from explorer.core import budgets
+from explorer.core import budgets, nets
 from explorer.core.architecture_fit import misfit_error
+from explorer.core.models import IMAGENET, REGISTRY, load_model
 from explorer.core.trace import CONTAINERS, Node, trace
 from explorer.core.state import STORES
-
-
-class CNNNet(nn.Module):
-    """The chapter's own model, written out layer by layer as the chapter does (it is AlexNet)."""
-
-    def __init__(self, num_classes: int = 2):
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2),
-            nn.ReLU(),
-            nn.MaxPool2d(kernel_size=3, stride=2),
-            nn.Conv2d(64, 192, kernel_size=5, padding=2),
-            nn.ReLU(),
-            nn.MaxPool2d(kernel_size=3, stride=2),
-            nn.Conv2d(192, 384, kernel_size=3, padding=1),
-            nn.ReLU(),
-            nn.Conv2d(384, 256, kernel_size=3, padding=1),
-            nn.ReLU(),
-            nn.Conv2d(256, 256, kernel_size=3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(kernel_size=3, stride=2),
-        )
-        self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
-        self.classifier = nn.Sequential(
-            nn.Dropout(),
-            nn.Linear(256 * 6 * 6, 4096),
-            nn.ReLU(),
-            nn.Dropout(),
-            nn.Linear(4096, 4096),
-            nn.ReLU(),
-            nn.Linear(4096, num_classes),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.features(x)
-        x = self.avgpool(x)
-        x = torch.flatten(x, 1)
-        return self.classifier(x)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -64,25 +28,19 @@ class CNNNet(nn.Module):
 
 DEFAULT_INPUT = (3, 224, 224)
 
-# The chapter's ImageNet top-5 error figures (the model the figure belongs to, the year).
-CHAPTER_TOP5_ERROR = {
-    "alexnet": (15.3, "AlexNet", 2012),
-    "googlenet": (6.67, "GoogLeNet", 2014),
-    "vgg16": (8.8, "VGG-16", 2014),
-    "resnet18": (4.49, "ResNet-152", 2015),
-    "resnet50": (4.49, "ResNet-152", 2015),
-}
+CNNNet = nets.CNNNet      # the README's explorer.architecture.CNNNet
+
+# The chapter's ImageNet top-5 error figures (the model the figure belongs to, the year), from the registry.
+CHAPTER_TOP5_ERROR = {name: (entry.chapter.top5_error, entry.chapter.model, entry.chapter.year)
+                      for name, entry in REGISTRY.items() if entry.chapter is not None}
 
 
 def model_names() -> tuple[str, ...]:
-    from explorer.core.models import MODEL_NAMES
-
-    return tuple(MODEL_NAMES)
+    """The registered models, in the registry's order (read at each call: a model registered later counts)."""
+    return tuple(REGISTRY)
 
 
 def model_title(name: str) -> str:
-    from explorer.core.models import REGISTRY
-
     return REGISTRY[name].title if name in REGISTRY else name
 
 
@@ -90,8 +48,6 @@ def model_title(name: str) -> str:
 def _meta_model(name: str):
     """The untrained model built on PyTorch's "meta" device: every shape, no numbers, no memory, built in
     milliseconds. Layers, shapes, parameter counts and multiply-accumulates need nothing more."""
-    from explorer.core.models import load_model
-
     if name not in model_names():
         _unknown(name)
     with torch.device("meta"):
@@ -100,20 +56,14 @@ def _meta_model(name: str):
 
 def _real_model(name: str) -> nn.Module:
     """A fresh untrained instance on the app's device, for timing (weights do not change the speed)."""
-    from explorer.core.models import load_model
-
     return load_model(name, pretrained=False).module
 
 
 def model_input_size(name: str) -> tuple[int, int, int]:
-    from explorer.core.models import REGISTRY
-
+    """(channels, height, width) the model's weights were trained at (its registry entry)."""
     if name not in REGISTRY:
         _unknown(name)
-    size = getattr(_meta_model(name), "input_size", None)
-    if size is None and REGISTRY[name].input_kind == "sketch":
-        from explorer.core.digits import INPUT_SIZE as size
-    return tuple(size or DEFAULT_INPUT)
+    return tuple(REGISTRY[name].input_size)
 
 
 def _unknown(name) -> None:
@@ -121,17 +71,13 @@ def _unknown(name) -> None:
 
 
 def imagenet_metrics(name: str) -> dict:
-    """{"top1", "top5", "weights"} from torchvision's weights metadata, {} when it has none for `name`."""
-    from torchvision import models as tvm
-
-    try:
-        weights = tvm.get_model_weights(name).DEFAULT
-    except (ValueError, KeyError):
+    """{"top1", "top5", "weights"}: the ImageNet-1K accuracy the model's registry entry records (for
+    torchvision's models, from its weights' metadata); {} when it records none."""
+    entry = REGISTRY.get(name)
+    accuracy = entry.accuracy if entry is not None else None
+    if accuracy is None or accuracy.data != IMAGENET:
         return {}
-    metrics = weights.meta.get("_metrics", {}).get("ImageNet-1K", {})
-    if not metrics:
-        return {}
-    return {"top1": metrics["acc@1"], "top5": metrics["acc@5"], "weights": str(weights)}
+    return {"top1": accuracy.top1, "top5": accuracy.top5, "weights": accuracy.weights}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -407,7 +353,7 @@ def compare(names, runs: int = 3, warmup: int = 1) -> list[Comparison]:
         latency = measure_latency(module, size, int(runs), int(warmup))
         device = str(next(module.parameters()).device)
         del module
-        metrics = imagenet_metrics(name) if name not in ("cnnnet", "digits") else {}
+        metrics = imagenet_metrics(name)
         figure = CHAPTER_TOP5_ERROR.get(name, (None, None, None))
         result.append(Comparison(
             name=name, title=model_title(name), input_size=size, params=sum(p.numel() for p in meta.parameters()),

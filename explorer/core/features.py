@@ -21,6 +21,11 @@ Visualization" (Olah, Mordvintsev and Schubert, 2017), written here for PyTorch:
 The shared module is used only under `model.lock`, held for one forward pass at a time; the objective's
 hook exists only while the lock is held and stops the pass as soon as the stage has run.
 Results are kept in `RESULTS` (an `explorer.core.recent.Recent`), so asking again is instant.
+
+    >>> from explorer.core.models import get_model
+    >>> model, _ = get_model("efficientnet_lite0")
+    >>> v = visualize(model, "blocks.2.1.conv_pw", 7, progress=lambda f: print(f"{f:.0%}"))
+    >>> v.image.save("channel7.png"); print(v.activation, activation_of(model, v.stage, 7, photo))
 """
 from __future__ import annotations
 
@@ -37,7 +42,7 @@ from PIL import Image
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from explorer.core.digits import INPUT_SIZE as DIGIT_INPUT, MEAN as DIGIT_MEAN, STD as DIGIT_STD
+from explorer.core.digits import SketchTransform
 from explorer.core.models import LoadedModel, PhotoTransform
 from explorer.core.recent import Recent
 from explorer.core.stages import stage_index, stage_layers
@@ -73,6 +78,8 @@ class Visualization:
     `activation`: the objective on `image` itself as the model sees it (no transformation): `input`,
     the picture's 8-bit pixels normalised as the model expects, (1, C, size, size) on the CPU.
     `stage` / `stage_index`: the stage's name and index ("logits" / None for the "class" objective).
+    `channel`, `objective_name`, `seed`, `steps`, `size`: the request; `seconds`: the time the
+    optimisation took.
     """
     image: Image.Image
     objective: list[float]
@@ -117,8 +124,8 @@ def input_shape(model: LoadedModel) -> tuple[int, int, int]:
     """(C, H, W) of what the model reads: 3 x crop x crop for photo models, 1 x 28 x 28 for digits."""
     if isinstance(model.transform, PhotoTransform):
         return 3, model.transform.crop, model.transform.crop
-    if model.input_kind == "sketch":
-        return DIGIT_INPUT
+    if isinstance(model.transform, SketchTransform):
+        return model.transform.input_size
     raise ValueError(f"model: {model.name} has no known input geometry to draw a picture for")
 
 
@@ -394,7 +401,9 @@ def normalise(model: LoadedModel, pixels: torch.Tensor) -> torch.Tensor:
         mean = torch.tensor(model.transform.mean, dtype=pixels.dtype).view(1, -1, 1, 1)
         std = torch.tensor(model.transform.std, dtype=pixels.dtype).view(1, -1, 1, 1)
         return (pixels - mean) / std
-    return (pixels - DIGIT_MEAN) / DIGIT_STD
+    if isinstance(model.transform, SketchTransform):
+        return (pixels - model.transform.mean) / model.transform.std
+    raise ValueError(f"model: {model.name} has no known normalisation to draw a picture for")
 
 
 def _on_device(model: LoadedModel, x: torch.Tensor) -> torch.Tensor:
@@ -510,8 +519,15 @@ def _redirect_next(redirected: int, dead: bool) -> int:
 
 
 def _optimise(model: LoadedModel, job: _Job, progress: Progress | None) -> Visualization:
-    """Adam on the spectrum, one randomly transformed forward+backward per step. The lock is held for
-    each forward pass only (the backward pass reads saved tensors, never the module)."""
+    """Adam (learning rate 0.05) on a Fourier spectrum scaled by 1 / frequency whose colours go through
+    ImageNet's colour-correlation matrix and a sigmoid (Lucid's recipe, with the inverse FFT divided by 2
+    rather than Lucid's 4), seen for the first 70 % of the steps through a random jitter of up to 8 px
+    (at 224; proportionally at other sizes), a zoom of 0.9 to 1.1 and a rotation of up to 5 degrees, and
+    for the last 30 % as it is, then normalised with the model's own mean and standard deviation: one
+    forward+backward per step. The gradient is taken with respect to the spectrum only. When a step
+    finds the feature off everywhere (no gradient reaches the picture, as happens to a channel behind a
+    ReLU), the next steps run with Lucid's redirected ReLU gradient until it comes on. The lock is held
+    for each forward pass only (the backward pass reads saved tensors, never the module)."""
     start = time.perf_counter()
     generator = torch.Generator().manual_seed(job.seed)
     picture = FourierPicture(input_shape(model)[0], job.size, generator)
@@ -544,21 +560,12 @@ def visualize(model: LoadedModel, stage, channel, *, objective: str = "channel",
               steps: int | None = None, seed: int = 0, progress: Progress | None = None) -> Visualization:
     r"""Draw a picture that excites one feature of the model as much as it can.
 
-    The picture is optimised by gradient ascent on the objective: Adam (learning rate 0.05) on a
-    Fourier spectrum scaled by 1 / frequency whose colours go through ImageNet's colour-correlation
-    matrix and a sigmoid (Lucid's recipe, with the inverse FFT divided by 2 rather than Lucid's 4), seen
-    for the first 70 % of the steps through a random jitter of up to 8 px (at 224; proportionally at
-    other sizes), a zoom of 0.9 to 1.1 and a rotation of up to 5 degrees, and for the last 30 % as it is,
-    then normalised with the model's own mean and standard deviation. The model stays in eval mode and
-    its weights are never changed; the gradient is taken with respect to the spectrum only. When a step
-    finds the feature off everywhere (no gradient reaches the picture, as happens to a channel behind a
-    ReLU), the next steps run with Lucid's redirected ReLU gradient until it comes on.
+    The picture is optimised by gradient ascent on the objective, by Lucid's recipe (`_optimise` says
+    how). The model stays in eval mode and its weights are never changed.
 
     Args:
         model (LoadedModel): A model from `explorer.core.models.get_model` or `load_model`. Its `lock` is
-            held for each forward pass, and only for that, so other users of the shared module (a
-            /predict, an inspection) run between steps; the objective's forward hook exists only
-            while the lock is held.
+            held for each forward pass only: other users of the shared module run between steps.
         stage (int or str): The stage whose output is measured: its index in the Stages tab's order
             (0-based; a numeric string counts) or its name as the Stages tab lists it (e.g.
             ``"blocks.2.0.conv_pw"``, or ``"name (call 2)"`` for a module's second call). Conv and
@@ -577,9 +584,8 @@ def visualize(model: LoadedModel, stage, channel, *, objective: str = "channel",
             it at. None (default): the model's own input size (224 for the ImageNet models, 28 for the
             digit model, which accepts only 28). Photo models accept 64 to 512; smaller is faster.
         steps (int, optional): Optimisation steps, one forward and one backward pass each (the forward
-            pass stops at the stage), 1 to 512. None (default): `default_steps`, at most 200: 200 on a
-            GPU and for the default model on a CPU (about 10-15 s on 2 cores; early stages are
-            cheaper), fewer on a CPU for heavier models (48 for VGG-16's late stages).
+            pass stops at the stage), 1 to 512. None (default): `default_steps` (200 on a GPU; on a
+            CPU as many as its budget allows, 48 to 200).
         seed (int, optional): Seeds the initial spectrum and every random transformation (one
             torch.Generator). The same seed, steps and size give the same picture on the same machine
             (bitwise on the CPU); another seed gives another picture of the same feature. Default: 0.
@@ -588,27 +594,15 @@ def visualize(model: LoadedModel, stage, channel, *, objective: str = "channel",
             stops at once, the exception propagates, no hook is left and nothing is cached.
 
     Returns:
-        Visualization: ``image`` (a PIL image, RGB, or L for the digit model, where bright is ink),
-        ``objective`` (the objective after each step, on that step's transformed picture, a list of
-        floats that should rise), ``activation`` (the objective on the final 8-bit picture as the model
-        reads it, with no transformation: compare it with `activation_of` on any other picture),
-        ``input`` (that picture normalised as the model expects, (1, C, size, size) on the CPU),
-        ``stage``, ``stage_index``, ``channel``, ``objective_name``, ``seed``, ``steps``, ``size`` and
-        ``seconds`` (the time the optimisation took). Results are kept in `RESULTS`, keyed by (model
-        name, pretrained, stage index, channel, objective, seed, steps, size): asking again returns the
-        same object at once. Treat it as read-only.
+        Visualization: the picture, the objective after each step (a list that should rise), its
+        `activation` (compare it with `activation_of` on any other picture) and the request's numbers.
+        Results are kept in `RESULTS`, keyed by (model name, pretrained, stage index, channel, objective,
+        seed, steps, size): asking again returns the same object at once. Treat it as read-only.
 
     Raises:
         ValueError: naming the argument and the allowed range, for an unknown objective, an unknown
             stage name, a stage index out of range, a channel (or class) out of range, steps outside
             1 to 512, a size the model cannot read or a seed that is not a non-negative whole number.
-
-    Example::
-
-        >>> from explorer.core.models import get_model
-        >>> model, _ = get_model("efficientnet_lite0")
-        >>> v = visualize(model, "blocks.2.1.conv_pw", 7, progress=lambda f: print(f"{f:.0%}"))
-        >>> v.image.save("channel7.png"); print(v.activation, activation_of(model, v.stage, 7, photo))
     """
     job = _job(model, stage, channel, objective, size, steps, seed)
     key = (model.name, model.pretrained, job.stage_index, job.channel, job.objective, job.seed, job.steps, job.size)

