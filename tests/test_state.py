@@ -45,11 +45,10 @@ def test_the_apps_stores_are_all_registered_and_the_per_session_ones_forget():
     names = set(STORES.names())
     assert {"models.loaded", "stages.inspections", "saliency.maps", "saliency.cancel", "features.results",
             "kernel.renderers", "picture_input.reported", "stages.feature_stops"} <= names
-    from explorer.ui import saliency_tab
-
-    saliency_tab._cancel["gone-session"] = object()
+    flags = STORES["saliency.cancel"].store
+    flags["gone-session"] = object()
     STORES.forget_session("gone-session")
-    assert "gone-session" not in saliency_tab._cancel
+    assert "gone-session" not in flags
 
 
 def test_the_demo_forgets_a_session_when_its_page_closes():
