@@ -7,7 +7,7 @@ from torchvision import models as tvm
 
 from explorer.core import architecture as arch
 from explorer.drawing.architecture_drawing import chain_figure, stages
-from explorer.ui.architecture_tab import compare_plot
+from explorer.drawing.comparison_drawing import compare_plot
 
 
 def _boxes(ax, renderer):

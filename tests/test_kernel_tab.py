@@ -54,7 +54,7 @@ def test_good_settings_clear_every_message_and_the_note():
     ("avg", lambda x: F.avg_pool2d(x, 3, stride=2), "avg_pool2d_4x4_input_3x3_window.py"),
 ])
 def test_the_code_file_is_named_after_what_it_holds_and_runs(op, call, name):
-    r = kernel_tab.compute(*{**SETTINGS, "op": op, "kernel_size": "3" if op != "conv" else "2"}.values())
+    r = kernel_tab.compute(kernel_tab.slide_settings(*{**SETTINGS, "op": op, "kernel_size": "3" if op != "conv" else "2"}.values()))
     path = kernel_tab.code_file(r.s)
     assert path.endswith("/" + name)
     namespace = {}
