@@ -106,3 +106,27 @@ def test_a_bad_layers_input_keeps_the_tables_and_names_it_beside_the_input():
     assert not controls_msg.visible
     *views, matrix_msg, controls_msg = architecture_tab.layers_view([[1, 2]], 0.5, None, 2, 2)
     assert controls_msg.visible and "seed" in controls_msg.value and not matrix_msg.visible
+
+
+def test_the_controls_hidden_for_an_operation_are_ignored_and_equal_settings_share_one_renderer():
+    conv = kernel_tab.slide_settings(CHAPTER_MATRIX, CHAPTER_KERNEL, "conv", "9", "2", "0", "1", None, True)
+    assert conv.bias == 0.0 and not conv.ceil_mode and conv.kernel_size == (2, 2)     # pooling's controls ignored
+    pooling = kernel_tab.slide_settings({"data": CHAPTER_MATRIX}, [[1, "x"]], "max", "2", "2,2", "0", "1", 5, 0)
+    assert pooling.kernel is None and pooling.bias == 0.0 and pooling.kernel_size == (2, 2)   # conv's ignored
+    again = kernel_tab.slide_settings(CHAPTER_MATRIX, None, "max", 2, "2", "0,0", 1, 0, False)
+    assert again == pooling and kernel_tab.compute(again) is kernel_tab.compute(pooling)
+    with pytest.raises(ValueError, match="op: must be one of conv, max, avg"):
+        kernel_tab.slide_settings(CHAPTER_MATRIX, CHAPTER_KERNEL, "sum", "2", "2", "0", "1", 0, False)
+
+
+def test_the_tabs_controls_are_what_a_preset_fills_in_order():
+    import gradio as gr
+
+    with gr.Blocks():
+        tab = kernel_tab.build()
+    values = kernel_tab.load_settings({**preset(PRESET_NAMES[0]), "preset": PRESET_NAMES[0]})
+    assert len(values) == len(tab.controls)
+    same = lambda a, b: len(a) == len(b) and all(x is y for x, y in zip(a, b))
+    assert same(tab.controls[:9], tab.settings) and tab.controls[0] is tab.matrix and tab.controls[-1] is tab.preset
+    assert same(tab.controls[-10:-1], tab.view)
+    assert values[2:9] == tuple(preset(PRESET_NAMES[0])[name] for name in kernel_tab.SETTING_NAMES[2:])
