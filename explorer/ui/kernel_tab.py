@@ -199,12 +199,12 @@ def make_gif(speed, matrix, kernel, op, kernel_size, stride, padding, dilation, 
     nobody waits for any more is stopped and removed."""
     try:
         settings = slide_settings(matrix, kernel, op, kernel_size, stride, padding, dilation, bias, ceil_mode)
-        return gif_file(settings, speed, keep_going=lambda: not abandoned(request))
+        return write_gif(settings, speed, keep_going=lambda: not abandoned(request))
     except ValueError as e:
         raise _error(e) from None
 
 
-def gif_file(settings: SlideSettings, speed, keep_going) -> str:
+def write_gif(settings: SlideSettings, speed, keep_going) -> str:
     """The GIF of these settings at `speed` steps per second, in a folder of its own in Gradio's cache;
     ValueError beyond the GIF budget, gr.Error when keep_going() says nobody waits for it any more."""
     r = compute(settings)
