@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from gradio.components import Dropdown
 
-from explorer.ui import architecture_tab, kernel_tab
+from explorer.ui import kernel_tab, layers_panel
 from explorer.drawing.kernel_presets import CHAPTER_KERNEL, CHAPTER_MATRIX, PRESET_NAMES, preset
 
 SETTINGS = dict(matrix=CHAPTER_MATRIX, kernel=CHAPTER_KERNEL, op="conv", kernel_size="2", stride="2",
@@ -80,7 +80,7 @@ def test_the_preset_box_names_where_the_numbers_came_from():
 
 def test_batchnorm_on_one_number_says_why_in_words_and_the_other_layers_still_run():
     relu, train, evaluated, drop_md, bn_train, bn_eval, bn_md, avg, mx, pool_md = \
-        architecture_tab.layer_results([[-5]], 0.5, 0, 1, 1)
+        layers_panel.layer_results([[-5]], 0.5, 0, 1, 1)
     with pytest.raises(ValueError, match="Expected more than 1 value per channel"):   # what PyTorch says
         torch.nn.BatchNorm2d(1).train()(torch.full((1, 1, 1, 1), -5.0))
     assert bn_train is None and bn_eval is None
@@ -90,8 +90,8 @@ def test_batchnorm_on_one_number_says_why_in_words_and_the_other_layers_still_ru
 
 
 def test_the_layers_example_shows_every_layer_at_work():
-    m = np.array(architecture_tab.LAYERS_EXAMPLE, dtype=float)
-    relu, *_ = architecture_tab.layer_results(m.tolist(), 0.5, 0, 2, 2)
+    m = np.array(layers_panel.LAYERS_EXAMPLE, dtype=float)
+    relu, *_ = layers_panel.layer_results(m.tolist(), 0.5, 0, 2, 2)
     assert not np.array_equal(np.array(relu), m)                           # ReLU zeroes something
     pooled = F.adaptive_avg_pool2d(torch.tensor(m)[None, None], 2)[0, 0]
     # 5 -> 2: PyTorch's windows are rows/columns 0-2 and 2-4, sharing the middle one
@@ -100,11 +100,11 @@ def test_the_layers_example_shows_every_layer_at_work():
 
 
 def test_a_bad_layers_input_keeps_the_tables_and_names_it_beside_the_input():
-    *views, matrix_msg, controls_msg = architecture_tab.layers_view([[1, "x"]], 0.5, 0, 2, 2)
+    *views, matrix_msg, controls_msg = layers_panel.layers_view([[1, "x"]], 0.5, 0, 2, 2)
     assert views == [kernel_tab.gr.skip()] * 10
     assert matrix_msg.visible and "matrix row 1, column 2: &#x27;x&#x27; is not a number" in matrix_msg.value
     assert not controls_msg.visible
-    *views, matrix_msg, controls_msg = architecture_tab.layers_view([[1, 2]], 0.5, None, 2, 2)
+    *views, matrix_msg, controls_msg = layers_panel.layers_view([[1, 2]], 0.5, None, 2, 2)
     assert controls_msg.visible and "seed" in controls_msg.value and not matrix_msg.visible
 
 
