@@ -365,6 +365,7 @@ class AlexNetView:
 
 @dataclass(frozen=True)
 class ArchitectureTab:
+    """The tab's components, one dataclass per inner tab."""
     inspect: InspectView
     compare: CompareView
     alexnet: AlexNetView
@@ -379,6 +380,7 @@ def build(kernel_matrix: gr.Dataframe | None = None) -> ArchitectureTab:
 
 
 def layout(kernel_matrix: gr.Dataframe | None = None) -> ArchitectureTab:
+    """The tab's components in its four inner tabs; the Inspect view is filled when a page loads."""
     choices = [(arch.model_title(n), n) for n in arch.model_names()]
     gr.HTML(STYLE + "<p>Open up the classic CNNs the chapter names, compare them on this machine, check that the "
             "chapter's own model is AlexNet, and run its other layers on your numbers. Shapes, parameters "
