@@ -7,7 +7,7 @@ from torchvision import models as tvm
 
 from explorer.core import architecture as arch
 from explorer.drawing.architecture_drawing import chain_figure, stages
-from explorer.ui.architecture_tab import compare_plot
+from explorer.drawing.comparison_drawing import compare_plot
 
 
 def _boxes(ax, renderer):
@@ -110,3 +110,17 @@ def test_chain_title_legend_and_box_texts_collide_with_nothing(name):
         extent = text.get_window_extent(renderer)
         assert any(box.x0 <= extent.x0 and extent.x1 <= box.x1 and box.y0 <= extent.y0 and extent.y1 <= box.y1
                    for box in boxes), f"{text.get_text()!r} spills out of its box"
+
+
+def test_the_pictures_leave_no_figure_behind_in_pyplot():
+    """Drawn on Figure objects of their own: pyplot's registry (which keeps every figure it made until it is
+    closed) never hears of them, and no backend is chosen."""
+    from matplotlib._pylab_helpers import Gcf
+    from explorer.drawing.architecture_drawing import draw_chain
+
+    before = Gcf.get_num_fig_managers()
+    summary = arch.summarize("digits")
+    chain_figure(summary)
+    draw_chain(summary)
+    compare_plot([_comparison("alexnet", 80.0), _comparison("resnet18", 30.0)])
+    assert Gcf.get_num_fig_managers() == before

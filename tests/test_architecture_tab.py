@@ -252,3 +252,17 @@ def test_compare_table_fits_its_headers_break_between_words_and_the_plot_has_no_
     assert set(_visible_messages(page)) == {"⚠ models: pick at least one model to compare"}
     assert table.locator("td", has_text="ResNet-18").count() == 1
     assert page.locator(".toast-body").count() == 0 and page.get_by_text("Error", exact=True).count() == 0
+
+
+def test_the_tabs_parts_are_what_their_handlers_fill():
+    import gradio as gr
+    from explorer.ui import architecture_tab, layers_panel
+
+    with gr.Blocks():
+        tab = architecture_tab.build()
+    assert tab.kernel_matrix is None and not tab.layers.copy.visible       # no Kernel tab's matrix to copy
+    assert len(layers_panel.layers_view(layers_panel.LAYERS_EXAMPLE, 0.5, 0, 2, 2)) == len(tab.layers.view)
+    assert len(tab.layers.inputs) == 5 and tab.layers.view[-2] is tab.layers.matrix_msg
+    shown = ("alexnet", 224, 224)
+    assert len(inspect_in_page("alexnet", 224, 10, shown)) == len(tab.inspect.in_page)
+    assert tab.inspect.in_page[-1] is tab.inspect.shown and tab.inspect.results[0] is tab.inspect.totals

@@ -14,7 +14,7 @@ from explorer.core import attribution as at
 from explorer.core import budgets
 from explorer.core.images import load_image, open_header
 from explorer.drawing.kernel_frames import GifStopped
-from explorer.ui.kernel_tab import compute
+from explorer.ui.kernel_tab import compute, slide_settings
 from explorer.core.models import get_model
 from explorer.core.sliding import slide
 from image_files import encoded
@@ -43,7 +43,7 @@ def test_environment_variables_override_each_budget_and_are_checked():
 
 
 def test_a_4096_frame_gif_is_refused_before_any_frame_is_drawn(tmp_path):
-    renderer = compute(ONES_32, [[1]], "conv", "1", "1", "16", "1", 0, False)
+    renderer = compute(slide_settings(ONES_32, [[1]], "conv", "1", "1", "16", "1", 0, False))
     assert len(renderer) == 64 * 64
     with pytest.raises(budgets.OverBudget) as refused:
         renderer.gif(tmp_path / "a.gif")
@@ -59,7 +59,7 @@ def _frames(path) -> list[np.ndarray]:
 
 
 def test_gif_frames_are_the_renderers_frames(tmp_path):
-    renderer = compute([[1, 2, 3], [4, 5, 6], [7, 8, 9]], [[1, 0], [0, -1]], "conv", "2", "1", "1", "1", 0, False)
+    renderer = compute(slide_settings([[1, 2, 3], [4, 5, 6], [7, 8, 9]], [[1, 0], [0, -1]], "conv", "2", "1", "1", "1", 0, False))
     frames = _frames(renderer.gif(tmp_path / "a.gif", step_ms=250))
     palette = renderer._gif_palette((renderer.width, renderer.height))
     assert len(frames) == len(renderer) == 16
@@ -72,7 +72,7 @@ def test_gif_frames_are_the_renderers_frames(tmp_path):
 
 def test_large_gif_frames_are_scaled_down_to_the_budget(tmp_path, monkeypatch):
     monkeypatch.setenv("EXPLORER_GIF_FRAME_PIXELS", "100000")
-    renderer = compute([[1, 2, 3, 4]] * 4, [[1, 1], [1, 1]], "conv", "2", "2", "0", "1", 0, False)
+    renderer = compute(slide_settings([[1, 2, 3, 4]] * 4, [[1, 1], [1, 1]], "conv", "2", "2", "0", "1", 0, False))
     assert renderer.width * renderer.height > 100_000
     frames = _frames(renderer.gif(tmp_path / "small.gif"))
     height, width, _ = frames[0].shape
@@ -81,7 +81,7 @@ def test_large_gif_frames_are_scaled_down_to_the_budget(tmp_path, monkeypatch):
 
 
 def test_a_gif_nobody_waits_for_stops_and_leaves_no_file(tmp_path):
-    renderer = compute([[1, 2, 3, 4]] * 4, [[1, 1], [1, 1]], "conv", "2", "1", "0", "1", 0, False)
+    renderer = compute(slide_settings([[1, 2, 3, 4]] * 4, [[1, 1], [1, 1]], "conv", "2", "1", "0", "1", 0, False))
     asked = []
     with pytest.raises(GifStopped, match="stopped at frame 3 of 9"):
         renderer.gif(tmp_path / "a.gif", keep_going=lambda: asked.append(1) or len(asked) < 3)
@@ -239,7 +239,7 @@ def test_the_kernel_renderers_kept_are_bounded_in_bytes():
     kernel_tab._RENDERERS.clear()
     made = 0
     for padding in range(8, 17):
-        renderer = compute(ONES_32, [[1]], "conv", "1", "1", str(padding), "1", 0, False)
+        renderer = compute(slide_settings(ONES_32, [[1]], "conv", "1", "1", str(padding), "1", 0, False))
         pictures = [renderer.base, renderer.hi, renderer.done]
         made += sum(len(p.tobytes()) for p in pictures)
     assert made > 256 << 20                                   # more than the store may keep was made

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from gradio.components import Dropdown
 
-from explorer.ui import architecture_tab, kernel_tab
+from explorer.ui import kernel_tab, layers_panel
 from explorer.drawing.kernel_presets import CHAPTER_KERNEL, CHAPTER_MATRIX, PRESET_NAMES, preset
 
 SETTINGS = dict(matrix=CHAPTER_MATRIX, kernel=CHAPTER_KERNEL, op="conv", kernel_size="2", stride="2",
@@ -54,7 +54,7 @@ def test_good_settings_clear_every_message_and_the_note():
     ("avg", lambda x: F.avg_pool2d(x, 3, stride=2), "avg_pool2d_4x4_input_3x3_window.py"),
 ])
 def test_the_code_file_is_named_after_what_it_holds_and_runs(op, call, name):
-    r = kernel_tab.compute(*{**SETTINGS, "op": op, "kernel_size": "3" if op != "conv" else "2"}.values())
+    r = kernel_tab.compute(kernel_tab.slide_settings(*{**SETTINGS, "op": op, "kernel_size": "3" if op != "conv" else "2"}.values()))
     path = kernel_tab.code_file(r.s)
     assert path.endswith("/" + name)
     namespace = {}
@@ -80,7 +80,7 @@ def test_the_preset_box_names_where_the_numbers_came_from():
 
 def test_batchnorm_on_one_number_says_why_in_words_and_the_other_layers_still_run():
     relu, train, evaluated, drop_md, bn_train, bn_eval, bn_md, avg, mx, pool_md = \
-        architecture_tab.layer_results([[-5]], 0.5, 0, 1, 1)
+        layers_panel.layer_results([[-5]], 0.5, 0, 1, 1)
     with pytest.raises(ValueError, match="Expected more than 1 value per channel"):   # what PyTorch says
         torch.nn.BatchNorm2d(1).train()(torch.full((1, 1, 1, 1), -5.0))
     assert bn_train is None and bn_eval is None
@@ -90,8 +90,8 @@ def test_batchnorm_on_one_number_says_why_in_words_and_the_other_layers_still_ru
 
 
 def test_the_layers_example_shows_every_layer_at_work():
-    m = np.array(architecture_tab.LAYERS_EXAMPLE, dtype=float)
-    relu, *_ = architecture_tab.layer_results(m.tolist(), 0.5, 0, 2, 2)
+    m = np.array(layers_panel.LAYERS_EXAMPLE, dtype=float)
+    relu, *_ = layers_panel.layer_results(m.tolist(), 0.5, 0, 2, 2)
     assert not np.array_equal(np.array(relu), m)                           # ReLU zeroes something
     pooled = F.adaptive_avg_pool2d(torch.tensor(m)[None, None], 2)[0, 0]
     # 5 -> 2: PyTorch's windows are rows/columns 0-2 and 2-4, sharing the middle one
@@ -100,9 +100,33 @@ def test_the_layers_example_shows_every_layer_at_work():
 
 
 def test_a_bad_layers_input_keeps_the_tables_and_names_it_beside_the_input():
-    *views, matrix_msg, controls_msg = architecture_tab.layers_view([[1, "x"]], 0.5, 0, 2, 2)
+    *views, matrix_msg, controls_msg = layers_panel.layers_view([[1, "x"]], 0.5, 0, 2, 2)
     assert views == [kernel_tab.gr.skip()] * 10
     assert matrix_msg.visible and "matrix row 1, column 2: &#x27;x&#x27; is not a number" in matrix_msg.value
     assert not controls_msg.visible
-    *views, matrix_msg, controls_msg = architecture_tab.layers_view([[1, 2]], 0.5, None, 2, 2)
+    *views, matrix_msg, controls_msg = layers_panel.layers_view([[1, 2]], 0.5, None, 2, 2)
     assert controls_msg.visible and "seed" in controls_msg.value and not matrix_msg.visible
+
+
+def test_the_controls_hidden_for_an_operation_are_ignored_and_equal_settings_share_one_renderer():
+    conv = kernel_tab.slide_settings(CHAPTER_MATRIX, CHAPTER_KERNEL, "conv", "9", "2", "0", "1", None, True)
+    assert conv.bias == 0.0 and not conv.ceil_mode and conv.kernel_size == (2, 2)     # pooling's controls ignored
+    pooling = kernel_tab.slide_settings({"data": CHAPTER_MATRIX}, [[1, "x"]], "max", "2", "2,2", "0", "1", 5, 0)
+    assert pooling.kernel is None and pooling.bias == 0.0 and pooling.kernel_size == (2, 2)   # conv's ignored
+    again = kernel_tab.slide_settings(CHAPTER_MATRIX, None, "max", 2, "2", "0,0", 1, 0, False)
+    assert again == pooling and kernel_tab.compute(again) is kernel_tab.compute(pooling)
+    with pytest.raises(ValueError, match="op: must be one of conv, max, avg"):
+        kernel_tab.slide_settings(CHAPTER_MATRIX, CHAPTER_KERNEL, "sum", "2", "2", "0", "1", 0, False)
+
+
+def test_the_tabs_controls_are_what_a_preset_fills_in_order():
+    import gradio as gr
+
+    with gr.Blocks():
+        tab = kernel_tab.build()
+    values = kernel_tab.load_settings({**preset(PRESET_NAMES[0]), "preset": PRESET_NAMES[0]})
+    assert len(values) == len(tab.controls)
+    same = lambda a, b: len(a) == len(b) and all(x is y for x, y in zip(a, b))
+    assert same(tab.controls[:9], tab.settings) and tab.controls[0] is tab.matrix and tab.controls[-1] is tab.preset
+    assert same(tab.controls[-10:-1], tab.view)
+    assert values[2:9] == tuple(preset(PRESET_NAMES[0])[name] for name in kernel_tab.SETTING_NAMES[2:])

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from explorer.core.sliding import as_pair, output_size, slide
+from explorer.core.sliding import SlideSettings, as_matrix, as_pair, output_size, replay, slide
 
 CHAPTER_MATRIX = [[10, 11, 9, 3], [2, 123, 4, 0], [45, 237, 23, 99], [20, 67, 22, 255]]
 POOL_MATRIX = [[1, 2, 1, 4, 1], [5, 6, 1, 2, 5], [5, 0, 0, 9, 6]]
@@ -239,3 +239,38 @@ def test_pairs_from_text():
     assert as_pair("4", "stride", 1) == (4, 4)
     assert as_pair(2.0, "stride", 1) == (2, 2)
     assert as_pair([3], "stride", 1) == (3, 3)
+
+
+def test_settings_written_differently_are_the_same_settings():
+    """Checked settings compare and hash by value: "2", 2 and (2, 2) are one stride, 1 and 1.0 one cell."""
+    a = SlideSettings.checked(CHAPTER_MATRIX, [[1, 0], [1, 0]], stride="2", padding="0,0", dilation=1)
+    b = SlideSettings.checked(np.array(CHAPTER_MATRIX, dtype=float), [[1.0, 0], [1, 0.0]], stride=(2, 2),
+                              padding=0, dilation="1")
+    assert a == b and hash(a) == hash(b) and len({a, b}) == 1
+    assert a.stride == (2, 2) and a.kernel_size == (2, 2) and a.matrix[1][1] == 123.0
+    assert a != SlideSettings.checked(CHAPTER_MATRIX, [[1, 0], [1, 0]], stride=1)
+    with pytest.raises(Exception):
+        a.stride = (1, 1)                                          # frozen
+
+
+def test_slide_is_the_replay_of_its_checked_settings():
+    settings = SlideSettings.checked(POOL_MATRIX, op="max", kernel_size=3, stride=2, ceil_mode=True)
+    s, again = slide(POOL_MATRIX, op="max", kernel_size=3, stride=2, ceil_mode=True), replay(settings)
+    assert np.array_equal(s.output, again.output) and s.formulas == again.formulas
+    assert [st.position for st in s.steps] == [st.position for st in again.steps]
+    assert settings.kernel is None and settings.ceil_mode is True
+
+
+@pytest.mark.parametrize("table", [
+    [[1, 2.5], [-3, 1e308]],                          # plain numbers: checked at once
+    [[1, "2.5"], [-3, 1e308]],                        # text: cell by cell
+    [[np.int64(1), 2.5], [-3, np.float32(1e30)]],     # numpy scalars: cell by cell
+])
+def test_a_table_gives_the_same_numbers_whichever_way_it_is_checked(table):
+    expected = np.array([[float(v) for v in row] for row in table])
+    assert np.array_equal(as_matrix(table), expected) and as_matrix(table).dtype == np.float64
+
+
+def test_a_bad_cell_among_plain_numbers_is_still_named():
+    with pytest.raises(ValueError, match="matrix row 2, column 1: -inf is not a finite number"):
+        as_matrix([[1, 2], [float("-inf"), 4]])

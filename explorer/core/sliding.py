@@ -72,86 +72,137 @@ class Slide:
         return f"({_abbreviate(terms, '+', max_terms)})/{len(terms)}={result}"
 
 
-def slide(matrix, kernel=None, *, op="conv", kernel_size=None, stride=1, padding=0,
-          dilation=1, bias=0.0, ceil_mode=False) -> Slide:
-    if op not in OPS:
-        raise ValueError(f"op: must be one of {', '.join(OPS)}, got {op!r}")
-    x = as_matrix(matrix, "matrix")
-    stride = as_pair(stride, "stride", minimum=1, maximum=MAX_SIDE + 2 * MAX_PADDING)
-    padding = as_pair(padding, "padding", minimum=0, maximum=MAX_PADDING)
-    dilation = as_pair(dilation, "dilation", minimum=1, maximum=MAX_SIDE)
-    if not isinstance(ceil_mode, (bool, np.bool_)):
-        raise ValueError(f"ceil_mode: must be True or False, got {ceil_mode!r}")
-    ceil_mode = bool(ceil_mode)
-    bias = _as_number(bias, "bias")
+@dataclass(frozen=True)
+class SlideSettings:
+    """slide()'s arguments, checked: a Slide of them can be computed. Tables are tuples of rows of floats,
+    so two settings compare and hash by value (the Kernel tab keeps a renderer per settings)."""
+    matrix: tuple[tuple[float, ...], ...]
+    kernel: tuple[tuple[float, ...], ...] | None     # conv weights; None for pooling
+    op: str
+    kernel_size: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+    bias: float
+    ceil_mode: bool
 
-    if op == "conv":
+    @classmethod
+    def checked(cls, matrix, kernel=None, *, op="conv", kernel_size=None, stride=1, padding=0, dilation=1,
+                bias=0.0, ceil_mode=False) -> SlideSettings:
+        """slide()'s arguments checked the way PyTorch would, in this order, with a ValueError that names
+        the argument or the cell at fault."""
+        if op not in OPS:
+            raise ValueError(f"op: must be one of {', '.join(OPS)}, got {op!r}")
+        x = as_matrix(matrix, "matrix")
+        stride = as_pair(stride, "stride", minimum=1, maximum=MAX_SIDE + 2 * MAX_PADDING)
+        padding = as_pair(padding, "padding", minimum=0, maximum=MAX_PADDING)
+        dilation = as_pair(dilation, "dilation", minimum=1, maximum=MAX_SIDE)
+        if not isinstance(ceil_mode, (bool, np.bool_)):
+            raise ValueError(f"ceil_mode: must be True or False, got {ceil_mode!r}")
+        bias = _as_number(bias, "bias")
+        if op == "conv":
+            w = _conv_kernel(kernel, kernel_size, bool(ceil_mode))
+            ksize, kernel_name = w.shape, "kernel"
+        else:
+            w, kernel_name = None, "kernel_size"
+            ksize = _pooling_window(op, kernel, kernel_size, bias, dilation, padding)
+        _check_window_fits(x.shape, ksize, stride, padding, dilation, bool(ceil_mode), op, kernel_name)
+        return cls(matrix=_table(x), kernel=None if w is None else _table(w), op=op, kernel_size=tuple(ksize),
+                   stride=stride, padding=padding, dilation=dilation, bias=bias, ceil_mode=bool(ceil_mode))
+
+
+def _table(a: np.ndarray) -> tuple[tuple[float, ...], ...]:
+    return tuple(map(tuple, a.tolist()))
+
+
+def _conv_kernel(kernel, kernel_size, ceil_mode: bool) -> np.ndarray:
+    """The convolution's weights, checked against a kernel_size given with them."""
+    if kernel is None:
+        raise ValueError("kernel: convolution needs a kernel (a table of weights)")
+    w = as_matrix(kernel, "kernel")
+    if kernel_size is not None and as_pair(kernel_size, "kernel_size", minimum=1) != w.shape:
+        raise ValueError(f"kernel_size: {kernel_size!r} does not match the kernel's "
+                         f"{w.shape[0]}x{w.shape[1]} shape")
+    if ceil_mode:
+        raise ValueError("ceil_mode: only pooling has ceil_mode; convolution always rounds down")
+    return w
+
+
+def _pooling_window(op: str, kernel, kernel_size, bias: float, dilation, padding) -> tuple[int, int]:
+    """The pooling window's size (from the kernel table's shape when no size is given), checked with the
+    settings pooling refuses."""
+    if kernel_size is None:
         if kernel is None:
-            raise ValueError("kernel: convolution needs a kernel (a table of weights)")
-        w = as_matrix(kernel, "kernel")
-        if kernel_size is not None and as_pair(kernel_size, "kernel_size", minimum=1) != w.shape:
-            raise ValueError(f"kernel_size: {kernel_size!r} does not match the kernel's "
-                             f"{w.shape[0]}x{w.shape[1]} shape")
-        if ceil_mode:
-            raise ValueError("ceil_mode: only pooling has ceil_mode; convolution always rounds down")
-        ksize = w.shape
-        kernel_name = "kernel"
-    else:
-        if kernel_size is None:
-            if kernel is None:
-                raise ValueError("kernel_size: pooling needs a window size")
-            kernel_size = as_matrix(kernel, "kernel").shape
-        ksize = as_pair(kernel_size, "kernel_size", minimum=1, maximum=MAX_SIDE)
-        w = None
-        kernel_name = "kernel_size"
-        if bias:
-            raise ValueError("bias: pooling has no bias; set it to 0")
-        if op == "avg" and dilation != (1, 1):
-            raise ValueError("dilation: average pooling has no dilation in PyTorch; set it to 1")
-        for axis, k, p in zip(AXES, ksize, padding):
-            if p > k // 2:
-                raise ValueError(f"padding: pooling pads at most half the window ({axis}: window {k} "
-                                 f"allows padding up to {k // 2}, got {p})")
+            raise ValueError("kernel_size: pooling needs a window size")
+        kernel_size = as_matrix(kernel, "kernel").shape
+    ksize = as_pair(kernel_size, "kernel_size", minimum=1, maximum=MAX_SIDE)
+    if bias:
+        raise ValueError("bias: pooling has no bias; set it to 0")
+    if op == "avg" and dilation != (1, 1):
+        raise ValueError("dilation: average pooling has no dilation in PyTorch; set it to 1")
+    for axis, k, p in zip(AXES, ksize, padding):
+        if p > k // 2:
+            raise ValueError(f"padding: pooling pads at most half the window ({axis}: window {k} "
+                             f"allows padding up to {k // 2}, got {p})")
+    return ksize
 
-    out_shape = []
-    for axis, n, k, s, p, d in zip(AXES, x.shape, ksize, stride, padding, dilation):
+
+def _check_window_fits(shape, ksize, stride, padding, dilation, ceil_mode: bool, op: str, kernel_name: str):
+    """Conv needs the whole window inside the padded input; a ceil_mode pooling window may overhang, as
+    long as there is one output cell."""
+    for axis, n, k, s, p, d in zip(AXES, shape, ksize, stride, padding, dilation):
         span = d * (k - 1) + 1
-        size = output_size(n, k, s, p, d, ceil_mode)
-        # conv needs the whole window inside the padded input; a ceil_mode pooling window may overhang
-        if span > n + 2 * p if op == "conv" else size < 1:
+        if span > n + 2 * p if op == "conv" else output_size(n, k, s, p, d, ceil_mode) < 1:
             dil = f" with dilation {d}" if d > 1 else ""
             raise ValueError(f"{kernel_name}: the window spans {span} {axis}{dil} but the padded input "
                              f"has only {n + 2 * p} {axis} ({n} + 2x{p} padding)")
-        out_shape.append(size)
 
-    fill = -math.inf if op == "max" else 0.0
-    padded = np.pad(x, [(padding[0],) * 2, (padding[1],) * 2], constant_values=fill)
-    output = _torch_output(x, w, op, ksize, stride, padding, dilation, bias, ceil_mode)
-    if output.shape != tuple(out_shape):       # our formula must be PyTorch's
-        raise AssertionError(f"output size {output.shape} != formula {tuple(out_shape)}")
 
-    rows = [np.arange(i * stride[0], i * stride[0] + dilation[0] * ksize[0], dilation[0])
-            for i in range(out_shape[0])]
-    cols = [np.arange(j * stride[1], j * stride[1] + dilation[1] * ksize[1], dilation[1])
-            for j in range(out_shape[1])]
-    # ceil_mode windows may run past the padded input: those taps read NaN ("not there").
+def slide(matrix, kernel=None, *, op="conv", kernel_size=None, stride=1, padding=0,
+          dilation=1, bias=0.0, ceil_mode=False) -> Slide:
+    return replay(SlideSettings.checked(matrix, kernel, op=op, kernel_size=kernel_size, stride=stride,
+                                        padding=padding, dilation=dilation, bias=bias, ceil_mode=ceil_mode))
+
+
+def replay(settings: SlideSettings) -> Slide:
+    """The Slide of checked settings: PyTorch's output (float64) and one step per output cell."""
+    c = settings
+    x = np.array(c.matrix, dtype=float)
+    w = None if c.kernel is None else np.array(c.kernel, dtype=float)
+    out_shape = tuple(output_size(n, k, s, p, d, c.ceil_mode)
+                      for n, k, s, p, d in zip(x.shape, c.kernel_size, c.stride, c.padding, c.dilation))
+    fill = -math.inf if c.op == "max" else 0.0
+    padded = np.pad(x, [(c.padding[0],) * 2, (c.padding[1],) * 2], constant_values=fill)
+    output = _torch_output(x, w, c.op, c.kernel_size, c.stride, c.padding, c.dilation, c.bias, c.ceil_mode)
+    if output.shape != out_shape:       # our formula must be PyTorch's
+        raise AssertionError(f"output size {output.shape} != formula {out_shape}")
+    rows, cols = (_taps(size, s, d, k) for size, s, d, k in zip(out_shape, c.stride, c.dilation, c.kernel_size))
+    windows = _windows(padded, rows, cols)
+    values = _step_values(windows, w, c.op, c.bias)
+    steps = [Step((i, j), windows[i, j], float(values[i, j]), rows[i], cols[j])
+             for i in range(len(rows)) for j in range(len(cols))]
+    return Slide(
+        matrix=x, kernel=w, op=c.op, kernel_size=c.kernel_size, stride=c.stride, padding=c.padding,
+        dilation=c.dilation, bias=c.bias, ceil_mode=c.ceil_mode, padded=padded, output=output, steps=steps,
+        unused_rows=_unused(rows, c.padding[0], x.shape[0]),
+        unused_cols=_unused(cols, c.padding[1], x.shape[1]),
+        formulas=tuple(size_formula(n, k, s, p, d, c.ceil_mode)
+                       for n, k, s, p, d in zip(x.shape, c.kernel_size, c.stride, c.padding, c.dilation)),
+    )
+
+
+def _taps(out_size: int, stride: int, dilation: int, k: int) -> np.ndarray:
+    """(out_size, k): the padded input's index under each tap, per output index along one axis."""
+    return np.array([np.arange(i * stride, i * stride + dilation * k, dilation) for i in range(out_size)])
+
+
+def _windows(padded: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """(out rows, out cols, kh, kw): the values under the taps. ceil_mode windows may run past the
+    padded input: those taps read NaN ("not there")."""
     extended = np.full((max(padded.shape[0], rows[-1][-1] + 1), max(padded.shape[1], cols[-1][-1] + 1)),
                        np.nan)
     extended[:padded.shape[0], :padded.shape[1]] = padded
-    R, C = np.array(rows), np.array(cols)                      # (out rows, kh), (out cols, kw)
-    windows = extended[R[:, None, :, None], C[None, :, None, :]]  # (out rows, out cols, kh, kw)
-    values = _step_values(windows, w, op, bias)
-    steps = [Step((i, j), windows[i, j], float(values[i, j]), R[i], C[j])
-             for i in range(len(rows)) for j in range(len(cols))]
-
-    return Slide(
-        matrix=x, kernel=w, op=op, kernel_size=tuple(ksize), stride=stride, padding=padding,
-        dilation=dilation, bias=bias, ceil_mode=ceil_mode, padded=padded, output=output, steps=steps,
-        unused_rows=_unused(rows, padding[0], x.shape[0]),
-        unused_cols=_unused(cols, padding[1], x.shape[1]),
-        formulas=tuple(size_formula(n, k, s, p, d, ceil_mode)
-                       for n, k, s, p, d in zip(x.shape, ksize, stride, padding, dilation)),
-    )
+    return extended[rows[:, None, :, None], cols[None, :, None, :]]
 
 
 def output_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool = False) -> int:
@@ -217,6 +268,13 @@ def as_matrix(value, name: str = "matrix", max_side: int = MAX_SIDE) -> np.ndarr
         elif len(row) != width:
             raise ValueError(f"{name} row {r} has {len(row)} cell{'s' * (len(row) != 1)} but row 1 has {width} "
                              f"(every row needs the same number of cells)")
+    if {type(cell) for row in value for cell in row} <= {int, float}:    # plain numbers: checked at once
+        try:
+            out = np.array(value, dtype=float)
+        except OverflowError:                   # an int too big for a float: the check below names it
+            out = None
+        if out is not None and np.isfinite(out).all():
+            return out
     out = np.empty((len(value), width))
     for r, row in enumerate(value):
         for c, cell in enumerate(row):

@@ -6,14 +6,12 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
+from PIL import Image
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from explorer.core.architecture import Row, Summary  # noqa: E402
+from explorer.core.architecture import Row, Summary
 
 COLOURS = {"plain": "#dbe8f7", "residual": "#fde2c4", "branches": "#d6f0d6", "classifier": "#e6e6e6",
            "input": "#ffffff"}
@@ -22,10 +20,17 @@ KIND_WORDS = {"plain": "plain chain", "residual": "adds its input back (skip)", 
               "classifier": "classifier"}
 
 
+def new_figure(**options) -> Figure:
+    """A figure drawn by Agg, matplotlib's raster renderer, without pyplot: no backend is chosen and no
+    figure is kept by a global registry (the way matplotlib recommends for web servers)."""
+    fig = Figure(**options)
+    FigureCanvasAgg(fig)
+    return fig
+
+
 def _render(fig) -> Image.Image:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", facecolor="white")
-    plt.close(fig)
     buffer.seek(0)
     return Image.open(buffer).convert("RGB")
 
@@ -141,7 +146,8 @@ def chain_figure(summary: Summary, per_line: int = 6):
     """The chain drawing as a matplotlib figure (draw_chain renders it)."""
     chain = [Stage("input", "image", summary.input_size, "input", [])] + stages(summary)
     lines = (len(chain) + per_line - 1) // per_line
-    fig, ax = plt.subplots(figsize=(2.15 * per_line, 1.45 * lines + 0.5))
+    fig = new_figure(figsize=(2.15 * per_line, 1.45 * lines + 0.5))
+    ax = fig.subplots()
     ax.set_xlim(-0.1, per_line * COL_PITCH)
     ax.set_ylim(-(lines - 1) * ROW_PITCH - 0.6, 0.9)
     ax.axis("off")
@@ -166,7 +172,7 @@ def chain_figure(summary: Summary, per_line: int = 6):
             ax.plot(xs, ys, color="#999", lw=0.8, solid_capstyle="butt")
             ax.annotate("", xy=(xs[-1], _box_top(y - ROW_PITCH)), xytext=(xs[-1], ys[-1]),
                         arrowprops=dict(arrowstyle="->", color="#999", lw=0.8, shrinkA=0, shrinkB=0))
-    handles = [plt.Rectangle((0, 0), 1, 1, facecolor=COLOURS[k], edgecolor="#555") for k in KIND_WORDS]
+    handles = [Rectangle((0, 0), 1, 1, facecolor=COLOURS[k], edgecolor="#555") for k in KIND_WORDS]
     # the legend sits on the axes' top edge, the title above it (pad in points: clear of the legend's row)
     ax.legend(handles, KIND_WORDS.values(), loc="lower center", bbox_to_anchor=(0.5, 1.0), borderaxespad=0.2,
               ncol=4, fontsize=7.5, frameon=False)
@@ -278,7 +284,8 @@ def draw_block(summary: Summary, block: str) -> Image.Image:
     texts = [_box_text(summary, members) for members in boxes]
     heights = [0.32 + 0.17 * t[0].count("\n") for t in texts]
     row_gap = max(max(heights) + 0.45, 1.0)
-    fig, ax = plt.subplots(figsize=(max(2.9 * width, 6), 0.95 * row_gap * depth + 0.6))
+    fig = new_figure(figsize=(max(2.9 * width, 6), 0.95 * row_gap * depth + 0.6))
+    ax = fig.subplots()
     ax.axis("off")
     pos = {}
     for lev, members in by_level.items():

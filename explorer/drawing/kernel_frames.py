@@ -158,6 +158,39 @@ def _draw_cells(im: Image.Image, grid: Grid, texts, fills, inks, size: int, bold
                 put_text(im, ((x0 + x1) / 2, (y0 + y1) / 2 + 1), texts[r][c], size, inks[r][c], bold, True)
 
 
+def _input_colours(s: Slide) -> tuple[list, list]:
+    """Fill and ink of each cell of the padded input: padding lavender, input no window reads grey."""
+    pr, pc = s.padding
+    n_rows, n_cols = s.matrix.shape
+    unused_r, unused_c = set(s.unused_rows), set(s.unused_cols)
+    fills, inks = [], []
+    for r in range(s.padded.shape[0]):
+        fill_row, ink_row = [], []
+        for c in range(s.padded.shape[1]):
+            ri, ci = r - pr, c - pc
+            if not (0 <= ri < n_rows and 0 <= ci < n_cols):
+                fill, ink = PAD_FILL, PAD_INK
+            elif ri in unused_r or ci in unused_c:
+                fill, ink = UNUSED_FILL, UNUSED_INK
+            else:
+                fill, ink = WHITE, INK
+            fill_row.append(fill)
+            ink_row.append(ink)
+        fills.append(fill_row)
+        inks.append(ink_row)
+    return fills, inks
+
+
+def _product_texts(s: Slide, in_texts: list[list[str]]) -> list[str]:
+    """Texts as wide as the widest the products' table will show (its cell width is measured on them)."""
+    if s.op != "conv":
+        return in_texts[0] + ["-∞"]
+    products = np.stack([st.window * s.kernel for st in s.steps])
+    if products.size < 20000:
+        return [cell_text(v) for v in np.unique(products)]
+    return [cell_text(v) for v in (products.min(), products.max(), -abs(products).max() - 0.111)]
+
+
 class FrameRenderer:
     """Draws frame k of the animation of one Slide; build it once, then call frame(k) per step."""
 
@@ -167,49 +200,37 @@ class FrameRenderer:
         self.size = 18 if side <= 8 else 15 if side <= 16 else 13     # cell text, legible at 32x32
         self.small = max(11, self.size - 3)
         self.title = self.size + 1
-        ch = self.size + 12
-        pr, pc = s.padding
-        n_rows, n_cols = s.matrix.shape
-        unused_r, unused_c = set(s.unused_rows), set(s.unused_cols)
-
-        # texts and colours of the padded input, plain and under the window
-        P = s.padded
-        self.in_texts = [[cell_text(v) for v in row] for row in P]
-        in_fill, in_ink = [], []
-        for r in range(P.shape[0]):
-            fr, ir = [], []
-            for c in range(P.shape[1]):
-                ri, ci = r - pr, c - pc
-                if not (0 <= ri < n_rows and 0 <= ci < n_cols):
-                    fr.append(PAD_FILL), ir.append(PAD_INK)
-                elif ri in unused_r or ci in unused_c:
-                    fr.append(UNUSED_FILL), ir.append(UNUSED_INK)
-                else:
-                    fr.append(WHITE), ir.append(INK)
-            in_fill.append(fr), in_ink.append(ir)
-
-        kh, kw = s.kernel_size
         self.conv = s.op == "conv"
-        if self.conv:
-            self.k_texts = [[cell_text(v) for v in row] for row in s.kernel]
-            products = np.stack([st.window * s.kernel for st in s.steps])
-            prod_texts = [cell_text(v) for v in np.unique(products)] if products.size < 20000 else \
-                [cell_text(v) for v in (products.min(), products.max(), -abs(products).max() - 0.111)]
-        else:
-            self.k_texts = None
-            prod_texts = self.in_texts[0] + ["-∞"]
+        self.in_texts = [[cell_text(v) for v in row] for row in s.padded]
+        self.k_texts = [[cell_text(v) for v in row] for row in s.kernel] if self.conv else None
         self.out_texts = [[cell_text(v) for v in row] for row in s.output]
+        cap_h = self.small + 10                         # caption above each table
+        self._lay_out(cap_h)
+        self.base = self._draw_base(*_input_colours(s), cap_h)
+        # the same input with every cell as it looks under the window: frames paste the tapped cells
+        rows, cols = s.padded.shape
+        self.hi = self.base.copy()
+        _draw_cells(self.hi, self.input, self.in_texts, [[TAP_FILL] * cols] * rows, [[INK] * cols] * rows,
+                    self.size, bold=True)
+        self.done = self.base.copy()
+        _draw_cells(self.done, self.output, self.out_texts, [[DONE_FILL] * self.output.cols] * self.output.rows,
+                    [[INK] * self.output.cols] * self.output.rows, self.size)
 
+    def _lay_out(self, cap_h: int) -> None:
+        """Where every table, the formula and the legend go, and the frame's size: the input on the left,
+        the kernel over the products in the middle, the output on the right (under the input when the
+        frame would grow wider than MAX_WIDTH)."""
+        s = self.s
         m = 18                                          # margin
+        ch = self.size + 12
+        kh, kw = s.kernel_size
         label_w = int(text_width("32", self.small)) + 8  # row numbers left of the input
         cw_in = _cell_width([t for row in self.in_texts for t in row], self.size)
         cw_out = _cell_width([t for row in self.out_texts for t in row], self.size)
         cw_k = _cell_width([t for row in self.k_texts for t in row], self.size) if self.conv else 0
-        cw_p = _cell_width(prod_texts, self.size)
-        head_h = self.title + 16
-        cap_h = self.small + 10                         # caption above each table
-        top = m + head_h + cap_h
-        self.input = Grid(m + label_w, top + self.small + 6, P.shape[0], P.shape[1], cw_in, ch)
+        cw_p = _cell_width(_product_texts(s, self.in_texts), self.size)
+        top = m + self.title + 16 + cap_h
+        self.input = Grid(m + label_w, top + self.small + 6, *s.padded.shape, cw_in, ch)
         mid_x = self.input.x + self.input.width + 2 * m
         self.kernel = Grid(mid_x, self.input.y, kh, kw, cw_k, ch) if self.conv else None
         y_prod = self.kernel.y + self.kernel.height + cap_h + 18 if self.conv else self.input.y
@@ -231,15 +252,6 @@ class FrameRenderer:
         self.line_h = self.formula_size + 8
         self.legend_y = self.formula_y + self.max_lines * self.line_h + 8
         self.height = self.legend_y + self.small + 18
-
-        self.base = self._draw_base(in_fill, in_ink, cap_h)
-        # the same input with every cell as it looks under the window: frames paste the tapped cells
-        self.hi = self.base.copy()
-        _draw_cells(self.hi, self.input, self.in_texts, [[TAP_FILL] * P.shape[1]] * P.shape[0],
-                    [[INK] * P.shape[1]] * P.shape[0], self.size, bold=True)
-        self.done = self.base.copy()
-        _draw_cells(self.done, self.output, self.out_texts, [[DONE_FILL] * self.output.cols] * self.output.rows,
-                    [[INK] * self.output.cols] * self.output.rows, self.size)
 
     def __len__(self) -> int:
         return len(self.s.steps)
