@@ -35,10 +35,16 @@ def _imported(path: Path) -> set[str]:
 
 
 def _explorer_edges() -> dict[str, set[str]]:
+    """module -> the package modules it imports. `from explorer.ui import kernel_tab` is an edge to the
+    submodule only: the package's __init__ runs too, but it imports nothing at import time."""
     modules = _modules()
     resolve = lambda name: explorer.MOVED.get(name[len("explorer."):], name) if name.startswith("explorer.") else name
-    return {name: {resolve(n) for n in _imported(path)} & set(modules) - {name, "explorer"}
-            for name, path in modules.items()}
+    edges = {}
+    for name, path in modules.items():
+        targets = {resolve(n) for n in _imported(path)} & set(modules)
+        packages = {t for t in targets if any(o.startswith(t + ".") for o in targets)}
+        edges[name] = targets - packages - {name, "explorer"}
+    return edges
 
 
 def test_only_the_ui_package_imports_gradio():
