@@ -128,7 +128,8 @@ def test_a_layer_that_runs_twice_is_named_by_one_rule_in_every_view():
     assert [s.name for s in stages] == [n.name for n in nodes]
     # the Architecture table names rows by module path; the second call carries no parameters again
     rows = summarize(module, (1, 8, 8)).rows
-    assert [(r.name, r.first_call, r.params) for r in rows] == [("conv", True, 10), ("conv", False, 0), ("pool", True, 0)]
+    assert [(r.name, r.first_call, r.params) for r in rows] == [
+        ("conv", True, 10), ("conv", False, 0), ("pool", True, 0)]
     assert [s.receptive_field for s in stages] == [r.receptive_field for r in rows] == [(3, 3), (5, 5), (6, 6)]
 
 
@@ -161,3 +162,30 @@ def test_tracing_leaves_no_hook_and_no_mark_on_the_tensors():
     output, _ = traced_pass(module, x, follow={module.conv: None})
     assert not any(m._forward_hooks or m._forward_pre_hooks for m in module.modules())
     assert not x.__dict__ and not output.__dict__
+
+
+class ScaledBlock(nn.Module):
+    """A block with a parameter of its own (a ConvNeXt-style layer scale) around a convolution: one
+    layer for the Architecture table, while its convolution is still a stage."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 1, 3, padding=1)
+        self.gamma = nn.Parameter(torch.ones(1))
+
+    def forward(self, x):
+        return self.conv(x) * self.gamma
+
+
+def test_a_stage_inside_a_layer_is_followed_without_changing_the_unit_level_graph():
+    module = nn.Sequential(nn.Conv2d(1, 1, 3), ScaledBlock(), nn.MaxPool2d(2))
+    x = torch.rand(1, 1, 12, 12)
+    _, stages = capture_stages(module, x)
+    assert [s.name for s in stages] == ["0", "1.conv", "2"]
+    assert [s.receptive_field for s in stages] == [(3, 3), (5, 5), (6, 6)]
+    rows = summarize(module, (1, 12, 12)).rows
+    assert [(r.name, r.type, r.inputs) for r in rows] == [("0", "Conv2d", [-1]), ("1", "ScaledBlock+Conv2d", [0]),
+                                                          ("2", "MaxPool2d", [1])]
+    _, traced = traced_pass(module, x, follow=dict.fromkeys(m for m in module.modules() if isinstance(m, nn.Conv2d)))
+    assert [(n.name, n.nested) for n in traced.nodes[1:]] == [("0", False), ("1", False), ("1.conv", True), ("2", False)]
+    assert [n.name for n in traced.units()] == ["0", "1", "2"]

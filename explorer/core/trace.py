@@ -272,7 +272,8 @@ class _Tracer(TorchFunctionMode):
         if op in ("max_pool2d", "avg_pool2d"):
             kernel = pair(params.get("kernel_size"))
             stride = pair(params.get("stride"), kernel)
-        return self._add(self.running[-1][0] if self.running else "", _OP_TITLES.get(raw, f"F.{raw.rstrip('_')}"), "function",
+        caller = self.running[-1][0] if self.running else ""
+        return self._add(caller, _OP_TITLES.get(raw, f"F.{raw.rstrip('_')}"), "function",
                          [meta[0] for _, meta in sources], kernel=kernel, stride=stride,
                          input_shape=tuple(sources[0][0].shape), output_shape=tuple(out.shape), field=fld)
 
