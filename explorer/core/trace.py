@@ -73,6 +73,10 @@ _OP_TITLES = {"add": "+ (add)", "add_": "+= (add_)", "__add__": "+ (add)", "__ia
               "mean": "mean"}
 
 
+# ops whose field depends on their arguments (the others' on their inputs' shapes only)
+_WINDOW_OPS = {"conv2d", "max_pool2d", "avg_pool2d", "lp_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "pad"}
+
+
 def op_name(func) -> str:
     """A torch function's op, one name for its forms: "relu" for relu_ and F.relu, "iadd" for __iadd__,
     "max_pool2d" for max_pool2d_with_indices."""
@@ -146,19 +150,29 @@ def module_hyper(module: nn.Module):
     return None, None, None
 
 
-def _tensors(value):
+def _tensors(value) -> list[torch.Tensor]:
+    """Every tensor in an argument, a (nested) tuple, list or dict of them, in order."""
     if isinstance(value, torch.Tensor):
-        yield value
-    elif isinstance(value, (tuple, list)):
-        for item in value:
-            yield from _tensors(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _tensors(item)
+        return [value]
+    found = []
+    _collect(value, found)
+    return found
+
+
+def _collect(value, found: list) -> None:
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (tuple, list)) else ()
+    for item in items:
+        if isinstance(item, torch.Tensor):
+            found.append(item)
+        elif isinstance(item, (tuple, list, dict)):
+            _collect(item, found)
 
 
 def _first_tensor(value):
-    return next(_tensors(value), None)
+    if isinstance(value, torch.Tensor):
+        return value
+    found = _tensors(value)
+    return found[0] if found else None
 
 
 class _Tracer(TorchFunctionMode):
@@ -255,10 +269,10 @@ class _Tracer(TorchFunctionMode):
         out_tensor = _first_tensor(out)
         if out_tensor is None:
             return out
-        sources = [(t, meta) for t in _tensors((args, kwargs)) for meta in (self.meta(t),) if meta is not None]
+        sources = [(t, meta) for t in _tensors((args, kwargs)) if (meta := self.meta(t)) is not None]
         if not sources:
             return out
-        params = op_params(op, args, kwargs)
+        params = op_params(op, args, kwargs) if op in _WINDOW_OPS else {}
         fld = field_after(op, params, [(t, meta[1]) for t, meta in sources], out_tensor)
         producer = sources[0][1][0]
         raw = getattr(func, "__name__", "")
