@@ -16,11 +16,15 @@ module whose forward called it, "" at the top level); `type` ("Conv2d", "BatchNo
 whose outputs it read; `input_shape` and `output_shape` (with the batch dimension); `kernel`,
 `stride`, `padding` of a convolution or pooling; `params`, the module's parameter count (on its
 first call only); `macs`, multiply-accumulates (FlopCounterMode flops / 2, per module path, all
-its calls on the first); and `field`, the receptive field of its output on the model's input (an
+its calls on the first; counted by `trace()`, not by the Stages capture's pass, which would take
+twice as long); and `field`, the receptive field of its output on the model's input (an
 explorer.core.receptive_field.Field: size, jump and start along rows and cols, and `whole`). A
 followed layer's node also holds `op_call`, the functional op it ran with its arguments and padding,
 `after` and `then`, the per-unit steps applied to its output and the op that ended them, and
 `source`, the node whose output, after its steps, is this layer's input (explorer.core.unit_steps).
+Besides its nodes a Trace holds `module_calls`, how many times every module ran (units or not), and
+`op_callers`, each torch op with the path of the innermost module running when it was called: the
+guided-backprop check reads both (a ReLU module run twice, a rectifier applied outside nn.ReLU).
 
 The naming rule, one for every view: a node's `name` is its path; the second and later nodes of one
 path and type (a module object that runs again, such as the one ReLU of a ResNet block, or a second
