@@ -1,5 +1,7 @@
-"""The Stages tab (explorer.core.stages) and the Architecture tab (explorer.core.architecture) compute receptive
-fields with two tracers of their own; a learner moving between the tabs must read the same numbers."""
+"""The Stages tab (explorer.core.stages) and the Architecture tab (explorer.core.architecture) read receptive
+fields off one trace (explorer.core.trace): a learner moving between the tabs must read the same numbers,
+and those numbers must be the published ones (explorer/core/receptive_field.py; tests/test_trace.py checks
+the geometry against autograd)."""
 import pytest
 from PIL import Image, ImageDraw
 
@@ -23,3 +25,17 @@ def test_both_tabs_give_every_stage_the_same_receptive_field_and_jump(name):
         else:
             assert tuple(row.receptive_field) == stage.receptive_field, stage.name
             assert tuple(row.jump) == tuple(stage.jump), stage.name
+
+
+@pytest.mark.parametrize("name, layer, field, jump", [
+    ("alexnet", "features.12", 195, 32),        # pool5
+    ("vgg16", "features.28", 196, 16),          # conv5_3
+    ("vgg16", "features.30", 212, 32),          # pool5
+    ("resnet18", "layer4.1.conv2", 435, 32),    # the last convolution
+])
+def test_both_tabs_give_the_published_receptive_fields(name, layer, field, jump):
+    model = load_model(name, pretrained=False)
+    stage = [s for s in model.stages(Image.new("RGB", (224, 224), (90, 120, 200))) if s.name == layer][0]
+    row = [r for r in summarize(name).rows if r.name == layer][0]
+    assert stage.receptive_field == row.receptive_field == (field, field)
+    assert stage.jump == row.jump == (jump, jump)

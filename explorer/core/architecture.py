@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from explorer.core import budgets, nets
 from explorer.core.architecture_fit import misfit_error
 from explorer.core.models import IMAGENET, REGISTRY, load_model
-from explorer.core.trace import CONTAINERS, Node, trace
+from explorer.core.trace import CONTAINERS, Trace, trace
 from explorer.core.state import STORES
 
 
@@ -208,43 +207,57 @@ def _summarize_named(name: str, size: tuple) -> Summary:
         return _summarize(name, _meta_model(name).module, size)
 
 
+STORES.register("architecture.summaries", _summarize_named,
+                "the summary (layers, fields, MACs) of each registered model per input size")
+
+
 def _summarize(name: str, module: nn.Module, size: tuple) -> Summary:
     try:
         result = trace(module, size)
     except RuntimeError:
         known_good = model_input_size(name) if name in model_names() else (size[0],) + DEFAULT_INPUT[1:]
         raise misfit_error(model_title(name), module, size, known_good) from None
-    nodes: list[Node] = result.nodes
     modules = dict(module.named_modules())
-    rows = []
-    for node in nodes[1:]:
-        own = node.kind == "module"
-        rows.append(Row(
-            name=node.name, type=node.type, kernel=node.kernel, stride=node.stride, padding=node.padding,
-            output_shape=tuple(node.output_shape[1:]), params=node.params, macs=node.macs,
-            receptive_field=None if node.field.whole else node.field.r,
-            jump=None if node.field.whole else node.field.j,
-            block=block_of(modules, node.name, own), inputs=[i - 1 for i in node.inputs],
-            first_call=node.first_call))
-    counted = {id(n.module) for n in nodes if n.module is not None}
-    unused = []
-    for path, sub in modules.items():
-        parts = path.split(".")
-        ancestors = (modules.get(".".join(parts[:i])) for i in range(1, len(parts)))
-        if any(True for _ in sub.parameters(recurse=False)) and id(sub) not in counted and not any(
-                id(m) in counted for m in ancestors):
-            unused.append((path, sum(p.numel() for p in sub.parameters(recurse=False))))
+    rows = _rows(result, modules)
     blocks = []
     for row in rows:
         if not blocks or blocks[-1][0] != row.block:
             blocks.append((row.block, type(modules.get(row.block)).__name__ if row.block else ""))
-    output = result.output if isinstance(result.output, torch.Tensor) else next(iter(result.output))
     return Summary(
         model=name, module_type=type(module).__name__, input_size=size, rows=rows,
         total_params=sum(p.numel() for p in module.parameters()),
-        params_in_forward=sum(r.params for r in rows), unused=unused,
-        total_macs=sum(r.macs for r in rows), output_shape=tuple(output.shape[1:]),
+        params_in_forward=sum(r.params for r in rows), unused=_unused(result, modules),
+        total_macs=result.macs, output_shape=result.output_shape[1:],
         text=str(module), blocks=blocks)
+
+
+def _rows(result: Trace, modules: dict) -> list[Row]:
+    """A row per node of the trace's unit-level graph; `inputs` index the rows, -1 the image."""
+    nodes = result.units()
+    row_of = {node.index: i for i, node in enumerate(nodes)} | {0: -1}
+    rows = []
+    for node in nodes:
+        own, fld = node.kind == "module", node.field
+        rows.append(Row(
+            name=node.path or (node.type if own else ""), type=node.type, kernel=node.kernel, stride=node.stride,
+            padding=node.padding, output_shape=tuple(node.output_shape[1:]), params=node.params, macs=node.macs,
+            receptive_field=None if fld.whole else fld.size, jump=None if fld.whole else fld.jump,
+            block=block_of(modules, node.path, own), inputs=[row_of[i] for i in node.inputs],
+            first_call=node.first_call))
+    return rows
+
+
+def _unused(result: Trace, modules: dict) -> list[tuple[str, int]]:
+    """(path, parameters) of the modules with parameters of their own that did not run, nor inside a layer that ran."""
+    ran = {node.path for node in result.units() if node.kind == "module"}
+    unused = []
+    for path, sub in modules.items():
+        parts = path.split(".")
+        ancestors = (".".join(parts[:i]) for i in range(1, len(parts)))
+        if any(True for _ in sub.parameters(recurse=False)) and path not in ran and not any(
+                a in ran for a in ancestors):
+            unused.append((path, sum(p.numel() for p in sub.parameters(recurse=False))))
+    return unused
 
 
 # Kernel sizes the paper's own block has, by block class: the drawing says where an implementation differs.
@@ -296,17 +309,9 @@ class Comparison:
 COMPARE_COLUMNS = ["model", "input", "parameters (M)", "MACs (G)", "latency (ms)", "device",
                    "ImageNet top-1 %", "ImageNet top-5 %", "weights", "chapter's top-5 error"]
 
-_macs_cache: dict[tuple, int] = STORES.register("architecture.macs", {}, "multiply-accumulates per (model, input size)")
-_macs_lock = threading.Lock()
-
-
 def count_macs(module: nn.Module, input_size: tuple) -> int:
-    """Multiply-accumulates for one image, counted by torch.utils.flop_counter (MACs = flops / 2)."""
-    x = torch.zeros(1, *input_size, device=next(module.parameters()).device)
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        module(x)
-    return counter.get_total_flops() // 2
+    """Multiply-accumulates for one image, counted by torch.utils.flop_counter in the trace (MACs = flops / 2)."""
+    return trace(module, tuple(input_size)).macs
 
 
 def measure_latency(module: nn.Module, input_size: tuple, runs: int = 3, warmup: int = 1) -> float:
@@ -345,10 +350,7 @@ def compare(names, runs: int = 3, warmup: int = 1) -> list[Comparison]:
     for name in names:
         size = model_input_size(name)
         meta = _meta_model(name).module
-        with _macs_lock:
-            if (name, size) not in _macs_cache:
-                with _META_LOCK:
-                    _macs_cache[(name, size)] = count_macs(meta, size)
+        macs = summarize(name, size).total_macs       # the trace's count, cached with the summary
         module = _real_model(name)
         latency = measure_latency(module, size, int(runs), int(warmup))
         device = str(next(module.parameters()).device)
@@ -357,7 +359,7 @@ def compare(names, runs: int = 3, warmup: int = 1) -> list[Comparison]:
         figure = CHAPTER_TOP5_ERROR.get(name, (None, None, None))
         result.append(Comparison(
             name=name, title=model_title(name), input_size=size, params=sum(p.numel() for p in meta.parameters()),
-            macs=_macs_cache[(name, size)], latency_ms=latency, device=device,
+            macs=macs, latency_ms=latency, device=device,
             top1=metrics.get("top1"), top5=metrics.get("top5"), weights=metrics.get("weights"),
             chapter_top5_error=figure[0], chapter_model=figure[1], chapter_year=figure[2]))
     return result

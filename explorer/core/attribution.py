@@ -19,7 +19,6 @@ from captum.attr import (GuidedGradCam, IntegratedGradients, LayerAttribution, L
                          Occlusion, Saliency)
 from PIL import Image, ImageDraw
 from torch import nn
-from torch.overrides import TorchFunctionMode
 
 from explorer.core import budgets
 from explorer.core.budgets import echo
@@ -27,6 +26,7 @@ from explorer.core.images import load_image
 from explorer.core.models import REGISTRY, LoadedModel, PhotoTransform, load_model
 from explorer.core.stages import stage_kind
 from explorer.core.state import STORES
+from explorer.core.trace import traced_pass
 
 
 Progress = Callable[[float], None]   # called with the fraction done; may raise to cancel
@@ -205,23 +205,9 @@ def method_title(name: str) -> str:
 # ----------------------------------------------------------------------------------------------------
 # Which methods are valid for which model.
 
-_RECTIFIERS = {"relu", "relu_", "relu6", "hardtanh", "hardtanh_", "leaky_relu", "leaky_relu_", "silu",
-               "hardswish", "gelu", "elu", "elu_", "selu", "celu", "mish", "prelu", "rrelu", "softplus"}
-
-
-class _RectifierSpy(TorchFunctionMode):
-    """Counts rectifier calls made outside an nn.ReLU module (functional ReLU, ReLU6, SiLU, ...)."""
-
-    def __init__(self):
-        super().__init__()
-        self.inside_relu = 0
-        self.outside = set()
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = getattr(func, "__name__", "").lstrip("_")
-        if name in _RECTIFIERS and not self.inside_relu:
-            self.outside.add(name)
-        return func(*args, **(kwargs or {}))
+# rectifiers by explorer.core.trace.op_name (relu_ is relu)
+_RECTIFIERS = {"relu", "relu6", "hardtanh", "leaky_relu", "silu", "hardswish", "gelu", "elu", "selu", "celu",
+               "mish", "prelu", "rrelu", "softplus"}
 
 
 _guided_ok: "weakref.WeakKeyDictionary[nn.Module, tuple[bool, str]]" = weakref.WeakKeyDictionary()
@@ -271,29 +257,16 @@ def methods_of(name: str) -> list[str]:
 
 
 def _guided_verdict(model: LoadedModel) -> tuple[bool, str]:
+    """The verdict read off the trace of one pass on the meta device: which modules ran how often, and
+    which module was running when each rectifier was applied."""
     module, x = _structure(model)
-    spy, calls = _RectifierSpy(), {}
-
-    def before(layer, inputs):
-        spy.inside_relu += 1
-
-    def after(layer, inputs, output):
-        spy.inside_relu -= 1
-        calls[layer] = calls.get(layer, 0) + 1
-
-    relus = [m for m in module.modules() if isinstance(m, nn.ReLU)]
-    with model.lock:
-        handles = [h for m in relus for h in (m.register_forward_pre_hook(before), m.register_forward_hook(after))]
-        try:
-            with torch.no_grad(), spy:
-                module(x)
-        finally:
-            for handle in handles:
-                handle.remove()
-    names = {m: n for n, m in module.named_modules()}
-    reused = sorted(names[m] for m, n in calls.items() if n > 1)
-    if spy.outside:
-        found = ", ".join(sorted("ReLU6 (hardtanh)" if n.startswith("hardtanh") else n for n in spy.outside))
+    with model.lock, torch.no_grad():
+        traced = traced_pass(module, x)[1]
+    relus = {path for path, m in module.named_modules() if isinstance(m, nn.ReLU)}
+    outside = {op for op, path in traced.op_callers if op in _RECTIFIERS and path not in relus}
+    reused = sorted(path for path in relus if traced.module_calls.get(path, 0) > 1)
+    if outside:
+        found = ", ".join(sorted("ReLU6 (hardtanh)" if n == "hardtanh" else n for n in outside))
         verdict = (False, f"it applies {found} outside nn.ReLU modules, which guided "
                           "backpropagation cannot see")
     elif reused:

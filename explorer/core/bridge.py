@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from explorer.core.receptive_field import adaptive_windows, pair
 from explorer.core.sliding import MAX_SIDE
-from explorer.core.stages import After, Call, Stage, layer_input, stage_index
+from explorer.core.stages import Stage, layer_input, stage_index
+from explorer.core.unit_steps import After
 
 POOL_OPS = {"max_pool2d": "max", "avg_pool2d": "avg", "adaptive_avg_pool2d": "adaptive avg",
             "adaptive_max_pool2d": "adaptive max"}
@@ -142,24 +144,10 @@ def explain_unit(model, picture_or_inspection, stage, channel, row, col) -> Unit
     after, then = follow_after(s.after, s.then, value, channel, c_out)
     common = dict(stage=s.name, stage_index=index, channel=channel, row=row, col=col, value=value,
                   after=after, then=then, op=s.call.op, in_channels=s.input_shape[0], out_channels=c_out,
-                  pad=s.call.pad, padded_inside=s.call.pad != _own_pad(s.call))
+                  pad=s.call.pad, padded_inside=s.call.pad != s.call.own_pad)
     if s.call.op == "conv2d":
         return _conv_unit(s, received, common)
     return _pool_unit(s, received, common)
-
-
-def _own_pad(call: Call) -> tuple[int, int, int, int]:
-    padding = call.params.get("padding", 0)
-    if isinstance(padding, str):
-        return call.pad
-    ph, pw = (padding, padding) if isinstance(padding, int) else tuple(padding)
-    return ph, ph, pw, pw
-
-
-def _pair(value) -> tuple[int, int]:
-    if isinstance(value, (list, tuple)):
-        return (int(value[0]), int(value[0])) if len(value) == 1 else (int(value[0]), int(value[1]))
-    return int(value), int(value)
 
 
 def _taps(source: np.ndarray, origin, steps, count, fill: float) -> tuple[np.ndarray, np.ndarray]:
@@ -180,7 +168,7 @@ def _conv_unit(s: Stage, received: torch.Tensor, common: dict) -> Unit:
     weight = params["weight"].detach().cpu().double().numpy()
     bias_tensor = params.get("bias")
     groups = int(params.get("groups", 1) or 1)
-    stride, dilation = _pair(params.get("stride", 1)), _pair(params.get("dilation", 1))
+    stride, dilation = pair(params.get("stride", 1)), pair(params.get("dilation", 1))
     c_out, per_group = weight.shape[0], weight.shape[1]
     group = common["channel"] // (c_out // groups)
     channels = list(range(group * per_group, (group + 1) * per_group))
@@ -204,18 +192,18 @@ def _pool_unit(s: Stage, received: torch.Tensor, common: dict) -> Unit:
     row, col = common["row"], common["col"]
     if op.startswith("adaptive"):
         h_out, w_out = s.output_shape[1:]
-        origin = (row * h // h_out, col * w // w_out)
-        ends = (math.ceil((row + 1) * h / h_out), math.ceil((col + 1) * w / w_out))
-        window = source[:, origin[0]:ends[0], origin[1]:ends[1]]
+        (top, bottom), (left, right) = adaptive_windows(h, h_out)[row], adaptive_windows(w, w_out)[col]
+        origin = (top, left)
+        window = source[:, top:bottom, left:right]
         mask = np.zeros(window.shape[1:], dtype=bool)
         total = float(window.max()) if op.endswith("max") else float(window.mean())
         extra = dict(divisor=None if op.endswith("max") else window[0].size, counted=window[0].size,
                      stride=(1, 1), dilation=(1, 1))
         return Unit(kind="pool", window=window, padding_mask=mask, kernel=None, channels=[channel],
                     partials=None, bias=0.0, total=total, origin=origin, source=source, **extra, **common)
-    kernel = _pair(params["kernel_size"])
-    stride = _pair(params.get("stride") or kernel)
-    dilation = _pair(params.get("dilation", 1))
+    kernel = pair(params["kernel_size"])
+    stride = pair(params.get("stride"), kernel)
+    dilation = pair(params.get("dilation", 1))
     top, bottom, left, right = s.call.pad
     origin = (row * stride[0] - top, col * stride[1] - left)
     fill = -math.inf if op == "max_pool2d" else s.call.pad_value
@@ -231,7 +219,7 @@ def _pool_unit(s: Stage, received: torch.Tensor, common: dict) -> Unit:
         total, divisor = float(np.nanmax(np.where(mask, -math.inf, window[0]))), None
     else:
         # padding added by F.pad inside the layer is input to avg_pool2d: count_include_pad=False counts it
-        own_top, own_bottom, own_left, own_right = _own_pad(s.call)
+        own_top, own_bottom, own_left, own_right = s.call.own_pad
         op_rows = (rows >= own_top - top) & (rows < h + bottom - own_bottom)
         op_cols = (cols >= own_left - left) & (cols < w + right - own_right)
         divisor = _avg_divisor(params, int((~beyond).sum()), int((op_rows[:, None] & op_cols[None, :]).sum()))

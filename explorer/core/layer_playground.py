@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from explorer.core.receptive_field import adaptive_windows
+
 MAX_SIDE = 64
 MIN_SEED, MAX_SEED = -2**63, 2**64 - 1    # torch.manual_seed's range
 
@@ -83,11 +85,6 @@ def batchnorm(matrix: np.ndarray, eps: float = 1e-5, momentum: float = 0.1) -> d
             "batch_var_unbiased": float(x.var(unbiased=True)) if x.numel() > 1 else float("nan"),
             "running_mean": float(layer.running_mean[0]), "running_var": float(layer.running_var[0]),
             "weight": layer.weight[0].item(), "bias": layer.bias[0].item(), "eps": eps, "momentum": momentum}
-
-
-def adaptive_windows(size_in: int, size_out: int) -> list[tuple[int, int]]:
-    """[start, end) of each output cell's window along one axis, as PyTorch's adaptive pooling cuts them."""
-    return [((i * size_in) // size_out, -(-((i + 1) * size_in) // size_out)) for i in range(size_out)]
 
 
 def adaptive_pool(matrix: np.ndarray, out_h: int, out_w: int, kind: str = "avg"):
