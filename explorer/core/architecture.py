@@ -53,6 +53,9 @@ def _meta_model(name: str):
         return load_model(name, pretrained=False, device="meta")
 
 
+STORES.register("architecture.meta_models", _meta_model, "each model built on the meta device: shapes only")
+
+
 def _real_model(name: str) -> nn.Module:
     """A fresh untrained instance on the app's device, for timing (weights do not change the speed)."""
     return load_model(name, pretrained=False).module

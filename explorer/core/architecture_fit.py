@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from explorer.core.receptive_field import pair
+
 
 @dataclass(frozen=True)
 class Breakage:
@@ -71,10 +73,9 @@ def fits(module: nn.Module, size: tuple) -> bool:
     return True
 
 
-def _pair(value) -> tuple | None:
-    if value is None:
-        return None
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+def _window(layer: nn.Module) -> tuple | None:
+    kernel = getattr(layer, "kernel_size", None)
+    return None if kernel is None else pair(kernel)
 
 
 def find_breakage(module: nn.Module, size: tuple) -> Breakage | None:
@@ -104,7 +105,7 @@ def find_breakage(module: nn.Module, size: tuple) -> Breakage | None:
         return None
     culprit, arriving = running[-1]
     return Breakage(layer=names.get(culprit, ""), layer_type=type(culprit).__name__, arriving=arriving,
-                    window=_pair(getattr(culprit, "kernel_size", None)),
+                    window=_window(culprit),
                     in_features=getattr(culprit, "in_features", None))
 
 

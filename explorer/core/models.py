@@ -364,13 +364,20 @@ class LoadedModel:
             x = TF.normalize(TF.to_tensor(seen), self.transform.mean, self.transform.std)
         else:
             seen, x = self.seen(image), self.transform(image)
-        x = x.unsqueeze(0).to(self.device)
+        logits, stages = self.sweep(x.unsqueeze(0))
+        return Inspection(self._top(logits, k), stages, seen)
+
+    def sweep(self, x: torch.Tensor) -> tuple[torch.Tensor, list[Stage]]:
+        """The stage sweep: one forward pass of the preprocessed batch x (1, C, H, W) that captures every
+        stage, returning (logits, stages). Receptive fields are traced on the first pass at an input
+        shape and reused after it."""
+        x = x.to(self.device)
         with self.lock, torch.inference_mode():
             if not self._layers:
                 self._layers.update(stage_layers(self.module))
             logits, stages = capture_stages(self.module, x, self._fields.get(x.shape), self._layers)
             self._fields[x.shape] = [stage.geometry for stage in stages]
-        return Inspection(self._top(logits, k), stages, seen)
+        return logits, stages
 
 
 def companion(model: LoadedModel, name: str, build: Callable[[], T]) -> T:
