@@ -87,10 +87,11 @@ def main() -> None:
 
     for _ in range(2):  # warm-up: first calls allocate, JIT-select kernels, fill caches
         forward(), stages(), sweep(), full_response()
-    times = {"forward": [], "stages": [], "sweep": [], "full": [], "step": []}
+    times = {"forward": [], "stages": [], "sweep": [], "sweep_floor": [], "full": [], "step": []}
     for _ in range(args.rounds):
         times["forward"].append(_timed(forward, device))
         times["stages"].append(_timed(stages, device))
+        times["sweep_floor"].append(_timed(forward, device))   # right before it: the same cache state
         times["sweep"].append(_timed(sweep, device))
         times["full"].append(_timed(full_response, device))
         times["forward"].append(_timed(forward, device))
@@ -103,9 +104,9 @@ def main() -> None:
     print(f"model {model.display_name} on {device} ({torch.get_num_threads()} threads), {n_stages} stages, "
           f"{args.rounds} rounds, medians")
     print(f"bare forward m.module(x)        {floor * 1e3:8.1f} ms   (the floor)")
-    ratio = statistics.median(times["sweep"]) / floor
+    ratio = statistics.median(s / f for s, f in zip(times["sweep"], times["sweep_floor"]))
     print(f"m.sweep(x): the stage sweep     {statistics.median(times['sweep']) * 1e3:8.1f} ms   "
-          f"{ratio:.2f}x   goal <= 1.35x {'ok' if ratio <= 1.35 else 'MISSED'}   (the same tensor x as the floor)")
+          f"{ratio:.2f}x   goal <= 1.35x {'ok' if ratio <= 1.35 else 'MISSED'}   (each against a forward of the same x run just before it)")
     ratio = statistics.median(times["stages"]) / floor
     print(f"m.stages(image)                 {statistics.median(times['stages']) * 1e3:8.1f} ms   "
           f"{ratio:.2f}x   goal <= 1.5x  {'ok' if ratio <= 1.5 else 'MISSED'}")
