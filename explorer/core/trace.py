@@ -353,3 +353,16 @@ def trace(model: nn.Module, input_size: tuple[int, ...]) -> Trace:
             return traced_pass(model, probe_input(model, input_size), count_macs=True)[1]
     finally:
         model.train(was_training)
+
+
+def total_macs(model: nn.Module, input_size: tuple[int, ...]) -> int:
+    """The multiply-accumulates of one probe image, counted as `trace` counts them (FlopCounterMode
+    flops / 2) but without following tensors: what a comparison needs, a fifth faster than a trace."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(probe_input(model, input_size))
+        return int(counter.get_total_flops() // 2)
+    finally:
+        model.train(was_training)
