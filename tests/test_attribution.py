@@ -6,8 +6,9 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from explorer.core.attribution import (METHODS, Cancelled, attribute, attribute_input, colorize, conv_layers, explain,
-                                  guided_backprop_check, methods_for, normalise, overlay, resolve_target, signed)
+from explorer.drawing.saliency import colorize, overlay
+from explorer.core.attribution import (METHODS, Cancelled, attribute, attribute_input, conv_layers, explain,
+                                  guided_backprop_check, methods_for, normalise, resolve_target, signed)
 from explorer.core.models import DEFAULT_MODEL, LoadedModel, PhotoTransform, get_model, load_model
 from explorer.core.stages import capture_stages
 

@@ -436,7 +436,7 @@ def attribute_input(model: LoadedModel, x: torch.Tensor, method: str, target=Non
     return Attribution(method, target, model.labels[target], heat, layer_name, run_options)
 
 
-def _map_to_image(model: LoadedModel, image: Image.Image, heat: np.ndarray) -> np.ndarray:
+def map_on_picture(model: LoadedModel, image: Image.Image, heat: np.ndarray) -> np.ndarray:
     """Resize the model-input map onto the picture: into the crop box for photo models (zero where the
     model saw nothing), over the whole picture otherwise."""
     width, height = image.size
@@ -464,7 +464,7 @@ def explain(model: LoadedModel, image, method: str, target=None, **options) -> t
     """(the attribution at the model's input, the map on the user's picture)."""
     image = load_image(image)
     result = attribute_input(model, model.preprocess(image), method, target, **options)
-    return result, _map_to_image(model, image, result.input_map)
+    return result, map_on_picture(model, image, result.input_map)
 
 
 def attribute(model: LoadedModel, image, method: str, target=None, **options) -> np.ndarray:
@@ -496,31 +496,3 @@ def normalise(heat: np.ndarray) -> np.ndarray:
     if not math.isfinite(top) or top <= 0:
         top = float(heat.max()) if heat.size and heat.max() > 0 else 1.0
     return np.clip(heat / top, 0.0, 1.0)
-
-
-COLORMAPS = ("inferno", "jet", "viridis", "magma", "hot", "gray")
-
-
-def colorize(heat01: np.ndarray, cmap: str = "inferno") -> Image.Image:
-    """A [0, 1] map -> RGB picture through a matplotlib colour map."""
-    if cmap not in COLORMAPS:
-        raise ValueError(f"colour map: {echo(cmap)}; choose one of {', '.join(COLORMAPS)}")
-    from matplotlib import colormaps
-
-    rgba = colormaps[cmap](np.clip(heat01, 0, 1), bytes=True)
-    return Image.fromarray(rgba[..., :3])
-
-
-def overlay(image: Image.Image, heat01: np.ndarray, opacity: float = 0.5, cmap: str = "inferno") -> Image.Image:
-    """The picture with the coloured map laid over it; the map's opacity grows with its value, so
-    unimportant pixels keep the picture visible."""
-    try:
-        opacity = float(opacity)
-    except (TypeError, ValueError):
-        raise ValueError(f"opacity: {echo(opacity)} is not a number; give one between 0 and 1") from None
-    if not 0.0 <= opacity <= 1.0:
-        raise ValueError(f"opacity: {echo(opacity)} must be between 0 and 1")
-    base = np.asarray(image.convert("RGB"), dtype=np.float32)
-    colour = np.asarray(colorize(heat01, cmap), dtype=np.float32)
-    alpha = float(opacity) * np.sqrt(np.clip(heat01, 0, 1))[..., None]
-    return Image.fromarray((base * (1 - alpha) + colour * alpha).round().astype(np.uint8))

@@ -9,9 +9,38 @@ from PIL import Image, ImageDraw
 
 from explorer.core import attribution as at
 from explorer.core import trust
-from explorer.core.models import get_model
+from explorer.core.budgets import echo
+from explorer.core.models import LoadedModel
 
 LEGEND_HEIGHT = 30
+
+
+COLORMAPS = ("inferno", "jet", "viridis", "magma", "hot", "gray")
+
+
+def colorize(heat01: np.ndarray, cmap: str = "inferno") -> Image.Image:
+    """A [0, 1] map -> RGB picture through a matplotlib colour map."""
+    if cmap not in COLORMAPS:
+        raise ValueError(f"colour map: {echo(cmap)}; choose one of {', '.join(COLORMAPS)}")
+    from matplotlib import colormaps
+
+    rgba = colormaps[cmap](np.clip(heat01, 0, 1), bytes=True)
+    return Image.fromarray(rgba[..., :3])
+
+
+def overlay(image: Image.Image, heat01: np.ndarray, opacity: float = 0.5, cmap: str = "inferno") -> Image.Image:
+    """The picture with the coloured map laid over it; the map's opacity grows with its value, so
+    unimportant pixels keep the picture visible."""
+    try:
+        opacity = float(opacity)
+    except (TypeError, ValueError):
+        raise ValueError(f"opacity: {echo(opacity)} is not a number; give one between 0 and 1") from None
+    if not 0.0 <= opacity <= 1.0:
+        raise ValueError(f"opacity: {echo(opacity)} must be between 0 and 1")
+    base = np.asarray(image.convert("RGB"), dtype=np.float32)
+    colour = np.asarray(colorize(heat01, cmap), dtype=np.float32)
+    alpha = float(opacity) * np.sqrt(np.clip(heat01, 0, 1))[..., None]
+    return Image.fromarray((base * (1 - alpha) + colour * alpha).round().astype(np.uint8))
 
 
 @dataclass(frozen=True)
@@ -25,7 +54,7 @@ class MapLook:
 # --- the maps ---------------------------------------------------------------------------------------
 
 def _legend(width: int, cmap: str) -> Image.Image:
-    bar = at.colorize(np.tile(np.linspace(0, 1, max(width - 120, 10)), (12, 1)), cmap)
+    bar = colorize(np.tile(np.linspace(0, 1, max(width - 120, 10)), (12, 1)), cmap)
     strip = Image.new("RGB", (width, LEGEND_HEIGHT), "white")
     strip.paste(bar, (60, 9))
     draw = ImageDraw.Draw(strip)
@@ -34,30 +63,29 @@ def _legend(width: int, cmap: str) -> Image.Image:
     return strip
 
 
-def render(model_name: str, image: Image.Image, result: at.Attribution, look: MapLook
+def render(model: LoadedModel, image: Image.Image, result: at.Attribution, look: MapLook
            ) -> tuple[Image.Image, Image.Image]:
     """(overlay on the picture, with a box round what the model saw; heat map with a colour scale)."""
-    model, _ = get_model(model_name)
-    heat = at.normalise(at.signed(at._map_to_image(model, image, result.input_map), look.sign))
-    over = at.overlay(image, heat, look.opacity, look.cmap)
+    heat = at.normalise(at.signed(at.map_on_picture(model, image, result.input_map), look.sign))
+    over = overlay(image, heat, look.opacity, look.cmap)
     box = at.seen_box(model, image)
     if box and box != (0, 0, image.width, image.height):
         draw = ImageDraw.Draw(over)
         draw.rectangle(box, outline="white", width=3)
         draw.rectangle(box, outline="black", width=1)
-    plain = at.colorize(heat, look.cmap)
+    plain = colorize(heat, look.cmap)
     framed = Image.new("RGB", (plain.width, plain.height + LEGEND_HEIGHT), "white")
     framed.paste(plain, (0, 0))
     framed.paste(_legend(plain.width, look.cmap), (0, plain.height))
     return over, framed
 
 
-def gallery_items(model_name: str, image: Image.Image, results, look: MapLook) -> list:
+def gallery_items(model: LoadedModel, image: Image.Image, results, look: MapLook) -> list:
     """(picture, caption) for each map: over the picture, then as a heat map; the caption says when the
     part of the map shown is empty."""
     items = []
     for result in results:
-        over, heat = render(model_name, image, result, look)
+        over, heat = render(model, image, result, look)
         title = at.method_title(result.method)
         empty = " (empty map)" if trust.blank_map(result.method, result.input_map, look.sign, result.layer) else ""
         items += [(over, f"{title}{empty}: over the picture"), (heat, f"{title}{empty}: heat map")]

@@ -18,7 +18,7 @@ from explorer.core import budgets, trust
 from explorer.core.gpu import MODEL_QUEUE
 from explorer.core.images import is_blank, load_image
 from explorer.core.models import DEFAULT_MODEL, get_model
-from explorer.drawing.saliency import (MapLook, curve_figure, download_name, draw_sheet, gallery_items, render,
+from explorer.drawing.saliency import (COLORMAPS, MapLook, curve_figure, download_name, draw_sheet, gallery_items, render,
                                       trust_table)
 from explorer.ui.number_inputs import NumberInput, SliderInput
 from explorer.ui.picture_input import HINT, MODEL_CHOICES, PictureInput, build_picture_input
@@ -176,7 +176,7 @@ def explain(wanted: ExplainRequest, *, reset: bool, request: gr.Request | None =
         predictions = top_five(model.name, image)
         wanted, target_index = _decided(wanted, model, reset)
         results = _maps(model.name, wanted, image, target_index, flag, progress)
-        items = gallery_items(model.name, image, results, wanted.look)
+        items = gallery_items(model, image, results, wanted.look)
     except Stop:
         raise gr.Error("Stopped: press Explain to compute the maps again.", title="Cancelled")
     except ValueError as error:
@@ -219,7 +219,7 @@ def on_look(picture, maps, sign, opacity, cmap):
     if not maps or picture is None:
         return gr.skip(), gr.skip()
     try:
-        items = gallery_items(maps["model"], _image(picture), maps["results"], MapLook(sign, opacity, cmap))
+        items = gallery_items(get_model(maps["model"])[0], _image(picture), maps["results"], MapLook(sign, opacity, cmap))
     except ValueError as error:
         raise gr.Error(str(error), title="Cannot use this")
     return items, gr.DownloadButton(value=sheet_file(items, download_name(maps["model"], maps["results"])))
@@ -274,7 +274,7 @@ def attribute_api(image, model_name, method, target, options, request: gr.Reques
         waiting.request = request
         stop = stopping_progress(lambda *a, **k: None, waiting, method)
         result = explained(model.name, image, picture, method, target_index, options, stop)
-        over, _ = render(model.name, picture, result, look)
+        over, _ = render(model, picture, result, look)
         numbers = {"model": model.name, "pretrained": model.pretrained, "method": method,
                    "target": result.target, "label": result.label, "layer": result.layer,
                    "map_size": [picture.height, picture.width], "note": note}
@@ -437,7 +437,7 @@ def _maps_column() -> dict:
             sign = gr.Radio([("absolute", "absolute"), ("positive (for)", "positive"),
                              ("negative (against)", "negative")], value="absolute", label="Sign shown")
             opacity = SliderInput(0, 1, value=0.6, step=0.05, label="Overlay opacity")
-            cmap = gr.Dropdown(list(at.COLORMAPS), value="inferno", label="Colour map")
+            cmap = gr.Dropdown(list(COLORMAPS), value="inferno", label="Colour map")
         options = _method_options()
         header = gr.Markdown("### " + HINT)
         gallery = gr.Gallery(label="Maps: over the picture (the box is what the model saw) and as heat maps",
