@@ -117,3 +117,67 @@ def test_importing_the_core_configures_nothing(tmp_path):
     assert changed == "[]", f"import set environment variables: {changed}"
     assert same_filters == "True", "import changed the warnings filters"
     assert same_backend == "True", "import chose a matplotlib backend (draw on matplotlib.figure.Figure instead)"
+
+
+STORE_TYPES = {"Recent", "WeakKeyDictionary", "WeakValueDictionary", "OrderedDict", "dict", "set", "defaultdict"}
+CACHE_DECORATORS = {"lru_cache", "cache"}
+# Not stores: constants of the machine, read once; the download queue, work in progress; the model
+# registry, what exists (filled at import, never by a request).
+NOT_STORES = {"explorer.core.budgets": {"machine_memory", "machine_cores"}, "explorer.core.downloads": {"DOWNLOADS"},
+              "explorer.core.models": {"REGISTRY"}}
+
+
+def _is_store_value(value) -> bool:
+    if isinstance(value, ast.Dict) and not value.keys:
+        return True
+    if isinstance(value, ast.Call):
+        name = value.func.attr if isinstance(value.func, ast.Attribute) else getattr(value.func, "id", "")
+        return name in STORE_TYPES and not value.args and not value.keywords
+    return False
+
+
+def _module_stores(tree: ast.Module) -> set[str]:
+    """Module-level names holding something that grows: an empty dict or set, a Recent, a weak or ordered
+    dict, an lru_cache'd function."""
+    found = set()
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _is_store_value(node.value):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            found |= {t.id for t in targets if isinstance(t, ast.Name)}
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for deco in node.decorator_list:
+                func = deco.func if isinstance(deco, ast.Call) else deco
+                if (func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")) in CACHE_DECORATORS:
+                    found.add(node.name)
+    return found
+
+
+def _registered(tree: ast.Module) -> set[str]:
+    """Names a module hands to STORES.register: `X = STORES.register(name, store, ...)` or
+    `STORES.register(name, X, ...)`."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Call):
+            func = node.value.func
+            if isinstance(func, ast.Attribute) and func.attr == "register":
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names |= {t.id for t in targets if isinstance(t, ast.Name)}
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "register":
+            names |= {a.id for a in node.args if isinstance(a, ast.Name)}
+    return names
+
+
+def test_every_store_is_registered_in_one_place():
+    """What outlives a request is in explorer.core.state.STORES: one clear(), a closed session forgotten."""
+    missing = []
+    for name, path in _modules().items():
+        tree = ast.parse(path.read_text())
+        unregistered = _module_stores(tree) - _registered(tree) - NOT_STORES.get(name, set())
+        missing += [f"{name}.{store}" for store in sorted(unregistered)]
+    assert not missing, "not registered in explorer.core.state.STORES: " + ", ".join(missing)
+
+
+def test_the_store_check_finds_an_unregistered_store():
+    tree = ast.parse("import functools\nCACHE = {}\nSEEN = Recent()\n"
+                     "KEPT = STORES.register('k', {}, 'x')\n@functools.lru_cache(maxsize=4)\ndef f(x): return x\n")
+    assert _module_stores(tree) - _registered(tree) == {"CACHE", "SEEN", "f"}

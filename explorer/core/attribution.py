@@ -84,7 +84,8 @@ def _chunk(net, options: dict, name: str, default: int, pictures: int) -> int:
     return budgets.chunk(picture_bytes(net.inner, net.sample), min(wanted, pictures))
 
 
-_picture_bytes: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
+_picture_bytes: "weakref.WeakKeyDictionary[nn.Module, dict]" = STORES.register(
+    "attribution.picture_bytes", weakref.WeakKeyDictionary(), "bytes one picture's pass takes, per model and method")
 
 
 def picture_bytes(module: nn.Module, x: torch.Tensor) -> int:
@@ -210,7 +211,8 @@ _RECTIFIERS = {"relu", "relu6", "hardtanh", "leaky_relu", "silu", "hardswish", "
                "mish", "prelu", "rrelu", "softplus"}
 
 
-_guided_ok: "weakref.WeakKeyDictionary[nn.Module, tuple[bool, str]]" = weakref.WeakKeyDictionary()
+_guided_ok: "weakref.WeakKeyDictionary[nn.Module, tuple[bool, str]]" = STORES.register(
+    "attribution.guided_ok", weakref.WeakKeyDictionary(), "whether guided backprop is valid, per loaded module")
 _guided_by_name: dict[str, tuple[bool, str]] = STORES.register("attribution.guided_validity", {}, "whether guided backprop is valid, per model")
 
 

@@ -13,6 +13,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
+from explorer.core.state import STORES
 
 NEGATIVE = np.array((33, 102, 172), dtype=np.float32)    # blue
 POSITIVE = np.array((178, 24, 43), dtype=np.float32)     # red
@@ -125,6 +126,10 @@ def _glyph(char: str) -> np.ndarray:
     ImageDraw.Draw(canvas).text((0, 0), char, fill=255, font=font)
     coverage = np.asarray(canvas, dtype=np.float32) / 255.0
     return (BG_INDEX + 1 + np.round(coverage * (TEXT_LEVELS - 1))).astype(np.uint8)
+
+
+STORES.register("drawing.label_font", _font, "the label font per size")
+STORES.register("drawing.label_glyphs", _glyph, "label characters as palette indices")
 
 
 def text_width(text: str) -> int:

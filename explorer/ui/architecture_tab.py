@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from explorer.core import architecture as arch
+from explorer.core.state import STORES
 from explorer.core.gpu import MODEL_QUEUE, gpu, slot_seconds
 from explorer.core.models import DEFAULT_MODEL, MODEL_NAMES, REGISTRY
 from explorer.drawing.architecture_drawing import branching_blocks, draw_block, draw_chain
@@ -136,6 +137,9 @@ def _first_values() -> tuple:
     default = arch.model_names()[0]
     _, height, width = arch.model_input_size(default)
     return inspect_values(default, height, width)
+
+
+STORES.register("architecture.first_view", _first_values, "the first view of the tab, drawn once for every visitor")
 
 
 def first_view():
