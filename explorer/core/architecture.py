@@ -370,12 +370,13 @@ def compare(names, runs: int = 3, warmup: int = 1) -> list[Comparison]:
         device = str(next(module.parameters()).device)
         del module
         metrics = imagenet_metrics(name)
-        figure = CHAPTER_TOP5_ERROR.get(name, (None, None, None))
+        chapter = REGISTRY[name].chapter      # read live: a model registered later counts
         result.append(Comparison(
             name=name, title=model_title(name), input_size=size, params=sum(p.numel() for p in meta.parameters()),
             macs=macs, latency_ms=latency, device=device,
             top1=metrics.get("top1"), top5=metrics.get("top5"), weights=metrics.get("weights"),
-            chapter_top5_error=figure[0], chapter_model=figure[1], chapter_year=figure[2]))
+            chapter_top5_error=chapter and chapter.top5_error, chapter_model=chapter and chapter.model,
+            chapter_year=chapter and chapter.year))
     return result
 
 

@@ -50,7 +50,7 @@ class Stores:
         return self._stores[name]
 
     def clear(self) -> None:
-        """Empties every store (models loaded stay loaded: the model store is emptied too)."""
+        """Empties every store, the loaded models' too: the next request loads what it needs again."""
         for entry in list(self._stores.values()):
             entry.clear()
 

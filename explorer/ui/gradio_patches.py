@@ -179,7 +179,7 @@ def abandoned(request) -> bool:
     """True once nobody waits for this request's result: Gradio marks a session's running jobs not
     alive when its event stream closes (the browser tab closed, the API client gone), but lets the
     function run on; a long computation asks this between steps and stops. Gradio notices a closed
-    stream at its next heartbeat (GRADIO_HEARTBEAT_INTERVAL, set short by explorer.ui)."""
+    stream at its next heartbeat (GRADIO_HEARTBEAT_INTERVAL, set short by explorer.ui.app.build_demo)."""
     session = getattr(request, "session_hash", None)
     app = getattr(getattr(request, "request", None), "app", None)
     if session is None or not hasattr(app, "get_blocks"):

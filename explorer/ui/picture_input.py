@@ -48,7 +48,7 @@ class PictureInput:
 
 
 MAX_LAYERS = 8              # the Sketchpad makes one; more come only from a hand-made request
-STATE_SECONDS = 1800        # a session's picture is forgotten with its files (delete_cache's age, explorer.ui)
+STATE_SECONDS = 1800        # a session's picture is forgotten with its files (delete_cache's age, explorer.ui.app)
 
 
 def _drawing_error(text: str) -> gr.Error:

@@ -20,3 +20,8 @@ def _predict(model_name: str, image: Image.Image) -> list[tuple[str, float]]:
 # The tabs call it by this name; the GPU slot is logged under the function's own, "_predict"
 # (tests/test_zerogpu.py reads it there).
 top_five = _predict
+
+
+def as_label(predictions: list[tuple[str, float]]) -> dict:
+    """[(class, probability)] -> what gr.Label shows: {class: probability}."""
+    return {label: probability for label, probability in predictions}

@@ -22,7 +22,7 @@ from explorer.drawing.saliency import (COLORMAPS, MapLook, curve_figure, downloa
                                       trust_table)
 from explorer.ui.number_inputs import NumberInput, SliderInput
 from explorer.ui.picture_input import HINT, MODEL_CHOICES, PictureInput, build_picture_input
-from explorer.ui.predictions import top_five
+from explorer.ui.predictions import as_label, top_five
 from explorer.ui.saliency_runs import Stop, StopFlag, cancel_flag, checked, explained, stopping_progress, trust_rows
 from explorer.ui.upload import ImageUpload
 
@@ -146,10 +146,6 @@ def _header(model, predictions, wanted: ExplainRequest, results) -> str:
 
 # --- events ------------------------------------------------------------------------------------------
 
-def _labels(predictions) -> dict:
-    return {name: p for name, p in predictions}
-
-
 def _maps(model_name: str, wanted: ExplainRequest, image: Image.Image, target_index, flag, progress) -> list:
     """Each method's map, answered from the store of recent maps when it was computed before."""
     results = []
@@ -182,7 +178,7 @@ def explain(wanted: ExplainRequest, *, reset: bool, request: gr.Request | None =
     except ValueError as error:
         return kept_maps(str(error))
     layers = at.conv_layers(model)
-    updates = (gr.Markdown(note, visible=bool(note)), _labels(predictions),
+    updates = (gr.Markdown(note, visible=bool(note)), as_label(predictions),
                gr.Dropdown(choices=model.labels, value=results[0].label),
                gr.Dropdown(choices=layers, value=wanted.settings.layer or layers[-1]),
                methods_update(model.name, list(wanted.methods)))

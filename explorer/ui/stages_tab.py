@@ -22,7 +22,7 @@ from explorer.drawing.unit_drawing import render_unit
 from explorer.ui.kernel_tab import PAUSE, PLAY, KernelTab, load_settings, settings_from_unit
 from explorer.ui.number_inputs import NumberInput, SliderInput
 from explorer.ui.picture_input import HINT, MODEL_CHOICES, PictureInput, build_picture_input
-from explorer.ui.predictions import top_five
+from explorer.ui.predictions import as_label, top_five
 from explorer.ui.stages_features import FeatureRow, feature_row_layout, visualize_api, wire_feature_row
 from explorer.ui.stages_inspections import (cached_inspection, inspection_for, is_sketch, picture_image, stage_index,
                                             user_error)
@@ -112,10 +112,6 @@ def render_stage(inspection: Inspection, stage_no, count, scale, channel=None):
             channel_text(inspection, index, channel, view))
 
 
-def _labels(predictions) -> dict:
-    return {label: probability for label, probability in predictions}
-
-
 def _label_title(model_title: str | None = None) -> str:
     return f"**Top-5 predictions of {model_title}**" if model_title else "**Top-5 predictions**"
 
@@ -137,7 +133,7 @@ def on_new_picture(picture, model_name, count, scale):
             return _empty(f"{error}. {HINT}")
         raise user_error(error)
     model, note = get_model(model_name)
-    return (gr.Markdown(note, visible=bool(note)), _labels(inspection.predictions),
+    return (gr.Markdown(note, visible=bool(note)), as_label(inspection.predictions),
             gr.Slider(value=1, minimum=1, maximum=len(inspection.stages), step=1),
             *_stage_only(inspection, 1, count, scale, None), gr.Row(visible=True), _label_title(model.display_name))
 
@@ -302,7 +298,7 @@ def predict_api(image, model_name):
     if image is None:
         raise gr.Error("image: none was given", title="Cannot use this")
     try:
-        return _labels(top_five(model_name or DEFAULT_MODEL, picture_image(image)))
+        return as_label(top_five(model_name or DEFAULT_MODEL, picture_image(image)))
     except ValueError as error:
         raise user_error(error)
 
