@@ -12,7 +12,7 @@ from explorer.core.gpu import gpu, reporter, reporting, slot_seconds
 from explorer.core.models import get_model
 from explorer.core.recent import Recent, picture_key
 from explorer.core.state import STORES
-from explorer.ui.gradio_patches import abandoned
+from explorer.ui.cancel import CancelFlags, StopFlag
 
 
 # --- Cancel ---------------------------------------------------------------------------------------------
@@ -21,25 +21,12 @@ class Stop(at.Cancelled):
     pass
 
 
-class StopFlag(threading.Event):
-    """Set by Cancel; also reads as set once nobody waits for the session's job any more (the tab closed,
-    the client gone): every progress report of the maps and of the trust check asks it."""
-    request: gr.Request | None = None
-
-    def is_set(self) -> bool:
-        return super().is_set() or abandoned(self.request)
-
-
-_cancel: dict[str, StopFlag] = STORES.register("saliency.cancel", {}, "a Cancel flag per session",
-                                               forget=lambda session: _cancel.pop(session, None))
+_FLAGS = CancelFlags("saliency.cancel")
 
 
 def cancel_flag(request: gr.Request | None) -> StopFlag:
-    """The session's Cancel flag (one for all calls without a session: the Python API)."""
-    key = getattr(request, "session_hash", None) or "api"
-    flag = _cancel.setdefault(key, StopFlag())
-    flag.request = request
-    return flag
+    """The session's Cancel flag for the maps and the trust check."""
+    return _FLAGS.for_request(request)
 
 
 def stopping_progress(progress, flag: threading.Event, label: str):

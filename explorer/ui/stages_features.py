@@ -1,7 +1,6 @@
 """The Stages tab's "What does this channel look for?": a picture drawn, step by step from faint noise,
 to excite the channel shown (or its centre unit, or the top-1 class) as much as possible
 (explorer.core.features), beside the same objective on the visitor's own picture; and /visualize."""
-import threading
 from dataclasses import dataclass
 
 import gradio as gr
@@ -10,9 +9,7 @@ from PIL import Image
 from explorer.core import budgets, features
 from explorer.core.gpu import gpu, reporter, reporting, slot_seconds
 from explorer.core.models import DEFAULT_MODEL, Inspection, get_model
-from explorer.core.recent import Recent
-from explorer.core.state import STORES
-from explorer.ui.gradio_patches import abandoned
+from explorer.ui.cancel import CancelFlags, StopFlag
 from explorer.ui.predictions import one_pass
 from explorer.ui.stages_inspections import cached_inspection, picture_image, stage_index, user_error
 
@@ -20,18 +17,15 @@ FEATURE_OBJECTIVES = [("the channel (its mean)", "channel"), ("its centre unit",
                       ("the picture's top-1 class", "class")]
 
 
-# one Cancel flag per session, bounded: a session that never comes back is forgotten
-_FEATURE_STOPS = STORES.register("stages.feature_stops", Recent(max_entries=256), "a Cancel flag per session",
-                                 forget=lambda session: _FEATURE_STOPS.drop_where(lambda key: key == session))
+_FLAGS = CancelFlags("stages.feature_stops")
 
 
 class Stop(RuntimeError):
     """Raised by the progress callback when the visitor pressed Cancel."""
 
 
-def _stop_flag(request: gr.Request | None) -> threading.Event:
-    key = getattr(request, "session_hash", None) or "api"
-    return _FEATURE_STOPS.get_or_compute(key, threading.Event)
+def _stop_flag(request: gr.Request | None) -> StopFlag:
+    return _FLAGS.for_request(request)
 
 
 # --- the drawing, in GPU slots -------------------------------------------------------------------------
@@ -105,7 +99,7 @@ def on_feature(picture, model_name, stage_no, channel, objective, seed, request:
         target, what = _feature_target(inspection, model, index, channel or 0, objective)
 
         def report(fraction: float) -> None:
-            if flag.is_set() or abandoned(request):      # Cancel pressed, or nobody waits any more
+            if flag.is_set():      # Cancel pressed, or nobody waits any more
                 raise Stop("cancelled")
             progress(fraction, desc="drawing: step by step, the objective rising")
 

@@ -1,0 +1,40 @@
+"""Cancel for long jobs (the Saliency maps and trust check, a feature drawing): one flag per visitor's
+session and kind of job, kept in a bounded store registered in explorer.core.state.STORES, so that a
+closed session's flag is dropped (demo.unload) and a session that never comes back is forgotten."""
+from __future__ import annotations
+
+import threading
+from typing import Hashable
+
+import gradio as gr
+
+from explorer.core.recent import Recent
+from explorer.core.state import STORES
+from explorer.ui.gradio_patches import abandoned
+
+
+class StopFlag(threading.Event):
+    """Set by Cancel; also reads as set once nobody waits for the session's job any more (the tab closed,
+    the client gone): every progress report of a long job asks it."""
+    request: gr.Request | None = None
+
+    def is_set(self) -> bool:
+        return super().is_set() or abandoned(self.request)
+
+
+class CancelFlags:
+    """The Cancel flags of one kind of job, one per session (one for all calls without a session: the
+    Python API)."""
+
+    def __init__(self, store_name: str, max_sessions: int = 256):
+        self._flags = STORES.register(store_name, Recent(max_entries=max_sessions), "a Cancel flag per session",
+                                      forget=self.forget)
+
+    def for_request(self, request: gr.Request | None) -> StopFlag:
+        key = getattr(request, "session_hash", None) or "api"
+        flag = self._flags.get_or_compute(key, StopFlag)
+        flag.request = request
+        return flag
+
+    def forget(self, session: Hashable) -> None:
+        self._flags.drop_where(lambda key: key == session)
