@@ -46,6 +46,7 @@ class Method:
     needs_guided_relus: bool = False         # valid only where every ReLU is its own nn.ReLU module
     uses_layer: bool = False                 # takes the Grad-CAM layer option
     options: tuple = ()                      # option names it accepts besides `layer`
+    passes: Callable = lambda options, size: 1   # (options, input (h, w)) -> one-picture passes it runs
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -159,44 +160,43 @@ def _occlusion(net, x, target, layer, options):
                                     perturbations_per_eval=per_eval)
 
 
+def _occlusion_passes(options: dict, size: tuple[int, int]) -> int:
+    window, stride = occlusion_geometry(size, options)
+    return 1 + math.prod((n - window) // stride + 1 + ((n - window) % stride > 0) for n in size)
+
+
 METHODS: dict[str, Method] = {m.name: m for m in [
     Method("saliency", "Saliency (gradient)",
            "How much the class score changes when each pixel changes a little: the raw gradient.",
            _saliency),
     Method("integrated_gradients", "Integrated Gradients",
            "Gradients summed along a path from a grey picture to yours: each pixel's share of the score.",
-           _integrated_gradients, long=True, options=("n_steps", "internal_batch_size")),
+           _integrated_gradients, long=True, options=("n_steps", "internal_batch_size"),
+           passes=lambda options, size: _int_option(options, "n_steps", 32, 2, 512)),
     Method("smoothgrad", "SmoothGrad",
            "The gradient averaged over noisy copies of the picture: less speckle than plain saliency.",
-           _smoothgrad, long=True, options=("nt_samples", "nt_samples_batch_size", "stdevs")),
+           _smoothgrad, long=True, options=("nt_samples", "nt_samples_batch_size", "stdevs"),
+           passes=lambda options, size: _int_option(options, "nt_samples", 16, 1, 256)),
     Method("gradcam", "Grad-CAM",
            "Where in a conv layer the features that raise the class score are: coarse regions.",
            _gradcam, uses_layer=True),
     Method("guided_gradcam", "Guided Grad-CAM",
            "Grad-CAM sharpened by guided backpropagation: fine detail inside the Grad-CAM regions.",
-           _guided_gradcam, needs_guided_relus=True, uses_layer=True),
+           _guided_gradcam, needs_guided_relus=True, uses_layer=True, passes=lambda options, size: 2),
     Method("occlusion", "Occlusion",
            "Grey out a window at every position and watch the score drop: no gradients at all.",
-           _occlusion, long=True, options=("window", "stride", "perturbations_per_eval")),
+           _occlusion, long=True, options=("window", "stride", "perturbations_per_eval"), passes=_occlusion_passes),
 ]}
 
 def image_passes(method: str, options: dict, size: tuple[int, int]) -> int:
     """How many one-picture passes through the model `method` costs with `options` at a model input of
-    `size` (h, w), as its run counts them: what sizes its GPU slot (explorer.core.gpu). An unknown method or a
-    bad option counts 1: the method itself refuses it, with a message, before any pass runs."""
+    `size` (h, w), as its run counts them (its METHODS entry's `passes`): what sizes its GPU slot
+    (explorer.core.gpu). An unknown method or a bad option counts 1: the method itself refuses it, with
+    a message, before any pass runs."""
     try:
-        if method == "integrated_gradients":
-            return _int_option(options, "n_steps", 32, 2, 512)
-        if method == "smoothgrad":
-            return _int_option(options, "nt_samples", 16, 1, 256)
-        if method == "guided_gradcam":
-            return 2
-        if method == "occlusion":
-            window, stride = occlusion_geometry(size, options)
-            return 1 + math.prod((n - window) // stride + 1 + ((n - window) % stride > 0) for n in size)
+        return METHODS[method].passes(options, size) if method in METHODS else 1
     except ValueError:
-        pass
-    return 1
+        return 1
 
 
 def method_title(name: str) -> str:

@@ -173,7 +173,7 @@ def replay(settings: SlideSettings) -> Slide:
                       for n, k, s, p, d in zip(x.shape, c.kernel_size, c.stride, c.padding, c.dilation))
     fill = -math.inf if c.op == "max" else 0.0
     padded = np.pad(x, [(c.padding[0],) * 2, (c.padding[1],) * 2], constant_values=fill)
-    output = _torch_output(x, w, c.op, c.kernel_size, c.stride, c.padding, c.dilation, c.bias, c.ceil_mode)
+    output = _torch_output(x, w, c)
     if output.shape != out_shape:       # our formula must be PyTorch's
         raise AssertionError(f"output size {output.shape} != formula {out_shape}")
     rows, cols = (_taps(size, s, d, k) for size, s, d, k in zip(out_shape, c.stride, c.dilation, c.kernel_size))
@@ -342,16 +342,16 @@ def _as_number(cell, where: str) -> float:
     return v
 
 
-def _torch_output(x, w, op, ksize, stride, padding, dilation, bias, ceil_mode) -> np.ndarray:
+def _torch_output(x: np.ndarray, w: np.ndarray | None, c: SlideSettings) -> np.ndarray:
     t = torch.from_numpy(x)[None, None]
     try:
-        if op == "conv":
-            out = F.conv2d(t, torch.from_numpy(w)[None, None], torch.tensor([bias], dtype=torch.float64),
-                           stride=stride, padding=padding, dilation=dilation)
-        elif op == "max":
-            out = F.max_pool2d(t, ksize, stride, padding, dilation, ceil_mode=ceil_mode)
+        if c.op == "conv":
+            out = F.conv2d(t, torch.from_numpy(w)[None, None], torch.tensor([c.bias], dtype=torch.float64),
+                           stride=c.stride, padding=c.padding, dilation=c.dilation)
+        elif c.op == "max":
+            out = F.max_pool2d(t, c.kernel_size, c.stride, c.padding, c.dilation, ceil_mode=c.ceil_mode)
         else:
-            out = F.avg_pool2d(t, ksize, stride, padding, ceil_mode=ceil_mode, count_include_pad=True)
+            out = F.avg_pool2d(t, c.kernel_size, c.stride, c.padding, ceil_mode=c.ceil_mode, count_include_pad=True)
     except RuntimeError as e:                  # a case the checks above missed: still a ValueError
         raise ValueError(f"settings: PyTorch refused them: {e}") from None
     return out[0, 0].numpy()
