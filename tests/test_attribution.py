@@ -248,3 +248,23 @@ def test_display_helpers():
     assert overlay(picture, scaled, opacity="0.5").tobytes() == overlay(picture, scaled, opacity=0.5).tobytes()
     with pytest.raises(ValueError, match="colour map"):
         colorize(scaled, "rainbow-unicorn")
+
+
+@pytest.mark.parametrize("method, options", [
+    ("saliency", {}), ("gradcam", {}), ("integrated_gradients", {"n_steps": 8}),
+    ("smoothgrad", {"nt_samples": 5}), ("occlusion", {"window": 7, "stride": 5})])
+def test_image_passes_counts_the_pictures_the_method_runs(method, options):
+    """The count that sizes a GPU slot (each METHODS entry's `passes`) is what the run really does: the
+    pictures through the model, counted by a hook on it."""
+    from explorer.core.attribution import attribute_input, image_passes
+
+    model = load_model("digits", pretrained=False)
+    x = torch.rand(1, 1, 28, 28)
+    attribute_input(model, x, method, target=3, **options)   # the first run also measures a picture's memory
+    pictures = []
+    handle = model.module.register_forward_hook(lambda module, inputs, output: pictures.append(inputs[0].shape[0]))
+    try:
+        attribute_input(model, x, method, target=3, **options)
+    finally:
+        handle.remove()
+    assert image_passes(method, options, (28, 28)) == sum(pictures)
