@@ -16,6 +16,8 @@ from torch import nn
 from explorer.core import features
 from explorer.core.features import (RESULTS, Visualization, activation_of, from_image, stages_of, visualize)
 from explorer.core.models import DEFAULT_MODEL, LoadedModel, PhotoTransform, load_model
+from explorer.core.stages import capture_stages, stage_layers
+from explorer.core.trace import trace, traced_pass
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -173,6 +175,50 @@ def _tiny(module: nn.Module, labels=("a", "b")) -> LoadedModel:
         p.requires_grad_(False)
     return LoadedModel("tiny", "Tiny", module, list(labels), PhotoTransform(72, 64, (0.5,) * 3, (0.5,) * 3),
                        torch.device("cpu"), False)
+
+
+class _Scaled(nn.Module):
+    """A layer with a parameter of its own around a convolution: the convolution is a stage inside it."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.gamma = nn.Parameter(torch.ones(1))
+
+    def forward(self, x):
+        return self.conv(x) * self.gamma
+
+
+class _Reused(nn.Module):
+    """One convolution run twice, a stage nested in a layer, a pool and a linear layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+        self.block = _Scaled()
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        x = self.pool(self.block(torch.relu(self.conv(self.conv(x)))))
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+def test_stage_names_and_macs_are_the_traces_and_the_stages_tabs():
+    module = _Reused()
+    model = _tiny(module)
+    refs = stages_of(model)
+    _, stages = capture_stages(module, torch.rand(1, 3, 64, 64))
+    assert [r.name for r in refs] == [s.name for s in stages] == ["conv", "conv (call 2)", "block.conv", "pool"]
+    assert [(r.path, r.call, r.kind, r.channels) for r in refs] == [
+        ("conv", 1, "conv", 3), ("conv", 2, "conv", 3), ("block.conv", 1, "conv", 4), ("pool", 1, "pool", 4)]
+    with torch.no_grad():
+        _, traced = traced_pass(module, torch.rand(1, 3, 64, 64), follow=stage_layers(module), count_macs=True)
+    macs = {n.name: n.macs for n in traced.nodes}
+    conv, block = 64 * 64 * 3 * 27, 64 * 64 * 4 * 27         # output units x weights per unit, one call each
+    assert macs["conv"] == 2 * conv and macs["block"] == macs["block.conv"] == block   # the trace's own count
+    assert [r.macs for r in refs] == [conv, 2 * conv, 2 * conv + block, 2 * conv + block]
+    assert features._stages(model)[1] == traced.macs == trace(module, (3, 64, 64)).macs == 2 * conv + block + 4 * 2
 
 
 def test_a_channel_that_is_off_on_grey_still_gets_a_picture():

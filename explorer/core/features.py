@@ -47,6 +47,7 @@ from explorer.core.models import LoadedModel, PhotoTransform
 from explorer.core.recent import Recent
 from explorer.core.stages import stage_index, stage_layers
 from explorer.core.state import STORES
+from explorer.core.trace import Trace, probe_input, traced_pass
 
 Progress = Callable[[float], None]   # called with the fraction done once per step; may raise to cancel
 
@@ -99,8 +100,10 @@ class Visualization:
 class StageRef:
     """Where a stage lives in the module: its name as the Stages tab lists it, its module's path, which
     call of that module it is (1 unless the module runs more than once per pass), its kind, its channels
-    and `macs`, the multiply-accumulates of the convolutions a pass runs up to this stage at the input
-    size. (A path, not the module: the per-module cache must not keep its own key alive.)"""
+    and `macs`, the multiply-accumulates a pass runs up to and including this stage at the input size,
+    as the trace counts them (FlopCounterMode: convolutions, linear layers, matrix products). Name, call
+    and MACs are read off the one trace (explorer.core.trace). (A path, not the module: the per-module
+    cache must not keep its own key alive.)"""
     name: str
     path: str
     call: int
@@ -110,7 +113,9 @@ class StageRef:
 
 
 RESULTS = STORES.register("features.results", Recent(max_entries=64), "feature visualisations")   # (model, pretrained, stage index, channel, objective, seed, steps, size)
-_STAGES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # module -> (list[StageRef], total macs)
+# module -> (list[StageRef], the whole pass's MACs)
+_STAGES = STORES.register("features.stages", weakref.WeakKeyDictionary(),
+                          "each model's stages and MACs for feature drawings")
 
 
 class _Reached(Exception):
@@ -131,38 +136,48 @@ def input_shape(model: LoadedModel) -> tuple[int, int, int]:
 
 def stages_of(model: LoadedModel) -> list[StageRef]:
     """The model's stages in the Stages tab's order and with its names ("name (call 2)" for a module's
-    second call), found by one forward pass of a blank input; kept per module."""
+    second call), read off one traced pass of a probe image; kept per module."""
     return _stages(model)[0]
 
 
 def _stages(model: LoadedModel) -> tuple[list[StageRef], int]:
-    """(stages_of, the multiply-accumulates of the whole pass's convolutions and linear layers)."""
+    """(stages_of, the multiply-accumulates of the whole pass): a view of the one trace
+    (explorer.core.trace) of a probe image with the Stages tab's layers followed and MACs counted, so
+    names ("path (call n)"), calls and MACs are the trace's; traced once per module, then kept."""
     with model.lock:
         if model.module in _STAGES:
             return _STAGES[model.module]
         layers = stage_layers(model.module)
-        found, calls, macs = [], {}, [0]
-
-        def count(module, inputs, output):
-            if isinstance(module, (nn.Conv2d, nn.Linear)):
-                macs[0] += _first(output)[0].numel() * module.weight[0].numel()
-
-        def hook(module, inputs, output):
-            path, kind, _ = layers[module]
-            calls[path] = calls.get(path, 0) + 1
-            name = path if calls[path] == 1 else f"{path} (call {calls[path]})"
-            found.append(StageRef(name, path, calls[path], kind, int(_first(output).shape[1]), macs[0]))
-
-        handles = [m.register_forward_hook(count) for m in model.module.modules()]
-        handles += [m.register_forward_hook(hook) for m in layers]
-        try:
-            with torch.inference_mode():
-                model.module(torch.zeros((1, *input_shape(model)), device=model.device))
-        finally:
-            for handle in handles:
-                handle.remove()
-        _STAGES[model.module] = found, macs[0]
+        kinds = {path: kind for path, kind, _ in layers.values()}
+        with torch.inference_mode(False), torch.no_grad():     # the trace reads version counters
+            _, traced = traced_pass(model.module, probe_input(model.module, input_shape(model)), follow=layers,
+                                    count_macs=True)
+        so_far = _macs_so_far(traced)
+        found = [StageRef(node.name, node.path, node.call_number, kinds[node.path], int(node.output_shape[1]),
+                          so_far[node.index]) for node in (traced.nodes[i] for i in traced.followed)]
+        _STAGES[model.module] = found, traced.macs
         return _STAGES[model.module]
+
+
+def _macs_so_far(traced: Trace) -> dict[int, int]:
+    """Node index -> the multiply-accumulates the pass has run when that node's call ends, from the
+    trace's per-node MACs: those of the units before it, and of itself (a unit) or, for a followed layer
+    inside a unit, of the followed layers run so far in that unit. A module's MACs (the trace gives all
+    its calls to the first) are shared equally among its calls. MACs of functional calls outside any
+    unit are not in any node: they count in the whole pass's total only."""
+    per_call = {(n.path, n.type): n.macs / max(traced.module_calls.get(n.path, 1), 1)
+                for n in traced.nodes if n.kind == "module" and n.first_call}
+    done = unit = inside = 0.0
+    so_far = {}
+    for node in traced.nodes[1:]:
+        macs = per_call.get((node.path, node.type), 0.0) if node.kind == "module" else 0.0
+        if node.nested:
+            inside += macs
+            so_far[node.index] = round(done + inside)
+        else:
+            done, unit, inside = done + unit, macs, 0.0
+            so_far[node.index] = round(done + unit)
+    return so_far
 
 
 def _first(output) -> torch.Tensor:
@@ -491,8 +506,8 @@ def default_steps(model: LoadedModel, stage=None, *, objective: str = "channel",
     """The number of steps `visualize` takes when given none (the arguments as visualize's): 200 (the
     most, which are 200 forward+backward passes) except on a CPU, where a run gets CPU_BUDGET
     multiply-accumulates, the cost of 200 passes of the default model (about 10-15 s on 2 cores): a
-    pass costs what the model's convolutions cost up to the stage, at the picture's size; never fewer
-    than 48 steps (then a heavy model, VGG-16 say, takes minutes on a CPU)."""
+    pass costs the multiply-accumulates the trace counts up to the stage, at the picture's size; never
+    fewer than 48 steps (then a heavy model, VGG-16 say, takes minutes on a CPU)."""
     ref = _target(model, stage, 0, objective)[0]
     side = input_shape(model)[1]
     return _default_steps(model, ref, side if size is None else _whole(size, "size"))
