@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 import torchvision
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from explorer.ui.architecture_tab import TITLE, compare_in_page, inspect_in_page
 
@@ -147,14 +146,9 @@ def test_a_too_small_height_keeps_the_result_and_says_where_beside_the_height(pa
     height = page.get_by_label("Input height (px)")
     height.fill("10")
     height.press("Enter")
+    # (this Enter used to go unanswered now and then: the pick's echo had put 224 back over the 10)
     stale = page.locator(".not-updated:visible").first
-    try:
-        stale.wait_for(timeout=15_000)
-    except PlaywrightTimeout:
-        # Seen only after the other tests of this file ran: that Enter was not answered. Pressing it
-        # again is answered; the cause is not found yet (closing note of the session that added this).
-        height.press("Enter")
-        stale.wait_for()
+    stale.wait_for()
     page.wait_for_timeout(500)
     messages = set(_visible_messages(page))
     assert len(messages) == 1, messages
@@ -266,3 +260,35 @@ def test_the_tabs_parts_are_what_their_handlers_fill():
     shown = ("alexnet", 224, 224)
     assert len(inspect_in_page("alexnet", 224, 10, shown)) == len(tab.inspect.in_page)
     assert tab.inspect.in_page[-1] is tab.inspect.shown and tab.inspect.results[0] is tab.inspect.totals
+
+
+def test_a_picks_echo_keeps_a_size_typed_after_it_and_a_later_pick_resets(monkeypatch):
+    """Gradio's dropdown sends one pick as two input events; the second must not put the default size
+    back over one typed meanwhile. Picking the model on screen again later still resets the boxes."""
+    from types import SimpleNamespace
+
+    from explorer.ui import architecture_tab as tab
+
+    clock = [1000.0]
+    monkeypatch.setattr(tab.time, "monotonic", lambda: clock[0])
+    request = SimpleNamespace(session_hash="echo-test")
+    first = tab.pick_model("alexnet", None, request)
+    assert first[:2] == [224, 224] and len(first) == tab.PICK_OUTPUTS
+    shown = first[-1]
+    assert shown == ("alexnet", 224, 224)
+    clock[0] += 0.3
+    echo = tab.pick_model("alexnet", shown, request)
+    assert len(echo) == tab.PICK_OUTPUTS and all(u == {"__type__": "update"} for u in echo)
+    clock[0] += tab.ECHO_SECONDS + 1
+    assert tab.pick_model("alexnet", shown, request)[:2] == [224, 224]
+    assert tab.pick_model("vgg16", shown, request)[:2] == [224, 224]           # another model: answered
+    assert tab.pick_model("alexnet", shown, SimpleNamespace(session_hash="other"))[:2] == [224, 224]
+
+
+def test_the_pick_answers_every_output_it_is_wired_to():
+    from explorer.ui import architecture_tab as tab
+    from explorer.ui import build_demo
+
+    demo = build_demo()
+    picks = [d for d in demo.fns.values() if getattr(d, "fn", None) is tab.pick_model]
+    assert picks and all(len(d.outputs) == tab.PICK_OUTPUTS for d in picks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import html
+import time
 from dataclasses import dataclass
 
 import gradio as gr
@@ -12,6 +13,7 @@ from explorer.core import architecture as arch
 from explorer.core.state import STORES
 from explorer.core.gpu import MODEL_QUEUE, gpu, slot_seconds
 from explorer.core.models import DEFAULT_MODEL, MODEL_NAMES, REGISTRY
+from explorer.core.recent import Recent
 from explorer.drawing.architecture_drawing import branching_blocks, draw_block, draw_chain
 from explorer.drawing.comparison_drawing import compare_plot
 from explorer.ui import layers_panel
@@ -191,12 +193,34 @@ def inspect_in_page(name: str, height, width, shown: tuple):
              gr.Markdown("", visible=False)] + _messages(None) + [(name, int(height), int(width))])
 
 
-def pick_model(name: str, shown: tuple):
+# Gradio's dropdown sends one pick as two `input` events, answered one after the other. The second
+# answer reset the size boxes to the model's default again, over a size typed in between; so a pick of
+# the model on screen within a moment of the last pick is that pick's echo and changes nothing. (Picking
+# it again later still resets the boxes.)
+ECHO_SECONDS = 2.0
+PICK_OUTPUTS = 14                                  # height, width, then InspectView.in_page
+_PICKS = STORES.register("architecture.picks", Recent(max_entries=1024), "each session's last model pick",
+                         forget=lambda session: _PICKS.drop_where(lambda key: key == session))
+
+
+def _is_echo(name: str, shown: tuple | None, session) -> bool:
+    last = _PICKS.get(session) if session else None
+    return (last is not None and last[0] == name and time.monotonic() - last[1] < ECHO_SECONDS
+            and bool(shown) and shown[0] == name)
+
+
+def pick_model(name: str, shown: tuple, request: gr.Request = None):
+    session = getattr(request, "session_hash", None)
+    if _is_echo(name, shown, session):
+        return [gr.skip()] * PICK_OUTPUTS
     try:
         _, h, w = arch.model_input_size(name)
     except ValueError as error:
         return [gr.skip()] * 10 + _messages(error) + [shown]
-    return [h, w] + inspect_in_page(name, h, w, shown)
+    answer = [h, w] + inspect_in_page(name, h, w, shown)
+    if session:
+        _PICKS.put(session, (name, time.monotonic()))
+    return answer
 
 
 def block_picture(name: str, height, width, block: str):
