@@ -1,4 +1,5 @@
 """Shared fixtures: the app served on localhost, a gradio_client for it, and headless Chromium."""
+import contextlib
 import os
 import socket
 import sys
@@ -59,15 +60,26 @@ def browser():
         b.close()
 
 
+@contextlib.contextmanager
+def app_page(browser, app_url, width: int = 1400, height: int = 1000, timeout_ms: int = 60_000, tab: str = None):
+    """The app in a fresh browser context of this size, its tabs drawn (and `tab` opened); closed after."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(timeout_ms)
+        page.goto(app_url)
+        page.wait_for_selector("button[role=tab]")
+        if tab:
+            page.get_by_role("tab", name=tab).click()
+        yield page
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def page(browser, app_url):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = context.new_page()
-    pg.set_default_timeout(60_000)
-    pg.goto(app_url)
-    pg.wait_for_selector("button[role=tab]")
-    yield pg
-    context.close()
+    with app_page(browser, app_url) as pg:
+        yield pg
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import app_page
 
 from explorer.ui.picture_input import example_paths
 from explorer.ui.saliency_tab import TITLE
@@ -35,14 +36,8 @@ def _overlap(a: dict, b: dict) -> bool:
 
 @pytest.fixture
 def wide(browser, app_url):
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(180_000)
-    page.goto(app_url)
-    page.wait_for_selector("button[role=tab]")
-    page.get_by_role("tab", name=TITLE).click()
-    yield page
-    context.close()
+    with app_page(browser, app_url, 1440, 900, timeout_ms=180_000, tab=TITLE) as page:
+        yield page
 
 
 def _methods(page) -> list[str]:

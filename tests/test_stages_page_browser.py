@@ -3,6 +3,7 @@ message per mistake, and what is shown always belongs to the picture and channel
 from pathlib import Path
 
 import pytest
+from conftest import app_page
 
 from explorer.drawing.feature_maps import FONT_SIZE, grid_layout, overview_layout
 from explorer.core.models import get_model
@@ -15,14 +16,8 @@ SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "shots"
 
 @pytest.fixture
 def wide(browser, app_url):
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(120_000)
-    page.goto(app_url)
-    page.wait_for_selector("button[role=tab]")
-    page.get_by_role("tab", name=TITLE).click()
-    yield page
-    context.close()
+    with app_page(browser, app_url, 1440, 900, timeout_ms=120_000, tab=TITLE) as page:
+        yield page
 
 
 def _shot(page, name: str) -> None:
@@ -182,13 +177,7 @@ def test_a_text_file_renamed_png_gets_one_message_and_the_previous_picture_comes
 
 @pytest.mark.browser
 def test_on_a_phone_nothing_covers_the_grid_s_cells(browser, app_url):
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    page.set_default_timeout(120_000)
-    try:
-        page.goto(app_url)
-        page.wait_for_selector("button[role=tab]")
-        page.get_by_role("tab", name=TITLE).click()
+    with app_page(browser, app_url, 390, 844, timeout_ms=120_000, tab=TITLE) as page:
         example = page.locator("img[src*='espresso']").first
         example.scroll_into_view_if_needed()
         example.click()
@@ -203,5 +192,3 @@ def test_on_a_phone_nothing_covers_the_grid_s_cells(browser, app_url):
                 return r.right > img.left && r.left < img.right && r.bottom > img.top && r.top < img.bottom; })
                 .filter(Boolean).length; }""")
         assert over == 0
-    finally:
-        context.close()
