@@ -161,8 +161,7 @@ def _occlusion(net, x, target, layer, options):
 
 
 def _occlusion_passes(options: dict, size: tuple[int, int]) -> int:
-    window, stride = occlusion_geometry(size, options)
-    return 1 + math.prod((n - window) // stride + 1 + ((n - window) % stride > 0) for n in size)
+    return 1 + occlusion_positions(size, *occlusion_geometry(size, options))
 
 
 METHODS: dict[str, Method] = {m.name: m for m in [
@@ -251,11 +250,8 @@ def methods_of(name: str) -> list[str]:
     """The METHODS Captum computes correctly on the registered model `name` (no weights are loaded)."""
     if name not in REGISTRY:
         raise ValueError(f"model: unknown name {name!r}; choose one of {', '.join(REGISTRY)}")
-    if name not in _guided_by_name:
-        structure = load_model(name, pretrained=False, device="meta")
-        _guided_by_name[name] = _guided_verdict(structure)
-    guided = _guided_by_name[name][0]
-    return [method for method, m in METHODS.items() if guided or not m.needs_guided_relus]
+    valid = (_guided_by_name.get(name) or guided_backprop_check(load_model(name, pretrained=False, device="meta")))[0]
+    return [method for method, m in METHODS.items() if valid or not m.needs_guided_relus]
 
 
 def _guided_verdict(model: LoadedModel) -> tuple[bool, str]:
