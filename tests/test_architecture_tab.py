@@ -262,33 +262,19 @@ def test_the_tabs_parts_are_what_their_handlers_fill():
     assert tab.inspect.in_page[-1] is tab.inspect.shown and tab.inspect.results[0] is tab.inspect.totals
 
 
-def test_a_picks_echo_keeps_a_size_typed_after_it_and_a_later_pick_resets(monkeypatch):
-    """Gradio's dropdown sends one pick as two input events; the second must not put the default size
-    back over one typed meanwhile. Picking the model on screen again later still resets the boxes."""
-    from types import SimpleNamespace
 
-    from explorer.ui import architecture_tab as tab
-
-    clock = [1000.0]
-    monkeypatch.setattr(tab.time, "monotonic", lambda: clock[0])
-    request = SimpleNamespace(session_hash="echo-test")
-    first = tab.pick_model("alexnet", None, request)
-    assert first[:2] == [224, 224] and len(first) == tab.PICK_OUTPUTS
-    shown = first[-1]
-    assert shown == ("alexnet", 224, 224)
-    clock[0] += 0.3
-    echo = tab.pick_model("alexnet", shown, request)
-    assert len(echo) == tab.PICK_OUTPUTS and all(u == {"__type__": "update"} for u in echo)
-    clock[0] += tab.ECHO_SECONDS + 1
-    assert tab.pick_model("alexnet", shown, request)[:2] == [224, 224]
-    assert tab.pick_model("vgg16", shown, request)[:2] == [224, 224]           # another model: answered
-    assert tab.pick_model("alexnet", shown, SimpleNamespace(session_hash="other"))[:2] == [224, 224]
-
-
-def test_the_pick_answers_every_output_it_is_wired_to():
-    from explorer.ui import architecture_tab as tab
-    from explorer.ui import build_demo
-
-    demo = build_demo()
-    picks = [d for d in demo.fns.values() if getattr(d, "fn", None) is tab.pick_model]
-    assert picks and all(len(d.outputs) == tab.PICK_OUTPUTS for d in picks)
+@pytest.mark.browser
+def test_one_pick_of_a_model_is_one_request_and_a_size_typed_after_it_stays(page):
+    """Gradio's dropdown sends `input` on a pick and again on the blur after it; the pick listens to
+    `select`, so a size typed right after the pick is not put back to the model's default."""
+    joins = []
+    page.on("request", lambda r: joins.append(r.url) if "queue/join" in r.url else None)
+    _open_inspect(page)
+    page.wait_for_timeout(1000)
+    before = len(joins)
+    _pick_model(page, "AlexNet")
+    height = page.get_by_label("Input height (px)")
+    height.fill("100")
+    page.wait_for_timeout(1500)                     # a second answer would have come by now
+    assert len(joins) - before == 1
+    assert height.input_value() == "100"

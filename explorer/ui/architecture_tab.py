@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import html
-import time
 from dataclasses import dataclass
 
 import gradio as gr
@@ -13,7 +12,6 @@ from explorer.core import architecture as arch
 from explorer.core.state import STORES
 from explorer.core.gpu import MODEL_QUEUE, gpu, slot_seconds
 from explorer.core.models import DEFAULT_MODEL, MODEL_NAMES, REGISTRY
-from explorer.core.recent import Recent
 from explorer.drawing.architecture_drawing import branching_blocks, draw_block, draw_chain
 from explorer.drawing.comparison_drawing import compare_plot
 from explorer.ui import layers_panel
@@ -193,34 +191,12 @@ def inspect_in_page(name: str, height, width, shown: tuple):
              gr.Markdown("", visible=False)] + _messages(None) + [(name, int(height), int(width))])
 
 
-# Gradio's dropdown sends one pick as two `input` events, answered one after the other. The second
-# answer reset the size boxes to the model's default again, over a size typed in between; so a pick of
-# the model on screen within a moment of the last pick is that pick's echo and changes nothing. (Picking
-# it again later still resets the boxes.)
-ECHO_SECONDS = 2.0
-PICK_OUTPUTS = 14                                  # height, width, then InspectView.in_page
-_PICKS = STORES.register("architecture.picks", Recent(max_entries=1024), "each session's last model pick",
-                         forget=lambda session: _PICKS.drop_where(lambda key: key == session))
-
-
-def _is_echo(name: str, shown: tuple | None, session) -> bool:
-    last = _PICKS.get(session) if session else None
-    return (last is not None and last[0] == name and time.monotonic() - last[1] < ECHO_SECONDS
-            and bool(shown) and shown[0] == name)
-
-
-def pick_model(name: str, shown: tuple, request: gr.Request = None):
-    session = getattr(request, "session_hash", None)
-    if _is_echo(name, shown, session):
-        return [gr.skip()] * PICK_OUTPUTS
+def pick_model(name: str, shown: tuple):
     try:
         _, h, w = arch.model_input_size(name)
     except ValueError as error:
         return [gr.skip()] * 10 + _messages(error) + [shown]
-    answer = [h, w] + inspect_in_page(name, h, w, shown)
-    if session:
-        _PICKS.put(session, (name, time.monotonic()))
-    return answer
+    return [h, w] + inspect_in_page(name, h, w, shown)
 
 
 def block_picture(name: str, height, width, block: str):
@@ -504,10 +480,12 @@ def _wire_inspect(view: InspectView) -> None:
                                        api_name="architecture_first_view", **in_order)
     gr.on([view.go.click, view.height.submit, view.width.submit], inspect_in_page,
           [view.model, view.height, view.width, view.shown], view.in_page, api_name="summarize_in_page", **in_order)
-    view.model.input(pick_model, [view.model, view.shown], [view.height, view.width] + view.in_page,
-                     api_name="pick_model", **in_order)
-    view.block.input(block_in_page, [view.shown, view.block], [view.picture, view.note], api_name="block_in_page",
-                     **in_order)
+    # `select`, not `input`: Gradio 6.31's dropdown sends `input` on the pick and again on the blur that
+    # follows, and that second answer put the default size back over a size typed in between
+    view.model.select(pick_model, [view.model, view.shown], [view.height, view.width] + view.in_page,
+                      api_name="pick_model", **in_order)
+    view.block.select(block_in_page, [view.shown, view.block], [view.picture, view.note], api_name="block_in_page",
+                      **in_order)
     # The API's endpoints raise on bad input; the page's own events above keep the last result instead.
     view.api_only.click(inspect_model, [view.model, view.height, view.width], view.results, api_name="summarize")
     # a block of any model, not only of the one on screen (the dropdown holds that one's blocks)

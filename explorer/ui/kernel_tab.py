@@ -588,8 +588,8 @@ def _wire_settings(tab: KernelTab) -> None:
     tab.op.change(op_controls, tab.op, [tab.kernel, tab.kernel_size_row, tab.pool_size, tab.bias, tab.ceil_mode],
                   api_name="kernel_op_controls", api_visibility="private")
     controls = tab.controls
-    tab.preset.input(lambda name: pick_preset(name, len(controls)), tab.preset, controls,
-                     api_name="kernel_preset", api_visibility="private", **MODEL_QUEUE)
+    tab.preset.select(lambda name: pick_preset(name, len(controls)), tab.preset, controls,  # once per pick
+                      api_name="kernel_preset", api_visibility="private", **MODEL_QUEUE)
     sizes = [tab.matrix, tab.matrix_rows, tab.matrix_cols]
     for slider, axis in ((tab.matrix_rows, "rows"), (tab.matrix_cols, "cols")):
         slider.input(resize_matrix, sizes + tab.settings[1:], [tab.matrix] + tab.view,

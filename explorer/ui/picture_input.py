@@ -43,7 +43,8 @@ class PictureInput:
             name = f"{self.prefix}_after_{source}"
             events[name] = taken.then(fn, inputs, outputs, api_name=name, api_visibility="private", **event_options)
         name = f"{self.prefix}_after_model"
-        events[name] = self.model.input(fn, inputs, outputs, api_name=name, api_visibility="private", **event_options)
+        # `select`, not `input`: Gradio 6.31's dropdown sends `input` again on the blur after a pick
+        events[name] = self.model.select(fn, inputs, outputs, api_name=name, api_visibility="private", **event_options)
         return events
 
 
