@@ -259,15 +259,28 @@ def _request(session: str, *alive: bool):
 
 
 def test_a_job_nobody_waits_for_reads_as_cancelled():
-    from explorer.ui import saliency_runs
+    from explorer.ui import cancel, saliency_runs
     from explorer.ui.gradio_patches import abandoned
 
     assert abandoned(_request("s", False)) and abandoned(_request("s", False, False))
     assert not abandoned(_request("s", True)) and not abandoned(_request("s", False, True))
     assert not abandoned(_request("s")) and not abandoned(None)        # no job of its own; no queue at all
-    report = saliency_runs.stopping_progress(lambda *a, **k: None, saliency_runs.cancel_flag(_request("left", False)),
-                                             "maps")
-    with pytest.raises(saliency_runs.Stop):
+    report = cancel.stopping_progress(lambda *a, **k: None, saliency_runs.cancel_flag(_request("left", False)),
+                                      "maps")
+    with pytest.raises(cancel.Stop):
         report(0.5)
     here = saliency_runs.cancel_flag(_request("here", True))
-    saliency_runs.stopping_progress(lambda *a, **k: None, here, "maps")(0.5)
+    cancel.stopping_progress(lambda *a, **k: None, here, "maps")(0.5)
+
+
+def test_a_feature_drawing_asked_through_the_api_stops_when_its_client_has_left():
+    """/visualize reports its steps through the session's Cancel flag, as the tab's drawing does: a
+    client gone stops it at the first step instead of holding the queue to the end."""
+    import gradio as gr
+
+    from explorer.ui import stages_features
+
+    with pytest.raises(gr.Error, match="Stopped"):
+        stages_features.visualize_api("digits", 0, 0, "channel", 0, 40, request=_request("gone-api", False))
+    image, numbers = stages_features.visualize_api("digits", 0, 0, "channel", 0, 4, request=_request("here-api", True))
+    assert numbers["steps"] == 4

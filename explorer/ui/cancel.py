@@ -8,6 +8,7 @@ from typing import Hashable
 
 import gradio as gr
 
+from explorer.core.attribution import Cancelled
 from explorer.core.recent import Recent
 from explorer.core.state import STORES
 from explorer.ui.gradio_patches import abandoned
@@ -38,3 +39,17 @@ class CancelFlags:
 
     def forget(self, session: Hashable) -> None:
         self._flags.drop_where(lambda key: key == session)
+
+
+class Stop(Cancelled):
+    """Raised between two steps of a long job when its visitor pressed Cancel or left."""
+
+
+def stopping_progress(progress, flag: threading.Event, label: str):
+    """Reports progress between steps, and stops there when the flag is set (Cancel pressed, or nobody
+    waits for the result any more: a StopFlag), so the queue serves the next request."""
+    def report(fraction: float) -> None:
+        if flag.is_set():
+            raise Stop("cancelled")
+        progress(fraction, desc=label)
+    return report

@@ -12,14 +12,10 @@ from explorer.core.gpu import gpu, reporter, reporting, slot_seconds
 from explorer.core.models import get_model
 from explorer.core.recent import Recent, picture_key
 from explorer.core.state import STORES
-from explorer.ui.cancel import CancelFlags, StopFlag
+from explorer.ui.cancel import CancelFlags, StopFlag, stopping_progress
 
 
 # --- Cancel ---------------------------------------------------------------------------------------------
-
-class Stop(at.Cancelled):
-    pass
-
 
 _FLAGS = CancelFlags("saliency.cancel")
 
@@ -27,16 +23,6 @@ _FLAGS = CancelFlags("saliency.cancel")
 def cancel_flag(request: gr.Request | None) -> StopFlag:
     """The session's Cancel flag for the maps and the trust check."""
     return _FLAGS.for_request(request)
-
-
-def stopping_progress(progress, flag: threading.Event, label: str):
-    """Reports progress between passes through the model, and stops there when the visitor pressed
-    Cancel or left (flag: a StopFlag; nobody waits for the result, so the queue serves the next request)."""
-    def report(fraction: float) -> None:
-        if flag.is_set():
-            raise Stop("cancelled")
-        progress(fraction, desc=label)
-    return report
 
 
 # --- the GPU slots --------------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from explorer.drawing.saliency import (COLORMAPS, MapLook, curve_figure, downloa
 from explorer.ui.number_inputs import NumberInput, SliderInput
 from explorer.ui.picture_input import HINT, MODEL_CHOICES, PictureInput, build_picture_input
 from explorer.ui.predictions import as_label, top_five
-from explorer.ui.saliency_runs import Stop, StopFlag, cancel_flag, checked, explained, stopping_progress, trust_rows
+from explorer.ui.cancel import Stop, StopFlag, stopping_progress
+from explorer.ui.saliency_runs import cancel_flag, checked, explained, trust_rows
 from explorer.ui.upload import ImageUpload
 
 TITLE = "Saliency"

@@ -9,7 +9,7 @@ from PIL import Image
 from explorer.core import budgets, features
 from explorer.core.gpu import gpu, reporter, reporting, slot_seconds
 from explorer.core.models import DEFAULT_MODEL, Inspection, get_model
-from explorer.ui.cancel import CancelFlags, StopFlag
+from explorer.ui.cancel import CancelFlags, Stop, StopFlag, stopping_progress
 from explorer.ui.predictions import one_pass
 from explorer.ui.stages_inspections import cached_inspection, picture_image, stage_index, user_error
 
@@ -18,10 +18,6 @@ FEATURE_OBJECTIVES = [("the channel (its mean)", "channel"), ("its centre unit",
 
 
 _FLAGS = CancelFlags("stages.feature_stops")
-
-
-class Stop(RuntimeError):
-    """Raised by the progress callback when the visitor pressed Cancel."""
 
 
 def _stop_flag(request: gr.Request | None) -> StopFlag:
@@ -98,12 +94,7 @@ def on_feature(picture, model_name, stage_no, channel, objective, seed, request:
     try:
         target, what = _feature_target(inspection, model, index, channel or 0, objective)
 
-        def report(fraction: float) -> None:
-            if flag.is_set():      # Cancel pressed, or nobody waits any more
-                raise Stop("cancelled")
-            progress(fraction, desc="drawing: step by step, the objective rising")
-
-        with reporting(report) as job:
+        with reporting(stopping_progress(progress, flag, "drawing: step by step, the objective rising")) as job:
             v = _visualize(FeatureRequest(model_name, index, target, objective, int(seed or 0)), job)
         yours = _activation(model_name, index, target, picture_image(picture), objective)
     except Stop:
@@ -135,7 +126,7 @@ def on_feature_cancel(request: gr.Request):
     _stop_flag(request).set()
 
 
-def visualize_api(model_name, stage, channel, objective, seed, steps):
+def visualize_api(model_name, stage, channel, objective, seed, steps, request: gr.Request = None):
     """The picture that excites a stage's channel (or its centre unit, or a class logit: then `channel`
     is the class index and `stage` is ignored): the picture and the numbers (objective per step, the
     objective on the picture, seconds). stage: 0-based index or name."""
@@ -146,7 +137,12 @@ def visualize_api(model_name, stage, channel, objective, seed, steps):
     try:
         if steps is not None:         # a budget: one visitor cannot hold the queue for long
             budgets.check_visualize_steps(steps, _default_steps(model_name, stage, objective))
-        v = _visualize(FeatureRequest(model_name, stage, channel, objective, int(seed or 0), steps))
+        flag = _stop_flag(request)
+        flag.clear()
+        with reporting(stopping_progress(lambda *a, **k: None, flag, "")) as job:   # stops if the client leaves
+            v = _visualize(FeatureRequest(model_name, stage, channel, objective, int(seed or 0), steps), job)
+    except Stop:
+        raise gr.Error("Stopped: the client left or pressed Cancel.", title="Cancelled")
     except ValueError as error:
         raise user_error(error)
     return v.image, {"stage": v.stage, "stage_index": v.stage_index, "channel": v.channel,
