@@ -21,10 +21,10 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from explorer.ui import stages_inspections, stages_tab  # noqa: E402
 from explorer.core.bridge import explain_unit  # noqa: E402
-from explorer.ui.gradio_patches import encode  # noqa: E402
 from explorer.core.models import DEFAULT_MODEL, get_model  # noqa: E402
+from explorer.ui import stages_inspections, stages_tab  # noqa: E402
+from explorer.ui.gradio_patches import encode  # noqa: E402
 
 PHOTO = ROOT / "assets" / "examples" / "espresso.jpg"
 

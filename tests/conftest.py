@@ -14,7 +14,7 @@ os.environ.setdefault("EXPLORER_DEVICE", "cpu")
 # Every test runs the app with a stand-in for Hugging Face's `spaces` package (tests/standin/spaces): as
 # on ZeroGPU, a served model's forward pass in an event outside a @spaces.GPU function fails, and a GPU
 # function's arguments and result must pickle. Its log of GPU calls and violations is checked by
-# tests/test_zerogpu.py.
+# tests/ui/test_zerogpu.py.
 STANDIN = Path(__file__).resolve().parent / "standin"
 sys.path.insert(0, str(STANDIN))
 os.environ.setdefault("SPACES_STANDIN_LOG", str(Path(tempfile.mkdtemp(prefix="spaces-standin-")) / "calls.jsonl"))

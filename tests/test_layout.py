@@ -1,14 +1,13 @@
 """The house plan (explorer/__init__.py): core <- drawing <- ui, gradio only in the UI, no import
-cycle, no function over 60 lines, and the flat module names of the README still importable."""
+cycle, no function over 60 lines, no import hook: every module has one name, its file's."""
 import ast
-import importlib
 from pathlib import Path
 
 import pytest
 
 import explorer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "explorer"
 LAYERS = ("core", "drawing", "ui")
 MAX_FUNCTION_LINES = 60
@@ -38,10 +37,9 @@ def _explorer_edges() -> dict[str, set[str]]:
     """module -> the package modules it imports. `from explorer.ui import kernel_tab` is an edge to the
     submodule only: the package's __init__ runs too, but it imports nothing at import time."""
     modules = _modules()
-    resolve = lambda name: explorer.MOVED.get(name[len("explorer."):], name) if name.startswith("explorer.") else name
     edges = {}
     for name, path in modules.items():
-        targets = {resolve(n) for n in _imported(path)} & set(modules)
+        targets = _imported(path) & set(modules)
         packages = {t for t in targets if any(o.startswith(t + ".") for o in targets)}
         edges[name] = targets - packages - {name, "explorer"}
     return edges
@@ -95,18 +93,22 @@ def test_no_function_over_60_lines():
     assert not long, "functions over 60 lines:\n" + "\n".join(long)
 
 
-@pytest.mark.parametrize("flat", sorted(explorer.MOVED))
-def test_a_flat_name_is_the_same_module_as_its_new_home(flat):
-    assert importlib.import_module(f"explorer.{flat}") is importlib.import_module(explorer.MOVED[flat])
+def test_every_public_name_is_exported_and_documented():
+    for name in explorer.__all__:
+        obj = getattr(explorer, name)
+        if callable(obj) and not isinstance(obj, type):
+            doc = obj.__doc__ or ""
+            assert "Args:" in doc and "Returns:" in doc, f"explorer.{name}: its docstring needs Args: and Returns:"
 
 
 def test_importing_the_core_configures_nothing(tmp_path):
     """Import has no side effects: no environment variable, warnings filter or matplotlib backend is set."""
-    import subprocess, sys
+    import subprocess
+    import sys
     code = ("import os, sys, warnings, torch, torchvision, captum.attr, gradio, matplotlib, PIL.Image\n"
             "backend = matplotlib.rcParams._get_backend_or_none()\n"
             "env = dict(os.environ); filters = list(warnings.filters)\n"
-            "import explorer.models, explorer.stages, explorer.attribution, explorer.features, explorer.trust\n"
+            "import explorer, explorer.core.models, explorer.core.stages, explorer.core.attribution, explorer.core.features, explorer.core.trust\n"
             "import explorer.drawing.architecture_drawing, explorer.ui.kernel_tab, explorer.ui.stages_tab\n"
             "import explorer.ui.saliency_tab, explorer.ui.architecture_tab, explorer.ui.app\n"
             "changed = {k for k in set(env) | set(os.environ) if env.get(k) != os.environ.get(k)}\n"
@@ -181,3 +183,143 @@ def test_the_store_check_finds_an_unregistered_store():
     tree = ast.parse("import functools\nCACHE = {}\nSEEN = Recent()\n"
                      "KEPT = STORES.register('k', {}, 'x')\n@functools.lru_cache(maxsize=4)\ndef f(x): return x\n")
     assert _module_stores(tree) - _registered(tree) == {"CACHE", "SEEN", "f"}
+
+
+MAX_MODULE_LINES = 500
+MAX_HANDLER_PARAMETERS = 8
+EVENTS = {"click", "change", "input", "select", "submit", "then", "success", "tick", "release", "load", "upload",
+          "clear", "stream", "blur", "focus", "key_up", "play", "pause", "stop", "end", "start_recording",
+          "stop_recording", "apply", "edit", "like", "unload", "expand", "collapse", "on"}
+PUBLIC_ENDPOINTS = {name.lstrip("/") for name in
+                    __import__("json").loads((ROOT / "tests" / "ui" / "api_contract.json").read_text())}
+
+
+def test_no_module_over_500_lines():
+    long = [f"{name}: {len(path.read_text().splitlines())} lines" for name, path in _modules().items()
+            if len(path.read_text().splitlines()) > MAX_MODULE_LINES]
+    assert not long, "modules over 500 lines (give each job its own file):\n" + "\n".join(long)
+
+
+def _import_hooks(source: str) -> list[str]:
+    tree = ast.parse(source)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in {"meta_path", "path_hooks"}:
+            found.append(f"sys.{node.attr}")
+        if isinstance(node, ast.ImportFrom) and node.module == "importlib.abc":
+            found.append("importlib.abc")
+        if isinstance(node, ast.Import) and any(a.name == "importlib.abc" for a in node.names):
+            found.append("importlib.abc")
+    return found
+
+
+def test_no_import_hook():
+    """Every module has one name, its file's: no finder or alias that gives a module a second name."""
+    hooks = [f"{name}: {hook}" for name, path in _modules().items() for hook in _import_hooks(path.read_text())]
+    assert not hooks, "import hooks: " + ", ".join(hooks)
+
+
+def test_the_hook_check_finds_an_alias_finder():
+    assert _import_hooks("import sys, importlib.abc\nsys.meta_path.append(object())\n")
+
+
+def _skip_calls(node) -> int:
+    return sum(1 for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+               and n.func.attr == "skip")
+
+
+def _paddings(source: str) -> list[int]:
+    """Lines that pad outputs by position: `(gr.skip(),) * n`, `[gr.skip()] * n`, or a tuple/list of
+    several gr.skip() (a dict return leaves those components out instead)."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+            if any(isinstance(side, (ast.Tuple, ast.List)) and _skip_calls(side) for side in (node.left, node.right)):
+                lines.append(node.lineno)
+        elif isinstance(node, (ast.Tuple, ast.List)):
+            if sum(1 for e in node.elts if isinstance(e, ast.Call) and _skip_calls(e)) >= 2:
+                lines.append(node.lineno)
+    return lines
+
+
+def test_no_padding_tuple_in_the_ui():
+    found = [f"{name}:{line}" for name, path in _modules().items() if name.startswith("explorer.ui")
+             for line in _paddings(path.read_text())]
+    assert not found, "outputs padded by position (return a dict of the components that change): " + ", ".join(found)
+
+
+def test_the_padding_check_finds_paddings():
+    assert _paddings("def f():\n    return (gr.skip(),) * 3\n") == [2]
+    assert _paddings("def f():\n    return [gr.skip()] * 7 + [x]\n") == [2]
+    assert _paddings("def f():\n    return gr.skip(), gr.skip(), x\n") == [2]
+    assert not _paddings("def f():\n    return {a: 1}\n")
+
+
+def _count_constants(source: str) -> list[str]:
+    """Module-level whole-number constants that count outputs: named *OUTPUTS / *VIEWS / *_COUNT, or
+    multiplying a tuple or list (padding to a length)."""
+    tree = ast.parse(source)
+    ints = {t.id for node in tree.body if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+            and type(node.value.value) is int for t in node.targets if isinstance(t, ast.Name)}
+    found = {n for n in ints if n.endswith(("OUTPUTS", "VIEWS", "_COUNT"))}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+            sides = (node.left, node.right)
+            if any(isinstance(s, (ast.Tuple, ast.List)) for s in sides):
+                found |= {s.id for s in sides if isinstance(s, ast.Name) and s.id in ints}
+    return sorted(found)
+
+
+def test_no_output_count_constant_in_the_ui():
+    found = [f"{name}.{c}" for name, path in _modules().items() if name.startswith("explorer.ui")
+             for c in _count_constants(path.read_text())]
+    assert not found, "output-count constants (wire outputs by name instead): " + ", ".join(found)
+
+
+def test_the_count_check_finds_a_count_constant():
+    assert _count_constants("VIEWS = 9\nUNIT = 8\ndef f():\n    return (1,) * UNIT\n") == ["UNIT", "VIEWS"]
+    assert not _count_constants("MAX_ROWS = 32\n")
+
+
+def _handler_names(source: str) -> dict[str, int]:
+    """Functions wired to page events (`x.click(fn, ...)`, `gr.on(triggers, fn, ...)`, `fn=`), with the line,
+    leaving out the named public API endpoints (their parameters are a contract: tests/ui/api_contract.json)."""
+    handlers = {}
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in EVENTS):
+            continue
+        keywords = {k.arg: k.value for k in node.keywords}
+        api = keywords.get("api_name")
+        if isinstance(api, ast.Constant) and api.value in PUBLIC_ENDPOINTS:
+            continue
+        position = 1 if node.func.attr == "on" else 0
+        fn = keywords.get("fn") or (node.args[position] if len(node.args) > position else None)
+        if isinstance(fn, ast.Name):
+            handlers[fn.id] = node.lineno
+    return handlers
+
+
+def _parameter_count(fn: ast.FunctionDef) -> int:
+    a = fn.args
+    return len(a.posonlyargs) + len(a.args) + len(a.kwonlyargs) + (99 if a.vararg else 0)
+
+
+def test_no_page_handler_over_8_parameters():
+    """A handler that touches many components takes them as one dict (inputs given as a set)."""
+    sources = {name: path.read_text() for name, path in _modules().items() if name.startswith("explorer.ui")}
+    defs = {n.name: n for s in sources.values() for n in ast.walk(ast.parse(s)) if isinstance(n, ast.FunctionDef)}
+    wide = []
+    for name, source in sources.items():
+        for handler, line in _handler_names(source).items():
+            if handler in defs and _parameter_count(defs[handler]) > MAX_HANDLER_PARAMETERS:
+                wide.append(f"{name}:{line} {handler} ({'*args' if defs[handler].args.vararg else _parameter_count(defs[handler])})")
+    assert not wide, "page handlers over 8 parameters (take a set of inputs as one dict): " + ", ".join(wide)
+
+
+def test_the_handler_check_finds_a_wide_handler():
+    source = ("def h(a, b, c, d, e, f, g, h, i):\n    pass\n"
+              "def v(*controls):\n    pass\n"
+              "button.click(h, inputs, outputs)\nbox.change(fn=v)\ngr.on([x.change], h)\n")
+    assert set(_handler_names(source)) == {"h", "v"}
+    tree = ast.parse(source)
+    assert [_parameter_count(n) for n in tree.body[:2]] == [9, 99]

@@ -40,7 +40,8 @@ def test_front_matter_is_what_spaces_needs():
 
 
 def test_pinned_gradio_is_the_front_matter_version():
-    assert f"gradio=={_front_matter()['sdk_version']}" in (ROOT / "requirements.txt").read_text()
+    version = re.escape(str(_front_matter()["sdk_version"]))
+    assert re.search(rf"^gradio(\[mcp\])?=={version}$", (ROOT / "requirements.txt").read_text(), re.M)
 
 
 def _imports_of_file(path: Path) -> set[str]:
@@ -56,7 +57,7 @@ def _imports_of_file(path: Path) -> set[str]:
 def _third_party_imports(*paths: Path) -> set[str]:
     files = [f for p in paths for f in (p.rglob("*.py") if p.is_dir() else [p])]
     found = set().union(*(_imports_of_file(f) for f in files))
-    local = {"explorer", "tests"} | {p.stem for p in (ROOT / "tests").glob("*.py")}
+    local = {"explorer", "tests", "benchmarks", "scripts"} | {p.stem for p in (ROOT / "tests").rglob("*.py")}
     return {name for name in found if name not in sys.stdlib_module_names and name not in local}
 
 

@@ -18,9 +18,8 @@ from torch import nn
 from explorer.core import budgets, nets
 from explorer.core.architecture_fit import misfit_error
 from explorer.core.models import IMAGENET, REGISTRY, load_model
-from explorer.core.trace import CONTAINERS, Trace, total_macs, trace
 from explorer.core.state import STORES
-
+from explorer.core.trace import CONTAINERS, Trace, total_macs, trace
 
 # ---------------------------------------------------------------------------------------------------
 # Loading models by name (through the project's registry)

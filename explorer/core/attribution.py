@@ -15,8 +15,15 @@ from typing import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
-from captum.attr import (GuidedGradCam, IntegratedGradients, LayerAttribution, LayerGradCam, NoiseTunnel,
-                         Occlusion, Saliency)
+from captum.attr import (
+    GuidedGradCam,
+    IntegratedGradients,
+    LayerAttribution,
+    LayerGradCam,
+    NoiseTunnel,
+    Occlusion,
+    Saliency,
+)
 from PIL import Image, ImageDraw
 from torch import nn
 
@@ -27,7 +34,6 @@ from explorer.core.models import REGISTRY, LoadedModel, PhotoTransform, load_mod
 from explorer.core.stages import stage_kind
 from explorer.core.state import STORES
 from explorer.core.trace import traced_pass
-
 
 Progress = Callable[[float], None]   # called with the fraction done; may raise to cancel
 

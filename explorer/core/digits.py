@@ -21,7 +21,7 @@ DIGIT_LABELS = [str(d) for d in range(10)]
 INPUT_SIZE = (1, 28, 28)
 WEIGHTS_PATH = Path(__file__).resolve().parents[2] / "assets" / "models" / "digits.pt"
 # What WEIGHTS_PATH scores on the held-out digits, a stratified 20 % of scikit-learn's load_digits (seed 0)
-# never trained on: 359 of 360, as `scripts/train_digits.py --eval` prints (tests/test_digits.py checks it).
+# never trained on: 359 of 360, as `scripts/train_digits.py --eval` prints (tests/core/test_digits.py checks it).
 HELDOUT_ACCURACY = 99.72      # %
 HELDOUT_DATA = "scikit-learn's digits, a stratified 20 % held out (seed 0)"
 

@@ -15,6 +15,7 @@ import importlib.util
 import math
 from contextlib import contextmanager
 from typing import Callable
+
 from explorer.core.state import STORES
 
 SLOT_BASE_SECONDS = 3.0

@@ -163,7 +163,7 @@ class ModelEntry:
     input_size: (channels, height, width) its weights were trained at: the size summaries, compare()
         and the Architecture tab use unless told otherwise (explorer.core.architecture.model_input_size).
     gmacs: billions of multiply-accumulates of one pass at input_size: sizes ZeroGPU slots
-        (explorer.core.gpu.slot_seconds); tests/test_zerogpu.py checks it against the traced model.
+        (explorer.core.gpu.slot_seconds); tests/ui/test_zerogpu.py checks it against the traced model.
     download_url: its checkpoint's address when it is downloaded rather than shipped ("" when shipped):
         explorer.core.warmup downloads these in the background on a Space (explorer.core.downloads),
         and get_model raises WeightsDownloading while one is still on its way.

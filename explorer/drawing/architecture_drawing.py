@@ -239,7 +239,7 @@ def block_graph(summary: Summary, block: str):
     for i in indices:
         p = preds[i]
         merge = len(p) == 1 and p[0] != IN and len(succs[p[0]]) == 1 and \
-            summary.rows[i].type not in ("torch.cat",) and not summary.rows[i].type[:1] in "+×"
+            summary.rows[i].type not in ("torch.cat",) and summary.rows[i].type[:1] not in "+×"
         if merge:
             boxes[box_of[p[0]]].append(i)
             box_of[i] = box_of[p[0]]

@@ -13,6 +13,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
+
 from explorer.core.state import STORES
 
 NEGATIVE = np.array((33, 102, 172), dtype=np.float32)    # blue

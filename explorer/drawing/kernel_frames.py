@@ -40,7 +40,7 @@ def _font_file(bold: bool, condensed: bool = False) -> str:
     name = "DejaVuSans" + ("Condensed" if condensed else "") + ("-Bold" if bold else "") + ".ttf"
     if (FONT_DIR / name).exists():
         return str(FONT_DIR / name)
-    import matplotlib                         # ships DejaVu Sans wherever the app is installed
+    import matplotlib  # ships DejaVu Sans wherever the app is installed
     return str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name.replace("Condensed", ""))
 
 

@@ -3,13 +3,13 @@ import os
 
 import gradio as gr
 
-from explorer.core.state import STORES
 import explorer.ui.architecture_tab as architecture_tab
 import explorer.ui.gradio_patches as gradio_patches
 import explorer.ui.kernel_tab as kernel_tab
 import explorer.ui.saliency_tab as saliency_tab
 import explorer.ui.stages_tab as stages_tab
 from explorer.core.memory import freeze_startup_objects, limit_allocator_arenas
+from explorer.core.state import STORES
 from explorer.core.warmup import start_background_warmup
 
 LAUNCH_OPTIONS = dict(

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import gradio as gr
 
 from explorer.core import architecture as arch
-from explorer.core.state import STORES
 from explorer.core.gpu import MODEL_QUEUE, gpu, slot_seconds
 from explorer.core.models import DEFAULT_MODEL, MODEL_NAMES, REGISTRY
+from explorer.core.state import STORES
 from explorer.drawing.architecture_drawing import branching_blocks, draw_block, draw_chain
 from explorer.drawing.comparison_drawing import compare_plot
 from explorer.ui import layers_panel

@@ -149,8 +149,8 @@ def version_note(version: str) -> str | None:
     if version == WRITTEN_FOR:
         return None
     return (f"explorer.ui.gradio_patches was written for Gradio {WRITTEN_FOR}, this is Gradio {version}: "
-            f"the patched internals may have changed; run the tests (tests/test_request_log.py, "
-            f"tests/test_public_space.py show each upstream bug) before serving.")
+            f"the patched internals may have changed; run the tests (tests/ui/test_request_log.py, "
+            f"tests/ui/test_public_space.py show each upstream bug) before serving.")
 
 
 def apply() -> str | None:

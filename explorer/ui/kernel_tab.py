@@ -13,13 +13,13 @@ from gradio.utils import get_upload_folder
 
 from explorer.core import budgets
 from explorer.core.gpu import MODEL_QUEUE
-from explorer.ui.gradio_patches import abandoned
-from explorer.drawing.kernel_frames import FrameRenderer, GifStopped
-from explorer.drawing.kernel_presets import PRESET_NAMES, preset
-from explorer.ui.number_inputs import SliderInput
 from explorer.core.recent import Recent
 from explorer.core.sliding import MAX_SIDE, OP_NAMES, Slide, SlideSettings, pytorch_code, replay
 from explorer.core.state import STORES
+from explorer.drawing.kernel_frames import FrameRenderer, GifStopped
+from explorer.drawing.kernel_presets import PRESET_NAMES, preset
+from explorer.ui.gradio_patches import abandoned
+from explorer.ui.number_inputs import SliderInput
 
 TITLE = "Kernel"
 

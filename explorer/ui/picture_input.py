@@ -14,8 +14,8 @@ from PIL import Image, UnidentifiedImageError
 from explorer.core.images import MAX_PIXELS, open_header
 from explorer.core.models import DEFAULT_MODEL, MODEL_NAMES, REGISTRY, SKETCH_MODEL
 from explorer.core.recent import Recent
-from explorer.ui.upload import ImageUpload
 from explorer.core.state import STORES
+from explorer.ui.upload import ImageUpload
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 MODEL_CHOICES = [(REGISTRY[name].title, name) for name in MODEL_NAMES]

@@ -18,7 +18,7 @@ def _predict(model_name: str, image: Image.Image) -> list[tuple[str, float]]:
 
 
 # The tabs call it by this name; the GPU slot is logged under the function's own, "_predict"
-# (tests/test_zerogpu.py reads it there).
+# (tests/ui/test_zerogpu.py reads it there).
 top_five = _predict
 
 

@@ -14,7 +14,6 @@ from explorer.core.recent import Recent, picture_key
 from explorer.core.state import STORES
 from explorer.ui.cancel import CancelFlags, StopFlag, stopping_progress
 
-
 # --- Cancel ---------------------------------------------------------------------------------------------
 
 _FLAGS = CancelFlags("saliency.cancel")

@@ -24,8 +24,14 @@ from explorer.ui.number_inputs import NumberInput, SliderInput
 from explorer.ui.picture_input import HINT, MODEL_CHOICES, PictureInput, build_picture_input
 from explorer.ui.predictions import as_label, top_five
 from explorer.ui.stages_features import FeatureRow, feature_row_layout, visualize_api, wire_feature_row
-from explorer.ui.stages_inspections import (cached_inspection, inspection_for, is_sketch, picture_image, stage_index,
-                                            user_error)
+from explorer.ui.stages_inspections import (
+    cached_inspection,
+    inspection_for,
+    is_sketch,
+    picture_image,
+    stage_index,
+    user_error,
+)
 from explorer.ui.upload import ImageUpload
 
 TITLE = "Stages"

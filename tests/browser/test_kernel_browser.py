@@ -1,0 +1,385 @@
+"""The Kernel tab and the Architecture tab's "Other layers" panel in headless Chromium: the frame
+animates, every control answers (Enter, leaving the box, arrow keys), a mistake gets one message beside
+the control at fault while the last good result stays, and the page reads cleanly at 1440x900."""
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from playwright.sync_api import Error as PlaywrightError
+
+from explorer.core.sliding import slide
+from explorer.drawing.kernel_frames import FrameRenderer
+from explorer.drawing.kernel_presets import CHAPTER_KERNEL, CHAPTER_MATRIX, PRESET_NAMES
+from explorer.ui.kernel_tab import PAUSE, PLAY, TITLE
+
+pytestmark = pytest.mark.browser
+
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "shots"
+
+
+@pytest.fixture
+def kernel(page):
+    """The page at 1440x900 on the Kernel tab, with the console's warnings and errors collected."""
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.console = []
+    page.on("console", lambda m: page.console.append(m.text) if m.type in ("warning", "error") else None)
+    page.get_by_role("tab", name=TITLE).click()
+    _frame_loaded(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return page
+
+
+def _frame_loaded(page):
+    page.wait_for_function("() => { const i = document.querySelector('#kernel_frame img');"
+                           " return i && i.complete && i.naturalWidth > 0; }")
+
+
+def frame_src(page):
+    return page.locator("#kernel_frame img").first.get_attribute("src")
+
+
+def frame_pixels(page) -> bytes:
+    _frame_loaded(page)
+    body = page.request.get(frame_src(page)).body()
+    with Image.open(io.BytesIO(body)) as im:
+        return im.convert("RGB").tobytes()
+
+
+def chapter_frame(step: int) -> bytes:
+    """Frame `step` (1-based) of the chapter's example (stride 2), drawn here without the app."""
+    return FrameRenderer(slide(CHAPTER_MATRIX, CHAPTER_KERNEL, stride=2)).frame(step - 1).convert("RGB").tobytes()
+
+
+def wait_for_new_frame(page, before):
+    page.wait_for_function("b => { const i = document.querySelector('#kernel_frame img');"
+                           " return i && i.complete && i.naturalWidth > 0 && i.src !== b; }", arg=before)
+
+
+def edit_cell(page, table_id, row, col, text):
+    cell = page.locator(f"#{table_id} [data-testid=cell-{row}-{col}]")
+    cell.scroll_into_view_if_needed()
+    cell.dblclick()
+    # the cell's editor must have the focus before Ctrl+A selects its text (else the typing is appended)
+    page.wait_for_function("id => { const e = document.activeElement; return e && ['INPUT', 'TEXTAREA']"
+                           ".includes(e.tagName) && e.closest('#' + id) !== null; }", arg=table_id)
+    page.keyboard.press("Control+a")
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+
+
+def type_in_dropdown(page, label, text, key="Enter"):
+    box = page.get_by_label(label)
+    box.scroll_into_view_if_needed()
+    box.click()
+    box.fill(text)
+    box.press(key)
+
+
+def visible_messages(page) -> list[str]:
+    return [m.inner_text() for m in page.locator(".input-msg").all() if m.is_visible()]
+
+
+def test_play_changes_the_frame_and_pause_stops_it(kernel):
+    page = kernel
+    before = frame_src(page)
+    _choose_preset(page, "Photo crop with edge detector")       # 196 steps: time to pause on the way
+    wait_for_new_frame(page, before)
+    before = frame_src(page)
+    page.get_by_role("button", name=PLAY).click()
+    wait_for_new_frame(page, before)
+    page.evaluate("document.querySelector('#kernel_buttons').scrollIntoView({block: 'start'})")
+    wait_for_new_frame(page, frame_src(page))
+    page.screenshot(path=str(SHOTS / "kernel_animating.png"))
+    speed = page.locator("#kernel_speed input[type=number]")
+    speed.fill("10")                       # a tick every 100 ms: often one in flight when Pause is clicked
+    speed.press("Enter")
+    step = page.locator("#kernel_step input[type=number]")
+    for _ in range(8):                     # a tick sent just before a Pause must not step on after it
+        page.get_by_role("button", name=PAUSE).click()
+        page.get_by_role("button", name=PLAY).wait_for()
+        paused_at = step.input_value()
+        page.wait_for_timeout(600)
+        assert step.input_value() == paused_at
+        page.get_by_role("button", name=PLAY).click()
+        page.get_by_role("button", name=PAUSE).wait_for()
+        page.wait_for_timeout(450)
+    assert int(step.input_value()) > 1
+
+
+def test_a_bad_cell_gives_one_message_beside_the_matrix_and_keeps_the_last_result(kernel):
+    page = kernel
+    page.screenshot(path=str(SHOTS / "kernel.png"))
+    page.screenshot(path=str(SHOTS / "kernel_full.png"), full_page=True)
+    before_frame, before_code = frame_src(page), page.locator("#kernel_code").inner_text()
+    edit_cell(page, "kernel_matrix", 1, 1, "abc")
+    page.locator("#kernel_matrix_msg .input-msg").wait_for()
+    page.wait_for_timeout(1500)            # time for any further message to arrive
+    assert page.locator(".toast-body").count() == 0
+    assert visible_messages(page) == ["matrix row 2, column 2: 'abc' is not a number"]
+    assert page.locator("#kernel_stale").is_visible() and "Not updated" in page.locator("#kernel_stale").inner_text()
+    assert frame_src(page) == before_frame and page.locator("#kernel_code").inner_text() == before_code
+    assert page.get_by_text("Error", exact=True).count() == 0
+    assert page.console == []
+    page.screenshot(path=str(SHOTS / "kernel_bad_cell.png"))
+    page.screenshot(path=str(SHOTS / "kernel_bad_cell_full.png"), full_page=True)
+
+    page.get_by_role("tab", name="Architecture").click()     # the tab not in view said nothing
+    page.get_by_role("tab", name="Other layers on your matrix").click()
+    page.locator("#layers_matrix").wait_for()
+    assert visible_messages(page) == [] and page.locator(".toast-body").count() == 0
+
+    page.get_by_role("tab", name=TITLE).click()
+    edit_cell(page, "kernel_matrix", 1, 1, "5")                 # fixed: a fresh result, no message
+    wait_for_new_frame(page, before_frame)
+    page.locator("#kernel_stale").wait_for(state="hidden")
+    assert visible_messages(page) == [] and page.console == []
+    matrix = [row[:] for row in CHAPTER_MATRIX]
+    matrix[1][1] = 5
+    expected = FrameRenderer(slide(matrix, CHAPTER_KERNEL, stride=2)).frame(0).convert("RGB").tobytes()
+    assert frame_pixels(page) == expected
+    assert "[2, 5, 4, 0]" in page.locator("#kernel_code").inner_text()
+
+
+def test_stride_0_is_named_beside_the_settings_and_a_good_stride_clears_it(kernel):
+    page = kernel
+    before = frame_src(page)
+    type_in_dropdown(page, "Stride (s or h,w)", "0")
+    page.locator("#kernel_settings_msg .input-msg").wait_for()
+    page.wait_for_timeout(1000)
+    assert visible_messages(page) == ["stride: must be at least 1, got 0"]
+    assert page.locator(".toast-body").count() == 0 and frame_src(page) == before
+    assert page.locator("#kernel_stale").is_visible()
+
+    type_in_dropdown(page, "Stride (s or h,w)", "3", key="Tab")     # leaving the box is enough
+    page.locator("#kernel_stale").wait_for(state="hidden")
+    out = F.conv2d(torch.tensor(CHAPTER_MATRIX, dtype=torch.float64)[None, None],
+                   torch.tensor(CHAPTER_KERNEL, dtype=torch.float64)[None, None], stride=3)[0, 0]
+    assert f"Output {out.shape[0]}x{out.shape[1]}" in page.locator("#kernel_info").inner_text()
+    assert visible_messages(page) == [] and page.console == []
+
+
+def test_the_step_answers_to_enter_leaving_the_box_and_arrow_keys(kernel):
+    page = kernel
+    box = page.locator("#kernel_step input[type=number]")
+    box.scroll_into_view_if_needed()
+    assert frame_pixels(page) == chapter_frame(1)
+
+    before = frame_src(page)
+    box.fill("3")
+    box.press("Enter")
+    wait_for_new_frame(page, before)
+    assert frame_pixels(page) == chapter_frame(3)
+
+    before = frame_src(page)
+    page.locator("#kernel_step input[type=range]").focus()
+    page.keyboard.press("ArrowRight")
+    wait_for_new_frame(page, before)
+    assert box.input_value() == "4" and frame_pixels(page) == chapter_frame(4)
+
+    before = frame_src(page)
+    box.fill("2")
+    box.press("Tab")
+    wait_for_new_frame(page, before)
+    assert frame_pixels(page) == chapter_frame(2)
+
+    before = frame_src(page)
+    track = page.locator("#kernel_step input[type=range]").bounding_box()
+    y = track["y"] + track["height"] / 2
+    page.mouse.move(track["x"] + track["width"] * 0.4, y)         # step 2 of 4 sits at a third
+    page.mouse.down()
+    page.mouse.move(track["x"] + track["width"] - 2, y, steps=8)   # dragged to the end
+    page.mouse.up()
+    wait_for_new_frame(page, before)
+    until(lambda: box.input_value() == "4" and frame_pixels(page) == chapter_frame(4))
+    assert page.console == []
+
+
+GLYPH_DRAWN = """([text, font]) => {
+  // the pixels of `text` and of a character no font has (U+E000): equal pixels mean an empty box
+  const draw = (t) => { const c = document.createElement('canvas'); c.width = 60; c.height = 40;
+    const g = c.getContext('2d'); g.font = font; g.fillText(t, 5, 30);
+    return Array.from(g.getImageData(0, 0, 60, 40).data).join(','); };
+  return draw(text) !== draw('\\uE000');
+}"""
+
+
+def test_button_labels_render_and_stay_on_one_line(kernel):
+    page = kernel
+    ids = ["kernel_play", "kernel_back", "kernel_forward"]
+    before = frame_src(page)
+    _choose_preset(page, "Photo crop with edge detector")       # 196 steps: still playing when measured
+    wait_for_new_frame(page, before)
+    page.get_by_role("button", name=PLAY).click()
+    page.get_by_role("button", name=PAUSE).wait_for()
+    for element_id in ids:
+        button = page.locator(f"#{element_id}")
+        label = button.inner_text().strip()
+        font = button.evaluate("b => { const s = getComputedStyle(b); return `${s.fontWeight} ${s.fontSize} ${s.fontFamily}`; }")
+        for glyph in {c for c in label if ord(c) > 127}:
+            assert page.evaluate(GLYPH_DRAWN, [glyph, font]), f"{glyph!r} (U+{ord(glyph):04X}) of {label!r} draws an empty box"
+        lines = button.evaluate("b => { const r = document.createRange(); r.selectNodeContents(b);"
+                                " return new Set(Array.from(r.getClientRects()).map(x => Math.round(x.top))).size; }")
+        assert lines == 1, f"{label!r} wraps onto {lines} lines"
+    page.get_by_role("button", name=PAUSE).click()
+    page.get_by_role("button", name=PLAY).wait_for()
+
+
+def _choose_preset(page, name):
+    box = page.locator("#kernel_preset input")
+    box.scroll_into_view_if_needed()
+    box.click()
+    page.get_by_role("option", name=name, exact=True).click()
+
+
+def test_code_line_numbers_sit_beside_their_lines(kernel):
+    page = kernel
+    before = frame_src(page)
+    _choose_preset(page, "Photo crop with edge detector")     # 35 lines of code instead of 22
+    wait_for_new_frame(page, before)
+    page.wait_for_timeout(500)             # measured below the fold, as a full-page screenshot shows it
+    offsets = page.evaluate("""() => {
+      const editor = document.querySelector('#kernel_code .cm-editor');
+      const lines = [...editor.querySelectorAll('.cm-content .cm-line')];
+      return [...editor.querySelectorAll('.cm-lineNumbers .cm-gutterElement')]
+        .filter(e => e.offsetHeight > 0 && /^\\d+$/.test(e.innerText.trim()))
+        .map(e => { const n = +e.innerText.trim();
+                    return [n, e.getBoundingClientRect().top - lines[n - 1].getBoundingClientRect().top]; });
+    }""")
+    assert len(offsets) >= 30
+    drift = {n: round(d, 1) for n, d in offsets if abs(d) > 2}
+    assert drift == {}, f"line numbers away from their lines (px): {drift}"
+
+
+def test_every_preset_name_shows_whole_and_clear_of_its_arrow(kernel):
+    page = kernel
+    for name in PRESET_NAMES:
+        _choose_preset(page, name)
+        page.wait_for_function("n => document.querySelector('#kernel_preset input').value === n", arg=name)
+        text_end, arrow_start, cut = page.evaluate("""() => {
+          const input = document.querySelector('#kernel_preset input');
+          const arrow = document.querySelector('#kernel_preset svg.dropdown-arrow');
+          const box = input.getBoundingClientRect(), style = getComputedStyle(input);
+          return [box.right - parseFloat(style.paddingRight), arrow.getBoundingClientRect().left,
+                  input.scrollWidth > input.clientWidth];
+        }""")
+        assert text_end <= arrow_start + 0.5, f"{name!r} runs under the arrow"
+        assert not cut, f"{name!r} is cut"
+
+
+def test_long_weights_stay_inside_the_table(kernel):
+    page = kernel
+    before = frame_src(page)
+    _choose_preset(page, "Blur on a square")                      # a 3x3 kernel
+    wait_for_new_frame(page, before)
+    before = frame_src(page)
+    edit_cell(page, "kernel_weights", 0, 2, "0.3333333333333333333333")
+    wait_for_new_frame(page, before)
+    page.locator("#kernel_weights").click(position={"x": 5, "y": 5})   # leave the cell
+    page.wait_for_timeout(500)
+    table_right, cell_right, text_right = page.evaluate("""() => {
+      const grid = document.querySelector('#kernel_weights [role=grid]');
+      const cell = grid.querySelector('[data-testid=cell-0-2]');
+      const text = cell.querySelector('span');
+      const range = document.createRange(); range.selectNodeContents(text);
+      const right = Math.max(...Array.from(range.getClientRects()).map(r => r.right));
+      return [grid.getBoundingClientRect().right, cell.getBoundingClientRect().right, right];
+    }""")
+    assert "0.333333333333" in page.locator("#kernel_weights [data-testid=cell-0-2]").inner_text()
+    assert cell_right <= table_right + 0.5 and text_right <= cell_right + 0.5
+
+
+def test_the_code_download_is_named_after_what_it_holds(kernel):
+    page = kernel
+    button = page.locator("#kernel_code_download")
+    button.scroll_into_view_if_needed()
+    with page.expect_download() as download:
+        button.click()
+    assert download.value.suggested_filename == "conv2d_4x4_input_2x2_kernel.py"
+    namespace = {}
+    exec(Path(download.value.path()).read_text(), namespace)
+    expected = F.conv2d(torch.tensor(CHAPTER_MATRIX, dtype=torch.float64)[None, None],
+                        torch.tensor(CHAPTER_KERNEL, dtype=torch.float64)[None, None], stride=2)[0, 0]
+    assert torch.equal(namespace["out"], expected)
+    assert page.locator("#kernel_code button[aria-label=Download], #kernel_code a[download]").count() == 0
+
+
+def until(condition, seconds=20.0):
+    """Wait until condition() holds (a table the page redraws has no single attribute to wait for)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if condition():
+                return
+            problem = "the page did not get there in time"
+        except (ValueError, PlaywrightError) as error:       # a table caught while it is redrawn
+            problem = f"the page did not get there in time: {error}"
+        assert time.monotonic() < deadline, problem
+        time.sleep(0.2)
+
+
+def _table_numbers(page, label) -> np.ndarray:
+    grid = page.get_by_role("grid", name=label)
+    rows = int(grid.get_attribute("aria-rowcount")) - 1
+    cols = int(grid.get_attribute("aria-colcount")) - (1 if grid.locator("[role=rowheader]").count() else 0)
+    return np.array([[float(grid.locator(f"[data-testid=cell-{r}-{c}]").inner_text()) for c in range(cols)]
+                     for r in range(rows)])
+
+
+def test_other_layers_show_each_layer_on_their_example_and_follow_edits(kernel):
+    page = kernel
+    page.get_by_role("tab", name="Architecture").click()
+    page.get_by_role("tab", name="Other layers on your matrix").click()
+    page.locator("#layers_matrix").wait_for()
+    matrix = _table_numbers(page, "Your matrix")
+    relu = _table_numbers(page, "nn.ReLU(): negatives become 0")
+    expected = torch.relu(torch.tensor(matrix)).numpy()
+    assert np.array_equal(relu, expected) and not np.array_equal(relu, matrix)      # ReLU visibly acts
+    page.screenshot(path=str(SHOTS / "other_layers.png"))
+
+    edit_cell(page, "layers_matrix", 0, 0, "20")                                   # edits are followed
+    matrix[0, 0] = 20
+    expected = F.adaptive_max_pool2d(torch.tensor(matrix)[None, None], (2, 2))[0, 0].numpy()
+    assert expected[0, 0] == 20
+    until(lambda: np.array_equal(_table_numbers(page, "nn.AdaptiveMaxPool2d((h, w))"), expected))
+
+    height = page.get_by_label("Adaptive pool output height")                      # typing + Enter
+    height.fill("3")
+    height.press("Enter")
+    expected = F.adaptive_max_pool2d(torch.tensor(matrix)[None, None], (3, 2))[0, 0].numpy()
+    until(lambda: np.array_equal(_table_numbers(page, "nn.AdaptiveMaxPool2d((h, w))"), expected))
+    page.screenshot(path=str(SHOTS / "other_layers_full.png"), full_page=True)
+
+    page.get_by_role("button", name="Use the Kernel tab's matrix").click()
+    page.wait_for_function("() => document.body.innerText.includes('4×4 → 3×2')")
+    until(lambda: np.array_equal(_table_numbers(page, "Your matrix"), np.array(CHAPTER_MATRIX, dtype=float)))
+    expected = F.adaptive_avg_pool2d(torch.tensor(CHAPTER_MATRIX, dtype=torch.float64)[None, None], (3, 2))[0, 0]
+    until(lambda: np.allclose(_table_numbers(page, "nn.AdaptiveAvgPool2d((h, w))"), expected.numpy(), atol=1e-4))
+    assert page.locator(".toast-body").count() == 0 and page.console == []
+
+
+def test_a_1x1_matrix_in_other_layers_gets_words_not_a_pytorch_error(kernel):
+    page = kernel
+    page.get_by_role("tab", name="Architecture").click()
+    page.get_by_role("tab", name="Other layers on your matrix").click()
+    page.locator("#layers_matrix").wait_for()
+    page.get_by_role("tab", name=TITLE).click()             # cut the Kernel tab's matrix to 1x1 ...
+    for element_id in ("kernel_rows", "kernel_cols"):
+        box = page.locator(f"#{element_id} input[type=number]")
+        box.scroll_into_view_if_needed()
+        box.fill("1")
+        box.press("Enter")
+        page.wait_for_timeout(500)
+    page.wait_for_function("() => document.querySelector('#kernel_matrix [role=grid]')"
+                           ".getAttribute('aria-rowcount') === '2' && document.querySelector("
+                           "'#kernel_matrix [role=grid]').getAttribute('aria-colcount') === '2'")
+    page.get_by_role("tab", name="Architecture").click()
+    page.get_by_role("button", name="Use the Kernel tab's matrix").click()
+    page.get_by_text("Not measurable: BatchNorm2d").wait_for()
+    assert "Expected more than 1 value" not in page.locator("body").inner_text()
+    assert page.locator(".toast-body").count() == 0
+    until(lambda: _table_numbers(page, "nn.ReLU(): negatives become 0").tolist() == [[10.0]])

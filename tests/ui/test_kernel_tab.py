@@ -1,0 +1,132 @@
+"""What the Kernel tab's and the "Other layers" panel's handlers return, without a browser: the last good
+result kept on a mistake, the message's place, the preset box, the code file, BatchNorm on one number."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from gradio.components import Dropdown
+
+from explorer.drawing.kernel_presets import CHAPTER_KERNEL, CHAPTER_MATRIX, PRESET_NAMES, preset
+from explorer.ui import kernel_tab, layers_panel
+
+SETTINGS = dict(matrix=CHAPTER_MATRIX, kernel=CHAPTER_KERNEL, op="conv", kernel_size="2", stride="2",
+                padding="0", dilation="1", bias=0.0, ceil_mode=False)
+
+
+def view(**changes):
+    return kernel_tab.slide_view(*{**SETTINGS, **changes}.values())
+
+
+def shown_message(update) -> str | None:
+    return update.value if update.visible else None
+
+
+@pytest.mark.parametrize("changes, slot, words", [
+    (dict(matrix=[[10, 11], [2, "abc"]]), "matrix", "matrix row 2, column 2: &#x27;abc&#x27; is not a number"),
+    (dict(kernel=[[1, "x"], [1, 0]]), "kernel", "kernel row 1, column 2"),
+    (dict(kernel=[[1] * 6] * 6, kernel_size="6"), "kernel", "kernel: the window spans 6 rows"),
+    (dict(stride="0"), "settings", "stride: must be at least 1, got 0"),
+    (dict(op="max", kernel_size="9"), "settings", "kernel_size: the window spans 9 rows"),
+])
+def test_a_mistake_keeps_the_last_result_and_puts_one_message_beside_the_control(changes, slot, words):
+    frame, info, code, step, download, stale, *messages = view(**changes)
+    skip = kernel_tab.gr.skip()
+    assert [frame, info, code, step, download] == [skip] * 5            # the last good result stays
+    assert stale.visible and "Not updated" in stale.value
+    shown = {name: shown_message(m) for name, m in zip(kernel_tab.MESSAGE_SLOTS, messages)}
+    assert [name for name, text in shown.items() if text] == [slot]
+    assert words in shown[slot]
+
+
+def test_good_settings_clear_every_message_and_the_note():
+    frame, info, code, step, download, stale, *messages = view()
+    assert not stale.visible and not any(m.visible for m in messages)
+    expected = F.conv2d(torch.tensor(CHAPTER_MATRIX, dtype=torch.float64)[None, None],
+                        torch.tensor(CHAPTER_KERNEL, dtype=torch.float64)[None, None], stride=2)[0, 0]
+    assert f"**Output {expected.shape[0]}x{expected.shape[1]}**" in info
+    assert step.maximum == expected.numel() and step.value == 1
+
+
+@pytest.mark.parametrize("op, call, name", [
+    ("conv", lambda x: F.conv2d(x, torch.tensor(CHAPTER_KERNEL, dtype=torch.float64)[None, None], stride=2),
+     "conv2d_4x4_input_2x2_kernel.py"),
+    ("max", lambda x: F.max_pool2d(x, 3, stride=2), "max_pool2d_4x4_input_3x3_window.py"),
+    ("avg", lambda x: F.avg_pool2d(x, 3, stride=2), "avg_pool2d_4x4_input_3x3_window.py"),
+])
+def test_the_code_file_is_named_after_what_it_holds_and_runs(op, call, name):
+    r = kernel_tab.compute(kernel_tab.slide_settings(*{**SETTINGS, "op": op, "kernel_size": "3" if op != "conv" else "2"}.values()))
+    path = kernel_tab.code_file(r.s)
+    assert path.endswith("/" + name)
+    namespace = {}
+    exec(open(path).read(), namespace)
+    assert torch.equal(namespace["out"], call(torch.tensor(CHAPTER_MATRIX, dtype=torch.float64)[None, None])[0, 0])
+
+
+def preset_box(values) -> Dropdown:
+    box = values[-1]
+    assert isinstance(box, Dropdown)
+    return box
+
+
+def test_the_preset_box_names_where_the_numbers_came_from():
+    name = PRESET_NAMES[2]
+    assert preset_box(kernel_tab.load_settings({**preset(name), "preset": name})).value == name
+    unit = dict(matrix=CHAPTER_MATRIX, kernel=CHAPTER_KERNEL, op="conv", kernel_size=None, stride=(2, 2),
+                dilation=(1, 1), position=(1, 1))
+    box = preset_box(kernel_tab.load_settings(kernel_tab.settings_from_unit(unit, "From a unit")))
+    assert box.value == kernel_tab.FROM_STAGES
+    assert kernel_tab.FROM_STAGES in [value for _, value in box.choices]
+
+
+def test_batchnorm_on_one_number_says_why_in_words_and_the_other_layers_still_run():
+    relu, train, evaluated, drop_md, bn_train, bn_eval, bn_md, avg, mx, pool_md = \
+        layers_panel.layer_results([[-5]], 0.5, 0, 1, 1)
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):   # what PyTorch says
+        torch.nn.BatchNorm2d(1).train()(torch.full((1, 1, 1, 1), -5.0))
+    assert bn_train is None and bn_eval is None
+    assert bn_md.startswith("Not measurable: BatchNorm2d") and "1×1 matrix has one" in bn_md
+    assert relu == [[torch.relu(torch.tensor(-5.0)).item()]]
+    assert avg == mx == [[-5.0]]
+
+
+def test_the_layers_example_shows_every_layer_at_work():
+    m = np.array(layers_panel.LAYERS_EXAMPLE, dtype=float)
+    relu, *_ = layers_panel.layer_results(m.tolist(), 0.5, 0, 2, 2)
+    assert not np.array_equal(np.array(relu), m)                           # ReLU zeroes something
+    pooled = F.adaptive_avg_pool2d(torch.tensor(m)[None, None], 2)[0, 0]
+    # 5 -> 2: PyTorch's windows are rows/columns 0-2 and 2-4, sharing the middle one
+    assert pooled[0, 0].item() == pytest.approx(m[0:3, 0:3].mean())
+    assert pooled[1, 1].item() == pytest.approx(m[2:5, 2:5].mean())
+
+
+def test_a_bad_layers_input_keeps_the_tables_and_names_it_beside_the_input():
+    *views, matrix_msg, controls_msg = layers_panel.layers_view([[1, "x"]], 0.5, 0, 2, 2)
+    assert views == [kernel_tab.gr.skip()] * 10
+    assert matrix_msg.visible and "matrix row 1, column 2: &#x27;x&#x27; is not a number" in matrix_msg.value
+    assert not controls_msg.visible
+    *views, matrix_msg, controls_msg = layers_panel.layers_view([[1, 2]], 0.5, None, 2, 2)
+    assert controls_msg.visible and "seed" in controls_msg.value and not matrix_msg.visible
+
+
+def test_the_controls_hidden_for_an_operation_are_ignored_and_equal_settings_share_one_renderer():
+    conv = kernel_tab.slide_settings(CHAPTER_MATRIX, CHAPTER_KERNEL, "conv", "9", "2", "0", "1", None, True)
+    assert conv.bias == 0.0 and not conv.ceil_mode and conv.kernel_size == (2, 2)     # pooling's controls ignored
+    pooling = kernel_tab.slide_settings({"data": CHAPTER_MATRIX}, [[1, "x"]], "max", "2", "2,2", "0", "1", 5, 0)
+    assert pooling.kernel is None and pooling.bias == 0.0 and pooling.kernel_size == (2, 2)   # conv's ignored
+    again = kernel_tab.slide_settings(CHAPTER_MATRIX, None, "max", 2, "2", "0,0", 1, 0, False)
+    assert again == pooling and kernel_tab.compute(again) is kernel_tab.compute(pooling)
+    with pytest.raises(ValueError, match="op: must be one of conv, max, avg"):
+        kernel_tab.slide_settings(CHAPTER_MATRIX, CHAPTER_KERNEL, "sum", "2", "2", "0", "1", 0, False)
+
+
+def test_the_tabs_controls_are_what_a_preset_fills_in_order():
+    import gradio as gr
+
+    with gr.Blocks():
+        tab = kernel_tab.build()
+    values = kernel_tab.load_settings({**preset(PRESET_NAMES[0]), "preset": PRESET_NAMES[0]})
+    assert len(values) == len(tab.controls)
+    same = lambda a, b: len(a) == len(b) and all(x is y for x, y in zip(a, b))
+    assert same(tab.controls[:9], tab.settings) and tab.controls[0] is tab.matrix and tab.controls[-1] is tab.preset
+    assert same(tab.controls[-10:-1], tab.view)
+    assert values[2:9] == tuple(preset(PRESET_NAMES[0])[name] for name in kernel_tab.SETTING_NAMES[2:])
