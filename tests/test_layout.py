@@ -126,7 +126,7 @@ CACHE_DECORATORS = {"lru_cache", "cache"}
 # Not stores: constants of the machine, read once; the download queue, work in progress; the model
 # registry, what exists (filled at import, never by a request).
 NOT_STORES = {"explorer.core.budgets": {"machine_memory", "machine_cores"}, "explorer.core.downloads": {"DOWNLOADS"},
-              "explorer.core.models": {"REGISTRY"}}
+              "explorer.core.registry": {"REGISTRY"}}
 
 
 def _is_store_value(value) -> bool:

@@ -2,7 +2,7 @@
 of the classic architectures: parameters, multiply-accumulates, measured latency, ImageNet accuracy.
 
 CNNNet itself lives in explorer.core.nets (importable from here too); the facts about each model
-(input size, accuracy, the chapter's figures) come from its registry entry in explorer.core.models.
+(input size, accuracy, the chapter's figures) come from its registry entry in explorer.core.registry.
 """
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from torch import nn
 
 from explorer.core import budgets, nets
 from explorer.core.architecture_fit import misfit_error
-from explorer.core.models import IMAGENET, REGISTRY, load_model
+from explorer.core.models import load_model
+from explorer.core.registry import IMAGENET, REGISTRY
 from explorer.core.state import STORES
 from explorer.core.trace import CONTAINERS, Trace, total_macs, trace
 
@@ -189,7 +190,7 @@ def _check_input_size(input_size, module: nn.Module) -> tuple[int, int, int]:
 def summarize(name_or_module, input_size=None) -> Summary:
     """Every layer the model runs on one image of `input_size` (C, H, W), in forward order.
 
-    `name_or_module`: a name from explorer.core.models.MODEL_NAMES or any torch.nn.Module.
+    `name_or_module`: a name from explorer.core.registry.MODEL_NAMES or any torch.nn.Module.
     `input_size` defaults to the model's own input (3×224×224 for the ImageNet models, 1×28×28 for digits).
     Raises ValueError for an unknown name or an input size the model cannot take."""
     name, module, lock, size = _resolve(name_or_module, input_size)

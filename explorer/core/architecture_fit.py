@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from explorer.core.hooks import hooked
 from explorer.core.receptive_field import pair
 
 
@@ -90,17 +91,13 @@ def find_breakage(module: nn.Module, size: tuple) -> Breakage | None:
     def leave(mod, args, output):
         running.pop()
 
-    handles = [h for m in module.modules()
-               for h in (m.register_forward_pre_hook(enter), m.register_forward_hook(leave))]
-    try:
-        _forward_on_meta(module, size)
-    except RuntimeError:
-        pass
-    else:
-        return None
-    finally:
-        for handle in handles:
-            handle.remove()
+    with hooked(module.modules(), pre=enter, forward=leave):
+        try:
+            _forward_on_meta(module, size)
+        except RuntimeError:
+            pass
+        else:
+            return None
     if not running:
         return None
     culprit, arriving = running[-1]

@@ -24,16 +24,19 @@ from captum.attr import (
     Occlusion,
     Saliency,
 )
-from PIL import Image, ImageDraw
+from PIL import Image
 from torch import nn
 
 from explorer.core import budgets
 from explorer.core.budgets import echo
+from explorer.core.guided_check import guided_backprop_check, registered_verdict
+from explorer.core.hooks import hooked
 from explorer.core.images import load_image
-from explorer.core.models import REGISTRY, LoadedModel, PhotoTransform, load_model
+from explorer.core.loaded_model import LoadedModel
+from explorer.core.memory import release_memory
+from explorer.core.registry import REGISTRY, PhotoTransform
 from explorer.core.stages import stage_kind
 from explorer.core.state import STORES
-from explorer.core.trace import traced_pass
 
 Progress = Callable[[float], None]   # called with the fraction done; may raise to cancel
 
@@ -110,13 +113,8 @@ def picture_bytes(module: nn.Module, x: torch.Tensor) -> int:
             if torch.is_tensor(output):
                 total += output[:1].numel() * output.element_size()
         leaves = [m for m in module.modules() if next(m.children(), None) is None]
-        handles = [m.register_forward_hook(count) for m in leaves]
-        try:
-            with torch.no_grad():
-                module(x[:1].detach())
-        finally:
-            for handle in handles:
-                handle.remove()
+        with hooked(leaves, forward=count), torch.no_grad():
+            module(x[:1].detach())
         sizes[shape] = max(total, x[:1].numel() * x.element_size())
     return sizes[shape]
 
@@ -211,75 +209,12 @@ def method_title(name: str) -> str:
 # ----------------------------------------------------------------------------------------------------
 # Which methods are valid for which model.
 
-# rectifiers by explorer.core.trace.op_name (relu_ is relu)
-_RECTIFIERS = {"relu", "relu6", "hardtanh", "leaky_relu", "silu", "hardswish", "gelu", "elu", "selu", "celu",
-               "mish", "prelu", "rrelu", "softplus"}
-
-
-_guided_ok: "weakref.WeakKeyDictionary[nn.Module, tuple[bool, str]]" = STORES.register(
-    "attribution.guided_ok", weakref.WeakKeyDictionary(), "whether guided backprop is valid, per loaded module")
-_guided_by_name: dict[str, tuple[bool, str]] = STORES.register("attribution.guided_validity", {}, "whether guided backprop is valid, per model")
-
-
-def _probe_input(model: LoadedModel) -> torch.Tensor:
-    """A picture every model accepts (photos and sketches alike): a dark square on white."""
-    picture = Image.new("RGB", (256, 256), "white")
-    ImageDraw.Draw(picture).rectangle((96, 64, 160, 192), fill="black")
-    return model.preprocess(picture)
-
-
-def _structure(model: LoadedModel) -> tuple[nn.Module, torch.Tensor]:
-    """The model's architecture on the meta device, with a probe input there: a pass through it runs
-    the same modules and functions with no arithmetic and no data (nothing for a GPU to do)."""
-    parameter = next(model.module.parameters(), None)
-    if model.name in REGISTRY and (parameter is None or parameter.device.type != "meta"):
-        model = load_model(model.name, pretrained=False, device="meta")
-    return model.module, _probe_input(model).to(model.device)
-
-
-def guided_backprop_check(model: LoadedModel) -> tuple[bool, str]:
-    """(valid, why): guided backpropagation is right only when every rectifier is an nn.ReLU module
-    called exactly once per forward pass (Captum overrides gradients on nn.ReLU modules only). The
-    check is of the architecture: it runs on the meta device, once per registered model."""
-    if model.name in _guided_by_name:
-        return _guided_by_name[model.name]
-    if model.module in _guided_ok:
-        return _guided_ok[model.module]
-    verdict = _guided_verdict(model)
-    if model.name in REGISTRY:
-        _guided_by_name[model.name] = verdict
-    _guided_ok[model.module] = verdict
-    return verdict
-
-
 def methods_of(name: str) -> list[str]:
     """The METHODS Captum computes correctly on the registered model `name` (no weights are loaded)."""
     if name not in REGISTRY:
         raise ValueError(f"model: unknown name {name!r}; choose one of {', '.join(REGISTRY)}")
-    valid = (_guided_by_name.get(name) or guided_backprop_check(load_model(name, pretrained=False, device="meta")))[0]
+    valid = registered_verdict(name)[0]
     return [method for method, m in METHODS.items() if valid or not m.needs_guided_relus]
-
-
-def _guided_verdict(model: LoadedModel) -> tuple[bool, str]:
-    """The verdict read off the trace of one pass on the meta device: which modules ran how often, and
-    which module was running when each rectifier was applied."""
-    module, x = _structure(model)
-    with model.lock, torch.no_grad():
-        traced = traced_pass(module, x)[1]
-    relus = {path for path, m in module.named_modules() if isinstance(m, nn.ReLU)}
-    outside = {op for op, path in traced.op_callers if op in _RECTIFIERS and path not in relus}
-    reused = sorted(path for path in relus if traced.module_calls.get(path, 0) > 1)
-    if outside:
-        found = ", ".join(sorted("ReLU6 (hardtanh)" if n == "hardtanh" else n for n in outside))
-        verdict = (False, f"it applies {found} outside nn.ReLU modules, which guided "
-                          "backpropagation cannot see")
-    elif reused:
-        verdict = (False, f"it reuses one ReLU module several times per pass ({', '.join(reused[:3])})")
-    elif not relus:
-        verdict = (False, "it has no ReLU")
-    else:
-        verdict = (True, "every ReLU is its own nn.ReLU module")
-    return verdict
 
 
 def methods_for(model: LoadedModel) -> list[str]:
@@ -436,7 +371,7 @@ def attribute_input(model: LoadedModel, x: torch.Tensor, method: str, target=Non
     heat = result.detach()[0].sum(dim=0).float().cpu().numpy()
     if spec.long:
         del net, result
-        budgets.return_memory()
+        release_memory(collect=True)
     return Attribution(method, target, model.labels[target], heat, layer_name, run_options)
 
 

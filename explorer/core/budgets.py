@@ -15,17 +15,17 @@ when the cost is beyond the budget. Costs are counted in what they are made of:
 - models compared at once (`compare_models`): 4 per core.
 
 Environment variables (whole numbers) override each: EXPLORER_REQUEST_MEMORY_MB, EXPLORER_MODEL_PASSES,
-EXPLORER_GIF_FRAMES, EXPLORER_GIF_FRAME_PIXELS, EXPLORER_COMPARE_MODELS.
+EXPLORER_GIF_FRAMES, EXPLORER_GIF_FRAME_PIXELS, EXPLORER_COMPARE_MODELS (explorer.core.settings reads
+and checks them, with the app's other settings).
 """
 import functools
-import gc
 import math
 import os
 from dataclasses import dataclass
 
-from explorer.core import memory
+from explorer.core import settings
 
-MB = 1 << 20
+MB = settings.MB
 
 
 class OverBudget(ValueError):
@@ -60,12 +60,9 @@ def machine_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-ENVIRONMENT = {          # field: (variable, unit in bytes or 1)
-    "request_memory": ("EXPLORER_REQUEST_MEMORY_MB", MB),
-    "model_passes": ("EXPLORER_MODEL_PASSES", 1),
-    "gif_frames": ("EXPLORER_GIF_FRAMES", 1),
-    "gif_frame_pixels": ("EXPLORER_GIF_FRAME_PIXELS", 1),
-    "compare_models": ("EXPLORER_COMPARE_MODELS", 1),
+ENVIRONMENT = {          # field: its environment variable (explorer.core.settings.SETTINGS_TABLE)
+    name: settings.SETTINGS_TABLE[name].name
+    for name in ("request_memory", "model_passes", "gif_frames", "gif_frame_pixels", "compare_models")
 }
 
 
@@ -76,25 +73,11 @@ def for_machine(memory_bytes: int, cores: int) -> Budget:
                   compare_models=4 * cores)
 
 
-def _override(name: str, default: int, environ) -> int:
-    variable, unit = ENVIRONMENT[name]
-    text = environ.get(variable)
-    if text is None or not text.strip():
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"{variable}: give a whole number, not {text!r}") from None
-    if value < 1:
-        raise ValueError(f"{variable}: must be at least 1, not {value}")
-    return value * unit
-
-
 def current(environ=None) -> Budget:
     """This machine's budget, with the environment's overrides (read on each call: cheap)."""
-    environ = os.environ if environ is None else environ
     default = for_machine(machine_memory(), machine_cores())
-    return Budget(**{name: _override(name, getattr(default, name), environ) for name in ENVIRONMENT})
+    overrides = {name: settings.setting(name, environ) for name in ENVIRONMENT}
+    return Budget(**{name: getattr(default, name) if value is None else value for name, value in overrides.items()})
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -144,15 +127,6 @@ def chunk(per_picture_bytes: int, wanted: int, budget: Budget | None = None) -> 
     (with a fifth left for the rest of the request): between 1 and `wanted`."""
     fits = int((budget or current()).request_memory * 0.8) // max(1, per_picture_bytes)
     return max(1, min(int(wanted), fits))
-
-
-def return_memory() -> None:
-    """Hand memory freed by a large request back to the system: collect, then ask glibc to trim its heap
-    (otherwise freed chunks stay in the process, counted as its resident memory)."""
-    gc.collect()
-    libc = memory._LIBC
-    if libc is not None and hasattr(libc, "malloc_trim"):
-        libc.malloc_trim(0)
 
 
 def echo(value, most: int = 40) -> str:

@@ -24,12 +24,6 @@ SECONDS_PER_GMAC = 0.001         # 2 TFLOP/s: a one-picture pass keeps a GPU far
 SAFETY = 2.0
 MIN_SLOT, MAX_SLOT = 5, 120
 
-# Every event that computes (a model, or the Kernel tab's slide) joins one queue that serves one
-# request at a time: requests on the 2 cores then finish in arrival order, each waiting only for the
-# ones ahead of it (fair waiting), and a burst waits in the queue, with its place shown, instead of
-# piling threads onto the per-model locks. Events that only show what is already computed stay out.
-MODEL_QUEUE = dict(concurrency_id="model", concurrency_limit=1)
-
 
 def _spaces_gpu() -> Callable | None:
     if importlib.util.find_spec("spaces") is None:
@@ -52,7 +46,7 @@ def gpu(fn: Callable | None = None, *, duration: int | Callable | None = None):
 def model_gmacs(model_name: str) -> float:
     """Billions of multiply-accumulates of one forward pass at the model's input size (registry entry);
     an unknown name (refused later, with a message) is sized as the largest model."""
-    from explorer.core.models import REGISTRY
+    from explorer.core.registry import REGISTRY
 
     entry = REGISTRY.get(model_name)
     return entry.gmacs if entry is not None else max(e.gmacs for e in REGISTRY.values())

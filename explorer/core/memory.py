@@ -12,8 +12,9 @@ server for about 300 ms, every request in flight included. Objects alive once st
 as long as the process, so they are frozen out of collection (`freeze_startup_objects`).
 
 Memory a request freed stays in the process (glibc keeps it for later allocations) until
-`release_memory` hands the free pages back: the app calls it after every request of the model queues
-and after a model is evicted (explorer.core.models)."""
+`release_memory` hands the free pages back: the app calls it after every request of the model queues,
+after a model is evicted (explorer.core.model_store) and after a large attribution
+(explorer.core.attribution)."""
 import ctypes
 import ctypes.util
 import gc
@@ -38,9 +39,13 @@ def limit_allocator_arenas(arenas: int = 2) -> bool:
     return bool(_LIBC and _LIBC.mallopt(M_ARENA_MAX, arenas))
 
 
-def release_memory() -> bool:
-    """Return the allocator's free pages to the system (glibc's malloc_trim). False where the C library
-    has no malloc_trim (musl, macOS) or nothing could be returned."""
+def release_memory(collect: bool = False) -> bool:
+    """Return the allocator's free pages to the system (glibc's malloc_trim), after a full garbage
+    collection when `collect` (what a large request or an evicted model left in reference cycles is
+    freed first). The one place the app hands memory back. False where the C library has no
+    malloc_trim (musl, macOS) or nothing could be returned."""
+    if collect:
+        gc.collect()
     trim = getattr(_LIBC, "malloc_trim", None)
     return bool(trim is not None and trim(0))
 

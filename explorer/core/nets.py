@@ -3,7 +3,7 @@
 `CNNNet` is the chapter's model (it is AlexNet, layer for layer: explorer.core.architecture proves it);
 `DigitNet` is the small LeNet-style network trained in this repository on scikit-learn's digits
 (scripts/train_digits.py; its sketch preprocessing lives in explorer.core.digits). Both are registered
-in explorer.core.models; this module imports nothing from the package, so any module may import it.
+in explorer.core.registry; this module imports nothing from the package, so any module may import it.
 """
 from collections import OrderedDict
 

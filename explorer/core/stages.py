@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from explorer.core.hooks import hooked
 from explorer.core.receptive_field import INPUT, Field
 from explorer.core.trace import Node, call_name, traced_pass
 from explorer.core.unit_steps import After, Call
@@ -129,12 +130,8 @@ def capture_stages(module: nn.Module, x: torch.Tensor, fields: list | None = Non
             output, traced = traced_pass(module, x, follow=layers, on_followed=capture.traced)
         capture.finish(traced.nodes)
     else:
-        handles = [m.register_forward_hook(capture.hook) for m in layers]
-        try:
+        with hooked(layers, forward=capture.hook):
             output = module(x)
-        finally:
-            for handle in handles:
-                handle.remove()
         if len(fields) != len(capture.stages):  # the pass took another path: trace it
             return capture_stages(module, x, None, layers)
     if _changed_later(capture.stages, capture.watched):     # kept tensors were changed in place later

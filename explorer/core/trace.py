@@ -59,6 +59,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils.flop_counter import FlopCounterMode
 
+from explorer.core.hooks import hooked
 from explorer.core.receptive_field import INPUT, Field, field_after, pair
 from explorer.core.unit_steps import After, Call, StepRecorder, op_params
 
@@ -197,12 +198,6 @@ class _Tracer(TorchFunctionMode):
         self.op_callers: set[tuple[str, str]] = set()
         self.followed: list[int] = []
         self._table: dict[int, tuple] = {}      # id(tensor) -> (weakref, producer node, Field)
-        self.handles = [h for m in model.modules()
-                        for h in (m.register_forward_pre_hook(self._pre), m.register_forward_hook(self._post))]
-
-    def close(self) -> None:
-        for handle in self.handles:
-            handle.remove()
 
     def meta(self, tensor) -> tuple | None:
         entry = self._table.get(id(tensor))
@@ -315,12 +310,10 @@ def traced_pass(model: nn.Module, x: torch.Tensor, follow=(), on_followed=None,
     multiply-accumulates with FlopCounterMode (it doubles the time of a pass on real data)."""
     tracer = _Tracer(model, follow, on_followed)
     counter = FlopCounterMode(display=False) if count_macs else None
-    try:
+    with hooked(model.modules(), pre=tracer._pre, forward=tracer._post):
         tracer.start(x)
         with counter if counter is not None else contextlib.nullcontext(), tracer:
             output = model(x)
-    finally:
-        tracer.close()
     if counter is None:
         return output, tracer.finish(output, 0)
     _macs_per_node(tracer.nodes, counter.get_flop_counts(), type(model).__name__)

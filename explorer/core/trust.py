@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from explorer.core.attribution import attribute_input, method_title, signed
-from explorer.core.models import LoadedModel
+from explorer.core.loaded_model import LoadedModel
 from explorer.core.recent import Recent, fingerprint
 from explorer.core.state import STORES
 

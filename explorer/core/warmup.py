@@ -7,7 +7,8 @@ import torch
 
 from explorer.core.downloads import DOWNLOADS, Download
 from explorer.core.memory import freeze_startup_objects
-from explorer.core.models import DEFAULT_MODEL, REGISTRY, get_model
+from explorer.core.models import get_model
+from explorer.core.registry import DEFAULT_MODEL, REGISTRY
 
 
 def downloaded_names() -> list[str]:

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 import gradio as gr
 
 from explorer.core import architecture as arch
-from explorer.core.gpu import MODEL_QUEUE, gpu, slot_seconds
+from explorer.core.gpu import gpu, slot_seconds
 from explorer.core.models import DEFAULT_MODEL, MODEL_NAMES, REGISTRY
 from explorer.core.state import STORES
 from explorer.drawing.architecture_drawing import branching_blocks, draw_block, draw_chain
 from explorer.drawing.comparison_drawing import compare_plot
 from explorer.ui import layers_panel
 from explorer.ui.number_inputs import NumberInput
+from explorer.ui.queues import MODEL_QUEUE
 
 TITLE = "Architecture"
 DEFAULT_COMPARE = ["alexnet", "vgg16", "googlenet", "resnet18", "resnet50", "mobilenet_v3_large"]

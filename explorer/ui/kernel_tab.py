@@ -12,7 +12,6 @@ import numpy as np
 from gradio.utils import get_upload_folder
 
 from explorer.core import budgets
-from explorer.core.gpu import MODEL_QUEUE
 from explorer.core.recent import Recent
 from explorer.core.sliding import MAX_SIDE, OP_NAMES, Slide, SlideSettings, pytorch_code, replay
 from explorer.core.state import STORES
@@ -20,6 +19,7 @@ from explorer.drawing.kernel_frames import FrameRenderer, GifStopped
 from explorer.drawing.kernel_presets import PRESET_NAMES, preset
 from explorer.ui.gradio_patches import abandoned
 from explorer.ui.number_inputs import SliderInput
+from explorer.ui.queues import MODEL_QUEUE
 
 TITLE = "Kernel"
 

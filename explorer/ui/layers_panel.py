@@ -10,8 +10,8 @@ import gradio as gr
 import numpy as np
 
 from explorer.core import layer_playground as lp
-from explorer.core.gpu import MODEL_QUEUE
 from explorer.ui.number_inputs import NumberInput, SliderInput
+from explorer.ui.queues import MODEL_QUEUE
 
 # The chapter's matrix has no negatives (ReLU would change nothing) and a 4x4 input that 2x2 adaptive
 # pooling cuts like plain pooling; this one shows every layer at work.

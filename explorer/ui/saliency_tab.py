@@ -15,7 +15,6 @@ from PIL import Image
 
 from explorer.core import attribution as at
 from explorer.core import budgets, trust
-from explorer.core.gpu import MODEL_QUEUE
 from explorer.core.images import is_blank, load_image
 from explorer.core.models import DEFAULT_MODEL, get_model
 from explorer.drawing.saliency import (
@@ -32,6 +31,7 @@ from explorer.ui.cancel import Stop, StopFlag, stopping_progress
 from explorer.ui.number_inputs import NumberInput, SliderInput
 from explorer.ui.picture_input import HINT, MODEL_CHOICES, PictureInput, build_picture_input
 from explorer.ui.predictions import as_label, top_five
+from explorer.ui.queues import MODEL_QUEUE
 from explorer.ui.saliency_runs import cancel_flag, checked, explained, trust_rows
 from explorer.ui.upload import ImageUpload
 

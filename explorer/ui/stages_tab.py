@@ -13,7 +13,6 @@ import numpy as np
 from PIL import Image
 
 from explorer.core.bridge import Unit, arrival_words, describe_unit, explain_unit
-from explorer.core.gpu import MODEL_QUEUE
 from explorer.core.models import DEFAULT_MODEL, Inspection, get_model
 from explorer.core.recent import Recent
 from explorer.core.state import STORES
@@ -23,6 +22,7 @@ from explorer.ui.kernel_tab import PAUSE, PLAY, KernelTab, load_settings, settin
 from explorer.ui.number_inputs import NumberInput, SliderInput
 from explorer.ui.picture_input import HINT, MODEL_CHOICES, PictureInput, build_picture_input
 from explorer.ui.predictions import as_label, top_five
+from explorer.ui.queues import MODEL_QUEUE
 from explorer.ui.stages_features import FeatureRow, feature_row_layout, visualize_api, wire_feature_row
 from explorer.ui.stages_inspections import (
     cached_inspection,

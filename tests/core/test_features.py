@@ -13,7 +13,7 @@ import torch
 from PIL import Image, ImageDraw
 from torch import nn
 
-from explorer.core import features
+from explorer.core import feature_objectives, feature_stages, features
 from explorer.core.features import RESULTS, Visualization, activation_of, from_image, stages_of, visualize
 from explorer.core.models import DEFAULT_MODEL, LoadedModel, PhotoTransform, load_model
 from explorer.core.stages import capture_stages, stage_layers
@@ -218,7 +218,7 @@ def test_stage_names_and_macs_are_the_traces_and_the_stages_tabs():
     conv, block = 64 * 64 * 3 * 27, 64 * 64 * 4 * 27         # output units x weights per unit, one call each
     assert macs["conv"] == 2 * conv and macs["block"] == macs["block.conv"] == block   # the trace's own count
     assert [r.macs for r in refs] == [conv, 2 * conv, 2 * conv + block, 2 * conv + block]
-    assert features._stages(model)[1] == traced.macs == trace(module, (3, 64, 64)).macs == 2 * conv + block + 4 * 2
+    assert feature_stages._stages(model)[1] == traced.macs == trace(module, (3, 64, 64)).macs == 2 * conv + block + 4 * 2
 
 
 def test_a_channel_that_is_off_on_grey_still_gets_a_picture():
@@ -247,10 +247,10 @@ def test_default_steps_keep_to_200_passes(photo_model):
 
 def test_a_dead_relu_still_passes_a_gradient():
     x = torch.full((1, 2, 3, 3), -1.0, requires_grad=True)
-    (-features._RedirectedClamp.apply(x, 0.0, 6.0)[:, 0].mean()).backward()
+    (-feature_objectives._RedirectedClamp.apply(x, 0.0, 6.0)[:, 0].mean()).backward()
     assert x.grad[:, 0].lt(0).all() and x.grad[:, 1].eq(0).all()      # pushes channel 0 up, only it
     y = torch.tensor([[-1.0, 2.0]], requires_grad=True)
-    (-features._RedirectedClamp.apply(y, 0.0, None).sum()).backward()
+    (-feature_objectives._RedirectedClamp.apply(y, 0.0, None).sum()).backward()
     assert y.grad.tolist() == [[0.0, -1.0]]                           # alive: the plain gradient
 
 

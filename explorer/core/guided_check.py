@@ -1,0 +1,84 @@
+"""Whether guided backpropagation (Guided Grad-CAM) is valid on a model: Captum overrides the gradients of
+nn.ReLU modules only, so it is right only when every rectifier is an nn.ReLU module called once per
+forward pass. Read off the trace of one pass on the meta device (explorer.core.trace), once per
+registered model; explorer.core.attribution offers the guided method only where it is valid."""
+import weakref
+
+import torch
+from PIL import Image, ImageDraw
+from torch import nn
+
+from explorer.core.loaded_model import LoadedModel
+from explorer.core.models import load_model
+from explorer.core.registry import REGISTRY
+from explorer.core.state import STORES
+from explorer.core.trace import traced_pass
+
+# rectifiers by explorer.core.trace.op_name (relu_ is relu)
+_RECTIFIERS = {"relu", "relu6", "hardtanh", "leaky_relu", "silu", "hardswish", "gelu", "elu", "selu", "celu",
+               "mish", "prelu", "rrelu", "softplus"}
+
+
+_guided_ok: "weakref.WeakKeyDictionary[nn.Module, tuple[bool, str]]" = STORES.register(
+    "attribution.guided_ok", weakref.WeakKeyDictionary(), "whether guided backprop is valid, per loaded module")
+_guided_by_name: dict[str, tuple[bool, str]] = STORES.register("attribution.guided_validity", {}, "whether guided backprop is valid, per model")
+
+
+def _probe_input(model: LoadedModel) -> torch.Tensor:
+    """A picture every model accepts (photos and sketches alike): a dark square on white."""
+    picture = Image.new("RGB", (256, 256), "white")
+    ImageDraw.Draw(picture).rectangle((96, 64, 160, 192), fill="black")
+    return model.preprocess(picture)
+
+
+def _structure(model: LoadedModel) -> tuple[nn.Module, torch.Tensor]:
+    """The model's architecture on the meta device, with a probe input there: a pass through it runs
+    the same modules and functions with no arithmetic and no data (nothing for a GPU to do)."""
+    parameter = next(model.module.parameters(), None)
+    if model.name in REGISTRY and (parameter is None or parameter.device.type != "meta"):
+        model = load_model(model.name, pretrained=False, device="meta")
+    return model.module, _probe_input(model).to(model.device)
+
+
+def guided_backprop_check(model: LoadedModel) -> tuple[bool, str]:
+    """(valid, why): guided backpropagation is right only when every rectifier is an nn.ReLU module
+    called exactly once per forward pass (Captum overrides gradients on nn.ReLU modules only). The
+    check is of the architecture: it runs on the meta device, once per registered model."""
+    if model.name in _guided_by_name:
+        return _guided_by_name[model.name]
+    if model.module in _guided_ok:
+        return _guided_ok[model.module]
+    verdict = _guided_verdict(model)
+    if model.name in REGISTRY:
+        _guided_by_name[model.name] = verdict
+    _guided_ok[model.module] = verdict
+    return verdict
+
+
+def _guided_verdict(model: LoadedModel) -> tuple[bool, str]:
+    """The verdict read off the trace of one pass on the meta device: which modules ran how often, and
+    which module was running when each rectifier was applied."""
+    module, x = _structure(model)
+    with model.lock, torch.no_grad():
+        traced = traced_pass(module, x)[1]
+    relus = {path for path, m in module.named_modules() if isinstance(m, nn.ReLU)}
+    outside = {op for op, path in traced.op_callers if op in _RECTIFIERS and path not in relus}
+    reused = sorted(path for path in relus if traced.module_calls.get(path, 0) > 1)
+    if outside:
+        found = ", ".join(sorted("ReLU6 (hardtanh)" if n == "hardtanh" else n for n in outside))
+        verdict = (False, f"it applies {found} outside nn.ReLU modules, which guided "
+                          "backpropagation cannot see")
+    elif reused:
+        verdict = (False, f"it reuses one ReLU module several times per pass ({', '.join(reused[:3])})")
+    elif not relus:
+        verdict = (False, "it has no ReLU")
+    else:
+        verdict = (True, "every ReLU is its own nn.ReLU module")
+    return verdict
+
+
+def registered_verdict(name: str) -> tuple[bool, str]:
+    """guided_backprop_check of the registered model `name`, on its architecture alone (no weights loaded)."""
+    if name in _guided_by_name:
+        return _guided_by_name[name]
+    return guided_backprop_check(load_model(name, pretrained=False, device="meta"))

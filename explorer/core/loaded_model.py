@@ -1,0 +1,90 @@
+"""A model loaded for use (LoadedModel): its module on its device, its labels and transform, the lock that
+serialises every use of the shared module (hooks of stage capture and Captum mutate it while they run),
+and what it answers: predictions, the stages of one forward pass, the crop it looked at."""
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from PIL import Image
+from torch import nn
+from torchvision.transforms import functional as TF
+
+from explorer.core.images import load_image
+from explorer.core.registry import PhotoTransform
+from explorer.core.stages import Stage, capture_stages, stage_layers
+
+
+@dataclass
+class Inspection:
+    predictions: list[tuple[str, float]]
+    stages: list[Stage]
+    seen: Image.Image          # the picture the model actually looked at (after resize and crop)
+
+
+@dataclass
+class LoadedModel:
+    name: str
+    title: str
+    module: nn.Module
+    labels: list[str]
+    transform: Callable
+    device: torch.device
+    pretrained: bool
+    input_kind: str = "photo"
+    has_weights: bool = True            # False: deliberately untrained (ModelEntry.has_weights)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _fields: dict = field(default_factory=dict, repr=False)     # input shape -> stages' Geometry
+    _layers: dict = field(default_factory=dict, repr=False)     # stage module -> (path, kind, repr)
+    _companions: dict = field(default_factory=dict, init=False, repr=False)  # companion(): made from it
+
+    @property
+    def display_name(self) -> str:
+        return self.title if self.pretrained or not self.has_weights else f"{self.title} (untrained)"
+
+    def preprocess(self, image) -> torch.Tensor:
+        """PIL image of any mode (or a sketch dict / array) -> tensor (1, C, H, W) on the model's device."""
+        return self.transform(load_image(image)).unsqueeze(0).to(self.device)
+
+    def seen(self, image) -> Image.Image:
+        image = load_image(image)
+        if isinstance(self.transform, PhotoTransform):
+            return self.transform.seen(image)
+        tensor = self.transform(image)
+        return TF.to_pil_image((tensor - tensor.min()) / (tensor.max() - tensor.min() + 1e-12))
+
+    def _top(self, logits: torch.Tensor, k: int) -> list[tuple[str, float]]:
+        probabilities = torch.softmax(logits.detach().float(), dim=-1)[0].cpu()
+        values, indices = probabilities.topk(min(k, len(self.labels)))
+        return [(self.labels[i], float(v)) for v, i in zip(values.tolist(), indices.tolist())]
+
+    def predict(self, image, k: int = 5) -> list[tuple[str, float]]:
+        x = self.preprocess(image)
+        with self.lock, torch.inference_mode():
+            return self._top(self.module(x), k)
+
+    def stages(self, image) -> list[Stage]:
+        return self.inspect(image).stages
+
+    def inspect(self, image, k: int = 5) -> Inspection:
+        """Predictions and every stage from one forward pass."""
+        image = load_image(image)
+        if isinstance(self.transform, PhotoTransform):  # resize and crop once for both
+            seen = self.transform.seen(image)
+            x = TF.normalize(TF.to_tensor(seen), self.transform.mean, self.transform.std)
+        else:
+            seen, x = self.seen(image), self.transform(image)
+        logits, stages = self.sweep(x.unsqueeze(0))
+        return Inspection(self._top(logits, k), stages, seen)
+
+    def sweep(self, x: torch.Tensor) -> tuple[torch.Tensor, list[Stage]]:
+        """The stage sweep: one forward pass of the preprocessed batch x (1, C, H, W) that captures every
+        stage, returning (logits, stages). Receptive fields are traced on the first pass at an input
+        shape and reused after it."""
+        x = x.to(self.device)
+        with self.lock, torch.inference_mode():
+            if not self._layers:
+                self._layers.update(stage_layers(self.module))
+            logits, stages = capture_stages(self.module, x, self._fields.get(x.shape), self._layers)
+            self._fields[x.shape] = [stage.geometry for stage in stages]
+        return logits, stages
