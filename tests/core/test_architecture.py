@@ -5,6 +5,7 @@ import copy
 import pytest
 import torch
 import torchvision
+from hook_recorder import recording
 from torch import nn
 
 from explorer.core.architecture import (
@@ -90,13 +91,9 @@ def test_parameters_equal_sum_of_numel(name, builder):
 
 def test_rows_follow_pytorch_forward_order_shapes_and_parameters():
     model = torchvision.models.resnet18().eval()
-    seen = []
-    hooks = [m.register_forward_hook(lambda m, i, o, name=n: seen.append((name, tuple(o.shape[1:]))))
-             for n, m in model.named_modules() if not list(m.children())]
-    with torch.no_grad():
+    names = {m: n for n, m in model.named_modules() if not list(m.children())}
+    with recording(names, lambda m, i, o: (names[m], tuple(o.shape[1:]))) as seen, torch.no_grad():
         model(torch.randn(1, 3, 224, 224))
-    for h in hooks:
-        h.remove()
     s = summarize(model)
     module_rows = [(r.name, r.output_shape) for r in s.rows if r.type == type(model.get_submodule(r.name)).__name__
                    and r.name]

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from hook_recorder import hook_count, recording
 from PIL import Image
 from torch import nn
 
@@ -50,11 +51,6 @@ def tiny_model(module=None) -> LoadedModel:
                        PhotoTransform(20, 16, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)), torch.device("cpu"), True)
 
 
-def hook_count(module: nn.Module) -> int:
-    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
-               + len(m._backward_pre_hooks) for m in module.modules())
-
-
 @pytest.fixture(scope="module")
 def tiny():
     return tiny_model()
@@ -80,19 +76,13 @@ def test_saliency_is_the_autograd_gradient(tiny, x):
 
 
 def test_gradcam_is_relu_of_gradient_weighted_channel_sum(tiny, x):
-    activation = {}
-
-    def keep(module, inputs, output):   # returns None: the model goes on with its own output
-        activation["a"] = output.clone()  # clone: the in-place ReLU after conv2 would rectify it
-
-    handle = tiny.module.conv2.register_forward_hook(keep)
     xg = x.clone().requires_grad_()
-    try:
+    # clone: the in-place ReLU after conv2 would rectify it (the recorder's hook returns None: the model
+    # goes on with its own output)
+    with recording(tiny.module.conv2, lambda m, i, o: o.clone()) as activations:
         logits = tiny.module(xg)
-    finally:
-        handle.remove()
     # the score as a function of the conv2 output, to differentiate w.r.t. it
-    a = activation["a"].detach().requires_grad_()
+    a = activations[0].detach().requires_grad_()
     score = tiny.module.head(F.relu(a).mean(dim=(2, 3)))[0, 1]
     grad, = torch.autograd.grad(score, a)
     assert torch.allclose(score, logits[0, 1])
@@ -272,10 +262,6 @@ def test_image_passes_counts_the_pictures_the_method_runs(method, options):
     model = load_model("digits", pretrained=False)
     x = torch.rand(1, 1, 28, 28)
     attribute_input(model, x, method, target=3, **options)   # the first run also measures a picture's memory
-    pictures = []
-    handle = model.module.register_forward_hook(lambda module, inputs, output: pictures.append(inputs[0].shape[0]))
-    try:
+    with recording(model.module, lambda module, inputs, output: inputs[0].shape[0]) as pictures:
         attribute_input(model, x, method, target=3, **options)
-    finally:
-        handle.remove()
     assert image_passes(method, options, (28, 28)) == sum(pictures)

@@ -7,6 +7,7 @@ import copy
 import numpy as np
 import pytest
 import torch
+from hook_recorder import recording
 from PIL import Image, ImageDraw
 from torch import nn
 
@@ -29,15 +30,9 @@ def _picture() -> Image.Image:
 
 def _own_hooks(module: nn.Module, x: torch.Tensor) -> list[tuple[nn.Module, torch.Tensor, torch.Tensor]]:
     """(layer, its input, its output) of every conv and pool call, by hooks of this test's own."""
-    recorded = []
-    handles = [m.register_forward_hook(lambda m, i, o: recorded.append((m, i[0][0].clone(), o[0].clone())))
-               for m in module.modules() if isinstance(m, STAGE_TYPES)]
-    try:
-        with torch.inference_mode():
-            module(x)
-    finally:
-        for h in handles:
-            h.remove()
+    with recording([m for m in module.modules() if isinstance(m, STAGE_TYPES)],
+                   lambda m, i, o: (m, i[0][0].clone(), o[0].clone())) as recorded, torch.inference_mode():
+        module(x)
     return recorded
 
 
@@ -181,14 +176,10 @@ def test_batchnorm_and_activation_after_a_unit_are_the_modules_own_outputs():
     with torch.no_grad():
         model.module.bn1.running_mean.uniform_(-0.5, 0.5)
         model.module.bn1.running_var.uniform_(0.5, 2)
-    seen = {}
-    hooks = [getattr(model.module, name).register_forward_hook(
-        lambda m, i, o, name=name: seen.__setitem__(name, o[0].clone())) for name in ("bn1", "relu")]
-    try:
+    names = {model.module.bn1: "bn1", model.module.relu: "relu"}
+    with recording(names, lambda m, i, o: (names[m], o[0].clone())) as recorded:
         inspection = model.inspect(_picture())
-    finally:
-        for h in hooks:
-            h.remove()
+    seen = dict(recorded)
     for channel, row, col in [(0, 0, 0), (7, 50, 61), (63, 111, 111)]:
         u = explain_unit(model, inspection, "conv1", channel, row, col)
         (bn_words, bn_value), (relu_words, relu_value) = u.after

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from captum.attr import IntegratedGradients, NoiseTunnel, Saliency
+from hook_recorder import recording
 from image_files import encoded
 from PIL import Image, ImageSequence
 
@@ -127,13 +128,9 @@ def test_smoothgrad_chunks_give_captums_result(digits, monkeypatch):
 
 def test_the_chunk_estimate_is_the_models_own_activations(digits):
     model, x = digits
-    outputs = []
-    hooks = [m.register_forward_hook(lambda m, i, o: outputs.append(o.numel() * o.element_size()))
-             for m in model.module.modules() if not list(m.children())]
-    with torch.no_grad():
+    with recording([m for m in model.module.modules() if not list(m.children())],
+                   lambda m, i, o: o.numel() * o.element_size()) as outputs, torch.no_grad():
         model.module(x)
-    for hook in hooks:
-        hook.remove()
     assert at.picture_bytes(model.module, x) == sum(outputs) > x.numel() * 4
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from hook_recorder import hook_count
 from PIL import Image, ImageDraw
 from torch import nn
 
@@ -37,11 +38,6 @@ def empty_cache():
     RESULTS.clear()
     yield
     RESULTS.clear()
-
-
-def _hooks(module: nn.Module) -> int:
-    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
-               for m in module.modules())
 
 
 def _seven() -> Image.Image:
@@ -301,9 +297,9 @@ def test_an_in_place_write_after_the_clamp_lifts_the_ceiling():
 # The shared model is left as it was
 
 def test_no_hook_left_after_success_cancel_and_error(digits):
-    before = _hooks(digits.module)
+    before = hook_count(digits.module)
     visualize(digits, 1, 0, steps=5)
-    assert _hooks(digits.module) == before
+    assert hook_count(digits.module) == before
 
     def cancel(fraction):
         if fraction >= 0.3:
@@ -311,7 +307,7 @@ def test_no_hook_left_after_success_cancel_and_error(digits):
 
     with pytest.raises(_Stop):
         visualize(digits, 1, 0, steps=10, seed=5, progress=cancel)
-    assert _hooks(digits.module) == before
+    assert hook_count(digits.module) == before
 
     calls = [0]
 
@@ -326,7 +322,7 @@ def test_no_hook_left_after_success_cancel_and_error(digits):
             visualize(digits, 2, 0, steps=10, seed=6)
     finally:
         handle.remove()
-    assert _hooks(digits.module) == before and len(RESULTS) == 1
+    assert hook_count(digits.module) == before and len(RESULTS) == 1
 
 
 def test_a_cancelled_run_caches_nothing(digits):
@@ -407,11 +403,11 @@ def test_a_concurrent_predict_answers_while_visualize_runs(digits):
     ((0, 0), {"seed": -1}, "seed"),
 ])
 def test_bad_requests_are_refused_by_name(digits, args, kwargs, word):
-    before = _hooks(digits.module)
+    before = hook_count(digits.module)
     with pytest.raises(ValueError) as error:
         visualize(digits, *args, **kwargs)
     assert str(error.value).startswith(f"{word}:"), str(error.value)
-    assert _hooks(digits.module) == before and len(RESULTS) == 0
+    assert hook_count(digits.module) == before and len(RESULTS) == 0
 
 
 def test_bad_sizes_for_photo_models(photo_model):

@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hook_recorder import recording
 
 from explorer.core import trust
 from explorer.core.models import get_model
@@ -44,20 +45,13 @@ def test_fingerprints_tell_contents_shapes_and_types_apart():
     assert picture_key(ESPRESSO) != picture_key(CAT)
 
 
-def _forwards(model):
-    calls = []
-    handle = model.module.register_forward_pre_hook(lambda m, i: calls.append(i[0].shape[0]))
-    return calls, handle
-
-
 def test_a_repeated_explanation_and_trust_check_do_not_run_the_model_again():
     model, _ = get_model("digits")
     image = saliency_tab._image(ESPRESSO)
     saliency_runs.forget_results()
-    calls, handle = _forwards(model)
     copy, _ = trust.shared_randomised_copy(model)
-    copy_calls, copy_handle = _forwards(copy)
-    try:
+    batch = lambda module, inputs: inputs[0].shape[0]
+    with recording(model.module, batch, before=True) as calls, recording(copy.module, batch, before=True) as copy_calls:
         first = saliency_runs.explained("digits", ESPRESSO, image, "saliency", 3, {})
         first_check = saliency_runs.checked("digits", ESPRESSO, image, first, "absolute")
         computed, computed_on_copy = len(calls), len(copy_calls)
@@ -70,9 +64,6 @@ def test_a_repeated_explanation_and_trust_check_do_not_run_the_model_again():
         new_sign = len(calls) - computed
         other = saliency_runs.explained("digits", ESPRESSO, image, "saliency", 4, {})
         other_class = len(calls) - computed - new_sign
-    finally:
-        handle.remove()
-        copy_handle.remove()
     assert computed >= 2 and computed_on_copy >= 1 and repeated == 0
     assert new_sign == 1 and new_sign_on_copy == 0 and other_class >= 1
     assert again is first and again_check is first_check

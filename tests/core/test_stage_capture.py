@@ -1,6 +1,7 @@
 """Stage capture against forward hooks written here, and receptive fields against hand counts and autograd."""
 import pytest
 import torch
+from hook_recorder import hook_count, recording
 from PIL import Image, ImageDraw
 from torch import nn
 
@@ -21,20 +22,11 @@ POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 
 def _own_hooks(module: nn.Module, x: torch.Tensor):
     """Every Conv2d / pooling module call, in order, recorded by hooks of this test's own."""
-    recorded, names = [], {m: n for n, m in module.named_modules()}
-    handles = [m.register_forward_hook(lambda m, i, o: recorded.append((names[m], o[0].detach().clone())))
-               for m in module.modules() if isinstance(m, (nn.Conv2d,) + POOLS)]
-    try:
-        with torch.inference_mode():
-            module(x)
-    finally:
-        for h in handles:
-            h.remove()
+    names = {m: n for n, m in module.named_modules()}
+    with recording([m for m in module.modules() if isinstance(m, (nn.Conv2d,) + POOLS)],
+                   lambda m, i, o: (names[m], o[0].detach().clone())) as recorded, torch.inference_mode():
+        module(x)
     return recorded
-
-
-def _hook_count(module: nn.Module) -> int:
-    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks) for m in module.modules())
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -50,7 +42,7 @@ def test_stages_match_own_hooks_on_every_model(name):
         assert stage.activation.shape == activation.shape
         torch.testing.assert_close(stage.activation, activation)
         assert stage.kind == ("conv" if "Conv" in stage.layer.split("(")[0] else "pool")
-    assert _hook_count(model.module) == 0
+    assert hook_count(model.module) == 0
 
 
 def test_inplace_relu_does_not_rectify_the_conv_stage():
@@ -77,12 +69,8 @@ def test_receptive_field_by_hand_on_a_small_stack():
 def _gradient_box(module, x, stage_index, i, j):
     """Bounding box of the input pixels whose gradient reaches unit (i, j) of a stage."""
     x = x.clone().requires_grad_(True)
-    outputs = []
-    handles = [m.register_forward_hook(lambda m, inp, out: outputs.append(out))
-               for m in module.modules() if stage_kind(m)]
-    module(x)
-    for h in handles:
-        h.remove()
+    with recording(m for m in module.modules() if stage_kind(m)) as outputs:
+        module(x)
     outputs[stage_index][0, :, i, j].sum().backward()
     support = x.grad[0].abs().sum(0).nonzero()
     top, left = support.min(0).values.tolist()

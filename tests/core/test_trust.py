@@ -4,6 +4,7 @@ import statistics
 import numpy as np
 import pytest
 import torch
+from hook_recorder import recording
 from scipy.stats import spearmanr
 from torch import nn
 
@@ -132,17 +133,16 @@ def test_the_random_orders_are_computed_once_per_picture_and_class(linear, x):
     from explorer.core import trust
 
     trust.RANDOM_CURVES.clear()
-    calls = []
-    handle = linear.module.register_forward_hook(lambda m, i, o: calls[-1].append(i[0].shape[0]))
-    try:
-        calls.append([])
-        first = deletion_curve(linear, x, np.random.default_rng(1).normal(size=(28, 28)), 0, steps=6, orders=5)
-        calls.append([])
-        second = deletion_curve(linear, x, np.random.default_rng(2).normal(size=(28, 28)), 0, steps=6, orders=5)
-        calls.append([])
-        other_class = deletion_curve(linear, x, np.random.default_rng(2).normal(size=(28, 28)), 1, steps=6, orders=5)
-    finally:
-        handle.remove()
+    def curve(seed: int, target: int):
+        return deletion_curve(linear, x, np.random.default_rng(seed).normal(size=(28, 28)), target, steps=6, orders=5)
+
+    with recording(linear.module, lambda m, i, o: i[0].shape[0]) as batches:
+        first = curve(1, 0)
+        by_first = len(batches)
+        second = curve(2, 0)
+        by_second = len(batches)
+        other_class = curve(2, 1)
+    calls = [batches[:by_first], batches[by_first:by_second], batches[by_second:]]
     assert [sum(c) for c in calls] == [7 + 5 * 5, 5, 7 + 5 * 5]
     assert max(max(c) for c in calls) <= trust.DELETION_CHUNK
     np.testing.assert_array_equal(second.by_random_orders, first.by_random_orders)

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hook_recorder import recording
 from scipy.stats import spearmanr
 from test_digits import draw
 from torch import nn
@@ -40,17 +41,12 @@ def x():
 
 def pytorch_gradcam(model: LoadedModel, x: torch.Tensor, layer: str, target: int) -> torch.Tensor:
     """Grad-CAM written out here with hooks: ReLU(sum_k mean(dScore/dA_k) * A_k)."""
-    kept = {}
-    module = model.module.get_submodule(layer)
-    handle = module.register_forward_hook(lambda m, i, o: kept.update(a=o))
-    try:
-        with torch.enable_grad():
-            score = model.module(x.clone().requires_grad_())[0, target]
-            grads, = torch.autograd.grad(score, kept["a"])
-    finally:
-        handle.remove()
+    with recording(model.module.get_submodule(layer)) as outputs, torch.enable_grad():
+        score = model.module(x.clone().requires_grad_())[0, target]
+        activation, = outputs
+        grads, = torch.autograd.grad(score, activation)
     weights = grads.mean(dim=(2, 3), keepdim=True)
-    return torch.relu((weights * kept["a"]).sum(dim=1))
+    return torch.relu((weights * activation).sum(dim=1))
 
 
 def test_a_zero_gradcam_on_a_drawn_digit_is_not_measurable():
