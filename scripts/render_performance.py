@@ -21,9 +21,11 @@ HEADER = """# Performance
 benchmark again, then the renderer. -->
 
 Every figure here was written by the benchmark named above it, in its latest run, on the machine and the
-versions written with it; nothing is copied by hand, and a run replaces its figures. Machines are noisy
-(the load average at the start of each run is given), so each benchmark measures its own floor in the same
-run, on the same machine, and the column "x floor" gives the ratio: read the ratios first. Every
+versions written with it; nothing is copied by hand, and a run replaces its figures. Machines are noisy:
+the load average at the start of each run is given, and one above the number of cores means other work
+shared the machine, so the absolute figures are slower than on an idle one. Each benchmark therefore
+measures its own floor in the same run, on the same machine, and the column "x floor" gives the ratio:
+read the ratios first. A commit ending in "+" had uncommitted changes when it ran. Every
 benchmark runs from the repository root as a module, e.g. `python -m benchmarks.bench_stages`; then
 `python -m scripts.render_performance` renders this page again.
 """
@@ -118,8 +120,9 @@ def render(results: Path = RESULTS, benchmarks: Path = BENCHMARKS) -> str:
             missing.append(module)
     if missing:
         lines += ["## No figures yet", "",
-                  "These benchmarks have not been run on this project's machines since their figures were "
-                  "generated; each command below writes them (some need a GPU, or several minutes):", "",
+                  "These benchmarks have no results in benchmarks/results/ yet: some need a GPU, others run "
+                  "for many minutes on a small machine. Each command below, run from the repository root, writes "
+                  "its figures; then `python -m scripts.render_performance` puts them here.", "",
                   "| benchmark | what it measures | command |", "|---|---|---|"]
         lines += [f"| {m.stem} | {_cell(describe(m))} | `python -m benchmarks.{m.stem}` |" for m in missing]
         lines.append("")
