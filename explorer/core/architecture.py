@@ -26,7 +26,7 @@ from explorer.core.trace import CONTAINERS, Trace, total_macs, trace
 
 DEFAULT_INPUT = (3, 224, 224)
 
-CNNNet = nets.CNNNet      # the README's explorer.architecture.CNNNet
+CNNNet = nets.CNNNet      # as docs/architecture.md imports it
 
 # The chapter's ImageNet top-5 error figures (the model the figure belongs to, the year), from the registry.
 CHAPTER_TOP5_ERROR = {name: (entry.chapter.top5_error, entry.chapter.model, entry.chapter.year)
