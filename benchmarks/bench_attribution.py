@@ -1,6 +1,6 @@
 """Attribution speed against floors measured in the same run (machines are noisy: read the ratios).
 
-    .venv/bin/python benchmarks/bench_attribution.py [--model efficientnet_lite0] [--device cpu] [--repeat 5]
+    python -m benchmarks.bench_attribution [--model efficientnet_lite0] [--device cpu] [--repeat 5]
 
 Floors: one forward + backward pass on the input (saliency, gradcam); N forward + backward passes run as
 one batch of N (integrated_gradients with N = 32 steps, smoothgrad with N = 16 samples). Also the tab's
@@ -8,18 +8,15 @@ full response for one method (maps phase; then with the trust check), on the def
 """
 import argparse
 import statistics
-import sys
 import time
 import warnings
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-warnings.simplefilter("ignore")
-
-from explorer.core.attribution import attribute_input  # noqa: E402
-from explorer.core.models import DEFAULT_MODEL, get_model, load_model  # noqa: E402
+from benchmarks.record import Record
+from explorer.core.attribution import attribute_input
+from explorer.core.models import DEFAULT_MODEL, get_model, load_model
 
 IMAGE = Path(__file__).resolve().parent.parent / "assets" / "examples" / "espresso.jpg"
 GOALS = {"saliency": 1.5, "gradcam": 1.5, "integrated_gradients": 1.3, "smoothgrad": 1.3}
@@ -51,6 +48,7 @@ def main() -> None:
     parser.add_argument("--device", default=None)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    warnings.simplefilter("ignore")
     model = get_model(args.model)[0] if args.device is None else load_model(args.model, device=args.device)
     x = model.preprocess(str(IMAGE))
     with torch.no_grad():
@@ -61,6 +59,9 @@ def main() -> None:
     floor16 = timed(forward_backward(model.module, x, target, 16), args.repeat)
     print(f"floor: 1 forward+backward {floor1 * 1e3:.1f} ms; batch of 16 {floor16 * 1e3:.1f} ms; "
           f"batch of 32 {floor32 * 1e3:.1f} ms")
+    record = Record("bench_attribution", f"Saliency: attribution on {model.display_name} ({model.device})")
+    floors = {floor1: "one forward+backward", floor16: "one batch of 16 forward+backward",
+              floor32: "one batch of 32 forward+backward"}
     cases = [("saliency", {}, floor1), ("gradcam", {}, floor1),
              ("integrated_gradients", {"n_steps": 32}, floor32), ("smoothgrad", {"nt_samples": 16}, floor16)]
     for method, options, floor in cases:
@@ -68,6 +69,9 @@ def main() -> None:
         ratio = seconds / floor
         print(f"{method:22s} {seconds * 1e3:8.1f} ms  {ratio:5.2f}x floor  (goal <= {GOALS[method]}x: "
               f"{'ok' if ratio <= GOALS[method] else 'MISSED'})")
+        what = method + "".join(f", {k} {v}" for k, v in options.items())
+        record.measure(what, seconds * 1e3, "ms", goal=f"<= {GOALS[method]}x", met=ratio <= GOALS[method], ratio=ratio,
+                       against=f"{floors[floor]}, {floor * 1e3:.1f} ms")
     if args.model == DEFAULT_MODEL and args.device is None:
         from explorer.ui.saliency_runs import forget_results
         from explorer.ui.saliency_tab import ExplainRequest, explain, on_trust
@@ -82,8 +86,12 @@ def main() -> None:
             def with_trust():
                 maps = maps_phase()[7]
                 on_trust(str(IMAGE), maps, "absolute", progress=lambda *a, **k: None)
-            print(f"tab response, {method:9s}: maps {timed(maps_phase, args.repeat):.2f} s (goal < 1 s); "
-                  f"with the trust check {timed(with_trust, args.repeat):.2f} s")
+            maps, trusted = timed(maps_phase, args.repeat), timed(with_trust, args.repeat)
+            print(f"tab response, {method:9s}: maps {maps:.2f} s (goal < 1 s); with the trust check {trusted:.2f} s")
+            record.measure(f"the tab's response, {method}: the maps (stores of recent results emptied)", maps, "s",
+                           goal="< 1 s", met=maps < 1)
+            record.measure(f"the tab's response, {method}: maps and trust check", trusted, "s")
+    record.save()
 
 
 if __name__ == "__main__":

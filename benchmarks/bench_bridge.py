@@ -1,7 +1,7 @@
 """Speed of the bridge (explorer.core.bridge.explain_unit), as ratios against a bare forward pass measured
 in the same run, and of the Stages tab's whole answer to a click on a unit.
 
-    .venv/bin/python benchmarks/bench_bridge.py [--model NAME] [--rounds N] [--units N]
+    python -m benchmarks.bench_bridge [--model NAME] [--rounds N] [--units N]
 
 Goals: explaining a unit from an inspection already made (slicing and a few hundred multiplications,
 no forward pass) costs at most 0.5x a bare forward pass of the model, for the median and for the
@@ -11,20 +11,19 @@ Units are spread over every stage; rounds interleave the measurements; medians a
 """
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
+import torch
+from PIL import Image
+
+from benchmarks.record import Record
+from explorer.core.bridge import explain_unit
+from explorer.core.models import DEFAULT_MODEL, get_model
+from explorer.ui import stages_inspections, stages_tab
+from explorer.ui.gradio_patches import encode
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from explorer.core.bridge import explain_unit  # noqa: E402
-from explorer.core.models import DEFAULT_MODEL, get_model  # noqa: E402
-from explorer.ui import stages_inspections, stages_tab  # noqa: E402
-from explorer.ui.gradio_patches import encode  # noqa: E402
 
 PHOTO = ROOT / "assets" / "examples" / "espresso.jpg"
 
@@ -94,6 +93,17 @@ def main() -> None:
     median_answer, slowest = statistics.median(answer), max(answer)
     print(f"the tab's answer to a click        {median_answer * 1e3:8.1f} ms   max {slowest * 1e3:.1f} ms   "
           f"goal < 100 ms  {'ok' if median_answer < 0.1 else 'MISSED'}")
+    record = Record("bench_bridge", f"The bridge: how one number was made ({model.display_name})")
+    against = f"a bare forward m.module(x), {floor * 1e3:.1f} ms"
+    record.measure(f"explain_unit from an inspection, median over {len(units)} units", median * 1e3, "ms",
+                   goal="<= 0.5x", met=median / floor <= 0.5, ratio=median / floor, against=against)
+    record.measure(f"explain_unit, slowest stage ({inspection.stages[worst_stage].name})", worst * 1e3, "ms",
+                   goal="<= 0.5x", met=worst / floor <= 0.5, ratio=worst / floor, against=against)
+    record.measure("the tab's answer to a click (explanation, words, picture, channel views; encoded)",
+                   median_answer * 1e3, "ms", goal="< 100 ms", met=median_answer < 0.1,
+                   note=f"slowest {slowest * 1e3:.1f} ms")
+    record.note(f"{len(inspection.stages)} stages, {args.rounds} rounds, {torch.get_num_threads()} torch threads")
+    record.save()
 
 
 if __name__ == "__main__":

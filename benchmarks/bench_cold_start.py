@@ -1,6 +1,6 @@
 """Cold start: `python app.py` to the first right /predict answer, against its floor in the same run.
 
-    python benchmarks/bench_cold_start.py [--rounds 3]
+    python -m benchmarks.bench_cold_start [--rounds 3]
 
 A free Space sleeps when idle, so a visit after a pause starts cold. The floor is what no app can skip:
 a fresh Python importing torch, torchvision, gradio and captum, loading the default model and answering
@@ -18,6 +18,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchmarks.record import Record
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTO = ROOT / "assets" / "examples" / "panda.jpg"
@@ -83,17 +85,27 @@ def main() -> None:
     from gradio_client import Client  # imported before timing: the client stands for a browser
     assert Client
 
-    ratios = []
+    ratios, floors, apps = [], [], []
     with tempfile.TemporaryDirectory() as temp_dir:
         for round_no in range(1, args.rounds + 1):
             floor, expected = floor_seconds()
             app, answer = app_seconds(temp_dir)
             assert answer == expected, f"the app answered {answer!r}, the floor {expected!r}"
             ratios.append(app / floor)
+            floors.append(floor)
+            apps.append(app)
             print(f"round {round_no}: floor {floor:.2f} s, app to first right /predict {app:.2f} s: "
                   f"{app / floor:.2f}x ({answer})")
     print(f"cold start: median {statistics.median(ratios):.2f}x the floor "
           f"(range {min(ratios):.2f}-{max(ratios):.2f}x over {len(ratios)} rounds; goal <= 1.2x)")
+    record = Record("bench_cold_start", "Cold start: `python app.py` to the first right answer")
+    ratio = statistics.median(ratios)
+    record.measure("python app.py to the first right /predict, median", statistics.median(apps), "s",
+                   goal="<= 1.2x", met=ratio <= 1.2, ratio=ratio,
+                   against=f"a fresh Python importing torch, torchvision, gradio, captum, loading the default model "
+                           f"and answering once, median {statistics.median(floors):.2f} s",
+                   note=f"ratio {min(ratios):.2f}-{max(ratios):.2f}x over {len(ratios)} rounds")
+    record.save()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Feature visualisation by optimisation (explorer.core.features.visualize) against issue 12's goals, every
 ratio measured in the same run.
 
-    .venv/bin/python benchmarks/bench_features.py [--model NAME] [--steps N] [--seed S] [--rules ...] [--save DIR]
+    python -m benchmarks.bench_features [--model NAME] [--steps N] [--seed S] [--rules ...] [--save DIR]
 
 Goals:
 1. Strength: the picture excites its channel (the mean of the channel over the stage's output map) at
@@ -27,19 +27,18 @@ and "not reachable: ReLU6 caps the mean at 6.0", and that goal is judged on the 
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
+import numpy as np
+import torch
+from PIL import Image
+
+from benchmarks.record import Record
+from explorer.core import features
+from explorer.core.models import DEFAULT_MODEL, get_model
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from explorer.core import features  # noqa: E402
-from explorer.core.models import DEFAULT_MODEL, get_model  # noqa: E402
 
 EXAMPLES = sorted((ROOT / "assets" / "examples").glob("*.jpg"))
 FRACTIONS = {"early": 0.1, "middle": 0.5, "late": 0.9}
@@ -151,7 +150,22 @@ def report_row(position, index, rule, channel, name, s, flat, v, fb, top) -> dic
           f"{step_s * 1000:.1f} ms per pass = {step_s / fb:.2f}x one bare forward+backward  "
           f"(goal <= {PASSES} passes)  {verdict(passes <= PASSES)}")
     return dict(strength=strong, moved=moved, flat=flat < FLATNESS, passes=passes <= PASSES,
-                where=f"stage {index} channel {channel}", ratio=s["ratio"], reachable=reachable, ceiling=top)
+                where=f"stage {index} channel {channel}", ratio=s["ratio"], reachable=reachable, ceiling=top,
+                name=f"{position}: {name}, channel {channel}", moved_ratio=s["moved_ratio"], flatness=flat,
+                seconds=v.seconds, steps=v.steps, per_pass=step_s / fb)
+
+
+def record_row(record: Record, r: dict) -> None:
+    capped = "" if r["reachable"] is None else f"; no picture can pass {r['reachable']:.2f}x ({clamp_name(r['ceiling'])})"
+    record.measure(f"{r['name']}: strength against the strongest example photo", r["ratio"], "x",
+                   goal=f">= {STRENGTH}x", met=r["strength"], note=capped[2:] or None)
+    record.measure(f"{r['name']}: after a {ZOOM - 1:.0%} zoom and a {SHIFT}-pixel shift", r["moved_ratio"], "x",
+                   goal=f">= {MOVED_STRENGTH}x", met=r["moved"])
+    record.measure(f"{r['name']}: spectral flatness (white noise about 0.56)", r["flatness"], "",
+                   goal=f"< {FLATNESS}", met=r["flat"])
+    record.measure(f"{r['name']}: {r['steps']} steps, one forward+backward each", r["seconds"], "s",
+                   goal=f"<= {PASSES} passes", met=r["passes"], ratio=r["per_pass"],
+                   against="one bare forward+backward of the whole model, per pass")
 
 
 def main() -> None:
@@ -183,6 +197,10 @@ def main() -> None:
             args.save.mkdir(parents=True, exist_ok=True)
             v.image.save(args.save / f"features_{args.model}_{index}_{channel}.png")
     print(f"\nload average {os.getloadavg()[0]:.2f}")
+    record = Record("bench_features", f"Feature visualisation: {model.display_name}")
+    for r in results:
+        record_row(record, r)
+    record.save()
     print("SUMMARY")
     for goal, title in [("strength", f"strength >= {STRENGTH}x the strongest photo"),
                         ("moved", f"after zoom and shift >= {MOVED_STRENGTH}x"),

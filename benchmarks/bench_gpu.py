@@ -1,6 +1,6 @@
 """The GPU path against the CPU, in one run: what a visitor waits for on each.
 
-    .venv/bin/python benchmarks/bench_gpu.py [--model efficientnet_lite0] [--device cuda]
+    python -m benchmarks.bench_gpu [--model efficientnet_lite0] [--device cuda]
 
 For the default model on one photo, the median time on the CPU and on the device, and their ratio
 (device / CPU: below 1 is faster), for: the stage sweep (`model.inspect`: the prediction and every
@@ -10,14 +10,14 @@ measures nothing (`--device cpu` runs the same script CPU against CPU, to check 
 """
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import torch
 
+from benchmarks.record import Record
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 METHODS = ("saliency", "integrated_gradients", "smoothgrad", "gradcam", "guided_gradcam", "occlusion")
 
@@ -70,15 +70,22 @@ def main() -> None:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
         print(f"{torch.cuda.get_device_name(device)}, torch {torch.__version__}, model {args.model}")
+    record = Record("bench_gpu", f"On a GPU: {args.model} on {args.device} against the CPU")
     print(f"{'computation':<36} {'CPU s':>8} {args.device + ' s':>9} {'ratio':>7}")
     for (name, on_cpu, repeat), (_, on_dev, _) in zip(jobs(cpu, image), jobs(dev, image)):
         features.RESULTS.clear()
         seconds_cpu = median_seconds(lambda: (features.RESULTS.clear(), on_cpu()), torch.device("cpu"), repeat)
         seconds_dev = median_seconds(lambda: (features.RESULTS.clear(), on_dev()), device, repeat)
         print(f"{name:<36} {seconds_cpu:>8.3f} {seconds_dev:>9.3f} {seconds_dev / seconds_cpu:>6.3f}x", flush=True)
+        record.measure(f"{name} on {args.device}", seconds_dev, "s", ratio=seconds_dev / seconds_cpu,
+                       against=f"the same on the CPU, {seconds_cpu:.3f} s")
     if device.type == "cuda":
         print(f"peak CUDA memory: {torch.cuda.max_memory_allocated(device) / 2**20:.0f} MiB allocated, "
               f"{torch.cuda.max_memory_reserved(device) / 2**20:.0f} MiB reserved")
+        record.measure("peak CUDA memory allocated over the run", torch.cuda.max_memory_allocated(device) / 2**20, "MiB",
+                       note=f"{torch.cuda.max_memory_reserved(device) / 2**20:.0f} MiB reserved")
+    if device.type == "cuda":
+        record.save()
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 memory after start: `python app.py` in a child process, its resident memory sampled every 10 ms
 while one request runs, then read again 3 s after it (what the request kept).
 
-    .venv/bin/python benchmarks/bench_hostile_memory.py                # this checkout
-    .venv/bin/python benchmarks/bench_hostile_memory.py --app /path/to/another/checkout --only gif,ig32
+    python -m benchmarks.bench_hostile_memory                # this checkout
+    python -m benchmarks.bench_hostile_memory --app /path/to/another/checkout --only gif,ig32
 
 Goal (with the default budget): no request raises the peak by more than about 1 GB (explorer.core.budgets
 request_memory, plus the model itself the first time it is loaded, which is warmed first here).
@@ -22,6 +22,8 @@ from pathlib import Path
 
 import httpx
 import psutil
+
+from benchmarks.record import Record
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTO = ROOT / "assets" / "examples" / "bird.jpg"
@@ -148,6 +150,8 @@ def main() -> None:
             print(f"app: {args.app.resolve()}\nmemory after start (warm): {started / MB:.0f} MB")
             print(f"{'request':<12} {'result':<9} {'seconds':>8} {'+peak MB':>9} {'+kept MB':>9}  what")
             overall = started
+            record = Record("bench_hostile_memory", "Memory: the most expensive request each tab allows")
+            record.measure("memory after start (warm)", started / MB, "MB")
             for name in names:
                 endpoint, data, what = REQUESTS[name]
                 data = [photo if value is PHOTO_ARG else value for value in data]
@@ -159,8 +163,14 @@ def main() -> None:
                 kept = settle(sampler) - before
                 overall = max(overall, peak)
                 print(f"{name:<12} {kind:<9} {seconds:8.1f} {(peak - before) / MB:9.0f} {kept / MB:9.0f}  {what}")
+                record.measure(f"{what}: peak over the memory before it", (peak - before) / MB, "MB",
+                               note=f"{kind} in {seconds:.1f} s; kept afterwards {kept / MB:+.0f} MB")
             print(f"whole run: peak {overall / MB:.0f} MB = +{(overall - started) / MB:.0f} MB over the memory "
                   f"after start; now {sampler.now() / MB:.0f} MB")
+            record.measure("whole run: peak over the memory after start", (overall - started) / MB, "MB",
+                           goal="<= 1024 MB (about 1 GB)", met=overall - started <= 1024 * MB)
+            if args.app.resolve() == ROOT:
+                record.save()
             sampler.running = False
         finally:
             process.terminate()

@@ -1,10 +1,10 @@
 """Many users at once: the app launched on localhost (`python app.py` in a child process), driven by
 N concurrent gradio_client sessions mixing /slide, /predict, /stages and /attribute.
 
-    .venv/bin/python benchmarks/bench_load.py                 # N = 1, 4, 16; every picture new to the app
-    .venv/bin/python benchmarks/bench_load.py --repeat        # the example pictures, sent again and again
-    .venv/bin/python benchmarks/bench_load.py --trust         # every /attribute with its trust check
-    .venv/bin/python benchmarks/bench_load.py --soak 500      # then 500 more requests: memory, temp files
+    python -m benchmarks.bench_load                 # N = 1, 4, 16; every picture new to the app
+    python -m benchmarks.bench_load --repeat        # the example pictures, sent again and again
+    python -m benchmarks.bench_load --trust         # every /attribute with its trust check
+    python -m benchmarks.bench_load --soak 500      # then 500 more requests: memory, temp files
 
 Loopback only; every phase is bounded in requests and in time. For each N it prints requests per
 second, p50 / p95 latency, errors and wrong answers (answers are compared with a single-user run),
@@ -41,6 +41,8 @@ import psutil
 from gradio_client import Client, handle_file
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
+
+from benchmarks.record import Record
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "assets" / "examples"
@@ -227,11 +229,17 @@ def main() -> None:
     started = time.perf_counter()
     process, url = start_app(temp_dir, args.delete_cache)
     os.nice(10)    # the users stand for browsers on other machines: the app gets the CPU first
+    record = Record("bench_load", "Many users at once: the app on localhost under load")
+    phases = []
     try:
         connect(url).predict(handle_file(str(EXAMPLES / "espresso.jpg")), "efficientnet_lite0", api_name="/predict")
-        print(f"cold start: {time.perf_counter() - started:.1f} s from launching app.py to the first /predict answer")
+        cold = time.perf_counter() - started
+        print(f"cold start: {cold:.1f} s from launching app.py to the first /predict answer")
+        record.measure("cold start: launching app.py to the first /predict answer", cold, "s", goal="< 15 s", met=cold < 15)
         memory = psutil.Process(process.pid)
-        print(f"resident memory after start: {memory.memory_info().rss / 2**20:.0f} MiB")
+        resident = memory.memory_info().rss
+        print(f"resident memory after start: {resident / 2**20:.0f} MiB")
+        record.measure("resident memory after start", resident / 2**20, "MiB", goal="< 1.5 GB", met=resident < 1.5 * 2**30)
         expected = single_user_answers(url, photos, args.trust)
         print(f"{'users':>5} {'requests':>8} {'req/s':>7} {'x 1 user':>8} {'p50 s':>7} {'p95 s':>7} "
               f"{'p95/(N/rps)':>11} {'errors':>6} {'wrong':>5}")
@@ -243,6 +251,8 @@ def main() -> None:
             fair = r["p95_s"] / (users / r["rps"]) if r["rps"] else float("nan")
             print(f"{users:>5} {r['requests']:>8} {r['rps']:>7.2f} {r['rps'] / floor:>8.2f} {r['p50_s']:>7.2f} "
                   f"{r['p95_s']:>7.2f} {fair:>11.2f} {len(r['errors']):>6} {len(r['wrong']):>5}")
+            phases.append([users, r["requests"], r["rps"], r["rps"] / floor, r["p50_s"], r["p95_s"],
+                           fair if users > 1 else None, len(r["errors"]), len(r["wrong"])])
             print("      " + ", ".join(f"{label} {statistics.median(v):.2f}/{max(v):.2f} s ({len(v)})"
                                       for label, v in sorted(r["by_label"].items())) + "  (median/max per endpoint)")
             for line in r["errors"][:5]:
@@ -279,6 +289,19 @@ def main() -> None:
             print(f"files in Gradio's temp dir (delete_cache {args.delete_cache or '600,1800'} s): "
                   f"{' / '.join(map(str, quarters))} at a quarter / half / three quarters of the soak's "
                   f"{len(counts)} s, at most {max(counts, default=0)}, {temp_files(temp_dir)} at its end")
+            growth = rss_end / rss_50 - 1
+            record.measure(f"soak: resident memory growth from request 50 to {total} (4 users)", 100 * growth, "%",
+                           goal="< 10 %", met=growth < 0.1,
+                           note=f"{rss_50 / 2**20:.0f} to {rss_end / 2**20:.0f} MiB; errors "
+                                f"{len(first['errors']) + len(rest['errors'])}, wrong "
+                                f"{len(first['wrong']) + len(rest['wrong'])}; temp files at most {max(counts, default=0)}")
+        record.table("users at once (fair waiting: p95 / (N / requests per second), goal <= 1.25 at N = 16)",
+                     ["users", "requests", "requests/s", "x one user", "p50 s", "p95 s", "fair waiting", "errors",
+                      "wrong answers"], phases)
+        record.note("every picture sent is new to the app" if photos.fresh else "the example files, sent again")
+        if args.trust:
+            record.note("every /attribute with its trust check")
+        record.save()
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -1,6 +1,6 @@
 """Resident memory of the app over a long visit: every registered model through every tab's computation.
 
-    .venv/bin/python benchmarks/bench_memory_tour.py [--budget-mb N] [--rounds N] [--no-trust]
+    python -m benchmarks.bench_memory_tour [--budget-mb N] [--rounds N] [--no-trust]
 
 Starts `app.py` in a process of its own (CPU), then, through its HTTP API with gradio_client, for each
 model in turn: /predict, /stages, /attribute (Grad-CAM with the Saliency tab's trust check, which
@@ -22,11 +22,11 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks.record import Record
+from explorer.core.architecture import model_input_size
+from explorer.core.models import DEFAULT_MODEL, MODEL_NAMES
 
-from explorer.core.architecture import model_input_size  # noqa: E402
-from explorer.core.models import DEFAULT_MODEL, MODEL_NAMES  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 PHOTO = ROOT / "assets" / "examples" / "cat.jpg"
 GOAL_BYTES = 3 * 2**30
@@ -128,6 +128,16 @@ def main() -> None:
         print(f"end:  {end / MB:.0f} MiB ({end / start:.2f}x the start); goal at most {GOAL_BYTES / MB:.0f} MiB: "
               f"{'met' if end <= GOAL_BYTES else 'NOT met'}")
         print(f"tour: {len(MODEL_NAMES)} models x {args.rounds} round(s) in {time.monotonic() - began:.0f} s")
+        record = Record("bench_memory_tour", "Memory: every model through every tab's computation")
+        budget = f"budget {args.budget_mb} MB" if args.budget_mb else "the default budget"
+        record.measure("resident memory after start (answering, default model loaded)", start / MB, "MiB")
+        record.measure(f"resident memory at the end, {budget}", end / MB, "MiB", goal=f"<= {GOAL_BYTES / MB:.0f} MiB",
+                       met=end <= GOAL_BYTES, ratio=end / start, against="the memory after start")
+        record.measure("peak resident memory", peak / MB, "MiB", ratio=peak / start, against="the memory after start")
+        record.note(f"{len(MODEL_NAMES)} models x {args.rounds} round(s) through /predict, /stages, /attribute "
+                    f"(Grad-CAM{'' if args.no_trust else ' with the trust check'}) and /summarize, "
+                    f"in {time.monotonic() - began:.0f} s")
+        record.save()
     finally:
         app.terminate()
         try:

@@ -1,6 +1,6 @@
 """Speed of the Stages tab, as ratios against a bare forward pass measured in the same run.
 
-    .venv/bin/python benchmarks/bench_stages.py [--model NAME] [--rounds N] [--device cpu|cuda]
+    python -m benchmarks.bench_stages [--model NAME] [--rounds N] [--device cpu|cuda]
 
 Goals: the stage sweep m.sweep(x) within 1.35x of m.module(x) on the same tensor; m.stages(image),
 which also resizes and normalises the picture, within 1.5x; the tab's full response to a new picture
@@ -12,19 +12,18 @@ busy machine slows them alike; medians are reported.
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
+import torch
+from PIL import Image
+
+from benchmarks.record import Record
+from explorer.core.models import DEFAULT_MODEL, get_model
+from explorer.ui import stages_inspections, stages_tab
+from explorer.ui.gradio_patches import encode
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from explorer.core.models import DEFAULT_MODEL, get_model  # noqa: E402
-from explorer.ui import stages_inspections, stages_tab  # noqa: E402
-from explorer.ui.gradio_patches import encode  # noqa: E402
 
 PHOTO = ROOT / "assets" / "examples" / "espresso.jpg"
 
@@ -99,7 +98,9 @@ def main() -> None:
     for number in range(1, n_stages + 1):
         times["step"].append(_timed(lambda: stage_change(number), device))
 
+    record = Record("bench_stages", f"Stages tab: {model.display_name} on {device}")
     floor = statistics.median(times["forward"])
+    against = f"a bare forward m.module(x), {floor * 1e3:.1f} ms"
     step_median, step_max = statistics.median(times["step"]), max(times["step"])
     print(f"model {model.display_name} on {device} ({torch.get_num_threads()} threads), {n_stages} stages, "
           f"{args.rounds} rounds, medians")
@@ -107,15 +108,27 @@ def main() -> None:
     ratio = statistics.median(s / f for s, f in zip(times["sweep"], times["sweep_floor"]))
     print(f"m.sweep(x): the stage sweep     {statistics.median(times['sweep']) * 1e3:8.1f} ms   "
           f"{ratio:.2f}x   goal <= 1.35x {'ok' if ratio <= 1.35 else 'MISSED'}   (each against a forward of the same x run just before it)")
+    record.measure("the stage sweep m.sweep(x)", statistics.median(times["sweep"]) * 1e3, "ms", goal="<= 1.35x",
+                   met=ratio <= 1.35, ratio=ratio, against="a bare forward of the same x run just before each")
     ratio = statistics.median(times["stages"]) / floor
     print(f"m.stages(image)                 {statistics.median(times['stages']) * 1e3:8.1f} ms   "
           f"{ratio:.2f}x   goal <= 1.5x  {'ok' if ratio <= 1.5 else 'MISSED'}")
+    record.measure("m.stages(image): the sweep plus resizing and normalising the picture",
+                   statistics.median(times["stages"]) * 1e3, "ms", goal="<= 1.5x", met=ratio <= 1.5, ratio=ratio,
+                   against=against)
     ratio = statistics.median(times["full"]) / floor
     print(f"tab's full response             {statistics.median(times['full']) * 1e3:8.1f} ms   "
           f"{ratio:.2f}x   goal <= 3x    {'ok' if ratio <= 3 else 'MISSED'}")
+    record.measure("the tab's full response to a new picture (predict, stages, grid, strip, channel; encoded)",
+                   statistics.median(times["full"]) * 1e3, "ms", goal="<= 3x", met=ratio <= 3, ratio=ratio,
+                   against=against)
     print(f"stage change (cached), median   {step_median * 1e3:8.1f} ms   "
           f"max {step_max * 1e3:.1f} ms over {n_stages} stages   goal < 50 ms  "
           f"{'ok' if step_median < 0.05 else 'MISSED'}")
+    record.measure(f"a stage change from cached activations, median over {n_stages} stages", step_median * 1e3, "ms",
+                   goal="< 50 ms", met=step_median < 0.05, note=f"slowest {step_max * 1e3:.1f} ms")
+    record.note(f"{n_stages} stages, {args.rounds} rounds, medians; {torch.get_num_threads()} torch threads")
+    record.save()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Check, offline, what a Hugging Face Space build of this repository needs; exit 1 on any failure.
 
-    python scripts/check_space.py
+    python -m scripts.check_space
 
 - the README's front matter: the fields Spaces reads and their values (sdk, sdk_version = the pinned
   Gradio, app_file present, python_version one ZeroGPU supports, colours, short_description <= 60);
@@ -9,8 +9,8 @@
 - the files an upload would send (UPLOAD_IGNORE leaves out tests, benchmarks, CI and virtual
   environments): their count and total size, and none over 10 MB (larger files need Git LFS/Xet).
 
-ZeroGPU's supported releases are as Hugging Face documented them in 2026 (see the README's "Share it
-on Hugging Face Spaces"); when they change, change ZEROGPU_TORCH and ZEROGPU_PYTHON here.
+ZeroGPU's supported releases are as Hugging Face documented them in 2026 (see docs/space.md); when they
+change, change ZEROGPU_TORCH and ZEROGPU_PYTHON here.
 """
 import ast
 import fnmatch
@@ -26,7 +26,7 @@ ZEROGPU_TORCH = {"2.8.0": "0.23.0", "2.9.1": "0.24.1", "2.10.0": "0.25.0", "2.11
 ZEROGPU_PYTHON = {"3.10.13", "3.12.12"}
 COLOURS = {"red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray"}
 MAX_FILE_MB = 10
-# What `huggingface_hub.upload_folder(..., ignore_patterns=UPLOAD_IGNORE)` leaves out (README).
+# What `huggingface_hub.upload_folder(..., ignore_patterns=UPLOAD_IGNORE)` leaves out (docs/space.md).
 UPLOAD_IGNORE = ["tests/*", "benchmarks/*", ".ci/*", ".venv*", ".venv*/*", "artifacts/*", "*.pyc",
                  "*/__pycache__/*", ".git*", "pyproject.toml", "docs/*", "requirements-test.txt"]
 # import name -> distribution name, where they differ

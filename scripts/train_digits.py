@@ -1,7 +1,7 @@
 """Train the "digits" model on scikit-learn's bundled digits and save assets/models/digits.pt.
 
-    .venv/bin/python scripts/train_digits.py            # train (about a minute on 2 cores), save, evaluate
-    .venv/bin/python scripts/train_digits.py --eval     # only evaluate the committed weights
+    python -m scripts.train_digits            # train (about a minute on 2 cores), save, evaluate
+    python -m scripts.train_digits --eval     # only evaluate the committed weights
 
 Held out: a stratified 20% of load_digits (seed 0), never augmented, never trained on.
 Training digits are augmented the way drawings differ: each 8x8 grid is upsampled to a 32x32 bitmap,
@@ -10,15 +10,13 @@ into 8x8 cells exactly as explorer.core.digits.sketch_to_grid does with a sketch
 """
 import argparse
 import math
-import sys
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from explorer.core.digits import WEIGHTS_PATH, DigitNet, grid_to_tensor, normalise_grid  # noqa: E402
+from explorer.core.digits import WEIGHTS_PATH, DigitNet, grid_to_tensor, normalise_grid
 
 SEED = 0
 TEST_FRACTION = 0.2

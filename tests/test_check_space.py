@@ -16,7 +16,7 @@ def _module():
 
 
 def test_this_repository_is_ready_for_a_space():
-    run = subprocess.run([sys.executable, str(SCRIPT)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    run = subprocess.run([sys.executable, "-m", "scripts.check_space"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "ready for a Space" in run.stdout and "✗" not in run.stdout
 

@@ -27,7 +27,7 @@ from explorer.core.trace import CONTAINERS, Trace, total_macs, trace
 
 DEFAULT_INPUT = (3, 224, 224)
 
-CNNNet = nets.CNNNet      # the README's explorer.architecture.CNNNet
+CNNNet = nets.CNNNet      # as docs/architecture.md imports it
 
 # The chapter's ImageNet top-5 error figures (the model the figure belongs to, the year), from the registry.
 CHAPTER_TOP5_ERROR = {name: (entry.chapter.top5_error, entry.chapter.model, entry.chapter.year)
@@ -188,11 +188,25 @@ def _check_input_size(input_size, module: nn.Module) -> tuple[int, int, int]:
 
 
 def summarize(name_or_module, input_size=None) -> Summary:
-    """Every layer the model runs on one image of `input_size` (C, H, W), in forward order.
+    """Every layer the model runs on one image, in forward order, with its shapes and costs.
 
-    `name_or_module`: a name from explorer.core.registry.MODEL_NAMES or any torch.nn.Module.
-    `input_size` defaults to the model's own input (3×224×224 for the ImageNet models, 1×28×28 for digits).
-    Raises ValueError for an unknown name or an input size the model cannot take."""
+    Named models are built on PyTorch's meta device (shapes without numbers: no memory, milliseconds).
+
+    Args:
+        name_or_module: A name from ``explorer.MODEL_NAMES`` or any ``torch.nn.Module``.
+        input_size (tuple, optional): (C, H, W); default the model's own input (3x224x224 for the
+            ImageNet models, 1x28x28 for the digit model). Sides up to 1024.
+
+    Returns:
+        Summary: ``rows`` (each layer: name, type, kernel, stride, padding, output_shape, params, macs,
+        receptive_field, jump, block, inputs), ``total_params``, ``params_in_forward``, ``unused``,
+        ``total_macs``, ``output_shape``, ``text`` (``print(model)``) and ``blocks``.
+
+    Raises:
+        ValueError: an unknown name, the wrong number of channels, or a side over 1024;
+            ``InputSizeError`` (a ValueError) for a size the model cannot take, naming the layer where
+            it breaks and the smallest (or largest) size that works.
+    """
     name, module, lock, size = _resolve(name_or_module, input_size)
     size = _check_input_size(size, module)
     if isinstance(name_or_module, str):
@@ -347,7 +361,23 @@ def measure_latency(module: nn.Module, input_size: tuple, runs: int = 3, warmup:
 
 
 def compare(names, runs: int = 3, warmup: int = 1) -> list[Comparison]:
-    """One row per model name: parameters, MACs, measured latency, ImageNet accuracy, the chapter's figure."""
+    """Compare models side by side: size, cost, speed measured here, and accuracy.
+
+    Args:
+        names: A model name or a list of names from ``explorer.MODEL_NAMES`` (duplicates count once).
+        runs (int): Timed forward passes per model, 1 to 50 (default 3); the latency is their median.
+        warmup (int): Untimed passes before them (default 1).
+
+    Returns:
+        list[Comparison]: One per model, in the order given: ``params``, ``macs`` (multiply-accumulates
+        for one image), ``latency_ms`` (batch of one, untrained weights, on ``device``), ``top1`` and
+        ``top5`` (ImageNet accuracy of torchvision's DEFAULT weights, %, or None), ``weights`` and the
+        chapter's historical ``chapter_top5_error``, ``chapter_model`` and ``chapter_year``.
+
+    Raises:
+        ValueError: no name, an unknown name, ``runs`` outside 1 to 50, or more models than this
+            machine compares in one request (``OverBudget``, ``EXPLORER_COMPARE_MODELS``).
+    """
     if isinstance(names, str):
         names = [names]
     names = list(dict.fromkeys(names or []))

@@ -400,15 +400,53 @@ def seen_box(model: LoadedModel, image: Image.Image) -> tuple[int, int, int, int
 
 
 def explain(model: LoadedModel, image, method: str, target=None, **options) -> tuple[Attribution, np.ndarray]:
-    """(the attribution at the model's input, the map on the user's picture)."""
+    """An attribution map through Captum, both at the model's input and on the picture as given.
+
+    Args:
+        model (LoadedModel): From `get_model` or `load_model`.
+        image: A PIL image, a path, a numpy array or a sketch dict (anything `load_image` takes).
+        method (str): A key of ``explorer.METHODS``: ``"saliency"``, ``"integrated_gradients"``,
+            ``"smoothgrad"``, ``"gradcam"``, ``"guided_gradcam"`` or ``"occlusion"``.
+        target: The class explained: an index, a class name, or None (default) for the top-1 prediction.
+        **options: The method's own options (``n_steps``, ``nt_samples``, ``stdevs``, ``layer``,
+            ``window``, ``stride``, ...; see docs/saliency.md), and ``progress``, a callable given the
+            fraction done before each pass (raise ``Cancelled`` from it to stop).
+
+    Returns:
+        tuple[Attribution, numpy.ndarray]: The attribution at the model's input (``method``, ``target``,
+        ``label``, ``input_map`` (h, w) signed and summed over colour channels, ``layer``, ``options``),
+        and the same map resized onto the picture's own height x width (zero outside the crop the model
+        saw).
+
+    Raises:
+        ValueError: naming the argument: an unknown method, option or class name, a class index out of
+            range, a method this model cannot compute correctly, an unreadable picture; ``OverBudget`` (a
+            ValueError) when the request would cost more passes or memory than this machine allows.
+        Cancelled: raised by ``progress`` to stop.
+    """
     image = load_image(image)
     result = attribute_input(model, model.preprocess(image), method, target, **options)
     return result, map_on_picture(model, image, result.input_map)
 
 
 def attribute(model: LoadedModel, image, method: str, target=None, **options) -> np.ndarray:
-    """The attribution map of `method` for class `target` (index, name, or None = top-1) as a float array
-    of the image's own height x width, zero outside the part of the picture the model saw."""
+    """Which pixels decided the prediction: one attribution map, computed by Captum.
+
+    Args:
+        model (LoadedModel): From `get_model` or `load_model`.
+        image: A PIL image, a path, a numpy array or a sketch dict (anything `load_image` takes).
+        method (str): A key of ``explorer.METHODS`` (``"saliency"``, ``"gradcam"``, ...).
+        target: The class explained: an index, a class name, or None (default) for the top-1 prediction.
+        **options: The method's own options (see `explain`).
+
+    Returns:
+        numpy.ndarray: A signed float map of the image's own height x width, summed over colour
+        channels, zero outside the part of the picture the model saw.
+
+    Raises:
+        ValueError: as `explain` (unknown method, option or class; over the machine's budget).
+        Cancelled: raised by a ``progress`` option to stop.
+    """
     return explain(model, image, method, target, **options)[1]
 
 

@@ -122,12 +122,28 @@ def _inspection(model, picture_or_inspection):
 
 
 def explain_unit(model, picture_or_inspection, stage, channel, row, col) -> Unit:
-    """How unit (channel, row, col) of a stage was computed, with the real weights and inputs.
+    """How one number of a feature map was computed, with the layer's real weights and inputs.
 
-    model: a LoadedModel or a model name; picture_or_inspection: a picture (anything load_image
-    takes) or that model's Inspection of it (then no forward pass runs); stage: index in the Stages
-    order (0-based) or the stage's name; channel, row, col: 0-based, as PyTorch indexes the output.
-    Raises ValueError naming the argument and its allowed range."""
+    Args:
+        model: A LoadedModel or a model name (``explorer.MODEL_NAMES``).
+        picture_or_inspection: A picture (anything `load_image` takes) or that model's
+            ``model.inspect(picture)`` (then no forward pass runs).
+        stage: The stage's 0-based index in the Stages order, or its name (e.g. ``"features.3"``).
+        channel (int): 0-based output channel.
+        row (int): 0-based row of the stage's output map.
+        col (int): 0-based column of the stage's output map.
+
+    Returns:
+        Unit: ``kind`` (``"conv"`` or ``"pool"``), ``value`` (the layer's real output there),
+        ``window`` and ``kernel`` ((C, kh, kw) numpy arrays; kernel None for pooling), ``channels``,
+        ``partials`` (window * kernel summed per input channel), ``bias``, ``total`` (equal to
+        ``value``: ``agrees()``), ``after`` (BatchNorm, activation... up to the next stage),
+        ``kernel_tab()`` (settings that replay the strongest channel with `slide`) and ``as_dict()``.
+
+    Raises:
+        ValueError: naming the argument and the allowed range (``row: 28 is outside the map; the map
+            is 28x28: rows 0 to 27``), or a stage whose computation cannot be followed unit by unit.
+    """
     inspection = _inspection(model, picture_or_inspection)
     index = stage_index([s.name for s in inspection.stages], stage)
     s = inspection.stages[index]

@@ -73,8 +73,29 @@ def companion(model: LoadedModel, name: str, build: Callable[[], T]) -> T:
 
 
 def load_model(name: str = DEFAULT_MODEL, *, pretrained: bool = True, device=None) -> LoadedModel:
-    """Build a registered model. Raises ValueError for an unknown name and WeightsUnavailable when
-    pretrained weights can be neither found nor downloaded."""
+    """Build a fresh instance of a registered model, in eval mode, its parameters frozen.
+
+    Most callers want `get_model`, the app's shared instance; this one is your own.
+
+    Args:
+        name (str): A name from ``explorer.MODEL_NAMES`` (default ``explorer.DEFAULT_MODEL``,
+            ``"efficientnet_lite0"``).
+        pretrained (bool): Load the trained weights (default) or draw untrained ones from a fixed seed
+            (works offline for every name).
+        device: A ``torch.device`` or text such as ``"cpu"`` or ``"cuda:1"``. None (default): CUDA when
+            present, else Apple MPS, else the CPU (``EXPLORER_DEVICE`` overrides).
+
+    Returns:
+        LoadedModel: ``module`` (the torch.nn.Module, channels-last, on ``device``), ``labels`` (class
+        names by index), ``preprocess(picture)`` (a (1, C, H, W) tensor), ``predict(picture, k=5)``
+        ([(label, probability)], most probable first), ``stages(picture)`` and ``inspect(picture)``
+        (predictions, every Conv and Pool stage's output and the picture the model saw, from one pass).
+
+    Raises:
+        ValueError: the name is not registered (the message lists the names).
+        WeightsUnavailable: ``pretrained=True`` and the weights are neither on disk nor downloadable;
+            its ``reason`` says why in words.
+    """
     if name not in REGISTRY:
         raise ValueError(f"model: unknown name {name!r}; choose one of {', '.join(MODEL_NAMES)}")
     entry = REGISTRY[name]
@@ -117,9 +138,24 @@ _store = STORES.register("models.loaded", ModelStore(_load_shared, model_budget_
 
 
 def get_model(name: str = DEFAULT_MODEL) -> tuple[LoadedModel, str]:
-    """The shared instance the app uses: pretrained when the weights can be had, else the same
-    architecture untrained. Returns (model, note): the note says so in words ("" when pretrained).
-    Models are kept within a byte budget (EXPLORER_MODEL_BUDGET_MB): the least recently used goes first."""
+    """The app's shared instance of a model: pretrained when the weights can be had, else untrained.
+
+    Models are loaded on first use and kept while they fit a byte budget (``EXPLORER_MODEL_BUDGET_MB``,
+    default 1024): past it the least recently used goes first (never the default model). Hold
+    ``model.lock`` while hooking the shared module.
+
+    Args:
+        name (str): A name from ``explorer.MODEL_NAMES`` (default ``explorer.DEFAULT_MODEL``).
+
+    Returns:
+        tuple[LoadedModel, str]: The model (see `load_model`) and a note: ``""`` when pretrained, else
+        why it is untrained, in words (e.g. the weights are not on this machine and it cannot download).
+
+    Raises:
+        ValueError: the name is not registered (the message lists the names).
+        WeightsDownloading: (a ValueError) the weights are still downloading in the background on a
+            Space; the message says how far. Ask again in a moment.
+    """
     if name not in REGISTRY:
         raise ValueError(f"model: unknown name {name!r}; choose one of {', '.join(MODEL_NAMES)}")
     waiting = DOWNLOADS.message(name)

@@ -160,6 +160,38 @@ def _check_window_fits(shape, ksize, stride, padding, dilation, ceil_mode: bool,
 
 def slide(matrix, kernel=None, *, op="conv", kernel_size=None, stride=1, padding=0,
           dilation=1, bias=0.0, ceil_mode=False) -> Slide:
+    """Slide a convolution kernel or a pooling window over a matrix, step by step, as PyTorch computes it.
+
+    The output is computed by ``F.conv2d``, ``F.max_pool2d`` or ``F.avg_pool2d`` in float64; the steps
+    are read from the same padded input, one per output cell. Settings follow PyTorch's defaults
+    (max pooling pads with -inf, average pooling counts the padding).
+
+    Args:
+        matrix: The input, a table of numbers (a list of rows, a 2-D numpy array or a pandas
+            DataFrame), 1x1 to 32x32; cells may be numbers or numeric text such as ``"2.5"``.
+        kernel: The convolution's weights, a table like ``matrix``. Required for ``op="conv"``; for
+            pooling, its shape gives the window when ``kernel_size`` is None.
+        op (str): ``"conv"`` (default), ``"max"`` (max pooling) or ``"avg"`` (average pooling).
+        kernel_size: The window, an int, an (h, w) pair or text such as ``"2,3"``. For convolution it
+            must match the kernel's shape; for pooling it is the window (default: the kernel's shape).
+        stride: An int, an (h, w) pair or text such as ``"2"`` or ``"2,1"``; at least 1. Default 1.
+        padding: Same forms; at least 0 (pooling: at most half the window). Default 0.
+        dilation: Same forms; at least 1 (average pooling takes only 1). Default 1.
+        bias (float): Added to every convolution output; must be 0 for pooling. Default 0.0.
+        ceil_mode (bool): Pooling only: round the output size up, as PyTorch's ``ceil_mode``.
+
+    Returns:
+        Slide: ``output`` (2-D float64 numpy array, what PyTorch returned), ``steps`` (one per output
+        cell, row-major: ``position``, ``window``, ``value``), ``padded``, ``unused_rows`` and
+        ``unused_cols`` (0-based input rows and columns that no tap reads), ``formulas`` (the
+        output-size formula per axis with these numbers) and ``expression(k)`` (the written sum of step
+        k, e.g. ``"(10x1)+(11x0)+(2x1)+(123x0)=12"``).
+
+    Raises:
+        ValueError: naming the argument (or the matrix cell) and what to change: an empty, ragged or
+            non-numeric matrix, NaN or infinite cells, a matrix over 32x32, an unknown op, a stride of 0,
+            a window larger than the padded input, a bias or ceil_mode where the op has none.
+    """
     return replay(SlideSettings.checked(matrix, kernel, op=op, kernel_size=kernel_size, stride=stride,
                                         padding=padding, dilation=dilation, bias=bias, ceil_mode=ceil_mode))
 
@@ -382,7 +414,19 @@ def _abbreviate(terms: list[str], sep: str, max_terms: int | None) -> str:
 
 
 def pytorch_code(s: Slide) -> str:
-    """Standalone PyTorch code that reproduces s.output (it leaves the result in `out`)."""
+    """Standalone PyTorch code that reproduces a slide's output.
+
+    Args:
+        s (Slide): What `slide` returned.
+
+    Returns:
+        str: A Python program (imports torch only) that builds the matrix, runs ``nn.Conv2d`` with these
+        weights and bias, or ``F.max_pool2d`` / ``F.avg_pool2d`` with these settings, and leaves the
+        result in ``out`` (equal to ``s.output``).
+
+    Raises:
+        Nothing of its own: a Slide is already checked.
+    """
     def lit(v: float) -> str:
         return str(int(v)) if v == int(v) and abs(v) < 1e15 else repr(float(v))
 

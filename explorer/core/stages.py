@@ -113,10 +113,23 @@ def stage_layers(module: nn.Module) -> dict[nn.Module, tuple[str, str, str]]:
 
 def capture_stages(module: nn.Module, x: torch.Tensor, fields: list | None = None,
                    layers: dict | None = None) -> tuple[torch.Tensor, list[Stage]]:
-    """Run module(x) once (x: a batch of one) and return (output, stages in execution order).
+    """Run a module once and keep the output of every Conv and Pool stage it ran, in execution order.
 
-    `fields`, the stages' Geometry (or bare receptive fields) from an earlier pass with the same input
-    shape, skips tracing the pass (about a quarter of its cost); `layers` is stage_layers(module).
+    Args:
+        module (torch.nn.Module): Any network (in eval mode for the app's results).
+        x (torch.Tensor): Its input, a batch of one (1, C, H, W).
+        fields (list, optional): The stages' Geometry (or bare receptive fields) from an earlier pass
+            with the same input shape: skips tracing the pass (about a quarter of its cost).
+        layers (dict, optional): ``stage_layers(module)``, worth keeping per model.
+
+    Returns:
+        tuple[torch.Tensor, list[Stage]]: The module's output, and one Stage per convolution or 2-D
+        pooling call (``name``, ``kind``, ``layer``, ``activation`` (C, H, W), ``input_shape``,
+        ``output_shape``, ``receptive_field``, ``jump``, ``box(i, j)``).
+
+    Raises:
+        Whatever ``module(x)`` raises (e.g. RuntimeError for an input of the wrong shape); no hook is
+        left on the module.
 
     A layer's input and output are kept by reference, not copied (copies cost a third of a pass). The
     traced pass runs outside inference mode and notes their version counters: where the pass changed

@@ -417,9 +417,34 @@ def randomised_map(model: LoadedModel, x: torch.Tensor, result, progress=None) -
 
 def trust_check(model: LoadedModel, picture, method: str, target=None, *, sign: str = "absolute",
                 attribution=None, progress=None, **options) -> TrustCheck:
-    """Both checks of `method`'s map for class `target` (index, name, or None = top-1) on `picture` (a
-    picture, a path, or the model's input tensor), for the part `sign` of the map; `options` are the
-    method's own. `attribution`: the map already computed for this picture (not computed again)."""
+    """How far to trust an attribution map: a deletion curve and a model-randomisation test.
+
+    Deletion: the picture's patches are greyed out, most-attributed first, and the class's probability
+    is compared with random orders. Randomisation: the same method on a copy of the model whose top
+    layers are re-initialised (the shared model is never changed); Spearman's rank correlation of the
+    two maps.
+
+    Args:
+        model (LoadedModel): From `get_model` or `load_model`.
+        picture: A picture (anything `load_image` takes), a path, or the model's input tensor.
+        method (str): A key of ``explorer.METHODS``.
+        target: The class: an index, a class name, or None (default) for the top-1 prediction.
+        sign (str): The part of the map judged: ``"absolute"`` (default), ``"positive"`` or ``"negative"``.
+        attribution (Attribution, optional): The map already computed for this picture (from `explain`);
+            it is not computed again.
+        progress (callable, optional): Given the fraction done before each pass; may raise ``Cancelled``.
+        **options: The method's own options (see `explain`).
+
+    Returns:
+        TrustCheck: ``measurable``, ``verdict`` (``"passes both checks"``, ``"fails the deletion
+        check"``..., or ``"not measurable"``) and ``reason`` in words; ``deletion`` and
+        ``randomisation`` (each with its verdict and reason), ``curve`` (the deletion curves and their
+        areas) and ``correlation`` (None where not measurable); ``as_dict()`` for JSON.
+
+    Raises:
+        ValueError: an unknown sign, method, option or class, or a request over the machine's budget.
+        Cancelled: raised by ``progress`` to stop.
+    """
     signed(np.zeros(1), sign)           # an unknown sign is refused before any work
     x = picture if isinstance(picture, torch.Tensor) else model.preprocess(picture)
     result = attribution or attribute_input(model, x, method, target, **options)

@@ -12,10 +12,21 @@ from explorer.core.memory import freeze_startup_objects, limit_allocator_arenas
 from explorer.core.state import STORES
 from explorer.core.warmup import start_background_warmup
 
+
+def mcp_setting() -> bool:
+    """Whether `python app.py` serves Gradio's MCP server (every named endpoint a tool, at
+    /gradio_api/mcp/): on unless the environment variable EXPLORER_MCP is 0 (docs/api.md)."""
+    text = os.environ.get("EXPLORER_MCP", "1").strip().lower()
+    if text not in ("0", "1", "false", "true", "no", "yes", "off", "on"):
+        raise ValueError(f"EXPLORER_MCP: give 1 to serve the MCP server or 0 to turn it off, not {text!r}")
+    return text in ("1", "true", "yes", "on")
+
+
 LAUNCH_OPTIONS = dict(
     max_file_size="20mb",
     footer_links=["api", "gradio"],
     theme=gr.themes.Soft(),
+    mcp_server=mcp_setting(),
 )
 
 def delete_cache_setting() -> tuple[int, int]:
