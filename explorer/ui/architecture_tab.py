@@ -83,7 +83,7 @@ def inspect_model(name: str, height, width):
     Returns:
         Markdown totals: the parameters (sum of p.numel()), the multiply-accumulates per image, the number of layers and blocks, and the receptive field and jump before the classifier.
         A picture (PNG) of the network as a chain of blocks with their output shapes.
-        The first block with branches (residual, Inception, dense...) shown, among the model's blocks with branches (none for a plain chain such as AlexNet or VGG).
+        The name of the first block with branches (residual, Inception, dense...), e.g. "layer1.0" for ResNet-18; "(no block with branches)" for a plain chain such as AlexNet or VGG (see /block_picture for any block).
         A picture (PNG) of that block's layers as they ran, or nothing when no block has branches.
         An HTML table of every layer in forward order, grouped by block: type, settings, output shape, parameters, MACs, receptive field.
         print(model): the module tree as PyTorch prints it.
@@ -170,7 +170,7 @@ def block_picture(name: str, height, width, block: str):
         name: the model, e.g. "resnet18", "resnet50", "googlenet", "densenet121" or "mobilenet_v3_large"; the API lists every choice.
         height: the input picture's height in pixels, a whole number (e.g. 224).
         width: the input picture's width in pixels, a whole number (e.g. 224).
-        block: the block's module name in the model, e.g. "layer1.0" (ResNet), "inception3a" (GoogLeNet) or "features.denseblock1" (DenseNet); /summarize's third output lists the model's blocks with branches.
+        block: the block's module name in the model, e.g. "layer1.0" (ResNet), "inception3a" (GoogLeNet) or "features.denseblock1" (DenseNet); /summarize's third output is the model's first such block, and its layer table (fifth output) names every block.
 
     Returns:
         A picture (PNG) of the block: each layer with its settings and output shape, the branches side by side and where they join; nothing when block is empty.

@@ -26,7 +26,7 @@ def run_slide(matrix, kernel, op, kernel_size, stride, padding, dilation, bias, 
 
     Args:
         matrix: the input, a table of numbers (a list of rows, e.g. [[10,11,9,3],[2,123,4,0]]; or {"headers": [...], "data": [[...]]}); 1 to 32 rows and columns.
-        kernel: the convolution's weights, a table of numbers like matrix (e.g. [[1,0],[1,0]]), at most the matrix's size; only read when op is "conv".
+        kernel: the convolution's weights, a table of numbers like matrix (e.g. [[1,0],[1,0]]), no larger than the padded matrix; only read when op is "conv".
         op: "conv" (convolution: multiply the window by the kernel and add up the products, plus bias), "max" (max pooling) or "avg" (average pooling).
         kernel_size: the pooling window as text, "k" for k x k or "h,w" (e.g. "2" or "2,3"); only read when op is "max" or "avg" (a convolution's size is its kernel's).
         stride: how far the window moves each step, as text: "s" or "h,w" (e.g. "2" or "1,2"); at least 1.

@@ -151,3 +151,17 @@ def test_settings_are_read_by_name():
     values = {field: SETTINGS[name] for name, field in SETTING_FIELDS.items()}
     pooled = kernel_view.slide_view({**values, "op": "max", "pool_size": "3"})
     assert pooled["code_download"].label.endswith("max_pool2d_4x4_input_3x3_window.py")
+
+
+def test_the_slide_endpoints_description_tells_what_pytorch_computes():
+    """The /slide tool's description (an LLM's only guide) gives the chapter's example: PyTorch agrees."""
+    from explorer.ui.kernel_api import run_slide
+
+    x = torch.tensor(CHAPTER_MATRIX, dtype=torch.float64)[None, None]
+    conv = F.conv2d(x, torch.tensor(CHAPTER_KERNEL, dtype=torch.float64)[None, None], stride=2)[0, 0]
+    pooled = F.max_pool2d(x, 2, stride=2)[0, 0]
+    as_text = lambda t: str([[int(v) for v in row] for row in t.tolist()]).replace(" ", "")
+    doc = " ".join(run_slide.__doc__.split())
+    assert f"matrix {as_text(x[0, 0])} with kernel {as_text(torch.tensor(CHAPTER_KERNEL))}" in doc
+    assert f"gives the 2x2 output {as_text(conv)}" in doc and f"= {int(conv[0, 0])}." in doc
+    assert f'op "max", kernel_size "2", stride "2" gives {as_text(pooled)}' in doc
