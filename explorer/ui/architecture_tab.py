@@ -256,7 +256,17 @@ def alexnet_outputs() -> str:
     Returns:
         Markdown: how many weight tensors were loaded, the output shape, the largest difference between the two outputs on the same two random 3x224x224 images, and whether torch.equal holds.
     """
+    from torchvision.models import alexnet
 
+    result = arch.same_outputs(arch.CNNNet(num_classes=2), alexnet(num_classes=2))
+    if not result["loaded"]:
+        return f"AlexNet's state_dict does not fit CNNNet: missing {result['missing']}, unexpected {result['unexpected']}."
+    return (f"Loaded all {result['state_dict_keys']} tensors of a fresh `alexnet(num_classes=2)` state_dict into "
+            f"`CNNNet(num_classes=2)` with `strict=True`-equivalent checks (no missing or unexpected key), then ran "
+            f"both in eval mode on the same two random 3×224×224 images: output shape "
+            f"{tuple(result['output_shape'])}, largest difference {result['max_abs_difference']:.3g}, "
+            f"`torch.equal`: **{result['equal']}**. Same layers, same weights, same numbers: the chapter's model "
+            f"is AlexNet.")
 
 
 # ---------------------------------------------------------------------------------------------------
