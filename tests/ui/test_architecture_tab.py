@@ -109,3 +109,10 @@ def test_the_tabs_parts_are_what_their_handlers_fill():
     assert tab.layers.views == tab.layers.outputs(*layers_panel.VIEW_NAMES)      # /layers' outputs, in order
     assert set(tab.inspect.by_name(inspect("alexnet", 224, 63))) == set(tab.inspect.in_page)
     assert tab.inspect.results == tab.inspect.outputs("totals", "chain", "block", "picture", "table", "text")
+
+
+def test_alexnet_outputs_says_the_chapters_model_is_alexnet():
+    from explorer.ui.architecture_tab import alexnet_outputs
+
+    proof = alexnet_outputs()
+    assert "`torch.equal`: **True**" in proof and "Same layers, same weights" in proof
