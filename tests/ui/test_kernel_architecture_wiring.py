@@ -68,3 +68,21 @@ def test_the_check_finds_a_component_outside_the_outputs(app):
             _returns(view, {})
     finally:
         view.fn = original
+
+
+def test_a_name_that_is_no_component_is_refused_at_once():
+    from dataclasses import dataclass
+
+    from explorer.ui.named import Named
+
+    @dataclass(frozen=True)
+    class Panel(Named):
+        a: object
+        b: object
+
+    a, b, other = object(), object(), object()
+    panel = Panel(a, b)
+    assert panel.by_name({"a": 1}) == {a: 1} and panel.names_of({b: 2, other: 3}, c=other) == {"b": 2, "c": 3}
+    assert panel.handler(lambda v: {"a": v["b"] + 1})({b: 1}) == {a: 2}
+    with pytest.raises(KeyError, match="Panel has no component named 'stale'"):
+        panel.by_name({"stale": 1})
