@@ -1,9 +1,10 @@
 """The Architecture tab: open up a classic CNN, compare several, check that the chapter's model is
-AlexNet, and run the chapter's other layers on your own matrix."""
+AlexNet, and run the chapter's other layers on your own matrix (layers_panel). Its words and tables are
+architecture_html's. Every page event reads a set of components and returns a dict by name; the public
+endpoints (/summarize, /block_picture, /compare, /alexnet_outputs) keep their positional parameters."""
 from __future__ import annotations
 
 import functools
-import html
 from dataclasses import dataclass
 
 import gradio as gr
@@ -15,6 +16,8 @@ from explorer.core.state import STORES
 from explorer.drawing.architecture_drawing import branching_blocks, draw_block, draw_chain
 from explorer.drawing.comparison_drawing import compare_plot
 from explorer.ui import layers_panel
+from explorer.ui.architecture_html import alexnet_check_html, compare_table_html, table_html, totals_markdown
+from explorer.ui.named import Named
 from explorer.ui.number_inputs import NumberInput
 from explorer.ui.queues import MODEL_QUEUE
 
@@ -36,81 +39,6 @@ STYLE = ("<style>.field-message p{color:#b42318;font-size:13px;margin:2px 0 0}"
 # ---------------------------------------------------------------------------------------------------
 # Inspect a model
 
-def _fmt(n: int) -> str:
-    return f"{n:,}"
-
-
-def totals_markdown(s: arch.Summary) -> str:
-    lines = [f"**{arch.model_title(s.model) if s.model in arch.model_names() else s.model}** "
-             f"(`{s.module_type}`) on a {'×'.join(map(str, s.input_size))} input → output "
-             f"{'×'.join(map(str, s.output_shape))}: **{_fmt(s.total_params)} parameters** "
-             f"(sum of `p.numel()`), **{s.total_macs / 1e9:.3f} G multiply-accumulates** per image "
-             f"(counted by `torch.utils.flop_counter`), {len(s.rows)} layers run in {len(s.blocks)} groups."]
-    if s.params_in_forward != s.total_params:
-        unused = ", ".join(f"`{n}` ({_fmt(p)})" for n, p in s.unused[:6])
-        lines.append(f"Only {_fmt(s.params_in_forward)} of them take part in this forward pass; never run in "
-                     f"eval mode: {unused}.")
-    last = [r for r in s.rows if r.receptive_field is not None]
-    if last:
-        rf, jump = last[-1].receptive_field, last[-1].jump
-        lines.append(f"Before the global pooling / classifier one unit sees {arch._dims(rf)}×{arch._dims(rf)} "
-                     f"input pixels (its receptive field, padding included) and neighbouring units are "
-                     f"{arch._dims(jump)} pixels apart (the jump).")
-    return "\n\n".join(lines)
-
-
-def table_html(s: arch.Summary) -> str:
-    """The layer table, one collapsible <details> per block, with totals per block and overall."""
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in arch.COLUMNS[:-1])
-    style = ("<style>.arch-table table{border-collapse:collapse;font-size:12px;width:100%}"
-             ".arch-table td,.arch-table th{border-bottom:1px solid #ddd;padding:2px 6px;text-align:right;"
-             "white-space:nowrap}.arch-table td:nth-child(2),.arch-table td:nth-child(3),"
-             ".arch-table th{text-align:left}.arch-table summary{cursor:pointer;padding:3px 0;font-size:13px}"
-             ".arch-table details{border-left:3px solid #8aa8d8;padding-left:6px;margin:2px 0}</style>")
-    parts = [style, '<div class="arch-table">']
-    index = 0
-    groups: list[tuple[str, list]] = []
-    for row in s.rows:
-        if not groups or groups[-1][0] != row.block:
-            groups.append((row.block, []))
-        groups[-1][1].append(row)
-    block_types = dict(s.blocks)
-    for block, rows in groups:
-        params = sum(r.params for r in rows)
-        macs = sum(r.macs for r in rows)
-        kind = block_types.get(block, "")
-        name = html.escape(block or "top level")
-        summary = (f"<b>{name}</b> {html.escape(kind)} · {len(rows)} layers · {_fmt(params)} parameters · "
-                   f"{macs / 1e6:,.1f} M MACs · out {'×'.join(map(str, rows[-1].output_shape))}")
-        body = []
-        for row in rows:
-            index += 1
-            cells = arch.row_cells(row, index)[:-1]
-            cells[7] = _fmt(cells[7])
-            cells[8] = _fmt(cells[8])
-            body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
-        open_attr = " open" if len(groups) <= 4 else ""
-        parts.append(f"<details{open_attr}><summary>{summary}</summary><table><tr>{head}</tr>"
-                     + "".join(body) + "</table></details>")
-    parts.append(f"<p><b>Total</b>: {len(s.rows)} layers · {_fmt(s.params_in_forward)} parameters in the layers "
-                 f"that ran · {_fmt(s.total_params)} parameters in the model · {s.total_macs / 1e9:.3f} G MACs</p>")
-    parts.append("</div>")
-    return "".join(parts)
-
-
-def inspect_model(name: str, height, width):
-    """Everything the Inspect view shows for one model at one input size (the /summarize endpoint)."""
-    try:
-        md, chain, blocks, choice, picture, table, text, _ = inspect_values(name, height, width)
-    except ValueError as error:
-        raise gr.Error(str(error), title="Cannot use this") from None
-    return md, chain, _block_choices(blocks, choice), picture, table, text
-
-
-def _block_choices(blocks: list[str], choice: str | None):
-    return gr.Dropdown(choices=blocks or [NO_BRANCHES], value=choice or NO_BRANCHES, interactive=bool(blocks))
-
-
 def _checked_size(label: str, value) -> int:
     if value is None:
         raise ValueError(f"{label}: enter a number of pixels")
@@ -119,9 +47,10 @@ def _checked_size(label: str, value) -> int:
     return int(value)
 
 
-def inspect_values(name: str, height, width):
-    """(totals, chain picture, blocks with branches, the block shown, its picture, table, print(model),
-    the note on that block); ValueError naming the input at fault."""
+def inspect_values(name: str, height, width) -> dict:
+    """What the Inspect view shows for one model at one input size, by InspectView field name (totals,
+    chain, picture, table, text, note), with `blocks` (those with branches) and `block` (the one shown);
+    ValueError naming the input at fault."""
     if name not in arch.model_names():
         raise ValueError(f"model: unknown name {name!r}; choose one of {', '.join(arch.model_names())}")
     channels = arch.model_input_size(name)[0]
@@ -129,12 +58,46 @@ def inspect_values(name: str, height, width):
     s = arch.summarize(name, size)
     blocks = branching_blocks(s)
     choice = _pick_block(blocks)
-    picture = draw_block(s, choice) if choice else None
-    return totals_markdown(s), draw_chain(s), blocks, choice, picture, table_html(s), s.text, block_note(s, choice)
+    return dict(totals=totals_markdown(s), chain=draw_chain(s), blocks=blocks, block=choice,
+                picture=draw_block(s, choice) if choice else None, table=table_html(s), text=s.text,
+                note=block_note(s, choice))
+
+
+def _on_screen(values: dict) -> dict:
+    """inspect_values' results as the page's updates: the block box offers the blocks with branches."""
+    shown = {name: value for name, value in values.items() if name != "blocks"}
+    shown["block"] = gr.Dropdown(choices=values["blocks"] or [NO_BRANCHES], value=values["block"] or NO_BRANCHES,
+                                 interactive=bool(values["blocks"]))
+    return shown
+
+
+def inspect_model(name: str, height, width):
+    """Summarize a classic CNN layer by layer: its parameters, multiply-accumulates, output shapes and receptive field at an input size.
+
+    The numbers come from one real forward pass of the torchvision (or timm) model on an input of 3 (1 for "digits") x height x width; nothing is downloaded (the weights are not needed to count).
+
+    Args:
+        name: the model, e.g. "alexnet", "vgg16", "resnet18", "resnet50", "googlenet", "mobilenet_v3_large" or "digits" (a small CNN for 28x28 handwritten digits); the API lists every choice.
+        height: the input picture's height in pixels, a whole number from 1 to 1024 (e.g. 224; 28 for "digits"); too small for the model's downsampling gives an error saying the smallest size it takes.
+        width: the input picture's width in pixels, a whole number from 1 to 1024 (e.g. 224).
+
+    Returns:
+        Markdown totals: the parameters (sum of p.numel()), the multiply-accumulates per image, the number of layers and blocks, and the receptive field and jump before the classifier.
+        A picture (PNG) of the network as a chain of blocks with their output shapes.
+        The name of the first block with branches (residual, Inception, dense...), e.g. "layer1.0" for ResNet-18; "(no block with branches)" for a plain chain such as AlexNet or VGG (see /block_picture for any block).
+        A picture (PNG) of that block's layers as they ran, or nothing when no block has branches.
+        An HTML table of every layer in forward order, grouped by block: type, settings, output shape, parameters, MACs, receptive field.
+        print(model): the module tree as PyTorch prints it.
+    """
+    try:
+        v = _on_screen(inspect_values(name, height, width))
+    except ValueError as error:
+        raise gr.Error(str(error), title="Cannot use this") from None
+    return v["totals"], v["chain"], v["block"], v["picture"], v["table"], v["text"]
 
 
 @functools.lru_cache(maxsize=1)
-def _first_values() -> tuple:
+def _first_values() -> dict:
     default = arch.model_names()[0]
     _, height, width = arch.model_input_size(default)
     return inspect_values(default, height, width)
@@ -143,10 +106,9 @@ def _first_values() -> tuple:
 STORES.register("architecture.first_view", _first_values, "the first view of the tab, drawn once for every visitor")
 
 
-def first_view():
+def first_view(_values: dict | None = None) -> dict:
     """What the Inspect view shows first (the default model at its input size), computed once."""
-    md, chain, blocks, choice, picture, table, text, note = _first_values()
-    return md, chain, _block_choices(blocks, choice), picture, table, text, note
+    return _on_screen(_first_values())
 
 
 def _pick_block(blocks: list[str]) -> str | None:
@@ -166,11 +128,11 @@ def _control_at_fault(error: ValueError) -> str:
     return "model"
 
 
-def _messages(error: ValueError | None) -> list:
-    """Updates for the messages beside the model, height and width controls: one shown at most."""
+def _messages(error: ValueError | None) -> dict:
+    """The messages beside the model, height and width controls: one shown at most."""
     at_fault = _control_at_fault(error) if error is not None else None
-    return [gr.Markdown(f"⚠ {error}" if control == at_fault else "", visible=control == at_fault)
-            for control in ("model", "height", "width")]
+    return {f"{control}_msg": gr.Markdown(f"⚠ {error}" if control == at_fault else "", visible=control == at_fault)
+            for control in ("model", "height", "width")}
 
 
 def _shown_words(shown: tuple) -> str:
@@ -179,29 +141,41 @@ def _shown_words(shown: tuple) -> str:
     return f"{arch.model_title(name)} on a {channels}×{height}×{width} input"
 
 
-def inspect_in_page(name: str, height, width, shown: tuple):
-    """The page's Inspect view: new results, or on a bad value the last good ones kept, marked as not
-    updated, and one message beside the control at fault (no toast, no error badges)."""
+def inspect_in_page(values: dict) -> dict:
+    """The page's Inspect view for the model, height and width given: new results, or on a bad value
+    the last good ones kept (left out), marked as not updated, and one message beside the control at
+    fault (no toast, no error badges)."""
+    name, height, width = values["model"], values["height"], values["width"]
     try:
-        md, chain, blocks, choice, picture, table, text, note = inspect_values(name, height, width)
+        found = inspect_values(name, height, width)
     except ValueError as error:
-        stale = gr.Markdown(f"**Not updated**: the results below are still those for {_shown_words(shown)}.",
-                            visible=True)
-        return [gr.skip()] * 7 + [stale] + _messages(error) + [shown]
-    return ([md, chain, _block_choices(blocks, choice), picture, table, text, note,
-             gr.Markdown("", visible=False)] + _messages(None) + [(name, int(height), int(width))])
+        stale = f"**Not updated**: the results below are still those for {_shown_words(values['shown'])}."
+        return dict(stale=gr.Markdown(stale, visible=True), **_messages(error))
+    return dict(_on_screen(found), stale=gr.Markdown("", visible=False), **_messages(None),
+                shown=(name, int(height), int(width)))
 
 
-def pick_model(name: str, shown: tuple):
+def pick_model(values: dict) -> dict:
+    """A model picked: its own input size in the size boxes, and its Inspect view."""
     try:
-        _, h, w = arch.model_input_size(name)
+        _, h, w = arch.model_input_size(values["model"])
     except ValueError as error:
-        return [gr.skip()] * 10 + _messages(error) + [shown]
-    return [h, w] + inspect_in_page(name, h, w, shown)
+        return _messages(error)
+    return dict(inspect_in_page({**values, "height": h, "width": w}), height=h, width=w)
 
 
 def block_picture(name: str, height, width, block: str):
-    """One block's picture (the /block_picture endpoint)."""
+    """Draw one block with branches of a classic CNN (a residual block, an Inception module, a dense block...) as its layers really ran.
+
+    Args:
+        name: the model, e.g. "resnet18", "resnet50", "googlenet", "densenet121" or "mobilenet_v3_large"; the API lists every choice.
+        height: the input picture's height in pixels, a whole number (e.g. 224).
+        width: the input picture's width in pixels, a whole number (e.g. 224).
+        block: the block's module name in the model, e.g. "layer1.0" (ResNet), "inception3a" (GoogLeNet) or "features.denseblock1" (DenseNet); /summarize's third output is the model's first such block, and its layer table (fifth output) names every block.
+
+    Returns:
+        A picture (PNG) of the block: each layer with its settings and output shape, the branches side by side and where they join; nothing when block is empty.
+    """
     if not block or block == NO_BRANCHES:
         return None
     try:
@@ -211,13 +185,14 @@ def block_picture(name: str, height, width, block: str):
         raise gr.Error(str(error), title="Cannot use this") from None
 
 
-def block_in_page(shown: tuple, block: str):
-    """The chosen block of the results on screen, whatever the size boxes hold now."""
+def block_in_page(values: dict) -> dict:
+    """The block picked, of the results on screen (whatever the size boxes hold now), and its note."""
+    block = values["block"]
     if not block or block == NO_BRANCHES:
-        return None, block_note(None, None)
-    name, height, width = shown
+        return dict(picture=None, note=block_note(None, None))
+    name, height, width = values["shown"]
     summary = arch.summarize(name, (arch.model_input_size(name)[0], height, width))
-    return draw_block(summary, block), block_note(summary, block)
+    return dict(picture=draw_block(summary, block), note=block_note(summary, block))
 
 
 def block_note(summary: arch.Summary | None, block: str | None) -> str:
@@ -240,70 +215,48 @@ def _compare(names) -> list:
     return arch.compare(names or [])
 
 
-def compare_table_html(rows: list[arch.Comparison]) -> str:
-    """The side-by-side table as the page shows it: headers wrap between words, never inside one."""
-    head = "".join("<th>" + " ".join(f'<span class="word">{html.escape(w)}</span>' for w in c.split()) + "</th>"
-                   for c in arch.COMPARE_COLUMNS)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(c))}</td>" for c in arch.comparison_cells(r)) + "</tr>"
-                   for r in rows)
-    return f'<div class="compare-table"><table><tr>{head}</tr>{body}</table></div>'
-
-
-def _cell(value) -> str:
-    if isinstance(value, str) and "_Weights." in value:     # "ResNet18_Weights.IMAGENET1K_V1": the model is in column 1
-        return value.split(".", 1)[1]
-    return str(value)
-
-
-def _compare_rows(names) -> list[arch.Comparison]:
-    try:
-        return _compare(names)
-    except ValueError as error:
-        raise gr.Error(str(error), title="Cannot use this") from None
-
-
 def run_compare(names):
-    """The /compare endpoint: the table as data, and the plot."""
-    rows = _compare_rows(names)
-    return [arch.comparison_cells(r) for r in rows], compare_plot(rows)
+    """Compare classic CNNs side by side: size, computation, speed measured on this machine, and ImageNet accuracy.
 
+    Each model is loaded, run once to warm up and three times to time (a few seconds per large model).
 
-def compare_in_page(names):
-    """The page's comparison; a bad choice keeps the last table and plot and says why beside the boxes."""
+    Args:
+        names: the models to compare, a list of one or more names, e.g. ["alexnet", "vgg16", "resnet18", "mobilenet_v3_large"]; the API lists every choice.
+
+    Returns:
+        A table, one row per model: model, input size, parameters (millions), multiply-accumulates (G), latency (ms, median of 3 runs here), device, ImageNet top-1 and top-5 accuracy (%, from torchvision's weights), the weights' name, and the top-5 error the chapter quotes.
+        A plot of accuracy against multiply-accumulates and against latency.
+    """
     try:
         rows = _compare(names)
     except ValueError as error:
-        return gr.skip(), gr.skip(), gr.Markdown(f"⚠ {error}", visible=True)
-    return compare_table_html(rows), compare_plot(rows), gr.Markdown("", visible=False)
+        raise gr.Error(str(error), title="Cannot use this") from None
+    return [arch.comparison_cells(r) for r in rows], compare_plot(rows)
+
+
+def compare_in_page(values: dict) -> dict:
+    """The page's comparison of the models ticked; a bad choice keeps the last table and plot (left
+    out) and says why beside the boxes."""
+    try:
+        rows = _compare(values["picked"])
+    except ValueError as error:
+        return dict(picked_msg=gr.Markdown(f"⚠ {error}", visible=True))
+    return dict(table=compare_table_html(rows), plot=compare_plot(rows), picked_msg=gr.Markdown("", visible=False))
 
 
 # ---------------------------------------------------------------------------------------------------
 # Is the chapter's model AlexNet?
 
-def alexnet_check_html() -> str:
-    import torch
-    from torchvision.models import alexnet
-
-    with torch.device("meta"):
-        matches = arch.match_layers(arch.CNNNet(num_classes=2), alexnet(num_classes=2))
-    colours = {"same": "#d9f2d9", "same maths": "#fff3c4", "different": "#f8d0d0"}
-    counts = {v: sum(1 for m in matches if m.verdict == v) for v in colours}
-    rows = "".join(
-        f"<tr style='background:{colours[m.verdict]}'><td>{m.index}</td><td>{html.escape(m.name_a)}</td>"
-        f"<td><code>{html.escape(m.layer_a)}</code></td><td><code>{html.escape(m.layer_b)}</code></td>"
-        f"<td><b>{m.verdict}</b>{'<br>' + html.escape('; '.join(m.differences)) if m.differences else ''}</td></tr>"
-        for m in matches)
-    return (f"<p>{len(matches)} layers paired in order: <b>{counts['same']} identical</b> in type and every setting "
-            f"and parameter shape, <b>{counts['same maths']} same maths</b> (they differ only in "
-            f"<code>inplace</code>: torchvision's ReLU overwrites its input to save memory, the chapter's makes "
-            f"a new tensor; the numbers are the same), <b>{counts['different']} different</b>.</p>"
-            "<table style='border-collapse:collapse;font-size:12px'><tr><th>#</th><th>layer</th>"
-            "<th>the chapter's CNNNet(num_classes=2)</th><th>torchvision alexnet(num_classes=2)</th>"
-            f"<th>verdict</th></tr>{rows}</table>")
-
-
 @gpu(duration=lambda: slot_seconds("alexnet", 4))
 def alexnet_outputs() -> str:
+    """Check that the chapter's hand-written CNNNet is AlexNet: load AlexNet's weights into it and compare the two models' outputs.
+
+    Args:
+        (none)
+
+    Returns:
+        Markdown: how many weight tensors were loaded, the output shape, the largest difference between the two outputs on the same two random 3x224x224 images, and whether torch.equal holds.
+    """
     from torchvision.models import alexnet
 
     result = arch.same_outputs(arch.CNNNet(num_classes=2), alexnet(num_classes=2))
@@ -321,7 +274,7 @@ def alexnet_outputs() -> str:
 # The tab: its components, laid out, then wired
 
 @dataclass(frozen=True)
-class InspectView:
+class InspectView(Named):
     model: gr.Dropdown
     model_msg: gr.Markdown
     height: NumberInput
@@ -343,17 +296,17 @@ class InspectView:
 
     @property
     def results(self) -> list:
-        """What inspect_model returns, in its order (/summarize)."""
-        return [self.totals, self.chain, self.block, self.picture, self.table, self.text]
+        """/summarize's outputs, in its order (a contract: tests/ui/api_contract.json)."""
+        return self.outputs("totals", "chain", "block", "picture", "table", "text")
 
     @property
     def in_page(self) -> list:
-        """What inspect_in_page returns, in its order."""
-        return self.results + [self.note, self.stale, self.model_msg, self.height_msg, self.width_msg, self.shown]
+        """Every component inspect_in_page may update."""
+        return self.results + self.outputs("note", "stale", "model_msg", "height_msg", "width_msg", "shown")
 
 
 @dataclass(frozen=True)
-class CompareView:
+class CompareView(Named):
     picked: gr.CheckboxGroup
     picked_msg: gr.Markdown
     button: gr.Button
@@ -477,16 +430,16 @@ def _wire_inspect(view: InspectView) -> None:
     # One at a time, in order: a model picked while the first view is still being drawn is shown
     # after it, not overwritten by it.
     in_order = dict(concurrency_id="architecture_inspect", concurrency_limit=1, api_visibility="private")
-    gr.context.Context.root_block.load(first_view, None, view.results + [view.note],
+    gr.context.Context.root_block.load(view.handler(first_view), set(), view.results + [view.note],
                                        api_name="architecture_first_view", **in_order)
-    gr.on([view.go.click, view.height.submit, view.width.submit], inspect_in_page,
-          [view.model, view.height, view.width, view.shown], view.in_page, api_name="summarize_in_page", **in_order)
+    gr.on([view.go.click, view.height.submit, view.width.submit], view.handler(inspect_in_page),
+          view.inputs("model", "height", "width", "shown"), view.in_page, api_name="summarize_in_page", **in_order)
     # `select`, not `input`: Gradio 6.31's dropdown sends `input` on the pick and again on the blur that
     # follows, and that second answer put the default size back over a size typed in between
-    view.model.select(pick_model, [view.model, view.shown], [view.height, view.width] + view.in_page,
+    view.model.select(view.handler(pick_model), view.inputs("model", "shown"), view.outputs("height", "width") + view.in_page,
                       api_name="pick_model", **in_order)
-    view.block.select(block_in_page, [view.shown, view.block], [view.picture, view.note], api_name="block_in_page",
-                      **in_order)
+    view.block.select(view.handler(block_in_page), view.inputs("shown", "block"), view.outputs("picture", "note"),
+                      api_name="block_in_page", **in_order)
     # The API's endpoints raise on bad input; the page's own events above keep the last result instead.
     view.api_only.click(inspect_model, [view.model, view.height, view.width], view.results, api_name="summarize")
     # a block of any model, not only of the one on screen (the dropdown holds that one's blocks)
@@ -495,6 +448,6 @@ def _wire_inspect(view: InspectView) -> None:
 
 
 def _wire_compare(view: CompareView, api_only: gr.Button) -> None:
-    view.button.click(compare_in_page, [view.picked], [view.table, view.plot, view.picked_msg],
+    view.button.click(view.handler(compare_in_page), view.inputs("picked"), view.outputs("table", "plot", "picked_msg"),
                       api_name="compare_in_page", api_visibility="private", **MODEL_QUEUE)
     api_only.click(run_compare, [view.picked], [view.frame, view.plot], api_name="compare", **MODEL_QUEUE)

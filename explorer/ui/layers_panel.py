@@ -10,6 +10,7 @@ import gradio as gr
 import numpy as np
 
 from explorer.core import layer_playground as lp
+from explorer.ui.named import Named
 from explorer.ui.number_inputs import NumberInput, SliderInput
 from explorer.ui.queues import MODEL_QUEUE
 
@@ -23,10 +24,14 @@ def _frame(values: np.ndarray) -> list[list[float | str]]:
     return [[round(float(v), 4) if np.isfinite(v) else str(float(v)) for v in row] for row in values]
 
 
-def layer_results(matrix, p, seed, out_h, out_w) -> tuple:
-    """The ten views of the panel (tables and words) for these inputs; ValueError names a bad one.
-    BatchNorm on a single number is no mistake of the learner's: its tables stay empty, and its text
-    says why."""
+# The panel's ten views of layer_results, by LayersPanel field name, in /layers' output order.
+VIEW_NAMES = ("relu", "drop_train", "drop_eval", "drop_md", "bn_train", "bn_eval", "bn_md", "avg", "max", "pool_md")
+
+
+def layer_results(matrix, p, seed, out_h, out_w) -> dict:
+    """The panel's ten views (tables and words) for these inputs, by VIEW_NAMES; ValueError names a bad
+    one. BatchNorm on a single number is no mistake of the learner's: its tables stay empty, and its
+    text says why."""
     m = lp.to_matrix(matrix)
     if p is None or not 0 <= p <= 1:
         raise ValueError(f"dropout p: between 0 and 1, got {p}")
@@ -44,59 +49,87 @@ def layer_results(matrix, p, seed, out_h, out_w) -> tuple:
         f"cols {a}–{b - 1}" for a, b in cols_w)
     pool_md = (f"{m.shape[0]}×{m.shape[1]} → {int(out_h)}×{int(out_w)} whatever the input size. Windows "
                f"(start = ⌊i·in/out⌋, end = ⌈(i+1)·in/out⌉, rows and columns counted from 0): {windows}.")
-    return (_frame(lp.relu(m)), _frame(train), _frame(evaluated), drop_md, *_batchnorm_views(m),
-            _frame(avg), _frame(mx), pool_md)
+    return dict(relu=_frame(lp.relu(m)), drop_train=_frame(train), drop_eval=_frame(evaluated), drop_md=drop_md,
+                **_batchnorm_views(m), avg=_frame(avg), max=_frame(mx), pool_md=pool_md)
 
 
-def _batchnorm_views(m: np.ndarray) -> tuple:
+def _batchnorm_views(m: np.ndarray) -> dict:
     try:
         bn = lp.batchnorm(m)
     except ValueError as error:
-        return None, None, f"Not measurable: {error}."
+        return dict(bn_train=None, bn_eval=None, bn_md=f"Not measurable: {error}.")
     bn_md = (f"Batch statistics of this one-image batch: mean **{bn['batch_mean']:.4g}**, variance "
              f"**{bn['batch_var']:.4g}** (biased, used to normalise); output = (x − mean) / √(var + {bn['eps']}) "
              f"× weight ({bn['weight']:g}) + bias ({bn['bias']:g}), so the train-mode output has mean 0 and "
              f"variance 1. The running statistics moved {bn['momentum']} of the way: running_mean "
              f"{bn['running_mean']:.4g}, running_var {bn['running_var']:.4g} (from the unbiased variance "
              f"{bn['batch_var_unbiased']:.4g}); eval mode uses those instead of the batch's.")
-    return _frame(bn["train_output"]), _frame(bn["eval_output"]), bn_md
+    return dict(bn_train=_frame(bn["train_output"]), bn_eval=_frame(bn["eval_output"]), bn_md=bn_md)
 
 
 def run_layers(matrix, p, seed, out_h, out_w):
-    """The /layers endpoint: the panel's ten views, or an error naming the bad input."""
+    """Run ReLU, Dropout, BatchNorm2d and adaptive average and max pooling on a small matrix exactly as PyTorch does, and say what each did.
+
+    Example: matrix [[-3,1],[9,-2]] gives ReLU [[0,1],[9,0]]; with out_h 1 and out_w 1 the adaptive average pooling gives [[1.25]] and the adaptive max pooling [[9]].
+
+    Args:
+        matrix: the input, a table of numbers (a list of rows, e.g. [[-3,1,4],[9,-2,6]]; or {"headers": [...], "data": [[...]]}), used as one 1-channel picture.
+        p: the dropout probability, a number from 0 to 1 (e.g. 0.5): each value is zeroed with this probability in train mode.
+        seed: a whole number (e.g. 0) seeding the dropout mask, so the same seed gives the same mask.
+        out_h: the adaptive pooling's output height, a whole number from 1 to 64 (e.g. 2), whatever the matrix's height.
+        out_w: the adaptive pooling's output width, a whole number from 1 to 64 (e.g. 2).
+
+    Returns:
+        nn.ReLU()'s output: negatives become 0.
+        nn.Dropout(p)'s output in train mode: some values zeroed, the rest multiplied by 1/(1-p).
+        nn.Dropout(p)'s output in eval mode: the input unchanged.
+        In words: how many values dropout zeroed and by how much it scaled the rest.
+        nn.BatchNorm2d(1)'s output in train mode (normalised with this matrix's own mean and variance); empty for a single number.
+        nn.BatchNorm2d(1)'s output in eval mode, with the running statistics after that one training step; empty for a single number.
+        In words: the batch mean and variance, the formula with its numbers, and the running statistics (or why a single number cannot be normalised).
+        nn.AdaptiveAvgPool2d((out_h, out_w))'s output.
+        nn.AdaptiveMaxPool2d((out_h, out_w))'s output.
+        In words: the rows and columns each adaptive pooling window covers.
+    """
     try:
-        return layer_results(matrix, p, seed, out_h, out_w)
+        views = layer_results(matrix, p, seed, out_h, out_w)
     except ValueError as error:
         raise gr.Error(str(error)) from None
+    return tuple(views[name] for name in VIEW_NAMES)
 
 
 LAYER_MESSAGE_SLOTS = ("matrix", "controls")
 
 
-def layers_view(matrix, p, seed, out_h, out_w) -> tuple:
-    """The panel's answer in the page: fresh views, or the last good ones kept, marked as not updated,
-    with the one message beside the input at fault (no toast)."""
+def layers_view(values: dict) -> dict:
+    """The panel's answer in the page, by LayersPanel field name: fresh views, or the last good ones kept
+    (left out), marked as not updated, with the one message beside the input at fault (no toast)."""
     try:
-        views = layer_results(matrix, p, seed, out_h, out_w)
+        views = layer_results(values["matrix"], values["p"], values["seed"], values["out_h"], values["out_w"])
     except ValueError as error:
         slot = "matrix" if str(error).startswith("matrix") else "controls"
         text = html.escape(f"{error}. The tables below are not updated: they still show the last numbers that worked.")
-        return (*(gr.skip(),) * 10, *(gr.HTML(f'<div class="input-msg" role="alert">{text}</div>', visible=True)
-                                     if name == slot else gr.HTML("", visible=False) for name in LAYER_MESSAGE_SLOTS))
-    return (*views, *(gr.HTML("", visible=False) for _ in LAYER_MESSAGE_SLOTS))
+        return {f"{name}_msg": gr.HTML(f'<div class="input-msg" role="alert">{text}</div>', visible=True)
+                if name == slot else gr.HTML("", visible=False) for name in LAYER_MESSAGE_SLOTS}
+    return dict(views, **{f"{name}_msg": gr.HTML("", visible=False) for name in LAYER_MESSAGE_SLOTS})
 
 
-def use_matrix(table, *rest) -> tuple:
-    """`table` copied into the panel's matrix, and the panel's answer for it."""
-    return table, *layers_view(table, *rest)
+def use_kernel_matrix(values: dict) -> dict:
+    """The Kernel tab's matrix copied into the panel's, and the panel's answer for it."""
+    return dict(layers_view({**values, "matrix": values["kernel_matrix"]}), matrix=values["kernel_matrix"])
 
 
-def new_seed():
-    return random.randint(0, 2**31 - 1)
+def use_example(values: dict) -> dict:
+    """The example matrix back in the panel, and the panel's answer for it."""
+    return dict(layers_view({**values, "matrix": LAYERS_EXAMPLE}), matrix=LAYERS_EXAMPLE)
+
+
+def new_seed(_values: dict | None = None) -> dict:
+    return dict(seed=random.randint(0, 2**31 - 1))
 
 
 @dataclass(frozen=True)
-class LayersPanel:
+class LayersPanel(Named):
     matrix: gr.Dataframe
     matrix_msg: gr.HTML
     copy: gr.Button                  # "Use the Kernel tab's matrix"
@@ -107,17 +140,31 @@ class LayersPanel:
     out_h: NumberInput
     out_w: NumberInput
     controls_msg: gr.HTML
-    outputs: tuple                   # the ten views of layer_results, in its order
+    relu: gr.Dataframe
+    drop_train: gr.Dataframe
+    drop_eval: gr.Dataframe
+    drop_md: gr.Markdown
+    bn_train: gr.Dataframe
+    bn_eval: gr.Dataframe
+    bn_md: gr.Markdown
+    avg: gr.Dataframe
+    max: gr.Dataframe
+    pool_md: gr.Markdown
 
     @property
-    def inputs(self) -> list:
-        """layer_results' arguments, in its order."""
-        return [self.matrix, self.p, self.seed, self.out_h, self.out_w]
+    def inputs_of_layers(self) -> list:
+        """/layers' parameters, in its order (a contract: tests/ui/api_contract.json)."""
+        return self.outputs("matrix", "p", "seed", "out_h", "out_w")
+
+    @property
+    def views(self) -> list:
+        """The ten views, in /layers' output order (VIEW_NAMES)."""
+        return self.outputs(*VIEW_NAMES)
 
     @property
     def view(self) -> list:
-        """What layers_view returns, in its order."""
-        return list(self.outputs) + [self.matrix_msg, self.controls_msg]
+        """Every component layers_view may update."""
+        return self.views + self.outputs("matrix_msg", "controls_msg")
 
 
 def layout(can_copy: bool) -> LayersPanel:
@@ -142,43 +189,50 @@ def layout(can_copy: bool) -> LayersPanel:
         out_h = NumberInput(value=2, precision=0, label="Adaptive pool output height", minimum=1, maximum=64)
         out_w = NumberInput(value=2, precision=0, label="Adaptive pool output width", minimum=1, maximum=64)
     controls_msg = gr.HTML("", visible=False, elem_id="layers_controls_msg")
-    return LayersPanel(matrix, matrix_msg, copy, example, p, seed, resample, out_h, out_w, controls_msg,
-                       outputs=_layer_tables(layer_results(LAYERS_EXAMPLE, 0.5, 0, 2, 2)))
+    return LayersPanel(matrix=matrix, matrix_msg=matrix_msg, copy=copy, example=example, p=p, seed=seed,
+                       resample=resample, out_h=out_h, out_w=out_w, controls_msg=controls_msg,
+                       **_layer_tables(layer_results(LAYERS_EXAMPLE, 0.5, 0, 2, 2)))
 
 
-def _layer_tables(first: tuple) -> tuple:
-    """The ten views of layer_results, showing `first`."""
+def _layer_tables(first: dict) -> dict:
+    """The ten views, by VIEW_NAMES, showing `first`."""
     with gr.Row():
-        relu_out = gr.Dataframe(first[0], label="nn.ReLU(): negatives become 0", interactive=False)
+        relu = gr.Dataframe(first["relu"], label="nn.ReLU(): negatives become 0", interactive=False)
     with gr.Row():
-        drop_train = gr.Dataframe(first[1], label="nn.Dropout(p), train mode", interactive=False)
-        drop_eval = gr.Dataframe(first[2], label="nn.Dropout(p), eval mode", interactive=False)
-    drop_md = gr.Markdown(first[3])
+        drop_train = gr.Dataframe(first["drop_train"], label="nn.Dropout(p), train mode", interactive=False)
+        drop_eval = gr.Dataframe(first["drop_eval"], label="nn.Dropout(p), eval mode", interactive=False)
+    drop_md = gr.Markdown(first["drop_md"])
     with gr.Row():
-        bn_train = gr.Dataframe(first[4], label="nn.BatchNorm2d(1), train mode (batch statistics)", interactive=False)
-        bn_eval = gr.Dataframe(first[5], label="eval mode (running statistics after that one step)", interactive=False)
-    bn_md = gr.Markdown(first[6])
+        bn_train = gr.Dataframe(first["bn_train"], label="nn.BatchNorm2d(1), train mode (batch statistics)",
+                                interactive=False)
+        bn_eval = gr.Dataframe(first["bn_eval"], label="eval mode (running statistics after that one step)",
+                               interactive=False)
+    bn_md = gr.Markdown(first["bn_md"])
     with gr.Row():
-        avg_out = gr.Dataframe(first[7], label="nn.AdaptiveAvgPool2d((h, w))", interactive=False)
-        max_out = gr.Dataframe(first[8], label="nn.AdaptiveMaxPool2d((h, w))", interactive=False)
-    pool_md = gr.Markdown(first[9])
-    return relu_out, drop_train, drop_eval, drop_md, bn_train, bn_eval, bn_md, avg_out, max_out, pool_md
+        avg = gr.Dataframe(first["avg"], label="nn.AdaptiveAvgPool2d((h, w))", interactive=False)
+        max_out = gr.Dataframe(first["max"], label="nn.AdaptiveMaxPool2d((h, w))", interactive=False)
+    pool_md = gr.Markdown(first["pool_md"])
+    return dict(relu=relu, drop_train=drop_train, drop_eval=drop_eval, drop_md=drop_md, bn_train=bn_train,
+                bn_eval=bn_eval, bn_md=bn_md, avg=avg, max=max_out, pool_md=pool_md)
 
 
 def wire(panel: LayersPanel, kernel_matrix: gr.Dataframe | None) -> None:
     """The panel's events; with `kernel_matrix`, its copy button copies that matrix in."""
+    gr.on([], run_layers, panel.inputs_of_layers, panel.views, api_name="layers")
+    controls = panel.inputs("p", "seed", "out_h", "out_w")
     # Every event that redraws the tables goes through the one queue, first come first served: leaving
     # a box and then clicking a button must not let the older answer land last.
-    gr.on([], run_layers, panel.inputs, list(panel.outputs), api_name="layers")
     gr.on([panel.matrix.input, panel.p.input, panel.seed.submit, panel.seed.blur, panel.out_h.submit,
            panel.out_h.blur, panel.out_w.submit, panel.out_w.blur],
-          layers_view, panel.inputs, panel.view, api_name="layers_view", api_visibility="private",
-          trigger_mode="always_last", **MODEL_QUEUE)
+          panel.handler(layers_view), controls | panel.inputs("matrix"), panel.view, api_name="layers_view",
+          api_visibility="private", trigger_mode="always_last", **MODEL_QUEUE)
     if kernel_matrix is not None:
-        panel.copy.click(use_matrix, [kernel_matrix] + panel.inputs[1:], [panel.matrix] + panel.view,
-                         api_name="layers_use_kernel_matrix", api_visibility="private", **MODEL_QUEUE)
-    panel.example.click(lambda *rest: use_matrix(LAYERS_EXAMPLE, *rest), panel.inputs[1:], [panel.matrix] + panel.view,
+        panel.copy.click(panel.handler(use_kernel_matrix, kernel_matrix=kernel_matrix), controls | {kernel_matrix},
+                         panel.view + [panel.matrix], api_name="layers_use_kernel_matrix", api_visibility="private",
+                         **MODEL_QUEUE)
+    panel.example.click(panel.handler(use_example), controls, panel.view + [panel.matrix],
                         api_name="layers_example", api_visibility="private", **MODEL_QUEUE)
-    panel.resample.click(new_seed, None, [panel.seed], api_name="dropout_resample", api_visibility="private").then(
-        layers_view, panel.inputs, panel.view, api_name="layers_after_resample", api_visibility="private",
-        **MODEL_QUEUE)
+    panel.resample.click(panel.handler(new_seed), set(), [panel.seed], api_name="dropout_resample",
+                         api_visibility="private").then(
+        panel.handler(layers_view), controls | panel.inputs("matrix"), panel.view, api_name="layers_after_resample",
+        api_visibility="private", **MODEL_QUEUE)

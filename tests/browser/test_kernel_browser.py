@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import app_page
 from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
 
@@ -23,15 +24,14 @@ SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "shots"
 
 
 @pytest.fixture
-def kernel(page):
+def kernel(browser, app_url):
     """The page at 1440x900 on the Kernel tab, with the console's warnings and errors collected."""
-    page.set_viewport_size({"width": 1440, "height": 900})
-    page.console = []
-    page.on("console", lambda m: page.console.append(m.text) if m.type in ("warning", "error") else None)
-    page.get_by_role("tab", name=TITLE).click()
-    _frame_loaded(page)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return page
+    with app_page(browser, app_url, 1440, 900, tab=TITLE) as page:
+        page.console = []
+        page.on("console", lambda m: page.console.append(m.text) if m.type in ("warning", "error") else None)
+        _frame_loaded(page)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        yield page
 
 
 def _frame_loaded(page):

@@ -3,16 +3,22 @@ message while the GIF already made stays shown and the button works again."""
 import re
 
 import pytest
+from conftest import app_page
 
 from explorer.ui.kernel_tab import TITLE
 
 pytestmark = pytest.mark.browser
 
 
-def test_a_gif_over_the_budget_is_one_message_and_the_last_gif_stays(page, screenshot_dir, monkeypatch):
+@pytest.fixture
+def kernel(browser, app_url):
+    with app_page(browser, app_url, 1440, 900, tab=TITLE) as page:
+        yield page
+
+
+def test_a_gif_over_the_budget_is_one_message_and_the_last_gif_stays(kernel, screenshot_dir, monkeypatch):
     monkeypatch.setenv("EXPLORER_GIF_FRAMES", "20")          # read by the app (same process) on each request
-    page.set_viewport_size({"width": 1440, "height": 900})
-    page.get_by_role("tab", name=TITLE).click()
+    page = kernel
     button = page.get_by_role("button", name="Make a GIF of the whole animation")
     button.scroll_into_view_if_needed()
     button.click()

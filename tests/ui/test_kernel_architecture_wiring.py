@@ -1,0 +1,88 @@
+"""The Kernel and Architecture tabs are wired by name: every page event reads a set of components and
+returns a dict, and every component a handler returns is among its event's outputs (Gradio would
+refuse it in the browser: "Returned component ... not specified as output of function")."""
+import gradio as gr
+import pytest
+
+from explorer.core import architecture as arch
+from explorer.ui import architecture_tab, kernel_tab
+
+PUBLIC = {"slide", "kernel_step", "kernel_gif", "layers", "summarize", "block_picture", "compare", "alexnet_outputs"}
+
+
+@pytest.fixture(scope="module")
+def app():
+    with gr.Blocks() as demo:
+        kernel = kernel_tab.build()
+        architecture = architecture_tab.build(kernel_matrix=kernel.matrix)
+    return demo, kernel, architecture
+
+
+def _value(component):
+    """What the page sends for this component's starting value."""
+    value = component.value
+    return value["data"] if isinstance(value, dict) and "data" in value else value
+
+
+def _page_events(demo) -> list:
+    return [fn for fn in demo.fns.values() if fn.api_name not in PUBLIC]
+
+
+def _returns(fn, overrides: dict) -> dict:
+    values = {c: overrides.get(c, _value(c)) for c in fn.inputs}
+    updates = fn.fn(values)
+    assert isinstance(updates, dict), f"{fn.api_name} returns {type(updates).__name__}, not a dict"
+    strangers = [c for c in updates if not any(c is o for o in fn.outputs)]
+    assert not strangers, f"{fn.api_name} returns components not among its outputs: {strangers}"
+    return updates
+
+
+def test_every_page_event_reads_a_set_and_returns_only_its_outputs(app, monkeypatch):
+    demo, kernel, architecture = app
+    monkeypatch.setattr(architecture_tab, "_compare", lambda names: arch.compare(names, runs=1, warmup=0))
+    events = _page_events(demo)
+    assert len(events) >= 20 and all(fn.inputs_as_dict for fn in events), \
+        [fn.api_name for fn in events if not fn.inputs_as_dict]
+    bad = {kernel.matrix: [[1, "x"]], kernel.stride: "0", architecture.inspect.height: 0,
+           architecture.compare.picked: [], architecture.layers.matrix: [[1, "x"]]}
+    good = {architecture.compare.picked: ["digits"]}
+    filled = {fn.api_name: _returns(fn, good) for fn in events}       # Play runs before the tick: it ticks
+    kept = {fn.api_name: _returns(fn, bad) for fn in events}
+    # the checks saw the handlers at work: full answers for good values, the last result kept for bad ones
+    assert kernel.frame in filled["kernel_tick"] and kernel.frame in filled["kernel_view"]
+    assert kernel.matrix in filled["kernel_resize_matrix_rows"] and kernel.kernel in filled["kernel_resize_kernel_cols"]
+    assert kernel.frame not in kept["kernel_view"] and kept["kernel_view"][kernel.matrix_msg].visible
+    assert architecture.inspect.table in filled["summarize_in_page"]
+    assert architecture.inspect.table not in kept["summarize_in_page"]
+    assert architecture.compare.table in filled["compare_in_page"] and architecture.compare.table not in kept["compare_in_page"]
+    assert architecture.layers.relu in filled["layers_view"] and architecture.layers.relu not in kept["layers_view"]
+
+
+def test_the_check_finds_a_component_outside_the_outputs(app):
+    demo, kernel, _ = app
+    view = next(fn for fn in demo.fns.values() if fn.api_name == "kernel_view")
+    original = view.fn
+    try:
+        view.fn = lambda values: {**original(values), kernel.note: "a note no output lists"}
+        with pytest.raises(AssertionError, match="not among its outputs"):
+            _returns(view, {})
+    finally:
+        view.fn = original
+
+
+def test_a_name_that_is_no_component_is_refused_at_once():
+    from dataclasses import dataclass
+
+    from explorer.ui.named import Named
+
+    @dataclass(frozen=True)
+    class Panel(Named):
+        a: object
+        b: object
+
+    a, b, other = object(), object(), object()
+    panel = Panel(a, b)
+    assert panel.by_name({"a": 1}) == {a: 1} and panel.names_of({b: 2, other: 3}, c=other) == {"b": 2, "c": 3}
+    assert panel.handler(lambda v: {"a": v["b"] + 1})({b: 1}) == {a: 2}
+    with pytest.raises(KeyError, match="Panel has no component named 'stale'"):
+        panel.by_name({"stale": 1})
