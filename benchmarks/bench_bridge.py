@@ -23,7 +23,7 @@ from PIL import Image  # noqa: E402
 
 from explorer.core.bridge import explain_unit  # noqa: E402
 from explorer.core.models import DEFAULT_MODEL, get_model  # noqa: E402
-from explorer.ui import stages_inspections, stages_tab  # noqa: E402
+from explorer.ui import stages_inspections, stages_tab, stages_views  # noqa: E402
 from explorer.ui.gradio_patches import encode  # noqa: E402
 
 PHOTO = ROOT / "assets" / "examples" / "espresso.jpg"
@@ -63,8 +63,9 @@ def main() -> None:
             model.module(x)
 
     def click(index, channel, row, col):
-        out = stages_tab.on_unit(picture, args.model, index + 1, channel, row, col)
-        encode(out[0], "png"), encode(out[1], stages_tab.OVERLAY_FORMAT), encode(out[6], "png")
+        out = stages_views.unit_views(stages_inspections.inspection_for(args.model, picture), index + 1, channel, row,
+                                      col)
+        encode(out["large"], "png"), encode(out["overlay"], stages_tab.OVERLAY_FORMAT), encode(out["unit_picture"], "png")
 
     for _ in range(2):
         forward()
