@@ -20,7 +20,7 @@ from PIL import Image
 from benchmarks.record import Record
 from explorer.core.bridge import explain_unit
 from explorer.core.models import DEFAULT_MODEL, get_model
-from explorer.ui import stages_inspections, stages_tab
+from explorer.ui import stages_inspections, stages_tab, stages_views
 from explorer.ui.gradio_patches import encode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,8 +62,9 @@ def main() -> None:
             model.module(x)
 
     def click(index, channel, row, col):
-        out = stages_tab.on_unit(picture, args.model, index + 1, channel, row, col)
-        encode(out[0], "png"), encode(out[1], stages_tab.OVERLAY_FORMAT), encode(out[6], "png")
+        out = stages_views.unit_views(stages_inspections.inspection_for(args.model, picture), index + 1, channel, row,
+                                      col)
+        encode(out["large"], "png"), encode(out["overlay"], stages_tab.OVERLAY_FORMAT), encode(out["unit_picture"], "png")
 
     for _ in range(2):
         forward()

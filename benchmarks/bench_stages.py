@@ -20,7 +20,7 @@ from PIL import Image
 
 from benchmarks.record import Record
 from explorer.core.models import DEFAULT_MODEL, get_model
-from explorer.ui import stages_inspections, stages_tab
+from explorer.ui import stages_events, stages_inspections, stages_tab
 from explorer.ui.gradio_patches import encode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +62,7 @@ def main() -> None:
     photo = Image.open(PHOTO)
     x = model.preprocess(photo)
     picture = str(PHOTO)
+    shown = dict(picture=picture, model=args.model, count="16", scale="shared")   # the tab's inputs, by name
 
     def forward():
         with torch.inference_mode():
@@ -75,14 +76,14 @@ def main() -> None:
 
     def full_response():
         stages_inspections.CACHE.clear()
-        out = stages_tab.on_new_picture(picture, args.model, "16", "shared")
-        _encode([out[4], out[5], out[7]], out[8])
+        out = stages_events.on_new_picture(shown)
+        _encode([out["grid"], out["strip"], out["large"]], out["overlay"])
 
     n_stages = len(model.stages(photo))
 
     def stage_change(number):
-        out = stages_tab.on_stage(picture, args.model, number, "16", "shared")
-        _encode([out[1], out[2], out[4]], out[5])   # grid, the strip with this stage framed, channel; overlay
+        out = stages_events.on_stage(shown | {"stage": number})
+        _encode([out["grid"], out["strip"], out["large"]], out["overlay"])   # the strip with this stage framed
 
     for _ in range(2):  # warm-up: first calls allocate, JIT-select kernels, fill caches
         forward(), stages(), sweep(), full_response()
@@ -94,7 +95,7 @@ def main() -> None:
         times["sweep"].append(_timed(sweep, device))
         times["full"].append(_timed(full_response, device))
         times["forward"].append(_timed(forward, device))
-    stages_tab.on_new_picture(picture, args.model, "16", "shared")
+    stages_events.on_new_picture(shown)
     for number in range(1, n_stages + 1):
         times["step"].append(_timed(lambda: stage_change(number), device))
 

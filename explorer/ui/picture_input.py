@@ -15,6 +15,7 @@ from explorer.core.images import MAX_PIXELS, open_header
 from explorer.core.models import DEFAULT_MODEL, MODEL_NAMES, REGISTRY, SKETCH_MODEL
 from explorer.core.recent import Recent
 from explorer.core.state import STORES
+from explorer.ui.by_name import event
 from explorer.ui.upload import ImageUpload
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
@@ -37,7 +38,8 @@ class PictureInput:
     _taken: tuple = ()
 
     def on_new_input(self, fn, inputs, outputs, **event_options) -> dict:
-        """Run fn after a new picture was taken, and when the user picks another model: the events, by name."""
+        """Run fn after a new picture was taken, and when the user picks another model: the events, by name.
+        `inputs` and `outputs` as Gradio takes them (a set of inputs: fn gets one dict)."""
         events = {}
         for source, taken in zip(("photo", "sketch"), self._taken):
             name = f"{self.prefix}_after_{source}"
@@ -172,20 +174,21 @@ def _first_report(key, path: str) -> bool:
     return _REPORTED.swap(key, path) != path
 
 
-def after_upload(key, photo, current_model: str, previous):
-    """(the picture, the model, the upload box) after the upload box changed. An unreadable file gets one
+def after_upload(key, photo, current_model: str, previous) -> dict:
+    """What changes after the upload box changed, by PictureInput's names: "picture" (the picture
+    given), "model" and "photo" (the upload box); left out: unchanged. An unreadable file gets one
     warning and the box goes back to the previous photo (or is emptied), so that what the tab shows
     always belongs to the picture in the box."""
     if isinstance(photo, Unreadable):
         if not _first_report(key, photo.path):
-            return gr.skip(), gr.skip(), gr.skip()
+            return {}
         back = previous if isinstance(previous, str) else None
         gr.Warning(f"{photo.message}. " + ("Your previous picture is back." if back else "Give another picture."),
                    title="Cannot use this")
-        return gr.skip(), gr.skip(), back
+        return {"photo": back}
     if _REPORTED.get(key):
         _REPORTED.put(key, "")
-    return photo, gr.Dropdown(value=_model_for(current_model, "photo")), gr.skip()
+    return {"picture": photo, "model": gr.Dropdown(value=_model_for(current_model, "photo"))}
 
 
 def build_picture_input(prefix: str) -> PictureInput:
@@ -208,14 +211,18 @@ def build_picture_input(prefix: str) -> PictureInput:
         '#{prefix}-draw button[aria-label="Brush"]')?.click(), 100)""", api_name=f"{prefix}_draw_ready",
                     api_visibility="private")
 
-    def take_photo(path, current, previous, request: gr.Request):
-        return after_upload((prefix, getattr(request, "session_hash", None)), path, current, previous)
+    components = dict(photo=photo, sketch=sketch, model=model, picture=picture)
 
-    def take_sketch(value, current):
-        return value, gr.Dropdown(value=_model_for(current, "sketch"))
+    def take_photo(v: dict, request: gr.Request) -> dict:
+        return after_upload((prefix, getattr(request, "session_hash", None)), v["photo"], v["model"], v["picture"])
 
-    taken_photo = photo.change(take_photo, [photo, model, picture], [picture, model, photo],
+    def take_sketch(v: dict) -> dict:
+        return {"picture": v["sketch"], "model": gr.Dropdown(value=_model_for(v["model"], "sketch"))}
+
+    taken_photo = photo.change(**event(components, take_photo, ("photo", "model", "picture"),
+                                       ("picture", "model", "photo")),
                                api_name=f"{prefix}_photo", api_visibility="private", show_progress="hidden")
-    taken_sketch = sketch.change(take_sketch, [sketch, model], [picture, model], api_name=f"{prefix}_sketch",
-                  api_visibility="private", show_progress="hidden", trigger_mode="always_last")
+    taken_sketch = sketch.change(**event(components, take_sketch, ("sketch", "model"), ("picture", "model")),
+                                 api_name=f"{prefix}_sketch", api_visibility="private", show_progress="hidden",
+                                 trigger_mode="always_last")
     return PictureInput(photo, sketch, model, picture, prefix, (taken_photo, taken_sketch))

@@ -1,14 +1,17 @@
 """The Stages tab's "What does this channel look for?": a picture drawn, step by step from faint noise,
 to excite the channel shown (or its centre unit, or the top-1 class) as much as possible
 (explorer.core.features), beside the same objective on the visitor's own picture; and /visualize."""
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import gradio as gr
+from gradio.blocks import Block
 from PIL import Image
 
 from explorer.core import budgets, features
 from explorer.core.gpu import gpu, reporter, reporting, slot_seconds
 from explorer.core.models import DEFAULT_MODEL, Inspection, get_model
+from explorer.ui.by_name import event
 from explorer.ui.cancel import CancelFlags, Stop, StopFlag, stopping_progress
 from explorer.ui.predictions import one_pass
 from explorer.ui.stages_inspections import cached_inspection, picture_image, stage_index, user_error
@@ -83,9 +86,10 @@ def _feature_target(inspection: Inspection, model, index: int, channel, objectiv
 
 
 def on_feature(picture, model_name, stage_no, channel, objective, seed, request: gr.Request = None,
-               progress=gr.Progress()):
+               progress=gr.Progress()) -> dict:
     """The picture that excites the channel shown (or its centre unit, or the top-1 class) most, and the
-    objective on it beside the objective on the learner's own picture."""
+    objective on it beside the objective on the learner's own picture: {"image", "words", "seed"}, by
+    FeatureRow's names. stage_no counts from 1, as the tab's slider."""
     inspection = cached_inspection(picture, model_name)
     index = stage_index(inspection, stage_no)
     model, _ = get_model(model_name)
@@ -107,7 +111,7 @@ def on_feature(picture, model_name, stage_no, channel, objective, seed, request:
              f"{v.steps} steps of gradient ascent from seed {v.seed}: the objective went from "
              f"{v.objective[0]:.3g} to {v.objective[-1]:.3g} (on randomly shifted, scaled and turned copies); "
              f"{v.seconds:.1f} s. Another seed draws another picture of the same feature.")
-    return _shown_large(v.image), words, int(seed or 0)
+    return dict(image=_shown_large(v.image), words=words, seed=int(seed or 0))
 
 
 def _shown_large(image: Image.Image, side: int = 280) -> Image.Image:
@@ -117,9 +121,16 @@ def _shown_large(image: Image.Image, side: int = 280) -> Image.Image:
                                                  Image.Resampling.NEAREST)
 
 
-def on_feature_seed(picture, model_name, stage_no, channel, objective, seed, request: gr.Request = None,
-                    progress=gr.Progress()):
-    return on_feature(picture, model_name, stage_no, channel, objective, int(seed or 0) + 1, request, progress)
+def on_draw(v: dict, request: gr.Request = None, progress=gr.Progress()) -> dict:
+    """"What does this channel look for?": the drawing for the stage and channel shown, at the seed kept."""
+    return on_feature(v["picture"], v["model"], v["stage"], v["channel"], v["objective"], v["seed"], request,
+                      progress)
+
+
+def on_draw_another_seed(v: dict, request: gr.Request = None, progress=gr.Progress()) -> dict:
+    """"Another seed": the same drawing from the next seed."""
+    return on_feature(v["picture"], v["model"], v["stage"], v["channel"], v["objective"], int(v["seed"] or 0) + 1,
+                      request, progress)
 
 
 def on_feature_cancel(request: gr.Request):
@@ -127,9 +138,22 @@ def on_feature_cancel(request: gr.Request):
 
 
 def visualize_api(model_name, stage, channel, objective, seed, steps, request: gr.Request = None):
-    """The picture that excites a stage's channel (or its centre unit, or a class logit: then `channel`
-    is the class index and `stage` is ignored): the picture and the numbers (objective per step, the
-    objective on the picture, seconds). stage: 0-based index or name."""
+    """Draw a picture that excites one feature of a CNN as much as possible (feature visualisation by gradient ascent).
+
+    Starting from faint noise, the picture is changed step by step (one forward and one backward pass each) to raise the objective, on randomly shifted, scaled and turned copies (Olah et al., Feature Visualization, 2017). The model's weights never change. It takes seconds on a GPU and up to a minute or more on a CPU.
+
+    Args:
+        model_name: The model: "efficientnet_lite0" (the default), "alexnet", "vgg16", "resnet18", "resnet50", "googlenet", "squeezenet1_1", "densenet121", "mobilenet_v2", "mobilenet_v3_large", "digits" (a digit classifier; its pictures are 28x28) or "cnnnet" (a small untrained teaching net).
+        stage: The stage whose output is measured, by its name as the "stages" tool lists it (a PyTorch module path such as "features.3" or "layer1.0.conv1") or by its position in that list counting from 0, given as text. Ignored when objective is "class".
+        channel: The channel of that stage, counting from 0 (0 to the stage's channels - 1). When objective is "class" it is the class index instead (0 to 999 for the ImageNet models, 0 to 9 for "digits").
+        objective: What is maximised: "channel" (the default: the mean of the channel over its whole map), "unit" (the one unit at the centre of the channel's map) or "class" (the classifier's score, its logit, for class `channel`).
+        seed: Seeds the starting noise and the random transformations (default 0): the same seed gives the same picture, another seed another picture of the same feature.
+        steps: How many optimisation steps, at least 1 and at most the default for this model and stage on this machine; empty (None) for that default (200 on a GPU; 48 to 200 on a CPU, fewer for heavier models).
+
+    Returns:
+        The picture drawn (PNG; the model's input size, 224x224 for the ImageNet models, 28x28 for "digits").
+        Its numbers as JSON: "stage" (the stage's name), "stage_index" (0-based), "channel", "objective_name", "seed", "steps", "size" (the picture's side in pixels), "objective" (the objective after each step), "activation" (the objective on the final picture) and "seconds".
+    """
     stage = stage.strip() if isinstance(stage, str) else stage
     stage = int(stage) if isinstance(stage, str) and stage.lstrip("-").isdigit() else stage
     model_name, objective = model_name or DEFAULT_MODEL, objective or "channel"
@@ -183,16 +207,17 @@ def feature_row_layout() -> FeatureRow:
     return FeatureRow(objective, draw, again, stop, words, image, seed=gr.State(0))
 
 
-def wire_feature_row(row: FeatureRow, channel_shown: list) -> None:
-    """Connects the row's buttons; channel_shown: the components that say which channel is shown (the
-    picture, the model, the stage and the channel, in on_feature's order)."""
+def wire_feature_row(row: FeatureRow, shown: Mapping[str, Block]) -> None:
+    """Connects the row's buttons; `shown`: the components that say which channel is shown, by name
+    ("picture", "model", "stage" (1-based) and "channel")."""
     # one drawing at a time, in its own queue: its steps take the model's lock one forward pass at a time,
     # so the other visitors' requests go on between them
     drawing = dict(concurrency_id="features", concurrency_limit=1, show_progress="full",
                    api_visibility="private")
-    inputs = channel_shown + [row.objective, row.seed]
-    outputs = [row.image, row.words, row.seed]
-    drawn = [row.draw.click(on_feature, inputs, outputs, api_name="stages_feature", **drawing),
-             row.again.click(on_feature_seed, inputs, outputs, api_name="stages_feature_seed", **drawing)]
+    components = {**shown, "objective": row.objective, "seed": row.seed, "image": row.image, "words": row.words}
+    reads, writes = ("picture", "model", "stage", "channel", "objective", "seed"), ("image", "words", "seed")
+    drawn = [row.draw.click(**event(components, on_draw, reads, writes), api_name="stages_feature", **drawing),
+             row.again.click(**event(components, on_draw_another_seed, reads, writes), api_name="stages_feature_seed",
+                             **drawing)]
     row.stop.click(on_feature_cancel, None, None, cancels=drawn, api_name="stages_feature_cancel",
                    api_visibility="private", show_progress="hidden")

@@ -3,12 +3,10 @@ number was made, and replay it in the Kernel tab."""
 import re
 
 import pytest
-from test_stages_tab_browser import _click_image_pixel as _click_visible_pixel
-from test_stages_tab_browser import _draw, _loaded
+from stages_page import click_image_pixel, draw_a_seven, loaded
 
 from explorer.drawing.feature_maps import large_factor, overview_layout
 from explorer.ui.kernel_tab import FROM_STAGES
-from explorer.ui.stages_tab import TITLE
 
 NUMBER = r"(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
 
@@ -16,20 +14,16 @@ NUMBER = r"(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
 def _click_image_pixel(page, selector, x, y):
     """Scroll the image into view (a click outside the viewport hits nothing), then click pixel (x, y)."""
     page.locator(f"{selector} img").first.scroll_into_view_if_needed()
-    _click_visible_pixel(page, selector, x, y)
+    click_image_pixel(page, selector, x, y)
 
 
 @pytest.mark.browser
 def test_click_a_unit_read_its_sum_and_animate_it_in_the_kernel_tab(page, screenshot_dir):
-    page.get_by_role("tab", name=TITLE).click()
-    page.get_by_role("tab", name="Draw").click()
-    page.get_by_role("button", name="Brush").first.click()
-    _draw(page, [[(0.3, 0.25), (0.7, 0.25), (0.45, 0.8)]])          # a 7
-    page.wait_for_function("document.body.innerText.includes('Stage 1 of')")
+    draw_a_seven(page)
     x, y = overview_layout(4).origin(2)                              # stage 3: the second convolution
     _click_image_pixel(page, "#stages-overview", x + 10, y + 10)
     page.wait_for_function("document.body.innerText.includes('Stage 3 of')")
-    _loaded(page, "#stages-large")
+    loaded(page, "#stages-large")
     assert not page.locator("#stages-unit").is_visible()
 
     assert "16×14×14 → 32×10×10" in page.locator("body").inner_text()      # conv2's maps are 10x10
@@ -42,7 +36,7 @@ def test_click_a_unit_read_its_sum_and_animate_it_in_the_kernel_tab(page, screen
     assert float(total) == pytest.approx(float(value), rel=1e-5, abs=1e-6)
     first = re.search(rf"\n1\s+(\d+)\s+{NUMBER}", words)
     channel, partial = int(first.group(1)), float(first.group(2))
-    _loaded(page, "#stages-unit-picture")
+    loaded(page, "#stages-unit-picture")
     page.screenshot(path=str(screenshot_dir / "stages-unit.png"), full_page=True)
 
     page.locator("#stages-animate").click()
@@ -54,5 +48,5 @@ def test_click_a_unit_read_its_sum_and_animate_it_in_the_kernel_tab(page, screen
     assert float(given) == pytest.approx(partial, rel=1e-5, abs=1e-6)
     slider = page.locator("input[type=number]").filter(has=page.locator("xpath=.")).all()
     assert any(s.input_value() == step for s in slider if s.is_visible())
-    _loaded(page, "#kernel_frame")
+    loaded(page, "#kernel_frame")
     page.screenshot(path=str(screenshot_dir / "kernel-from-unit.png"), full_page=True)

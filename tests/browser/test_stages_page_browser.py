@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from conftest import app_page
-from test_stages_tab_browser import _loaded
+from stages_page import loaded
 
 from explorer.core.models import get_model
 from explorer.drawing.feature_maps import FONT_SIZE, grid_layout, overview_layout
@@ -81,8 +81,8 @@ def test_an_untrained_model_reads_cleanly_and_nothing_covers_the_strip_or_the_gr
     _upload(page, EXAMPLES / "cat.jpg")
     page.wait_for_function("document.querySelector('#stages-label-title')?.innerText.includes('ResNet-18')")
     page.wait_for_function("document.body.innerText.includes('Stage 1 of')")
-    _loaded(page, "#stages-grid")
-    _loaded(page, "#stages-overview")
+    loaded(page, "#stages-grid")
+    loaded(page, "#stages-overview")
     assert page.locator("#stages-play").is_visible()
 
     note = page.locator("#stages-note").inner_text()
@@ -106,7 +106,7 @@ def test_an_untrained_model_reads_cleanly_and_nothing_covers_the_strip_or_the_gr
     old = page.locator("#stages-grid img").get_attribute("src")
     page.get_by_label("all").check()
     page.wait_for_function("s => document.querySelector('#stages-grid img')?.getAttribute('src') !== s", arg=old)
-    _loaded(page, "#stages-grid")
+    loaded(page, "#stages-grid")
     shown, natural = page.locator("#stages-grid img").evaluate(
         "i => [i.getBoundingClientRect().width, i.naturalWidth]")
     assert FONT_SIZE * shown / natural >= 10, (shown, natural)
@@ -182,7 +182,7 @@ def test_on_a_phone_nothing_covers_the_grid_s_cells(browser, app_url):
         example.scroll_into_view_if_needed()
         example.click()
         page.wait_for_function("document.body.innerText.includes('Stage 1 of')")
-        _loaded(page, "#stages-grid")
+        loaded(page, "#stages-grid")
         page.locator("#stages-grid").scroll_into_view_if_needed()
         over = page.evaluate("""() => { const g = document.querySelector('#stages-grid');
             const picture = g.querySelector('img'), img = picture.getBoundingClientRect();

@@ -13,7 +13,7 @@ from torch import nn
 from explorer.core.models import DEFAULT_MODEL, get_model
 from explorer.core.recent import Recent
 from explorer.drawing import feature_maps as fm
-from explorer.ui import stages_features, stages_inspections, stages_tab
+from explorer.ui import stages_events, stages_features, stages_inspections, stages_views
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 ESPRESSO = EXAMPLES / "espresso.jpg"
@@ -35,6 +35,11 @@ def _hooked_outputs(model, image) -> list[tuple[str, torch.Tensor]]:
     return outputs, logits
 
 
+def _shown(picture, model="digits", **values) -> dict:
+    """An event's inputs by the tab's component names: the picture and model, 16 channels on a shared scale."""
+    return dict(picture=picture, model=model, count="16", scale="shared") | values
+
+
 def _sketch(points=((80, 60), (300, 60), (160, 330))) -> dict:
     layer = Image.new("RGBA", (400, 400), (0, 0, 0, 0))
     ImageDraw.Draw(layer).line(points, fill=(0, 0, 0, 255), width=22)
@@ -45,45 +50,45 @@ def _sketch(points=((80, 60), (300, 60), (160, 330))) -> dict:
 
 def test_stepping_uses_the_cached_activations_and_shows_pytorchs_numbers(monkeypatch):
     sketch = _sketch()
-    first = stages_tab.on_new_picture(sketch, "digits", "16", "shared")
+    first = stages_events.on_new_picture(_shown(sketch))
     model, _ = get_model("digits")
     hooked, logits = _hooked_outputs(model, stages_inspections.picture_image(sketch))
     probabilities = torch.softmax(logits, -1)[0]
-    label = gr.Label().postprocess(first[1]).model_dump()
-    assert "Digits" in first[-1]
+    label = gr.Label().postprocess(first["label"]).model_dump()
+    assert "Digits" in first["label_title"]
     assert label["label"] == str(int(probabilities.argmax()))
     assert {c["label"]: c["confidence"] for c in label["confidences"]} == pytest.approx(
         {str(i): float(p) for i, p in enumerate(probabilities) if float(p) >= float(probabilities.topk(5)[0][-1])})
-    assert first[2].maximum == len(hooked)
+    assert first["stage"].maximum == len(hooked)
 
     def no_forward_pass(*args):
         raise AssertionError("a stage change ran the model again")
 
     monkeypatch.setattr(stages_inspections, "_inspect", no_forward_pass)
     for number, (name, output) in enumerate(hooked, start=1):
-        text, grid, strip, channel, large, overlay, words, remembered, shown_stage = stages_tab.on_stage(
-            sketch, "digits", number, "all", "shared")
-        assert shown_stage == number
+        views = stages_events.on_stage(_shown(sketch, stage=number, count="all"))
+        assert views["shown_stage"] == number
+        text = views["stage_md"]
         assert f"Stage {number} of {len(hooked)}: `{name}`" in text
         assert "×".join(map(str, output.shape)) in text
         shown = f"values from {float(output.min()):.3g} to {float(output.max()):.3g}"
         assert shown in text
         top = int(torch.argsort(output.double().mean((1, 2)), descending=True, stable=True)[0])
-        assert channel == top and remembered == top
-        assert f"**Channel {top}**" in words and "rank 1 of" in words
-        assert grid.size[0] > 0 and strip is not None
+        assert views["channel"] == top and views["shown_channel"] == top
+        assert f"**Channel {top}**" in views["channel_md"] and "rank 1 of" in views["channel_md"]
+        assert views["grid"].size[0] > 0 and views["strip"] is not None
 
 
 def test_a_channel_number_and_a_click_open_that_channel():
     sketch = _sketch()
-    stages_tab.on_new_picture(sketch, "digits", "16", "shared")
+    stages_events.on_new_picture(_shown(sketch))
     inspection = stages_inspections.inspection_for("digits", sketch)
     stage = inspection.stages[0]
-    large, overlay, words, _, shown = stages_tab.on_channel(sketch, "digits", 1, 5)
-    assert shown == 5
+    opened = stages_events.on_channel(_shown(sketch, stage=1, channel=5, shown_channel=None))
+    assert opened["shown_channel"] == 5 and "channel" not in opened       # the box already says 5
     values = stage.activation[5]
     row, col = divmod(int(values.argmax()), values.shape[1])
-    assert "**Channel 5**" in words and f"row {row}, column {col}" in words
+    assert "**Channel 5**" in opened["channel_md"] and f"row {row}, column {col}" in opened["channel_md"]
 
     grid = fm.render_grid(stage.activation, "16")
     x, y = grid.layout.origin(3)
@@ -91,45 +96,59 @@ def test_a_channel_number_and_a_click_open_that_channel():
     class Click:
         index = [x + 2, y + 2]
 
-    channel, shown, *_ = stages_tab.on_grid_click(sketch, "digits", 1, "16", Click())
-    assert channel == shown == grid.channels[3]
+    clicked = stages_events.on_grid_click(_shown(sketch, stage=1), Click())
+    assert clicked["channel"] == clicked["shown_channel"] == grid.channels[3]
+    assert clicked["unit"][:2] == [1, grid.channels[3]] and clicked["unit_panel"].visible is True
 
 
 def test_an_empty_canvas_and_no_picture_get_a_message_not_a_crash():
     blank = {"background": None, "layers": [Image.new("RGBA", (400, 400))], "composite": Image.new("RGBA", (400, 400))}
-    result = stages_tab.on_new_picture(blank, "digits", "16", "shared")
-    assert "empty" in result[3]
-    assert "Upload" in stages_tab.on_new_picture(None, "digits", "16", "shared")[3]
+    result = stages_events.on_new_picture(_shown(blank))
+    assert "empty" in result["stage_md"]
+    assert "Upload" in stages_events.on_new_picture(_shown(None))["stage_md"]
 
 
 def test_a_channel_that_does_not_exist_puts_the_box_back_to_the_channel_shown():
     sketch = _sketch()
-    stages_tab.on_new_picture(sketch, "digits", "16", "shared")
+    stages_events.on_new_picture(_shown(sketch))
     last = stages_inspections.inspection_for("digits", sketch).stages[0].output_shape[0] - 1
     with pytest.warns(UserWarning, match=f"channel: 9999 does not exist; this stage has channels 0 to {last}"):
-        *pictures, box, shown = stages_tab.on_channel(sketch, "digits", 1, 9999, 5)
-    assert box == 5 and shown == gr.skip() and all(p == gr.skip() for p in pictures)
-    large, overlay, words, box, shown = stages_tab.on_channel(sketch, "digits", 1, 3, 5)
-    assert "**Channel 3**" in words and shown == 3 and box == gr.skip()
+        refused = stages_events.on_channel(_shown(sketch, stage=1, channel=9999, shown_channel=5))
+    assert refused == {"channel": 5}                         # only the box changes: back to the channel shown
+    opened = stages_events.on_channel(_shown(sketch, stage=1, channel=3, shown_channel=5))
+    assert "**Channel 3**" in opened["channel_md"] and opened["shown_channel"] == 3 and "channel" not in opened
 
 
 def test_a_stage_that_does_not_exist_puts_the_box_back_to_the_stage_shown():
     sketch = _sketch()
-    stages_tab.on_new_picture(sketch, "digits", "16", "shared")
+    stages_events.on_new_picture(_shown(sketch))
     last = len(stages_inspections.inspection_for("digits", sketch).stages)
     for typed in (99, 0, 2.5, None):
         with pytest.warns(UserWarning, match=f"Stage: .*; this model has stages 1 to {last}. Still showing stage 3"):
-            box, *views = stages_tab.on_stage_typed(sketch, "digits", typed, "16", "shared", 3)
-        assert box == 3 and all(v == gr.skip() for v in views) and len(views) == stages_tab.VIEWS
-    box, *views = stages_tab.on_stage_typed(sketch, "digits", 2, "16", "shared", 3)
-    assert box == gr.skip() and f"Stage 2 of {last}" in views[0] and views[-1] == 2
+            refused = stages_events.on_stage_typed(_shown(sketch, stage=typed, shown_stage=3))
+        assert refused == {"stage": 3}                       # the box back to stage 3; the views stay
+    views = stages_events.on_stage_typed(_shown(sketch, stage=2, shown_stage=3))
+    assert "stage" not in views and f"Stage 2 of {last}" in views["stage_md"] and views["shown_stage"] == 2
+    assert set(views) == set(stages_views.STAGE_VIEWS)
 
 
 def test_no_picture_no_stage_slider_and_a_picture_shows_it():
-    empty = stages_tab.on_new_picture(None, "digits", "16", "shared")
-    assert empty[-2].visible is False and empty[-1] == "**Top-5 predictions**"
-    given = stages_tab.on_new_picture(_sketch(), "digits", "16", "shared")
-    assert given[-2].visible is True and given[-1] == "**Top-5 predictions of Digits (LeNet-style)**"
+    empty = stages_events.on_new_picture(_shown(None))
+    assert empty["stage_row"].visible is False and empty["label_title"] == "**Top-5 predictions**"
+    given = stages_events.on_new_picture(_shown(_sketch()))
+    assert given["stage_row"].visible is True and given["label_title"] == "**Top-5 predictions of Digits (LeNet-style)**"
+
+
+def test_play_starts_from_the_first_stage_at_the_end_and_stops_after_the_last():
+    sketch = _sketch()
+    last = len(stages_inspections.inspection_for("digits", sketch).stages)
+    started = stages_events.on_play(_shown(sketch, playing=False, stage=last))
+    assert started["playing"] is True and started["stage"] == 1
+    assert "stage" not in stages_events.on_play(_shown(sketch, playing=False, stage=1))   # plays on from there
+    ticked = stages_events.on_tick(_shown(sketch, stage=1))
+    assert ticked["stage"] == ticked["shown_stage"] == 2
+    stopped = stages_events.on_tick(_shown(sketch, stage=last))
+    assert stopped["playing"] is False and "stage" not in stopped and "grid" not in stopped
 
 
 def test_the_cache_is_bounded():
@@ -217,9 +236,9 @@ def test_each_stage_change_frames_its_own_cell_of_one_strip_drawn_once(monkeypat
     drawn = []
     original = fm.overview_indices
     monkeypatch.setattr(fm, "overview_indices", lambda stages: drawn.append(1) or original(stages))
-    stages_tab._STRIPS.clear()
-    first = np.asarray(stages_tab.overview_strip(inspection, 1))
-    second = np.asarray(stages_tab.overview_strip(inspection, 2))
+    stages_views._STRIPS.clear()
+    first = np.asarray(stages_views.overview_strip(inspection, 1))
+    second = np.asarray(stages_views.overview_strip(inspection, 2))
     assert len(drawn) == 1
     layout = fm.overview_layout(len(inspection.stages))
     for strip, framed, plain in ((first, 0, 1), (second, 1, 0)):

@@ -1,0 +1,38 @@
+"""Events wired by name: a handler reads its inputs and returns its outputs by the names of the tab's
+components ("stage", "grid", ...), never by position.
+
+Gradio calls a handler whose `inputs` are a set of components with one dict, {component: value}, and
+accepts a dict {component: value} back (components left out keep their values). `event` turns a
+handler written with names, `fn(values: dict[str, value], ...) -> dict[str, value]`, into Gradio's
+fn / inputs / outputs for one event:
+
+    tab.count.input(**event(components, on_stage, inputs=("picture", "stage"), outputs=("grid",)), ...)
+
+Special arguments after the dict (gr.SelectData, gr.Request, gr.Progress) reach the handler as
+Gradio gives them. A handler that returns a name its event does not list fails at once, naming it
+(Gradio itself would say only "Returned component ... not specified as output"); one that returns
+nothing changes nothing."""
+import functools
+from collections.abc import Callable, Iterable, Mapping
+
+import gradio as gr
+from gradio.blocks import Block
+
+
+def event(components: Mapping[str, Block], fn: Callable, inputs: Iterable[str] = (),
+          outputs: Iterable[str] = ()) -> dict:
+    """Gradio's `fn`, `inputs` (a set) and `outputs` for `fn`, which takes and returns values by the
+    names of `components`. A name not in `components` raises KeyError here, when the page is built."""
+    reads = {components[name]: name for name in inputs}
+    writes = {name: components[name] for name in outputs}
+
+    @functools.wraps(fn)
+    def by_component(values: dict, *special):
+        answer = fn({reads[component]: value for component, value in values.items()}, *special) or {}
+        unknown = sorted(set(answer) - set(writes))
+        if unknown:
+            raise KeyError(f"{fn.__name__} returned {unknown}, which its event does not list among its "
+                           f"outputs {sorted(writes)}: add them to the event's outputs")
+        return {writes[name]: value for name, value in answer.items()} if answer else gr.skip()
+
+    return dict(fn=by_component, inputs=set(reads), outputs=list(writes.values()))
