@@ -8,7 +8,7 @@ import torch
 from explorer.core import trust
 from explorer.core.models import get_model
 from explorer.core.recent import Recent, fingerprint, picture_key
-from explorer.ui import saliency_runs, saliency_tab
+from explorer.ui import saliency_runs
 
 ESPRESSO = str(Path(__file__).resolve().parents[2] / "assets" / "examples" / "espresso.jpg")
 CAT = str(Path(__file__).resolve().parents[2] / "assets" / "examples" / "cat.jpg")
@@ -52,7 +52,7 @@ def _forwards(model):
 
 def test_a_repeated_explanation_and_trust_check_do_not_run_the_model_again():
     model, _ = get_model("digits")
-    image = saliency_tab._image(ESPRESSO)
+    image = saliency_runs.image_of(ESPRESSO)
     saliency_runs.forget_results()
     calls, handle = _forwards(model)
     copy, _ = trust.shared_randomised_copy(model)
