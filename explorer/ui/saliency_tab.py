@@ -101,7 +101,8 @@ def _decided(wanted: ExplainRequest, model, reset: bool) -> tuple[ExplainRequest
     return wanted, target_index
 
 
-# What each event reads and changes, by name (SaliencyTab.named): its wiring and its handler's checks.
+# What each event reads and changes, by name (SaliencyTab.named): its wiring takes them from here, and its
+# handler returns some of its outputs (tests/ui/test_saliency_tab.py checks no other).
 REQUEST = ("picture", "model", "target", "methods", "sign", "opacity", "cmap") + tuple(f.name for f in fields(MethodSettings))
 EXPLAINED = ("header", "note", "label", "target", "layer", "methods", "gallery", "maps", "trust", "plot", "download")
 LOOK = ("picture", "maps", "sign", "opacity", "cmap")
