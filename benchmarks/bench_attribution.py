@@ -74,18 +74,20 @@ def main() -> None:
                        against=f"{floors[floor]}, {floor * 1e3:.1f} ms")
     if args.model == DEFAULT_MODEL and args.device is None:
         from explorer.ui.saliency_runs import forget_results
-        from explorer.ui.saliency_tab import ExplainRequest, explain, on_trust
+        from explorer.ui.saliency_tab import ExplainRequest, explain, trust_checked
 
         for method in ("saliency", "gradcam"):
-            controls = [str(IMAGE), model.name, "", [method], "", "absolute", 0.6, "inferno", 32, 16, 0.15, 0, 0]
+            controls = dict(picture=str(IMAGE), model=model.name, target="", methods=[method], layer="",
+                            sign="absolute", opacity=0.6, cmap="inferno", ig_steps=32, sg_samples=16, sg_noise=0.15,
+                            occ_window=0, occ_stride=0)
 
             def maps_phase():
                 forget_results()        # time the computation, not the store of recent results
-                return explain(ExplainRequest.from_controls(*controls), reset=False)
+                return explain(ExplainRequest.from_values(controls), reset=False)
 
             def with_trust():
-                maps = maps_phase()[7]
-                on_trust(str(IMAGE), maps, "absolute", progress=lambda *a, **k: None)
+                shown = {"picture": str(IMAGE), "maps": maps_phase()["maps"], "sign": "absolute"}
+                trust_checked(shown, progress=lambda *a, **k: None)
             maps, trusted = timed(maps_phase, args.repeat), timed(with_trust, args.repeat)
             print(f"tab response, {method:9s}: maps {maps:.2f} s (goal < 1 s); with the trust check {trusted:.2f} s")
             record.measure(f"the tab's response, {method}: the maps (stores of recent results emptied)", maps, "s",

@@ -1,6 +1,6 @@
-"""Running the Saliency tab's methods: each map and each trust check in a GPU slot sized from the request,
-answered from a store of recent results when asked again, and stopped between passes when the visitor
-pressed Cancel or left."""
+"""Running the Saliency tab's methods, for the page and /attribute alike: the picture given as an image,
+each map and each trust check in a GPU slot sized from the request, answered from a store of recent
+results when asked again, and stopped between passes when the visitor pressed Cancel or left."""
 import threading
 
 import gradio as gr
@@ -9,6 +9,7 @@ from PIL import Image
 from explorer.core import attribution as at
 from explorer.core import features, trust
 from explorer.core.gpu import gpu, reporter, reporting, slot_seconds
+from explorer.core.images import is_blank, load_image
 from explorer.core.models import get_model
 from explorer.core.recent import Recent, picture_key
 from explorer.core.state import STORES
@@ -22,6 +23,17 @@ _FLAGS = CancelFlags("saliency.cancel")
 def cancel_flag(request: gr.Request | None) -> StopFlag:
     """The session's Cancel flag for the maps and the trust check."""
     return _FLAGS.for_request(request)
+
+
+# --- the picture ----------------------------------------------------------------------------------------
+
+def image_of(picture) -> Image.Image:
+    """The picture the tab or /attribute was given (a file path or a Sketchpad's dict) as an image; an
+    empty sketch is refused (ValueError naming it)."""
+    image = load_image(picture)
+    if isinstance(picture, dict) and is_blank(image):
+        raise ValueError("sketch: the canvas is empty: draw a digit (or anything) first")
+    return image
 
 
 # --- the GPU slots --------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""The Saliency page at 1440x900 in headless Chromium: nothing covered or cut, words kept whole, the
-methods decided per model before a picture, the download named after what it holds, and a drawing whose
-Grad-CAM is empty said so instead of judged."""
+"""The Saliency page in headless Chromium: an example explained with two methods, its trust check and a
+new sign's check; at 1440x900 nothing covered or cut, words kept whole, the methods decided per model
+before a picture, the download named after what it holds, and a drawing whose Grad-CAM is empty said so
+instead of judged."""
 import re
 from pathlib import Path
 
@@ -114,6 +115,35 @@ def test_a_model_chosen_before_a_picture_offers_its_own_methods(wide):
     page.get_by_role("option", name=re.compile("Digits")).click()
     page.wait_for_function("() => [...document.querySelectorAll('#saliency-methods label')]"
                            ".some(l => l.innerText.trim() === 'Guided Grad-CAM')")
+
+
+@pytest.mark.browser
+def test_pick_a_method_and_see_the_overlay(page, screenshot_dir):
+    page.get_by_role("tab", name=TITLE).click()
+    panel = page.locator("#saliency")
+    panel.get_by_role("checkbox", name="Saliency (gradient)").check()
+    examples = [Path(p).name for p in example_paths()]
+    panel.locator("img[src*='gradio_api/file']").nth(examples.index("espresso.jpg")).click()
+    header = panel.get_by_text("explains class")
+    header.wait_for(timeout=120_000)
+    assert "espresso" in header.inner_text()
+    panel.get_by_text("no faster than random").or_(panel.get_by_text("falls faster than random")).first.wait_for(
+        timeout=180_000)
+    maps = panel.locator("#saliency-maps img")
+    maps.nth(3).wait_for()
+    assert maps.count() >= 4          # Grad-CAM and Saliency, each over the picture and as a heat map
+    captions = panel.locator("#saliency-maps").inner_text()
+    assert "Grad-CAM" in captions and "Saliency" in captions
+    page.locator("#saliency-curves img").wait_for()       # the deletion curves, drawn
+    page.screenshot(path=str(screenshot_dir / "saliency.png"), full_page=True)
+    # a new sign repaints the maps, then the trust check of the part now shown runs as its own job
+    table = page.locator("#saliency-trust table")
+    before = table.inner_text()
+    panel.get_by_label("positive (for)").check()
+    page.wait_for_function("([selector, old]) => { const t = document.querySelector(selector); "
+                           "return t && t.innerText !== old; }", arg=["#saliency-trust table", before],
+                           timeout=120_000)
+    assert "Grad-CAM" in table.inner_text() and "Saliency" in table.inner_text()
 
 
 # A 4 drawn with the mouse: the digit net's Grad-CAM is zero at every position for it (every position's

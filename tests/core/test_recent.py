@@ -9,7 +9,7 @@ from hook_recorder import recording
 from explorer.core import trust
 from explorer.core.models import get_model
 from explorer.core.recent import Recent, fingerprint, picture_key
-from explorer.ui import saliency_runs, saliency_tab
+from explorer.ui import saliency_runs
 
 ESPRESSO = str(Path(__file__).resolve().parents[2] / "assets" / "examples" / "espresso.jpg")
 CAT = str(Path(__file__).resolve().parents[2] / "assets" / "examples" / "cat.jpg")
@@ -47,7 +47,7 @@ def test_fingerprints_tell_contents_shapes_and_types_apart():
 
 def test_a_repeated_explanation_and_trust_check_do_not_run_the_model_again():
     model, _ = get_model("digits")
-    image = saliency_tab._image(ESPRESSO)
+    image = saliency_runs.image_of(ESPRESSO)
     saliency_runs.forget_results()
     copy, _ = trust.shared_randomised_copy(model)
     batch = lambda module, inputs: inputs[0].shape[0]

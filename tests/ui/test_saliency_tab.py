@@ -1,4 +1,5 @@
-"""The Saliency tab end to end: /attribute through gradio_client, and the page in headless Chromium."""
+"""The Saliency tab: /attribute through gradio_client, and the tab's handlers called as Gradio calls them
+(the page itself in headless Chromium: tests/browser/test_saliency_browser.py)."""
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +56,7 @@ def test_attribute_endpoint_explains_pytorchs_own_top_class(client):
 
 @pytest.mark.e2e
 def test_attribute_endpoint_says_not_measurable_in_words(client, tmp_path):
-    from test_digits import draw
+    from core.test_digits import draw
 
     four = tmp_path / "four.png"
     draw(4).save(four)
@@ -96,48 +97,28 @@ def test_attribute_endpoint_names_what_is_wrong(client, method, target, options,
         _call(client, ESPRESSO, DEFAULT_MODEL, method, target, options)
 
 
-@pytest.mark.browser
-def test_pick_a_method_and_see_the_overlay(page, screenshot_dir):
-    from explorer.ui.picture_input import example_paths
-    from explorer.ui.saliency_tab import TITLE
-
-    page.get_by_role("tab", name=TITLE).click()
-    panel = page.locator("#saliency")
-    panel.get_by_role("checkbox", name="Saliency (gradient)").check()
-    examples = [Path(p).name for p in example_paths()]
-    panel.locator("img[src*='gradio_api/file']").nth(examples.index("espresso.jpg")).click()
-    header = panel.get_by_text("explains class")
-    header.wait_for(timeout=120_000)
-    assert "espresso" in header.inner_text()
-    panel.get_by_text("no faster than random").or_(panel.get_by_text("falls faster than random")).first.wait_for(
-        timeout=180_000)
-    maps = panel.locator("#saliency-maps img")
-    maps.nth(3).wait_for()
-    assert maps.count() >= 4          # Grad-CAM and Saliency, each over the picture and as a heat map
-    captions = panel.locator("#saliency-maps").inner_text()
-    assert "Grad-CAM" in captions and "Saliency" in captions
-    page.locator("#saliency-curves img").wait_for()       # the deletion curves, drawn
-    page.screenshot(path=str(screenshot_dir / "saliency.png"), full_page=True)
-    # a new sign repaints the maps, then the trust check of the part now shown runs as its own job
-    table = page.locator("#saliency-trust table")
-    before = table.inner_text()
-    panel.get_by_label("positive (for)").check()
-    page.wait_for_function("([selector, old]) => { const t = document.querySelector(selector); "
-                           "return t && t.innerText !== old; }", arg=["#saliency-trust table", before],
-                           timeout=120_000)
-    assert "Grad-CAM" in table.inner_text() and "Saliency" in table.inner_text()
-
-
 # --- trust verdicts, empty maps, methods per model, the download's name (no browser) ---------------------
 CONTROLS = dict(layer="", sign="absolute", opacity=0.6, cmap="inferno", ig_steps=32, sg_samples=16, sg_noise=0.15,
                 occ_window=0, occ_stride=0)
 
 
-def _explain(picture, model_name, target, methods, reset=False, sign="absolute"):
-    from explorer.ui.saliency_tab import ExplainRequest, explain
+def _request(picture, model_name, target, methods, **controls):
+    from explorer.ui.saliency_tab import ExplainRequest
 
-    c = dict(CONTROLS, sign=sign)
-    return explain(ExplainRequest.from_controls(picture, model_name, target, methods, **c), reset=reset)
+    return ExplainRequest.from_values(dict(CONTROLS, picture=picture, model=model_name, target=target, methods=methods,
+                                           **controls))
+
+
+def _explain(picture, model_name, target, methods, reset=False, sign="absolute"):
+    from explorer.ui.saliency_tab import explain
+
+    return explain(_request(picture, model_name, target, methods, sign=sign), reset=reset)
+
+
+def _trust_table(picture, maps, sign="absolute") -> str:
+    from explorer.ui.saliency_tab import trust_checked
+
+    return trust_checked({"picture": picture, "maps": maps, "sign": sign}, progress=lambda *a, **k: None)["trust"]
 
 
 def _sketch(image):
@@ -149,9 +130,7 @@ def _table_row(table: str, title: str) -> str:
 
 
 def test_a_zero_gradcam_on_a_drawing_is_said_in_its_captions_and_never_judged():
-    from test_digits import draw
-
-    from explorer.ui.saliency_tab import on_trust
+    from core.test_digits import draw
 
     drawing = _sketch(draw(4))
     model, _ = get_model("digits")
@@ -170,28 +149,26 @@ def test_a_zero_gradcam_on_a_drawing_is_said_in_its_captions_and_never_judged():
     cam = torch.relu((grads.mean(dim=(2, 3), keepdim=True) * kept["a"]).sum(1))
     assert float(cam.detach().abs().max()) == 0.0           # PyTorch's own Grad-CAM is empty: the premise
     out = _explain(drawing, "digits", "", ["gradcam", "saliency"], reset=False)
-    header, items, maps = out[0], out[6], out[7]
+    header, items, maps = out["header"], out["gallery"], out["maps"]
     assert "Grad-CAM is zero everywhere for this class on this picture" in header
     assert "Saliency (gradient) is zero" not in header
     captions = [caption for _, caption in items]
     assert captions[:2] == ["Grad-CAM (empty map): over the picture", "Grad-CAM (empty map): heat map"]
     assert "empty" not in captions[2] + captions[3]
-    table, _ = on_trust(drawing, maps, "absolute", progress=lambda *a, **k: None)
+    table = _trust_table(drawing, maps)
     gradcam_row = _table_row(table, "Grad-CAM")
     assert gradcam_row.count("not measurable") == 2 and "✓" not in gradcam_row and "⚠" not in gradcam_row
     assert "Grad-CAM**: not measurable: Grad-CAM is zero everywhere" in table
 
 
 def test_panda_explained_as_tench_gets_no_deletion_verdict():
-    from explorer.ui.saliency_tab import on_trust
-
     model, _ = get_model(DEFAULT_MODEL)
     with torch.no_grad():
         probability = float(torch.softmax(model.module(model.preprocess(PANDA)), -1)[0, model.labels.index("tench")])
     assert probability < 0.01                       # PyTorch: the class is next to impossible on this picture
     out = _explain(PANDA, DEFAULT_MODEL, "tench", ["gradcam"])
-    assert "“tench”" in out[0]
-    table, _ = on_trust(PANDA, out[7], "absolute", progress=lambda *a, **k: None)
+    assert "“tench”" in out["header"]
+    table = _trust_table(PANDA, out["maps"])
     cells = [cell.strip() for cell in _table_row(table, "Grad-CAM").split("|")[1:-1]]
     assert cells[1] == "—" and cells[2] == "not measurable"       # no areas, no verdict on the deletion
     assert "“tench” has probability" in table and "too small for its fall to be measured" in table
@@ -203,11 +180,11 @@ def test_methods_are_decided_per_model_before_any_picture():
     the digit net has only nn.ReLU modules. The list for a model is the same before and after a picture."""
     from explorer.ui.saliency_tab import method_choices
 
-    before = {name: _explain(None, name, "", ["gradcam"])[5] for name in (DEFAULT_MODEL, "digits")}
+    before = {name: _explain(None, name, "", ["gradcam"])["methods"] for name in (DEFAULT_MODEL, "digits")}
     assert "guided_gradcam" not in [m for _, m in before[DEFAULT_MODEL].choices]
     assert "guided_gradcam" in [m for _, m in before["digits"].choices]
     assert method_choices(DEFAULT_MODEL) == [tuple(c) for c in before[DEFAULT_MODEL].choices]
-    after = _explain(ESPRESSO, DEFAULT_MODEL, "", ["gradcam"], reset=True)[5]
+    after = _explain(ESPRESSO, DEFAULT_MODEL, "", ["gradcam"], reset=True)["methods"]
     assert after.choices == before[DEFAULT_MODEL].choices
 
 
@@ -228,13 +205,12 @@ def test_the_download_is_named_after_the_model_methods_and_class():
 
 
 def test_a_refused_setting_keeps_the_maps_on_screen_with_one_message_where_the_header_stands():
-    from explorer.ui.saliency_tab import ExplainRequest, explain
+    from explorer.ui.saliency_tab import explain
 
-    c = dict(CONTROLS, occ_window=8, occ_stride=20)           # a stride larger than its window
-    out = explain(ExplainRequest.from_controls(ESPRESSO, DEFAULT_MODEL, "", ["occlusion"], **c), reset=False)
-    header, rest = out[0], out[1:]
-    assert header.startswith("⚠️ **Not updated:") and "stride" in header and "window" in header
-    assert len(rest) == 10 and all(u == {"__type__": "update"} for u in rest)   # gr.skip(): what is shown stays
+    wanted = _request(ESPRESSO, DEFAULT_MODEL, "", ["occlusion"], occ_window=8, occ_stride=20)  # stride > window
+    out = explain(wanted, reset=False)
+    assert list(out) == ["header"]                     # every other component stays as it was shown
+    assert out["header"].startswith("⚠️ **Not updated:") and "stride" in out["header"] and "window" in out["header"]
 
 
 def test_a_closed_session_drops_its_cancel_flag_and_keeps_the_others():
@@ -250,3 +226,67 @@ def test_a_closed_session_drops_its_cancel_flag_and_keeps_the_others():
     STORES.forget_session("leaving")
     assert flags.get("leaving") is None and flags.get("staying") is staying
     assert not cancel_flag(Namespace(session_hash="leaving")).is_set()      # a new visit starts uncancelled
+
+
+# --- every handler, called as Gradio calls it, changes only its event's outputs -------------------------
+
+def _foreign(returned, outputs) -> list:
+    """The components a handler's return names that its event does not list as outputs (Gradio would
+    refuse the whole update in the browser: "Returned component ... not specified as output")."""
+    if returned == {"__type__": "update"}:          # gr.skip(): nothing changes
+        return []
+    assert isinstance(returned, dict), f"a positional return: {type(returned).__name__}"
+    listed = {id(c) for c in outputs}
+    return [c for c in returned if id(c) not in listed]
+
+
+def _call_as_gradio(block_fn, by_name: dict, named: dict):
+    """The handler of `block_fn` with its inputs' values as one dict keyed by component, as Gradio sends a
+    set of inputs, and whatever Gradio injects (request, progress)."""
+    import inspect
+
+    name_of = {id(c): name for name, c in named.items()}
+    values = {c: by_name[name_of[id(c)]] for c in block_fn.inputs}
+    injected = {"request": None, "progress": lambda *a, **k: None}
+    wanted = {k: v for k, v in injected.items() if k in inspect.signature(block_fn.fn).parameters}
+    return block_fn.fn(values, **wanted)
+
+
+def test_the_check_finds_a_component_outside_the_outputs():
+    import gradio as gr
+
+    with gr.Blocks():
+        shown, other = gr.Markdown(), gr.Markdown()
+    assert _foreign({shown: "x", other: "y"}, [shown]) == [other]
+    assert _foreign(gr.skip(), [shown]) == [] and _foreign({shown: "x"}, [shown]) == []
+
+
+def test_every_handler_returns_only_components_its_event_lists():
+    """Each event's handler, on a page before any picture, on a refused setting, and on maps drawn (the digit
+    net: quick): what it returns is a dict of components among its event's outputs."""
+    import gradio as gr
+    from core.test_digits import draw
+
+    from explorer.ui import saliency_tab
+
+    with gr.Blocks() as demo:
+        tab = saliency_tab.build()
+    named = tab.named()
+    handlers = {fn.api_name: fn for fn in demo.fns.values() if isinstance(getattr(fn.fn, "__self__", None),
+                                                                        saliency_tab.Events)}
+    drawing = _sketch(draw(4))
+    before = dict(CONTROLS, picture=None, model="digits", target=None, methods=["gradcam"], maps=None)
+    refused = dict(before, picture=drawing, methods=["occlusion"], occ_window=8, occ_stride=20)
+    drawn = dict(before, picture=drawing, methods=["gradcam", "saliency"])
+    drawn["maps"] = saliency_tab.explain(saliency_tab.ExplainRequest.from_values(drawn), reset=False)["maps"]
+    assert drawn["maps"] and len(handlers) == 16        # 6 draw the maps, 7 check them, 3 repaint them
+    returned = {}
+    for name, block_fn in sorted(handlers.items()):
+        for case, by_name in (("before", before), ("refused", refused), ("drawn", drawn)):
+            out = _call_as_gradio(block_fn, by_name, named)
+            assert not _foreign(out, block_fn.outputs), f"{name} on {case}: returns {_foreign(out, block_fn.outputs)}"
+            returned[name, case] = out
+    assert returned["saliency_explain", "refused"] == {tab.header: returned["saliency_explain", "refused"][tab.header]}
+    assert set(returned["saliency_explain", "drawn"]) == set(tab.outputs(saliency_tab.EXPLAINED))
+    assert set(returned["saliency_sign_trust", "drawn"]) == {tab.trust, tab.plot}
+    assert returned["saliency_opacity", "before"] == gr.skip()          # no maps yet: nothing to repaint
