@@ -282,10 +282,17 @@ def test_the_count_check_finds_a_count_constant():
 
 
 def _handler_names(source: str) -> dict[str, int]:
-    """Functions wired to page events (`x.click(fn, ...)`, `gr.on(triggers, fn, ...)`, `fn=`), with the line,
-    leaving out the named public API endpoints (their parameters are a contract: tests/ui/api_contract.json)."""
+    """Functions wired to page events (`x.click(fn, ...)`, `gr.on(triggers, fn, ...)`, `fn=`, and the `fn` of
+    `event(components, fn, ...)`, explorer.ui.by_name's, whose wrapper Gradio calls with the same
+    parameters), with the line, leaving out the named public API endpoints (their parameters are a
+    contract: tests/ui/api_contract.json)."""
     handlers = {}
     for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and _called(node) == "event":
+            fn = next((k.value for k in node.keywords if k.arg == "fn"), node.args[1] if len(node.args) > 1 else None)
+            if isinstance(fn, (ast.Name, ast.Attribute)):
+                handlers[fn.id if isinstance(fn, ast.Name) else fn.attr] = node.lineno
+            continue
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in EVENTS):
             continue
         keywords = {k.arg: k.value for k in node.keywords}
@@ -297,6 +304,11 @@ def _handler_names(source: str) -> dict[str, int]:
         if isinstance(fn, ast.Name):
             handlers[fn.id] = node.lineno
     return handlers
+
+
+def _called(call: ast.Call) -> str | None:
+    """The name of the function a call calls: `event(...)` and `by_name.event(...)` both give "event"."""
+    return call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", None)
 
 
 def _parameter_count(fn: ast.FunctionDef) -> int:
@@ -321,5 +333,11 @@ def test_the_handler_check_finds_a_wide_handler():
               "def v(*controls):\n    pass\n"
               "button.click(h, inputs, outputs)\nbox.change(fn=v)\ngr.on([x.change], h)\n")
     assert set(_handler_names(source)) == {"h", "v"}
+    # wired by name: the fn of `event(components, fn, ...)`, given by position or keyword, plain or as an attribute
+    by_name = ("def w(a, b, c, d, e, f, g, h, i):\n    pass\n"
+               "button.click(**event(c, w, ('a',), ('b',)), api_name='x')\n"
+               "gr.on([x.change], **by_name.event(c, fn=on.wide, inputs=('a',)))\n")
+    assert set(_handler_names(by_name)) == {"w", "wide"}
+    assert _parameter_count(ast.parse(by_name).body[0]) == 9
     tree = ast.parse(source)
     assert [_parameter_count(n) for n in tree.body[:2]] == [9, 99]

@@ -9,6 +9,7 @@ import explorer.ui.kernel_tab as kernel_tab
 import explorer.ui.saliency_tab as saliency_tab
 import explorer.ui.stages_tab as stages_tab
 from explorer.core.memory import freeze_startup_objects, limit_allocator_arenas
+from explorer.core.settings import delete_cache_setting
 from explorer.core.state import STORES
 from explorer.core.warmup import start_background_warmup
 
@@ -28,20 +29,6 @@ LAUNCH_OPTIONS = dict(
     theme=gr.themes.Soft(),
     mcp_server=mcp_setting(),
 )
-
-def delete_cache_setting() -> tuple[int, int]:
-    """(every how many seconds, files older than how many seconds): Gradio's delete_cache. Uploads and
-    returned pictures live 30 minutes (a visitor stepping through a picture still has it); the
-    environment variable EXPLORER_DELETE_CACHE="every,older" changes it (the load benchmark's soak)."""
-    text = os.environ.get("EXPLORER_DELETE_CACHE", "600,1800")
-    try:
-        every, older = (int(v) for v in text.split(","))
-    except ValueError:
-        raise ValueError(f"EXPLORER_DELETE_CACHE: give two whole numbers of seconds, 'every,older', not {text!r}")
-    if every <= 0 or older <= 0:
-        raise ValueError(f"EXPLORER_DELETE_CACHE: both numbers must be positive, not {text!r}")
-    return every, older
-
 
 QUEUE_SIZE = 64          # a burst beyond this is refused with "queue full" instead of exhausting memory
 CONCURRENCY = 2          # one worker per core: more only makes every request slower

@@ -17,7 +17,7 @@ from explorer.drawing.architecture_drawing import branching_blocks, draw_block, 
 from explorer.drawing.comparison_drawing import compare_plot
 from explorer.ui import layers_panel
 from explorer.ui.architecture_html import alexnet_check_html, compare_table_html, table_html, totals_markdown
-from explorer.ui.named import Named
+from explorer.ui.by_name import Components, event
 from explorer.ui.number_inputs import NumberInput
 from explorer.ui.queues import MODEL_QUEUE
 
@@ -273,8 +273,12 @@ def alexnet_outputs() -> str:
 # ---------------------------------------------------------------------------------------------------
 # The tab: its components, laid out, then wired
 
+RESULTS = ("totals", "chain", "block", "picture", "table", "text")    # /summarize's outputs, in its order
+IN_PAGE = RESULTS + ("note", "stale", "model_msg", "height_msg", "width_msg", "shown")   # inspect_in_page's
+
+
 @dataclass(frozen=True)
-class InspectView(Named):
+class InspectView(Components):
     model: gr.Dropdown
     model_msg: gr.Markdown
     height: NumberInput
@@ -297,16 +301,11 @@ class InspectView(Named):
     @property
     def results(self) -> list:
         """/summarize's outputs, in its order (a contract: tests/ui/api_contract.json)."""
-        return self.outputs("totals", "chain", "block", "picture", "table", "text")
-
-    @property
-    def in_page(self) -> list:
-        """Every component inspect_in_page may update."""
-        return self.results + self.outputs("note", "stale", "model_msg", "height_msg", "width_msg", "shown")
+        return [getattr(self, name) for name in RESULTS]
 
 
 @dataclass(frozen=True)
-class CompareView(Named):
+class CompareView(Components):
     picked: gr.CheckboxGroup
     picked_msg: gr.Markdown
     button: gr.Button
@@ -430,15 +429,17 @@ def _wire_inspect(view: InspectView) -> None:
     # One at a time, in order: a model picked while the first view is still being drawn is shown
     # after it, not overwritten by it.
     in_order = dict(concurrency_id="architecture_inspect", concurrency_limit=1, api_visibility="private")
-    gr.context.Context.root_block.load(view.handler(first_view), set(), view.results + [view.note],
+    c = view.components()
+    gr.context.Context.root_block.load(**event(c, first_view, (), RESULTS + ("note",)),
                                        api_name="architecture_first_view", **in_order)
-    gr.on([view.go.click, view.height.submit, view.width.submit], view.handler(inspect_in_page),
-          view.inputs("model", "height", "width", "shown"), view.in_page, api_name="summarize_in_page", **in_order)
+    gr.on([view.go.click, view.height.submit, view.width.submit],
+          **event(c, inspect_in_page, ("model", "height", "width", "shown"), IN_PAGE),
+          api_name="summarize_in_page", **in_order)
     # `select`, not `input`: Gradio 6.31's dropdown sends `input` on the pick and again on the blur that
     # follows, and that second answer put the default size back over a size typed in between
-    view.model.select(view.handler(pick_model), view.inputs("model", "shown"), view.outputs("height", "width") + view.in_page,
+    view.model.select(**event(c, pick_model, ("model", "shown"), ("height", "width") + IN_PAGE),
                       api_name="pick_model", **in_order)
-    view.block.select(view.handler(block_in_page), view.inputs("shown", "block"), view.outputs("picture", "note"),
+    view.block.select(**event(c, block_in_page, ("shown", "block"), ("picture", "note")),
                       api_name="block_in_page", **in_order)
     # The API's endpoints raise on bad input; the page's own events above keep the last result instead.
     view.api_only.click(inspect_model, [view.model, view.height, view.width], view.results, api_name="summarize")
@@ -448,6 +449,6 @@ def _wire_inspect(view: InspectView) -> None:
 
 
 def _wire_compare(view: CompareView, api_only: gr.Button) -> None:
-    view.button.click(view.handler(compare_in_page), view.inputs("picked"), view.outputs("table", "plot", "picked_msg"),
+    view.button.click(**event(view.components(), compare_in_page, ("picked",), ("table", "plot", "picked_msg")),
                       api_name="compare_in_page", api_visibility="private", **MODEL_QUEUE)
     api_only.click(run_compare, [view.picked], [view.frame, view.plot], api_name="compare", **MODEL_QUEUE)

@@ -11,18 +11,38 @@ fn / inputs / outputs for one event:
 Special arguments after the dict (gr.SelectData, gr.Request, gr.Progress) reach the handler as
 Gradio gives them. A handler that returns a name its event does not list fails at once, naming it
 (Gradio itself would say only "Returned component ... not specified as output"); one that returns
-nothing changes nothing."""
+nothing changes nothing.
+
+A tab's components, by those names, come from one place: the tab's dataclass mixes in `Components`, whose
+`components()` gives every field that is a component by its field name (a tab adds the components it holds
+deeper, such as its picture input's, by overriding it)."""
 import functools
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import fields
 
 import gradio as gr
 from gradio.blocks import Block
+
+
+class Components:
+    """Mixed into a dataclass whose fields are (mostly) Gradio components: `components()` is the mapping
+    that `event` takes."""
+
+    def components(self) -> dict[str, Block]:
+        """Every field that is a component, by its field name."""
+        named = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: c for name, c in named.items() if isinstance(c, Block)}
 
 
 def event(components: Mapping[str, Block], fn: Callable, inputs: Iterable[str] = (),
           outputs: Iterable[str] = ()) -> dict:
     """Gradio's `fn`, `inputs` (a set) and `outputs` for `fn`, which takes and returns values by the
     names of `components`. A name not in `components` raises KeyError here, when the page is built."""
+    inputs, outputs = tuple(inputs), tuple(outputs)
+    unknown = sorted((set(inputs) | set(outputs)) - set(components))
+    if unknown:
+        raise KeyError(f"{getattr(fn, '__name__', fn)}: no component is named {unknown}; name one of "
+                       f"{sorted(components)}")
     reads = {components[name]: name for name in inputs}
     writes = {name: components[name] for name in outputs}
 

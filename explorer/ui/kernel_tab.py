@@ -14,6 +14,7 @@ from explorer.core.sliding import MAX_SIDE, pytorch_code
 from explorer.drawing.kernel_frames import FrameRenderer
 from explorer.drawing.kernel_presets import PRESET_NAMES, preset
 from explorer.ui import kernel_player, kernel_view
+from explorer.ui.by_name import Components, event
 from explorer.ui.kernel_api import make_gif, run_slide, show_step
 from explorer.ui.kernel_player import PAUSE, PLAY
 from explorer.ui.kernel_settings import (
@@ -30,17 +31,18 @@ from explorer.ui.kernel_settings import (
     settings_from_unit,
     slide_settings,
 )
-from explorer.ui.kernel_view import CONTROL_FIELDS, FROM_STAGES, VIEW_FIELDS, load_settings
-from explorer.ui.named import Named
+from explorer.ui.kernel_view import CONTROL_FIELDS, FROM_STAGES, VIEW_FIELDS, filled_controls
 from explorer.ui.number_inputs import SliderInput
 from explorer.ui.queues import MODEL_QUEUE
 
 # What other modules and tests reach through this module: the Stages tab's "Animate this" (PLAY, PAUSE,
-# KernelTab, load_settings, settings_from_unit), tests/core/test_budgets (compute, slide_settings, _RENDERERS).
-__all__ = ["FROM_STAGES", "PAUSE", "PLAY", "TITLE", "KernelTab", "_RENDERERS", "build", "compute", "load_settings",
-           "settings_from_unit", "slide_settings"]
+# KernelTab, CONTROL_FIELDS, filled_controls, settings_from_unit), tests/core/test_budgets (compute, slide_settings,
+# _RENDERERS).
+__all__ = ["CONTROL_FIELDS", "FROM_STAGES", "PAUSE", "PLAY", "TITLE", "KernelTab", "_RENDERERS", "build", "compute",
+           "filled_controls", "settings_from_unit", "slide_settings"]
 
 TITLE = "Kernel"
+SETTINGS = tuple(SETTING_FIELDS.values())     # the settings controls' names, in SETTING_NAMES' order
 
 # Page-wide (the Architecture tab's "Other layers" panel uses .input-msg too). CodeMirror sizes its
 # line numbers from a line height it guessed (14 px) when it did not measure the 17 px lines: number 20
@@ -61,10 +63,10 @@ STYLE = """
 
 
 @dataclass(frozen=True)
-class KernelTab(Named):
-    """The tab's components, by name. Other tabs use its matrix (the Architecture tab's other layers run
-    on it), `controls` (every component a preset fills: the outputs of the Stages tab's "Animate this")
-    and `load_settings`."""
+class KernelTab(Components):
+    """The tab's components, by name (`components()`). Other tabs use its matrix (the Architecture tab's
+    other layers run on it) and the components named by CONTROL_FIELDS, which filled_controls fills
+    (the outputs of the Stages tab's "Animate this")."""
     matrix: gr.Dataframe
     matrix_msg: gr.HTML
     matrix_rows: SliderInput
@@ -102,22 +104,7 @@ class KernelTab(Named):
     @property
     def settings(self) -> list:
         """The nine settings controls in the public endpoints' parameter order (SETTING_NAMES)."""
-        return self.outputs(*SETTING_FIELDS.values())
-
-    @property
-    def view(self) -> list:
-        """Every component a change of settings may update (kernel_view.VIEW_FIELDS)."""
-        return self.outputs(*VIEW_FIELDS)
-
-    @property
-    def controls(self) -> list:
-        """Every component a preset or a Stages tab's unit may fill (kernel_view.CONTROL_FIELDS)."""
-        return self.outputs(*CONTROL_FIELDS)
-
-    def load_settings(self, p: dict) -> dict:
-        """{component: value} for preset-like settings `p` (see kernel_view.filled_controls): every
-        component it names is in `controls`."""
-        return self.by_name(kernel_view.filled_controls(p))
+        return [getattr(self, name) for name in SETTINGS]
 
 
 def build() -> KernelTab:
@@ -250,37 +237,38 @@ def _wire_api(tab: KernelTab) -> None:
 
 def _wire_settings(tab: KernelTab) -> None:
     """A changed setting, operation, preset or table size redraws the view."""
-    settings = tab.inputs(*SETTING_FIELDS.values())
+    c = tab.components()
     # Every event that redraws the view goes through the one queue, first come first served: leaving a
     # box and then picking a preset must not let the older answer land last.
     gr.on([tab.matrix.input, tab.kernel.input, tab.op.input, tab.pool_size.input, tab.pool_size.blur,
            tab.stride.input, tab.stride.blur, tab.padding.input, tab.padding.blur, tab.dilation.input,
            tab.dilation.blur, tab.bias.submit, tab.bias.blur, tab.ceil_mode.input],
-          tab.handler(kernel_view.slide_view), settings, tab.view, api_name="kernel_view", api_visibility="private",
+          **event(c, kernel_view.slide_view, SETTINGS, VIEW_FIELDS), api_name="kernel_view", api_visibility="private",
           trigger_mode="always_last", **MODEL_QUEUE)
-    tab.op.change(tab.handler(kernel_view.op_controls), tab.inputs("op"),
-                  tab.outputs("kernel", "kernel_size_row", "pool_size", "bias", "ceil_mode"),
+    tab.op.change(**event(c, kernel_view.op_controls, ("op",), ("kernel", "kernel_size_row", "pool_size", "bias", "ceil_mode")),
                   api_name="kernel_op_controls", api_visibility="private")
-    tab.preset.select(tab.handler(kernel_view.pick_preset), tab.inputs("preset"), tab.controls,   # once per pick
+    tab.preset.select(**event(c, kernel_view.pick_preset, ("preset",), CONTROL_FIELDS),   # once per pick
                       api_name="kernel_preset", api_visibility="private", **MODEL_QUEUE)
     for slider, axis in ((tab.matrix_rows, "rows"), (tab.matrix_cols, "cols")):
-        slider.input(tab.handler(kernel_view.resize_matrix), settings | tab.inputs("matrix_rows", "matrix_cols"),
-                     tab.view + [tab.matrix], api_name=f"kernel_resize_matrix_{axis}", api_visibility="private", trigger_mode="always_last",
+        slider.input(**event(c, kernel_view.resize_matrix, SETTINGS + ("matrix_rows", "matrix_cols"),
+                             VIEW_FIELDS + ("matrix",)),
+                     api_name=f"kernel_resize_matrix_{axis}", api_visibility="private", trigger_mode="always_last",
                      **MODEL_QUEUE)
     for slider, axis in ((tab.kernel_rows, "rows"), (tab.kernel_cols, "cols")):
-        slider.input(tab.handler(kernel_view.resize_kernel), settings | tab.inputs("kernel_rows", "kernel_cols"),
-                     tab.view + [tab.kernel], api_name=f"kernel_resize_kernel_{axis}", api_visibility="private",
+        slider.input(**event(c, kernel_view.resize_kernel, SETTINGS + ("kernel_rows", "kernel_cols"),
+                             VIEW_FIELDS + ("kernel",)),
+                     api_name=f"kernel_resize_kernel_{axis}", api_visibility="private",
                      trigger_mode="always_last", **MODEL_QUEUE)
 
 
 def _wire_steps(tab: KernelTab) -> None:
-    inputs = tab.inputs("step", *SETTING_FIELDS.values())
+    c, inputs = tab.components(), ("step",) + SETTINGS
     # typing + Enter, leaving the box, dragging and the arrow keys all send `input`
-    tab.step.input(tab.handler(kernel_player.step_typed), inputs, [tab.frame], api_name="kernel_step_view",
+    tab.step.input(**event(c, kernel_player.step_typed, inputs, ("frame",)), api_name="kernel_step_view",
                    api_visibility="private", trigger_mode="always_last")
-    tab.back.click(tab.handler(kernel_player.step_back), inputs, [tab.step, tab.frame],
+    tab.back.click(**event(c, kernel_player.step_back, inputs, ("step", "frame")),
                    api_name="kernel_step_back", api_visibility="private")
-    tab.forward.click(tab.handler(kernel_player.step_forward), inputs, [tab.step, tab.frame],
+    tab.forward.click(**event(c, kernel_player.step_forward, inputs, ("step", "frame")),
                       api_name="kernel_step_forward", api_visibility="private")
 
 
@@ -288,11 +276,11 @@ def _wire_play(tab: KernelTab) -> None:
     # Play/Pause and the ticks take turns: a tick's frame is drawn, encoded and sent before a Pause
     # runs, so no step arrives after the button reads Play again.
     animation = dict(concurrency_id="kernel_animation", concurrency_limit=1)
-    inputs = tab.inputs("playing", "step", *SETTING_FIELDS.values())
-    playing = tab.outputs("timer", "play", "step", "frame")
-    tab.play.click(tab.handler(kernel_player.play_or_pause), inputs, playing,
+    c, inputs = tab.components(), ("playing", "step") + SETTINGS
+    playing = ("timer", "play", "step", "frame")
+    tab.play.click(**event(c, kernel_player.play_or_pause, inputs, playing),
                    api_name="kernel_play", api_visibility="private", **animation)
-    tab.timer.tick(tab.handler(kernel_player.tick), inputs, playing,
+    tab.timer.tick(**event(c, kernel_player.tick, inputs, playing),
                    api_name="kernel_tick", api_visibility="private", trigger_mode="always_last", **animation)
-    tab.speed.input(tab.handler(kernel_player.speed_changed), tab.inputs("speed"), [tab.timer],
+    tab.speed.input(**event(c, kernel_player.speed_changed, ("speed",), ("timer",)),
                     api_name="kernel_speed", api_visibility="private", trigger_mode="always_last")

@@ -135,10 +135,3 @@ def pick_preset(values: dict) -> dict:
     name = values["preset"]
     return filled_controls({**preset(name), "preset": name}) if name in PRESET_NAMES else {}
 
-
-def load_settings(p: dict) -> tuple:
-    """filled_controls(p) in CONTROL_FIELDS' order (KernelTab.controls), gr.skip() for those it leaves
-    out: the call shape the Stages tab's "Animate this" used before the tabs were wired by name. Use
-    KernelTab.load_settings(p), a dict {component: value}, instead."""
-    filled = filled_controls(p)
-    return tuple(filled[name] if name in filled else gr.skip() for name in CONTROL_FIELDS)

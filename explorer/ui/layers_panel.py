@@ -10,7 +10,7 @@ import gradio as gr
 import numpy as np
 
 from explorer.core import layer_playground as lp
-from explorer.ui.named import Named
+from explorer.ui.by_name import Components, event
 from explorer.ui.number_inputs import NumberInput, SliderInput
 from explorer.ui.queues import MODEL_QUEUE
 
@@ -99,6 +99,7 @@ def run_layers(matrix, p, seed, out_h, out_w):
 
 
 LAYER_MESSAGE_SLOTS = ("matrix", "controls")
+LAYERS_VIEW = VIEW_NAMES + ("matrix_msg", "controls_msg")    # every component layers_view may update
 
 
 def layers_view(values: dict) -> dict:
@@ -129,7 +130,7 @@ def new_seed(_values: dict | None = None) -> dict:
 
 
 @dataclass(frozen=True)
-class LayersPanel(Named):
+class LayersPanel(Components):
     matrix: gr.Dataframe
     matrix_msg: gr.HTML
     copy: gr.Button                  # "Use the Kernel tab's matrix"
@@ -154,17 +155,12 @@ class LayersPanel(Named):
     @property
     def inputs_of_layers(self) -> list:
         """/layers' parameters, in its order (a contract: tests/ui/api_contract.json)."""
-        return self.outputs("matrix", "p", "seed", "out_h", "out_w")
+        return [self.matrix, self.p, self.seed, self.out_h, self.out_w]
 
     @property
     def views(self) -> list:
         """The ten views, in /layers' output order (VIEW_NAMES)."""
-        return self.outputs(*VIEW_NAMES)
-
-    @property
-    def view(self) -> list:
-        """Every component layers_view may update."""
-        return self.views + self.outputs("matrix_msg", "controls_msg")
+        return [getattr(self, name) for name in VIEW_NAMES]
 
 
 def layout(can_copy: bool) -> LayersPanel:
@@ -219,20 +215,20 @@ def _layer_tables(first: dict) -> dict:
 def wire(panel: LayersPanel, kernel_matrix: gr.Dataframe | None) -> None:
     """The panel's events; with `kernel_matrix`, its copy button copies that matrix in."""
     gr.on([], run_layers, panel.inputs_of_layers, panel.views, api_name="layers")
-    controls = panel.inputs("p", "seed", "out_h", "out_w")
+    c = panel.components() | ({} if kernel_matrix is None else {"kernel_matrix": kernel_matrix})
+    controls = ("p", "seed", "out_h", "out_w")
     # Every event that redraws the tables goes through the one queue, first come first served: leaving
     # a box and then clicking a button must not let the older answer land last.
     gr.on([panel.matrix.input, panel.p.input, panel.seed.submit, panel.seed.blur, panel.out_h.submit,
            panel.out_h.blur, panel.out_w.submit, panel.out_w.blur],
-          panel.handler(layers_view), controls | panel.inputs("matrix"), panel.view, api_name="layers_view",
+          **event(c, layers_view, controls + ("matrix",), LAYERS_VIEW), api_name="layers_view",
           api_visibility="private", trigger_mode="always_last", **MODEL_QUEUE)
     if kernel_matrix is not None:
-        panel.copy.click(panel.handler(use_kernel_matrix, kernel_matrix=kernel_matrix), controls | {kernel_matrix},
-                         panel.view + [panel.matrix], api_name="layers_use_kernel_matrix", api_visibility="private",
-                         **MODEL_QUEUE)
-    panel.example.click(panel.handler(use_example), controls, panel.view + [panel.matrix],
+        panel.copy.click(**event(c, use_kernel_matrix, controls + ("kernel_matrix",), LAYERS_VIEW + ("matrix",)),
+                         api_name="layers_use_kernel_matrix", api_visibility="private", **MODEL_QUEUE)
+    panel.example.click(**event(c, use_example, controls, LAYERS_VIEW + ("matrix",)),
                         api_name="layers_example", api_visibility="private", **MODEL_QUEUE)
-    panel.resample.click(panel.handler(new_seed), set(), [panel.seed], api_name="dropout_resample",
+    panel.resample.click(**event(c, new_seed, (), ("seed",)), api_name="dropout_resample",
                          api_visibility="private").then(
-        panel.handler(layers_view), controls | panel.inputs("matrix"), panel.view, api_name="layers_after_resample",
+        **event(c, layers_view, controls + ("matrix",), LAYERS_VIEW), api_name="layers_after_resample",
         api_visibility="private", **MODEL_QUEUE)

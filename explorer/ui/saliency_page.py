@@ -1,14 +1,15 @@
-"""The Saliency tab's page: its components, placed (`layout()`), and held by name in a SaliencyTab, so
-that each event names the components it reads and changes (`tab.inputs(...)`, `tab.outputs(...)`) and
-its handler works with values by those names (`tab.values(...)`, `tab.updates(...)`)."""
-from dataclasses import dataclass, fields
+"""The Saliency tab's page: its components, placed (`layout()`), and held by name in a SaliencyTab, whose
+`components()` gives them by the names each event reads and changes (explorer.ui.by_name.event)."""
+from dataclasses import dataclass
 
 import gradio as gr
+from gradio.blocks import Block
 
 from explorer.core import attribution as at
 from explorer.core import budgets
 from explorer.core.models import DEFAULT_MODEL
 from explorer.drawing.saliency import COLORMAPS
+from explorer.ui.by_name import Components
 from explorer.ui.number_inputs import NumberInput, SliderInput
 from explorer.ui.picture_input import HINT, MODEL_CHOICES, PictureInput, build_picture_input
 from explorer.ui.upload import ImageUpload
@@ -47,7 +48,7 @@ def method_choices(model_name: str) -> list[tuple[str, str]]:
 
 
 @dataclass
-class MethodOptions:
+class MethodOptions(Components):
     """The "Method options" accordion: the controls of MethodSettings (explorer.ui.saliency_tab), by its
     field names."""
     layer: gr.Dropdown
@@ -67,12 +68,8 @@ class AttributeApi:
     button: gr.Button
 
 
-# SaliencyTab's fields that are not components an event reads or changes by name
-_NOT_NAMED = {"picture", "options", "run", "cancel", "api"}
-
-
 @dataclass
-class SaliencyTab:
+class SaliencyTab(Components):
     picture: PictureInput        # its picture (a gr.State) and model are named "picture" and "model"
     note: gr.Markdown
     label: gr.Label              # the top-5 classes; clicking one explains it
@@ -92,30 +89,11 @@ class SaliencyTab:
     maps: gr.State               # {"model", "results"}: the maps shown, for repainting and the trust check
     api: AttributeApi
 
-    def named(self) -> dict:
-        """name -> component, for every component an event reads or changes."""
-        own = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_NAMED}
-        options = {f.name: getattr(self.options, f.name) for f in fields(self.options)}
-        return own | options | {"picture": self.picture.picture, "model": self.picture.model}
-
-    def inputs(self, names) -> set:
-        """The components called `names`, as a set: Gradio then calls the handler with one dict of their
-        values keyed by component."""
-        named = self.named()
-        return {named[name] for name in names}
-
-    def outputs(self, names) -> list:
-        named = self.named()
-        return [named[name] for name in names]
-
-    def values(self, by_component: dict) -> dict:
-        """The values Gradio sent (keyed by component) keyed by name."""
-        return {name: by_component[c] for name, c in self.named().items() if c in by_component}
-
-    def updates(self, by_name: dict):
-        """A handler's changes by name as Gradio takes them: {component: value}; nothing changed, gr.skip()."""
-        named = self.named()
-        return {named[name]: value for name, value in by_name.items()} if by_name else gr.skip()
+    def components(self) -> dict[str, Block]:
+        """Every component an event reads or changes, by name: the fields, the method options' (by their
+        field names), and "picture" and "model" of the picture input."""
+        return (super().components() | self.options.components()
+                | {"picture": self.picture.picture, "model": self.picture.model})
 
 
 def _method_help() -> str:

@@ -1,14 +1,13 @@
 """The Saliency tab: which pixels decided the model's answer (explorer.core.attribution, through Captum), and
 beside each map a check of how far to trust it (explorer.core.trust).
 
-Every event is wired by name: it reads a set of the page's components, which Gradio hands its handler as
-one dict, and its handler returns a dict of the components that change (the others stay as they are).
-Underneath, the handlers work with names: the values arrive as {name: value} (SaliencyTab.values), an
-Explain's become one ExplainRequest, and each step returns {name: value} for SaliencyTab.updates; each
-event's names are listed once below (REQUEST, EXPLAINED, ...) for both its wiring and its checks.
+Every event is wired by name (explorer.ui.by_name.event): its handler gets the values it reads as one
+dict {name: value} (the names of SaliencyTab.components()), and returns {name: value} for the components
+that change (the others stay as they are). An Explain's values become one ExplainRequest; each event's
+names are listed once below (REQUEST, EXPLAINED, ...) for both its wiring and its checks.
 
-Top to bottom: what one Explain asks for, the steps behind the events, the handlers as Gradio calls them
-(Events), then the wiring; the page's components are placed by explorer.ui.saliency_page and /attribute
+Top to bottom: what one Explain asks for, the steps behind the events, the handlers the events call,
+then the wiring; the page's components are placed by explorer.ui.saliency_page and /attribute
 is explorer.ui.saliency_api. `build()` places, then wires."""
 import tempfile
 from dataclasses import dataclass, fields, replace
@@ -23,6 +22,7 @@ from explorer.core import trust
 from explorer.core.models import DEFAULT_MODEL, get_model
 from explorer.drawing.saliency import MapLook, curve_figure, download_name, draw_sheet, gallery_items, trust_table
 from explorer.ui import saliency_api
+from explorer.ui.by_name import event
 from explorer.ui.cancel import Stop, stopping_progress
 from explorer.ui.picture_input import HINT
 from explorer.ui.predictions import as_label, top_five
@@ -69,8 +69,7 @@ class ExplainRequest:
 
     @classmethod
     def from_values(cls, values: dict) -> "ExplainRequest":
-        """The request from the controls' values by name (REQUEST's names: the page's, as
-        SaliencyTab.values gives them)."""
+        """The request from the controls' values by name (REQUEST's names: SaliencyTab.components()')."""
         settings = MethodSettings(**{f.name: values[f.name] for f in fields(MethodSettings)})
         look = MapLook(values["sign"], values["opacity"], values["cmap"])
         return cls(values["picture"], values["model"], values["target"], tuple(values["methods"] or ()), settings, look)
@@ -101,7 +100,7 @@ def _decided(wanted: ExplainRequest, model, reset: bool) -> tuple[ExplainRequest
     return wanted, target_index
 
 
-# What each event reads and changes, by name (SaliencyTab.named): its wiring takes them from here, and its
+# What each event reads and changes, by name (SaliencyTab.components()): its wiring takes them from here, and its
 # handler returns some of its outputs (tests/ui/test_saliency_tab.py checks no other).
 REQUEST = ("picture", "model", "target", "methods", "sign", "opacity", "cmap") + tuple(f.name for f in fields(MethodSettings))
 EXPLAINED = ("header", "note", "label", "target", "layer", "methods", "gallery", "maps", "trust", "plot", "download")
@@ -226,37 +225,31 @@ def trust_checked(shown: dict, request: gr.Request | None = None, progress=None)
     return {"trust": trust_table(rows), "plot": curve_figure(rows)}
 
 
-# --- the handlers as Gradio calls them --------------------------------------------------------------
+# --- the handlers the events call: values by name in, changes by name out ---------------------------
 
-class Events:
-    """The tab's handlers, bound to its components: each takes its event's input values as one dict keyed
-    by component and returns a dict of the components that change (gr.skip() when none do)."""
+def on_new_picture(values: dict, request: gr.Request, progress=gr.Progress()) -> dict:
+    """A new picture or model: explained from its top-1 class and the last conv layer."""
+    return explain(ExplainRequest.from_values(values), reset=True, request=request, progress=progress)
 
-    def __init__(self, tab: SaliencyTab):
-        self.tab = tab
 
-    def on_new_picture(self, values: dict, request: gr.Request, progress=gr.Progress()):
-        """A new picture or model: explained from its top-1 class and the last conv layer."""
-        wanted = ExplainRequest.from_values(self.tab.values(values))
-        return self.tab.updates(explain(wanted, reset=True, request=request, progress=progress))
+def on_explain(values: dict, request: gr.Request, progress=gr.Progress()) -> dict:
+    return explain(ExplainRequest.from_values(values), reset=False, request=request, progress=progress)
 
-    def on_explain(self, values: dict, request: gr.Request, progress=gr.Progress()):
-        wanted = ExplainRequest.from_values(self.tab.values(values))
-        return self.tab.updates(explain(wanted, reset=False, request=request, progress=progress))
 
-    def on_look(self, values: dict):
-        return self.tab.updates(repainted(self.tab.values(values)))
+def on_look(values: dict) -> dict:
+    return repainted(values)
 
-    def on_trust(self, values: dict, request: gr.Request = None, progress=gr.Progress()):
-        return self.tab.updates(trust_checked(self.tab.values(values), request, progress))
+
+def on_trust(values: dict, request: gr.Request = None, progress=gr.Progress()) -> dict:
+    return trust_checked(values, request, progress)
 
 
 def on_cancel(request: gr.Request):
     cancel_flag(request).set()
 
 
-def on_pick_class(evt: gr.SelectData):
-    return evt.value
+def on_pick_class(_values: dict, evt: gr.SelectData) -> dict:
+    return {"target": evt.value}
 
 
 # --- the page: wiring ----------------------------------------------------------------------------------
@@ -264,49 +257,46 @@ def on_pick_class(evt: gr.SelectData):
 QUIET = dict(api_visibility="private")
 
 
-def _then_trust(tab: SaliencyTab, events: Events, event, name: str):
+def _then_trust(tab: SaliencyTab, drawn_event, name: str):
     """The trust check of the maps an event drew, as its own queued step."""
-    return event.success(events.on_trust, tab.inputs(TRUST_OF), tab.outputs(CHECKED), api_name=f"{name}_trust",
-                         **QUIET, **MODEL_QUEUE)
+    return drawn_event.success(**event(tab.components(), on_trust, TRUST_OF, CHECKED), api_name=f"{name}_trust",
+                               **QUIET, **MODEL_QUEUE)
 
 
-def _wire_explain(tab: SaliencyTab, events: Events) -> list:
+def _wire_explain(tab: SaliencyTab) -> list:
     """Every event that draws the maps, each followed by its trust check: the events, for Cancel."""
-    inputs, outputs = tab.inputs(REQUEST), tab.outputs(EXPLAINED)
+    c = tab.components()
     drawn = []
-    for name, shown in tab.picture.on_new_input(events.on_new_picture, inputs, outputs, show_progress="minimal",
-                                                **MODEL_QUEUE).items():
-        drawn += [shown, _then_trust(tab, events, shown, name)]
+    for name, shown in tab.picture.on_new_input(**event(c, on_new_picture, REQUEST, EXPLAINED),
+                                                show_progress="minimal", **MODEL_QUEUE).items():
+        drawn += [shown, _then_trust(tab, shown, name)]
     for trigger, name, mode in [(tab.run.click, "saliency_explain", "once"),
                                 (tab.target.input, "saliency_target", "always_last")]:
-        explained_event = trigger(events.on_explain, inputs, outputs, api_name=name, trigger_mode=mode, **QUIET,
-                                  **MODEL_QUEUE)
-        drawn += [explained_event, _then_trust(tab, events, explained_event, name)]
-    picked = tab.label.select(on_pick_class, None, tab.target, api_name="saliency_pick_class", **QUIET)
-    explained_event = picked.then(events.on_explain, inputs, outputs, api_name="saliency_explain_picked", **QUIET,
-                                  **MODEL_QUEUE)
-    return drawn + [explained_event, _then_trust(tab, events, explained_event, "saliency_explain_picked")]
+        explained_event = trigger(**event(c, on_explain, REQUEST, EXPLAINED), api_name=name, trigger_mode=mode,
+                                  **QUIET, **MODEL_QUEUE)
+        drawn += [explained_event, _then_trust(tab, explained_event, name)]
+    picked = tab.label.select(**event(c, on_pick_class, (), ("target",)), api_name="saliency_pick_class", **QUIET)
+    explained_event = picked.then(**event(c, on_explain, REQUEST, EXPLAINED), api_name="saliency_explain_picked",
+                                  **QUIET, **MODEL_QUEUE)
+    return drawn + [explained_event, _then_trust(tab, explained_event, "saliency_explain_picked")]
 
 
-def _wire_look(tab: SaliencyTab, events: Events) -> list:
+def _wire_look(tab: SaliencyTab) -> list:
     """A new sign repaints the maps and checks the part now shown; opacity and colour map only repaint.
     The events that run a trust check, for Cancel."""
-    on_look, inputs, outputs = events.on_look, tab.inputs(LOOK), tab.outputs(PAINTED)   # one handler: one queue
-    repainted_event = tab.sign.input(on_look, inputs, outputs, api_name="saliency_sign", **QUIET)
-    checked_again = _then_trust(tab, events, repainted_event, "saliency_sign")
+    look = event(tab.components(), on_look, LOOK, PAINTED)      # one handler: one queue
+    repainted_event = tab.sign.input(**look, api_name="saliency_sign", **QUIET)
+    checked_again = _then_trust(tab, repainted_event, "saliency_sign")
     for control, name in ((tab.opacity, "saliency_opacity"), (tab.cmap, "saliency_colormap")):
-        control.input(on_look, inputs, outputs, api_name=name, trigger_mode="always_last", show_progress="hidden",
-                      **QUIET)
+        control.input(**look, api_name=name, trigger_mode="always_last", show_progress="hidden", **QUIET)
     return [checked_again]
 
 
-def wire(tab: SaliencyTab) -> Events:
-    """Connects the tab's events (and the /attribute endpoint) to its components; returns the handlers."""
-    events = Events(tab)
-    drawing = _wire_explain(tab, events) + _wire_look(tab, events)
+def wire(tab: SaliencyTab) -> None:
+    """Connects the tab's events (and the /attribute endpoint) to its components."""
+    drawing = _wire_explain(tab) + _wire_look(tab)
     tab.cancel.click(on_cancel, None, None, cancels=drawing, api_name="saliency_cancel", **QUIET)
     saliency_api.wire(tab.api)
-    return events
 
 
 def build() -> SaliencyTab:

@@ -11,7 +11,7 @@ from PIL import Image
 from explorer.core import budgets, features
 from explorer.core.gpu import gpu, reporter, reporting, slot_seconds
 from explorer.core.models import DEFAULT_MODEL, Inspection, get_model
-from explorer.ui.by_name import event
+from explorer.ui.by_name import Components, event
 from explorer.ui.cancel import CancelFlags, Stop, StopFlag, stopping_progress
 from explorer.ui.predictions import one_pass
 from explorer.ui.stages_inspections import cached_inspection, picture_image, stage_index, user_error
@@ -177,7 +177,7 @@ def visualize_api(model_name, stage, channel, objective, seed, steps, request: g
 # --- the row: layout and wiring --------------------------------------------------------------------------
 
 @dataclass
-class FeatureRow:
+class FeatureRow(Components):
     """"What does this channel look for?": the controls, the picture drawn and its words."""
     objective: gr.Radio
     draw: gr.Button
@@ -214,7 +214,7 @@ def wire_feature_row(row: FeatureRow, shown: Mapping[str, Block]) -> None:
     # so the other visitors' requests go on between them
     drawing = dict(concurrency_id="features", concurrency_limit=1, show_progress="full",
                    api_visibility="private")
-    components = {**shown, "objective": row.objective, "seed": row.seed, "image": row.image, "words": row.words}
+    components = {**shown, **row.components()}
     reads, writes = ("picture", "model", "stage", "channel", "objective", "seed"), ("image", "words", "seed")
     drawn = [row.draw.click(**event(components, on_draw, reads, writes), api_name="stages_feature", **drawing),
              row.again.click(**event(components, on_draw_another_seed, reads, writes), api_name="stages_feature_seed",

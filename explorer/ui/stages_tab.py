@@ -6,15 +6,15 @@ the events by the components' names (explorer.ui.by_name); `build()` does both. 
 own modules: the activations kept (stages_inspections), what a stage, channel or unit shows
 (stages_views), the page's events (stages_events), "What does this channel look for?"
 (stages_features) and the public endpoints /predict, /stages, /unit and /visualize (stages_api)."""
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import gradio as gr
 from gradio.blocks import Block
 
 from explorer.drawing import feature_maps as fm
 from explorer.ui import stages_events as on
-from explorer.ui.by_name import event
-from explorer.ui.kernel_tab import PLAY, KernelTab, load_settings, settings_from_unit
+from explorer.ui.by_name import Components, event
+from explorer.ui.kernel_tab import CONTROL_FIELDS, PLAY, KernelTab, filled_controls, settings_from_unit
 from explorer.ui.number_inputs import NumberInput, SliderInput
 from explorer.ui.picture_input import HINT, PictureInput, build_picture_input
 from explorer.ui.queues import MODEL_QUEUE
@@ -33,7 +33,7 @@ LARGE_HEADING = "**The channel, enlarged**, on its own colour scale (± its larg
 # --- the page: layout -----------------------------------------------------------------------------
 
 @dataclass
-class StagesTab:
+class StagesTab(Components):
     """The tab's components. Its events read and write them by these names (see `components`)."""
     picture_input: PictureInput     # its picture (the State of what was given last) and model: see components
     note: gr.Markdown
@@ -74,9 +74,7 @@ class StagesTab:
     def components(self) -> dict[str, Block]:
         """Every component the events read or write, by the name the handlers use: the fields, and
         "picture" and "model" of the picture input."""
-        named = {f.name: getattr(self, f.name) for f in fields(self)}
-        return {name: c for name, c in named.items() if isinstance(c, Block)} | {"picture": self.picture,
-                                                                               "model": self.model}
+        return super().components() | {"picture": self.picture, "model": self.model}
 
 
 def _unit_panel() -> dict:
@@ -214,14 +212,15 @@ def _wire_channel(tab: StagesTab) -> None:
 def _wire_animate(tab: StagesTab, kernel: KernelTab, tabs: gr.Tabs) -> None:
     """"Animate this": the unit's strongest input channel, kernel slice, stride and dilation in the Kernel
     tab, at the unit's position, and the Kernel tab shown. The one place that calls into
-    explorer.ui.kernel_tab (KernelTab.controls, settings_from_unit, load_settings)."""
+    explorer.ui.kernel_tab (its components by name, CONTROL_FIELDS, settings_from_unit, filled_controls)."""
     def on_animate(values: dict) -> dict:
-        numbers, note = on.unit_for_kernel_tab(values[tab.picture], values[tab.model], values[tab.unit])
-        # load_settings also sets the preset box: it says the numbers came from the Stages tab
-        filled = dict(zip(kernel.controls, load_settings(settings_from_unit(numbers, note))))
-        return filled | {tabs: gr.Tabs(selected="kernel_tab")}
+        numbers, note = on.unit_for_kernel_tab(values["picture"], values["model"], values["unit"])
+        # filled_controls also sets the preset box: it says the numbers came from the Stages tab
+        return filled_controls(settings_from_unit(numbers, note)) | {"tabs": gr.Tabs(selected="kernel_tab")}
 
-    tab.animate.click(on_animate, {tab.picture, tab.model, tab.unit}, kernel.controls + [tabs],
+    # the Kernel tab's components by its names (none is "picture", "model", "unit" or "tabs")
+    c = kernel.components() | {"picture": tab.picture, "model": tab.model, "unit": tab.unit, "tabs": tabs}
+    tab.animate.click(**event(c, on_animate, ("picture", "model", "unit"), CONTROL_FIELDS + ("tabs",)),
                       api_name="stages_animate_unit", **QUIET).then(
         None, js="() => window.scrollTo({top: 0})")      # the Kernel tab opens at its top, not at the panel's height
 

@@ -105,10 +105,11 @@ def test_the_tabs_parts_are_what_their_handlers_fill():
         tab = architecture_tab.build()
     assert tab.kernel_matrix is None and not tab.layers.copy.visible       # no Kernel tab's matrix to copy
     example = dict(matrix=layers_panel.LAYERS_EXAMPLE, p=0.5, seed=0, out_h=2, out_w=2)
-    assert set(tab.layers.by_name(layers_panel.layers_view(example))) == set(tab.layers.view)
-    assert tab.layers.views == tab.layers.outputs(*layers_panel.VIEW_NAMES)      # /layers' outputs, in order
-    assert set(tab.inspect.by_name(inspect("alexnet", 224, 63))) == set(tab.inspect.in_page)
-    assert tab.inspect.results == tab.inspect.outputs("totals", "chain", "block", "picture", "table", "text")
+    layers, inspected = tab.layers.components(), tab.inspect.components()
+    assert set(layers_panel.layers_view(example)) == set(layers_panel.LAYERS_VIEW) <= set(layers)
+    assert tab.layers.views == [layers[name] for name in layers_panel.VIEW_NAMES]      # /layers' outputs, in order
+    assert set(inspect("alexnet", 224, 63)) == set(architecture_tab.IN_PAGE) <= set(inspected)
+    assert tab.inspect.results == [inspected[name] for name in ("totals", "chain", "block", "picture", "table", "text")]
 
 
 def test_alexnet_outputs_says_the_chapters_model_is_alexnet():

@@ -32,6 +32,8 @@ def _returns(fn, overrides: dict) -> dict:
     values = {c: overrides.get(c, _value(c)) for c in fn.inputs}
     updates = fn.fn(values)
     assert isinstance(updates, dict), f"{fn.api_name} returns {type(updates).__name__}, not a dict"
+    if updates == gr.skip():                # nothing changes
+        return {}
     strangers = [c for c in updates if not any(c is o for o in fn.outputs)]
     assert not strangers, f"{fn.api_name} returns components not among its outputs: {strangers}"
     return updates
@@ -73,16 +75,21 @@ def test_the_check_finds_a_component_outside_the_outputs(app):
 def test_a_name_that_is_no_component_is_refused_at_once():
     from dataclasses import dataclass
 
-    from explorer.ui.named import Named
+    from explorer.ui.by_name import Components, event
 
     @dataclass(frozen=True)
-    class Panel(Named):
-        a: object
-        b: object
+    class Panel(Components):
+        a: gr.Number
+        b: gr.Number
+        words: str                  # not a component: not among components()
 
-    a, b, other = object(), object(), object()
-    panel = Panel(a, b)
-    assert panel.by_name({"a": 1}) == {a: 1} and panel.names_of({b: 2, other: 3}, c=other) == {"b": 2, "c": 3}
-    assert panel.handler(lambda v: {"a": v["b"] + 1})({b: 1}) == {a: 2}
-    with pytest.raises(KeyError, match="Panel has no component named 'stale'"):
-        panel.by_name({"stale": 1})
+    with gr.Blocks():
+        a, b = gr.Number(), gr.Number()
+    panel = Panel(a, b, "words")
+    assert panel.components() == {"a": a, "b": b}
+    wired = event(panel.components(), lambda v: {"a": v["b"] + 1}, ("b",), ("a",))
+    assert wired["inputs"] == {b} and wired["outputs"] == [a] and wired["fn"]({b: 1}) == {a: 2}
+    with pytest.raises(KeyError, match=r"no component is named \['stale'\]"):
+        event(panel.components(), lambda v: {}, ("b",), ("stale",))
+    with pytest.raises(KeyError, match=r"no component is named \['words'\]"):
+        event(panel.components(), lambda v: {}, ("words",), ("a",))

@@ -128,22 +128,18 @@ def test_the_controls_hidden_for_an_operation_are_ignored_and_equal_settings_sha
         kernel_tab.slide_settings(CHAPTER_MATRIX, CHAPTER_KERNEL, "sum", "2", "2", "0", "1", 0, False)
 
 
-def test_a_preset_fills_the_tabs_controls_by_name_and_the_old_call_shape_agrees():
+def test_a_preset_fills_the_tabs_controls_by_name():
     import gradio as gr
 
     with gr.Blocks():
         tab = kernel_tab.build()
     p = {**preset(PRESET_NAMES[0]), "preset": PRESET_NAMES[0]}
-    filled = tab.load_settings(p)
-    assert set(filled) <= set(tab.controls) and tab.preset in filled and tab.matrix in filled
-    assert [filled[c] for c in tab.outputs("op", "pool_size", "stride", "padding", "dilation", "bias", "ceil_mode")] \
+    filled = kernel_view.filled_controls(p)
+    assert set(filled) <= set(kernel_view.CONTROL_FIELDS) <= set(tab.components())
+    assert "preset" in filled and "matrix" in filled and "kernel" in filled      # a convolution: its kernel too
+    assert [filled[name] for name in ("op", "pool_size", "stride", "padding", "dilation", "bias", "ceil_mode")] \
         == [p[name] for name in kernel_tab.SETTING_NAMES[2:]]
-    # the positional shape the Stages tab's "Animate this" still uses: the same values, in `controls`' order
-    old = kernel_tab.load_settings(p)
-    assert len(old) == len(tab.controls)
-    for component, value in zip(tab.controls, old):
-        assert value == gr.skip() if component not in filled else type(value) is type(filled[component])
-    assert old[tab.controls.index(tab.op)] == p["op"]
+    assert filled["preset"].value == PRESET_NAMES[0]
 
 
 def test_settings_are_read_by_name():

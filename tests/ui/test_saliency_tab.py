@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hook_recorder import recording
 from PIL import Image
 
 from explorer.core.models import DEFAULT_MODEL, get_model
@@ -137,16 +138,10 @@ def test_a_zero_gradcam_on_a_drawing_is_said_in_its_captions_and_never_judged():
     x = model.preprocess(drawing)
     with torch.no_grad():
         top = int(model.module(x).argmax())
-    kept = {}
-    layer = model.module.get_submodule("features.conv2")
-    handle = layer.register_forward_hook(lambda m, i, o: kept.update(a=o))
-    try:
-        with torch.enable_grad():
-            score = model.module(x.clone().requires_grad_())[0, top]
-            grads, = torch.autograd.grad(score, kept["a"])
-    finally:
-        handle.remove()
-    cam = torch.relu((grads.mean(dim=(2, 3), keepdim=True) * kept["a"]).sum(1))
+    with recording(model.module.get_submodule("features.conv2")) as kept, torch.enable_grad():
+        score = model.module(x.clone().requires_grad_())[0, top]
+        grads, = torch.autograd.grad(score, kept[0])
+    cam = torch.relu((grads.mean(dim=(2, 3), keepdim=True) * kept[0]).sum(1))
     assert float(cam.detach().abs().max()) == 0.0           # PyTorch's own Grad-CAM is empty: the premise
     out = _explain(drawing, "digits", "", ["gradcam", "saliency"], reset=False)
     header, items, maps = out["header"], out["gallery"], out["maps"]
@@ -240,16 +235,16 @@ def _foreign(returned, outputs) -> list:
     return [c for c in returned if id(c) not in listed]
 
 
-def _call_as_gradio(block_fn, by_name: dict, named: dict):
+def _call_as_gradio(block_fn, by_name: dict, components: dict):
     """The handler of `block_fn` with its inputs' values as one dict keyed by component, as Gradio sends a
-    set of inputs, and whatever Gradio injects (request, progress)."""
+    set of inputs, and after it, by position, whatever Gradio injects (request, progress)."""
     import inspect
 
-    name_of = {id(c): name for name, c in named.items()}
+    name_of = {id(c): name for name, c in components.items()}
     values = {c: by_name[name_of[id(c)]] for c in block_fn.inputs}
     injected = {"request": None, "progress": lambda *a, **k: None}
-    wanted = {k: v for k, v in injected.items() if k in inspect.signature(block_fn.fn).parameters}
-    return block_fn.fn(values, **wanted)
+    special = [injected[k] for k in list(inspect.signature(block_fn.fn).parameters)[1:] if k in injected]
+    return block_fn.fn(values, *special)
 
 
 def test_the_check_finds_a_component_outside_the_outputs():
@@ -271,9 +266,9 @@ def test_every_handler_returns_only_components_its_event_lists():
 
     with gr.Blocks() as demo:
         tab = saliency_tab.build()
-    named = tab.named()
-    handlers = {fn.api_name: fn for fn in demo.fns.values() if isinstance(getattr(fn.fn, "__self__", None),
-                                                                        saliency_tab.Events)}
+    components = tab.components()
+    wrapped = {saliency_tab.on_new_picture, saliency_tab.on_explain, saliency_tab.on_look, saliency_tab.on_trust}
+    handlers = {fn.api_name: fn for fn in demo.fns.values() if getattr(fn.fn, "__wrapped__", None) in wrapped}
     drawing = _sketch(draw(4))
     before = dict(CONTROLS, picture=None, model="digits", target=None, methods=["gradcam"], maps=None)
     refused = dict(before, picture=drawing, methods=["occlusion"], occ_window=8, occ_stride=20)
@@ -283,10 +278,10 @@ def test_every_handler_returns_only_components_its_event_lists():
     returned = {}
     for name, block_fn in sorted(handlers.items()):
         for case, by_name in (("before", before), ("refused", refused), ("drawn", drawn)):
-            out = _call_as_gradio(block_fn, by_name, named)
+            out = _call_as_gradio(block_fn, by_name, components)
             assert not _foreign(out, block_fn.outputs), f"{name} on {case}: returns {_foreign(out, block_fn.outputs)}"
             returned[name, case] = out
     assert returned["saliency_explain", "refused"] == {tab.header: returned["saliency_explain", "refused"][tab.header]}
-    assert set(returned["saliency_explain", "drawn"]) == set(tab.outputs(saliency_tab.EXPLAINED))
+    assert set(returned["saliency_explain", "drawn"]) == {components[name] for name in saliency_tab.EXPLAINED}
     assert set(returned["saliency_sign_trust", "drawn"]) == {tab.trust, tab.plot}
     assert returned["saliency_opacity", "before"] == gr.skip()          # no maps yet: nothing to repaint

@@ -7,6 +7,7 @@ import gradio as gr
 import numpy as np
 import pytest
 import torch
+from hook_recorder import recording
 from PIL import Image, ImageDraw
 from torch import nn
 
@@ -23,15 +24,10 @@ STAGE_TYPES = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.A
 def _hooked_outputs(model, image) -> list[tuple[str, torch.Tensor]]:
     """(module name, output) of every Conv and Pool layer, by hooks of our own."""
     names = {m: n for n, m in model.module.named_modules()}
-    outputs = []
-    handles = [m.register_forward_hook(lambda m, i, o: outputs.append((names[m], o[0].detach().clone())))
-               for m in model.module.modules() if isinstance(m, STAGE_TYPES)]
-    try:
-        with torch.no_grad():
-            logits = model.module(model.preprocess(image))
-    finally:
-        for h in handles:
-            h.remove()
+    stages = [m for m in model.module.modules() if isinstance(m, STAGE_TYPES)]
+    with recording(stages, lambda m, inputs, output: (names[m], output[0].detach().clone())) as outputs, \
+            torch.no_grad():
+        logits = model.module(model.preprocess(image))
     return outputs, logits
 
 
