@@ -245,7 +245,8 @@ def _wire_settings(tab: KernelTab) -> None:
            tab.dilation.blur, tab.bias.submit, tab.bias.blur, tab.ceil_mode.input],
           **event(c, kernel_view.slide_view, SETTINGS, VIEW_FIELDS), api_name="kernel_view", api_visibility="private",
           trigger_mode="always_last", **MODEL_QUEUE)
-    tab.op.change(**event(c, kernel_view.op_controls, ("op",), ("kernel", "kernel_size_row", "pool_size", "bias", "ceil_mode")),
+    tab.op.change(**event(c, kernel_view.op_controls, ("op",),
+                          ("kernel", "kernel_size_row", "pool_size", "bias", "ceil_mode")),
                   api_name="kernel_op_controls", api_visibility="private")
     tab.preset.select(**event(c, kernel_view.pick_preset, ("preset",), CONTROL_FIELDS),   # once per pick
                       api_name="kernel_preset", api_visibility="private", **MODEL_QUEUE)
