@@ -7,7 +7,7 @@ import pytest
 import torch
 from hook_recorder import recording
 from scipy.stats import spearmanr
-from test_digits import draw
+from sketches import draw
 from torch import nn
 
 from explorer.core.attribution import Attribution, attribute_input

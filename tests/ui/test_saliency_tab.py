@@ -57,7 +57,7 @@ def test_attribute_endpoint_explains_pytorchs_own_top_class(client):
 
 @pytest.mark.e2e
 def test_attribute_endpoint_says_not_measurable_in_words(client, tmp_path):
-    from core.test_digits import draw
+    from sketches import draw
 
     four = tmp_path / "four.png"
     draw(4).save(four)
@@ -131,7 +131,7 @@ def _table_row(table: str, title: str) -> str:
 
 
 def test_a_zero_gradcam_on_a_drawing_is_said_in_its_captions_and_never_judged():
-    from core.test_digits import draw
+    from sketches import draw
 
     drawing = _sketch(draw(4))
     model, _ = get_model("digits")
@@ -260,7 +260,7 @@ def test_every_handler_returns_only_components_its_event_lists():
     """Each event's handler, on a page before any picture, on a refused setting, and on maps drawn (the digit
     net: quick): what it returns is a dict of components among its event's outputs."""
     import gradio as gr
-    from core.test_digits import draw
+    from sketches import draw
 
     from explorer.ui import saliency_tab
 
