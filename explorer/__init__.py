@@ -4,7 +4,10 @@ The public Python API is what this module exports (``explorer.__all__``); each f
 says its arguments, what it returns and what it raises, and docs/api.md gathers them:
 
 >>> import explorer
->>> explorer.slide([[10, 11, 2, 123], [0, 1, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]], [[1, 0], [1, 0]], stride=2).output
+>>> explorer.slide([[10, 11, 9, 3], [2, 123, 4, 0], [45, 237, 23, 99], [20, 67, 22, 255]],
+...               [[1, 0], [1, 0]], stride=2).output          # the chapter's example
+array([[12., 13.],
+       [65., 45.]])
 
 Everything deeper is the code's own and may move. The package has three layers, each importing only
 the ones before it (tests/test_layout.py):

@@ -43,3 +43,12 @@ def test_the_api_page_names_every_public_name_endpoint_and_parameter():
         for parameter in info["parameters"]:
             assert f"`{parameter['parameter_name']}`" in row, f"docs/api.md: {endpoint} misses {parameter['parameter_name']}"
     assert "/gradio_api/mcp/" in text and "EXPLORER_MCP=0" in text
+
+
+def test_the_package_docstring_example_runs():
+    import doctest
+
+    import explorer
+
+    result = doctest.testmod(explorer)
+    assert result.attempted >= 2 and result.failed == 0
