@@ -322,7 +322,7 @@ def test_nothing_is_unpickled():
         for call in re.findall(r"torch\.load\(.*", text):         # each call sits on one line
             assert "weights_only=True" in call, (path, call)
         assert not re.search(r"pickle\.loads?\(|allow_pickle\s*=\s*True|yaml\.load\(|joblib\.load|dill\.", text), path
-    assert "TORCH_FORCE_WEIGHTS_ONLY_LOAD" in sources[ROOT / "explorer" / "core" / "models.py"]   # torchvision's own loads
+    assert "TORCH_FORCE_WEIGHTS_ONLY_LOAD" in sources[ROOT / "explorer" / "core" / "weights.py"]   # torchvision's own loads
 
 
 def test_raw_json_nan_is_named(app_url):

@@ -4,6 +4,7 @@ the tools listed, the slide tool on the chapter's example, the unit tool on a ph
 import ast
 import asyncio
 import base64
+import concurrent.futures
 import json
 import os
 import socket
@@ -86,7 +87,9 @@ def _mcp(url: str, work):
             async with ClientSession(read, write) as session:
                 await session.initialize()
                 return await work(session)
-    return asyncio.run(run())
+    # a thread of its own: a browser test earlier in the session may have left an event loop running here
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 def _tool_for(url: str) -> dict:
