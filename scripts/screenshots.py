@@ -30,10 +30,12 @@ def _free_port() -> int:
 
 
 def _open_tab(page, title: str) -> None:
-    tab = page.get_by_role("tab", name=title)
-    if not tab.is_visible():                   # a narrow screen folds some tabs behind a menu
-        page.locator("button.overflow-menu, button[aria-label*='more' i]").first.click()
-    page.get_by_role("tab", name=title).first.click()
+    tab = page.get_by_role("tab", name=title).first
+    if tab.is_visible():
+        tab.click()
+    else:                                      # a narrow screen folds some tabs behind Gradio's "•••" menu
+        page.locator(".overflow-menu button").first.click()
+        page.locator(".overflow-menu").get_by_text(title, exact=True).first.click()
     if title in (STAGES, SALIENCY):            # show a picture: the first example photo
         page.locator(".gallery-item, button.gallery-item, [data-testid='example'] button").first.click()
     page.wait_for_timeout(500)
