@@ -51,9 +51,7 @@ def inspect_values(name: str, height, width) -> dict:
     """What the Inspect view shows for one model at one input size, by InspectView field name (totals,
     chain, picture, table, text, note), with `blocks` (those with branches) and `block` (the one shown);
     ValueError naming the input at fault."""
-    if name not in arch.model_names():
-        raise ValueError(f"model: unknown name {name!r}; choose one of {', '.join(arch.model_names())}")
-    channels = arch.model_input_size(name)[0]
+    channels = arch.model_input_size(name)[0]     # ValueError naming what works for an unknown name
     size = (channels, _checked_size("input height", height), _checked_size("input width", width))
     s = arch.summarize(name, size)
     blocks = branching_blocks(s)
@@ -361,7 +359,8 @@ def _inspect_layout(choices: list) -> InspectView:
     _, h0, w0 = arch.model_input_size(default)
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=220):
-            model = gr.Dropdown(choices=choices, value=default, label="Model")
+            model = gr.Dropdown(choices=choices, value=default, label="Model", allow_custom_value=True,
+                                info="or type any timm CNN as timm:<name>, e.g. timm:resnet18")
             model_msg = gr.Markdown(visible=False, elem_classes=["field-message"])
         with gr.Column(scale=1, min_width=200):
             height = NumberInput(value=h0, precision=0, label="Input height (px)")
