@@ -89,12 +89,17 @@ def mismatch(module: nn.Module, state: dict[str, torch.Tensor]) -> str:
     return "; ".join(parts)
 
 
-def load_strictly(module: nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
-    """Load `state` into `module` strictly; ValueError naming the first differing keys and shapes."""
+def check_fits(module: nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
+    """ValueError naming the first differing keys and shapes when `state` does not fit `module`."""
     differs = mismatch(module, state)
     if differs:
         raise ValueError(f"weights: {what} does not fit the architecture: {differs}. Give the state_dict of "
                          "this very architecture (and class count)")
+
+
+def load_strictly(module: nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
+    """Load `state` into `module` strictly (check_fits first)."""
+    check_fits(module, state, what)
     module.load_state_dict(state, strict=True)
 
 

@@ -218,7 +218,7 @@ def own_model(name: str, weights=None, labels=None, session: Hashable = None) ->
             raise ValueError(f"labels: {len(names)} class names for a head of {found} classes in the weights; "
                              "give one name per class")
         num_classes = found or num_classes
-        safe_weights.load_strictly(_module(arch, num_classes, "meta"), state, Path(weights).name)
+        safe_weights.check_fits(_module(arch, num_classes, "meta"), state, Path(weights).name)
     key = f"{PREFIX}{arch}@{_digest(Path(weights) if weights is not None else None, names)}"
     with _LOCK:
         own = OWN.get(key)
