@@ -8,6 +8,7 @@ from typing import Callable, TypeVar
 
 import torch
 
+from explorer.core import timm_models
 from explorer.core.device import pick_device
 from explorer.core.downloads import DOWNLOADS
 from explorer.core.loaded_model import Inspection, LoadedModel
@@ -38,7 +39,6 @@ from explorer.core.registry import (
     register,
     register_torchvision,
 )
-from explorer.core import timm_models
 from explorer.core.state import STORES
 from explorer.core.weights import (
     WeightsDownloading,
