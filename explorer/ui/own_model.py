@@ -32,10 +32,12 @@ def build_own_model(prefix: str, model: gr.Dropdown) -> dict:
                            info="type to search timm's list (resnet18, convnext_atto, mixnet_s...); a tag too: "
                                 "resnet50.a1_in1k")
         with gr.Row():
-            weights = gr.File(label="Your weights (.safetensors, optional)", file_types=[".safetensors"],
+            weights = gr.File(label="Weights (.safetensors)", file_types=[".safetensors"],
                               type="filepath", elem_id=f"{prefix}-own-weights", height=110)
-            labels = gr.File(label="Your class names (.txt, one per line, optional)", file_types=[".txt"],
+            labels = gr.File(label="Class names (.txt)", file_types=[".txt"],
                              type="filepath", elem_id=f"{prefix}-own-labels", height=110)
+        gr.Markdown("Both optional: a `.safetensors` state_dict of this architecture (nothing else is opened) "
+                    "and a text file with one class name per line, as many as its head has classes.")
         use = gr.Button("Use this model", variant="secondary", elem_id=f"{prefix}-own-use")
         message = gr.Markdown(elem_id=f"{prefix}-own-message", elem_classes=["field-message"])
     components = dict(name=name, weights=weights, labels=labels, model=model, message=message)
@@ -63,7 +65,12 @@ def use_own_model(name, weights, labels, session) -> dict:
     except ValueError as error:
         return {"message": f"**Cannot use this:** {error}"}
     title = find(key).title
-    said = note or ("Its pretrained weights are loaded." if model.pretrained else "")
+    if note or not model.pretrained:
+        said = note
+    elif weights is not None:
+        said = "Your weights are loaded: every key and shape matched."
+    else:
+        said = "Its pretrained weights are loaded (the Hugging Face Hub's safetensors)."
     return {"model": gr.Dropdown(choices=MODEL_CHOICES + [(title, key)], value=key),
             "message": f"Using **{model.display_name}** ({len(model.labels)} classes, input "
                        f"{'x'.join(str(s) for s in find(key).input_size[1:])} px). {said}"}
