@@ -283,3 +283,54 @@ def test_a_visitors_model_belongs_to_their_session(tmp_path):
     assert not any(m.name == key for m, _ in explorer.core.models.loaded_models())
     with pytest.raises(ValueError, match="session that has ended"):
         get_model(key)
+
+
+def test_on_a_space_the_hub_weights_download_in_the_background(tmp_path, monkeypatch):
+    """The download path with the Hub stood in for by a function that places the checkpoint in a temporary
+    Hugging Face cache when let go (no network): first "downloading...", then the pretrained model."""
+    import threading
+
+    import huggingface_hub
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    from explorer.core import safe_weights
+    from explorer.core.weights import WeightsDownloading
+
+    torch.manual_seed(6)
+    source = {k: v.contiguous() for k, v in timm.create_model("lcnet_050.ra2_in1k").state_dict().items()}
+    repo, let_go = timm_models.facts("lcnet_050.ra2_in1k").hub_repo, threading.Event()
+    path = tmp_path / "model.safetensors"
+
+    def hub(repo_id, filename, local_files_only=False, **_):
+        assert (repo_id, filename) == (repo, "model.safetensors")
+        if not local_files_only:
+            let_go.wait(30)
+            save_file(source, str(path))
+        if not path.exists():
+            raise LocalEntryNotFoundError("not in the cache")
+        return str(path)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", hub)
+    monkeypatch.setattr(huggingface_hub, "get_hf_file_metadata", lambda url: type("M", (), {"size": 8 << 20})())
+    monkeypatch.setenv("SPACE_ID", "someone/cnn-explorer")
+    with pytest.raises(WeightsDownloading, match="downloading timm lcnet_050.ra2_in1k weights from the Hugging "
+                                                 "Face Hub: 0 of 8 MB"):
+        get_model("timm:lcnet_050.ra2_in1k")
+    let_go.set()
+    for _ in range(300):
+        if safe_weights.HUB.state("timm:lcnet_050.ra2_in1k") == "done":
+            break
+        threading.Event().wait(0.05)
+    model, note = get_model("timm:lcnet_050.ra2_in1k")
+    assert model.pretrained and note == ""
+    torch.testing.assert_close(model.module.state_dict()["conv_stem.weight"], source["conv_stem.weight"])
+
+
+def test_architecture_features_and_trust_on_a_timm_model():
+    summary = explorer.summarize("timm:tinynet_e")
+    assert summary.input_size == (3, 106, 106) and summary.total_params == timm_models.facts("tinynet_e").params
+    (row,) = explorer.compare(["timm:tinynet_e"], runs=1)
+    assert row.title == "timm tinynet_e" and row.input_size == (3, 106, 106)
+    model, _ = get_model("timm:tinynet_e")
+    picture = _cat_picture()
+    assert explorer.visualize(model, 2, 0, steps=4).image.size[0] > 0
+    assert explorer.trust_check(model, picture, "saliency") is not None
