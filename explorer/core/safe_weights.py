@@ -162,7 +162,7 @@ class HubDownloads:
         item = self._state[key]
         try:
             item["total"] = get_hf_file_metadata(hf_hub_url(repo, SAFETENSORS_FILE)).size or 0
-        except Exception:                  # noqa: BLE001: the size is only for the progress message
+        except Exception:                  # noqa: BLE001 (the size is only for the progress message)
             item["total"] = 0
         try:
             hf_hub_download(repo, SAFETENSORS_FILE)

@@ -96,7 +96,7 @@ def _not_a_cnn(module: nn.Module, input_size: tuple) -> str:
     try:
         with torch.no_grad():
             out = module(torch.empty(1, *input_size, device="meta"))
-    except Exception as error:                    # noqa: BLE001: any failure means the app cannot show it
+    except Exception as error:                    # noqa: BLE001 (any failure: the app cannot show it)
         return f"a forward pass of a picture failed ({type(error).__name__})"
     finally:
         for hook in hooks:
