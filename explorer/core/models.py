@@ -180,7 +180,8 @@ def get_model(name: str = DEFAULT_MODEL) -> tuple[LoadedModel, str]:
         WeightsDownloading: (a ValueError) the weights are still downloading in the background on a
             Space; the message says how far. Ask again in a moment.
     """
-    title = find_entry(name).title
+    found = find_entry(name)
+    name, title = found.name, found.title     # "timm: resnet18" and "timm:resnet18" are one model
     waiting = DOWNLOADS.message(name) or timm_models.waiting(name)
     if waiting:
         raise WeightsDownloading(f"{title}: {waiting}. Pick it again in a moment: after each start, "

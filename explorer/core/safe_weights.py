@@ -33,15 +33,16 @@ def _what_it_looks_like(head: bytes) -> str:
     return "it does not start with a safetensors header"
 
 
-def check_safetensors(path) -> int:
+def check_safetensors(path, upload: bool = False) -> int:
     """The file's size in bytes when it starts like a safetensors file (a header length that fits the
-    file, then '{'); ValueError naming what it looks like otherwise. Reads 9 bytes, parses nothing."""
+    file, then '{'); ValueError naming what it looks like otherwise. Reads 9 bytes, parses nothing.
+    A visitor's upload (`upload`) is also held to EXPLORER_OWN_MODEL_UPLOAD_MB."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"weights: {path.name!r} is not a file; give the path of a .safetensors file")
     size = path.stat().st_size
     cap = settings.setting("own_upload_bytes")
-    if size > cap:
+    if upload and size > cap:
         raise ValueError(f"weights: {path.name} is {size / settings.MB:.0f} MB; the limit is "
                          f"{cap / settings.MB:.0f} MB (EXPLORER_OWN_MODEL_UPLOAD_MB)")
     with open(path, "rb") as file:
@@ -53,12 +54,12 @@ def check_safetensors(path) -> int:
     return size
 
 
-def read_safetensors(path) -> dict[str, torch.Tensor]:
+def read_safetensors(path, upload: bool = False) -> dict[str, torch.Tensor]:
     """The tensors of a safetensors file, on the CPU (checked by check_safetensors first)."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    check_safetensors(path)
+    check_safetensors(path, upload)
     try:
         return load_file(str(path), device="cpu")
     except (SafetensorError, json.JSONDecodeError, ValueError, OSError) as error:

@@ -17,7 +17,7 @@ its default; a bad value raises ValueError naming the variable, what is wrong an
 | EXPLORER_COMPARE_MODELS     | (machine)  | models compared in one request                                   |
 | EXPLORER_OWN_MODEL_MAX_MPARAMS | 100     | millions of parameters a timm model typed by name may have       |
 | EXPLORER_OWN_MODEL_MAX_SIDE | 512        | pixels of the longer side of such a model's input                |
-| EXPLORER_OWN_MODEL_UPLOAD_MB | 400       | megabytes of one uploaded .safetensors file                      |
+| EXPLORER_OWN_MODEL_UPLOAD_MB | 20        | megabytes of one .safetensors file uploaded in the page          |
 
 "(machine)": None here; explorer.core.budgets.for_machine sets it from the machine's memory and cores.
 """
@@ -122,8 +122,9 @@ SETTINGS_TABLE: dict[str, Variable] = {
                                  _at_least_one(1_000_000)),
     "own_input_side": Variable("EXPLORER_OWN_MODEL_MAX_SIDE", "512", "pixels of the longer side of the input "
                                "such a model's pretrained_cfg asks for; larger ones are refused", _at_least_one(1)),
-    "own_upload_bytes": Variable("EXPLORER_OWN_MODEL_UPLOAD_MB", "400", "megabytes of one .safetensors file of "
-                                 "weights (uploaded in the page or given to explorer.load_model)", _megabytes),
+    "own_upload_bytes": Variable("EXPLORER_OWN_MODEL_UPLOAD_MB", "20", "megabytes of one .safetensors file of "
+                                 "weights uploaded in the page (Gradio's max_file_size follows it above 20); "
+                                 "a file given to explorer.load_model is not capped", _megabytes),
 }
 
 

@@ -212,7 +212,7 @@ def own_model(name: str, weights=None, labels=None, session: Hashable = None) ->
         return PREFIX + arch
     num_classes = len(names) if names else f.num_classes
     if weights is not None:
-        state = safe_weights.read_safetensors(weights)
+        state = safe_weights.read_safetensors(weights, upload=session is not None)
         found = _classes_in(f, state)
         if names and found is not None and found != len(names):
             raise ValueError(f"labels: {len(names)} class names for a head of {found} classes in the weights; "

@@ -334,3 +334,25 @@ def test_architecture_features_and_trust_on_a_timm_model():
     picture = _cat_picture()
     assert explorer.visualize(model, 2, 0, steps=4).image.size[0] > 0
     assert explorer.trust_check(model, picture, "saliency") is not None
+
+
+def test_an_upload_over_the_cap_is_refused_and_half_precision_loads(tmp_path, monkeypatch):
+    torch.manual_seed(7)
+    reference = timm.create_model("tinynet_e", num_classes=2).eval()
+    path = tmp_path / "half.safetensors"
+    save_file({k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in reference.state_dict().items()},
+              str(path))
+    monkeypatch.setenv("EXPLORER_OWN_MODEL_UPLOAD_MB", "1")
+    with pytest.raises(ValueError, match=r"half.safetensors is \d MB; the limit is 1 MB \(EXPLORER_OWN_MODEL_UPLOAD_MB\)"):
+        timm_models.own_model("timm:tinynet_e", path, ["a", "b"], session="uploader")
+    model = explorer.load_model("timm:tinynet_e", weights=path, labels=["a", "b"], device="cpu")   # a path: no cap
+    assert next(model.module.parameters()).dtype == torch.float32
+    torch.testing.assert_close(model.module.state_dict()["conv_stem.weight"],
+                               reference.state_dict()["conv_stem.weight"].half().float())
+
+
+def test_a_timm_model_s_gpu_slot_is_sized_from_its_measured_macs():
+    from explorer.core.gpu import model_gmacs
+    from explorer.core.trace import total_macs
+    module = timm.create_model("resnet10t").eval()
+    assert model_gmacs("timm:resnet10t") == pytest.approx(total_macs(module, (3, 176, 176)) / 1e9)
