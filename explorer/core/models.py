@@ -142,7 +142,7 @@ def _load_shared(name: str) -> tuple[LoadedModel, str]:
             return load_model(name, pretrained=True), ""
         except WeightsUnavailable as error:
             model = load_model(name, pretrained=False)
-            return model, untrained_note(model.title, error.reason)
+            return model, untrained_note(model.title, error.reason, error.on_a_space)
 
 
 def estimated_bytes(name: str) -> int:

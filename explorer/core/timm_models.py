@@ -300,8 +300,10 @@ def _hub_weights(module: nn.Module, f: Facts) -> nn.Module:
     path = safe_weights.cached_hub_weights(f.hub_repo) if f.hub_repo else None
     if path is None:
         where = ("the Hugging Face Hub download failed" if safe_weights.on_a_space() else
-                 "they are not on this machine, and only on a Hugging Face Space are they downloaded from the Hub")
-        raise WeightsUnavailable(f"timm:{f.arch}: no model.safetensors in the Hugging Face cache", where)
+                 "they are not in this machine's Hugging Face cache")
+        raise WeightsUnavailable(f"timm:{f.arch}: no model.safetensors in the Hugging Face cache", where,
+                                 "(On a Hugging Face Space they download from the Hub, as safetensors, when the "
+                                 "model is picked.)" if f.hub_repo else "(timm has no pretrained weights for it.)")
     try:
         safe_weights.load_strictly(module, safe_weights.read_safetensors(path), f"{f.hub_repo}/model.safetensors")
     except ValueError as error:
