@@ -356,3 +356,17 @@ def test_a_timm_model_s_gpu_slot_is_sized_from_its_measured_macs():
     from explorer.core.trace import total_macs
     module = timm.create_model("resnet10t").eval()
     assert model_gmacs("timm:resnet10t") == pytest.approx(total_macs(module, (3, 176, 176)) / 1e9)
+
+
+def test_timm_models_count_in_the_byte_budget_and_go_least_recently_used_first(monkeypatch):
+    from explorer.core import models
+
+    store = models._store
+    get_model("timm:lcnet_050")
+    size = models.model_bytes(get_model("timm:lcnet_050")[0])
+    loaded = {m.name for m, _ in models.loaded_models()}
+    monkeypatch.setattr(store, "budget_bytes", store.loaded_bytes() + size // 2)
+    get_model("timm:mobilenetv3_small_050")        # does not fit beside everything: the oldest go first
+    now = [m.name for m, _ in models.loaded_models()]
+    assert now[-1] == "timm:mobilenetv3_small_050" and store.loaded_bytes() <= store.budget_bytes
+    assert len(set(now) & loaded) < len(loaded)
