@@ -9,6 +9,7 @@ import gradio as gr
 
 from explorer.core import timm_models
 from explorer.core.models import MODEL_NAMES, REGISTRY, find, get_model
+from explorer.core.state import STORES
 from explorer.core.weights import WeightsDownloading
 from explorer.ui.by_name import event
 
@@ -21,6 +22,9 @@ def timm_names() -> list[str]:
     import timm
 
     return timm.list_models()
+
+
+STORES.register("own_model.timm_names", timm_names, "timm's architecture names, for the name box's completion")
 
 
 def build_own_model(prefix: str, model: gr.Dropdown) -> dict:
