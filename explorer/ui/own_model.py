@@ -50,7 +50,7 @@ def build_own_model(prefix: str, model: gr.Dropdown) -> dict:
         return use_own_model(v["name"], v["weights"], v["labels"], getattr(request, "session_hash", None))
 
     use.click(**event(components, use_own, ("name", "weights", "labels"), ("model", "message")),
-              api_name=f"{prefix}_own_model", api_visibility="private")
+              api_name=f"own_model_{prefix}", api_visibility="private")
     return components
 
 
