@@ -39,7 +39,7 @@ from explorer.core.state import STORES
 from explorer.core.weights import WeightsUnavailable
 
 PREFIX = "timm:"
-PATTERNS = "timm.list_models('resnet*'), timm.list_models('*efficientnet*') or timm.list_models(pretrained=True)"
+PATTERNS = "`timm.list_models('resnet*')`, `timm.list_models('*efficientnet*')` or `timm.list_models(pretrained=True)`"
 INTERPOLATIONS = {"bilinear": InterpolationMode.BILINEAR, "bicubic": InterpolationMode.BICUBIC,
                   "nearest": InterpolationMode.NEAREST}
 ON_FORGET: list[Callable[[str], None]] = []     # called with a key when its entry goes (models: unload it)
