@@ -47,3 +47,12 @@ def test_architecture_inspects_a_typed_timm_name():
     with pytest.raises(ValueError, match="not a CNN the app can show"):
         architecture_tab.inspect_values("timm:vit_tiny_patch16_224", 224, 224)
     assert torch.is_grad_enabled()
+
+
+def test_the_page_compares_typed_timm_models_with_the_ticked_ones():
+    assert architecture_tab.typed_timm_names(" tinynet_e,\ntimm:lcnet_050 ,, ") == ["timm:tinynet_e",
+                                                                                    "timm:lcnet_050"]
+    answer = architecture_tab.compare_in_page({"picked": ["digits"], "also": "tinynet_e"})
+    assert "timm tinynet_e" in answer["table"] and "Digits" in answer["table"]
+    refused = architecture_tab.compare_in_page({"picked": ["digits"], "also": "vit_tiny_patch16_224"})
+    assert set(refused) == {"picked_msg"} and "not a CNN the app can show" in refused["picked_msg"].value
