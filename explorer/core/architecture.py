@@ -18,7 +18,7 @@ from torch import nn
 from explorer.core import budgets, nets
 from explorer.core.architecture_fit import misfit_error
 from explorer.core.models import load_model
-from explorer.core.registry import IMAGENET, REGISTRY
+from explorer.core.registry import IMAGENET, REGISTRY, find
 from explorer.core.state import STORES
 from explorer.core.trace import CONTAINERS, Trace, total_macs, trace
 
@@ -40,14 +40,23 @@ def model_names() -> tuple[str, ...]:
 
 
 def model_title(name: str) -> str:
-    return REGISTRY[name].title if name in REGISTRY else name
+    found = _found(name)
+    return found.title if found is not None else name
+
+
+def _found(name):
+    """The entry of a registered or "timm:<name>" model; None for anything else (a module, a bad name)."""
+    try:
+        return find(name)
+    except ValueError:
+        return None
 
 
 @functools.lru_cache(maxsize=None)
 def _meta_model(name: str):
     """The untrained model built on PyTorch's "meta" device: every shape, no numbers, no memory, built in
     milliseconds. Layers, shapes, parameter counts and multiply-accumulates need nothing more."""
-    if name not in model_names():
+    if _found(name) is None:
         _unknown(name)
     with torch.device("meta"):
         return load_model(name, pretrained=False, device="meta")
@@ -63,9 +72,10 @@ def _real_model(name: str) -> nn.Module:
 
 def model_input_size(name: str) -> tuple[int, int, int]:
     """(channels, height, width) the model's weights were trained at (its registry entry)."""
-    if name not in REGISTRY:
+    found = find(name) if isinstance(name, str) else None
+    if found is None:
         _unknown(name)
-    return tuple(REGISTRY[name].input_size)
+    return tuple(found.input_size)
 
 
 def _unknown(name) -> None:
@@ -75,7 +85,7 @@ def _unknown(name) -> None:
 def imagenet_metrics(name: str) -> dict:
     """{"top1", "top5", "weights"}: the ImageNet-1K accuracy the model's registry entry records (for
     torchvision's models, from its weights' metadata); {} when it records none."""
-    entry = REGISTRY.get(name)
+    entry = _found(name)
     accuracy = entry.accuracy if entry is not None else None
     if accuracy is None or accuracy.data != IMAGENET:
         return {}
@@ -163,7 +173,7 @@ def _resolve(name_or_module, input_size):
         return type(name_or_module).__name__, name_or_module, threading.RLock(), tuple(input_size or DEFAULT_INPUT)
     if not isinstance(name_or_module, str):
         raise ValueError(f"model: give a model name or a torch.nn.Module, not {type(name_or_module).__name__}")
-    if name_or_module not in model_names():
+    if find(name_or_module) is None:
         _unknown(name_or_module)
     return name_or_module, _meta_model(name_or_module).module, _META_LOCK, tuple(
         input_size or model_input_size(name_or_module))
@@ -232,7 +242,7 @@ def _summarize(name: str, module: nn.Module, size: tuple) -> Summary:
     try:
         result = trace(module, size)
     except RuntimeError:
-        known_good = model_input_size(name) if name in model_names() else (size[0],) + DEFAULT_INPUT[1:]
+        known_good = model_input_size(name) if _found(name) is not None else (size[0],) + DEFAULT_INPUT[1:]
         raise misfit_error(model_title(name), module, size, known_good) from None
     modules = dict(module.named_modules())
     rows = _rows(result, modules)
@@ -384,9 +394,8 @@ def compare(names, runs: int = 3, warmup: int = 1) -> list[Comparison]:
     if not names:
         raise ValueError("models: pick at least one model to compare")
     budgets.check_compare(len(names))
-    known = model_names()
     for name in names:
-        if name not in known:
+        if find(name) is None:
             _unknown(name)
     if not 1 <= int(runs) <= 50:
         raise ValueError(f"runs: between 1 and 50 timed runs, got {runs}")
@@ -400,7 +409,7 @@ def compare(names, runs: int = 3, warmup: int = 1) -> list[Comparison]:
         device = str(next(module.parameters()).device)
         del module
         metrics = imagenet_metrics(name)
-        chapter = REGISTRY[name].chapter      # read live: a model registered later counts
+        chapter = find(name).chapter      # read live: a model registered later counts
         result.append(Comparison(
             name=name, title=model_title(name), input_size=size, params=sum(p.numel() for p in meta.parameters()),
             macs=macs, latency_ms=latency, device=device,

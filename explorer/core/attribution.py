@@ -34,7 +34,7 @@ from explorer.core.hooks import hooked
 from explorer.core.images import load_image
 from explorer.core.loaded_model import LoadedModel
 from explorer.core.memory import release_memory
-from explorer.core.registry import REGISTRY, PhotoTransform
+from explorer.core.registry import PhotoTransform, entry, find
 from explorer.core.stages import stage_kind
 from explorer.core.state import STORES
 
@@ -211,15 +211,21 @@ def method_title(name: str) -> str:
 
 def methods_of(name: str) -> list[str]:
     """The METHODS Captum computes correctly on the registered model `name` (no weights are loaded)."""
-    if name not in REGISTRY:
-        raise ValueError(f"model: unknown name {name!r}; choose one of {', '.join(REGISTRY)}")
+    entry(name)             # ValueError naming what works for a name neither registered nor a timm CNN
     valid = registered_verdict(name)[0]
     return [method for method, m in METHODS.items() if valid or not m.needs_guided_relus]
 
 
+def _rebuilds(name) -> bool:
+    try:
+        return find(name) is not None
+    except ValueError:
+        return False
+
+
 def methods_for(model: LoadedModel) -> list[str]:
     """The METHODS that Captum computes correctly on this model."""
-    if model.name in REGISTRY:
+    if _rebuilds(model.name):
         return methods_of(model.name)
     guided = guided_backprop_check(model)[0]
     return [name for name, m in METHODS.items() if guided or not m.needs_guided_relus]

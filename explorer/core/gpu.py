@@ -46,9 +46,12 @@ def gpu(fn: Callable | None = None, *, duration: int | Callable | None = None):
 def model_gmacs(model_name: str) -> float:
     """Billions of multiply-accumulates of one forward pass at the model's input size (registry entry);
     an unknown name (refused later, with a message) is sized as the largest model."""
-    from explorer.core.registry import REGISTRY
+    from explorer.core.registry import REGISTRY, find
 
-    entry = REGISTRY.get(model_name)
+    try:
+        entry = find(model_name)
+    except ValueError:
+        entry = None
     return entry.gmacs if entry is not None else max(e.gmacs for e in REGISTRY.values())
 
 

@@ -10,7 +10,7 @@ from torch import nn
 
 from explorer.core.loaded_model import LoadedModel
 from explorer.core.models import load_model
-from explorer.core.registry import REGISTRY
+from explorer.core.registry import find
 from explorer.core.state import STORES
 from explorer.core.trace import traced_pass
 
@@ -31,11 +31,19 @@ def _probe_input(model: LoadedModel) -> torch.Tensor:
     return model.preprocess(picture)
 
 
+def _known(name) -> bool:
+    """Whether the name rebuilds its architecture (registered, or a "timm:<name>" still known)."""
+    try:
+        return find(name) is not None
+    except ValueError:
+        return False
+
+
 def _structure(model: LoadedModel) -> tuple[nn.Module, torch.Tensor]:
     """The model's architecture on the meta device, with a probe input there: a pass through it runs
     the same modules and functions with no arithmetic and no data (nothing for a GPU to do)."""
     parameter = next(model.module.parameters(), None)
-    if model.name in REGISTRY and (parameter is None or parameter.device.type != "meta"):
+    if _known(model.name) and (parameter is None or parameter.device.type != "meta"):
         model = load_model(model.name, pretrained=False, device="meta")
     return model.module, _probe_input(model).to(model.device)
 
@@ -49,7 +57,7 @@ def guided_backprop_check(model: LoadedModel) -> tuple[bool, str]:
     if model.module in _guided_ok:
         return _guided_ok[model.module]
     verdict = _guided_verdict(model)
-    if model.name in REGISTRY:
+    if _known(model.name):
         _guided_by_name[model.name] = verdict
     _guided_ok[model.module] = verdict
     return verdict

@@ -8,6 +8,7 @@ from typing import Callable, TypeVar
 
 import torch
 
+from explorer.core import timm_models
 from explorer.core.device import pick_device
 from explorer.core.downloads import DOWNLOADS
 from explorer.core.loaded_model import Inspection, LoadedModel
@@ -33,6 +34,8 @@ from explorer.core.registry import (
     ChapterFigure,
     ModelEntry,
     PhotoTransform,
+    entry,
+    find,
     register,
     register_torchvision,
 )
@@ -48,7 +51,7 @@ from explorer.core.weights import (
 __all__ = [   # this module's own names, then those it re-exports from where they live
     "companion", "load_model", "get_model", "loaded_models", "estimated_bytes", "UNTRAINED_SEED",
     "pick_device", "DOWNLOADS", "Inspection", "LoadedModel", "DEFAULT_MODEL_BUDGET_MB", "MODEL_BUDGET_VARIABLE",
-    "ModelStore", "model_budget_bytes", "model_bytes", "module_bytes", "DEFAULT_MODEL", "IMAGENET",
+    "ModelStore", "entry", "find", "model_budget_bytes", "model_bytes", "module_bytes", "DEFAULT_MODEL", "IMAGENET",
     "IMAGENET_LABELS", "IMAGENET_MEAN", "IMAGENET_STD", "MODEL_NAMES", "REGISTRY", "SKETCH_MODEL", "Accuracy",
     "Built", "ChapterFigure", "ModelEntry", "PhotoTransform", "register", "register_torchvision",
     "WeightsDownloading", "WeightsUnavailable", "unavailable_in_words", "untrained_note", "weights_only_loading",
@@ -72,18 +75,26 @@ def companion(model: LoadedModel, name: str, build: Callable[[], T]) -> T:
     return value
 
 
-def load_model(name: str = DEFAULT_MODEL, *, pretrained: bool = True, device=None) -> LoadedModel:
+def load_model(name: str = DEFAULT_MODEL, *, pretrained: bool = True, device=None, weights=None,
+               labels=None) -> LoadedModel:
     """Build a fresh instance of a registered model, in eval mode, its parameters frozen.
 
     Most callers want `get_model`, the app's shared instance; this one is your own.
 
     Args:
         name (str): A name from ``explorer.MODEL_NAMES`` (default ``explorer.DEFAULT_MODEL``,
-            ``"efficientnet_lite0"``).
+            ``"efficientnet_lite0"``), or any timm CNN as ``"timm:<name>"`` (``"timm:convnext_atto"``,
+            ``"timm:resnet50.a1_in1k"``): preprocessing from its ``pretrained_cfg``; its pretrained weights
+            from the Hugging Face cache (safetensors only), else untrained.
         pretrained (bool): Load the trained weights (default) or draw untrained ones from a fixed seed
             (works offline for every name).
         device: A ``torch.device`` or text such as ``"cpu"`` or ``"cuda:1"``. None (default): CUDA when
             present, else Apple MPS, else the CPU (``EXPLORER_DEVICE`` overrides).
+        weights: For a timm name, the path of your ``.safetensors`` state_dict, loaded strictly (a
+            mismatch names the first differing keys and shapes). Nothing else is opened: a pickle or a
+            ``torch.save`` file is refused before it is read.
+        labels: For a timm name, your class names: a list, or a text file with one per line; their count
+            must match the model's head.
 
     Returns:
         LoadedModel: ``module`` (the torch.nn.Module, channels-last, on ``device``), ``labels`` (class
@@ -92,25 +103,34 @@ def load_model(name: str = DEFAULT_MODEL, *, pretrained: bool = True, device=Non
         (predictions, every Conv and Pool stage's output and the picture the model saw, from one pass).
 
     Raises:
-        ValueError: the name is not registered (the message lists the names).
+        ValueError: the name is not registered nor a timm CNN the app can show (the message says what
+            would work), or the weights or labels do not fit it (the message says how).
         WeightsUnavailable: ``pretrained=True`` and the weights are neither on disk nor downloadable;
             its ``reason`` says why in words.
     """
-    if name not in REGISTRY:
-        raise ValueError(f"model: unknown name {name!r}; choose one of {', '.join(MODEL_NAMES)}")
-    entry = REGISTRY[name]
+    if weights is not None or labels is not None:
+        if not timm_models.is_timm(name):
+            raise ValueError(f"weights: your own weights and labels go with a timm model, not {str(name)[:40]!r}; "
+                             "name it as timm:<name>")
+        name = timm_models.own_model(name, weights, labels)
+    entry = find_entry(name)
     device = torch.device(device) if device is not None else pick_device()
     built = entry.built(pretrained)
     # channels-last: oneDNN's convolutions run about twice as fast on a batch, a fifth faster on one picture
     module = built.module.eval().to(device, memory_format=torch.channels_last)
     for parameter in module.parameters():
         parameter.requires_grad_(False)
-    module.served_model = name     # marks a model the app serves: tests check its passes run in GPU slots
-    return LoadedModel(name, entry.title, module, built.labels, built.transform, device,
+    module.served_model = entry.name     # marks a model the app serves: tests check its passes run in GPU slots
+    return LoadedModel(entry.name, entry.title, module, built.labels, built.transform, device,
                        built.pretrained, entry.input_kind, entry.has_weights)
 
 
 UNTRAINED_SEED = 0
+
+
+def find_entry(name) -> ModelEntry:
+    """The registry's entry for a name, or the one made for a "timm:<name>" (ValueError for neither)."""
+    return entry(name)
 
 
 def _load_shared(name: str) -> tuple[LoadedModel, str]:
@@ -122,19 +142,22 @@ def _load_shared(name: str) -> tuple[LoadedModel, str]:
             return load_model(name, pretrained=True), ""
         except WeightsUnavailable as error:
             model = load_model(name, pretrained=False)
-            return model, untrained_note(model.title, error.reason)
+            return model, untrained_note(model.title, error.reason, error.on_a_space)
 
 
 def estimated_bytes(name: str) -> int:
     """The bytes a registered model's weights will take, from the model built on PyTorch's "meta" device
     (shapes without numbers: no memory, milliseconds)."""
     with torch.device("meta"):
-        module = REGISTRY[name].built(False).module
+        module = find_entry(name).built(False).module
     return sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()))
 
 
 _store = STORES.register("models.loaded", ModelStore(_load_shared, model_budget_bytes(), pinned=(DEFAULT_MODEL,), estimate=estimated_bytes),
                          "the loaded models, one instance each, within a byte budget")
+
+
+timm_models.ON_FORGET.append(lambda key: _store.forget(key))
 
 
 def get_model(name: str = DEFAULT_MODEL) -> tuple[LoadedModel, str]:
@@ -145,7 +168,8 @@ def get_model(name: str = DEFAULT_MODEL) -> tuple[LoadedModel, str]:
     ``model.lock`` while hooking the shared module.
 
     Args:
-        name (str): A name from ``explorer.MODEL_NAMES`` (default ``explorer.DEFAULT_MODEL``).
+        name (str): A name from ``explorer.MODEL_NAMES`` (default ``explorer.DEFAULT_MODEL``), a timm
+            CNN as ``"timm:<name>"``, or the name `load_model` gave a model with your own weights.
 
     Returns:
         tuple[LoadedModel, str]: The model (see `load_model`) and a note: ``""`` when pretrained, else
@@ -156,16 +180,16 @@ def get_model(name: str = DEFAULT_MODEL) -> tuple[LoadedModel, str]:
         WeightsDownloading: (a ValueError) the weights are still downloading in the background on a
             Space; the message says how far. Ask again in a moment.
     """
-    if name not in REGISTRY:
-        raise ValueError(f"model: unknown name {name!r}; choose one of {', '.join(MODEL_NAMES)}")
-    waiting = DOWNLOADS.message(name)
+    found = find_entry(name)
+    name, title = found.name, found.title     # "timm: resnet18" and "timm:resnet18" are one model
+    waiting = DOWNLOADS.message(name) or timm_models.waiting(name)
     if waiting:
-        raise WeightsDownloading(f"{REGISTRY[name].title}: {waiting}. Pick it again in a moment: after each start, "
+        raise WeightsDownloading(f"{title}: {waiting}. Pick it again in a moment: after each start, "
                                  "a Space downloads the classic models' weights once, one model at a time.")
-    if DOWNLOADS.finished(name):
+    if DOWNLOADS.finished(name) or timm_models.safe_weights.HUB.state(name) == "done":
         _store.forget(name, unless=lambda loaded: loaded[0].pretrained)   # an untrained stand-in: its weights came
     model, note = _store.get(name)
-    return model, REGISTRY[name].note or note
+    return model, find_entry(name).note or note
 
 
 def loaded_models() -> list[tuple[LoadedModel, str]]:

@@ -135,6 +135,29 @@ class ModelEntry:
 
 
 REGISTRY: dict[str, ModelEntry] = {}
+# Functions giving the entry of a name that is not registered (explorer.core.timm_models: "timm:<name>"),
+# None for a name they do not make, ValueError for a bad one of theirs.
+RESOLVERS: list[Callable[[str], "ModelEntry | None"]] = []
+
+
+def find(name) -> ModelEntry | None:
+    """The entry of a registered name, or of a name a resolver makes ("timm:<name>"); None when no one
+    knows it. ValueError, from the resolver, for a name it recognises but refuses."""
+    found = REGISTRY.get(name) if isinstance(name, str) else None
+    for resolve in RESOLVERS if found is None and isinstance(name, str) else ():
+        found = resolve(name)
+        if found is not None:
+            break
+    return found
+
+
+def entry(name) -> ModelEntry:
+    """find(name), or ValueError naming the registered models and the "timm:<name>" form."""
+    found = find(name)
+    if found is None:
+        raise ValueError(f"model: unknown name {str(name)[:80]!r}; choose one of {', '.join(REGISTRY)}, or any timm "
+                         "CNN typed as timm:<name> (e.g. timm:resnet18)")
+    return found
 
 
 def register(name: str, title: str, build: Callable[..., Built], **facts) -> None:

@@ -15,6 +15,9 @@ its default; a bad value raises ValueError naming the variable, what is wrong an
 | EXPLORER_GIF_FRAMES         | (machine)  | frames of one GIF                                                |
 | EXPLORER_GIF_FRAME_PIXELS   | (machine)  | pixels of one GIF frame (larger ones are scaled down)            |
 | EXPLORER_COMPARE_MODELS     | (machine)  | models compared in one request                                   |
+| EXPLORER_OWN_MODEL_MAX_MPARAMS | 100     | millions of parameters a timm model typed by name may have       |
+| EXPLORER_OWN_MODEL_MAX_SIDE | 512        | pixels of the longer side of such a model's input                |
+| EXPLORER_OWN_MODEL_UPLOAD_MB | 20        | megabytes of one .safetensors file uploaded in the page          |
 
 "(machine)": None here; explorer.core.budgets.for_machine sets it from the machine's memory and cores.
 """
@@ -41,6 +44,9 @@ class Settings:
     gif_frames: int | None
     gif_frame_pixels: int | None
     compare_models: int | None
+    own_model_params: int                   # your own model (explorer.core.timm_models): parameters,
+    own_input_side: int                     # the longer side of its input in pixels,
+    own_upload_bytes: int                   # and the bytes of its uploaded weights
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,14 @@ SETTINGS_TABLE: dict[str, Variable] = {
                                  "are scaled down to it; unset: 2,000,000", _at_least_one(1)),
     "compare_models": Variable("EXPLORER_COMPARE_MODELS", None, "models compared in one request; unset: 4 per "
                                "core", _at_least_one(1)),
+    "own_model_params": Variable("EXPLORER_OWN_MODEL_MAX_MPARAMS", "100", "millions of parameters a timm model "
+                                 "typed by name (\"timm:<name>\") may have; larger ones are refused",
+                                 _at_least_one(1_000_000)),
+    "own_input_side": Variable("EXPLORER_OWN_MODEL_MAX_SIDE", "512", "pixels of the longer side of the input "
+                               "such a model's pretrained_cfg asks for; larger ones are refused", _at_least_one(1)),
+    "own_upload_bytes": Variable("EXPLORER_OWN_MODEL_UPLOAD_MB", "20", "megabytes of one .safetensors file of "
+                                 "weights uploaded in the page (Gradio's max_file_size follows it above 20); "
+                                 "a file given to explorer.load_model is not capped", _megabytes),
 }
 
 

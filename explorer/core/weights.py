@@ -27,12 +27,16 @@ def weights_only_loading():
             else:
                 os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = before
 
-class WeightsUnavailable(RuntimeError):
-    """Pretrained weights could not be found on disk nor downloaded; `reason` says why in words."""
+ON_A_SPACE = "(On a Hugging Face Space they are downloaded when the app starts.)"
 
-    def __init__(self, message: str, reason: str):
+
+class WeightsUnavailable(RuntimeError):
+    """Pretrained weights could not be found on disk nor downloaded; `reason` says why in words, and
+    `on_a_space` what a Hugging Face Space does about it."""
+
+    def __init__(self, message: str, reason: str, on_a_space: str = ON_A_SPACE):
         super().__init__(message)
-        self.reason = reason
+        self.reason, self.on_a_space = reason, on_a_space
 
 
 def unavailable_in_words(error: Exception) -> str:
@@ -46,9 +50,9 @@ def unavailable_in_words(error: Exception) -> str:
     return "the file on this machine could not be read and no fresh copy could be downloaded"
 
 
-def untrained_note(title: str, reason: str) -> str:
-    return (f"**{title} is untrained here.** Its ImageNet weights could not be loaded: {reason}. "
-            "(On a Hugging Face Space they are downloaded when the app starts.) Shown instead: the same "
+def untrained_note(title: str, reason: str, on_a_space: str = ON_A_SPACE) -> str:
+    return (f"**{title} is untrained here.** Its pretrained weights could not be loaded: {reason}. "
+            f"{on_a_space} Shown instead: the same "
             "architecture with random weights. Its predictions mean nothing; its stages show the real shapes "
             "and what random filters do.")
 

@@ -9,7 +9,7 @@ import explorer.ui.kernel_tab as kernel_tab
 import explorer.ui.saliency_tab as saliency_tab
 import explorer.ui.stages_tab as stages_tab
 from explorer.core.memory import freeze_startup_objects, limit_allocator_arenas
-from explorer.core.settings import delete_cache_setting
+from explorer.core.settings import MB, delete_cache_setting, setting
 from explorer.core.state import STORES
 from explorer.core.warmup import start_background_warmup
 
@@ -24,7 +24,8 @@ def mcp_setting() -> bool:
 
 
 LAUNCH_OPTIONS = dict(
-    max_file_size="20mb",
+    # pictures are checked by their headers; a visitor's weights may be larger (EXPLORER_OWN_MODEL_UPLOAD_MB)
+    max_file_size=f"{max(20, setting('own_upload_bytes') // MB)}mb",
     footer_links=["api", "gradio"],
     theme=gr.themes.Soft(),
     mcp_server=mcp_setting(),

@@ -12,7 +12,7 @@ def _fmt(n: int) -> str:
 
 
 def totals_markdown(s: arch.Summary) -> str:
-    lines = [f"**{arch.model_title(s.model) if s.model in arch.model_names() else s.model}** "
+    lines = [f"**{arch.model_title(s.model)}** "
              f"(`{s.module_type}`) on a {'×'.join(map(str, s.input_size))} input → output "
              f"{'×'.join(map(str, s.output_shape))}: **{_fmt(s.total_params)} parameters** "
              f"(sum of `p.numel()`), **{s.total_macs / 1e9:.3f} G multiply-accumulates** per image "

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 import gradio as gr
 
 from explorer.core import architecture as arch
-from explorer.core.gpu import gpu, slot_seconds
-from explorer.core.models import DEFAULT_MODEL, MODEL_NAMES, REGISTRY
+from explorer.core.gpu import gpu, model_gmacs, slot_seconds
+from explorer.core.models import DEFAULT_MODEL
 from explorer.core.state import STORES
+from explorer.core.timm_models import PREFIX, is_timm
 from explorer.drawing.architecture_drawing import branching_blocks, draw_block, draw_chain
 from explorer.drawing.comparison_drawing import compare_plot
 from explorer.ui import layers_panel
@@ -51,9 +52,7 @@ def inspect_values(name: str, height, width) -> dict:
     """What the Inspect view shows for one model at one input size, by InspectView field name (totals,
     chain, picture, table, text, note), with `blocks` (those with branches) and `block` (the one shown);
     ValueError naming the input at fault."""
-    if name not in arch.model_names():
-        raise ValueError(f"model: unknown name {name!r}; choose one of {', '.join(arch.model_names())}")
-    channels = arch.model_input_size(name)[0]
+    channels = arch.model_input_size(name)[0]     # ValueError naming what works for an unknown name
     size = (channels, _checked_size("input height", height), _checked_size("input width", width))
     s = arch.summarize(name, size)
     blocks = branching_blocks(s)
@@ -205,8 +204,8 @@ def block_note(summary: arch.Summary | None, block: str | None) -> str:
 
 def _compare_seconds(names) -> int:
     """compare() loads each model and times 1 warm-up and 3 passes of it."""
-    names = [n for n in (names or []) if n in MODEL_NAMES] or [DEFAULT_MODEL]
-    heaviest = max(names, key=lambda n: REGISTRY[n].gmacs)
+    names = list(names or []) or [DEFAULT_MODEL]
+    heaviest = max(names, key=model_gmacs)     # measured MACs, for a timm model too
     return slot_seconds(heaviest, 4 * len(names))
 
 
@@ -234,11 +233,17 @@ def run_compare(names):
     return [arch.comparison_cells(r) for r in rows], compare_plot(rows)
 
 
+def typed_timm_names(text) -> list[str]:
+    """The timm models typed in the page beside the ticked ones, "timm:"-prefixed, in order."""
+    names = [t.strip() for t in str(text or "").replace("\n", ",").split(",") if t.strip()]
+    return [name if is_timm(name) else PREFIX + name for name in names]
+
+
 def compare_in_page(values: dict) -> dict:
     """The page's comparison of the models ticked; a bad choice keeps the last table and plot (left
     out) and says why beside the boxes."""
     try:
-        rows = _compare(values["picked"])
+        rows = _compare(list(values["picked"] or []) + typed_timm_names(values.get("also")))
     except ValueError as error:
         return dict(picked_msg=gr.Markdown(f"⚠ {error}", visible=True))
     return dict(table=compare_table_html(rows), plot=compare_plot(rows), picked_msg=gr.Markdown("", visible=False))
@@ -312,6 +317,7 @@ class CompareView(Components):
     table: gr.HTML
     plot: gr.Plot
     frame: gr.Dataframe              # never shown: /compare's table as data
+    also: gr.Textbox | None = None   # timm models typed by name, compared with the ticked ones (page only)
 
 
 @dataclass(frozen=True)
@@ -360,7 +366,8 @@ def _inspect_layout(choices: list) -> InspectView:
     _, h0, w0 = arch.model_input_size(default)
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=220):
-            model = gr.Dropdown(choices=choices, value=default, label="Model")
+            model = gr.Dropdown(choices=choices, value=default, label="Model", allow_custom_value=True,
+                                info="or type any timm CNN as timm:<name>, e.g. timm:resnet18")
             model_msg = gr.Markdown(visible=False, elem_classes=["field-message"])
         with gr.Column(scale=1, min_width=200):
             height = NumberInput(value=h0, precision=0, label="Input height (px)")
@@ -396,6 +403,8 @@ def _compare_layout(choices: list) -> CompareView:
     with gr.Row():
         with gr.Column(scale=4):
             picked = gr.CheckboxGroup(choices=choices, value=DEFAULT_COMPARE, label="Models")
+            also = gr.Textbox(label="and any timm CNNs (names, comma-separated)", placeholder="resnet18, mixnet_s",
+                              elem_id="compare-timm")
             picked_msg = gr.Markdown(visible=False, elem_classes=["field-message"])
         button = gr.Button("Compare (measures latency: a few seconds)", variant="primary", scale=1)
     table = gr.HTML(elem_id="compare-table")
@@ -405,7 +414,7 @@ def _compare_layout(choices: list) -> CompareView:
                 "shared with everyone using it. Top-1 / top-5: torchvision's DEFAULT weights' metadata. "
                 "Chapter's figure: ImageNet top-5 error from the chapter, for the model named.")
     frame = gr.Dataframe(headers=arch.COMPARE_COLUMNS, interactive=False, visible=False)
-    return CompareView(picked, picked_msg, button, table, plot, frame)
+    return CompareView(picked, picked_msg, button, table, plot, frame, also)
 
 
 def _alexnet_layout() -> AlexNetView:
@@ -449,6 +458,6 @@ def _wire_inspect(view: InspectView) -> None:
 
 
 def _wire_compare(view: CompareView, api_only: gr.Button) -> None:
-    view.button.click(**event(view.components(), compare_in_page, ("picked",), ("table", "plot", "picked_msg")),
+    view.button.click(**event(view.components(), compare_in_page, ("picked", "also"), ("table", "plot", "picked_msg")),
                       api_name="compare_in_page", api_visibility="private", **MODEL_QUEUE)
     api_only.click(run_compare, [view.picked], [view.frame, view.plot], api_name="compare", **MODEL_QUEUE)

@@ -12,10 +12,11 @@ from gradio.data_classes import FileData
 from PIL import Image, UnidentifiedImageError
 
 from explorer.core.images import MAX_PIXELS, open_header
-from explorer.core.models import DEFAULT_MODEL, MODEL_NAMES, REGISTRY, SKETCH_MODEL
+from explorer.core.models import DEFAULT_MODEL, MODEL_NAMES, REGISTRY, SKETCH_MODEL, find
 from explorer.core.recent import Recent
 from explorer.core.state import STORES
 from explorer.ui.by_name import event
+from explorer.ui.own_model import build_own_model
 from explorer.ui.upload import ImageUpload
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
@@ -141,7 +142,11 @@ def _opened_size(name: str, part, cache: Path) -> tuple[int, int]:
 def _model_for(current: str, kind: str) -> str:
     if kind == "sketch":
         return SKETCH_MODEL
-    return DEFAULT_MODEL if REGISTRY[current].input_kind == "sketch" else current
+    try:
+        found = find(current)
+    except ValueError:              # a name typed in the picker that is refused: the photo model
+        found = None
+    return DEFAULT_MODEL if found is None or found.input_kind == "sketch" else current
 
 
 @dataclass(frozen=True)
@@ -193,7 +198,9 @@ def after_upload(key, photo, current_model: str, previous) -> dict:
 
 def build_picture_input(prefix: str) -> PictureInput:
     """Builds the inputs in the current layout context; `prefix` keeps api names unique per tab."""
-    model = gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label="Model")
+    model = gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label="Model", allow_custom_value=True,
+                        info="or type any timm CNN as timm:<name>; your own weights: \"Your model\" below")
+    build_own_model(prefix, model)
     with gr.Tabs():
         with gr.Tab("Photo"):
             photo = PictureUpload(sources=["upload", "webcam", "clipboard"], type="filepath", image_mode=None,
