@@ -16,7 +16,7 @@ running, up to GIVE_WAY_SECONDS, so the two cores are the small request's for th
 from __future__ import annotations
 
 import functools
-import importlib.util
+import os
 import threading
 import time
 from contextlib import contextmanager
@@ -34,7 +34,8 @@ GIVE_WAY_SECONDS = 5.0         # the most a chunk boundary waits for small reque
 
 
 def _on_zerogpu() -> bool:
-    return importlib.util.find_spec("spaces") is not None
+    """Hugging Face sets SPACES_ZERO_GPU on ZeroGPU Spaces (the `spaces` package is on every Space)."""
+    return os.environ.get("SPACES_ZERO_GPU", "").strip().lower() in ("1", "true")
 
 
 @functools.lru_cache(maxsize=1)

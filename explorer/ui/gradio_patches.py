@@ -20,8 +20,12 @@ modules get a `traceback` whose print_exc logs a visitor's mistake as one line (
 "explorer.requests") and prints every other exception in full, as before.
 
 4. After each request of the queues that run models (`MEMORY_QUEUES`), the memory it freed is handed
-back to the system (explorer.core.memory.release_memory): without it a long session stays at its peak."""
+back to the system (explorer.core.memory.release_memory): without it a long session stays at its peak.
+
+5. Requests are sorted into lanes when they join the queue, a visitor's share is kept, and a job whose
+caller is gone is dropped before it starts (explorer.ui.lanes)."""
 import asyncio
+import contextlib
 import io
 import logging
 import os
@@ -36,7 +40,9 @@ import gradio
 from gradio import processing_utils, queueing, route_utils, routes
 from gradio.exceptions import Error
 
+from explorer.core import cost
 from explorer.core.memory import release_memory
+from explorer.ui import lanes
 
 REQUEST_LOG = logging.getLogger("explorer.requests")
 MEMORY_QUEUES = ("model", "features")
@@ -133,9 +139,12 @@ GRADIOS_PROCESS_EVENTS = queueing.Queue.process_events
 
 
 async def process_events(self, events, *args, **kwargs):
-    """Gradio's, then the memory the request freed handed back to the system."""
+    """Gradio's, then the memory the request freed handed back to the system. Before it, a heavy job
+    whose caller is gone is dropped, and a small one runs with right of way (explorer.ui.lanes)."""
+    small = lanes.before_start(self, events)
     try:
-        return await GRADIOS_PROCESS_EVENTS(self, events, *args, **kwargs)
+        with cost.small_request() if small else contextlib.nullcontext():
+            return await GRADIOS_PROCESS_EVENTS(self, events, *args, **kwargs)
     finally:
         if any(event.concurrency_id in MEMORY_QUEUES for event in events):
             await asyncio.to_thread(release_memory)
@@ -168,6 +177,7 @@ def _apply() -> None:
     route_utils.delete_files_created_by_app = delete_files_created_by_app
     queueing.traceback = routes.traceback = _traceback_module()
     queueing.Queue.process_events = process_events
+    lanes.apply()
     if not REQUEST_LOG.handlers:      # one line on stderr, like Gradio's own messages
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", "%H:%M:%S"))
