@@ -8,6 +8,7 @@ import explorer.ui.gradio_patches as gradio_patches
 import explorer.ui.kernel_tab as kernel_tab
 import explorer.ui.saliency_tab as saliency_tab
 import explorer.ui.stages_tab as stages_tab
+from explorer.core import settings
 from explorer.core.memory import freeze_startup_objects, limit_allocator_arenas
 from explorer.core.state import STORES
 from explorer.core.warmup import start_background_warmup
@@ -22,8 +23,14 @@ def mcp_setting() -> bool:
     return text in ("1", "true", "yes", "on")
 
 
+def max_file_size() -> str:
+    """Gradio's max_file_size: EXPLORER_UPLOAD_FILE_MB (explorer.ui.upload_budget keeps the other budgets)."""
+    size = settings.setting("upload_file_bytes")
+    return f"{size // settings.MB}mb" if size % settings.MB == 0 else f"{size}b"
+
+
 LAUNCH_OPTIONS = dict(
-    max_file_size="20mb",
+    max_file_size=max_file_size(),
     footer_links=["api", "gradio"],
     theme=gr.themes.Soft(),
     mcp_server=mcp_setting(),

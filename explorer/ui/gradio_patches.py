@@ -23,7 +23,8 @@ modules get a `traceback` whose print_exc logs a visitor's mistake as one line (
 back to the system (explorer.core.memory.release_memory): without it a long session stays at its peak.
 
 5. Requests are sorted into lanes when they join the queue, a visitor's share is kept, and a job whose
-caller is gone is dropped before it starts (explorer.ui.lanes)."""
+caller is gone is dropped before it starts (explorer.ui.lanes); uploads are kept within byte budgets
+(explorer.ui.upload_budget)."""
 import asyncio
 import contextlib
 import io
@@ -42,7 +43,7 @@ from gradio.exceptions import Error
 
 from explorer.core import cost
 from explorer.core.memory import release_memory
-from explorer.ui import lanes
+from explorer.ui import lanes, upload_budget
 
 REQUEST_LOG = logging.getLogger("explorer.requests")
 MEMORY_QUEUES = ("model", "features")
@@ -178,6 +179,7 @@ def _apply() -> None:
     queueing.traceback = routes.traceback = _traceback_module()
     queueing.Queue.process_events = process_events
     lanes.apply()
+    upload_budget.apply()
     if not REQUEST_LOG.handlers:      # one line on stderr, like Gradio's own messages
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", "%H:%M:%S"))
