@@ -25,6 +25,7 @@ import torch
 
 from explorer.core import settings
 from explorer.core.budgets import OverBudget
+from explorer.core.state import STORES
 
 BACKWARD = 2.5                 # a forward and a backward pass cost about 2.5 forward passes
 CPU_PASS_OVERHEAD = 0.01       # seconds of Python and small operators around each pass on a CPU
@@ -39,7 +40,7 @@ def _on_zerogpu() -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def measured_seconds_per_gmac() -> float:
+def measured_seconds_per_gmac() -> float:      # registered in STORES below
     """Seconds per billion multiply-accumulates of a batch-of-one 3x3 convolution (64 channels at 56x56,
     the middle of a typical CNN) on the device models run on: the best of five runs (the others include
     whatever else ran meanwhile)."""
@@ -61,6 +62,9 @@ def measured_seconds_per_gmac() -> float:
     return min(times) / gmacs
 
 
+STORES.register("cost.speed", measured_seconds_per_gmac, "this machine's measured speed (seconds per GMAC)")
+
+
 def seconds_per_gmac() -> float:
     given = settings.setting("seconds_per_gmac")
     return given if given is not None else measured_seconds_per_gmac()
@@ -77,11 +81,18 @@ def pass_seconds(gmacs: float, backward: bool = True) -> float:
     return overhead + gmacs * seconds_per_gmac() * (BACKWARD if backward else 1.0)
 
 
+def model_gmacs(model_name: str) -> float:
+    """Billions of multiply-accumulates of one forward pass at the model's input size (registry entry);
+    an unknown name (refused later, with a message) is sized as the largest model."""
+    from explorer.core.registry import REGISTRY
+
+    entry = REGISTRY.get(model_name)
+    return entry.gmacs if entry is not None else max(e.gmacs for e in REGISTRY.values())
+
+
 def estimate(model_name: str, passes: float, backward: bool = True) -> float:
     """Seconds of `passes` one-picture passes through the registered model `model_name` (an unknown
-    name is sized as the largest model: explorer.core.gpu.model_gmacs)."""
-    from explorer.core.gpu import model_gmacs
-
+    name is sized as the largest model)."""
     return max(1.0, float(passes)) * pass_seconds(model_gmacs(model_name), backward)
 
 

@@ -17,6 +17,7 @@ import math
 from contextlib import contextmanager
 from typing import Callable
 
+from explorer.core import cost
 from explorer.core.state import STORES
 
 SLOT_BASE_SECONDS = 3.0
@@ -45,12 +46,8 @@ def gpu(fn: Callable | None = None, *, duration: int | Callable | None = None):
 
 
 def model_gmacs(model_name: str) -> float:
-    """Billions of multiply-accumulates of one forward pass at the model's input size (registry entry);
-    an unknown name (refused later, with a message) is sized as the largest model."""
-    from explorer.core.registry import REGISTRY
-
-    entry = REGISTRY.get(model_name)
-    return entry.gmacs if entry is not None else max(e.gmacs for e in REGISTRY.values())
+    """Billions of multiply-accumulates of one forward pass (explorer.core.cost.model_gmacs)."""
+    return cost.model_gmacs(model_name)
 
 
 def slot_seconds(model_name: str, passes: float = 1.0) -> int:

@@ -25,6 +25,7 @@ import gradio as gr
 from gradio import queueing
 
 from explorer.core.registry import REGISTRY
+from explorer.core.state import STORES
 
 SMALL, REFUSED = "small", "refused"
 SMALL_LIMIT = 2
@@ -81,12 +82,15 @@ def _refuse(*args, **kwargs):
 
 
 @functools.lru_cache(maxsize=512)
-def _refusing(fn):
+def _refusing(fn):      # registered in STORES below
     """The event's function, answering with SHARE_MESSAGE instead of running (one copy per event)."""
     refusal = copy.copy(fn)
     refusal.fn, refusal.preprocess, refusal.postprocess, refusal.validator = _refuse, False, False, None
     refusal.concurrency_id, refusal.concurrency_limit = REFUSED, None
     return refusal
+
+
+STORES.register("lanes.refusals", _refusing, "each event's function answering a visitor past their share")
 
 
 def _lane(queue: queueing.Queue, lane: str, limit: int | None) -> queueing.EventQueue:
