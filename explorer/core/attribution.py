@@ -89,9 +89,11 @@ def _smoothgrad(net, x, target, layer, options):
 
 def _chunk(net, options: dict, name: str, default: int, pictures: int) -> int:
     """Pictures per pass: the caller's `name` option (else `default`), at most the `pictures` there are and
-    what fits the memory budget (Captum then runs the batch in chunks of this size; the result is the same)."""
+    what fits the memory budget (Captum then runs the batch in chunks of this size; the result is the same),
+    and for a registered model about cost.CHUNK_SECONDS of work: between two chunks a small request goes first."""
     wanted = _int_option(options, name, default, 1, 512)
-    return budgets.chunk(picture_bytes(net.inner, net.sample), min(wanted, pictures))
+    fits = budgets.chunk(picture_bytes(net.inner, net.sample), min(wanted, pictures))
+    return min(fits, max(1, int(cost.CHUNK_SECONDS / net.seconds_per_picture))) if net.seconds_per_picture else fits
 
 
 _picture_bytes: "weakref.WeakKeyDictionary[nn.Module, dict]" = STORES.register(
@@ -321,6 +323,7 @@ class _Counted(nn.Module):
         self.sample = sample                 # the picture attributed: sizes the memory of a pass
         self.progress = progress
         self.done, self.total = 0, 1
+        self.seconds_per_picture = 0.0       # a registered model's estimate (explorer.core.cost): sizes chunks
 
     def expect(self, total: int) -> None:
         self.total = max(1, total)
@@ -382,6 +385,8 @@ def attribute_input(model: LoadedModel, x: torch.Tensor, method: str, target=Non
             with torch.no_grad():
                 target = int(model.module(x).argmax(dim=-1)[0])
         net = _Counted(model.module, progress, x)
+        if model.name in REGISTRY:
+            net.seconds_per_picture = cost.pass_seconds(cost.model_gmacs(model.name), method != "occlusion")
         result = spec.run(net, x.requires_grad_(), target, layer, run_options)
         if progress is not None:
             progress(1.0)

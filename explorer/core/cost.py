@@ -32,6 +32,7 @@ CPU_PASS_OVERHEAD = 0.01       # seconds of Python and small operators around ea
 GPU_SECONDS_PER_GMAC = 0.001   # explorer.core.gpu's figures: 2 TFLOP/s, 5 ms per pass
 GPU_PASS_OVERHEAD = 0.005
 GIVE_WAY_SECONDS = 5.0         # the most a chunk boundary waits for small requests
+CHUNK_SECONDS = 1.0            # a long job's chunk (pictures through the model at once) takes about this at most
 
 
 def _on_zerogpu() -> bool:

@@ -83,3 +83,19 @@ def test_a_long_job_gives_way_while_a_small_request_runs():
     assert 0.25 < waited[0] < 2.0
     with cost.small_request():
         assert cost.give_way(0.2) == pytest.approx(0.2, abs=0.1), "bounded: a long job is never starved"
+
+
+def test_a_long_job_runs_in_chunks_of_about_a_second(monkeypatch):
+    model = load_model("digits", pretrained=False)
+    ink = np.full((28, 28), 255, np.uint8)
+    ink[6:22, 12:16] = 0
+    x = model.preprocess(Image.fromarray(ink))
+    calls = {}
+    for speed in ("0.01", "20"):        # a fast machine: one chunk; a slow one: a chunk per ~second of work
+        monkeypatch.setenv("EXPLORER_SECONDS_PER_GMAC", speed)
+        reports = []
+        first = attribution.attribute_input(model, x, "integrated_gradients", 3, n_steps=64, progress=reports.append)
+        calls[speed] = len(reports)
+        assert first.input_map.shape == (28, 28)
+    per_picture = cost.pass_seconds(REGISTRY["digits"].gmacs)
+    assert calls["20"] - calls["0.01"] >= 64 // int(cost.CHUNK_SECONDS / per_picture) - 1, calls
