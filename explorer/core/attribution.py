@@ -358,6 +358,8 @@ def _check_seconds(model: LoadedModel, method: str, options: dict, size: tuple[i
         return
     argument, change = _CHANGE.get(method, ("method", "pick a smaller model"))
     passes = METHODS[method].passes(options, size)
+    if passes > budgets.current().model_passes:
+        return           # the method refuses it first, naming the passes (budgets.check_model_passes)
     cost.check(f"{argument}: {METHODS[method].title} ({passes:,} pictures)", model.name, passes, change,
                backward=method != "occlusion")
 

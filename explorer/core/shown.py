@@ -16,7 +16,7 @@ LONG_DIGITS = 15
 
 _QUOTED = re.compile(r"'[^']{%d,}'|\"[^\"]{%d,}\"" % (MOST, MOST))
 _DIGITS = re.compile(r"(?<![\w.])-?\d{%d,}(?:\.\d+)?(?:e[+-]?\d+)?(?![\w])" % (LONG_DIGITS + 1,))
-_UNBROKEN = re.compile(r"\S{%d,}" % (MOST + 1,))
+_UNBROKEN = re.compile(r"\S{%d,}" % (MOST + 2,))       # a cut value (MOST and "…") is left as it is
 
 
 def cut(text: str, most: int = MOST) -> str:
