@@ -36,6 +36,9 @@ GONE_AFTER = 5.0              # seconds without anyone reading a session's strea
 SMALL_EVENTS = ("slide", "layers")
 SMALL_PREFIXES = ("kernel_", "layers_")
 NOT_SMALL = ("kernel_gif", "kernel_play", "kernel_tick")        # a GIF of up to 400 frames; the animation's own lane
+SMALL_SHARE = 8               # small requests per visitor waiting at once (a page sends a few; a flood, hundreds)
+SMALL_MESSAGE = ("queue: you have many requests waiting already; wait for their answers, then ask again. "
+                 "Others are being served meanwhile.")
 SHARE_MESSAGE = ("queue: you already have a long computation running and one waiting; wait for one of them to "
                  "finish (or press Cancel), then ask again. Others are being served meanwhile.")
 
@@ -68,24 +71,31 @@ def visitor_of(event: queueing.Event) -> set:
     return who
 
 
+def jobs_of(queue: queueing.Queue, who: set, lanes: tuple, leaving_out=None, running: bool = True) -> int:
+    """The visitor's jobs in these lanes, waiting (and running, when `running`)."""
+    waiting = [event for lane in lanes if lane in queue.event_queue_per_concurrency_id
+               for event in queue.event_queue_per_concurrency_id[lane].queue]
+    busy = [event for job in list(queue.active_jobs) if job for event in job
+            if running and event.concurrency_id in lanes and event.alive]
+    return sum(1 for event in waiting + busy if event is not leaving_out and visitor_of(event) & who)
+
+
 def heavy_jobs_of(queue: queueing.Queue, who: set, leaving_out=None) -> int:
     """The visitor's heavy jobs, waiting and running."""
-    waiting = [event for lane in HEAVY if lane in queue.event_queue_per_concurrency_id
-               for event in queue.event_queue_per_concurrency_id[lane].queue]
-    running = [event for job in list(queue.active_jobs) if job for event in job
-               if event.concurrency_id in HEAVY and event.alive]
-    return sum(1 for event in waiting + running if event is not leaving_out and visitor_of(event) & who)
+    return jobs_of(queue, who, HEAVY, leaving_out)
 
 
-def _refuse(*args, **kwargs):
-    raise gr.Error(SHARE_MESSAGE, title="One at a time", print_exception=False)
+def _refuser(message: str):
+    def refuse(*args, **kwargs):
+        raise gr.Error(message, title="One at a time", print_exception=False)
+    return refuse
 
 
-@functools.lru_cache(maxsize=512)
-def _refusing(fn):      # registered in STORES below
-    """The event's function, answering with SHARE_MESSAGE instead of running (one copy per event)."""
+@functools.lru_cache(maxsize=1024)
+def _refusing(fn, message: str = SHARE_MESSAGE):      # registered in STORES below
+    """The event's function, answering with `message` instead of running (one copy per event and message)."""
     refusal = copy.copy(fn)
-    refusal.fn, refusal.preprocess, refusal.postprocess, refusal.validator = _refuse, False, False, None
+    refusal.fn, refusal.preprocess, refusal.postprocess, refusal.validator = _refuser(message), False, False, None
     refusal.concurrency_id, refusal.concurrency_limit = REFUSED, None
     return refusal
 
@@ -149,7 +159,10 @@ async def push(self, body, request, username):
     if event is None or event.fn.concurrency_id != event.concurrency_id:
         return success, event_id, state
     lane = lane_of(event.fn.api_name, event.concurrency_id, getattr(body, "data", None))
-    if lane == SMALL:
+    if lane == SMALL and jobs_of(self, visitor_of(event), (SMALL,), event, running=False) >= SMALL_SHARE:
+        event.fn = _refusing(event.fn, SMALL_MESSAGE)
+        _move(self, event, REFUSED, None)
+    elif lane == SMALL:
         _move(self, event, SMALL, SMALL_LIMIT)
     elif event.concurrency_id in HEAVY and heavy_jobs_of(self, visitor_of(event), event) >= SHARE:
         event.fn = _refusing(event.fn)

@@ -6,6 +6,7 @@ import time
 import gradio as gr
 import httpx
 import pytest
+from gradio import queueing
 from gradio_client import Client
 
 from explorer.ui import gradio_patches, lanes
@@ -25,6 +26,11 @@ def slide(text: str) -> str:
     return f"slid {text}"
 
 
+def layers(text: str) -> str:
+    time.sleep(0.2)
+    return f"slid {text}"
+
+
 @pytest.fixture(scope="module")
 def url():
     gradio_patches.apply()
@@ -32,6 +38,7 @@ def url():
         box, out = gr.Textbox(), gr.Textbox()
         gr.Button().click(heavy, box, out, api_name="attribute", **MODEL_QUEUE)
         gr.Button().click(slide, box, out, api_name="slide", **MODEL_QUEUE)
+        gr.Button().click(layers, box, out, api_name="layers")       # a small lane event that takes a while
 
     demo.queue(default_concurrency_limit=2, max_size=64)
     _, address, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
@@ -51,11 +58,11 @@ def test_the_lanes_sort_by_endpoint_and_by_model():
 
 
 def test_a_small_request_does_not_wait_behind_heavy_ones(url):
-    clients = [Client(url, verbose=False) for _ in range(3)]
-    jobs = [c.submit("x", api_name="/attribute") for c in clients]
+    clients = [Client(url, verbose=False) for _ in range(4)]
+    jobs = [c.submit("x", api_name="/attribute") for c in clients[:3]]
     time.sleep(0.3)
     start = time.monotonic()
-    assert Client(url, verbose=False).predict("m", api_name="/slide") == "slid m"
+    assert clients[3].predict("m", api_name="/slide") == "slid m"
     waited = time.monotonic() - start
     assert waited < 1.0, f"the slide waited {waited:.1f} s behind {len(jobs)} heavy jobs"
     assert [job.result() for job in jobs] == ["heavy x"] * 3
@@ -107,3 +114,37 @@ def test_gone_needs_the_grace_time_and_an_unread_stream():
     assert not lanes.gone(queue, event, now=100.0 + lanes.GONE_AFTER), "read a moment ago"
     messages.readers = 1
     assert not lanes.gone(queue, event, now=1000.0), "a reader is waiting on the stream now"
+
+
+def test_a_flood_of_small_requests_from_one_visitor_is_bounded(url):
+    mine, other = Client(url, verbose=False), Client(url, verbose=False)
+
+    jobs = [mine.submit(f"s{i}", api_name="/layers") for i in range(40)]
+    outcomes = []
+    for job in jobs:
+        try:
+            outcomes.append(job.result())
+        except Exception as error:          # noqa: BLE001
+            outcomes.append(str(error))
+    answered = [o for o in outcomes if o.startswith("slid ")]
+    refused = [o for o in outcomes if "many requests waiting" in o]
+    assert len(answered) + len(refused) == 40 and answered, outcomes[:3]
+    assert len(answered) <= lanes.SMALL_SHARE + lanes.SMALL_LIMIT + 4 and len(refused) >= 20, (len(answered), refused[:1])
+    assert other.predict("o", api_name="/slide") == "slid o", "another visitor is still served"
+
+
+class _Event:
+    def __init__(self, session, forwarded=None, lane="model"):
+        self.session_hash, self.concurrency_id, self.alive = session, lane, True
+        self.request = type("R", (), {"headers": {"x-forwarded-for": forwarded} if forwarded else {}})()
+
+
+def test_a_visitor_is_their_session_and_the_address_the_proxy_gives():
+    queue = type("Q", (), {})()
+    waiting = queueing.EventQueue("model", 1)
+    waiting.queue = [_Event("a", "198.51.100.4, 10.0.0.1"), _Event("b", "198.51.100.4")]
+    queue.event_queue_per_concurrency_id, queue.active_jobs = {"model": waiting}, [None]
+    newcomer = _Event("c", "198.51.100.4")
+    assert lanes.visitor_of(newcomer) == {("session", "c"), ("address", "198.51.100.4")}
+    assert lanes.heavy_jobs_of(queue, lanes.visitor_of(newcomer)) == 2, "another tab from the same address"
+    assert lanes.heavy_jobs_of(queue, lanes.visitor_of(_Event("d"))) == 0, "no address given: the session alone"
