@@ -395,6 +395,7 @@ def compare(names, runs: int = 3, warmup: int = 1) -> list[Comparison]:
                      f"{passes} passes through each", "compare fewer or smaller models at once")
     result = []
     for name in names:
+        cost.give_way()          # between two models a small request goes first
         size = model_input_size(name)
         meta = _meta_model(name).module
         macs = _macs_named(name, size)
