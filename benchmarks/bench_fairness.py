@@ -200,9 +200,11 @@ def _ratio(a: float, b: float) -> float | None:
 def record_idle(record: Record, floor: Outcomes) -> dict[str, float]:
     floors = {}
     for label in ("slide", "digit predict"):
-        floors[label] = p95(floor.times.get(label, []))
-        record.measure(f"idle app: {label} p95", floors[label] * 1000, "ms", note="the floor")
-        print(f"idle: {label} p95 {floors[label] * 1000:.0f} ms ({len(floor.times.get(label, []))} requests)")
+        times = floor.times.get(label, [])
+        floors[label] = p95(times)
+        median = statistics.median(times) if times else float("nan")
+        record.measure(f"idle app: {label} p95", floors[label] * 1000, "ms", note=f"the floor; median {median * 1000:.0f} ms")
+        print(f"idle: {label} p95 {floors[label] * 1000:.0f} ms, median {median * 1000:.0f} ms ({len(times)} requests)")
     return floors
 
 
