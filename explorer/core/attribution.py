@@ -346,24 +346,6 @@ class Attribution:
     options: dict = field(default_factory=dict)
 
 
-_CHANGE = {"integrated_gradients": ("n_steps", "use fewer steps or a smaller model"),
-           "smoothgrad": ("nt_samples", "use fewer noisy copies or a smaller model"),
-           "occlusion": ("stride", "use a larger stride or window, or a smaller model")}
-
-
-def _check_seconds(model: LoadedModel, method: str, options: dict, size: tuple[int, int]) -> None:
-    """The request's seconds at this machine's speed, before any pass (explorer.core.cost); a module
-    that is not a registered model (a library user's own) has no cost on record and is not refused."""
-    if model.name not in REGISTRY:
-        return
-    argument, change = _CHANGE.get(method, ("method", "pick a smaller model"))
-    passes = METHODS[method].passes(options, size)
-    if passes > budgets.current().model_passes:
-        return           # the method refuses it first, naming the passes (budgets.check_model_passes)
-    cost.check(f"{argument}: {METHODS[method].title} ({passes:,} pictures)", model.name, passes, change,
-               backward=method != "occlusion")
-
-
 def attribute_input(model: LoadedModel, x: torch.Tensor, method: str, target=None, *,
                     progress: Progress | None = None, **options) -> Attribution:
     """The attribution on the model's input tensor x (1, C, h, w), channels summed: an (h, w) map.
@@ -380,7 +362,7 @@ def attribute_input(model: LoadedModel, x: torch.Tensor, method: str, target=Non
     target = resolve_target(model, target)
     layer_name, layer = _layer(model, options.get("layer")) if spec.uses_layer else (None, None)
     run_options = {k: v for k, v in options.items() if k != "layer"}
-    _check_seconds(model, method, run_options, tuple(x.shape[-2:]))
+    cost.check_method(model.name, method, spec.title, spec.passes(run_options, tuple(x.shape[-2:])))
     x = x.detach().clone()
     with model.lock, torch.enable_grad():
         if target is None:

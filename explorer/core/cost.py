@@ -23,7 +23,7 @@ from contextlib import contextmanager
 
 import torch
 
-from explorer.core import settings
+from explorer.core import budgets, settings
 from explorer.core.budgets import OverBudget
 from explorer.core.state import STORES
 
@@ -106,6 +106,23 @@ def check(what: str, model_name: str, passes: float, change: str, backward: bool
     seconds = estimate(model_name, passes, backward)
     title = REGISTRY[model_name].title if model_name in REGISTRY else "this model"
     return refuse_over(what, seconds, f"{int(passes):,} passes through {title}", change)
+
+
+_CHANGE = {"integrated_gradients": ("n_steps", "use fewer steps or a smaller model"),   # explorer.core.attribution
+           "smoothgrad": ("nt_samples", "use fewer noisy copies or a smaller model"),
+           "occlusion": ("stride", "use a larger stride or window, or a smaller model")}
+
+
+def check_method(model_name: str, method: str, title: str, passes: int) -> None:
+    """An attribution method's seconds, before any pass (occlusion's passes are forward only). A module
+    that is not a registered model (a library user's own) has no cost on record and is not refused; past
+    the passes budget the method itself refuses first, naming the passes (budgets.check_model_passes)."""
+    from explorer.core.registry import REGISTRY
+
+    if model_name not in REGISTRY or passes > budgets.current().model_passes:
+        return
+    argument, change = _CHANGE.get(method, ("method", "pick a smaller model"))
+    check(f"{argument}: {title} ({passes:,} pictures)", model_name, passes, change, backward=method != "occlusion")
 
 
 def refuse_over(what: str, seconds: float, made_of: str, change: str) -> float:
