@@ -11,6 +11,8 @@ request is sorted when it joins (Queue.push, patched by `apply`):
 - **heavy** (HEAVY lanes): everything else that runs a model. A visitor (the browser session, and the
   address the Space's proxy gives in X-Forwarded-For) has at most one heavy job running and one
   waiting (SHARE); one more is answered at once, in words (lane REFUSED, never queued behind anyone).
+- A page event (not a public endpoint) replaces the same session's older waiting calls of that event:
+  the page needs only the latest answer, and a sketch or a typed number sends many (`supersede`).
 - A heavy job whose caller is gone (nobody has read its session's event stream for GONE_AFTER seconds,
   or ever) is dropped when its turn comes, instead of holding the queue.
 Stage changes read cached activations in events of their own (Gradio's default: one queue per event)."""
@@ -23,6 +25,7 @@ import time
 
 import gradio as gr
 from gradio import queueing
+from gradio.server_messages import ProcessCompletedMessage
 
 from explorer.core.registry import REGISTRY
 from explorer.core.state import STORES
@@ -103,6 +106,22 @@ def _refusing(fn, message: str = SHARE_MESSAGE):      # registered in STORES bel
 STORES.register("lanes.refusals", _refusing, "each event's function answering a visitor past their share")
 
 
+def supersede(queue: queueing.Queue, event: queueing.Event) -> int:
+    """A page event (not a public endpoint) makes the same session's older waiting calls of the same event
+    obsolete (a sketch stroke after stroke, a number typed digit by digit): they leave the queue, answered
+    as Gradio's Cancel answers them (completed, nothing changed). Returns how many went."""
+    gone_ = 0
+    for lane in (SMALL, *HEAVY):
+        waiting = queue.event_queue_per_concurrency_id.get(lane)
+        for old in list(waiting.queue) if waiting is not None else []:
+            if old is not event and old.session_hash == event.session_hash and old.fn._id == event.fn._id:
+                waiting.queue.remove(old)
+                queue.event_ids_to_events.pop(old._id, None)
+                queue.send_message(old, ProcessCompletedMessage(output={}, success=True))
+                gone_ += 1
+    return gone_
+
+
 def _lane(queue: queueing.Queue, lane: str, limit: int | None) -> queueing.EventQueue:
     if lane not in queue.event_queue_per_concurrency_id:
         queue.event_queue_per_concurrency_id[lane] = queueing.EventQueue(lane, limit)
@@ -159,6 +178,8 @@ async def push(self, body, request, username):
     if event is None or event.fn.concurrency_id != event.concurrency_id:
         return success, event_id, state
     lane = lane_of(event.fn.api_name, event.concurrency_id, getattr(body, "data", None))
+    if getattr(event.fn, "api_visibility", "public") != "public":
+        supersede(self, event)
     if lane == SMALL and jobs_of(self, visitor_of(event), (SMALL,), event, running=False) >= SMALL_SHARE:
         event.fn = _refusing(event.fn, SMALL_MESSAGE)
         _move(self, event, REFUSED, None)

@@ -148,3 +148,25 @@ def test_a_visitor_is_their_session_and_the_address_the_proxy_gives():
     assert lanes.visitor_of(newcomer) == {("session", "c"), ("address", "198.51.100.4")}
     assert lanes.heavy_jobs_of(queue, lanes.visitor_of(newcomer)) == 2, "another tab from the same address"
     assert lanes.heavy_jobs_of(queue, lanes.visitor_of(_Event("d"))) == 0, "no address given: the session alone"
+
+
+def test_a_page_event_replaces_its_session_s_older_waiting_calls():
+    sent = []
+    queue = type("Q", (), {})()
+    queue.event_ids_to_events, queue.send_message = {}, lambda event, message: sent.append((event, message))
+    stroke = type("F", (), {"_id": 7})()
+    other_fn = type("F", (), {"_id": 8})()
+
+    def event(session, fn, name):
+        e = _Event(session)
+        e.fn, e._id = fn, name
+        queue.event_ids_to_events[name] = e
+        return e
+    older, theirs, different = event("s", stroke, "1"), event("t", stroke, "2"), event("s", other_fn, "3")
+    newest = event("s", stroke, "4")
+    waiting = queueing.EventQueue("model", 1)
+    waiting.queue = [older, theirs, different, newest]
+    queue.event_queue_per_concurrency_id = {"model": waiting}
+    assert lanes.supersede(queue, newest) == 1
+    assert waiting.queue == [theirs, different, newest], "only the same session's older call of that event goes"
+    assert [(e, m.success) for e, m in sent] == [(older, True)], "it is answered as Cancel answers it"
