@@ -15,6 +15,7 @@ running, up to GIVE_WAY_SECONDS, so the two cores are the small request's for th
 """
 from __future__ import annotations
 
+import contextvars
 import functools
 import os
 import threading
@@ -139,6 +140,7 @@ def refuse_over(what: str, seconds: float, made_of: str, change: str) -> float:
 
 _small = threading.Condition()
 _small_running = 0
+_in_small = contextvars.ContextVar("in_small_request", default=False)   # seen by the request's worker thread
 
 
 @contextmanager
@@ -147,9 +149,11 @@ def small_request():
     global _small_running
     with _small:
         _small_running += 1
+    mine = _in_small.set(True)
     try:
         yield
     finally:
+        _in_small.reset(mine)
         with _small:
             _small_running -= 1
             _small.notify_all()
@@ -161,7 +165,10 @@ def small_running() -> int:
 
 def give_way(most: float = GIVE_WAY_SECONDS) -> float:
     """Called by a long job between two chunks: waits while small requests run, at most `most` seconds.
-    Returns the seconds waited (0.0 when none ran: the usual case costs one lock)."""
+    Returns the seconds waited (0.0 when none ran: the usual case costs one lock). A small request's own
+    chunks (a digit-model drawing) never wait: it would wait for itself."""
+    if _in_small.get():
+        return 0.0
     start = time.monotonic()
     with _small:
         _small.wait_for(lambda: _small_running == 0, timeout=most)
