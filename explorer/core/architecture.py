@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from explorer.core import budgets, nets
+from explorer.core import budgets, cost, nets
 from explorer.core.architecture_fit import misfit_error
 from explorer.core.models import load_model
 from explorer.core.registry import IMAGENET, REGISTRY, find
@@ -399,8 +399,12 @@ def compare(names, runs: int = 3, warmup: int = 1) -> list[Comparison]:
             _unknown(name)
     if not 1 <= int(runs) <= 50:
         raise ValueError(f"runs: between 1 and 50 timed runs, got {runs}")
+    passes = int(runs) + int(warmup)
+    cost.refuse_over(f"models: comparing {len(names)} models", sum(cost.estimate(n, passes, False) for n in names),
+                     f"{passes} passes through each", "compare fewer or smaller models at once")
     result = []
     for name in names:
+        cost.give_way()          # between two models a small request goes first
         size = model_input_size(name)
         meta = _meta_model(name).module
         macs = _macs_named(name, size)

@@ -27,7 +27,7 @@ from captum.attr import (
 from PIL import Image
 from torch import nn
 
-from explorer.core import budgets
+from explorer.core import budgets, cost
 from explorer.core.budgets import echo
 from explorer.core.guided_check import guided_backprop_check, registered_verdict
 from explorer.core.hooks import hooked
@@ -89,9 +89,11 @@ def _smoothgrad(net, x, target, layer, options):
 
 def _chunk(net, options: dict, name: str, default: int, pictures: int) -> int:
     """Pictures per pass: the caller's `name` option (else `default`), at most the `pictures` there are and
-    what fits the memory budget (Captum then runs the batch in chunks of this size; the result is the same)."""
+    what fits the memory budget (Captum then runs the batch in chunks of this size; the result is the same),
+    and for a registered model about cost.CHUNK_SECONDS of work: between two chunks a small request goes first."""
     wanted = _int_option(options, name, default, 1, 512)
-    return budgets.chunk(picture_bytes(net.inner, net.sample), min(wanted, pictures))
+    fits = budgets.chunk(picture_bytes(net.inner, net.sample), min(wanted, pictures))
+    return min(fits, max(1, int(cost.CHUNK_SECONDS / net.seconds_per_picture))) if net.seconds_per_picture else fits
 
 
 _picture_bytes: "weakref.WeakKeyDictionary[nn.Module, dict]" = STORES.register(
@@ -327,6 +329,7 @@ class _Counted(nn.Module):
         self.sample = sample                 # the picture attributed: sizes the memory of a pass
         self.progress = progress
         self.done, self.total = 0, 1
+        self.seconds_per_picture = 0.0       # a registered model's estimate (explorer.core.cost): sizes chunks
 
     def expect(self, total: int) -> None:
         self.total = max(1, total)
@@ -365,12 +368,15 @@ def attribute_input(model: LoadedModel, x: torch.Tensor, method: str, target=Non
     target = resolve_target(model, target)
     layer_name, layer = _layer(model, options.get("layer")) if spec.uses_layer else (None, None)
     run_options = {k: v for k, v in options.items() if k != "layer"}
+    cost.check_method(model.name, method, spec.title, spec.passes(run_options, tuple(x.shape[-2:])))
     x = x.detach().clone()
     with model.lock, torch.enable_grad():
         if target is None:
             with torch.no_grad():
                 target = int(model.module(x).argmax(dim=-1)[0])
         net = _Counted(model.module, progress, x)
+        if _priced(model.name):
+            net.seconds_per_picture = cost.pass_seconds(cost.model_gmacs(model.name), method != "occlusion")
         result = spec.run(net, x.requires_grad_(), target, layer, run_options)
         if progress is not None:
             progress(1.0)
@@ -379,6 +385,15 @@ def attribute_input(model: LoadedModel, x: torch.Tensor, method: str, target=Non
         del net, result
         release_memory(collect=True)
     return Attribution(method, target, model.labels[target], heat, layer_name, run_options)
+
+
+def _priced(name: str) -> bool:
+    """Whether the model's multiply-accumulates are known (registered, or a timm model typed by name)."""
+    try:
+        find(name)
+    except ValueError:
+        return False
+    return True
 
 
 def map_on_picture(model: LoadedModel, image: Image.Image, heat: np.ndarray) -> np.ndarray:

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 
 from explorer.core.receptive_field import adaptive_windows, pair
+from explorer.core.shown import number as shown_number
+from explorer.core.shown import whole_number
 from explorer.core.sliding import MAX_SIDE
 from explorer.core.stages import Stage, layer_input, stage_index
 from explorer.core.unit_steps import After
@@ -100,14 +102,9 @@ class Unit:
 # --- finding the unit -------------------------------------------------------------------------
 
 def _index(value, name: str, size: int, what: str) -> int:
-    try:
-        number = int(value)
-        if number != float(value):
-            raise ValueError
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: {str(value)[:40]!r} is not a whole number") from None
+    number = whole_number(value, name)
     if not 0 <= number < size:
-        raise ValueError(f"{name}: {number} is outside the map; {what} 0 to {size - 1}")
+        raise ValueError(f"{name}: {shown_number(number)} is outside the map; {what} 0 to {size - 1}")
     return number
 
 

@@ -24,6 +24,7 @@ import os
 from dataclasses import dataclass
 
 from explorer.core import settings
+from explorer.core.shown import shown
 
 MB = settings.MB
 
@@ -118,7 +119,7 @@ def check_compare(models: int, budget: Budget | None = None) -> None:
 def check_visualize_steps(steps: int | float, most: int) -> None:
     """Feature visualisation: `most` is the model and stage's default number of steps on this machine."""
     if float(steps) > most:
-        raise OverBudget(f"steps: {int(steps)} is more than this model and stage take here: at most {most} "
+        raise OverBudget(f"steps: {shown(steps)} is more than this model and stage take here: at most {most} "
                          "(each step is one forward and one backward pass)")
 
 
@@ -130,7 +131,7 @@ def chunk(per_picture_bytes: int, wanted: int, budget: Budget | None = None) -> 
 
 
 def echo(value, most: int = 40) -> str:
-    """A value as a message may repeat it: its repr, cut to `most` characters (a visitor may send a
-    megabyte of text in one cell; the message names it, it does not return it)."""
-    text = repr(value)
-    return text if len(text) <= most else f"{text[:most]}… ({len(text):,} characters)"
+    """A value as a message may repeat it: a number as a number, anything else its repr cut to `most`
+    characters (a visitor may send a megabyte of text in one cell; the message names it, it does not
+    return it). explorer.core.shown.shown."""
+    return shown(value, most)

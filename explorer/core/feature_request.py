@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from explorer.core.feature_stages import StageRef, _stages, input_shape, stages_of
 from explorer.core.loaded_model import LoadedModel
+from explorer.core.shown import number, shown, whole_number
 from explorer.core.stages import stage_index
 
 OBJECTIVES = ("channel", "unit", "class")
@@ -28,30 +29,24 @@ class _Job:
 
 
 def _whole(value, name: str) -> int:
-    try:
-        number = int(value)
-        if isinstance(value, bool) or number != float(value):
-            raise ValueError
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"{name}: {str(value)[:40]!r} is not a whole number") from None
-    return number
+    return whole_number(value, name)      # exact: the seed's stated range reaches 2**63 - 1
 
 
 def _target(model: LoadedModel, stage, channel, objective: str) -> tuple[StageRef | None, str, int | None, int]:
     """(stage ref, stage name, stage index, channel) for an objective; checks stage and channel."""
     if objective not in OBJECTIVES:
-        raise ValueError(f"objective: unknown {str(objective)[:40]!r}; choose one of {', '.join(OBJECTIVES)}")
+        raise ValueError(f"objective: unknown {shown(objective)}; choose one of {', '.join(OBJECTIVES)}")
     channel = _whole(channel, "channel")
     if objective == "class":
         if not 0 <= channel < len(model.labels):
-            raise ValueError(f"channel: class {channel} does not exist; with objective 'class' the channel is a "
+            raise ValueError(f"channel: class {number(channel)} does not exist; with objective 'class' the channel is a "
                              f"class index, 0 to {len(model.labels) - 1}")
         return None, "logits", None, channel
     refs = stages_of(model)
     index = stage_index([ref.name for ref in refs], stage)
     ref = refs[index]
     if not 0 <= channel < ref.channels:
-        raise ValueError(f"channel: {channel} does not exist; this stage has channels 0 to {ref.channels - 1}")
+        raise ValueError(f"channel: {number(channel)} does not exist; this stage has channels 0 to {ref.channels - 1}")
     return ref, ref.name, index, channel
 
 
@@ -66,10 +61,10 @@ def _job(model: LoadedModel, stage, channel, objective, size, steps, seed) -> _J
                          f"the model's own {side}")
     steps = _default_steps(model, ref, size) if steps is None else _whole(steps, "steps")
     if not 1 <= steps <= MAX_STEPS:
-        raise ValueError(f"steps: {steps} is out of range; give 1 to {MAX_STEPS}, or None for the default")
+        raise ValueError(f"steps: {number(steps)} is out of range; give 1 to {MAX_STEPS}, or None for the default")
     seed = _whole(seed, "seed")
     if not 0 <= seed < 2 ** 63:
-        raise ValueError(f"seed: {seed} is out of range; give 0 to {2 ** 63 - 1}")
+        raise ValueError(f"seed: {number(seed)} is out of range; give 0 to {2 ** 63 - 1}")
     return _Job(ref, name, index, channel, objective, size, steps, seed)
 
 

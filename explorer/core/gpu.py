@@ -9,20 +9,22 @@ not installed, `gpu` does the same itself.
 
 The estimate: SLOT_BASE_SECONDS for attaching the GPU, plus SAFETY times the compute: per image-pass
 (one forward and backward of one picture) a fixed launch overhead and the model's multiply-accumulates
-at a modest throughput (none of this was measured on a ZeroGPU slot), clamped to [MIN_SLOT, MAX_SLOT].
+at a modest throughput (none of this was measured on a ZeroGPU slot), clamped to [MIN_SLOT, the request
+time budget EXPLORER_REQUEST_SECONDS] (explorer.core.cost; MAX_SLOT is its default).
 """
 import importlib.util
 import math
 from contextlib import contextmanager
 from typing import Callable
 
+from explorer.core import cost
 from explorer.core.state import STORES
 
 SLOT_BASE_SECONDS = 3.0
 PASS_OVERHEAD_SECONDS = 0.005    # Python and kernel launches of one pass of a ~100-layer model
 SECONDS_PER_GMAC = 0.001         # 2 TFLOP/s: a one-picture pass keeps a GPU far from its peak
 SAFETY = 2.0
-MIN_SLOT, MAX_SLOT = 5, 120
+MIN_SLOT, MAX_SLOT = 5, 60     # MAX_SLOT: EXPLORER_REQUEST_SECONDS' default; the slot never exceeds the budget
 
 
 def _spaces_gpu() -> Callable | None:
@@ -44,22 +46,17 @@ def gpu(fn: Callable | None = None, *, duration: int | Callable | None = None):
 
 
 def model_gmacs(model_name: str) -> float:
-    """Billions of multiply-accumulates of one forward pass at the model's input size (registry entry);
-    an unknown name (refused later, with a message) is sized as the largest model."""
-    from explorer.core.registry import REGISTRY, find
-
-    try:
-        entry = find(model_name)
-    except ValueError:
-        entry = None
-    return entry.gmacs if entry is not None else max(e.gmacs for e in REGISTRY.values())
+    """Billions of multiply-accumulates of one forward pass (explorer.core.cost.model_gmacs)."""
+    return cost.model_gmacs(model_name)
 
 
 def slot_seconds(model_name: str, passes: float = 1.0) -> int:
     """The GPU slot (seconds) a request of `passes` image-passes through the model reserves."""
     per_pass = PASS_OVERHEAD_SECONDS + SECONDS_PER_GMAC * model_gmacs(model_name)
     seconds = SLOT_BASE_SECONDS + SAFETY * max(1.0, passes) * per_pass
-    return int(min(MAX_SLOT, max(MIN_SLOT, math.ceil(seconds))))
+    from explorer.core.cost import budget_seconds  # a request's time budget is also its longest slot
+
+    return int(min(budget_seconds(), max(MIN_SLOT, math.ceil(seconds))))
 
 
 # On ZeroGPU a decorated function runs in another process and its arguments travel pickled, so a

@@ -18,8 +18,15 @@ its default; a bad value raises ValueError naming the variable, what is wrong an
 | EXPLORER_OWN_MODEL_MAX_MPARAMS | 100     | millions of parameters a timm model typed by name may have       |
 | EXPLORER_OWN_MODEL_MAX_SIDE | 512        | pixels of the longer side of such a model's input                |
 | EXPLORER_OWN_MODEL_UPLOAD_MB | 20        | megabytes of one .safetensors file uploaded in the page          |
+| EXPLORER_REQUEST_SECONDS    | 60         | estimated seconds of computing one request may take (cost.py);   |
+|                             |            | on ZeroGPU also the longest GPU slot                             |
+| EXPLORER_SECONDS_PER_GMAC   | (measured) | seconds per billion multiply-accumulates of a forward pass here  |
+| EXPLORER_UPLOAD_FILE_MB     | 20         | megabytes of one uploaded file                                   |
+| EXPLORER_UPLOAD_VISITOR_MB  | 100        | megabytes of uploads one visitor keeps in Gradio's cache         |
+| EXPLORER_UPLOAD_TOTAL_MB    | 512        | megabytes of uploads all visitors keep; past it the oldest go    |
 
 "(machine)": None here; explorer.core.budgets.for_machine sets it from the machine's memory and cores.
+"(measured)": None here; explorer.core.cost measures it once, with a few convolutions, at first use.
 """
 from __future__ import annotations
 
@@ -47,6 +54,11 @@ class Settings:
     own_model_params: int                   # your own model (explorer.core.timm_models): parameters,
     own_input_side: int                     # the longer side of its input in pixels,
     own_upload_bytes: int                   # and the bytes of its uploaded weights
+    request_seconds: int                    # estimated seconds one request may compute (explorer.core.cost)
+    seconds_per_gmac: float | None          # None: measured (explorer.core.cost.seconds_per_gmac)
+    upload_file_bytes: int                  # upload budgets (explorer.ui.upload_budget)
+    upload_visitor_bytes: int
+    upload_total_bytes: int
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,16 @@ def _every_older(name: str, text: str) -> tuple[int, int]:
     return every, older
 
 
+def _positive_number(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name}: give a number, not {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{name}: give a number more than 0, not {text!r}")
+    return value
+
+
 def _at_least_one(unit: int) -> Callable[[str, str], int]:
     def parse(name: str, text: str) -> int:
         try:
@@ -125,6 +147,18 @@ SETTINGS_TABLE: dict[str, Variable] = {
     "own_upload_bytes": Variable("EXPLORER_OWN_MODEL_UPLOAD_MB", "20", "megabytes of one .safetensors file of "
                                  "weights uploaded in the page (Gradio's max_file_size follows it above 20); "
                                  "a file given to explorer.load_model is not capped", _megabytes),
+    "request_seconds": Variable("EXPLORER_REQUEST_SECONDS", "60", "seconds of computing one request may take, "
+                                "estimated before it starts from the model's multiply-accumulates, the passes it "
+                                "needs and the speed measured here; on ZeroGPU also the longest GPU slot",
+                                _at_least_one(1)),
+    "seconds_per_gmac": Variable("EXPLORER_SECONDS_PER_GMAC", None, "seconds one forward pass takes per billion "
+                                 "multiply-accumulates here; unset: measured once with a few convolutions",
+                                 _positive_number),
+    "upload_file_bytes": Variable("EXPLORER_UPLOAD_FILE_MB", "20", "megabytes of one uploaded file", _megabytes),
+    "upload_visitor_bytes": Variable("EXPLORER_UPLOAD_VISITOR_MB", "100", "megabytes of uploads one visitor keeps "
+                                     "in Gradio's cache; past it their oldest upload goes", _megabytes),
+    "upload_total_bytes": Variable("EXPLORER_UPLOAD_TOTAL_MB", "512", "megabytes of uploads all visitors keep in "
+                                   "Gradio's cache; past it the oldest upload goes", _megabytes),
 }
 
 

@@ -16,6 +16,7 @@ from torch import nn
 
 from explorer.core.hooks import hooked
 from explorer.core.receptive_field import INPUT, Field
+from explorer.core.shown import shown
 from explorer.core.trace import Node, call_name, traced_pass
 from explorer.core.unit_steps import After, Call
 
@@ -92,15 +93,15 @@ def stage_index(names: list[str], stage) -> int:
     its name -> its index. ValueError, naming `stage` and the allowed range, for anything else."""
     if isinstance(stage, str) and not stage.strip().lstrip("-").isdigit():
         if stage not in names:
-            raise ValueError(f"stage: no stage is named {stage!r}; the stages are {names[0]!r} to {names[-1]!r} "
+            raise ValueError(f"stage: no stage is named {shown(stage)}; the stages are {names[0]!r} to {names[-1]!r} "
                              f"(as the Stages tab lists them), or a number from 0 to {len(names) - 1}")
         return names.index(stage)
     try:
         index = int(stage)
         if isinstance(stage, float) and index != stage:
             raise ValueError
-    except (TypeError, ValueError):
-        raise ValueError(f"stage: {stage!r} is neither a stage number nor a stage name") from None
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"stage: {shown(stage)} is neither a stage number nor a stage name") from None
     if not 0 <= index < len(names):
         raise ValueError(f"stage: {index} does not exist; this model has stages 0 to {len(names) - 1}")
     return index

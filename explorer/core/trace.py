@@ -57,9 +57,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
-from torch.utils.flop_counter import FlopCounterMode
 
 from explorer.core.hooks import hooked
+from explorer.core.mac_counter import mac_counter
 from explorer.core.receptive_field import INPUT, Field, field_after, pair
 from explorer.core.unit_steps import After, Call, StepRecorder, op_params
 
@@ -309,7 +309,7 @@ def traced_pass(model: nn.Module, x: torch.Tensor, follow=(), on_followed=None,
     its node complete but for `after` and `then` (known once the pass ends). `count_macs`: count
     multiply-accumulates with FlopCounterMode (it doubles the time of a pass on real data)."""
     tracer = _Tracer(model, follow, on_followed)
-    counter = FlopCounterMode(display=False) if count_macs else None
+    counter = mac_counter(model) if count_macs else None     # hooks this model only: no thread race
     with hooked(model.modules(), pre=tracer._pre, forward=tracer._post):
         tracer.start(x)
         with counter if counter is not None else contextlib.nullcontext(), tracer:
@@ -354,7 +354,7 @@ def total_macs(model: nn.Module, input_size: tuple[int, ...]) -> int:
     was_training = model.training
     model.eval()
     try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        with torch.no_grad(), mac_counter(model) as counter:
             model(probe_input(model, input_size))
         return int(counter.get_total_flops() // 2)
     finally:

@@ -8,8 +8,9 @@ import explorer.ui.gradio_patches as gradio_patches
 import explorer.ui.kernel_tab as kernel_tab
 import explorer.ui.saliency_tab as saliency_tab
 import explorer.ui.stages_tab as stages_tab
+from explorer.core import settings
 from explorer.core.memory import freeze_startup_objects, limit_allocator_arenas
-from explorer.core.settings import MB, delete_cache_setting, setting
+from explorer.core.settings import delete_cache_setting
 from explorer.core.state import STORES
 from explorer.core.warmup import start_background_warmup
 
@@ -23,9 +24,15 @@ def mcp_setting() -> bool:
     return text in ("1", "true", "yes", "on")
 
 
+def max_file_size() -> str:
+    """Gradio's max_file_size: the larger of EXPLORER_UPLOAD_FILE_MB and EXPLORER_OWN_MODEL_UPLOAD_MB (a
+    visitor's .safetensors weights); explorer.ui.upload_budget holds each file to its own cap."""
+    size = max(settings.setting("upload_file_bytes"), settings.setting("own_upload_bytes"))
+    return f"{size // settings.MB}mb" if size % settings.MB == 0 else f"{size}b"
+
+
 LAUNCH_OPTIONS = dict(
-    # pictures are checked by their headers; a visitor's weights may be larger (EXPLORER_OWN_MODEL_UPLOAD_MB)
-    max_file_size=f"{max(20, setting('own_upload_bytes') // MB)}mb",
+    max_file_size=max_file_size(),
     footer_links=["api", "gradio"],
     theme=gr.themes.Soft(),
     mcp_server=mcp_setting(),

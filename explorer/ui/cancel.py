@@ -9,6 +9,7 @@ from typing import Hashable
 import gradio as gr
 
 from explorer.core.attribution import Cancelled
+from explorer.core.cost import give_way
 from explorer.core.recent import Recent
 from explorer.core.state import STORES
 from explorer.ui.gradio_patches import abandoned
@@ -47,9 +48,11 @@ class Stop(Cancelled):
 
 def stopping_progress(progress, flag: threading.Event, label: str):
     """Reports progress between steps, and stops there when the flag is set (Cancel pressed, or nobody
-    waits for the result any more: a StopFlag), so the queue serves the next request."""
+    waits for the result any more: a StopFlag), so the queue serves the next request; there too it gives
+    way to the small requests running (explorer.core.cost.give_way)."""
     def report(fraction: float) -> None:
         if flag.is_set():
             raise Stop("cancelled")
+        give_way()          # between two chunks: a small request running now goes first
         progress(fraction, desc=label)
     return report

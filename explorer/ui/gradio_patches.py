@@ -20,8 +20,17 @@ modules get a `traceback` whose print_exc logs a visitor's mistake as one line (
 "explorer.requests") and prints every other exception in full, as before.
 
 4. After each request of the queues that run models (`MEMORY_QUEUES`), the memory it freed is handed
-back to the system (explorer.core.memory.release_memory): without it a long session stays at its peak."""
+back to the system (explorer.core.memory.release_memory): without it a long session stays at its peak.
+
+5. Requests are sorted into lanes when they join the queue, a visitor's share is kept, and a job whose
+caller is gone is dropped before it starts (explorer.ui.lanes); uploads are kept within byte budgets
+(explorer.ui.upload_budget).
+
+6. Every error message the page or the API gets, and every log line of a refused request, repeats at
+most 40 characters of any value, numbers as numbers (explorer.core.shown.capped); a request for an
+unknown session hash is one log line (OneLineForUnknownSessions)."""
 import asyncio
+import contextlib
 import io
 import logging
 import os
@@ -34,9 +43,13 @@ from pathlib import Path
 
 import gradio
 from gradio import processing_utils, queueing, route_utils, routes
+from gradio import utils as gradio_utils
 from gradio.exceptions import Error
 
+from explorer.core import cost
 from explorer.core.memory import release_memory
+from explorer.core.shown import capped
+from explorer.ui import lanes, upload_budget
 
 REQUEST_LOG = logging.getLogger("explorer.requests")
 MEMORY_QUEUES = ("model", "features")
@@ -116,9 +129,30 @@ def print_exc(limit=None, file=None, chain=True) -> None:
     if not refused_request(error):
         traceback.print_exc(limit=limit, file=file, chain=chain)
     elif isinstance(error, Error):
-        REQUEST_LOG.warning("refused: %s", " ".join(str(error.message).split()))
+        REQUEST_LOG.warning("refused: %s", capped(" ".join(str(error.message).split())))
     else:
-        REQUEST_LOG.warning("refused: %s: %s", type(error).__name__, " ".join(str(error).split()))
+        REQUEST_LOG.warning("refused: %s: %s", type(error).__name__, capped(" ".join(str(error).split())))
+
+
+def unknown_session(error: BaseException | None) -> bool:
+    """An event stream asked for a session the queue does not know (Gradio answers 404, then Starlette
+    logs a long traceback): in the exception or what caused it."""
+    seen = 0
+    while error is not None and seen < 8:
+        if getattr(error, "status_code", None) == 404 and type(error).__name__ == "HTTPException":
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
+
+
+class OneLineForUnknownSessions(logging.Filter):
+    """On uvicorn's error log: a request for an unknown session hash is one line, not a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and unknown_session(record.exc_info[1]):
+            record.msg, record.args = "refused: an event stream for an unknown session (HTTP 404)", ()
+            record.exc_info = record.exc_text = None
+        return True
 
 
 def _traceback_module() -> types.ModuleType:
@@ -129,13 +163,27 @@ def _traceback_module() -> types.ModuleType:
     return module
 
 
+GRADIOS_ERROR_PAYLOAD = gradio_utils.error_payload
+
+
+def error_payload(error, show_error: bool) -> dict:
+    """Gradio's error payload (what the page and the API get), its message with every echo cut."""
+    content = GRADIOS_ERROR_PAYLOAD(error, show_error)
+    if isinstance(content.get("error"), str):
+        content["error"] = capped(content["error"])
+    return content
+
+
 GRADIOS_PROCESS_EVENTS = queueing.Queue.process_events
 
 
 async def process_events(self, events, *args, **kwargs):
-    """Gradio's, then the memory the request freed handed back to the system."""
+    """Gradio's, then the memory the request freed handed back to the system. Before it, a heavy job
+    whose caller is gone is dropped, and a small one runs with right of way (explorer.ui.lanes)."""
+    small = lanes.before_start(self, events)
     try:
-        return await GRADIOS_PROCESS_EVENTS(self, events, *args, **kwargs)
+        with cost.small_request() if small else contextlib.nullcontext():
+            return await GRADIOS_PROCESS_EVENTS(self, events, *args, **kwargs)
     finally:
         if any(event.concurrency_id in MEMORY_QUEUES for event in events):
             await asyncio.to_thread(release_memory)
@@ -168,6 +216,12 @@ def _apply() -> None:
     route_utils.delete_files_created_by_app = delete_files_created_by_app
     queueing.traceback = routes.traceback = _traceback_module()
     queueing.Queue.process_events = process_events
+    queueing.error_payload = gradio_utils.error_payload = error_payload
+    uvicorn_errors = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, OneLineForUnknownSessions) for f in uvicorn_errors.filters):
+        uvicorn_errors.addFilter(OneLineForUnknownSessions())
+    lanes.apply()
+    upload_budget.apply()
     if not REQUEST_LOG.handlers:      # one line on stderr, like Gradio's own messages
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", "%H:%M:%S"))

@@ -7,6 +7,8 @@ import math
 
 import gradio as gr
 
+from explorer.core.shown import shown
+
 
 def _checked(name: str, payload, may_be_empty: bool):
     if payload is None:
@@ -14,9 +16,9 @@ def _checked(name: str, payload, may_be_empty: bool):
             return None
         raise gr.Error(f"{name}: no value was given", title="Cannot use this")
     if isinstance(payload, bool) or not isinstance(payload, (int, float)):
-        raise gr.Error(f"{name}: {payload!r} is not a number", title="Cannot use this")
+        raise gr.Error(f"{name}: {shown(payload)} is not a number; give a number", title="Cannot use this")
     if not math.isfinite(payload):
-        raise gr.Error(f"{name}: {payload!r} is not a finite number", title="Cannot use this")
+        raise gr.Error(f"{name}: {shown(payload)} is not a finite number; give a number", title="Cannot use this")
     return payload
 
 
@@ -43,3 +45,9 @@ class NumberInput(_NamesItself, gr.Number):
 
 class SliderInput(_NamesItself, gr.Slider):
     BLOCK_NAME, MAY_BE_EMPTY = "slider", False
+
+
+class Number(_NamesItself, gr.Number):
+    """A NumberInput that keeps gr.Number's name in the API's description (Gradio names a parameter's
+    component by its class): the public endpoints' parameters stay as they were (api_contract.json)."""
+    BLOCK_NAME, MAY_BE_EMPTY = "number", True

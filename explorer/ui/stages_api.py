@@ -6,9 +6,10 @@ from dataclasses import dataclass
 import gradio as gr
 
 from explorer.core.bridge import describe_unit, explain_unit
-from explorer.core.models import DEFAULT_MODEL
+from explorer.core.models import DEFAULT_MODEL, get_model
 from explorer.drawing import feature_maps as fm
 from explorer.drawing.unit_drawing import render_unit
+from explorer.ui.number_inputs import Number
 from explorer.ui.picture_input import MODEL_CHOICES
 from explorer.ui.predictions import as_label, top_five
 from explorer.ui.queues import MODEL_QUEUE
@@ -26,14 +27,23 @@ def predict_api(image, model_name):
         model_name: Which model looks at it: "efficientnet_lite0" (the default), "alexnet", "vgg16", "resnet18", "resnet50", "googlenet", "squeezenet1_1", "densenet121", "mobilenet_v2" or "mobilenet_v3_large" (ImageNet's 1000 classes, e.g. "espresso"); "digits" (the digits 0-9, for a drawing); "cnnnet" (a small untrained net, "fish" vs "cat", for teaching). A model that could not download its weights runs untrained and says so in the app.
 
     Returns:
-        A label: {"label": the top class, "confidences": [{"label": class, "confidence": probability from 0 to 1}, ...]}, the 5 classes most likely first.
+        A label: {"label": the top class, "confidences": [{"label": class, "confidence": probability from 0 to 1}, ...]}, the 5 classes most likely first. A model without trained weights marks each class "(untrained model)".
     """
     if image is None:
         raise gr.Error("image: none was given", title="Cannot use this")
     try:
-        return as_label(top_five(model_name or DEFAULT_MODEL, picture_image(image)))
+        label = as_label(top_five(model_name or DEFAULT_MODEL, picture_image(image)))
+        untrained = _untrained(model_name or DEFAULT_MODEL)
     except ValueError as error:
         raise user_error(error)
+    return {f"{name} ({untrained})": p for name, p in label.items()} if untrained else label
+
+
+def _untrained(model_name: str) -> str | None:
+    """"untrained model" when the model runs without trained weights (none could be had, or it has none
+    by design), for the API's answers to say so; else None."""
+    model, _ = get_model(model_name)
+    return None if model.pretrained else "untrained model"
 
 
 def stages_api(image, model_name):
@@ -46,13 +56,16 @@ def stages_api(image, model_name):
         model_name: The model: "efficientnet_lite0" (the default), "alexnet", "vgg16", "resnet18", "resnet50", "googlenet", "squeezenet1_1", "densenet121", "mobilenet_v2", "mobilenet_v3_large", "digits" (a small digit classifier for drawings) or "cnnnet" (a small untrained teaching net).
 
     Returns:
-        The stages, a list in the order the network runs them, each {"stage": position counting from 1, "name": the module's path in PyTorch such as "features.3" or "layer1.0.conv1" (a module run twice is "name (call 2)"), "kind": "conv" or "pool", "layer": the layer as PyTorch prints it, "input_shape" and "output_shape": [channels, height, width], "receptive_field": [height, width] of the input pixels one unit sees, "jump": [down, across] input pixels between neighbouring units}.
+        The stages, a list in the order the network runs them, each {"stage": position counting from 1, "name": the module's path in PyTorch such as "features.3" or "layer1.0.conv1" (a module run twice is "name (call 2)"), "kind": "conv" or "pool", "layer": the layer as PyTorch prints it, "input_shape" and "output_shape": [channels, height, width], "receptive_field": [height, width] of the input pixels one unit sees, "jump": [down, across] input pixels between neighbouring units}; with a model without trained weights each also has "model": "untrained model".
         A picture of the first stage's feature maps: its 16 strongest channels (by mean activation), each labelled with its rank and channel number.
     """
     if image is None:
         raise gr.Error("image: none was given", title="Cannot use this")
     inspection = cached_inspection(image, model_name or DEFAULT_MODEL)
-    return stages_summary(inspection), fm.render_grid(inspection.stages[0].activation).image
+    untrained = _untrained(model_name or DEFAULT_MODEL)
+    summary = [entry | {"model": untrained} for entry in stages_summary(inspection)] if untrained else \
+        stages_summary(inspection)
+    return summary, fm.render_grid(inspection.stages[0].activation).image
 
 
 def unit_api(image, model_name, stage, channel, row, col):
@@ -106,14 +119,14 @@ def api_layout() -> StagesApi:
         model = gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label="model")
         summary = gr.JSON(label="stages")
         predict, stages = gr.Button("predict"), gr.Button("stages")
-        unit_inputs = [gr.Textbox(label="stage")] + [gr.Number(label=name, precision=0)
+        unit_inputs = [gr.Textbox(label="stage")] + [Number(label=name, precision=0)
                                                       for name in ("channel", "row", "col")]
         unit_outputs = [gr.JSON(label="unit"), gr.Image(label="unit picture", format="png")]
         unit = gr.Button("unit")
         feature_inputs = [gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label="model"),
-                          gr.Textbox(label="stage"), gr.Number(label="channel", precision=0),
-                          gr.Textbox(value="channel", label="objective"), gr.Number(0, label="seed", precision=0),
-                          gr.Number(None, label="steps", precision=0)]
+                          gr.Textbox(label="stage"), Number(label="channel", precision=0),
+                          gr.Textbox(value="channel", label="objective"), Number(0, label="seed", precision=0),
+                          Number(None, label="steps", precision=0)]
         feature_outputs = [gr.Image(label="feature picture", format="png"), gr.JSON(label="feature")]
         visualize = gr.Button("visualize")
     return StagesApi(image, model, summary, predict, stages, unit_inputs, unit_outputs, unit, feature_inputs,

@@ -10,11 +10,15 @@ from explorer.core.settings import SETTINGS_TABLE, current, delete_cache_setting
 GOOD = {"EXPLORER_DEVICE": "cpu", "EXPLORER_MODEL_BUDGET_MB": "64", "EXPLORER_DELETE_CACHE": "20,60",
         "EXPLORER_REQUEST_MEMORY_MB": "300", "EXPLORER_MODEL_PASSES": "50", "EXPLORER_GIF_FRAMES": "7",
         "EXPLORER_GIF_FRAME_PIXELS": "1000", "EXPLORER_COMPARE_MODELS": "2", "EXPLORER_OWN_MODEL_MAX_MPARAMS": "5",
-        "EXPLORER_OWN_MODEL_MAX_SIDE": "300", "EXPLORER_OWN_MODEL_UPLOAD_MB": "10"}
+        "EXPLORER_OWN_MODEL_MAX_SIDE": "300", "EXPLORER_OWN_MODEL_UPLOAD_MB": "10",
+        "EXPLORER_REQUEST_SECONDS": "30", "EXPLORER_SECONDS_PER_GMAC": "0.05", "EXPLORER_UPLOAD_FILE_MB": "5",
+        "EXPLORER_UPLOAD_VISITOR_MB": "10", "EXPLORER_UPLOAD_TOTAL_MB": "40"}
 BAD = {"EXPLORER_DEVICE": "abacus", "EXPLORER_MODEL_BUDGET_MB": "lots", "EXPLORER_DELETE_CACHE": "20",
        "EXPLORER_REQUEST_MEMORY_MB": "0", "EXPLORER_MODEL_PASSES": "1.5", "EXPLORER_GIF_FRAMES": "-3",
        "EXPLORER_GIF_FRAME_PIXELS": "many", "EXPLORER_COMPARE_MODELS": "two", "EXPLORER_OWN_MODEL_MAX_MPARAMS": "0",
-       "EXPLORER_OWN_MODEL_MAX_SIDE": "big", "EXPLORER_OWN_MODEL_UPLOAD_MB": "-1"}
+       "EXPLORER_OWN_MODEL_MAX_SIDE": "big", "EXPLORER_OWN_MODEL_UPLOAD_MB": "-1",
+       "EXPLORER_REQUEST_SECONDS": "0", "EXPLORER_SECONDS_PER_GMAC": "nan", "EXPLORER_UPLOAD_FILE_MB": "-1",
+       "EXPLORER_UPLOAD_VISITOR_MB": "some", "EXPLORER_UPLOAD_TOTAL_MB": "0"}
 
 
 def test_the_table_names_every_setting_once_and_says_what_it_means():
@@ -30,7 +34,7 @@ def test_the_table_names_every_setting_once_and_says_what_it_means():
 def test_each_value_is_read_from_the_environment():
     read = current(GOOD)
     assert read == settings.Settings(torch.device("cpu"), 64 << 20, (20, 60), 300 << 20, 50, 7, 1000, 2, 5_000_000,
-                                     300, 10 << 20)
+                                     300, 10 << 20, 30, 0.05, 5 << 20, 10 << 20, 40 << 20)
 
 
 def test_unset_or_blank_takes_the_default():
