@@ -3,7 +3,7 @@
 const SVGNS = "http://www.w3.org/2000/svg";
 const root = element.querySelector(".kl");
 let d = null, k = 1, held = 1, playing = false, speed = 2, acc = 0, last = 0, raf = 0;
-let cells = {}, taps = [], outCells = [], prodCells = [], sumText = null, cur = null;
+let loads = 0, cells = {}, taps = [], outCells = [], prodCells = [], sumText = null, cur = null;
 
 function el(tag, attrs, parent, text) {
   const e = document.createElementNS(SVGNS, tag);
@@ -157,6 +157,8 @@ function load() {
   root.querySelector("[data-role=scrub]").max = d.steps.length;
   draw();
   held = d.start; show(d.start);
+  root.dataset.steps = d.steps.length;
+  root.dataset.loads = loads = loads + 1;     // tests wait for a new value by this count
 }
 load();
 watch("value", load);

@@ -46,8 +46,10 @@ TITLE = "Kernel"
 SETTINGS = tuple(SETTING_FIELDS.values())     # the settings controls' names, in SETTING_NAMES' order
 
 # Page-wide (the Architecture tab's "Other layers" panel uses .input-msg too). CodeMirror sizes its
-# line numbers from a line height it guessed (14 px) when it did not measure the 17 px lines: number 20
-# then sat 53 px above line 20. Each number takes its own line height instead; the hidden spacer none.
+# line numbers and fold arrows from a line height it guessed (14 px) when it did not measure the 17 px lines:
+# number 20 then sat 53 px above line 20. Each number takes its own line height instead; the hidden spacer
+# none. The fold arrows (placed by margins from the same guess) sat two lines off after line 10: a program
+# of 20-40 lines has nothing worth folding, so the fold gutter is not shown.
 # Long weights break inside their cell instead of pushing the last column out of the table.
 STYLE = """
 #kernel_style {display: none}
@@ -55,8 +57,9 @@ STYLE = """
              border-radius: 4px; font-size: 14px; margin: 4px 0}
 .kernel-stale {color: #7a2e0e; background: #fffaeb; border-left: 4px solid #f79009; padding: 6px 10px;
                border-radius: 4px; font-size: 14px}
-#kernel_code .cm-lineNumbers .cm-gutterElement {height: auto !important}
-#kernel_code .cm-lineNumbers .cm-gutterElement[style*="hidden"] {height: 0 !important}
+#kernel_code .cm-gutter .cm-gutterElement {height: auto !important}
+#kernel_code .cm-gutter .cm-gutterElement[style*="hidden"] {height: 0 !important}
+#kernel_code .cm-foldGutter {display: none !important}
 #kernel_buttons button {white-space: nowrap}
 #kernel_preset input {padding-right: 28px; text-overflow: ellipsis}
 #kernel_weights .cell-wrap {word-break: break-all; white-space: normal !important}
