@@ -26,7 +26,7 @@ CSS = """
                 color: #111827; font-size: 14px; cursor: pointer; white-space: nowrap}
 .kl-bar button.kl-primary {background: #ea580c; border-color: #ea580c; color: white; min-width: 96px}
 .kl-bar button.kl-primary[aria-pressed=true] {background: #c2410c; border-color: #9a3412}
-.kl-scrub {display: flex; gap: 6px; align-items: center; flex: 1 1 220px; font-size: 14px}
+.kl-scrub {display: flex; gap: 6px; align-items: center; flex: 1 1 220px; font-size: 14px; white-space: nowrap}
 .kl-scrub input {flex: 1}
 .kl-speed {display: flex; gap: 4px; align-items: center; font-size: 14px}
 .kl-legend {display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 13px; color: #374151; margin-top: 4px}

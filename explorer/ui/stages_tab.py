@@ -20,6 +20,7 @@ from explorer.ui.picture_input import HINT, PictureInput, build_picture_input
 from explorer.ui.queues import MODEL_QUEUE
 from explorer.ui.stages_api import StagesApi, api_layout, wire_api
 from explorer.ui.stages_features import FeatureRow, feature_row_layout, wire_feature_row
+from explorer.ui.stages_live import LiveRow, live_layout, wire_live
 from explorer.ui.stages_views import STAGE_VIEWS, UNIT_VIEWS, label_title
 
 TITLE = "Stages"
@@ -36,6 +37,7 @@ LARGE_HEADING = "**The channel, enlarged**, on its own colour scale (± its larg
 class StagesTab(Components):
     """The tab's components. Its events read and write them by these names (see `components`)."""
     picture_input: PictureInput     # its picture (the State of what was given last) and model: see components
+    live: LiveRow                   # the webcam streamed through the model (stages_live)
     note: gr.Markdown
     label_title: gr.Markdown
     label: gr.Label
@@ -96,11 +98,12 @@ def _picture_column() -> dict:
     """The picture, the model and its top-5 classes."""
     with gr.Column(scale=2, min_width=320):
         picture = build_picture_input("stages")
+        live = live_layout()
         note = gr.Markdown(visible=False, elem_id="stages-note")
         # the title in its own Markdown: a long model name wraps there instead of over the top class
         title = gr.Markdown(label_title(), elem_id="stages-label-title")
         label = gr.Label(num_top_classes=5, label="Top-5 predictions", show_label=False, elem_id="stages-label")
-    return dict(picture_input=picture, note=note, label_title=title, label=label)
+    return dict(picture_input=picture, live=live, note=note, label_title=title, label=label)
 
 
 def _stages_column() -> dict:
@@ -241,6 +244,7 @@ def wire(tab: StagesTab, kernel: KernelTab, tabs: gr.Tabs) -> None:
     wire_feature_row(tab.feature, {name: getattr(tab, name) for name in ("picture", "model", "stage", "channel")})
     _wire_channel(tab)
     _wire_play(tab)
+    wire_live(tab.live, tab.components() | {"photo": tab.picture_input.photo})
     wire_api(tab.api, tab.label, tab.grid)
 
 
