@@ -99,35 +99,37 @@ def _picture_column() -> dict:
     with gr.Column(scale=2, min_width=320):
         picture = build_picture_input("stages")
         live = live_layout()
-        note = gr.Markdown(visible=False, elem_id="stages-note")
         # the title in its own Markdown: a long model name wraps there instead of over the top class
         title = gr.Markdown(label_title(), elem_id="stages-label-title")
         label = gr.Label(num_top_classes=5, label="Top-5 predictions", show_label=False, elem_id="stages-label")
-    return dict(picture_input=picture, live=live, note=note, label_title=title, label=label)
+    return dict(picture_input=picture, live=live, label_title=title, label=label)
 
 
 def _stages_column() -> dict:
     """The strip of all stages, the stage slider and Play, the stage's words and its feature maps."""
     with gr.Column(scale=5):
+        # the picture first: the stage's maps (and any note about the weights) on the first screen,
+        # the words, the choices and the strip of all stages below them
+        note = gr.Markdown(visible=False, elem_id="stages-note")
+        with gr.Row(equal_height=True, visible=False) as stage_row:
+            stage = SliderInput(1, 2, value=1, step=1, label="Stage", scale=5)
+            play = gr.Button(PLAY, scale=1, min_width=100, elem_id="stages-play")
+        gr.Markdown("#### Feature maps of this stage: #rank and channel number above each; click one to open it below")
+        grid = gr.Image(label="Feature maps", show_label=False, format="png", interactive=False,
+                        buttons=["download", "fullscreen"], height=470, elem_id="stages-grid")
+        stage_md = gr.Markdown(f"### {HINT}")
+        with gr.Row():
+            count = gr.Radio(COUNT_CHOICES, value="16", label="Channels shown (strongest mean first)")
+            scale = gr.Radio(SCALE_CHOICES, value="shared", label="Colour scale")
         gr.Markdown("#### All stages, in the order the network runs them: each shows its strongest channel; "
                     "click one to jump to it")
         # no buttons: they would sit on the first row's last thumbnails
         strip = gr.Image(label="All stages", show_label=False, format="png", interactive=False,
                          buttons=[], elem_id="stages-overview")
-        with gr.Row(equal_height=True, visible=False) as stage_row:
-            stage = SliderInput(1, 2, value=1, step=1, label="Stage", scale=5)
-            play = gr.Button(PLAY, scale=1, min_width=100, elem_id="stages-play")
-        stage_md = gr.Markdown(f"### {HINT}")
-        with gr.Row():
-            count = gr.Radio(COUNT_CHOICES, value="16", label="Channels shown (strongest mean first)")
-            scale = gr.Radio(SCALE_CHOICES, value="shared", label="Colour scale")
-        gr.Markdown("#### Feature maps of this stage: #rank and channel number above each; click one to open it below")
-        grid = gr.Image(label="Feature maps", show_label=False, format="png", interactive=False,
-                        buttons=["download", "fullscreen"], elem_id="stages-grid")
         # On a phone the grid fills the width and its buttons would cover the top-right cell.
         gr.HTML("<style>#stages-style {display: none} @media (max-width: 700px) "
                 "{#stages-grid .icon-button-wrapper {display: none}}</style>", elem_id="stages-style")
-    return dict(strip=strip, stage_row=stage_row, stage=stage, play=play, stage_md=stage_md, count=count,
+    return dict(note=note, strip=strip, stage_row=stage_row, stage=stage, play=play, stage_md=stage_md, count=count,
                 scale=scale, grid=grid)
 
 

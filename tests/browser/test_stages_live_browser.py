@@ -68,3 +68,14 @@ def test_the_maps_follow_the_fake_camera_and_the_last_frame_can_be_kept(camera_p
     assert page.locator("#stages-overview img").count() == 0          # live frames leave the strip alone
     page.locator("#stages-overview img").wait_for()                   # the kept frame's stages, all of them
     assert page.locator("#stages-overview img").count() == 1
+
+
+def test_the_stage_maps_are_on_the_first_screen_at_1440x900(browser, app_url):
+    from conftest import app_page
+
+    with app_page(browser, app_url, 1440, 900, tab=TITLE) as page:
+        page.locator("[data-testid='example'] button, .gallery-item").first.click()
+        page.locator("#stages-grid img").wait_for(timeout=120_000)
+        page.evaluate("window.scrollTo(0, 0)")
+        box = page.locator("#stages-grid img").bounding_box()
+        assert 0 <= box["y"] and box["y"] + box["height"] <= 900 and box["x"] + box["width"] <= 1440, box
