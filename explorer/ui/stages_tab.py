@@ -111,12 +111,12 @@ def _stages_column() -> dict:
         # the picture first: the stage's maps (and any note about the weights) on the first screen,
         # the words, the choices and the strip of all stages below them
         note = gr.Markdown(visible=False, elem_id="stages-note")
+        gr.Markdown("#### Feature maps of this stage: #rank and channel number above each; click one to open it below")
+        grid = gr.Image(label="Feature maps", show_label=False, format="png", interactive=False,
+                        buttons=["download", "fullscreen"], elem_id="stages-grid")
         with gr.Row(equal_height=True, visible=False) as stage_row:
             stage = SliderInput(1, 2, value=1, step=1, label="Stage", scale=5)
             play = gr.Button(PLAY, scale=1, min_width=100, elem_id="stages-play")
-        gr.Markdown("#### Feature maps of this stage: #rank and channel number above each; click one to open it below")
-        grid = gr.Image(label="Feature maps", show_label=False, format="png", interactive=False,
-                        buttons=["download", "fullscreen"], height=470, elem_id="stages-grid")
         stage_md = gr.Markdown(f"### {HINT}")
         with gr.Row():
             count = gr.Radio(COUNT_CHOICES, value="16", label="Channels shown (strongest mean first)")
