@@ -98,9 +98,22 @@ def _pair_text(pair) -> str:
     return str(a) if a == b else f"{a},{b}"
 
 
+SHOWN_DIGITS = 4              # significant digits of the numbers a Stages tab's unit brings
+
+
+def _short(table):
+    """The table's numbers rounded to SHOWN_DIGITS significant digits (None stays None): the tables show
+    them whole, and the animation computes with exactly what they show."""
+    if table is None:
+        return None
+    return [[float(f"{float(v):.{SHOWN_DIGITS}g}") for v in row] for row in table]
+
+
 def settings_from_unit(k: dict, note: str) -> dict:
-    """Preset-like settings from explorer.core.bridge's Unit.kernel_tab(), with `note` saying where they came from."""
-    return dict(matrix=k["matrix"], kernel=k["kernel"], op=k["op"],
+    """Preset-like settings from explorer.core.bridge's Unit.kernel_tab(), with `note` saying where they
+    came from; the numbers rounded to SHOWN_DIGITS significant digits (the note says so)."""
+    note += f"\n\nThe numbers are rounded to {SHOWN_DIGITS} significant digits."
+    return dict(matrix=_short(k["matrix"]), kernel=_short(k["kernel"]), op=k["op"],
                 kernel_size=_pair_text(k["kernel_size"] or 2), stride=_pair_text(k["stride"]), padding="0",
                 dilation=_pair_text(k["dilation"]), bias=0.0, ceil_mode=False, note=note, position=k["position"])
 

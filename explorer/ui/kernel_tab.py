@@ -2,8 +2,9 @@
 
 This module lays the tab out and wires it; its jobs live beside it: kernel_settings (the controls'
 values checked, the renderer, the words and the code file), kernel_api (the public endpoints /slide,
-/kernel_step, /kernel_gif), kernel_view (what the page's events get back) and kernel_player (steps,
-Play / Pause, the timer). Every page event reads a set of components and returns a dict by name."""
+/kernel_step, /kernel_gif), kernel_view (what the page's events get back) and kernel_live (the animation,
+drawn and played by the browser: no request while it plays). Every page event reads a set of components
+and returns a dict by name."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,10 +14,10 @@ import gradio as gr
 from explorer.core.sliding import MAX_SIDE, pytorch_code
 from explorer.drawing.kernel_frames import FrameRenderer
 from explorer.drawing.kernel_presets import PRESET_NAMES, preset
-from explorer.ui import kernel_player, kernel_view
+from explorer.ui import kernel_view
 from explorer.ui.by_name import Components, event
 from explorer.ui.kernel_api import make_gif, run_slide, show_step
-from explorer.ui.kernel_player import PAUSE, PLAY
+from explorer.ui.kernel_live import PAUSE, PLAY, live_player
 from explorer.ui.kernel_settings import (
     _RENDERERS,
     DEFAULT_SPEED,
@@ -45,8 +46,10 @@ TITLE = "Kernel"
 SETTINGS = tuple(SETTING_FIELDS.values())     # the settings controls' names, in SETTING_NAMES' order
 
 # Page-wide (the Architecture tab's "Other layers" panel uses .input-msg too). CodeMirror sizes its
-# line numbers from a line height it guessed (14 px) when it did not measure the 17 px lines: number 20
-# then sat 53 px above line 20. Each number takes its own line height instead; the hidden spacer none.
+# line numbers and fold arrows from a line height it guessed (14 px) when it did not measure the 17 px lines:
+# number 20 then sat 53 px above line 20. Each number takes its own line height instead; the hidden spacer
+# none. The fold arrows (placed by margins from the same guess) sat two lines off after line 10: a program
+# of 20-40 lines has nothing worth folding, so the fold gutter is not shown.
 # Long weights break inside their cell instead of pushing the last column out of the table.
 STYLE = """
 #kernel_style {display: none}
@@ -54,8 +57,9 @@ STYLE = """
              border-radius: 4px; font-size: 14px; margin: 4px 0}
 .kernel-stale {color: #7a2e0e; background: #fffaeb; border-left: 4px solid #f79009; padding: 6px 10px;
                border-radius: 4px; font-size: 14px}
-#kernel_code .cm-lineNumbers .cm-gutterElement {height: auto !important}
-#kernel_code .cm-lineNumbers .cm-gutterElement[style*="hidden"] {height: 0 !important}
+#kernel_code .cm-gutter .cm-gutterElement {height: auto !important}
+#kernel_code .cm-gutter .cm-gutterElement[style*="hidden"] {height: 0 !important}
+#kernel_code .cm-foldGutter {display: none !important}
 #kernel_buttons button {white-space: nowrap}
 #kernel_preset input {padding-right: 28px; text-overflow: ellipsis}
 #kernel_weights .cell-wrap {word-break: break-all; white-space: normal !important}
@@ -87,15 +91,11 @@ class KernelTab(Components):
     ceil_mode: gr.Checkbox
     settings_msg: gr.HTML
     stale: gr.HTML
-    play: gr.Button
-    back: gr.Button
-    forward: gr.Button
-    step: SliderInput
-    speed: SliderInput
-    timer: gr.Timer
-    playing: gr.State                # {"on": bool}, changed in place: a tick queued before a Pause sees it
-    frame: gr.Image
+    live: gr.HTML                    # the animation, drawn and played by the browser (kernel_live)
+    step: SliderInput                # hidden: the public /slide and /kernel_step's step
+    frame: gr.Image                  # hidden: the public /slide and /kernel_step's PNG of one step
     info: gr.Markdown
+    speed: SliderInput               # the GIF's speed
     gif_button: gr.Button
     gif_file: gr.File
     code: gr.Code
@@ -118,6 +118,7 @@ def layout() -> KernelTab:
     first = preset(PRESET_NAMES[0])
     r0 = compute(slide_settings(**{name: first[name] for name in SETTING_NAMES}))
     gr.HTML(f"<style>{STYLE}</style>", elem_id="kernel_style")     # styles the page, takes no room
+    picture = _picture(r0)                          # the animation first: on the first screen at any size
     gr.Markdown(
         "Type your own numbers, pick a kernel or a pooling window, and watch it slide exactly as "
         "PyTorch computes it: each step multiplies the window by the kernel and adds up the products "
@@ -126,7 +127,7 @@ def layout() -> KernelTab:
     with gr.Row(equal_height=False):
         tables = _tables(first)
         settings = _settings_column(first)
-    return KernelTab(**tables, **settings, **_player(r0), **_results(r0))
+    return KernelTab(**tables, **settings, **picture, **_results(r0))
 
 
 def _tables(first: dict) -> dict:
@@ -178,49 +179,40 @@ def _settings_column(first: dict) -> dict:
                 dilation=dilation, bias=bias, ceil_mode=ceil_mode, settings_msg=settings_msg)
 
 
-def _player(r0: FrameRenderer) -> dict:
-    """The stale note, Play / Pause, the step buttons, the step and speed sliders, and the timer."""
-    stale = gr.HTML("", visible=False, elem_id="kernel_stale")
-    with gr.Row(equal_height=True, elem_id="kernel_buttons"):
-        play = gr.Button(PLAY, variant="primary", scale=1, min_width=130, elem_id="kernel_play")
-        back = gr.Button("◀ Step back", scale=1, min_width=130, elem_id="kernel_back")
-        forward = gr.Button("Step forward ▶", scale=1, min_width=150, elem_id="kernel_forward")
-        step = SliderInput(1, max(len(r0), 2), value=1, step=1, label=f"Step (1 to {len(r0)})", scale=4,
-                           elem_id="kernel_step")
-        speed = SliderInput(0.5, 10, value=DEFAULT_SPEED, step=0.5, label="Speed (steps per second)", scale=2,
-                            elem_id="kernel_speed")
-    timer = gr.Timer(1 / DEFAULT_SPEED, active=False)
-    # a dict changed in place: a tick queued before a Pause sees it when it runs
-    playing = gr.State({"on": False})
-    return dict(stale=stale, play=play, back=back, forward=forward, step=step, speed=speed, timer=timer,
-                playing=playing)
+def _picture(r0: FrameRenderer) -> dict:
+    """The animation drawn by the browser with its own controls, the formula beside it, the stale note;
+    the public endpoints' step and PNG frame, hidden."""
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=5, min_width=320):
+            stale = gr.HTML("", visible=False, elem_id="kernel_stale")
+            live = live_player(r0.s)
+        with gr.Column(scale=2, min_width=260):
+            info = gr.Markdown(describe(r0.s), elem_id="kernel_info")
+    step = SliderInput(1, max(len(r0), 2), value=1, step=1, label=f"Step (1 to {len(r0)})", visible=False,
+                       elem_id="kernel_step")
+    frame = gr.Image(type="pil", format="png", label="Step by step", interactive=False, visible=False,
+                     elem_id="kernel_frame")
+    return dict(stale=stale, live=live, step=step, frame=frame, info=info)
 
 
 def _results(r0: FrameRenderer) -> dict:
-    """The frame, the formula in words, the GIF, and the PyTorch code with its download."""
+    """The GIF with its speed, and the PyTorch code with its download."""
     with gr.Row(equal_height=False):
-        with gr.Column(scale=4):
-            frame = gr.Image(r0.frame(0), type="pil", format="png", label="Step by step", show_label=False,
-                             interactive=False, buttons=["fullscreen", "download"], elem_id="kernel_frame")
-        with gr.Column(scale=2, min_width=300):
-            info = gr.Markdown(describe(r0.s), elem_id="kernel_info")
-            gif_button = gr.Button("Make a GIF of the whole animation")
-            gif_file = gr.File(label="GIF of the animation", interactive=False, height=90)
+        gif_button = gr.Button("Make a GIF of the whole animation", scale=1)
+        speed = SliderInput(0.5, 10, value=DEFAULT_SPEED, step=0.5, label="GIF speed (steps per second)", scale=1,
+                            elem_id="kernel_speed")
+        gif_file = gr.File(label="GIF of the animation", interactive=False, height=90, scale=1)
     code = gr.Code(pytorch_code(r0.s), language="python", interactive=False, buttons=["copy"],
                    label="PyTorch code that gives the same output", elem_id="kernel_code")
     code_download = gr.DownloadButton(f"Download the code: {code_file_name(r0.s)}", value=code_file(r0.s),
                                       size="sm", elem_id="kernel_code_download")
-    return dict(frame=frame, info=info, gif_button=gif_button, gif_file=gif_file, code=code,
-                code_download=code_download)
-
+    return dict(speed=speed, gif_button=gif_button, gif_file=gif_file, code=code, code_download=code_download)
 
 
 def wire(tab: KernelTab) -> None:
     """Every event of the tab, in the order Gradio numbers them (the API's endpoints first)."""
     _wire_api(tab)
     _wire_settings(tab)
-    _wire_steps(tab)
-    _wire_play(tab)
     # progress shows on the button: a refusal is then one message, and the last GIF made stays shown
     tab.gif_button.click(make_gif, [tab.speed] + tab.settings, tab.gif_file, api_name="kernel_gif",
                          show_progress="minimal", show_progress_on=tab.gif_button, **MODEL_QUEUE)
@@ -260,28 +252,3 @@ def _wire_settings(tab: KernelTab) -> None:
                              VIEW_FIELDS + ("kernel",)),
                      api_name=f"kernel_resize_kernel_{axis}", api_visibility="private",
                      trigger_mode="always_last", **MODEL_QUEUE)
-
-
-def _wire_steps(tab: KernelTab) -> None:
-    c, inputs = tab.components(), ("step",) + SETTINGS
-    # typing + Enter, leaving the box, dragging and the arrow keys all send `input`
-    tab.step.input(**event(c, kernel_player.step_typed, inputs, ("frame",)), api_name="kernel_step_view",
-                   api_visibility="private", trigger_mode="always_last")
-    tab.back.click(**event(c, kernel_player.step_back, inputs, ("step", "frame")),
-                   api_name="kernel_step_back", api_visibility="private")
-    tab.forward.click(**event(c, kernel_player.step_forward, inputs, ("step", "frame")),
-                      api_name="kernel_step_forward", api_visibility="private")
-
-
-def _wire_play(tab: KernelTab) -> None:
-    # Play/Pause and the ticks take turns: a tick's frame is drawn, encoded and sent before a Pause
-    # runs, so no step arrives after the button reads Play again.
-    animation = dict(concurrency_id="kernel_animation", concurrency_limit=1)
-    c, inputs = tab.components(), ("playing", "step") + SETTINGS
-    playing = ("timer", "play", "step", "frame")
-    tab.play.click(**event(c, kernel_player.play_or_pause, inputs, playing),
-                   api_name="kernel_play", api_visibility="private", **animation)
-    tab.timer.tick(**event(c, kernel_player.tick, inputs, playing),
-                   api_name="kernel_tick", api_visibility="private", trigger_mode="always_last", **animation)
-    tab.speed.input(**event(c, kernel_player.speed_changed, ("speed",), ("timer",)),
-                    api_name="kernel_speed", api_visibility="private", trigger_mode="always_last")

@@ -12,6 +12,7 @@ from explorer.core.sliding import pytorch_code
 from explorer.drawing.kernel_frames import FrameRenderer
 from explorer.drawing.kernel_presets import PRESET_NAMES, preset
 from explorer.ui.kernel_api import input_error
+from explorer.ui.kernel_live import live_value
 from explorer.ui.kernel_settings import (
     SETTING_FIELDS,
     SETTING_NAMES,
@@ -27,10 +28,10 @@ from explorer.ui.kernel_settings import (
 
 FROM_STAGES = "From the Stages tab's unit"
 MESSAGE_SLOTS = ("matrix", "kernel", "settings")   # where a message appears: beside the control at fault
-STALE_NOTE = ("Not updated: the frame, the steps, the formula and the code below still show the last "
-              "settings that worked. Fix the value marked in red above.")
+STALE_NOTE = ("Not updated: the animation, the formula and the code still show the last settings that "
+              "worked. Fix the value marked in red below.")
 # What fresh_view fills (kept_view only the last four), by KernelTab field name.
-VIEW_FIELDS = ("frame", "info", "code", "step", "code_download", "stale", "matrix_msg", "kernel_msg", "settings_msg")
+VIEW_FIELDS = ("live", "info", "code", "code_download", "stale", "matrix_msg", "kernel_msg", "settings_msg")
 # Everything a preset (or a Stages tab's unit) fills: the settings, the note, the table sizes, the view, the box.
 CONTROL_FIELDS = (*SETTING_FIELDS.values(), "note", "matrix_rows", "matrix_cols", "kernel_rows", "kernel_cols",
                   *VIEW_FIELDS, "preset")
@@ -50,16 +51,15 @@ def messages(message: str | None = None) -> dict:
 
 
 def fresh_view(r: FrameRenderer, k: int = 1) -> dict:
-    """Step k's frame, the formula in words, the code and its download, the step slider; no note, no message."""
-    n = len(r)
-    return dict(frame=r.frame(k - 1), info=describe(r.s), code=pytorch_code(r.s),
-                step=gr.Slider(minimum=1, maximum=max(n, 2), value=k, label=f"Step (1 to {n})"),
+    """The animation's data opening on step k, the formula in words, the code and its download; no note,
+    no message."""
+    return dict(live=live_value(r.s, k), info=describe(r.s), code=pytorch_code(r.s),
                 code_download=gr.DownloadButton(f"Download the code: {code_file_name(r.s)}", value=code_file(r.s)),
                 stale=gr.HTML("", visible=False), **messages())
 
 
 def kept_view(message: str) -> dict:
-    """The last good frame, steps, formula and code stay (left out); a note says they are not updated,
+    """The last good animation, formula and code stay (left out); a note says they are not updated,
     and the message stands beside the control at fault."""
     note = gr.HTML(f'<div class="kernel-stale" role="status">{STALE_NOTE}</div>', visible=True)
     return dict(stale=note, **messages(message))

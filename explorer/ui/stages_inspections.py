@@ -78,3 +78,8 @@ def cached_inspection(picture, model_name) -> Inspection:
     except ValueError as error:
         raise user_error(error)
 
+
+
+def live_inspection(model_name: str, image: Image.Image) -> Inspection:
+    """One forward pass on a live webcam frame, not kept: frames do not come back."""
+    return _inspect(model_name, image)

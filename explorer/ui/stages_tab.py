@@ -20,6 +20,7 @@ from explorer.ui.picture_input import HINT, PictureInput, build_picture_input
 from explorer.ui.queues import MODEL_QUEUE
 from explorer.ui.stages_api import StagesApi, api_layout, wire_api
 from explorer.ui.stages_features import FeatureRow, feature_row_layout, wire_feature_row
+from explorer.ui.stages_live import LiveRow, live_layout, wire_live
 from explorer.ui.stages_views import STAGE_VIEWS, UNIT_VIEWS, label_title
 
 TITLE = "Stages"
@@ -36,6 +37,7 @@ LARGE_HEADING = "**The channel, enlarged**, on its own colour scale (± its larg
 class StagesTab(Components):
     """The tab's components. Its events read and write them by these names (see `components`)."""
     picture_input: PictureInput     # its picture (the State of what was given last) and model: see components
+    live: LiveRow                   # the webcam streamed through the model (stages_live)
     note: gr.Markdown
     label_title: gr.Markdown
     label: gr.Label
@@ -96,21 +98,22 @@ def _picture_column() -> dict:
     """The picture, the model and its top-5 classes."""
     with gr.Column(scale=2, min_width=320):
         picture = build_picture_input("stages")
-        note = gr.Markdown(visible=False, elem_id="stages-note")
+        live = live_layout()
         # the title in its own Markdown: a long model name wraps there instead of over the top class
         title = gr.Markdown(label_title(), elem_id="stages-label-title")
         label = gr.Label(num_top_classes=5, label="Top-5 predictions", show_label=False, elem_id="stages-label")
-    return dict(picture_input=picture, note=note, label_title=title, label=label)
+    return dict(picture_input=picture, live=live, label_title=title, label=label)
 
 
 def _stages_column() -> dict:
     """The strip of all stages, the stage slider and Play, the stage's words and its feature maps."""
     with gr.Column(scale=5):
-        gr.Markdown("#### All stages, in the order the network runs them: each shows its strongest channel; "
-                    "click one to jump to it")
-        # no buttons: they would sit on the first row's last thumbnails
-        strip = gr.Image(label="All stages", show_label=False, format="png", interactive=False,
-                         buttons=[], elem_id="stages-overview")
+        # the picture first: the stage's maps (and any note about the weights) on the first screen,
+        # the words, the choices and the strip of all stages below them
+        note = gr.Markdown(visible=False, elem_id="stages-note")
+        gr.Markdown("#### Feature maps of this stage: #rank and channel number above each; click one to open it below")
+        grid = gr.Image(label="Feature maps", show_label=False, format="png", interactive=False,
+                        buttons=["download", "fullscreen"], elem_id="stages-grid")
         with gr.Row(equal_height=True, visible=False) as stage_row:
             stage = SliderInput(1, 2, value=1, step=1, label="Stage", scale=5)
             play = gr.Button(PLAY, scale=1, min_width=100, elem_id="stages-play")
@@ -118,13 +121,15 @@ def _stages_column() -> dict:
         with gr.Row():
             count = gr.Radio(COUNT_CHOICES, value="16", label="Channels shown (strongest mean first)")
             scale = gr.Radio(SCALE_CHOICES, value="shared", label="Colour scale")
-        gr.Markdown("#### Feature maps of this stage: #rank and channel number above each; click one to open it below")
-        grid = gr.Image(label="Feature maps", show_label=False, format="png", interactive=False,
-                        buttons=["download", "fullscreen"], elem_id="stages-grid")
+        gr.Markdown("#### All stages, in the order the network runs them: each shows its strongest channel; "
+                    "click one to jump to it")
+        # no buttons: they would sit on the first row's last thumbnails
+        strip = gr.Image(label="All stages", show_label=False, format="png", interactive=False,
+                         buttons=[], elem_id="stages-overview")
         # On a phone the grid fills the width and its buttons would cover the top-right cell.
         gr.HTML("<style>#stages-style {display: none} @media (max-width: 700px) "
                 "{#stages-grid .icon-button-wrapper {display: none}}</style>", elem_id="stages-style")
-    return dict(strip=strip, stage_row=stage_row, stage=stage, play=play, stage_md=stage_md, count=count,
+    return dict(note=note, strip=strip, stage_row=stage_row, stage=stage, play=play, stage_md=stage_md, count=count,
                 scale=scale, grid=grid)
 
 
@@ -241,6 +246,7 @@ def wire(tab: StagesTab, kernel: KernelTab, tabs: gr.Tabs) -> None:
     wire_feature_row(tab.feature, {name: getattr(tab, name) for name in ("picture", "model", "stage", "channel")})
     _wire_channel(tab)
     _wire_play(tab)
+    wire_live(tab.live, tab.components() | {"photo": tab.picture_input.photo})
     wire_api(tab.api, tab.label, tab.grid)
 
 

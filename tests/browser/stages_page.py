@@ -27,6 +27,7 @@ def loaded(page, selector):
 def click_image_pixel(page, selector, x, y):
     """Click the displayed image at pixel (x, y) of the image itself, whatever its display scale."""
     image = page.locator(f"{selector} img").first
+    image.scroll_into_view_if_needed()          # a click outside the viewport hits nothing
     box = image.bounding_box()
     natural = image.evaluate("i => [i.naturalWidth, i.naturalHeight]")
     page.mouse.click(box["x"] + x * box["width"] / natural[0], box["y"] + y * box["height"] / natural[1])

@@ -1,7 +1,6 @@
 """The Kernel tab and the Architecture tab's "Other layers" panel in headless Chromium: the frame
 animates, every control answers (Enter, leaving the box, arrow keys), a mistake gets one message beside
 the control at fault while the last good result stays, and the page reads cleanly at 1440x900."""
-import io
 import time
 from pathlib import Path
 
@@ -10,12 +9,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 from conftest import app_page
-from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
 
-from explorer.core.sliding import slide
-from explorer.drawing.kernel_frames import FrameRenderer
-from explorer.drawing.kernel_presets import CHAPTER_KERNEL, CHAPTER_MATRIX, PRESET_NAMES
+from explorer.core.sliding import fmt, replay, slide
+from explorer.drawing.kernel_presets import CHAPTER_KERNEL, CHAPTER_MATRIX, PRESET_NAMES, preset
+from explorer.ui.kernel_settings import SETTING_NAMES, slide_settings
 from explorer.ui.kernel_tab import PAUSE, PLAY, TITLE
 
 pytestmark = pytest.mark.browser
@@ -35,29 +33,66 @@ def kernel(browser, app_url):
 
 
 def _frame_loaded(page):
-    page.wait_for_function("() => { const i = document.querySelector('#kernel_frame img');"
-                           " return i && i.complete && i.naturalWidth > 0; }")
+    page.wait_for_function("() => +(document.querySelector('#kernel_live .kl')?.dataset.loads || 0) > 0")
 
 
 def frame_src(page):
-    return page.locator("#kernel_frame img").first.get_attribute("src")
-
-
-def frame_pixels(page) -> bytes:
-    _frame_loaded(page)
-    body = page.request.get(frame_src(page)).body()
-    with Image.open(io.BytesIO(body)) as im:
-        return im.convert("RGB").tobytes()
-
-
-def chapter_frame(step: int) -> bytes:
-    """Frame `step` (1-based) of the chapter's example (stride 2), drawn here without the app."""
-    return FrameRenderer(slide(CHAPTER_MATRIX, CHAPTER_KERNEL, stride=2)).frame(step - 1).convert("RGB").tobytes()
+    """How many values the page's player has drawn so far (a new one for every new result)."""
+    return page.locator("#kernel_live .kl").get_attribute("data-loads")
 
 
 def wait_for_new_frame(page, before):
-    page.wait_for_function("b => { const i = document.querySelector('#kernel_frame img');"
-                           " return i && i.complete && i.naturalWidth > 0 && i.src !== b; }", arg=before)
+    page.wait_for_function("b => document.querySelector('#kernel_live .kl').dataset.loads !== b", arg=before)
+
+
+DRAWN = """() => {
+  const root = document.querySelector('#kernel_live .kl');
+  const grid = role => { const out = {};
+    root.querySelectorAll(`g[data-role=${role}]`).forEach(g => {
+      (out[g.dataset.r] ||= [])[+g.dataset.c] = g.querySelector('text').textContent; });
+    return Object.keys(out).sort((a, b) => a - b).map(r => out[r]); };
+  const taps = [...root.querySelectorAll('rect[data-role=tap]')].map(r => [+r.getAttribute('y'), +r.getAttribute('x')]);
+  const cell = root.querySelector('g[data-role=input] rect'), c = +cell.getAttribute('width');
+  return {step: +root.dataset.step, input: grid('input'), kernel: grid('kernel'), products: grid('product'),
+          output: grid('output'), sum: root.querySelector('[data-role=sum] code').textContent,
+          taps: taps.map(([y, x]) => [Math.round((y - +cell.getAttribute('y')) / c), Math.round((x - +cell.getAttribute('x')) / c)])};
+}"""
+
+
+def drawn(page) -> dict:
+    """The numbers the page's SVG shows, read back from its text elements, and the window's taps."""
+    return page.evaluate(DRAWN)
+
+
+def expected_drawing(s, step: int) -> dict:
+    """What the drawing of step `step` (1-based) must show, from slide() and fmt, without the page."""
+    st = s.steps[step - 1]
+    products = st.window * s.kernel if s.op == "conv" else st.window
+    flat = [(i, j) for i in range(s.output.shape[0]) for j in range(s.output.shape[1])]
+    output = [["" for _ in row] for row in s.output]
+    for i, j in flat[:step]:
+        output[i][j] = fmt(float(s.output[i, j]))
+    return {"step": step, "input": [[fmt(float(v)) for v in row] for row in s.padded],
+            "kernel": [] if s.kernel is None else [[fmt(float(v)) for v in row] for row in s.kernel],
+            "products": [[fmt(float(v)) for v in row] for row in products], "output": output,
+            "sum": s.expression(step - 1, 12, times="×"),
+            "taps": [[int(r), int(c)] for r in st.rows for c in st.cols]}
+
+
+def preset_slide(name: str):
+    """slide() of a preset's settings, as the tab reads its controls."""
+    p = preset(name)
+    return replay(slide_settings(**{n: p[n] for n in SETTING_NAMES}))
+
+
+def chapter_frame(step: int) -> dict:
+    """The drawing of step `step` (1-based) of the chapter's example (stride 2)."""
+    return expected_drawing(slide(CHAPTER_MATRIX, CHAPTER_KERNEL, stride=2), step)
+
+
+def frame_pixels(page) -> dict:
+    _frame_loaded(page)
+    return drawn(page)
 
 
 def edit_cell(page, table_id, row, col, text):
@@ -84,31 +119,38 @@ def visible_messages(page) -> list[str]:
     return [m.inner_text() for m in page.locator(".input-msg").all() if m.is_visible()]
 
 
-def test_play_changes_the_frame_and_pause_stops_it(kernel):
+def test_play_sends_no_request_for_5_s_and_pause_stops_it(kernel):
     page = kernel
     before = frame_src(page)
-    _choose_preset(page, "Photo crop with edge detector")       # 196 steps: time to pause on the way
+    _choose_preset(page, "Photo crop with edge detector")       # 196 steps: still playing after 5 s
     wait_for_new_frame(page, before)
-    before = frame_src(page)
-    page.get_by_role("button", name=PLAY).click()
-    wait_for_new_frame(page, before)
-    page.evaluate("document.querySelector('#kernel_buttons').scrollIntoView({block: 'start'})")
-    wait_for_new_frame(page, frame_src(page))
+    page.locator("#kernel_live").scroll_into_view_if_needed()
+    speed = page.locator("#kernel_live [data-role=speed]")
+    speed.fill("20")                                               # a range input: fill sets its value
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    play = page.locator("#kernel_live [data-act=play]")
+    play.click()
+    assert play.inner_text() == PAUSE and play.get_attribute("aria-pressed") == "true"
+    # Pause must look as live as Play: full opacity, not grey, not disabled
+    assert play.evaluate("b => !b.disabled && getComputedStyle(b).opacity === '1' && "
+                         "getComputedStyle(b).backgroundColor !== getComputedStyle(document.querySelector("
+                         "'#kernel_live [data-act=back]')).backgroundColor")
+    page.wait_for_timeout(5000)
     page.screenshot(path=str(SHOTS / "kernel_animating.png"))
-    speed = page.locator("#kernel_speed input[type=number]")
-    speed.fill("10")                       # a tick every 100 ms: often one in flight when Pause is clicked
-    speed.press("Enter")
-    step = page.locator("#kernel_step input[type=number]")
-    for _ in range(8):                     # a tick sent just before a Pause must not step on after it
-        page.get_by_role("button", name=PAUSE).click()
-        page.get_by_role("button", name=PLAY).wait_for()
-        paused_at = step.input_value()
-        page.wait_for_timeout(600)
-        assert step.input_value() == paused_at
-        page.get_by_role("button", name=PLAY).click()
-        page.get_by_role("button", name=PAUSE).wait_for()
-        page.wait_for_timeout(450)
-    assert int(step.input_value()) > 1
+    assert requests == [], f"requests while playing: {requests}"
+    played = drawn(page)["step"]
+    assert played >= 60, f"20 steps a second for 5 s reached only step {played}"
+    s = preset_slide("Photo crop with edge detector")
+    for _ in range(5):                     # Pause stops at once, on a step drawn whole and right
+        play.click()
+        assert play.inner_text() == PLAY
+        paused = drawn(page)
+        page.wait_for_timeout(400)
+        assert drawn(page) == paused == expected_drawing(s, paused["step"])
+        play.click()
+        page.wait_for_timeout(300)
+    assert requests == []
 
 
 def test_a_bad_cell_gives_one_message_beside_the_matrix_and_keeps_the_last_result(kernel):
@@ -140,8 +182,7 @@ def test_a_bad_cell_gives_one_message_beside_the_matrix_and_keeps_the_last_resul
     assert visible_messages(page) == [] and page.console == []
     matrix = [row[:] for row in CHAPTER_MATRIX]
     matrix[1][1] = 5
-    expected = FrameRenderer(slide(matrix, CHAPTER_KERNEL, stride=2)).frame(0).convert("RGB").tobytes()
-    assert frame_pixels(page) == expected
+    assert frame_pixels(page) == expected_drawing(slide(matrix, CHAPTER_KERNEL, stride=2), 1)
     assert "[2, 5, 4, 0]" in page.locator("#kernel_code").inner_text()
 
 
@@ -163,40 +204,50 @@ def test_stride_0_is_named_beside_the_settings_and_a_good_stride_clears_it(kerne
     assert visible_messages(page) == [] and page.console == []
 
 
-def test_the_step_answers_to_enter_leaving_the_box_and_arrow_keys(kernel):
+def test_the_drawn_numbers_equal_slides_at_every_way_of_stepping(kernel):
     page = kernel
-    box = page.locator("#kernel_step input[type=number]")
-    box.scroll_into_view_if_needed()
-    assert frame_pixels(page) == chapter_frame(1)
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    assert drawn(page) == chapter_frame(1)
+    forward = page.locator("#kernel_live [data-act=fwd]")
+    forward.click()
+    forward.click()
+    assert drawn(page) == chapter_frame(3)
+    page.locator("#kernel_live [data-act=back]").click()
+    assert drawn(page) == chapter_frame(2)
+    page.locator("#kernel_live .kl").focus()
+    page.keyboard.press("End")
+    assert drawn(page) == chapter_frame(4)
+    page.keyboard.press("ArrowLeft")
+    assert drawn(page) == chapter_frame(3)
+    page.keyboard.press("Home")
+    assert drawn(page) == chapter_frame(1)
+    scrub = page.locator("#kernel_live [data-role=scrub]")
+    scrub.fill("4")
+    assert drawn(page) == chapter_frame(4)
+    assert requests == [] and page.console == []
 
-    before = frame_src(page)
-    box.fill("3")
-    box.press("Enter")
+    before = frame_src(page)                  # a padded convolution with dilation: several steps
+    _choose_preset(page, "Chapter: convolution, padding 1")
     wait_for_new_frame(page, before)
-    assert frame_pixels(page) == chapter_frame(3)
+    s = preset_slide("Chapter: convolution, padding 1")
+    for step in (1, 7, len(s.steps)):
+        scrub.fill(str(step))
+        assert drawn(page) == expected_drawing(s, step)
 
-    before = frame_src(page)
-    page.locator("#kernel_step input[type=range]").focus()
-    page.keyboard.press("ArrowRight")
-    wait_for_new_frame(page, before)
-    assert box.input_value() == "4" and frame_pixels(page) == chapter_frame(4)
 
-    before = frame_src(page)
-    box.fill("2")
-    box.press("Tab")
-    wait_for_new_frame(page, before)
-    assert frame_pixels(page) == chapter_frame(2)
-
-    before = frame_src(page)
-    track = page.locator("#kernel_step input[type=range]").bounding_box()
-    y = track["y"] + track["height"] / 2
-    page.mouse.move(track["x"] + track["width"] * 0.4, y)         # step 2 of 4 sits at a third
-    page.mouse.down()
-    page.mouse.move(track["x"] + track["width"] - 2, y, steps=8)   # dragged to the end
-    page.mouse.up()
-    wait_for_new_frame(page, before)
-    until(lambda: box.input_value() == "4" and frame_pixels(page) == chapter_frame(4))
-    assert page.console == []
+def test_hovering_an_output_cell_shows_its_window_and_its_sum(kernel):
+    page = kernel
+    s = slide(CHAPTER_MATRIX, CHAPTER_KERNEL, stride=2)
+    cell = page.locator("#kernel_live g[data-role=output][data-r='1'][data-c='0']")
+    cell.hover()
+    assert drawn(page)["sum"] == s.expression(2, 12, times="×")
+    assert drawn(page)["taps"] == chapter_frame(3)["taps"]
+    page.mouse.move(0, 0)                                      # leaving it shows the step held before
+    assert drawn(page) == chapter_frame(1)
+    cell.click()                                               # a tap keeps it
+    page.mouse.move(0, 0)
+    assert drawn(page) == chapter_frame(3)
 
 
 GLYPH_DRAWN = """([text, font]) => {
@@ -210,14 +261,13 @@ GLYPH_DRAWN = """([text, font]) => {
 
 def test_button_labels_render_and_stay_on_one_line(kernel):
     page = kernel
-    ids = ["kernel_play", "kernel_back", "kernel_forward"]
     before = frame_src(page)
     _choose_preset(page, "Photo crop with edge detector")       # 196 steps: still playing when measured
     wait_for_new_frame(page, before)
-    page.get_by_role("button", name=PLAY).click()
+    page.locator("#kernel_live [data-act=play]").click()
     page.get_by_role("button", name=PAUSE).wait_for()
-    for element_id in ids:
-        button = page.locator(f"#{element_id}")
+    for act in ("play", "back", "fwd"):
+        button = page.locator(f"#kernel_live [data-act={act}]")
         label = button.inner_text().strip()
         font = button.evaluate("b => { const s = getComputedStyle(b); return `${s.fontWeight} ${s.fontSize} ${s.fontFamily}`; }")
         for glyph in {c for c in label if ord(c) > 127}:
@@ -253,6 +303,16 @@ def test_code_line_numbers_sit_beside_their_lines(kernel):
     assert len(offsets) >= 30
     drift = {n: round(d, 1) for n, d in offsets if abs(d) > 2}
     assert drift == {}, f"line numbers away from their lines (px): {drift}"
+    misplaced = page.evaluate("""() => {
+      // every fold arrow shown must stand beside a line that opens something to fold
+      const editor = document.querySelector('#kernel_code .cm-editor');
+      const lines = [...editor.querySelectorAll('.cm-content .cm-line')];
+      return [...editor.querySelectorAll('.cm-foldGutter .cm-gutterElement')]
+        .filter(e => e.offsetHeight > 0 && e.innerText.trim() !== '')
+        .map(e => lines.find(l => Math.abs(l.getBoundingClientRect().top - e.getBoundingClientRect().top) < 3))
+        .filter(l => !l || !/[\\[(:]\\s*$/.test(l.innerText)).map(l => l ? l.innerText : 'no line');
+    }""")
+    assert misplaced == [], f"fold arrows beside lines with nothing to fold: {misplaced}"
 
 
 def test_every_preset_name_shows_whole_and_clear_of_its_arrow(kernel):
@@ -383,3 +443,16 @@ def test_a_1x1_matrix_in_other_layers_gets_words_not_a_pytorch_error(kernel):
     assert "Expected more than 1 value" not in page.locator("body").inner_text()
     assert page.locator(".toast-body").count() == 0
     until(lambda: _table_numbers(page, "nn.ReLU(): negatives become 0").tolist() == [[10.0]])
+
+
+@pytest.mark.parametrize("width, height", [(1440, 900), (390, 844)])
+def test_the_animation_and_its_controls_are_on_the_first_screen(browser, app_url, width, height):
+    with app_page(browser, app_url, width, height, tab=TITLE) as page:
+        _frame_loaded(page)
+        assert page.evaluate("() => window.scrollY") == 0
+        for selector in ("#kernel_live svg", "#kernel_live [data-act=play]", "#kernel_live [data-role=sum]"):
+            box = page.locator(selector).bounding_box()
+            assert box["width"] > 0 and box["height"] > 0
+            assert 0 <= box["x"] and box["x"] + box["width"] <= width + 0.5, f"{selector} at {box}"
+            assert 0 <= box["y"] and box["y"] + box["height"] <= height + 0.5, f"{selector} at {box}"
+        page.screenshot(path=str(SHOTS / f"kernel_first_screen_{width}.png"))

@@ -43,17 +43,17 @@ def test_every_page_event_reads_a_set_and_returns_only_its_outputs(app, monkeypa
     demo, kernel, architecture = app
     monkeypatch.setattr(architecture_tab, "_compare", lambda names: arch.compare(names, runs=1, warmup=0))
     events = _page_events(demo)
-    assert len(events) >= 20 and all(fn.inputs_as_dict for fn in events), \
+    assert len(events) >= 15 and all(fn.inputs_as_dict for fn in events), \
         [fn.api_name for fn in events if not fn.inputs_as_dict]
     bad = {kernel.matrix: [[1, "x"]], kernel.stride: "0", architecture.inspect.height: 0,
            architecture.compare.picked: [], architecture.layers.matrix: [[1, "x"]]}
     good = {architecture.compare.picked: ["digits"]}
-    filled = {fn.api_name: _returns(fn, good) for fn in events}       # Play runs before the tick: it ticks
+    filled = {fn.api_name: _returns(fn, good) for fn in events}
     kept = {fn.api_name: _returns(fn, bad) for fn in events}
     # the checks saw the handlers at work: full answers for good values, the last result kept for bad ones
-    assert kernel.frame in filled["kernel_tick"] and kernel.frame in filled["kernel_view"]
+    assert kernel.live in filled["kernel_view"] and kernel.live in filled["kernel_preset"]
     assert kernel.matrix in filled["kernel_resize_matrix_rows"] and kernel.kernel in filled["kernel_resize_kernel_cols"]
-    assert kernel.frame not in kept["kernel_view"] and kept["kernel_view"][kernel.matrix_msg].visible
+    assert kernel.live not in kept["kernel_view"] and kept["kernel_view"][kernel.matrix_msg].visible
     assert architecture.inspect.table in filled["summarize_in_page"]
     assert architecture.inspect.table not in kept["summarize_in_page"]
     assert architecture.compare.table in filled["compare_in_page"] and architecture.compare.table not in kept["compare_in_page"]

@@ -1,18 +1,21 @@
 """What the Kernel tab's and the "Other layers" panel's handlers return, without a browser: the last good
 result kept on a mistake, the message's place, the preset box, the code file, BatchNorm on one number."""
+import json
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from gradio.components import Dropdown
 
+from explorer.core.sliding import fmt
 from explorer.drawing.kernel_presets import CHAPTER_KERNEL, CHAPTER_MATRIX, PRESET_NAMES, preset
 from explorer.ui import kernel_tab, kernel_view, layers_panel
 from explorer.ui.kernel_settings import SETTING_FIELDS
 
 SETTINGS = dict(matrix=CHAPTER_MATRIX, kernel=CHAPTER_KERNEL, op="conv", kernel_size="2", stride="2",
                 padding="0", dilation="1", bias=0.0, ceil_mode=False)
-RESULT = ("frame", "info", "code", "step", "code_download")       # what a mistake leaves as it is
+RESULT = ("live", "info", "code", "code_download")       # what a mistake leaves as it is
 
 
 def view(**changes) -> dict:
@@ -45,12 +48,13 @@ def test_a_mistake_keeps_the_last_result_and_puts_one_message_beside_the_control
 def test_good_settings_clear_every_message_and_the_note():
     updates = view()
     assert set(updates) == set(kernel_view.VIEW_FIELDS)
-    info, step = updates["info"], updates["step"]
+    info, live = updates["info"], json.loads(updates["live"])
     assert not updates["stale"].visible and not any(updates[f"{n}_msg"].visible for n in kernel_view.MESSAGE_SLOTS)
     expected = F.conv2d(torch.tensor(CHAPTER_MATRIX, dtype=torch.float64)[None, None],
                         torch.tensor(CHAPTER_KERNEL, dtype=torch.float64)[None, None], stride=2)[0, 0]
     assert f"**Output {expected.shape[0]}x{expected.shape[1]}**" in info
-    assert step.maximum == expected.numel() and step.value == 1
+    assert len(live["steps"]) == expected.numel() and live["start"] == 1
+    assert live["output"] == [[fmt(float(v)) for v in row] for row in expected]
 
 
 @pytest.mark.parametrize("op, call, name", [

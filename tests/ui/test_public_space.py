@@ -47,7 +47,7 @@ def test_computation_shares_one_queue_served_one_at_a_time(demo):
     for name in MODEL_EVENTS:
         assert by_name[name].concurrency_id == "model" and by_name[name].concurrency_limit == 1, name
     # stepping through frames and stages already computed never waits behind anybody's model
-    for name in ("kernel_step", "kernel_tick", "stages_step", "saliency_opacity", "saliency_sign"):
+    for name in ("kernel_step", "stages_live", "stages_step", "saliency_opacity", "saliency_sign"):
         assert by_name[name].concurrency_id != "model", name
 
 

@@ -41,8 +41,9 @@ def _scene(tab, sketch) -> dict:
                    shown_stage=STAGE, shown_channel=CHANNEL, unit=[STAGE, CHANNEL, 1, 1], playing=False)
     values = {tab.components()[name]: value for name, value in by_name.items()}
     picture = tab.picture_input
+    frame = Image.new("RGB", (160, 120), (200, 120, 40))        # a webcam frame, live
     return values | {picture.sketch: sketch, picture.photo: None, tab.feature.objective: "channel",
-                     tab.feature.seed: 0}
+                     tab.feature.seed: 0, tab.live.camera: frame, tab.live.last: frame}
 
 
 def _clicks(tab, sketch) -> dict:
@@ -81,7 +82,7 @@ def test_every_stages_event_returns_only_components_its_event_lists(page):
     # the events that change the page on this picture all ran, and changed something
     assert {"stages_after_photo", "stages_step", "stages_count", "stages_jump", "stages_pick_channel",
             "stages_pick_unit", "stages_animate_unit", "stages_channel", "stages_play", "stages_tick",
-            "stages_hide_unit", "stages_sketch"} <= set(ran)
+            "stages_hide_unit", "stages_sketch", "stages_live", "stages_live_keep"} <= set(ran)
 
 
 def test_animate_fills_the_kernel_tab_and_shows_it(page):

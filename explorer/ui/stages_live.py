@@ -1,0 +1,83 @@
+"""The Stages tab's live mode: the webcam streamed through the model, the current stage's maps, the
+enlarged channel and the top-5 redrawn from every frame the server has time for.
+
+Frames are dropped, never queued: while a frame is computed, the browser posts the next ones to the
+running event (Gradio 6.31's /stream/{event_id} sets `event.data = body`, so each replaces the one
+before), and the model takes only the newest when it is free. The streams share a queue of their own
+(`LIVE_QUEUE`), not the model queue: a visitor sliding a kernel never waits behind a webcam.
+(trigger_mode="always_last" must not be set: with it Gradio's front end sends one frame and stops.) Each visitor streams for at most LIVE_SECONDS at a time (`time_limit`). "Keep this frame"
+puts the last frame into the picture box: the tab then works on it as on any photo."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import gradio as gr
+
+from explorer.ui.by_name import event
+from explorer.ui.predictions import as_label
+from explorer.ui.stages_inspections import live_inspection, stage_index
+from explorer.ui.stages_views import stage_views
+
+STREAM_EVERY = 0.2          # seconds between the frames the browser sends (5 a second)
+LIVE_SECONDS = 60           # a visitor's stream stops after this long; Record again to go on
+LIVE_QUEUE = dict(concurrency_id="stages_live", concurrency_limit=1)
+# what a live frame redraws (of StagesTab's names), and the frame kept for "Keep this frame"
+LIVE_VIEWS = ("label", "stage_md", "grid", "channel", "large", "overlay", "channel_md", "shown_channel",
+              "shown_stage")
+
+
+@dataclass
+class LiveRow:
+    camera: gr.Image
+    last: gr.State              # the last frame computed: what "Keep this frame" keeps
+    keep: gr.Button
+    status: gr.Markdown
+
+
+def live_layout() -> LiveRow:
+    """The live webcam in a closed accordion (asking for the camera only when opened)."""
+    with gr.Accordion("Live: stream your webcam through this stage", open=False, elem_id="stages-live-box"):
+        camera = gr.Image(sources=["webcam"], streaming=True, type="pil", label="Webcam (live)", height=240,
+                          elem_id="stages-live", webcam_options=gr.WebcamOptions(mirror=True))
+        status = gr.Markdown(f"Press the record button: the maps follow the camera, about {1 / STREAM_EVERY:.0f} "
+                             f"times a second, for {LIVE_SECONDS} s at a time.", elem_id="stages-live-status")
+        keep = gr.Button("Keep this frame as the picture", size="sm", elem_id="stages-live-keep")
+    return LiveRow(camera=camera, last=gr.State(None), keep=keep, status=status)
+
+
+def on_live_frame(v: dict) -> dict:
+    """One webcam frame through the model: the current stage's maps, the channel shown, the top-5.
+    A frame that cannot be used (none yet, a broken one) changes nothing."""
+    frame = v["live"]
+    if frame is None:
+        return {}
+    started = time.perf_counter()
+    try:
+        inspection = live_inspection(v["model"], frame.convert("RGB"))
+    except ValueError:
+        return {}
+    stage = stage_index(inspection, v["stage"] or 1) + 1
+    views = stage_views(inspection, stage, v["count"], v["scale"], v["shown_channel"])
+    views.pop("strip")                                    # the strip stays: it is the kept picture's
+    took = (time.perf_counter() - started) * 1000
+    return {**views, "label": as_label(inspection.predictions), "live_last": frame,
+            "live_status": f"Live: stage {stage}, {took:.0f} ms for this frame."}
+
+
+def on_keep(v: dict) -> dict:
+    """The last live frame into the picture box (which runs the tab on it as on an upload)."""
+    if v["live_last"] is None:
+        raise gr.Error("webcam: no frame yet; press the record button first", title="No frame")
+    return {"photo": v["live_last"]}
+
+
+def wire_live(row: LiveRow, components: dict) -> None:
+    """The stream and "Keep this frame". `components` are the tab's by name, with "photo" (the picture box)."""
+    c = components | {"live": row.camera, "live_last": row.last, "live_status": row.status}
+    row.camera.stream(**event(c, on_live_frame, ("live", "model", "stage", "count", "scale", "shown_channel"),
+                              LIVE_VIEWS + ("live_last", "live_status")),
+                      stream_every=STREAM_EVERY, time_limit=LIVE_SECONDS, api_name="stages_live",
+                      api_visibility="private", show_progress="hidden", **LIVE_QUEUE)
+    row.keep.click(**event(c, on_keep, ("live_last",), ("photo",)), api_name="stages_live_keep",
+                   api_visibility="private")

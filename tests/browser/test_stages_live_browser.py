@@ -1,0 +1,81 @@
+"""The Stages tab's live mode in headless Chromium with a fake camera playing a moving test pattern
+(a .y4m clip written here with numpy): the stage's maps and the top-5 follow the camera, and the last
+frame can be kept as the tab's picture."""
+import numpy as np
+import pytest
+from conftest import CHROMIUM, CHROMIUM_ARGS
+
+from explorer.ui.stages_tab import TITLE
+
+pytestmark = pytest.mark.browser
+W, H, FRAMES = 320, 240, 40
+
+
+def write_clip(path) -> None:
+    """A YUV4MPEG2 clip: stripes moving right over a slowly changing colour, 10 frames a second."""
+    yy, xx = np.mgrid[0:H, 0:W]
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{W} H{H} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for t in range(FRAMES):
+            luma = ((((xx + 8 * t) // 20) % 2) * 160 + 40).astype(np.uint8)
+            u = np.full((H // 2, W // 2), 90 + 3 * t, np.uint8)
+            v = np.full((H // 2, W // 2), 160, np.uint8)
+            f.write(b"FRAME\n" + luma.tobytes() + u.tobytes() + v.tobytes())
+
+
+@pytest.fixture
+def camera_page(app_url, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    clip = tmp_path / "pattern.y4m"
+    write_clip(clip)
+    args = CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                            f"--use-file-for-fake-video-capture={clip}"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+        context = browser.new_context(viewport={"width": 1440, "height": 900}, permissions=["camera"])
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(app_url)
+        page.wait_for_selector("button[role=tab]")
+        page.get_by_role("tab", name=TITLE).click()
+        yield page
+        browser.close()
+
+
+def grid_src(page) -> str | None:
+    img = page.locator("#stages-grid img")
+    return img.first.get_attribute("src") if img.count() else None
+
+
+def test_the_maps_follow_the_fake_camera_and_the_last_frame_can_be_kept(camera_page):
+    page = camera_page
+    page.get_by_text("Live: stream your webcam").click()
+    page.locator("#stages-live").get_by_text("Click to Access Webcam").click()
+    page.locator("#stages-live video").wait_for()
+    page.locator("#stages-live button:has-text('Record')").click()     # its aria-label says "capture photo"
+    page.wait_for_function("() => document.querySelector('#stages-live-status').innerText.includes('Live: stage 1')")
+    seen = set()
+    for _ in range(40):                             # 8 s: the pattern moves, so the maps change
+        src = grid_src(page)
+        if src:
+            seen.add(src)
+        page.wait_for_timeout(200)
+    assert len(seen) >= 3, f"the maps changed only {len(seen)} times in 8 s"
+    assert page.locator("#stages-label").inner_text().strip() != ""
+    page.locator("#stages-live button:has-text('Stop')").click()
+    page.get_by_role("button", name="Keep this frame as the picture").click()
+    assert page.locator("#stages-overview img").count() == 0          # live frames leave the strip alone
+    page.locator("#stages-overview img").wait_for()                   # the kept frame's stages, all of them
+    assert page.locator("#stages-overview img").count() == 1
+
+
+def test_the_stage_maps_are_on_the_first_screen_at_1440x900(browser, app_url):
+    from conftest import app_page
+
+    with app_page(browser, app_url, 1440, 900, tab=TITLE) as page:
+        page.locator("[data-testid='example'] button, .gallery-item").first.click()
+        page.locator("#stages-grid img").wait_for(timeout=120_000)
+        page.evaluate("window.scrollTo(0, 0)")
+        box = page.locator("#stages-grid img").bounding_box()
+        assert 0 <= box["y"] and box["y"] + box["height"] <= 900 and box["x"] + box["width"] <= 1440, box
