@@ -345,6 +345,9 @@ def trust_check(model: LoadedModel, picture, method: str, target=None, *, sign: 
     x = picture if isinstance(picture, torch.Tensor) else model.preprocess(picture)
     result = _attribution(model, picture, x, method, target, attribution, options)
     shown = signed(result.input_map, sign)
+    recompute = result.method in METHODS and model.pretrained
+    passes = image_passes(result.method, result.options, tuple(x.shape[-2:])) if recompute else 0
+    counts = plan_cascade(passes, is_random_known(model, x, result.target))     # before any pass of its own
     probability = intact_probability(model, x, result.target)
     blank = blank_map(result.method, result.input_map, sign, result.layer)
     if blank is not None:
@@ -353,9 +356,6 @@ def trust_check(model: LoadedModel, picture, method: str, target=None, *, sign: 
                           _not_measurable(why, CurveCheck), _not_measurable(why, CurveCheck),
                           _not_measurable(f"{blank}: the rank correlation of a map without ranks means nothing",
                                           RandomisationCheck), blank)
-    recompute = result.method in METHODS and model.pretrained and probability >= MIN_PROBABILITY
-    passes = image_passes(result.method, result.options, tuple(x.shape[-2:])) if recompute else 0
-    counts = plan_cascade(passes, is_random_known(model, x, result.target))
     randomisation = _randomisation(model, x, result, sign, probability, counts, _scaled(progress, 0.0, 0.5))
     deletion, insertion = _curve_checks(model, x, shown, result, probability, _scaled(progress, 0.5, 0.5))
     return TrustCheck(result.method, result.target, result.label, sign, probability, deletion, insertion,
