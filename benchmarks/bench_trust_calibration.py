@@ -265,7 +265,7 @@ def main(argv=None) -> None:
         trust_curves.ORDERS = 19                 # a p-value of 0.05 is still reachable
         photos, kinds, methods = PHOTOS[:2], BACKGROUNDS[:2], ("gradcam",)
     else:
-        photos, kinds, methods = PHOTOS[:5], BACKGROUNDS, ("saliency", "gradcam", "integrated_gradients")
+        photos, kinds, methods = PHOTOS[:6], BACKGROUNDS, ("saliency", "gradcam", "integrated_gradients")
     started = time.perf_counter()
     comps = composites(model, photos, kinds, per_pair=1)
     print(f"{len(comps)} composites of {len(photos)} photos on {len(kinds)} backgrounds ({args.model}, "
