@@ -80,10 +80,10 @@ def kept_patches(order: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return rank[None, :] >= counts[:, None]
 
 
-def blurred(x: torch.Tensor, share: float = BLUR_SHARE) -> torch.Tensor:
+def blurred(x: torch.Tensor, share: float | None = None) -> torch.Tensor:
     """A Gaussian blur of x (1, C, h, w) with a standard deviation of `share` of its shorter side; the edge
     is reflected, so the blur keeps the picture's own colours up to its border."""
-    sigma = max(0.5, share * min(x.shape[-2:]))
+    sigma = max(0.5, (share or BLUR_SHARE) * min(x.shape[-2:]))
     radius = min(int(math.ceil(3 * sigma)), min(x.shape[-2:]) - 1)
     taps = torch.arange(-radius, radius + 1, dtype=torch.float32, device=x.device)
     kernel = torch.exp(-taps ** 2 / (2 * sigma ** 2))
