@@ -232,3 +232,25 @@ def test_the_ranking_says_in_words_which_map_explains_best(x):
     words = ranking_words(rows)
     assert words.startswith("By the curves, **right** explains this prediction best")
     assert "noise" in words.split("best")[1]
+
+
+def test_a_composite_whose_answer_is_known_right_map_passes_empty_background_map_does_not(x):
+    """A linear model that ignores the left half of the picture (its weights there are zero: empty
+    background): the right map (each pixel's exact contribution) is faster than random; a bump over the
+    left half, which the model never looks at, is not."""
+    detail = (x - trust_curves.blurred(x))[0]               # what blurring takes away
+    detail[..., :14] = 0                                     # the model ignores the left half
+    layer = nn.Linear(3 * 28 * 28, 2)
+    with torch.no_grad():
+        layer.weight.zero_()
+        layer.weight[1] = (6 / detail.pow(2).sum() * detail).flatten()
+        layer.bias.copy_(torch.tensor([0.0, -3.0]))     # intact: logit difference 3; blurred: -3
+    model, target = wrap(nn.Sequential(nn.Flatten(), layer)), 1
+    right = (detail * detail).sum(0).numpy()                # each pixel's exact share of the fall
+    ys, xs = np.mgrid[0:28, 0:28]
+    empty = np.exp(-((xs - 6) ** 2 + (ys - 14) ** 2) / 30.0) * (xs < 14)
+    right_check = trust_check(model, x, "right", target, attribution=right, sign="positive")
+    empty_check = trust_check(model, x, "empty background", target, attribution=empty)
+    assert right_check.deletion.verdict == FASTER and right_check.insertion.verdict == FASTER
+    assert empty_check.deletion.verdict != FASTER and empty_check.insertion.verdict != FASTER
+    assert empty_check.deletion.curve.ratio > 1          # its first patches change nothing: slower than random
