@@ -201,25 +201,27 @@ def test_the_trust_check_explains_its_verdicts_ranks_the_maps_and_wipes_to_the_r
                                                                                           screenshot_dir):
     """A drawn 7 (the digit net: quick), Saliency and Integrated Gradients: each verdict comes with its
     sentence, the replacements are explained, the maps are ranked in words, and the wipe shows two maps."""
-    for width, height in ((1440, 900), (390, 844)):
-        with app_page(browser, app_url, width, height, timeout_ms=240_000, tab=TITLE) as page:
-            panel = page.locator("#saliency")
-            for name in ("Saliency (gradient)", "Integrated Gradients"):
-                panel.get_by_role("checkbox", name=name).check()
-            _draw(page, panel, SEVEN)
-            page.wait_for_function("() => { const t = document.querySelector('#saliency-ranking');"
-                                   "return t && /By the curves|No map could be ranked/.test(t.innerText); }")
-            trust = page.locator("#saliency-trust").inner_text()
-            assert "What the verdicts mean" in trust and "Deletion (blurred patches)" in trust
-            assert "Which replacement each curve uses, and why" in panel.inner_text()
-            wipe = page.locator("#saliency-wipe")
-            wipe.locator("img").nth(1).wait_for()
-            assert wipe.locator("img").count() == 2
-            page.locator("#saliency-wipe-step input").click()
-            page.get_by_role("option").first.wait_for()
-            options = page.get_by_role("option").all_inner_texts()
-            assert any("random" in o and "rank correlation" in o for o in options), options
-            page.keyboard.press("Escape")
+    with app_page(browser, app_url, 1440, 900, timeout_ms=240_000, tab=TITLE) as page:
+        panel = page.locator("#saliency")
+        for name in ("Saliency (gradient)", "Integrated Gradients"):
+            panel.get_by_role("checkbox", name=name).check()
+        _draw(page, panel, SEVEN)
+        page.wait_for_function("() => { const t = document.querySelector('#saliency-ranking');"
+                               "return t && /By the curves|No map could be ranked/.test(t.innerText); }")
+        trust = page.locator("#saliency-trust").inner_text()
+        assert "What the verdicts mean" in trust and "Deletion (blurred patches)" in trust
+        assert "Which replacement each curve uses, and why" in panel.inner_text()
+        wipe = page.locator("#saliency-wipe")
+        wipe.locator("img").nth(1).wait_for()
+        assert wipe.locator("img").count() == 2
+        page.locator("#saliency-wipe-step input").click()
+        page.get_by_role("option").first.wait_for()
+        options = page.get_by_role("option").all_inner_texts()
+        assert any("random" in o and "rank correlation" in o for o in options), options
+        page.keyboard.press("Escape")
+        for width, height in ((1440, 900), (390, 844)):     # the same page on a phone (its tabs fold into a menu)
+            page.set_viewport_size({"width": width, "height": height})
             page.locator("#saliency-ranking").scroll_into_view_if_needed()
             page.screenshot(path=str(screenshot_dir / f"saliency-trust-check-{width}.png"))
             page.screenshot(path=str(screenshot_dir / f"saliency-trust-check-{width}-full.png"), full_page=True)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390 + 1   # nothing wider than a phone
