@@ -41,7 +41,9 @@ def test_attribute_endpoint_explains_pytorchs_own_top_class(client):
     # the verdicts in words, resting on the figures returned beside them
     words = numbers["trust"]
     assert words["measurable"] and words["verdict"].startswith(("passes", "fails", "can't tell"))
-    fractions = np.linspace(0, 1, len(numbers["deletion_map"]))
+    from explorer.core.trust_curves import step_counts
+
+    fractions = step_counts(14 * 14, len(numbers["deletion_map"]) - 1) / (14 * 14)     # 16 px patches at 224 px
     areas = [np.trapezoid(curve, fractions) for curve in numbers["deletion_random_orders"]]
     own = np.trapezoid(numbers["deletion_map"], fractions)
     assert len(areas) >= 39 and numbers["deletion_auc_map"] == pytest.approx(own, abs=1e-6)
