@@ -1,309 +1,110 @@
-"""How far to trust an attribution map: two checks the usual tools do not show.
+"""How far to trust an attribution map: three tests the usual tools do not show.
 
-- Deletion curve: remove the pixels the map ranks highest first, in steps, and watch the target's
-  probability; compare with removing pixels in several random orders. A map that explains the model makes
-  the probability fall sooner: a smaller area under the curve than every random order's.
-- Model-randomisation test (Adebayo et al., 2018): compute the same map on a copy of the model whose top
-  layers are re-initialised. A map that barely changes (high rank correlation) does not depend on what the
-  model learned, so it is not explaining the model.
+- Deletion (explorer.core.trust_curves): the patches the map ranks highest are replaced first (by a blurred
+  copy of the same patch; with grey squares too, for comparison) and the class's probability is followed;
+  the map's curve is ranked among many random orders' curves.
+- Insertion: from a blurred copy of the picture, the real patches come back, highest-ranked first.
+- Cascading randomisation (explorer.core.trust_randomisation): the same method on copies of the model
+  whose top layers are re-initialised, one more at each step; the rank correlation with the real map.
 
-`trust_check` runs both and gives the verdicts in words, or "not measurable" with the reason where the
-checks cannot tell: a map that is zero or constant ranks nothing, and a class that is next to impossible
-on the intact picture has no fall to measure.
+Each test gives "faster than random", "no faster than random" or "can't tell" (randomisation: "the map
+changes" or "barely changes"), or "not measurable" with the reason where it cannot say anything. The bars
+come from benchmarks/bench_trust_calibration.py, which checks them on composites whose right answer is
+known (a recognised photo pasted on a background; the right map, a map over empty background, noise).
 """
-import copy
+import json
 import math
-import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
-from explorer.core.attribution import attribute_input, method_title, signed
+from explorer.core import budgets, trust_curves
+from explorer.core.attribution import (
+    METHODS,
+    Attribution,
+    attribute_input,
+    image_passes,
+    resolve_target,
+    signed,
+)
 from explorer.core.loaded_model import LoadedModel
-from explorer.core.recent import Recent, fingerprint
-from explorer.core.state import STORES
+from explorer.core.trust_curves import (  # noqa: F401  (re-exported: the curves' names, here as before)
+    ORDERS,
+    RANDOM_CURVES,
+    STEPS,
+    Curve,
+    curve_passes,
+    intact_probability,
+    is_random_known,
+    kept_patches,
+    map_order,
+    measure_curves,
+    patch_grid,
+    patch_scores,
+    step_counts,
+)
+from explorer.core.trust_maps import blank_map, map_at_input
+from explorer.core.trust_randomisation import (  # noqa: F401
+    CASCADE,
+    RANDOMISED_MAPS,
+    Step,
+    cascade,
+    randomised_copy,
+    rank_correlation,
+    shared_randomised_copy,
+    top_layers,
+)
 
-DELETION_STEPS = 12
-RANDOM_ORDERS = 6          # random orders the map's deletion curve is compared with
-# pictures a check runs through the model besides the randomised map: the map's and the random orders'
-# deletion curves and the intact picture (what sizes its GPU slot: explorer.core.gpu)
-CHECK_PASSES = (RANDOM_ORDERS + 1) * DELETION_STEPS + 1
-DELETION_CHUNK = 16        # pictures per forward pass in the deletion batch (bounded memory)
-PATCHES_PER_SIDE = 14
-RANDOMISED_LAYERS = 3       # the top Conv/Linear layers re-initialised (and every norm layer after them)
-SEED = 0
-
-
-@dataclass
-class DeletionCurve:
-    fractions: np.ndarray        # share of patches removed at each step, 0 .. 1
-    by_map: np.ndarray           # target probability, most-attributed pixels removed first
-    by_random_orders: np.ndarray  # (orders, steps + 1): the same, pixels removed in several random orders
-
-    @property
-    def by_random(self) -> np.ndarray:
-        """The random orders' mean curve."""
-        return self.by_random_orders.mean(axis=0)
-
-    @property
-    def auc_map(self) -> float:
-        """Area under the map's curve (0 .. 1; smaller = faster fall)."""
-        return _auc(self.fractions, self.by_map)
-
-    @property
-    def auc_random_orders(self) -> np.ndarray:
-        return np.array([_auc(self.fractions, curve) for curve in self.by_random_orders])
-
-    @property
-    def auc_random(self) -> float:
-        """The random orders' mean area."""
-        return float(self.auc_random_orders.mean())
-
-    @property
-    def random_sd(self) -> float:
-        """Standard deviation of the random orders' areas (0 with a single order)."""
-        areas = self.auc_random_orders
-        return float(areas.std(ddof=1)) if areas.size > 1 else 0.0
-
-    @property
-    def sd_below_random(self) -> float:
-        """How many of the random orders' standard deviations the map's area lies below their mean
-        (negative: above it; inf when they do not spread at all and the map is below)."""
-        gap = self.auc_random - self.auc_map
-        if self.random_sd > 0:
-            return gap / self.random_sd
-        return 0.0 if gap == 0 else math.copysign(math.inf, gap)
-
-
-def _auc(fractions: np.ndarray, values: np.ndarray) -> float:
-    return float(np.sum((values[1:] + values[:-1]) / 2 * np.diff(fractions)))
-
-
-def patch_grid(shape: tuple[int, int]) -> int:
-    """Side of the square patches removed together: about 1/14 of the shorter side (16 px at 224)."""
-    return max(1, round(min(shape) / PATCHES_PER_SIDE))
-
-
-def patch_scores(heat: np.ndarray, patch: int) -> np.ndarray:
-    """Mean of the map over each patch (edge patches may be smaller)."""
-    h, w = heat.shape
-    rows, cols = -(-h // patch), -(-w // patch)
-    padded = np.full((rows * patch, cols * patch), np.nan)
-    padded[:h, :w] = heat
-    return np.nanmean(padded.reshape(rows, patch, cols, patch), axis=(1, 3))
-
-
-def map_order(scores: np.ndarray, seed: int = SEED) -> np.ndarray:
-    """Patch indices, highest score first. Patches the map scores equally (the zeros of a ReLU'd
-    Grad-CAM, say) tell nothing about order: they follow in a seeded random order, not row by row."""
-    flat = scores.ravel()
-    tie_break = np.random.default_rng(seed + 1).permutation(flat.size)
-    return np.lexsort((tie_break, -flat))
-
-
-def random_orders(count: int, size: int, seed: int = SEED) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return [rng.permutation(size) for _ in range(count)]
-
-
-def deletion_masks(order: np.ndarray, grid: tuple[int, int], patch: int, shape: tuple[int, int],
-                   steps: int) -> torch.Tensor:
-    """(steps + 1, h, w) masks, 1 = kept: mask k has the first round(k/steps * n) patches of `order` removed."""
-    n = order.size
-    rank = np.empty(n, np.int64)
-    rank[order] = np.arange(n)
-    counts = np.round(np.linspace(0, n, steps + 1)).astype(np.int64)
-    keep = (rank[None, :] >= counts[:, None]).reshape(steps + 1, *grid)
-    keep = keep.repeat(patch, axis=1).repeat(patch, axis=2)[:, :shape[0], :shape[1]]
-    return torch.from_numpy(np.ascontiguousarray(keep))
-
-
-def class_probabilities(model: LoadedModel, batch: torch.Tensor, target: int) -> np.ndarray:
-    """softmax(model(batch))[:, target], run in chunks of DELETION_CHUNK pictures (bounded memory)."""
-    out = []
-    with model.lock, torch.inference_mode():
-        for chunk in torch.split(batch, DELETION_CHUNK):
-            out.append(torch.softmax(model.module(chunk).float(), dim=-1)[:, target].cpu().numpy())
-    return np.concatenate(out)
-
-
-# The random orders' curves depend on the picture, the class and the seed, not on the map: every method
-# explained on one picture (the tab shows several side by side) shares them.
-RANDOM_CURVES = STORES.register("trust.random_curves", Recent(), "deletion curves of random orders")
-
-
-def _random_key(model: LoadedModel, x: torch.Tensor, target: int, steps: int, orders: int, seed: int) -> tuple:
-    # the module itself too: two models of one name (a test's toys, an untrained stand-in) never share curves
-    return model.name, id(model.module), model.pretrained, fingerprint(x), target, steps, orders, seed
-
-
-def deletion_curve(model: LoadedModel, x: torch.Tensor, heat: np.ndarray, target: int,
-                   steps: int = DELETION_STEPS, seed: int = SEED, orders: int = RANDOM_ORDERS) -> DeletionCurve:
-    """Deletion curve of an (h, w) map (higher = more important) on the model's input x (1, C, h, w), and
-    those of `orders` random orders. Pixels are removed in square patches (scattered single pixels would
-    act as noise and fool every order); removed pixels get the value 0 of the normalised input (the
-    training set's mean colour, the baseline Integrated Gradients uses too). All orders' inputs run as one
-    batch (in chunks): steps + 1 for the map, steps - 1 for each random order, or only steps - 1 where the
-    random orders' curves for this picture and class are already known."""
-    shape = tuple(x.shape[-2:])
-    if tuple(heat.shape) != shape:
-        raise ValueError(f"deletion: the map is {tuple(heat.shape)}, the input {shape}")
-    if not 2 <= steps <= 100:
-        raise ValueError(f"deletion: steps must be from 2 to 100, not {steps}")
-    if not 2 <= orders <= 64:
-        raise ValueError(f"deletion: random orders must be from 2 to 64, not {orders}")
-    patch = patch_grid(shape)
-    scores = patch_scores(np.asarray(heat, np.float64), patch)
-    random_key = _random_key(model, x, target, steps, orders, seed)
-    known_random = RANDOM_CURVES.get(random_key)
-    # Every order starts from the whole picture and ends with every patch removed: those two inputs are
-    # the same for every order, so they run once, with the map's order.
-    masks = deletion_masks(map_order(scores, seed), scores.shape, patch, shape, steps)
-    if known_random is None:
-        masks = torch.cat([masks] + [deletion_masks(order, scores.shape, patch, shape, steps)[1:steps]
-                                     for order in random_orders(orders, scores.size, seed)])
-    else:
-        masks = masks[1:steps]
-    probabilities = class_probabilities(model, x.detach() * masks[:, None].to(x.device, x.dtype), target)
-    fractions = np.linspace(0.0, 1.0, steps + 1)
-    if known_random is None:
-        curve_map = probabilities[:steps + 1]
-        inner = probabilities[steps + 1:].reshape(orders, steps - 1)
-        ends = np.broadcast_to(curve_map[[0, -1]], (orders, 2))
-        curves_random = np.concatenate([ends[:, :1], inner, ends[:, 1:]], axis=1)
-        RANDOM_CURVES.put(random_key, curves_random)
-    else:
-        curves_random = known_random
-        curve_map = np.concatenate([known_random[0, :1], probabilities, known_random[0, -1:]])
-    return DeletionCurve(fractions, curve_map, curves_random)
-
-
-def intact_probability(model: LoadedModel, x: torch.Tensor, target: int, steps: int = DELETION_STEPS,
-                       seed: int = SEED, orders: int = RANDOM_ORDERS) -> float:
-    """The class's probability on the whole picture (read from the random curves when they are known)."""
-    known_random = RANDOM_CURVES.get(_random_key(model, x, target, steps, orders, seed))
-    if known_random is not None:
-        return float(known_random[0, 0])
-    return float(class_probabilities(model, x.detach(), target)[0])
-
-
-# ----------------------------------------------------------------------------------------------------
-# Model randomisation
-
-def top_layers(module: nn.Module, count: int = RANDOMISED_LAYERS) -> list[str]:
-    """Names of the modules re-initialised: the last `count` Conv/Linear layers and every module with
-    parameters registered after the first of them (their norm layers)."""
-    named = list(module.named_modules())
-    weighted = [i for i, (_, m) in enumerate(named) if isinstance(m, (nn.Conv2d, nn.Linear))]
-    if not weighted:
-        return []
-    first = weighted[-min(count, len(weighted))]
-    return [name for name, m in named[first:] if hasattr(m, "reset_parameters") and
-            any(True for _ in m.parameters(recurse=False))]
-
-
-def randomised_copy(model: LoadedModel, count: int = RANDOMISED_LAYERS, seed: int = SEED) -> LoadedModel:
-    """A deep copy of the model with its top layers re-initialised; the shared module is not touched."""
-    with model.lock:       # a copy taken while hooks are attached would keep them
-        module = copy.deepcopy(model.module)
-    names = top_layers(module, count)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        for name in names:
-            layer = module.get_submodule(name)
-            layer.reset_parameters()
-            if hasattr(layer, "reset_running_stats"):
-                layer.reset_running_stats()
-    for parameter in module.parameters():
-        parameter.requires_grad_(False)
-    module.eval()
-    return replace(model, module=module, pretrained=False, lock=threading.RLock())
-
-
-def shared_randomised_copy(model: LoadedModel) -> tuple[LoadedModel, list[str]]:
-    """The randomised copy of a shared model, made once per loaded model, and the layers re-initialised.
-    It is kept with the model (explorer.core.models.companion): it counts against the model budget and goes
-    when the model is evicted."""
-    from explorer.core.models import companion
-
-    return companion(model, "randomised copy", lambda: (randomised_copy(model), top_layers(model.module)))
-
-
-def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's rank correlation (ties get their average rank); 0 when either map is constant."""
-    ra, rb = _ranks(np.ravel(a)), _ranks(np.ravel(b))
-    if ra.size != rb.size:
-        raise ValueError(f"rank correlation: maps of {ra.size} and {rb.size} values")
-    ra, rb = ra - ra.mean(), rb - rb.mean()
-    denominator = np.sqrt((ra * ra).sum() * (rb * rb).sum())
-    return float((ra * rb).sum() / denominator) if denominator > 0 else 0.0
-
-
-def _ranks(values: np.ndarray) -> np.ndarray:
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    starts = np.cumsum(counts) - counts
-    return (starts + (counts - 1) / 2.0)[inverse.ravel()]
-
-
-@dataclass
-class Randomisation:
-    correlation: float           # Spearman's rho between the map and the randomised model's map
-    random_map: np.ndarray       # the randomised model's map (signed, at the model's input)
-    layers: list[str]            # the re-initialised modules
-
-
-def randomisation_test(model: LoadedModel, x: torch.Tensor, method: str, target: int, heat: np.ndarray,
-                       sign: str = "absolute", **options) -> Randomisation:
-    """The same method, same target and options, on the randomised copy; rank correlation of the
-    two maps after `sign` (the part of the map shown)."""
-    randomised, layers = shared_randomised_copy(model)
-    result = attribute_input(randomised, x, method, target, **options)
-    rho = rank_correlation(signed(heat, sign), signed(result.input_map, sign))
-    return Randomisation(rho, result.input_map, layers)
-
-
-# ----------------------------------------------------------------------------------------------------
-# The verdicts, in words
-
-MIN_PROBABILITY = 0.01      # below this on the intact picture, a class's fall is too small to measure
-FASTER_SD = 2.0             # "faster than random": below every random order, this many sd below their mean
-FASTER_SHARE = 0.9          # and at most this share of their mean area (a fall that matters, not only one that shows)
-CHANGES_BELOW = 0.5         # "the map changes": rank correlation with the randomised model's map below this
+# The bars. P_BAR is the usual significance level; each curve's ratio bar and "no faster" bar are
+# calibrated by benchmarks/bench_trust_calibration.py, which writes them to trust_bars.json (the right map
+# passes on >= 90 % of its composites, a map over empty background on none, a noise map on <= 5 %, and the
+# right map is never called "no faster than random").
+P_BAR = 0.05                # "faster than random": at most this share of random orders do as well ...
+BARS_FILE = Path(__file__).with_name("trust_bars.json")
+BARS = json.loads(BARS_FILE.read_text())["bars"]     # {"deletion"|"insertion": {"ratio", "not_faster_p"}}
+MIN_PROBABILITY = 0.01      # below this on the intact picture, the class has no fall to measure
+MIN_CHANGE = 0.2            # a curve must move the probability by this share of the intact picture's
+CHANGES_BELOW = 0.5         # "the map changes": rank correlation at the cascade's last step below this
 NOT_MEASURABLE = "not measurable"
-
-_WHY_ZERO = {
-    "saliency": "the class score's gradient is zero at every pixel",
-    "integrated_gradients": "the gradients along the path from the grey picture add up to zero at every pixel",
-    "smoothgrad": "the gradient is zero at every pixel of every noisy copy",
-    "gradcam": "the gradient-weighted sum of layer {layer}'s channels is zero or negative at every position, "
-               "and Grad-CAM keeps only its positive part",
-    "guided_gradcam": "its Grad-CAM factor (the gradient-weighted sum of layer {layer}'s channels) is zero or "
-                      "negative at every position, and Grad-CAM keeps only its positive part",
-    "occlusion": "greying out any window leaves the class score where it was",
-}
-_PART = {"positive": "no part for the class (no pixel raises its score)",
-         "negative": "no part against the class (no pixel lowers its score)"}
+FASTER, NOT_FASTER, CANT_TELL = "faster than random", "no faster than random", "can't tell"
+CHANGES, BARELY = "the map changes", "barely changes"
 
 
-def blank_map(method: str, heat: np.ndarray, sign: str = "absolute", layer: str | None = None) -> str | None:
-    """Why the part `sign` of a map cannot rank pixels, in words ("Grad-CAM is zero everywhere for this
-    class on this picture: ..."), or None when it can. `heat` is the signed map as computed."""
-    title, shown = method_title(method), signed(np.asarray(heat), sign)
-    if not np.any(heat):
-        why = _WHY_ZERO.get(method, "").format(layer=layer or "the chosen layer")
-        return f"{title} is zero everywhere for this class on this picture" + (f": {why}" if why else "")
-    if not np.any(shown):
-        return f"{title} has {_PART[sign]} for this class on this picture: choose another sign shown"
-    if np.ptp(shown) <= 1e-6 * np.max(np.abs(shown)):
-        return f"{title} has the same value at every pixel for this class on this picture"
-    return None
+# What each verdict means, one sentence a learner can follow (the Saliency tab shows those in its table).
+MEANING = {
+    ("deletion", FASTER): "Blurring away the pixels this map marks first makes the model lose the class sooner "
+                          "than blurring random pixels: the map points at what the model used.",
+    ("deletion", NOT_FASTER): "Blurring away the pixels this map marks first takes the class away no sooner than "
+                              "blurring random pixels: the map does not point at what the model used.",
+    ("deletion", CANT_TELL): "The map beats most random orders, but not by enough to be sure: on this picture the "
+                             "deletion test cannot decide.",
+    ("insertion", FASTER): "Starting from a blurred copy, putting back the pixels this map marks first brings the "
+                           "class back sooner than putting back random pixels.",
+    ("insertion", NOT_FASTER): "Putting back the pixels this map marks first brings the class back no sooner than "
+                               "random pixels: the map misses what the model needs.",
+    ("insertion", CANT_TELL): "The map beats most random orders at bringing the class back, but not by enough to "
+                              "be sure: on this picture the insertion test cannot decide.",
+    ("randomisation", CHANGES): "With the learned weights of the top layers replaced by random ones the map looks "
+                                "different: it depends on what the model learned.",
+    ("randomisation", BARELY): "Even with random weights in the top layers the map stays much the same: it may "
+                               "show the picture's edges rather than what the model learned.",
+} | {(part, NOT_MEASURABLE): "This test cannot be run on this map (its figures below say why), so it says nothing "
+                             "for or against it." for part in ("deletion", "insertion", "randomisation")}
+
+REPLACEMENT_WORDS = (
+    "**Which replacement each curve uses, and why.** Deletion replaces a patch with the same patch blurred: the "
+    "picture still looks like a photo, so the probability falls because detail is gone, not because of something "
+    "new. With grey patches (shown for comparison) the model sees grey squares it never met in training, and its "
+    "answer can move because of the squares themselves: where the two disagree, trust the blurred one. Insertion "
+    "starts from the whole picture blurred, a start with the detail gone that is still a photo, and puts the real "
+    "patches back.")
 
 
 @dataclass
 class Check:
-    """One check's outcome: passed is None when it could not be measured (verdict "not measurable")."""
+    """One test's outcome: passed is True, False, or None when it could not tell or not be measured."""
     measurable: bool
     passed: bool | None
     verdict: str
@@ -313,161 +114,293 @@ class Check:
         return {"measurable": self.measurable, "passed": self.passed, "verdict": self.verdict, "reason": self.reason}
 
 
-def _not_measurable(reason: str) -> Check:
-    return Check(False, None, NOT_MEASURABLE, reason)
+@dataclass
+class CurveCheck(Check):
+    """A deletion or insertion test, with its curves (None where not measured); deletion keeps the same test
+    with grey patches in `grey`, for comparison (its verdict is not the deletion's)."""
+    curve: Curve | None = None
+    grey: "CurveCheck | None" = None
+
+    def as_dict(self) -> dict:
+        c = self.curve
+        figures = {} if c is None else {"replacement": c.replacement, "area": c.area_map, "ratio": c.ratio,
+                                        "p_value": c.p_value, "random_median_area": float(np.median(c.areas_random))}
+        grey = {} if self.grey is None else {"grey": self.grey.as_dict()}
+        return super().as_dict() | figures | grey
+
+
+@dataclass
+class RandomisationCheck(Check):
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def correlation(self) -> float | None:
+        """The rank correlation at the cascade's last step (None: not measured, or its map is empty)."""
+        return self.steps[-1].correlation if self.steps else None
+
+    def as_dict(self) -> dict:
+        return super().as_dict() | {"cascade": [{"layers": s.layers, "rank_correlation": s.correlation}
+                                                for s in self.steps]}
+
+
+def _not_measurable(reason: str, kind=Check):
+    return kind(False, None, NOT_MEASURABLE, reason)
 
 
 def _percent(p: float) -> str:
     return f"{p:.2%}" if p >= 1e-4 else f"{p * 100:.0e}%"
 
 
-def judge_deletion(curve: DeletionCurve) -> Check:
-    """Faster than random when the map's area is below every random order's, FASTER_SD of their standard
-    deviations below their mean and at most FASTER_SHARE of it; the reason says where it lies against
-    their spread."""
-    areas = curve.auc_random_orders
-    spread = (f"{areas.size} random orders (areas {areas.min():.3f} to {areas.max():.3f}, "
-              f"mean {areas.mean():.3f} ± {curve.random_sd:.3f})")
-    below = curve.sd_below_random
-    distance = ("no spread at all" if math.isinf(below) else
-                f"{abs(below):.1f} sd {'below' if below >= 0 else 'above'} their mean")
-    if curve.auc_map < areas.min() and below >= FASTER_SD and curve.auc_map <= FASTER_SHARE * areas.mean():
-        return Check(True, True, "falls faster than random",
-                     f"area {curve.auc_map:.3f}, below all {spread}: {distance}, "
-                     f"{1 - curve.auc_map / areas.mean():.0%} smaller")
-    place = ("below all" if curve.auc_map < areas.min() else
-             "above all" if curve.auc_map > areas.max() else "within the spread of")
-    return Check(True, False, "no faster than random",
-                 f"area {curve.auc_map:.3f}, {place} {spread}: {distance}; faster than random needs below all "
-                 f"of them, at least {FASTER_SD:g} sd below their mean and {1 - FASTER_SHARE:.0%} smaller")
+# ----------------------------------------------------------------------------------------------------
+# The verdicts
+
+_REPLACED = {"blur": "blurred patches", "grey": "grey patches"}
 
 
-def judge_randomisation(correlation: float | None, random_blank: str | None) -> Check:
-    if random_blank is not None:
-        return Check(True, True, "the map changes",
-                     "the randomised model's map is empty, so nothing of the map survives without the learned "
-                     "weights")
-    if correlation < CHANGES_BELOW:
-        return Check(True, True, "the map changes",
-                     f"rank correlation {correlation:.2f} with the randomised model's map, below "
-                     f"{CHANGES_BELOW:g}: the map depends on what the model learned")
-    return Check(True, False, "barely changes",
-                 f"rank correlation {correlation:.2f} with the randomised model's map, {CHANGES_BELOW:g} or more: "
-                 "with random weights in the top layers the map stays much the same; it may show the picture, "
-                 "not the model")
+def judge_curve(curve: Curve, intact: float) -> CurveCheck:
+    """Faster than random when at most P_BAR of the random orders do as well (p-value) and the map's area
+    is at most the calibrated share of theirs (effect size, BARS); no faster than random when the
+    calibrated share of them or more do as well; can't tell in between. Not measurable when the curve
+    hardly moves."""
+    ends = curve.by_map[[0, -1]]
+    if curve.change < MIN_CHANGE * intact:
+        what = "replacing every patch" if curve.kind == "deletion" else "putting every patch back"
+        return CurveCheck(False, None, NOT_MEASURABLE, f"with {_REPLACED[curve.replacement]}, {what} moves the "
+                          f"probability only from {_percent(ends[0])} to {_percent(ends[1])}: too little to rank "
+                          "orders by", curve)
+    ratio, p, bars = curve.ratio, curve.p_value, BARS[curve.kind]
+    slower = int(np.sum(curve.areas_random > curve.area_map + 1e-12))
+    figures = (f"with {_REPLACED[curve.replacement]}, area {curve.area_map:.2f} against the random orders' median "
+               f"{np.median(curve.areas_random):.2f} (ratio {ratio:.2f}); {slower} of {curve.areas_random.size} "
+               f"random orders are slower (p = {p:.3f})")
+    needs = f"faster needs p ≤ {P_BAR:g} and ratio ≤ {bars['ratio']:g}"
+    if p <= P_BAR and ratio <= bars["ratio"]:
+        return CurveCheck(True, True, FASTER, figures, curve)
+    if p >= bars["not_faster_p"]:
+        return CurveCheck(True, False, NOT_FASTER, f"{figures}; {needs}", curve)
+    return CurveCheck(True, None, CANT_TELL, f"{figures}: better than most random orders, not clearly enough "
+                                             f"({needs})", curve)
+
+
+def judge_randomisation(steps: list[Step]) -> RandomisationCheck:
+    """The map changes when its rank correlation with the last step's map is below CHANGES_BELOW (or that
+    map is empty); the reason gives every step's correlation."""
+    each = "; ".join(f"{len(s.layers)} module{'s' * (len(s.layers) > 1)} random: "
+                     + ("empty map" if s.correlation is None else f"{s.correlation:.2f}") for s in steps)
+    last = steps[-1].correlation
+    if last is None:
+        return RandomisationCheck(True, True, CHANGES, f"the randomised model's map is empty, so nothing of the "
+                                                       f"map survives without the learned weights ({each})", steps)
+    if last < CHANGES_BELOW:
+        return RandomisationCheck(True, True, CHANGES, f"rank correlation {last:.2f} with the fully randomised "
+                                                       f"model's map, below {CHANGES_BELOW:g} (cascade: {each}): the "
+                                                       "map depends on what the model learned", steps)
+    return RandomisationCheck(True, False, BARELY, f"rank correlation {last:.2f} with the fully randomised model's "
+                                                   f"map, {CHANGES_BELOW:g} or more (cascade: {each}): with random "
+                                                   "top layers the map stays much the same; it may show the picture, "
+                                                   "not the model", steps)
 
 
 @dataclass
 class TrustCheck:
-    """How far to trust one map. measurable / verdict / reason sum up the two checks: "passes both
-    checks", "fails ...", or "not measurable" (with the reason in words) when either cannot be measured."""
+    """How far to trust one map: `deletion`, `insertion` and `randomisation`, each with measurable / verdict /
+    reason, and these summed up (measurable when deletion and insertion are)."""
     method: str
     target: int
     label: str
     sign: str
     probability: float               # the class's probability on the intact picture
-    deletion: Check
-    randomisation: Check
-    curve: DeletionCurve | None      # None when the map cannot rank the patches
-    correlation: float | None        # Spearman's rho with the randomised model's map; None: not measurable
+    deletion: CurveCheck
+    insertion: CurveCheck
+    randomisation: RandomisationCheck
     blank: str | None = None         # why the map is empty or constant, in words; None when it is not
 
     @property
+    def parts(self) -> dict[str, Check]:
+        return {"deletion": self.deletion, "insertion": self.insertion, "randomisation": self.randomisation}
+
+    @property
+    def curve(self) -> Curve | None:
+        """The deletion curve with blurred patches (None when not measured)."""
+        return self.deletion.curve
+
+    @property
+    def correlation(self) -> float | None:
+        return self.randomisation.correlation
+
+    @property
     def measurable(self) -> bool:
-        return self.deletion.measurable and self.randomisation.measurable
+        return self.deletion.measurable and self.insertion.measurable
 
     @property
     def verdict(self) -> str:
         if not self.measurable:
             return NOT_MEASURABLE
-        failed = [name for name, check in (("deletion", self.deletion), ("randomisation", self.randomisation))
-                  if not check.passed]
-        return "passes both checks" if not failed else f"fails the {' and the '.join(failed)} check"
+        named = self.parts.items()
+        failed = [n for n, c in named if c.measurable and c.passed is False]
+        unsure = [n for n, c in named if c.measurable and c.passed is None]
+        if failed:
+            return f"fails the {' and the '.join(failed)} check"
+        if unsure:
+            return f"can't tell from the {' and the '.join(unsure)} check"
+        return f"passes the {' and the '.join(n for n, c in named if c.passed)} checks"
 
     @property
     def reason(self) -> str:
         if self.blank is not None:
             return f"{self.blank}; a map that ranks no pixel above another cannot be checked."
-        return (f"Deletion: {self.deletion.verdict}, {self.deletion.reason}. "
-                f"Randomisation: {self.randomisation.verdict}, {self.randomisation.reason}.")
+        return " ".join(f"{name.capitalize()}: {c.verdict}, {c.reason}." for name, c in self.parts.items())
 
     def as_dict(self) -> dict:
         """The verdicts and reasons in words, and the figures (JSON-ready)."""
         return {"measurable": self.measurable, "verdict": self.verdict, "reason": self.reason,
-                "probability": self.probability, "deletion": self.deletion.as_dict(),
-                "randomisation": self.randomisation.as_dict()}
+                "probability": self.probability} | {n: c.as_dict() for n, c in self.parts.items()}
 
 
-RANDOMISED_MAPS = STORES.register("trust.randomised_maps", Recent(max_entries=64), "the randomised model's maps")
+# ----------------------------------------------------------------------------------------------------
+# The cost, checked before any work
+
+def check_passes(method_passes: int, random_known: bool = False, steps: int = len(CASCADE)) -> int:
+    """Pictures through the model for one trust check: the three curves and `steps` randomised maps of a
+    method that costs `method_passes` (what sizes its GPU slot: explorer.core.gpu)."""
+    return curve_passes(random_known=random_known) + steps * method_passes
 
 
-def randomised_map(model: LoadedModel, x: torch.Tensor, result, progress=None) -> np.ndarray:
-    """The same method, class and options on the model's copy with its top layers re-initialised (kept:
-    it does not depend on the sign shown)."""
-    layer = {"layer": result.layer} if result.layer else {}
-    key = (model.name, id(model.module), model.pretrained, fingerprint(x), result.method, result.target,
-           result.layer, repr(sorted(result.options.items())))
+def plan_cascade(method_passes: int, random_known: bool, budget: budgets.Budget | None = None) -> tuple:
+    """The cascade's steps that fit the budget: all of them, or only the last (every layer randomised at
+    once) when the steps between would not; OverBudget when even that does not fit."""
+    most = (budget or budgets.current()).model_passes
+    if check_passes(method_passes, random_known) <= most:
+        return CASCADE
+    budgets.check_model_passes(
+        f"trust check: {trust_curves.ORDERS} random orders of {STEPS} steps and the map on a randomised model make "
+        f"{check_passes(method_passes, random_known, 1):,} pictures", check_passes(method_passes, random_known, 1),
+        "make the method cheaper (fewer steps or noisy copies, a larger occlusion stride)", budget)
+    return CASCADE[-1:]
 
-    def compute():
-        copy, _ = shared_randomised_copy(model)
-        return attribute_input(copy, x, result.method, result.target, progress=progress, **result.options,
-                               **layer).input_map
-    return RANDOMISED_MAPS.get_or_compute(key, compute)
+
+# ----------------------------------------------------------------------------------------------------
+# The check
+
+def _randomisation(model: LoadedModel, x, result, sign, probability, counts, progress) -> RandomisationCheck:
+    if not model.pretrained:
+        return _not_measurable(f"{model.display_name} is untrained: its weights are random already, so there is "
+                               "nothing learned for randomisation to destroy", RandomisationCheck)
+    if probability < MIN_PROBABILITY:
+        return _not_measurable(f"“{result.label}” has probability {_percent(probability)}: the model has learned "
+                               "next to nothing about this class here, so there is nothing for randomisation to "
+                               "destroy", RandomisationCheck)
+    if result.method not in METHODS:
+        return _not_measurable("a map given as numbers cannot be computed again on the randomised model",
+                               RandomisationCheck)
+    blank = (lambda heat: blank_map(result.method, heat, sign, result.layer))
+    return judge_randomisation(cascade(model, x, result, sign, counts, progress, blank))
+
+
+def _curve_checks(model, x, shown, result, probability, progress) -> tuple[CurveCheck, CurveCheck]:
+    if probability < MIN_PROBABILITY:
+        why = (f"“{result.label}” has probability {_percent(probability)} on the intact picture, too small for its "
+               f"change to be measured: the curves need at least {MIN_PROBABILITY:.0%}")
+        return _not_measurable(why, CurveCheck), _not_measurable(why, CurveCheck)
+    curves = measure_curves(model, x, shown, result.target, progress=progress)
+    deletion = judge_curve(curves["deletion_blur"], probability)
+    deletion.grey = judge_curve(curves["deletion_grey"], probability)
+    return deletion, judge_curve(curves["insertion"], probability)
+
+
+def _scaled(progress, start: float, share: float):
+    return None if progress is None else (lambda f: progress(start + share * f))
 
 
 def trust_check(model: LoadedModel, picture, method: str, target=None, *, sign: str = "absolute",
                 attribution=None, progress=None, **options) -> TrustCheck:
-    """How far to trust an attribution map: a deletion curve and a model-randomisation test.
-
-    Deletion: the picture's patches are greyed out, most-attributed first, and the class's probability
-    is compared with random orders. Randomisation: the same method on a copy of the model whose top
-    layers are re-initialised (the shared model is never changed); Spearman's rank correlation of the
-    two maps.
+    """How far to trust an attribution map: deletion and insertion curves against many random orders, and
+    cascading model randomisation.
 
     Args:
         model (LoadedModel): From `get_model` or `load_model`.
-        picture: A picture (anything `load_image` takes), a path, or the model's input tensor.
-        method (str): A key of ``explorer.METHODS``.
+        picture: A picture (anything `load_image` takes), a path, or the model's input tensor (1, C, h, w).
+        method (str): A key of ``explorer.METHODS``; with a numpy ``attribution``, any name for the map.
         target: The class: an index, a class name, or None (default) for the top-1 prediction.
         sign (str): The part of the map judged: ``"absolute"`` (default), ``"positive"`` or ``"negative"``.
-        attribution (Attribution, optional): The map already computed for this picture (from `explain`);
-            it is not computed again.
+        attribution (Attribution or numpy.ndarray, optional): The map already computed (from `explain`), or
+            a plain (h, w) map of your own at the picture's size or at the model's input size (higher = more
+            important); it is not computed again.
         progress (callable, optional): Given the fraction done before each pass; may raise ``Cancelled``.
         **options: The method's own options (see `explain`).
 
     Returns:
-        TrustCheck: ``measurable``, ``verdict`` (``"passes both checks"``, ``"fails the deletion
-        check"``..., or ``"not measurable"``) and ``reason`` in words; ``deletion`` and
-        ``randomisation`` (each with its verdict and reason), ``curve`` (the deletion curves and their
-        areas) and ``correlation`` (None where not measurable); ``as_dict()`` for JSON.
+        TrustCheck: ``measurable``, ``verdict`` and ``reason`` in words, and the parts ``deletion``,
+        ``insertion`` (each ``"faster than random"``, ``"no faster than random"``, ``"can't tell"`` or
+        ``"not measurable"``, with its ``curve``: p-value, area ratio to the random median) and
+        ``randomisation`` (``"the map changes"``, ``"barely changes"`` or ``"not measurable"``, with the
+        rank correlation of each cascade step); ``as_dict()`` for JSON.
 
     Raises:
-        ValueError: an unknown sign, method, option or class, or a request over the machine's budget.
+        ValueError: an unknown sign, method, option or class; a map of the wrong size or shape (the message
+            gives the sizes it takes); ``OverBudget`` when the check would cost more passes than allowed.
         Cancelled: raised by ``progress`` to stop.
     """
     signed(np.zeros(1), sign)           # an unknown sign is refused before any work
     x = picture if isinstance(picture, torch.Tensor) else model.preprocess(picture)
-    result = attribution or attribute_input(model, x, method, target, **options)
+    result = _attribution(model, picture, x, method, target, attribution, options)
     shown = signed(result.input_map, sign)
+    recompute = result.method in METHODS and model.pretrained
+    passes = image_passes(result.method, result.options, tuple(x.shape[-2:])) if recompute else 0
+    counts = plan_cascade(passes, is_random_known(model, x, result.target))     # before any pass of its own
     probability = intact_probability(model, x, result.target)
-    label = result.label
     blank = blank_map(result.method, result.input_map, sign, result.layer)
     if blank is not None:
-        return TrustCheck(result.method, result.target, label, sign, probability,
-                          _not_measurable(f"{blank}: it ranks no patch above another, so its order of removal "
-                                          "would be arbitrary"),
-                          _not_measurable(f"{blank}: the rank correlation of a map without ranks means nothing"),
-                          None, None, blank)
-    random_map = randomised_map(model, x, result, progress)
-    random_blank = blank_map(result.method, random_map, sign, result.layer)
-    correlation = None if random_blank else rank_correlation(shown, signed(random_map, sign))
-    randomisation = judge_randomisation(correlation, random_blank)
-    if probability < MIN_PROBABILITY:
-        deletion = _not_measurable(
-            f"“{label}” has probability {_percent(probability)} on the intact picture, too small for its fall to "
-            f"be measured: the deletion check needs at least {MIN_PROBABILITY:.0%}")
-        return TrustCheck(result.method, result.target, label, sign, probability, deletion, randomisation,
-                          None, correlation)
-    curve = deletion_curve(model, x, shown, result.target)
-    return TrustCheck(result.method, result.target, label, sign, probability, judge_deletion(curve),
-                      randomisation, curve, correlation)
+        why = f"{blank}: it ranks no patch above another, so its order would be arbitrary"
+        return TrustCheck(result.method, result.target, result.label, sign, probability,
+                          _not_measurable(why, CurveCheck), _not_measurable(why, CurveCheck),
+                          _not_measurable(f"{blank}: the rank correlation of a map without ranks means nothing",
+                                          RandomisationCheck), blank)
+    randomisation = _randomisation(model, x, result, sign, probability, counts, _scaled(progress, 0.0, 0.5))
+    deletion, insertion = _curve_checks(model, x, shown, result, probability, _scaled(progress, 0.5, 0.5))
+    return TrustCheck(result.method, result.target, result.label, sign, probability, deletion, insertion,
+                      randomisation)
+
+
+def _attribution(model, picture, x, method, target, attribution, options) -> Attribution:
+    """The map judged: computed here, given as an Attribution, or a numpy map put at the model's input."""
+    if attribution is None:
+        return attribute_input(model, x, method, target, **options)
+    if isinstance(attribution, Attribution):
+        return attribution
+    heat = map_at_input(model, picture, attribution, tuple(x.shape[-2:]))
+    index = resolve_target(model, target)
+    if index is None:
+        with model.lock, torch.inference_mode():
+            index = int(model.module(x.detach()).argmax(dim=-1)[0])
+    name = str(method) if method else "your map"
+    return Attribution(name, index, model.labels[index], heat)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Which method explains this prediction best
+
+def ranking(rows: list[tuple[str, TrustCheck]]) -> list[tuple[str, float]]:
+    """(title, score) of each map whose deletion and insertion were measured, best first; the score is the
+    mean of its two area ratios to the random orders' median (below 1: sooner than random)."""
+    scored = [(title, (c.deletion.curve.ratio + c.insertion.curve.ratio) / 2) for title, c in rows
+              if c.deletion.measurable and c.insertion.measurable]
+    return sorted([(t, s) for t, s in scored if math.isfinite(s)], key=lambda item: item[1])
+
+
+def ranking_words(rows: list[tuple[str, TrustCheck]]) -> str:
+    """The ranking in words: which map explains this prediction best by its curves, and how the others do."""
+    ranked = ranking(rows)
+    if not ranked:
+        return "No map could be ranked: none had deletion and insertion curves that could be measured."
+    best_title, best = ranked[0]
+    check = dict(rows)[best_title]
+    words = (f"By the curves, **{best_title}** explains this prediction best: its curves reach their end in "
+             f"{best:.0%} of the area random orders need (deletion {check.deletion.verdict}, insertion "
+             f"{check.insertion.verdict}).")
+    if len(ranked) > 1:
+        words += " Then " + ", ".join(f"{t} ({s:.0%})" for t, s in ranked[1:]) + "."
+    left = [t for t, _ in rows if t not in dict(ranked)]
+    if left:
+        words += f" Not ranked (a curve not measurable): {', '.join(left)}."
+    return words

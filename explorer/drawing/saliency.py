@@ -117,7 +117,7 @@ def draw_sheet(items: list) -> Image.Image:
     return sheet
 
 
-# --- the trust check: a table and the deletion curves -------------------------------------------------
+# --- the trust check: a table, the curves, the randomisation wipe ------------------------------------
 
 MARKS = {True: "✓ ", False: "⚠️ ", None: ""}
 
@@ -126,51 +126,95 @@ def _mark(check: trust.Check) -> str:
     return f"{MARKS[check.passed]}{check.verdict}"
 
 
-def _areas(check: trust.TrustCheck) -> str:
-    curve = check.curve
-    if curve is None:
-        return "—"
-    return f"{curve.auc_map:.3f} (random {curve.auc_random:.3f} ± {curve.random_sd:.3f})"
+def _curve_cell(check: trust.CurveCheck) -> str:
+    """The verdict, and the effect size and p-value where measured."""
+    if check.curve is None or not check.measurable:
+        return _mark(check)
+    return f"{_mark(check)} (ratio {check.curve.ratio:.2f}, p = {check.curve.p_value:.3f})"
+
+
+def _randomisation_cell(check: trust.RandomisationCheck) -> str:
+    rho = "" if check.correlation is None else f" (ρ {check.correlation:.2f})"
+    return _mark(check) + rho
+
+
+def meanings(rows: list[dict]) -> str:
+    """One sentence for each verdict in the table, as a learner reads it."""
+    seen = []
+    for r in rows:
+        for part, check in r["check"].parts.items():
+            key = (part, check.verdict)
+            if key not in seen and key in trust.MEANING:
+                seen.append(key)
+    return "\n".join(f"- **{part.capitalize()}, {verdict}**: {trust.MEANING[part, verdict]}" for part, verdict in seen)
 
 
 def trust_table(rows: list[dict]) -> str:
-    """One row per map ({"title", "check"}): the figures and both verdicts, as Markdown; under the table,
-    each verdict's reason in words (one sentence per map when the map itself cannot be checked)."""
+    """One row per map ({"title", "check"}): each test's verdict with its figures, as Markdown; under the
+    table, what each verdict means, then each map's reasons in words."""
     if not rows:
         return ""
-    lines = ["| Map | Deletion area: map (random orders) | Deletion verdict | Rank correlation with the randomised "
-             "model | Randomisation verdict |", "|---|---|---|---|---|"]
+    lines = ["| Map | Deletion (blurred patches) | Deletion (grey patches, for comparison) | Insertion (from a blurred "
+             "picture) | Randomisation (cascade) |", "|---|---|---|---|---|"]
     reasons = []
     for r in rows:
         check = r["check"]
-        rho = "—" if check.correlation is None else f"{check.correlation:.2f}"
-        lines.append(f"| {r['title']} | {_areas(check)} | {_mark(check.deletion)} | {rho} | "
-                     f"{_mark(check.randomisation)} |")
+        grey = "—" if check.deletion.grey is None else _curve_cell(check.deletion.grey)
+        lines.append(f"| {r['title']} | {_curve_cell(check.deletion)} | {grey} | {_curve_cell(check.insertion)} | "
+                     f"{_randomisation_cell(check.randomisation)} |")
         verdict = "not measurable: " if check.blank is not None else ""
         reasons.append(f"- **{r['title']}**: {verdict}{check.reason}")
-    return "\n".join(lines) + "\n\n" + "\n".join(reasons)
+    return ("\n".join(lines) + "\n\n**What the verdicts mean**\n\n" + meanings(rows) + "\n\n**The figures**\n\n"
+            + "\n".join(reasons))
+
+
+def _band(axes, curve, label: str) -> None:
+    orders = curve.by_random_orders
+    axes.fill_between(curve.fractions, np.percentile(orders, 5, axis=0), np.percentile(orders, 95, axis=0),
+                      color="0.5", alpha=0.25, label=f"{len(orders)} random orders, middle 90 %")
+    axes.plot(curve.fractions, curve.by_random, "k--", label=label)
 
 
 def curve_figure(rows: list[dict]):
-    """The deletion curves of every map that could be checked, and the random orders' spread and mean, as a
-    matplotlib figure (None: no curves)."""
-    curves = [(r["title"], r["check"].curve) for r in rows if r["check"].curve is not None]
-    if not curves:
+    """The deletion curves (blurred patches) and the insertion curves of every map that could be checked,
+    with the random orders' band and median, as a matplotlib figure (None: no curves)."""
+    measured = [(r["title"], r["check"]) for r in rows if r["check"].deletion.curve is not None]
+    if not measured:
         return None
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(5.2, 3.4), dpi=100, layout="constrained")
-    axes = figure.subplots()
-    for title, curve in curves:
-        axes.plot(curve.fractions, curve.by_map, marker=".", label=f"{title} order (area {curve.auc_map:.2f})")
-    first = curves[0][1]
-    orders = first.by_random_orders
-    axes.fill_between(first.fractions, orders.min(axis=0), orders.max(axis=0), color="0.5", alpha=0.25,
-                      label=f"{len(orders)} random orders, their range")
-    axes.plot(first.fractions, first.by_random, "k--", label=f"random orders' mean (area {first.auc_random:.2f})")
-    axes.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="share of patches greyed out", ylabel="probability of the class",
-             title="Deletion curves: lower sooner = the map found what the model uses")
-    axes.title.set_fontsize(9)
-    axes.grid(alpha=0.3)
-    axes.legend(fontsize=8)
+    figure = Figure(figsize=(7.6, 3.4), dpi=100, layout="constrained")
+    left, right = figure.subplots(1, 2, sharey=True)
+    for title, check in measured:
+        left.plot(check.deletion.curve.fractions, check.deletion.curve.by_map, marker=".", label=title)
+        right.plot(check.insertion.curve.fractions, check.insertion.curve.by_map, marker=".", label=title)
+    _band(left, measured[0][1].deletion.curve, "random orders' median")
+    _band(right, measured[0][1].insertion.curve, "random orders' median")
+    left.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="share of patches blurred", ylabel="probability of the class",
+             title="Deletion: lower sooner = better")
+    right.set(xlim=(0, 1), xlabel="share of patches put back", title="Insertion: higher sooner = better")
+    for axes in (left, right):
+        axes.title.set_fontsize(9)
+        axes.grid(alpha=0.3)
+    left.legend(fontsize=7)
     return figure
+
+
+def wipe_choices(rows: list[dict]) -> list[tuple[str, str]]:
+    """(words, "row:step") for each step of each map's randomisation cascade."""
+    choices = []
+    for i, r in enumerate(rows):
+        for k, step in enumerate(r["check"].randomisation.steps):
+            rho = "empty map" if step.correlation is None else f"rank correlation {step.correlation:.2f}"
+            layers = f"top {len(step.layers)} module{'s' * (len(step.layers) > 1)} random"
+            choices.append((f"{r['title']}: {layers} ({rho})", f"{i}:{k}"))
+    return choices
+
+
+def wipe_pair(check: trust.TrustCheck, result: at.Attribution, step: int, sign: str, cmap: str = "inferno"
+              ) -> tuple[Image.Image, Image.Image]:
+    """The real map and the map at one step of the randomisation cascade, as heat maps at the model's input
+    (each scaled to its own range, so that where it points shows, not how strong it is)."""
+    random_map = check.randomisation.steps[step].random_map
+    return (colorize(at.normalise(at.signed(result.input_map, sign)), cmap),
+            colorize(at.normalise(at.signed(random_map, sign)), cmap))

@@ -6,7 +6,7 @@ import gradio as gr
 from gradio.blocks import Block
 
 from explorer.core import attribution as at
-from explorer.core import budgets
+from explorer.core import budgets, trust
 from explorer.core.models import DEFAULT_MODEL
 from explorer.drawing.saliency import COLORMAPS
 from explorer.ui.by_name import Components
@@ -17,12 +17,14 @@ from explorer.ui.upload import ImageUpload
 DEFAULT_METHODS = ["gradcam"]
 
 TRUST_HELP = (
-    "**Deletion curve:** the picture's patches are greyed out, most-attributed first, and the class's "
-    "probability is measured after each step; a map that points at what the model uses makes it fall "
-    "sooner than greying patches in a random order (smaller area under the curve). "
-    "**Randomisation test:** the same method on a copy of the model whose top layers are re-initialised "
-    "(random weights); if the map hardly changes (rank correlation near 1) it does not depend on what the "
-    "model learned, so it is not explaining the model.")
+    "**Deletion:** the picture's patches are replaced, most-attributed first, and the class's probability is "
+    "measured after each step; a map that points at what the model uses makes it fall sooner than "
+    f"{trust.ORDERS} random orders of the same patches do. **Insertion:** the same the other way round, from a "
+    "blurred picture the real patches come back. Each gives the area ratio to the random orders' median (below 1 "
+    "= sooner) and the p-value (the share of random orders that do as well). **Randomisation:** the same method "
+    "on copies of the model whose top layers are re-initialised, one more at each step (a cascade); if the map "
+    "hardly changes (rank correlation near 1) it does not depend on what the model learned.\n\n"
+    + trust.REPLACEMENT_WORDS)
 
 # The gallery's label and buttons sit above its thumbnails, not over them, and it grows with its rows
 # instead of scrolling inside the page; each caption is written out in full under its picture, never
@@ -85,7 +87,11 @@ class SaliencyTab(Components):
     gallery: gr.Gallery
     download: gr.DownloadButton
     trust: gr.Markdown           # the trust table
-    plot: gr.Plot                # the deletion curves
+    plot: gr.Plot                # the deletion and insertion curves
+    ranking: gr.Markdown         # which method explains this prediction best, in words
+    wipe: gr.ImageSlider         # the real map against a randomised one
+    wipe_step: gr.Dropdown       # which map and cascade step the wipe shows
+    checks: gr.State             # the trust checks shown (for the wipe)
     maps: gr.State               # {"model", "results"}: the maps shown, for repainting and the trust check
     api: AttributeApi
 
@@ -161,11 +167,19 @@ def _trust_row() -> dict:
     gr.Markdown("### Can you trust these maps?")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
+            ranking = gr.Markdown(elem_id="saliency-ranking")
             trust_md = gr.Markdown(elem_id="saliency-trust")
             gr.Markdown(TRUST_HELP)
         with gr.Column(scale=2):
-            plot = gr.Plot(label="Deletion curves", show_label=False, format="png", elem_id="saliency-curves")
-    return dict(trust=trust_md, plot=plot)
+            plot = gr.Plot(label="Deletion and insertion curves", show_label=False, format="png",
+                           elem_id="saliency-curves")
+            wipe_step = gr.Dropdown(choices=[], value=None, label="Randomisation: compare the map with the map on "
+                                                                  "a model with random top layers",
+                                    elem_id="saliency-wipe-step")
+            wipe = gr.ImageSlider(type="pil", format="png", label="Drag: the real map (left) against the randomised "
+                                                                 "one (right)", interactive=False,
+                                  elem_id="saliency-wipe")
+    return dict(trust=trust_md, plot=plot, ranking=ranking, wipe=wipe, wipe_step=wipe_step, checks=gr.State(None))
 
 
 def _api_layout() -> AttributeApi:

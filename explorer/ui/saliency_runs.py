@@ -58,9 +58,9 @@ def _attribute(model_name: str, image: Image.Image, method: str, target: int, op
 
 
 def _trust_seconds(model_name, image, result, sign, job=None) -> int:
-    """The randomised model's map (the method's passes) and the deletion curves (explorer.core.trust)."""
-    passes = _passes(model_name, result.method, result.options) + trust.CHECK_PASSES
-    return slot_seconds(model_name, passes)
+    """The randomised model's maps (the method's passes at each cascade step) and the deletion and insertion
+    curves against the random orders (explorer.core.trust.check_passes)."""
+    return slot_seconds(model_name, trust.check_passes(_passes(model_name, result.method, result.options)))
 
 
 @gpu(duration=_trust_seconds)

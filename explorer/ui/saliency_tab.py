@@ -20,7 +20,16 @@ from PIL import Image
 from explorer.core import attribution as at
 from explorer.core import trust
 from explorer.core.models import DEFAULT_MODEL, get_model
-from explorer.drawing.saliency import MapLook, curve_figure, download_name, draw_sheet, gallery_items, trust_table
+from explorer.drawing.saliency import (
+    MapLook,
+    curve_figure,
+    download_name,
+    draw_sheet,
+    gallery_items,
+    trust_table,
+    wipe_choices,
+    wipe_pair,
+)
 from explorer.ui import saliency_api
 from explorer.ui.by_name import event
 from explorer.ui.cancel import Stop, stopping_progress
@@ -107,7 +116,8 @@ EXPLAINED = ("header", "note", "label", "target", "layer", "methods", "gallery",
 LOOK = ("picture", "maps", "sign", "opacity", "cmap")
 PAINTED = ("gallery", "download")
 TRUST_OF = ("picture", "maps", "sign")
-CHECKED = ("trust", "plot")
+CHECKED = ("trust", "plot", "ranking", "wipe_step", "wipe", "checks")
+WIPE_OF = ("wipe_step", "checks", "maps", "cmap")
 
 
 # --- the sheet and the words around the maps ---------------------------------------------------------
@@ -222,7 +232,25 @@ def trust_checked(shown: dict, request: gr.Request | None = None, progress=None)
         return {"trust": "*Trust check stopped.*", "plot": curve_figure([])}
     except ValueError as error:
         raise gr.Error(str(error), title="Cannot use this")
-    return {"trust": trust_table(rows), "plot": curve_figure(rows)}
+    choices = wipe_choices(rows)
+    first = next((value for _, value in reversed(choices) if value.startswith("0:")), None)
+    checks = {"rows": rows, "sign": shown["sign"]}
+    return {"trust": trust_table(rows), "plot": curve_figure(rows),
+            "ranking": trust.ranking_words([(r["title"], r["check"]) for r in rows]),
+            "wipe_step": gr.Dropdown(choices=choices, value=first), "checks": checks,
+            "wipe": wiped({"wipe_step": first, "checks": checks, "maps": maps, "cmap": "inferno"}).get("wipe")}
+
+
+def wiped(shown: dict) -> dict:
+    """The wipe (WIPE_OF's values): the real map against the chosen step of its randomisation cascade."""
+    checks, step, maps = shown.get("checks"), shown.get("wipe_step"), shown.get("maps")
+    if not checks or not step or not maps:
+        return {"wipe": None}
+    row, k = (int(n) for n in str(step).split(":"))
+    check, result = checks["rows"][row]["check"], maps["results"][row]
+    if k >= len(check.randomisation.steps):
+        return {"wipe": None}
+    return {"wipe": wipe_pair(check, result, k, checks["sign"], shown.get("cmap") or "inferno")}
 
 
 # --- the handlers the events call: values by name in, changes by name out ---------------------------
@@ -296,6 +324,8 @@ def wire(tab: SaliencyTab) -> None:
     """Connects the tab's events (and the /attribute endpoint) to its components."""
     drawing = _wire_explain(tab) + _wire_look(tab)
     tab.cancel.click(on_cancel, None, None, cancels=drawing, api_name="saliency_cancel", **QUIET)
+    tab.wipe_step.input(**event(tab.named(), wiped, inputs=WIPE_OF, outputs=("wipe",)), api_name="saliency_wipe",
+                        show_progress="hidden", **QUIET)
     saliency_api.wire(tab.api)
 
 

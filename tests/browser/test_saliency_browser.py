@@ -45,6 +45,21 @@ def _methods(page) -> list[str]:
     return [t.strip() for t in page.locator("#saliency-methods label").all_inner_texts()]
 
 
+def _draw(page, panel, strokes):
+    panel.get_by_role("tab", name="Draw").click()
+    brush = panel.get_by_role("button", name="Brush").first
+    brush.scroll_into_view_if_needed()
+    brush.click()
+    box = _box(panel.locator("canvas").first)
+    for stroke in strokes:
+        (x, y), rest = stroke[0], stroke[1:]
+        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
+        page.mouse.down()
+        for x, y in rest:
+            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=10)
+        page.mouse.up()
+
+
 def _explained(page, panel):
     panel.get_by_text("explains class").wait_for()
     page.locator("#saliency-trust table").wait_for()
@@ -127,8 +142,7 @@ def test_pick_a_method_and_see_the_overlay(page, screenshot_dir):
     header = panel.get_by_text("explains class")
     header.wait_for(timeout=120_000)
     assert "espresso" in header.inner_text()
-    panel.get_by_text("no faster than random").or_(panel.get_by_text("falls faster than random")).first.wait_for(
-        timeout=180_000)
+    panel.get_by_text("What the verdicts mean").first.wait_for(timeout=240_000)
     maps = panel.locator("#saliency-maps img")
     maps.nth(3).wait_for()
     assert maps.count() >= 4          # Grad-CAM and Saliency, each over the picture and as a heat map
@@ -172,8 +186,42 @@ def test_a_drawing_with_an_empty_gradcam_is_said_so_and_not_judged(wide, screens
     assert "Grad-CAM is zero everywhere for this class on this picture" in panel.inner_text()
     assert "“4”" in panel.get_by_text("explains class").inner_text()
     row = page.locator("#saliency-trust table tbody tr").first.inner_text()
-    assert row.count("not measurable") == 2 and "✓" not in row and "⚠" not in row
+    assert row.count("not measurable") == 3 and "✓" not in row and "⚠" not in row
     captions = page.locator("#saliency-maps .caption-label").all_inner_texts()
     assert captions == ["Grad-CAM (empty map): over the picture", "Grad-CAM (empty map): heat map"]
     page.locator("#saliency-maps").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshot_dir / "saliency-drawing-1440.png"))
+
+
+SEVEN = [[(0.3, 0.25), (0.72, 0.25), (0.45, 0.82)]]
+
+
+@pytest.mark.browser
+def test_the_trust_check_explains_its_verdicts_ranks_the_maps_and_wipes_to_the_randomised_map(browser, app_url,
+                                                                                          screenshot_dir):
+    """A drawn 7 (the digit net: quick), Saliency and Integrated Gradients: each verdict comes with its
+    sentence, the replacements are explained, the maps are ranked in words, and the wipe shows two maps."""
+    with app_page(browser, app_url, 1440, 900, timeout_ms=240_000, tab=TITLE) as page:
+        panel = page.locator("#saliency")
+        for name in ("Saliency (gradient)", "Integrated Gradients"):
+            panel.get_by_role("checkbox", name=name).check()
+        _draw(page, panel, SEVEN)
+        page.wait_for_function("() => { const t = document.querySelector('#saliency-ranking');"
+                               "return t && /By the curves|No map could be ranked/.test(t.innerText); }")
+        trust = page.locator("#saliency-trust").inner_text()
+        assert "What the verdicts mean" in trust and "Deletion (blurred patches)" in trust
+        assert "Which replacement each curve uses, and why" in panel.inner_text()
+        wipe = page.locator("#saliency-wipe")
+        wipe.locator("img").nth(1).wait_for()
+        assert wipe.locator("img").count() == 2
+        page.locator("#saliency-wipe-step input").click()
+        page.get_by_role("option").first.wait_for()
+        options = page.get_by_role("option").all_inner_texts()
+        assert any("random" in o and "rank correlation" in o for o in options), options
+        page.keyboard.press("Escape")
+        for width, height in ((1440, 900), (390, 844)):     # the same page on a phone (its tabs fold into a menu)
+            page.set_viewport_size({"width": width, "height": height})
+            page.locator("#saliency-ranking").scroll_into_view_if_needed()
+            page.screenshot(path=str(screenshot_dir / f"saliency-trust-check-{width}.png"))
+            page.screenshot(path=str(screenshot_dir / f"saliency-trust-check-{width}-full.png"), full_page=True)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390 + 1   # nothing wider than a phone

@@ -1,25 +1,27 @@
-"""The deletion curve and the model-randomisation test."""
-import statistics
-
+"""The deletion and insertion curves against random orders, and the cascading randomisation test."""
 import numpy as np
 import pytest
 import torch
+import torchvision.transforms.functional as TF
 from hook_recorder import recording
 from scipy.stats import spearmanr
 from torch import nn
 
+from explorer.core import trust_curves
 from explorer.core.attribution import attribute_input, signed
 from explorer.core.models import LoadedModel, PhotoTransform
-from explorer.core.trust import (
-    deletion_curve,
-    deletion_masks,
+from explorer.core.trust import cascade, randomised_copy, rank_correlation, top_layers
+from explorer.core.trust_curves import (
+    blurred,
+    kept_patches,
     map_order,
+    measure_curves,
     patch_grid,
-    randomisation_test,
-    randomised_copy,
-    rank_correlation,
-    top_layers,
+    patch_scores,
+    random_orders,
+    step_counts,
 )
+from explorer.core.trust_randomisation import set_step, shared_randomised_copy
 
 
 def wrap(module: nn.Module, size: int = 28) -> LoadedModel:
@@ -41,41 +43,113 @@ def x():
     return torch.randn(1, 3, 28, 28, generator=torch.Generator().manual_seed(3))
 
 
-def test_true_contributions_delete_faster_than_random(linear, x):
+def _probability(model, pictures, target):
+    with torch.no_grad():
+        return torch.softmax(model.module(pictures), -1)[:, target].numpy()
+
+
+def _pixel_keep(keep_row: np.ndarray, patch: int = 2, side: int = 28) -> torch.Tensor:
+    grid = keep_row.reshape(side // patch, side // patch)
+    return torch.from_numpy(grid.repeat(patch, 0).repeat(patch, 1).astype(np.float32))
+
+
+def test_the_blur_is_torchvisions_gaussian_blur(x):
+    sigma = trust_curves.BLUR_SHARE * 28
+    radius = int(np.ceil(3 * sigma))
+    expected = TF.gaussian_blur(x, kernel_size=2 * radius + 1, sigma=sigma)
+    torch.testing.assert_close(blurred(x), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_every_curve_point_is_pytorchs_probability_on_the_replaced_picture(linear, x):
+    heat = np.random.default_rng(0).normal(size=(28, 28))
+    trust_curves.RANDOM_CURVES.clear()
+    curves = measure_curves(linear, x, heat, 1, steps=4, orders=3)
+    patch = patch_grid((28, 28))
+    order = np.argsort(-heat.reshape(14, patch, 14, patch).mean(axis=(1, 3)).ravel(), kind="stable")
+    keep = _pixel_keep(kept_patches(order, step_counts(196, 4))[2])
+    assert float(1 - keep.mean()) == pytest.approx(0.5, abs=0.01)
+    blur = blurred(x)
+    assert curves["deletion_blur"].by_map[2] == pytest.approx(_probability(linear, x * keep + blur * (1 - keep), 1)[0],
+                                                              rel=1e-5)
+    assert curves["deletion_grey"].by_map[2] == pytest.approx(_probability(linear, x * keep, 1)[0], rel=1e-5)
+    assert curves["insertion"].by_map[2] == pytest.approx(_probability(linear, x * (1 - keep) + blur * keep, 1)[0],
+                                                          rel=1e-5)
+    assert curves["deletion_grey"].by_map[-1] == pytest.approx(_probability(linear, 0 * x, 1)[0], rel=1e-5)
+    assert curves["insertion"].by_map[0] == pytest.approx(_probability(linear, blur, 1)[0], rel=1e-5)
+
+
+def test_a_random_orders_insertion_curve_is_its_reversed_orders_deletion_curve_read_backwards(linear, x):
+    trust_curves.RANDOM_CURVES.clear()
+    curves = measure_curves(linear, x, np.ones((28, 28)), 0, steps=6, orders=4)
+    counts = step_counts(196, 6)
+    assert all(counts[k] + counts[6 - k] == 196 for k in range(7))
+    blur = blurred(x)
+    for order, curve in zip(random_orders(4, 196), curves["insertion"].by_random_orders):
+        restored = ~kept_patches(order[::-1], counts)       # the reversed order's first patches put back
+        pictures = torch.stack([x[0] * _pixel_keep(r) + blur[0] * (1 - _pixel_keep(r)) for r in restored])
+        np.testing.assert_allclose(curve, _probability(linear, pictures, 0), rtol=1e-5)
+
+
+def test_true_contributions_come_before_every_random_order(linear, x):
     """On a linear model, Integrated Gradients from the zero baseline is each pixel's exact contribution to
-    the logit difference; removing the largest contributions first lowers it most at every step, so the
-    target probability (a monotone function of it) is never above the random order's."""
+    the logit difference: removing the largest first (grey patches are the zero baseline) lowers the class
+    sooner than any random order; the p-value is then its floor, 1 / (orders + 1)."""
     with torch.no_grad():
         target = int(linear.module(x).argmax())
     contribution = attribute_input(linear, x, "integrated_gradients", target=target, n_steps=8).input_map
-    curve = deletion_curve(linear, x, contribution, target, steps=10)
-    assert curve.fractions[0] == 0 and curve.fractions[-1] == 1
-    with torch.no_grad():
-        p0 = float(torch.softmax(linear.module(x), -1)[0, target])
-    assert curve.by_map[0] == pytest.approx(p0, rel=1e-5) and curve.by_random[0] == pytest.approx(p0, rel=1e-5)
-    assert np.all(curve.by_map <= curve.by_random + 1e-6)
-    assert curve.auc_map < curve.auc_random
-    # the reverse ranking (least important first) is the slowest
-    backwards = deletion_curve(linear, x, -contribution, target, steps=10)
-    assert backwards.auc_map > curve.auc_random
+    trust_curves.RANDOM_CURVES.clear()
+    grey = measure_curves(linear, x, contribution, target, steps=10, orders=19)["deletion_grey"]
+    assert np.all(grey.by_map <= np.min(grey.by_random_orders, axis=0) + 1e-6)
+    assert grey.p_value == pytest.approx(1 / 20) and grey.ratio < 1
+    backwards = measure_curves(linear, x, -contribution, target, steps=10, orders=19)["deletion_grey"]
+    assert backwards.p_value == 1.0 and backwards.ratio > 1
 
 
-def test_deletion_curve_matches_pytorch_on_masked_inputs(linear, x):
-    heat = np.random.default_rng(0).normal(size=(28, 28))
-    curve = deletion_curve(linear, x, heat, 1, steps=4)
-    patch = patch_grid((28, 28))
-    order = np.argsort(-heat.reshape(14, patch, 14, patch).mean(axis=(1, 3)).ravel(), kind="stable")
-    mask = deletion_masks(order, (14, 14), patch, (28, 28), 4)[2]
-    assert float(1 - mask.float().mean()) == pytest.approx(0.5, abs=0.01)
-    with torch.no_grad():
-        expected = float(torch.softmax(linear.module(x * mask), -1)[0, 1])
-    assert curve.by_map[2] == pytest.approx(expected, rel=1e-5)
-    assert curve.by_map[-1] == pytest.approx(float(torch.softmax(linear.module(0 * x), -1)[0, 1]), rel=1e-5)
+def test_the_figures_are_recomputed_here_from_the_curves(linear, x):
+    curve = measure_curves(linear, x, np.random.default_rng(4).normal(size=(28, 28)), 0, steps=8,
+                           orders=9)["deletion_blur"]
+    ends = curve.by_map[0] - curve.by_map[-1]
+
+    def area(c):
+        return np.trapezoid(c - c[-1], curve.fractions) / ends
+
+    randoms = np.array([area(c) for c in curve.by_random_orders])
+    assert curve.area_map == pytest.approx(area(curve.by_map), rel=1e-9)
+    np.testing.assert_allclose(curve.areas_random, randoms, rtol=1e-9)
+    assert curve.ratio == pytest.approx(area(curve.by_map) / np.median(randoms), rel=1e-9)
+    assert curve.p_value == pytest.approx((1 + np.sum(randoms <= area(curve.by_map))) / 10)
+    assert curve.auc_map == pytest.approx(np.trapezoid(curve.by_map, curve.fractions), rel=1e-9)
 
 
-def test_deletion_rejects_a_map_of_the_wrong_size(linear, x):
-    with pytest.raises(ValueError, match="the map is"):
-        deletion_curve(linear, x, np.zeros((5, 5)), 0)
+def test_the_random_orders_are_computed_once_per_picture_and_class(linear, x):
+    trust_curves.RANDOM_CURVES.clear()
+
+    def curves(seed: int, target: int):
+        return measure_curves(linear, x, np.random.default_rng(seed).normal(size=(28, 28)), target, steps=6,
+                              orders=5)
+
+    with recording(linear.module, lambda m, i, o: i[0].shape[0]) as batches:
+        first = curves(1, 0)
+        by_first = len(batches)
+        second = curves(2, 0)
+        by_second = len(batches)
+        curves(2, 1)
+    calls = [batches[:by_first], batches[by_first:by_second], batches[by_second:]]
+    own, randoms = 3 * 5 + 3, 2 * 5 * 5
+    assert [sum(c) for c in calls] == [own + randoms, own, own + randoms]
+    assert trust_curves.curve_passes(6, 5) == own + randoms and trust_curves.curve_passes(6, 5, True) == own
+    assert max(max(c) for c in calls) <= trust_curves.CHUNK
+    np.testing.assert_array_equal(second["deletion_blur"].by_random_orders, first["deletion_blur"].by_random_orders)
+
+
+def test_patches_the_map_scores_alike_are_removed_in_a_random_order_not_row_by_row():
+    scores = np.zeros((14, 14))
+    scores[5, 7] = 1.0
+    order = map_order(scores)
+    assert order[0] == 5 * 14 + 7
+    assert sorted(order[1:].tolist()) == [i for i in range(196) if i != 5 * 14 + 7]
+    assert not np.all(np.diff(order[1:]) > 0)        # not the raster order
+    assert patch_scores(np.arange(16.0).reshape(4, 4), 2).tolist() == [[2.5, 4.5], [10.5, 12.5]]
 
 
 def test_rank_correlation_is_spearmans():
@@ -84,8 +158,6 @@ def test_rank_correlation_is_spearmans():
     b = a + rng.normal(size=200)
     a[:50] = 0.0          # ties, as in a ReLU'd Grad-CAM map
     assert rank_correlation(a, b) == pytest.approx(spearmanr(a, b).statistic, abs=1e-12)
-    assert rank_correlation(a, a) == pytest.approx(1.0)
-    assert rank_correlation(a, -a) == pytest.approx(-1.0)
     assert rank_correlation(a, np.ones_like(a)) == 0.0
 
 
@@ -101,7 +173,7 @@ class Small(nn.Module):
         return self.head(self.features(x).mean(dim=(2, 3)))
 
 
-def test_randomised_copy_leaves_the_shared_model_alone(x):
+def test_randomised_copy_leaves_the_shared_model_alone():
     model = wrap(Small())
     before = {k: v.clone() for k, v in model.module.state_dict().items()}
     copy = randomised_copy(model, count=3)
@@ -115,68 +187,31 @@ def test_randomised_copy_leaves_the_shared_model_alone(x):
     assert not any(p.requires_grad for p in copy.module.parameters())
 
 
-def test_randomisation_changes_the_saliency_map(x):
+def test_each_cascade_step_randomises_the_top_layers_and_keeps_the_rest_trained():
+    model = wrap(Small())
+    copy, _ = shared_randomised_copy(model)
+    trained = model.module.state_dict()
+    assert set_step(model, copy, 1) == ["head"]
+    now = copy.module.state_dict()
+    assert not torch.equal(now["head.weight"], trained["head.weight"])
+    assert all(torch.equal(now[k], trained[k]) for k in trained if not k.startswith("head."))
+    assert set_step(model, copy, 3) == top_layers(model.module, 3)
+    fully = randomised_copy(model, 3).module.state_dict()
+    assert all(torch.equal(copy.module.state_dict()[k], fully[k]) for k in fully)   # seeded: the same weights
+
+
+def test_the_cascade_correlations_are_spearmans_rho_of_gradients_computed_here(x):
     model = wrap(Small())
     result = attribute_input(model, x, "saliency", target=1)
-    test = randomisation_test(model, x, "saliency", 1, result.input_map, sign="absolute")
-    assert test.random_map.shape == result.input_map.shape
-    assert test.correlation == pytest.approx(
-        spearmanr(signed(result.input_map, "absolute").ravel(), np.abs(test.random_map).ravel()).statistic,
-        abs=1e-9)
-    assert test.correlation < 0.9
-    assert "head" in test.layers
+    steps = cascade(model, x, result, "absolute", counts=(1, 3))
 
+    def gradient(module):
+        pixels = x.clone().requires_grad_()
+        module(pixels)[0, 1].backward()
+        return pixels.grad[0].sum(0).abs().numpy()
 
-def test_the_random_orders_are_computed_once_per_picture_and_class(linear, x):
-    """Maps of several methods on one picture share the random orders' curves: later calls run only the map's
-    order, and without its two ends (the whole picture, nothing left), which are the same for every order."""
-    from explorer.core import trust
-
-    trust.RANDOM_CURVES.clear()
-    def curve(seed: int, target: int):
-        return deletion_curve(linear, x, np.random.default_rng(seed).normal(size=(28, 28)), target, steps=6, orders=5)
-
-    with recording(linear.module, lambda m, i, o: i[0].shape[0]) as batches:
-        first = curve(1, 0)
-        by_first = len(batches)
-        second = curve(2, 0)
-        by_second = len(batches)
-        other_class = curve(2, 1)
-    calls = [batches[:by_first], batches[by_first:by_second], batches[by_second:]]
-    assert [sum(c) for c in calls] == [7 + 5 * 5, 5, 7 + 5 * 5]
-    assert max(max(c) for c in calls) <= trust.DELETION_CHUNK
-    np.testing.assert_array_equal(second.by_random_orders, first.by_random_orders)
-    trust.RANDOM_CURVES.clear()
-    alone = deletion_curve(linear, x, np.random.default_rng(2).normal(size=(28, 28)), 0, steps=6, orders=5)
-    np.testing.assert_allclose(second.by_map, alone.by_map, rtol=1e-5)
-    # every random order's curve is PyTorch's probability on that order's masked pictures
-    assert other_class.by_random_orders.shape == (5, 7)
-    rng = np.random.default_rng(trust.SEED)
-    for curve in other_class.by_random_orders:
-        masks = deletion_masks(rng.permutation(14 * 14), (14, 14), patch_grid((28, 28)), (28, 28), 6)
-        with torch.no_grad():
-            expected = torch.softmax(linear.module(x * masks[:, None]), -1)[:, 1].numpy()
-        np.testing.assert_allclose(curve, expected, rtol=1e-5)
-    assert len({tuple(c) for c in other_class.by_random_orders.round(6)}) == 5      # five different orders
-
-
-def test_the_curves_figures_are_areas_and_spread_recomputed_here(linear, x):
-    curve = deletion_curve(linear, x, np.random.default_rng(4).normal(size=(28, 28)), 0, steps=8)
-    areas = [np.trapezoid(c, curve.fractions) for c in curve.by_random_orders]
-    assert curve.auc_map == pytest.approx(np.trapezoid(curve.by_map, curve.fractions), rel=1e-9)
-    np.testing.assert_allclose(curve.auc_random_orders, areas, rtol=1e-9)
-    assert curve.auc_random == pytest.approx(statistics.mean(areas), rel=1e-9)
-    assert curve.random_sd == pytest.approx(statistics.stdev(areas), rel=1e-9)
-    assert curve.sd_below_random == pytest.approx((statistics.mean(areas) - curve.auc_map) / statistics.stdev(areas),
-                                                  rel=1e-9)
-    np.testing.assert_allclose(curve.by_random, np.mean(curve.by_random_orders, axis=0))
-
-
-def test_patches_the_map_scores_alike_are_removed_in_a_random_order_not_row_by_row():
-    scores = np.zeros((14, 14))
-    scores[5, 7] = 1.0
-    order = map_order(scores)
-    assert order[0] == 5 * 14 + 7
-    rest = order[1:]
-    assert sorted(rest.tolist()) == [i for i in range(196) if i != 5 * 14 + 7]
-    assert not np.all(np.diff(rest) > 0)        # not the raster order
+    for step, count in zip(steps, (1, 3)):
+        expected = spearmanr(signed(result.input_map, "absolute").ravel(),
+                             gradient(randomised_copy(model, count).module).ravel()).statistic
+        assert step.correlation == pytest.approx(expected, abs=1e-9)
+    assert steps[0].layers == ["head"] and "features.2" in steps[1].layers

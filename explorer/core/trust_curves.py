@@ -1,0 +1,270 @@
+"""Deletion and insertion curves, measured against many random orders (explorer.core.trust judges them).
+
+The picture (the model's input) is cut into square patches. A *deletion* curve replaces the patches the
+map ranks highest first and follows the class's probability as they go; an *insertion* curve starts from
+the picture blurred all over and puts the real patches back, highest first. Either is compared with the
+same curve for many random orders of the patches: a map that points at what the model uses makes the
+probability fall (deletion) or come back (insertion) sooner than most random orders.
+
+Two replacements for a removed patch:
+- "blur": the same patch from a strongly blurred copy of the picture. It keeps the colours and the rough
+  light of the picture, so the model still sees a photo, only without the detail that was removed.
+- "grey": the value 0 of the normalised input (the training set's mean colour, Integrated Gradients'
+  baseline). Grey squares are pictures the model never saw in training: the probability can move
+  because of the squares themselves, not because of what they hide (Hooker et al. 2019, Rong et al. 2022).
+
+The figure judged is the area between a curve and the level it ends at, as a share of the whole change
+(0 .. 1, smaller = sooner). A random order's insertion curve is a random order's blurred deletion curve
+read backwards (the reversed order is as random), so insertion costs no random passes of its own.
+"""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from explorer.core.loaded_model import LoadedModel
+from explorer.core.recent import Recent, fingerprint
+from explorer.core.state import STORES
+
+STEPS = 8                  # points of a curve besides the whole picture
+ORDERS = 39                # random orders: the smallest p-value reachable is 1 / (ORDERS + 1) = 0.025
+PATCHES_PER_SIDE = 14      # 16 px patches at 224 px
+BLUR_SHARE = 0.05          # the blur's standard deviation, as a share of the input's shorter side (11 px at 224)
+CHUNK = 16                 # pictures per forward pass (bounded memory)
+SEED = 0
+REPLACEMENTS = ("blur", "grey")
+
+
+def patch_grid(shape: tuple[int, int]) -> int:
+    """Side of the square patches removed together: about 1/14 of the shorter side (16 px at 224)."""
+    return max(1, round(min(shape) / PATCHES_PER_SIDE))
+
+
+def patch_scores(heat: np.ndarray, patch: int) -> np.ndarray:
+    """Mean of the map over each patch (edge patches may be smaller)."""
+    h, w = heat.shape
+    rows, cols = -(-h // patch), -(-w // patch)
+    padded = np.full((rows * patch, cols * patch), np.nan)
+    padded[:h, :w] = heat
+    return np.nanmean(padded.reshape(rows, patch, cols, patch), axis=(1, 3))
+
+
+def map_order(scores: np.ndarray, seed: int = SEED) -> np.ndarray:
+    """Patch indices, highest score first. Patches the map scores equally (the zeros of a ReLU'd
+    Grad-CAM, say) tell nothing about order: they follow in a seeded random order, not row by row."""
+    flat = scores.ravel()
+    tie_break = np.random.default_rng(seed + 1).permutation(flat.size)
+    return np.lexsort((tie_break, -flat))
+
+
+def random_orders(count: int, size: int, seed: int = SEED) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.permutation(size) for _ in range(count)])
+
+
+def step_counts(n: int, steps: int) -> np.ndarray:
+    """Patches removed at each point, 0 .. n, symmetric (count k and n - count(steps - k) agree), so that
+    a reversed order's curve read backwards lands on the same points."""
+    counts = np.round(np.arange(steps + 1) * n / steps).astype(np.int64)
+    for k in range(steps // 2 + 1, steps + 1):
+        counts[k] = n - counts[steps - k]
+    return counts
+
+
+def kept_patches(order: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """(len(counts), n) booleans, True = the patch is kept: row k has the first counts[k] of `order` removed."""
+    rank = np.empty(order.size, np.int64)
+    rank[order] = np.arange(order.size)
+    return rank[None, :] >= counts[:, None]
+
+
+def blurred(x: torch.Tensor, share: float | None = None) -> torch.Tensor:
+    """A Gaussian blur of x (1, C, h, w) with a standard deviation of `share` of its shorter side; the edge
+    is reflected, so the blur keeps the picture's own colours up to its border."""
+    sigma = max(0.5, (share or BLUR_SHARE) * min(x.shape[-2:]))
+    radius = min(int(math.ceil(3 * sigma)), min(x.shape[-2:]) - 1)
+    taps = torch.arange(-radius, radius + 1, dtype=torch.float32, device=x.device)
+    kernel = torch.exp(-taps ** 2 / (2 * sigma ** 2))
+    kernel = (kernel / kernel.sum()).to(x.dtype)
+    channels = x.shape[1]
+    out = F.pad(x.detach(), (radius, radius, radius, radius), mode="reflect")
+    out = F.conv2d(out, kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1).contiguous(), groups=channels)
+    return F.conv2d(out, kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1).contiguous(), groups=channels)
+
+
+@dataclass
+class Curve:
+    """One curve of the map against the same curve in many random orders."""
+    kind: str                    # "deletion" or "insertion"
+    replacement: str             # "blur" or "grey"
+    fractions: np.ndarray        # share of patches removed (deletion) or put back (insertion), 0 .. 1
+    by_map: np.ndarray           # the class's probability, the map's order
+    by_random_orders: np.ndarray  # (orders, points): the same in each random order
+
+    @property
+    def by_random(self) -> np.ndarray:
+        """The random orders' median curve."""
+        return np.median(self.by_random_orders, axis=0)
+
+    @property
+    def change(self) -> float:
+        """How far the probability moves from the first point to the last (positive: the way it should)."""
+        ends = self.by_map[-1] - self.by_map[0]
+        return float(-ends if self.kind == "deletion" else ends)
+
+    def _areas(self, curves: np.ndarray) -> np.ndarray:
+        """Area between each curve and the level it ends at, as a share of the whole change (0 .. 1;
+        smaller = the probability reaches its end sooner)."""
+        gap = curves - curves[..., -1:] if self.kind == "deletion" else curves[..., -1:] - curves
+        area = np.sum((gap[..., 1:] + gap[..., :-1]) / 2 * np.diff(self.fractions), axis=-1)
+        return area / self.change if self.change > 0 else np.full(area.shape, np.nan)
+
+    @property
+    def area_map(self) -> float:
+        return float(self._areas(self.by_map))
+
+    @property
+    def areas_random(self) -> np.ndarray:
+        return self._areas(self.by_random_orders)
+
+    @property
+    def ratio(self) -> float:
+        """The map's area over the random orders' median area: the effect size (below 1: sooner)."""
+        median = float(np.median(self.areas_random))
+        return self.area_map / median if median > 0 else math.nan
+
+    @property
+    def p_value(self) -> float:
+        """The share of orders, the map's among them, whose area is at most the map's: the chance that a
+        random order does as well (at least 1 / (orders + 1))."""
+        areas = self.areas_random
+        return float((1 + np.sum(areas <= self.area_map + 1e-12)) / (areas.size + 1))
+
+    @property
+    def auc_map(self) -> float:
+        """Plain area under the map's curve (0 .. 1)."""
+        return _auc(self.fractions, self.by_map)
+
+    @property
+    def auc_random_orders(self) -> np.ndarray:
+        return np.array([_auc(self.fractions, c) for c in self.by_random_orders])
+
+    @property
+    def auc_random(self) -> float:
+        """The random orders' mean plain area."""
+        return float(self.auc_random_orders.mean())
+
+    @property
+    def random_sd(self) -> float:
+        return float(self.auc_random_orders.std(ddof=1))
+
+
+def _auc(fractions: np.ndarray, values: np.ndarray) -> float:
+    return float(np.sum((values[1:] + values[:-1]) / 2 * np.diff(fractions)))
+
+
+def curve_passes(steps: int = STEPS, orders: int | None = None, random_known: bool = False) -> int:
+    """Pictures through the model for the three curves: the map's inner points of each, the whole, the
+    blurred and the grey picture, and (unless known for this picture and class) each random order's inner
+    points with both replacements."""
+    own, orders = 3 * (steps - 1) + 3, orders or ORDERS
+    return own if random_known else own + 2 * orders * (steps - 1)
+
+
+# The random orders' curves depend on the picture, the class and the settings, not on the map: every map
+# checked on one picture (the tab shows several methods side by side) shares them.
+RANDOM_CURVES = STORES.register("trust.random_curves", Recent(), "curves of random orders")
+
+
+def _random_key(model: LoadedModel, x: torch.Tensor, target: int, steps: int, orders: int, seed: int) -> tuple:
+    # the module itself too: two models of one name (a test's toys, an untrained stand-in) never share curves
+    return model.name, id(model.module), model.pretrained, fingerprint(x), target, steps, orders, seed, BLUR_SHARE
+
+
+def probabilities(model: LoadedModel, pictures, count: int, target: int, progress=None) -> np.ndarray:
+    """softmax(model(picture))[target] for each picture `pictures(start, stop)` makes, CHUNK at a time;
+    `progress` gets the share done before each chunk (it may raise to cancel)."""
+    out = []
+    with model.lock, torch.inference_mode():
+        for start in range(0, count, CHUNK):
+            if progress is not None:
+                progress(start / max(1, count))
+            batch = pictures(start, min(count, start + CHUNK))
+            out.append(torch.softmax(model.module(batch).float(), dim=-1)[:, target].cpu().numpy())
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+@dataclass
+class _Job:
+    """Which pictures to run: rows of kept patches, and for each whether it is blurred, greyed or inserted."""
+    keep: np.ndarray             # (pictures, n) booleans, True = the real patch
+    fill: np.ndarray             # (pictures,) 0 = grey, 1 = blur
+
+
+def _pictures(x: torch.Tensor, blur: torch.Tensor, job: _Job, grid: tuple[int, int], patch: int):
+    shape = tuple(x.shape[-2:])
+
+    def make(start: int, stop: int) -> torch.Tensor:
+        keep = torch.from_numpy(job.keep[start:stop].reshape(-1, 1, *grid)).to(x.device, x.dtype)
+        keep = keep.repeat_interleave(patch, 2).repeat_interleave(patch, 3)[..., :shape[0], :shape[1]]
+        fill = torch.from_numpy(job.fill[start:stop]).to(x.device, x.dtype).view(-1, 1, 1, 1) * blur
+        return x * keep + fill * (1 - keep)
+    return make
+
+
+def measure_curves(model: LoadedModel, x: torch.Tensor, heat: np.ndarray, target: int, *, steps: int = STEPS,
+                   orders: int | None = None, seed: int = SEED, progress=None) -> dict[str, Curve]:
+    """The map's deletion curves ("deletion_blur", "deletion_grey") and its insertion curve ("insertion",
+    from the blurred picture), each with the random orders'. heat is (h, w) at x's size (1, C, h, w),
+    higher = more important. All pictures run as one batch, CHUNK at a time."""
+    shape, orders = tuple(x.shape[-2:]), orders or ORDERS
+    if tuple(heat.shape) != shape:
+        raise ValueError(f"deletion: the map is {tuple(heat.shape)}, the input {shape}")
+    if not 2 <= steps <= 100 or not 2 <= orders <= 256:
+        raise ValueError(f"deletion: steps must be from 2 to 100 ({steps}), random orders from 2 to 256 ({orders})")
+    patch = patch_grid(shape)
+    scores = patch_scores(np.asarray(heat, np.float64), patch)
+    counts = step_counts(scores.size, steps)
+    inner = kept_patches(map_order(scores, seed), counts)[1:steps]
+    key = _random_key(model, x, target, steps, orders, seed)
+    known = RANDOM_CURVES.get(key)
+    rows = [inner, inner, ~inner, np.ones((1, scores.size), bool), np.zeros((2, scores.size), bool)]
+    fills = [np.zeros(steps - 1), np.ones(steps - 1), np.ones(steps - 1), [0.0], [1.0, 0.0]]
+    if known is None:
+        randoms = np.concatenate([kept_patches(o, counts)[1:steps] for o in random_orders(orders, scores.size, seed)])
+        rows += [randoms, randoms]
+        fills += [np.ones(len(randoms)), np.zeros(len(randoms))]
+    job = _Job(np.concatenate(rows), np.concatenate(fills).astype(np.float32))
+    x = x.detach()
+    found = probabilities(model, _pictures(x, blurred(x), job, scores.shape, patch), len(job.keep), target,
+                          progress)
+    grey_in, blur_in, insert_in = found[:steps - 1], found[steps - 1:2 * steps - 2], found[2 * steps - 2:3 * steps - 3]
+    whole, all_blurred, all_grey = found[3 * steps - 3:3 * steps]
+    if known is None:
+        rest = found[3 * steps:].reshape(2, orders, steps - 1)
+        known = {"blur": _whole_curves(whole, rest[0], all_blurred), "grey": _whole_curves(whole, rest[1], all_grey)}
+        RANDOM_CURVES.put(key, known)
+    fractions = counts / scores.size
+    return {
+        "deletion_blur": Curve("deletion", "blur", fractions, np.r_[whole, blur_in, all_blurred], known["blur"]),
+        "deletion_grey": Curve("deletion", "grey", fractions, np.r_[whole, grey_in, all_grey], known["grey"]),
+        "insertion": Curve("insertion", "blur", fractions, np.r_[all_blurred, insert_in, whole],
+                           known["blur"][:, ::-1].copy()),
+    }
+
+
+def _whole_curves(whole: float, inner: np.ndarray, end: float) -> np.ndarray:
+    orders = inner.shape[0]
+    return np.concatenate([np.full((orders, 1), whole), inner, np.full((orders, 1), end)], axis=1)
+
+
+def intact_probability(model: LoadedModel, x: torch.Tensor, target: int) -> float:
+    """The class's probability on the whole picture."""
+    return float(probabilities(model, lambda a, b: x.detach(), 1, target)[0])
+
+
+def is_random_known(model: LoadedModel, x: torch.Tensor, target: int, steps: int = STEPS, seed: int = SEED) -> bool:
+    """Whether the random orders' curves for this picture and class are kept (a check then costs less)."""
+    return RANDOM_CURVES.get(_random_key(model, x, target, steps, ORDERS, seed)) is not None
