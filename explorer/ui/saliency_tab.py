@@ -324,7 +324,7 @@ def wire(tab: SaliencyTab) -> None:
     """Connects the tab's events (and the /attribute endpoint) to its components."""
     drawing = _wire_explain(tab) + _wire_look(tab)
     tab.cancel.click(on_cancel, None, None, cancels=drawing, api_name="saliency_cancel", **QUIET)
-    tab.wipe_step.input(**event(tab.named(), wiped, inputs=WIPE_OF, outputs=("wipe",)), api_name="saliency_wipe",
+    tab.wipe_step.input(**event(tab.components(), wiped, inputs=WIPE_OF, outputs=("wipe",)), api_name="saliency_wipe",
                         show_progress="hidden", **QUIET)
     saliency_api.wire(tab.api)
 
