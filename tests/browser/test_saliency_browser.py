@@ -126,7 +126,7 @@ def test_the_saliency_page_reads_cleanly_at_1440x900(wide, screenshot_dir):
 def test_a_model_chosen_before_a_picture_offers_its_own_methods(wide):
     page = wide
     assert "Guided Grad-CAM" not in _methods(page)
-    page.locator("#saliency").get_by_label("Model").click()
+    page.locator("#saliency").get_by_label("Model", exact=True).click()
     page.get_by_role("option", name=re.compile("Digits")).click()
     page.wait_for_function("() => [...document.querySelectorAll('#saliency-methods label')]"
                            ".some(l => l.innerText.trim() === 'Guided Grad-CAM')")

@@ -244,7 +244,7 @@ def test_with_an_inspection_no_model_runs():
     ((0, 16, 0, 0), "channel: 16 is outside the map; this stage has channels 0 to 15"),
     ((0, 0, 28, 0), "row: 28 is outside the map; the map is 28x28: rows 0 to 27"),
     ((0, 0, 0, -1), "col: -1 is outside the map"),
-    ((0, 0, 1.5, 0), "row: '1.5' is not a whole number"),
+    ((0, 0, 1.5, 0), "row: 1.5 is not a whole number"),
 ])
 def test_bad_arguments_are_named_with_their_range(arguments, message):
     model = load_model("digits", pretrained=False)

@@ -299,7 +299,7 @@ def test_every_handler_returns_only_components_its_event_lists():
 def test_the_trust_table_explains_each_verdict_and_the_wipe_compares_each_cascade_step():
     """The digit net (quick): each verdict in the table comes with its sentence for a learner, the ranking
     is in words, and the wipe shows the real map against the randomised one chosen."""
-    from core.test_digits import draw
+    from sketches import draw
 
     from explorer.ui import saliency_tab
 
