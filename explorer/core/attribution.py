@@ -375,7 +375,7 @@ def attribute_input(model: LoadedModel, x: torch.Tensor, method: str, target=Non
             with torch.no_grad():
                 target = int(model.module(x).argmax(dim=-1)[0])
         net = _Counted(model.module, progress, x)
-        if _priced(model.name):
+        if cost.priced(model.name):
             net.seconds_per_picture = cost.pass_seconds(cost.model_gmacs(model.name), method != "occlusion")
         result = spec.run(net, x.requires_grad_(), target, layer, run_options)
         if progress is not None:
@@ -385,15 +385,6 @@ def attribute_input(model: LoadedModel, x: torch.Tensor, method: str, target=Non
         del net, result
         release_memory(collect=True)
     return Attribution(method, target, model.labels[target], heat, layer_name, run_options)
-
-
-def _priced(name: str) -> bool:
-    """Whether the model's multiply-accumulates are known (registered, or a timm model typed by name)."""
-    try:
-        find(name)
-    except ValueError:
-        return False
-    return True
 
 
 def map_on_picture(model: LoadedModel, image: Image.Image, heat: np.ndarray) -> np.ndarray:

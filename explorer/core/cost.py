@@ -95,6 +95,17 @@ def model_gmacs(model_name: str) -> float:
     return entry.gmacs if entry is not None else max(e.gmacs for e in REGISTRY.values())
 
 
+def priced(model_name: str) -> bool:
+    """Whether the model's multiply-accumulates are on record (registered, or a timm model typed by name);
+    a library user's own module is not, and is not refused by time."""
+    from explorer.core.registry import find
+
+    try:
+        return find(model_name) is not None
+    except ValueError:
+        return False
+
+
 def estimate(model_name: str, passes: float, backward: bool = True) -> float:
     """Seconds of `passes` one-picture passes through the registered model `model_name` (an unknown
     name is sized as the largest model)."""

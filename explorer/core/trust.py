@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from explorer.core import budgets, trust_curves
+from explorer.core import budgets, cost, trust_curves
 from explorer.core.attribution import (
     METHODS,
     Attribution,
@@ -279,6 +279,21 @@ def plan_cascade(method_passes: int, random_known: bool, budget: budgets.Budget 
     return CASCADE[-1:]
 
 
+def check_seconds(model_name: str, map_passes: int, curve_passes: int) -> float:
+    """The check's estimated seconds (its curves are forward passes, its randomised maps forward and
+    backward), refused in words before any pass when beyond the per-request time budget
+    (explorer.core.cost, EXPLORER_REQUEST_SECONDS); 0 for a model whose cost is not on record."""
+    if not cost.priced(model_name):
+        return 0.0
+    seconds = cost.estimate(model_name, curve_passes, backward=False)
+    if map_passes:
+        seconds += cost.estimate(model_name, map_passes)
+    return cost.refuse_over(f"trust check: {curve_passes:,} pictures for its curves and {map_passes:,} for the "
+                            f"randomised maps", seconds, f"{curve_passes + map_passes:,} passes",
+                            "make the method cheaper (fewer steps or noisy copies, a larger occlusion stride) "
+                            "or pick a smaller model")
+
+
 # ----------------------------------------------------------------------------------------------------
 # The check
 
@@ -347,7 +362,9 @@ def trust_check(model: LoadedModel, picture, method: str, target=None, *, sign: 
     shown = signed(result.input_map, sign)
     recompute = result.method in METHODS and model.pretrained
     passes = image_passes(result.method, result.options, tuple(x.shape[-2:])) if recompute else 0
-    counts = plan_cascade(passes, is_random_known(model, x, result.target))     # before any pass of its own
+    random_known = is_random_known(model, x, result.target)
+    counts = plan_cascade(passes, random_known)                                  # before any pass of its own
+    check_seconds(model.name, passes * len(counts), trust_curves.curve_passes(random_known=random_known))
     probability = intact_probability(model, x, result.target)
     blank = blank_map(result.method, result.input_map, sign, result.layer)
     if blank is not None:

@@ -254,3 +254,24 @@ def test_a_composite_whose_answer_is_known_right_map_passes_empty_background_map
     assert right_check.deletion.verdict == FASTER and right_check.insertion.verdict == FASTER
     assert empty_check.deletion.verdict != FASTER and empty_check.insertion.verdict != FASTER
     assert empty_check.deletion.curve.ratio > 1          # its first patches change nothing: slower than random
+
+
+def test_a_trust_check_over_the_time_budget_is_refused_in_words_before_any_pass(monkeypatch):
+    """The check's seconds (its curves' forward passes, its randomised maps') are estimated from the model's
+    multiply-accumulates and this machine's speed, and refused before any pass when beyond
+    EXPLORER_REQUEST_SECONDS; at an ordinary speed the same check runs."""
+    model, _ = get_model("digits")
+    picture = draw(7)
+    heat = np.random.default_rng(0).random((28, 28))
+    calls = []
+    handle = model.module.register_forward_pre_hook(lambda module, args: calls.append(1))
+    try:
+        monkeypatch.setenv("EXPLORER_SECONDS_PER_GMAC", "1000000")           # a very slow machine
+        with pytest.raises(budgets.OverBudget, match=r"^trust check: [\d,]+ pictures for its curves .* would take "
+                                                     r"about .*EXPLORER_REQUEST_SECONDS.*pick a smaller model"):
+            trust_check(model, picture, "mine", 7, attribution=heat)
+        assert calls == [], "no pass ran before the refusal"
+        monkeypatch.setenv("EXPLORER_SECONDS_PER_GMAC", "0.001")
+        assert trust_check(model, picture, "mine", 7, attribution=heat).deletion is not None and calls
+    finally:
+        handle.remove()
