@@ -24,23 +24,24 @@ def write_clip(path) -> None:
 
 
 @pytest.fixture
-def camera_page(app_url, tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def camera_page(app_url, browser, tmp_path):
+    """A Chromium of its own (the fake camera is a launch flag), started by the session's Playwright: a
+    second sync_playwright() inside the first one's event loop is refused."""
     clip = tmp_path / "pattern.y4m"
     write_clip(clip)
     args = CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
                             f"--use-file-for-fake-video-capture={clip}"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
-        context = browser.new_context(viewport={"width": 1440, "height": 900}, permissions=["camera"])
+    camera_browser = browser.browser_type.launch(executable_path=CHROMIUM, headless=True, args=args)
+    try:
+        context = camera_browser.new_context(viewport={"width": 1440, "height": 900}, permissions=["camera"])
         page = context.new_page()
         page.set_default_timeout(60_000)
         page.goto(app_url)
         page.wait_for_selector("button[role=tab]")
         page.get_by_role("tab", name=TITLE).click()
         yield page
-        browser.close()
+    finally:
+        camera_browser.close()
 
 
 def grid_src(page) -> str | None:
