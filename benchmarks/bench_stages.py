@@ -12,13 +12,13 @@ busy machine slows them alike; medians are reported.
 import argparse
 import os
 import statistics
-import time
 from pathlib import Path
 
 import torch
 from PIL import Image
 
 from benchmarks.record import Record
+from benchmarks.timing import timed
 from explorer.core.models import DEFAULT_MODEL, get_model
 from explorer.ui import stages_events, stages_inspections, stages_tab
 from explorer.ui.gradio_patches import encode
@@ -26,19 +26,6 @@ from explorer.ui.gradio_patches import encode
 ROOT = Path(__file__).resolve().parent.parent
 
 PHOTO = ROOT / "assets" / "examples" / "espresso.jpg"
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def _timed(fn, device) -> float:
-    _sync(device)
-    start = time.perf_counter()
-    fn()
-    _sync(device)
-    return time.perf_counter() - start
 
 
 def _encode(pngs, overlay) -> None:
@@ -89,15 +76,15 @@ def main() -> None:
         forward(), stages(), sweep(), full_response()
     times = {"forward": [], "stages": [], "sweep": [], "sweep_floor": [], "full": [], "step": []}
     for _ in range(args.rounds):
-        times["forward"].append(_timed(forward, device))
-        times["stages"].append(_timed(stages, device))
-        times["sweep_floor"].append(_timed(forward, device))   # right before it: the same cache state
-        times["sweep"].append(_timed(sweep, device))
-        times["full"].append(_timed(full_response, device))
-        times["forward"].append(_timed(forward, device))
+        times["forward"].append(timed(forward, device))
+        times["stages"].append(timed(stages, device))
+        times["sweep_floor"].append(timed(forward, device))   # right before it: the same cache state
+        times["sweep"].append(timed(sweep, device))
+        times["full"].append(timed(full_response, device))
+        times["forward"].append(timed(forward, device))
     stages_events.on_new_picture(shown)
     for number in range(1, n_stages + 1):
-        times["step"].append(_timed(lambda: stage_change(number), device))
+        times["step"].append(timed(lambda: stage_change(number), device))
 
     record = Record("bench_stages", f"Stages tab: {model.display_name} on {device}")
     floor = statistics.median(times["forward"])

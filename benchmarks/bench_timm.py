@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 from benchmarks.record import Record
+from benchmarks.timing import timed
 from explorer.core.models import get_model
 from explorer.core.state import STORES
 
@@ -26,19 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PHOTO = ROOT / "assets" / "examples" / "espresso.jpg"
 # one of each: plain residual, depthwise ConvNeXt, mixed kernels, weight-standardised, split attention
 FAMILIES = ("resnet18", "convnext_atto", "mixnet_s", "nf_regnet_b0", "resnest14d")
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def _timed(fn, device) -> float:
-    _sync(device)
-    start = time.perf_counter()
-    fn()
-    _sync(device)
-    return time.perf_counter() - start
 
 
 def first_view(name: str) -> float:
@@ -65,8 +53,8 @@ def family(name: str, rounds: int, record: Record) -> list:
         forward(), model.sweep(x)
     floors, sweeps, ratios = [], [], []
     for _ in range(rounds):
-        floors.append(_timed(forward, device))
-        sweeps.append(_timed(lambda: model.sweep(x), device))
+        floors.append(timed(forward, device))
+        sweeps.append(timed(lambda: model.sweep(x), device))
         ratios.append(sweeps[-1] / floors[-1])
     floor, sweep, ratio = statistics.median(floors), statistics.median(sweeps), statistics.median(ratios)
     stages = len(model.sweep(x)[1])

@@ -37,3 +37,12 @@ def draw(digit: int, width: int = 18, size: int = 600, scale: float = 1.0, offse
     }
     strokes[digit]()
     return im
+
+
+def strokes_picture() -> Image.Image:
+    """Dark strokes on a light background: a photo for the ImageNet models, a drawing for the digit model."""
+    image = Image.new("RGB", (256, 240), (230, 220, 200))
+    draw = ImageDraw.Draw(image)
+    draw.line([(128, 40), (128, 200)], fill=(20, 20, 20), width=18)
+    draw.ellipse([60, 60, 110, 120], fill=(200, 30, 30))
+    return image

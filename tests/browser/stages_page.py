@@ -8,7 +8,11 @@ SEVEN = [[(0.3, 0.25), (0.7, 0.25), (0.45, 0.8)]]      # strokes, as fractions o
 def draw(page, strokes, canvas_selector="#component-0 canvas, canvas"):
     canvas = page.locator(canvas_selector).first
     canvas.wait_for()
-    box = canvas.bounding_box()
+    stroke(page, canvas.bounding_box(), strokes)
+
+
+def stroke(page, box: dict, strokes) -> None:
+    """Mouse strokes over `box` (a bounding box); each point is (x, y) as fractions of its width and height."""
     for points in strokes:
         (x, y), rest = points[0], points[1:]
         page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import app_page
+from stages_page import stroke
 
 from explorer.ui.picture_input import example_paths
 from explorer.ui.saliency_tab import TITLE
@@ -51,13 +52,7 @@ def _draw(page, panel, strokes):
     brush.scroll_into_view_if_needed()
     brush.click()
     box = _box(panel.locator("canvas").first)
-    for stroke in strokes:
-        (x, y), rest = stroke[0], stroke[1:]
-        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
-        page.mouse.down()
-        for x, y in rest:
-            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=10)
-        page.mouse.up()
+    stroke(page, box, strokes)
 
 
 def _explained(page, panel):
@@ -174,13 +169,7 @@ def test_a_drawing_with_an_empty_gradcam_is_said_so_and_not_judged(wide, screens
     brush.click()
     canvas = panel.locator("canvas").first
     box = _box(canvas)
-    for stroke in FOUR:
-        (x, y), rest = stroke[0], stroke[1:]
-        page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
-        page.mouse.down()
-        for x, y in rest:
-            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=10)
-        page.mouse.up()
+    stroke(page, box, FOUR)
     page.wait_for_function("() => { const t = document.querySelector('#saliency-trust');"
                            "return t && /Grad-CAM\\*?\\*?:? not measurable/.test(t.innerText); }")
     assert "Grad-CAM is zero everywhere for this class on this picture" in panel.inner_text()

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 from hook_recorder import recording
-from PIL import Image, ImageDraw
+from PIL import Image
+from sketches import strokes_picture
 from torch import nn
 
 from explorer.core.bridge import describe_unit, explain_unit
@@ -20,12 +21,6 @@ from explorer.drawing.unit_drawing import render_unit
 STAGE_TYPES = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 
 
-def _picture() -> Image.Image:
-    image = Image.new("RGB", (256, 240), (230, 220, 200))
-    draw = ImageDraw.Draw(image)
-    draw.line([(128, 40), (128, 200)], fill=(20, 20, 20), width=18)
-    draw.ellipse([60, 60, 110, 120], fill=(200, 30, 30))
-    return image
 
 
 def _own_hooks(module: nn.Module, x: torch.Tensor) -> list[tuple[nn.Module, torch.Tensor, torch.Tensor]]:
@@ -85,7 +80,7 @@ def _check_stages(model: LoadedModel, image, units=_units, every: int = 1) -> in
 def test_every_model_every_stage_corners_and_centre(name):
     torch.manual_seed(0)
     model = load_model(name, pretrained=False)
-    assert _check_stages(model, _picture()) >= 2 * len(model.stages(_picture()))   # 1x1 maps have one unit
+    assert _check_stages(model, strokes_picture()) >= 2 * len(model.stages(strokes_picture()))   # 1x1 maps have one unit
 
 
 def _loaded(module: nn.Module, channels: int = 3, side: int = 24) -> LoadedModel:
@@ -178,7 +173,7 @@ def test_batchnorm_and_activation_after_a_unit_are_the_modules_own_outputs():
         model.module.bn1.running_var.uniform_(0.5, 2)
     names = {model.module.bn1: "bn1", model.module.relu: "relu"}
     with recording(names, lambda m, i, o: (names[m], o[0].clone())) as recorded:
-        inspection = model.inspect(_picture())
+        inspection = model.inspect(strokes_picture())
     seen = dict(recorded)
     for channel, row, col in [(0, 0, 0), (7, 50, 61), (63, 111, 111)]:
         u = explain_unit(model, inspection, "conv1", channel, row, col)
@@ -194,7 +189,7 @@ def test_batchnorm_and_activation_after_a_unit_are_the_modules_own_outputs():
 
 def test_the_kernel_tab_replay_gives_the_partial_sum_at_its_position():
     model = load_model("efficientnet_lite0", pretrained=False)
-    inspection = model.inspect(_picture())
+    inspection = model.inspect(strokes_picture())
     replayed = 0
     for index, stage in enumerate(inspection.stages):
         _, h, w = stage.output_shape
@@ -214,7 +209,7 @@ def test_the_kernel_tab_replay_gives_the_partial_sum_at_its_position():
 
 def test_pool_replay_and_what_cannot_be_replayed():
     model = load_model("resnet18", pretrained=False)
-    inspection = model.inspect(_picture())
+    inspection = model.inspect(strokes_picture())
     inner = explain_unit(model, inspection, "maxpool", 4, 20, 30)
     k = inner.kernel_tab()
     s = slide(k["matrix"], op="max", kernel_size=k["kernel_size"], stride=k["stride"])
@@ -227,7 +222,7 @@ def test_pool_replay_and_what_cannot_be_replayed():
 
 def test_with_an_inspection_no_model_runs():
     model = load_model("digits", pretrained=False)
-    inspection = model.inspect(_picture())
+    inspection = model.inspect(strokes_picture())
 
     def forbidden(*args, **kwargs):
         raise AssertionError("explain_unit ran the model")
@@ -248,7 +243,7 @@ def test_with_an_inspection_no_model_runs():
 ])
 def test_bad_arguments_are_named_with_their_range(arguments, message):
     model = load_model("digits", pretrained=False)
-    inspection = model.inspect(_picture())
+    inspection = model.inspect(strokes_picture())
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         explain_unit(model, inspection, *arguments)
 

@@ -2,20 +2,12 @@
 import pytest
 import torch
 from hook_recorder import hook_count, recording
-from PIL import Image, ImageDraw
+from PIL import Image
+from sketches import strokes_picture
 from torch import nn
 
 from explorer.core.models import MODEL_NAMES, load_model
 from explorer.core.stages import capture_stages, stage_kind
-
-
-def _picture() -> Image.Image:
-    """Dark strokes on a light background: a photo for the ImageNet models, a drawing for the digit model."""
-    image = Image.new("RGB", (256, 240), (230, 220, 200))
-    draw = ImageDraw.Draw(image)
-    draw.line([(128, 40), (128, 200)], fill=(20, 20, 20), width=18)
-    draw.ellipse([60, 60, 110, 120], fill=(200, 30, 30))
-    return image
 
 POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 
@@ -33,7 +25,7 @@ def _own_hooks(module: nn.Module, x: torch.Tensor):
 def test_stages_match_own_hooks_on_every_model(name):
     torch.manual_seed(0)
     model = load_model(name, pretrained=False)
-    image = _picture()
+    image = strokes_picture()
     x = model.preprocess(image)
     expected = _own_hooks(model.module, x)
     stages = model.stages(image)
@@ -118,10 +110,10 @@ def test_resnet18_last_block_has_the_published_receptive_field():
 
 def test_a_second_pass_reuses_the_receptive_fields_it_tracked():
     model = load_model("googlenet", pretrained=False)
-    first = model.stages(_picture())
-    second = model.stages(_picture().rotate(90))
+    first = model.stages(strokes_picture())
+    second = model.stages(strokes_picture().rotate(90))
     assert [s.field for s in second] == [s.field for s in first]
-    x = model.preprocess(_picture())
+    x = model.preprocess(strokes_picture())
     _, tracked = capture_stages(model.module, x)
     assert [s.field for s in tracked] == [s.field for s in first]
     # fields of the wrong length (another path through the model) are tracked again, not trusted
