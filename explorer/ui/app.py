@@ -6,6 +6,7 @@ import gradio as gr
 import explorer.ui.architecture_tab as architecture_tab
 import explorer.ui.gradio_patches as gradio_patches
 import explorer.ui.kernel_tab as kernel_tab
+import explorer.ui.language as language
 import explorer.ui.saliency_tab as saliency_tab
 import explorer.ui.stages_tab as stages_tab
 from explorer.core import settings
@@ -13,6 +14,8 @@ from explorer.core.memory import freeze_startup_objects, limit_allocator_arenas
 from explorer.core.settings import delete_cache_setting
 from explorer.core.state import STORES
 from explorer.core.warmup import start_background_warmup
+from explorer.ui.by_name import PAGE_LANGUAGE
+from explorer.ui.words import I18N, t
 
 
 def mcp_setting() -> bool:
@@ -36,6 +39,7 @@ LAUNCH_OPTIONS = dict(
     footer_links=["api", "gradio"],
     theme=gr.themes.Soft(),
     mcp_server=mcp_setting(),
+    i18n=I18N,
 )
 
 QUEUE_SIZE = 64          # a burst beyond this is refused with "queue full" instead of exhausting memory
@@ -47,6 +51,12 @@ def _forget_session(request: gr.Request) -> None:
     STORES.forget_session(getattr(request, "session_hash", None))
 
 
+def _on_load(remembered: dict, request: gr.Request):
+    """A page opened: its language (explorer.ui.language.chosen), remembered in this browser."""
+    lang = language.request_language(request, remembered)
+    return lang, lang, language.remember(remembered, lang=lang)
+
+
 def build_demo() -> gr.Blocks:
     # Gradio notices a closed event stream only at its next heartbeat (15 s by default); a long job
     # stops at the first step after that (gradio_patches.abandoned), so the next visitor waits ~1 s.
@@ -55,12 +65,18 @@ def build_demo() -> gr.Blocks:
     limit_allocator_arenas()
     start_background_warmup()
     with gr.Blocks(title="CNN Explorer", delete_cache=delete_cache_setting()) as demo:
-        gr.Markdown(
-            "# CNN Explorer\n"
-            "Slide a kernel over your own numbers, watch a real pretrained CNN look at your picture "
-            "stage by stage, see which pixels decided its answer, and open up the classic architectures. "
-            "Every number is computed by PyTorch itself."
-        )
+        with gr.Row(equal_height=True):
+            gr.Markdown(t(
+                "# CNN Explorer\n"
+                "Slide a kernel over your own numbers, watch a real pretrained CNN look at your picture "
+                "stage by stage, see which pixels decided its answer, and open up the classic architectures. "
+                "Every number is computed by PyTorch itself.",
+                "# CNN Explorer 卷积网络探索\n"
+                "让卷积核在你自己输入的数字上滑动，看一个真实的预训练 CNN 一层一层地观察你的图片，"
+                "看哪些像素决定了它的答案，再打开经典网络结构看个究竟。每个数字都由 PyTorch 亲自算出。"))
+            lang = language.build()
+        language.wire(lang)
+        building = PAGE_LANGUAGE.set(lang.state)
         with gr.Tabs() as tabs:
             with gr.Tab(kernel_tab.TITLE, id="kernel_tab"):
                 kernel = kernel_tab.build()
@@ -70,6 +86,10 @@ def build_demo() -> gr.Blocks:
                 saliency_tab.build()
             with gr.Tab(architecture_tab.TITLE, id="architecture_tab"):
                 architecture_tab.build(kernel_matrix=kernel.matrix)   # other layers run on its matrix
+        PAGE_LANGUAGE.reset(building)
+        demo.load(_on_load, [lang.remembered], [lang.state, lang.switch, lang.remembered],
+                  api_visibility="private", queue=False).then(
+            None, [lang.switch], None, js=language.APPLY_JS, api_visibility="private", queue=False)
         demo.unload(_forget_session)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     freeze_startup_objects()     # the warm-up thread freezes again once the default model is loaded

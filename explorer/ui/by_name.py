@@ -18,10 +18,18 @@ A tab's components, by those names, come from one place: the tab's dataclass mix
 deeper, such as its picture input's, by overriding it)."""
 import functools
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import fields
 
 import gradio as gr
 from gradio.blocks import Block
+
+from explorer.core.words import speaking
+
+# The page's language holder (a gr.State, explorer.ui.language) while the page is being built: every
+# event wired by `event` then also reads it, and its handler runs speaking the visitor's language. A tab
+# built alone (a test) has none and speaks English.
+PAGE_LANGUAGE: ContextVar[Block | None] = ContextVar("page_language", default=None)
 
 
 class Components:
@@ -45,14 +53,18 @@ def event(components: Mapping[str, Block], fn: Callable, inputs: Iterable[str] =
                        f"{sorted(components)}")
     reads = {components[name]: name for name in inputs}
     writes = {name: components[name] for name in outputs}
+    language = PAGE_LANGUAGE.get()
 
     @functools.wraps(fn)
     def by_component(values: dict, *special):
-        answer = fn({reads[component]: value for component, value in values.items()}, *special) or {}
+        lang = values.get(language) if language is not None else None
+        with speaking(lang or None):
+            answer = fn({reads[c]: value for c, value in values.items() if c in reads}, *special) or {}
         unknown = sorted(set(answer) - set(writes))
         if unknown:
             raise KeyError(f"{fn.__name__} returned {unknown}, which its event does not list among its "
                            f"outputs {sorted(writes)}: add them to the event's outputs")
         return {writes[name]: value for name, value in answer.items()} if answer else gr.skip()
 
-    return dict(fn=by_component, inputs=set(reads), outputs=list(writes.values()))
+    heard = set(reads) | ({language} if language is not None else set())
+    return dict(fn=by_component, inputs=heard, outputs=list(writes.values()))
