@@ -1,7 +1,6 @@
 """Every word a visitor reads has its Chinese: the page's fixed texts are explorer.ui.words.t(en, zh), and
 every message raised, shown or drawn is explorer.core.words.say(en, zh). (tests/browser/test_chinese.py
 reads the drawn page in a zh-CN browser.)"""
-from pathlib import Path
 
 import pytest
 
