@@ -17,7 +17,11 @@ the ones before it (tests/test_layout.py):
 - `explorer.drawing`: the pictures (kernel frames, feature-map grids, unit diagrams, architecture
   diagrams, saliency sheets); PIL and matplotlib, no gradio.
 - `explorer.ui`: the Gradio app, one module per tab; the only place that imports gradio.
+
+Beside them, `explorer.lesson` (with explorer.lesson_page and explorer.lesson_answers) is the chapter as a
+lesson: its pages, their Try it state and their checked questions, in pure Python (core and drawing only).
 """
+from explorer import lesson  # the lesson's pages: explorer.lesson.PAGES
 from explorer.core.architecture import compare, summarize
 from explorer.core.attribution import METHODS, attribute, explain
 from explorer.core.bridge import explain_unit
@@ -29,5 +33,5 @@ from explorer.core.trust import trust_check
 
 __all__ = [
     "DEFAULT_MODEL", "METHODS", "MODEL_NAMES", "attribute", "capture_stages", "compare", "explain",
-    "explain_unit", "get_model", "load_model", "pytorch_code", "slide", "summarize", "trust_check", "visualize",
+    "explain_unit", "get_model", "lesson", "load_model", "pytorch_code", "slide", "summarize", "trust_check", "visualize",
 ]

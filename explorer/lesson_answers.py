@@ -1,0 +1,112 @@
+"""The lesson's answers, computed from PyTorch's own numbers through the same core functions the tabs use
+(explorer.lesson's pages call these), and the pictures its Try it buttons hand to the app.
+
+Every function here is cheap: no download (the models that need weights here are the ones shipped with
+the app: EfficientNet-Lite0 and the digit model; the chapter's CNNNet has none by design; architectures
+are built untrained or on PyTorch's "meta" device), a few seconds at most on a CPU."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from explorer.core import layer_playground
+from explorer.core.bridge import explain_unit
+from explorer.core.models import get_model
+from explorer.core.sliding import slide
+from explorer.core.words import say
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "assets" / "examples"
+SKETCH_SIDE = 400        # the Sketchpad's canvas (explorer.ui.picture_input)
+# A digit's strokes on a 600x600 drawing, as a hand would draw them (scaled to the canvas).
+_STROKES = {
+    "1": [[(300, 120), (300, 480)]],
+    "4": [[(340, 120), (200, 380), (420, 380)], [(340, 250), (340, 480)]],
+    "7": [[(200, 120), (400, 120), (260, 480)]],
+}
+
+
+def picture_names() -> tuple[str, ...]:
+    """The pictures Try it can give: the app's example photos by name ("cat", "dog", ...) and drawn digits
+    ("digit-7")."""
+    return tuple(sorted(p.stem for p in EXAMPLES.glob("*.jpg"))) + tuple(f"digit-{d}" for d in _STROKES)
+
+
+def picture(name: str) -> str | Image.Image:
+    """What Try it puts in the picture input: an example photo's path (as clicking the example gives), or a
+    drawn digit as the Sketchpad gives it (black strokes on a transparent 400x400 canvas, a PIL image).
+    ValueError naming the pictures there are for any other name."""
+    if name.startswith("digit-") and name[6:] in _STROKES:
+        return drawn_digit(name[6:])
+    path = EXAMPLES / f"{name}.jpg"
+    if "/" in name or not path.is_file():
+        raise ValueError(say("picture: no picture is named {name!r}; choose one of {names}",
+                             "picture：没有名为 {name!r} 的图片；请从 {names} 中选一个",
+                             name=str(name)[:40], names=", ".join(picture_names())))
+    return str(path)
+
+
+def drawn_digit(digit: str, width: int = 16) -> Image.Image:
+    """The digit in black strokes on a transparent canvas, as the Sketchpad hands a drawing over."""
+    image = Image.new("RGBA", (SKETCH_SIDE, SKETCH_SIDE), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    scale = SKETCH_SIDE / 600
+    for stroke in _STROKES[digit]:
+        draw.line([(x * scale, y * scale) for x, y in stroke], fill=(0, 0, 0, 255), width=width, joint="curve")
+    return image
+
+
+# --- the Kernel tab ---------------------------------------------------------------------------------
+
+def step_value(matrix, kernel, step: int, **settings) -> float:
+    """PyTorch's output at step `step` (counted from 1, as the Kernel tab counts steps)."""
+    s = slide(matrix, kernel, **settings)
+    return _plain(s.output[s.steps[step - 1].position])
+
+
+def unread_columns(matrix, kernel, **settings) -> int:
+    """How many of the input's columns no window reads (PyTorch drops them)."""
+    return len(slide(matrix, kernel, **settings).unused_cols)
+
+
+# --- the Stages tab ---------------------------------------------------------------------------------
+
+def _stage(model: str, picture_name: str, stage: str):
+    loaded, _ = get_model(model)
+    stages = loaded.inspect(picture(picture_name)).stages
+    return next(s for s in stages if s.name == stage)
+
+
+def stage_channels(model: str, picture_name: str, stage: str) -> int:
+    """The number of channels (feature maps) the stage gives, from the forward pass the Stages tab runs."""
+    return _stage(model, picture_name, stage).output_shape[0]
+
+
+def receptive_width(model: str, picture_name: str, stage: str) -> int:
+    """How many input pixels wide one unit of the stage sees."""
+    return _stage(model, picture_name, stage).receptive_field[1]
+
+
+def unit_value(model: str, picture_name: str, stage: str, channel: int, row: int, col: int) -> float:
+    """The number one unit holds (the layer's real output), rounded to 2 decimals as the question asks."""
+    loaded, _ = get_model(model)
+    return round(explain_unit(loaded, picture(picture_name), stage, channel, row, col).value, 2)
+
+
+def top_percent(model: str, picture_name: str) -> int:
+    """The top class's probability in whole percent, as the Stages tab's predictions show it."""
+    loaded, _ = get_model(model)
+    return round(100 * loaded.predict(picture(picture_name), k=1)[0][1])
+
+
+# --- the Architecture tab ---------------------------------------------------------------------------
+
+def batch_mean(matrix) -> float:
+    """The mean BatchNorm2d subtracts in train mode from the matrix (one channel of one picture)."""
+    return _plain(layer_playground.batchnorm(layer_playground.to_matrix(matrix))["batch_mean"])
+
+
+def _plain(value) -> int | float:
+    """A whole number as an int (13, not 13.0), anything else as a float."""
+    value = float(value)
+    return int(value) if value.is_integer() else value
