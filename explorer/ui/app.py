@@ -7,6 +7,9 @@ import explorer.ui.architecture_tab as architecture_tab
 import explorer.ui.gradio_patches as gradio_patches
 import explorer.ui.kernel_tab as kernel_tab
 import explorer.ui.language as language
+import explorer.ui.lesson_panel as lesson_panel
+import explorer.ui.page_param as page_param
+import explorer.ui.page_wiring as page_wiring
 import explorer.ui.saliency_tab as saliency_tab
 import explorer.ui.stages_tab as stages_tab
 from explorer.core import settings
@@ -51,21 +54,20 @@ def _forget_session(request: gr.Request) -> None:
     STORES.forget_session(getattr(request, "session_hash", None))
 
 
-def _on_load(remembered: dict, request: gr.Request):
-    """A page opened: its language (explorer.ui.language.chosen), remembered in this browser."""
-    lang = language.request_language(request, remembered)
-    return lang, lang, language.remember(remembered, lang=lang)
+# Every tab's name on one line on a phone (Gradio would hide those that do not fit behind "..."), the
+# language switch compact.
+PAGE_CSS = """
+@media (max-width: 640px) {
+  .tab-wrapper button[role=tab] { padding: 6px 8px; font-size: 14px; }
+}
+#language-switch { flex-grow: 0; }
+"""
 
 
-def build_demo() -> gr.Blocks:
-    # Gradio notices a closed event stream only at its next heartbeat (15 s by default); a long job
-    # stops at the first step after that (gradio_patches.abandoned), so the next visitor waits ~1 s.
-    os.environ.setdefault("GRADIO_HEARTBEAT_INTERVAL", "1")
-    gradio_patches.apply()
-    limit_allocator_arenas()
-    start_background_warmup()
-    with gr.Blocks(title="CNN Explorer", delete_cache=delete_cache_setting()) as demo:
-        with gr.Row(equal_height=True):
+def _header():
+    """The title, the language switch and the link to what is on screen."""
+    with gr.Row(equal_height=True, elem_id="header"):
+        with gr.Column(scale=5, min_width=240):
             gr.Markdown(t(
                 "# CNN Explorer\n"
                 "Slide a kernel over your own numbers, watch a real pretrained CNN look at your picture "
@@ -74,22 +76,52 @@ def build_demo() -> gr.Blocks:
                 "# CNN Explorer 卷积网络探索\n"
                 "让卷积核在你自己输入的数字上滑动，看一个真实的预训练 CNN 一层一层地观察你的图片，"
                 "看哪些像素决定了它的答案，再打开经典网络结构看个究竟。每个数字都由 PyTorch 亲自算出。"))
+        with gr.Column(scale=1, min_width=180):
             lang = language.build()
-        language.wire(lang)
-        building = PAGE_LANGUAGE.set(lang.state)
+            link_button = gr.Button(t("Link to this view", "本视图的链接"), size="sm", elem_id="link-button")
+    link = gr.Textbox(visible=False, label=t("Link to what is on screen (copy it)", "当前画面的链接（复制它）"),
+                      buttons=["copy"], interactive=False, elem_id="view-link")
+    return lang, link, link_button
+
+
+def build_demo() -> gr.Blocks:
+    # Gradio notices a closed event stream only at its next heartbeat (15 s by default); a long job
+    # stops at the first step after that (gradio_patches.abandoned), so the next visitor waits ~1 s.
+    os.environ.setdefault("GRADIO_HEARTBEAT_INTERVAL", "1")
+    gradio_patches.apply()
+    page_param.apply()
+    limit_allocator_arenas()
+    start_background_warmup()
+    with gr.Blocks(title="CNN Explorer", delete_cache=delete_cache_setting()) as demo:
+        gr.HTML(f"<style>{PAGE_CSS}</style>", visible="hidden", padding=False)
+        with gr.Sidebar(open=True, width=380, elem_id="lesson"):
+            lesson_view = lesson_panel.layout()
+        lang, link, link_button = _header()
+        building = PAGE_LANGUAGE.set(lang.state)        # every event below speaks the visitor's language
+        tab_shown = gr.State("kernel")
         with gr.Tabs() as tabs:
-            with gr.Tab(kernel_tab.TITLE, id="kernel_tab"):
+            with gr.Tab(kernel_tab.TITLE, id="kernel_tab") as kernel_item:
                 kernel = kernel_tab.build()
-            with gr.Tab(stages_tab.TITLE, id="stages_tab"):
-                stages_tab.build(kernel=kernel, tabs=tabs)       # "Animate this" fills the Kernel tab
-            with gr.Tab(saliency_tab.TITLE, id="saliency_tab"):
-                saliency_tab.build()
-            with gr.Tab(architecture_tab.TITLE, id="architecture_tab"):
-                architecture_tab.build(kernel_matrix=kernel.matrix)   # other layers run on its matrix
+            with gr.Tab(stages_tab.TITLE, id="stages_tab") as stages_item:
+                stages = stages_tab.build(kernel=kernel, tabs=tabs)       # "Animate this" fills the Kernel tab
+            with gr.Tab(saliency_tab.TITLE, id="saliency_tab") as saliency_item:
+                saliency = saliency_tab.build()
+            with gr.Tab(architecture_tab.TITLE, id="architecture_tab") as architecture_item:
+                architecture = architecture_tab.build(kernel_matrix=kernel.matrix)   # other layers run on its matrix
+        c = page_wiring.page_components(
+            {"kernel": kernel.components(),
+             "stages": stages.components() | {"photo": stages.picture_input.photo,
+                                              "sketch": stages.picture_input.sketch},
+             "saliency": saliency.components() | {"photo": saliency.picture.photo, "sketch": saliency.picture.sketch},
+             "architecture": architecture.inspect.components()},
+            lesson_view, lang, tab_shown, link, link_button, tabs)
+        page_wiring.wire_lesson(c)
+        page_wiring.wire_link(c)
+        page_wiring.wire_tab_shown({"kernel": kernel_item, "stages": stages_item, "saliency": saliency_item,
+                                    "architecture": architecture_item}, c)
         PAGE_LANGUAGE.reset(building)
-        demo.load(_on_load, [lang.remembered], [lang.state, lang.switch, lang.remembered],
-                  api_visibility="private", queue=False).then(
-            None, [lang.switch], None, js=language.APPLY_JS, api_visibility="private", queue=False)
+        language.wire(lang)
+        page_wiring.wire_load(demo, c)
         demo.unload(_forget_session)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     freeze_startup_objects()     # the warm-up thread freezes again once the default model is loaded

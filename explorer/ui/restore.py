@@ -1,0 +1,154 @@
+"""A view (explorer.ui.view_link.View: a link's, or a lesson page's Try it) put on screen: each tab's
+part is computed by the same handlers its own events call, and returned by the tab's component names
+with the tab's prefix ("kernel.matrix", "stages.grid", ...; explorer.ui.app builds that mapping).
+
+`READS` names what each part needs from the page (the counts and colour scales the visitor chose, the
+Saliency tab's settings); `WRITES` everything a view may change."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import gradio as gr
+
+from explorer.core.recent import Recent, picture_key
+from explorer.core.state import STORES
+from explorer.drawing.kernel_presets import PRESET_NAMES, preset
+from explorer.ui import architecture_tab, saliency_tab
+from explorer.ui import stages_events as stages_on
+from explorer.ui.kernel_settings import SETTING_NAMES, compute, slide_settings
+from explorer.ui.kernel_view import CONTROL_FIELDS, filled_controls, fresh_view
+from explorer.ui.stages_inspections import cached_inspection
+from explorer.ui.stages_views import stage_views, unit_views
+from explorer.ui.view_link import View, picture_value
+
+# A view whose picture the picture input is still computing, per visitor (the visitor's session).
+PENDING = STORES.register("ui.pending_views", Recent(max_entries=256),
+                          "views waiting for their picture to be computed, per session")
+TAB_IDS = {"kernel": "kernel_tab", "stages": "stages_tab", "saliency": "saliency_tab",
+           "architecture": "architecture_tab"}
+STAGES_SHOWN = ("note", "label", "stage", "stage_row", "label_title", "strip", "stage_md", "grid", "channel",
+                "large", "overlay", "channel_md", "shown_channel", "shown_stage", "unit_panel", "unit_words",
+                "unit_picture", "unit")
+READS = {"stages": ("picture", "model", "count", "scale"),
+         "saliency": saliency_tab.REQUEST,
+         "architecture": ("shown",)}
+WRITES = {"kernel": CONTROL_FIELDS,
+          "stages": ("photo", "sketch", "picture", "model") + STAGES_SHOWN,
+          "saliency": ("photo", "sketch", "picture", "model") + saliency_tab.EXPLAINED,
+          "architecture": ("model", "height", "width") + architecture_tab.IN_PAGE}
+
+
+def _prefixed(tab: str, values: dict) -> dict:
+    return {f"{tab}.{name}": value for name, value in values.items()}
+
+
+def kernel_part(view: View) -> dict:
+    """The Kernel tab at the view's preset (the chapter's first when none), with its op, stride and
+    padding, the animation at its step."""
+    if not view.kernel_set():
+        return {}
+    name = view.preset or PRESET_NAMES[0]
+    p = preset(name) | {"preset": name}
+    given = {"matrix": view.matrix, "kernel": view.kernel, "op": view.op, "kernel_size": view.pool,
+             "stride": view.stride, "padding": view.padding, "dilation": view.dilation}
+    p.update({k: ([list(row) for row in v] if k in ("matrix", "kernel") else v)
+              for k, v in given.items() if v is not None})
+    filled = filled_controls(p)
+    if view.step:
+        r = compute(slide_settings(**{n: p[n] for n in SETTING_NAMES}))
+        filled.update(fresh_view(r, min(view.step, len(r))))
+    return _prefixed("kernel", filled)
+
+
+def _content(picture) -> str | None:
+    """What a picture is, whatever file holds it: a photo's bytes, a drawing's pixels."""
+    if picture is None:
+        return None
+    if isinstance(picture, str):
+        try:
+            return hashlib.sha1(Path(picture).read_bytes()).hexdigest()
+        except OSError:
+            return None
+    return picture_key(picture)
+
+
+def _stage_views(view: View, values: dict) -> dict:
+    """The Stages tab at the view's stage, channel and unit, for the picture and model in `values`."""
+    inspection = cached_inspection(values["picture"], values["model"])
+    last = len(inspection.stages)
+    stage = min(view.stage or 1, last)
+    out = stage_views(inspection, stage, values["count"], values["scale"], view.channel)
+    out |= {"stage": gr.Slider(value=stage, minimum=1, maximum=last, step=1), "shown_stage": stage}
+    if view.channel is not None:
+        out |= stages_on.on_channel(values | {"stage": stage, "channel": view.channel, "shown_channel": None})
+    if view.unit is not None:
+        out |= unit_views(inspection, stage, view.channel or 0, *view.unit)
+    return out
+
+
+def stages_part(view: View, v: dict, session: str | None) -> dict:
+    """The Stages tab on the view's picture and model, at its stage, channel and unit. A new picture is
+    put in the picture input, whose own events compute it (at stage 1) and then call `pending_stage`,
+    which moves to the view's stage; the same picture is computed here at once."""
+    if not any(getattr(view, k) is not None for k in ("model", "picture", "stage", "channel", "unit")):
+        return {}
+    picture, shown = picture_value(view.picture) if view.picture else (v["picture"], {})
+    model = view.model or v["model"]
+    out = {"model": model}
+    if picture is None:
+        return _prefixed("stages", out)
+    if view.picture and _content(picture) != _content(v["picture"]):
+        PENDING.put(session, (_content(picture), model, view))
+        return _prefixed("stages", out | shown | {"shown_stage": None})
+    values = {"picture": picture, "model": model, "count": v["count"], "scale": v["scale"]}
+    out |= stages_on.on_new_picture(values) | _stage_views(view, values)
+    return _prefixed("stages", out)
+
+
+def pending_stage(v: dict, session: str | None) -> dict:
+    """After the picture input computed a picture a view put there: the view's stage, channel and unit
+    (nothing when no view is waiting for this picture and model)."""
+    waiting = PENDING.get(session)
+    if waiting is None or (waiting[0], waiting[1]) != (_content(v["picture"]), v["model"]):
+        return {}
+    PENDING.put(session, None)
+    return _stage_views(waiting[2], v)
+
+
+def saliency_part(view: View, v: dict, request: gr.Request | None = None) -> dict:
+    """The Saliency tab on the view's picture and model, with its method ticked, explained: by the
+    picture input's own events for a new picture, here for the same one."""
+    if not any(getattr(view, k) is not None for k in ("model", "picture", "method")) or view.tab != "saliency":
+        return {}
+    picture, shown = picture_value(view.picture) if view.picture else (v["picture"], {})
+    values = dict(v, model=view.model or v["model"], picture=picture)
+    if view.method:
+        values["methods"] = [view.method]
+    out = {"model": values["model"], "methods": values["methods"]}
+    if view.picture and _content(picture) != _content(v["picture"]):
+        return _prefixed("saliency", out | shown)
+    if picture is not None:
+        out |= saliency_tab.explain(saliency_tab.ExplainRequest.from_values(values), reset=True, request=request)
+    return _prefixed("saliency", out)
+
+
+def architecture_part(view: View, v: dict) -> dict:
+    """The Architecture tab showing the view's model."""
+    if view.model is None or view.tab != "architecture":
+        return {}
+    return _prefixed("architecture", {"model": view.model} | architecture_tab.pick_model(
+        {"model": view.model, "shown": v["shown"]}))
+
+
+def restored(view: View, values: dict, request: gr.Request | None = None) -> dict:
+    """Every tab's part of `view` (values: READS by prefixed name) and the tab to show."""
+    def of(tab):
+        return {name: values[f"{tab}.{name}"] for name in READS[tab]}
+
+    session = getattr(request, "session_hash", None)
+    out = kernel_part(view) | stages_part(view, of("stages"), session) | saliency_part(view, of("saliency"), request)
+    out |= architecture_part(view, of("architecture"))
+    if view.tab:
+        out["tabs"] = gr.Tabs(selected=TAB_IDS[view.tab])
+    return out
