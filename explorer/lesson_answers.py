@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from explorer.core import layer_playground
+from explorer.core import architecture, attribution, features, layer_playground, trust
 from explorer.core.bridge import explain_unit
 from explorer.core.models import get_model
 from explorer.core.sliding import slide
@@ -99,7 +99,45 @@ def top_percent(model: str, picture_name: str) -> int:
     return round(100 * loaded.predict(picture(picture_name), k=1)[0][1])
 
 
+def feature_winner(model: str, picture_name: str, stage: str, channel: int) -> str:
+    """"drawn" when the picture "What does this channel look for?" draws (its default steps and seed, as
+    the tab asks) excites the channel more than the learner's picture does, else "yours"."""
+    loaded, _ = get_model(model)
+    drawn = features.visualize(loaded, stage, channel).activation
+    yours = features.activation_of(loaded, stage, channel, picture(picture_name))
+    return "drawn" if drawn > yours else "yours"
+
+
+# --- the Saliency tab -------------------------------------------------------------------------------
+
+def passes_deletion(model: str, picture_name: str, method: str) -> str:
+    """"yes" when the method's map of the top-1 class passes the trust check's deletion test, as the Saliency
+    tab checks it (the map of the part shown by default, at the last convolution for a layer method), else
+    "no" (it is no faster than random orders, or it cannot tell)."""
+    loaded, _ = get_model(model)
+    options = {"layer": attribution.conv_layers(loaded)[-1]} if attribution.METHODS[method].uses_layer else {}
+    check = trust.trust_check(loaded, picture(picture_name), method, **options)
+    return "yes" if check.deletion.passed else "no"
+
+
 # --- the Architecture tab ---------------------------------------------------------------------------
+
+def state_dict_tensors() -> int:
+    """How many tensors of AlexNet's state_dict load into the chapter's CNNNet, every name and shape matching
+    (ValueError when they do not all load)."""
+    from torchvision.models import alexnet
+
+    result = architecture.same_outputs(architecture.CNNNet(num_classes=2), alexnet(num_classes=2))
+    if not result["loaded"] or not result["equal"]:
+        raise ValueError(say("CNNNet: AlexNet's state_dict does not fit it", "CNNNet：AlexNet 的 state_dict 装不进去"))
+    return result["state_dict_keys"]
+
+
+def block_channels(model: str, block: str) -> int:
+    """The channels that leave a block: the output of its last layer in the Architecture tab's table."""
+    rows = [row for row in architecture.summarize(model).rows if row.block == block]
+    return rows[-1].output_shape[0]
+
 
 def batch_mean(matrix) -> float:
     """The mean BatchNorm2d subtracts in train mode from the matrix (one channel of one picture)."""
