@@ -148,14 +148,14 @@ def _choice(text: str, choices: Mapping[str, tuple[str, ...]]):
     spellings = sorted(((normal(s), key) for key, names in choices.items() for s in names), key=lambda p: -len(p[0]))
     named = set()
     for spelling, key in spellings:
-        pattern = _pattern(spelling)
+        pattern = named_pattern(spelling)
         if pattern.search(text):
             named.add(key)
             text = pattern.sub(" ", text)
     return named.pop() if len(named) == 1 else None
 
 
-def _pattern(spelling: str) -> re.Pattern:
+def named_pattern(spelling: str) -> re.Pattern:
     """A spelling as it is named in a reply: as a whole word for Latin letters, anywhere for Chinese."""
     if re.fullmatch(r"[\x00-\x7f]+", spelling):
         return re.compile(rf"(?<![a-z0-9]){re.escape(spelling)}(?![a-z0-9])")
