@@ -9,6 +9,9 @@ own numbers. Pure Python: the UI (explorer.ui) shows the pages and applies Try i
     >>> first.check("１３").right, first.check("12").right
     (True, False)
 
+The pages' words live in explorer.lesson_convolution (pages 1-6) and explorer.lesson_networks (7-12), their
+answers in explorer.lesson_answers; docs/lesson.md lists them.
+
 Each page (`explorer.lesson_page.Page`) has `key` (a URL-safe slug: `?page=<key>`), `tab`, `title`,
 `text` (Markdown), `question`, `hint` and `why` as {"en", "zh"} mappings, `try_it`, `answer()` and
 `check(reply) -> Check` (`right`, `message` {"en", "zh"}).

@@ -421,3 +421,10 @@ def test_an_answer_is_computed_once_and_forgotten_with_the_stores():
     assert p.answer() == 13 and p.check("13").right and len(calls) == 1
     STORES["lesson.answers"].clear()
     assert p.answer() == 13 and len(calls) == 2
+
+
+def test_the_module_docstring_example_runs():
+    import doctest
+
+    result = doctest.testmod(lesson)
+    assert result.attempted >= 2 and result.failed == 0
