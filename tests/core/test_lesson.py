@@ -428,3 +428,40 @@ def test_the_module_docstring_example_runs():
 
     result = doctest.testmod(lesson)
     assert result.attempted >= 2 and result.failed == 0
+
+
+def test_answers_run_the_served_models_inside_gpu_slots():
+    """As the UI will ask for them, inside a Gradio event: on ZeroGPU a served model's forward pass outside a
+    slot fails (the test stand-in for `spaces` raises)."""
+    import spaces
+    from gradio.context import LocalContext
+
+    from explorer.core.state import STORES
+
+    assert spaces.__file__.startswith(str(__import__("pathlib").Path(__file__).parents[1] / "standin"))
+    STORES["lesson.answers"].clear()
+    token = LocalContext.event_id.set("lesson-test-event")
+    try:
+        answers = {p.key: p.answer() for p in lesson.PAGES}
+    finally:
+        LocalContext.event_id.reset(token)
+    assert answers["kernel"] == 13 and set(answers) == set(lesson.PAGE_KEYS)
+
+
+def test_what_the_pages_say_about_the_models_is_what_they_do(digits):
+    """The numbers the pages' words give, from the models themselves."""
+    from explorer.core import architecture
+    from explorer.core.models import get_model
+
+    model, x = digits
+    channel = _hooked_output(model.module, "features.conv1", x)[0, 1]      # unit: "where channel 1 is strongest"
+    assert divmod(int(channel.argmax()), channel.shape[1]) == lesson.page("unit").try_it["unit"]
+    assert _hooked_output(model.module, "features.conv2", x).shape[-2:] == (10, 10)   # saliency: "only 10x10"
+    lite = get_model("efficientnet_lite0")[0]
+    inspection = lite.inspect(lesson.picture("cat"))
+    stages = inspection.stages
+    assert len(stages) == 50 and stages[0].output_shape[1:] == (112, 112) and stages[0].receptive_field == (3, 3)
+    assert stages[-2].output_shape[1:] == (7, 7) and stages[-2].receptive_field[0] > 224
+    assert "cat" in inspection.predictions[0][0]           # pretrained: "a kind of cat"
+    assert 130e6 < architecture.summarize("vgg16").total_params < 140e6           # families: 138 million
+    assert 6e6 < architecture.summarize("googlenet").params_in_forward < 7.5e6    # "about 7 million"
