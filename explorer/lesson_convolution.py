@@ -21,8 +21,9 @@ KERNEL = Page(
         "Play the animation or step through it: each frame shows the window, its products and their sum, "
         "and the output fills in cell by cell. Every number is PyTorch's own (`F.conv2d`), and the code "
         "under the animation gives the same output.",
-        "卷积层把一个小小的求和做很多遍。它把一小格权重——**卷积核**（书中也常叫它**滤波器**）——盖在输入的一块"
-        "区域上，把每个数和压在它上面的权重相乘，再把乘积加起来；然后挪到下一个位置，照样再算一遍。\n\n"
+        "卷积层做的事很简单：同一个小小的加权求和，做很多遍。它把一小块方格形的权重——**卷积核**（书中也常叫它"
+        "**滤波器**）——盖在输入的一块区域上，把每个数和压在它上面的权重相乘，再把乘积加起来；然后挪到下一个位置，"
+        "照样再算一遍。\n\n"
         "点“试一试”会打开书中的例子：4x4 的矩阵，2x2 的卷积核 [[1,0],[1,0]]，每次移动两格（步幅为 2）。"
         "第一个窗口得到 (10x1)+(11x0)+(2x1)+(123x0) = 12：卷积核右边一列全是 0，所以每个窗口只有左列起作用。\n\n"
         "播放动画或一步一步地看：每一帧都列出窗口、各个乘积和它们的和，输出也一格一格地填满。所有的数都由 "
