@@ -30,6 +30,16 @@ def frozen(mapping: Mapping | None = None, **items) -> Mapping:
     return MappingProxyType(dict(mapping or {}, **items))
 
 
+def pair(en: str, zh: str) -> Mapping[str, str]:
+    """A text in both languages, read-only: {"en": en, "zh": zh}."""
+    return frozen(en=en, zh=zh)
+
+
+def rows(matrix) -> tuple:
+    """A matrix as a tuple of rows (read-only, as Try it's state holds it)."""
+    return tuple(tuple(row) for row in matrix)
+
+
 @dataclass(frozen=True)
 class Check:
     """What the app says about a reply: `right`, and `message` {"en", "zh"}: after a right reply, praise and
@@ -129,13 +139,24 @@ def read_reply(reply, form: str, choices: Mapping[str, tuple[str, ...]] | None =
         if len(found) < 2 or any(n != int(n) for n in found):
             return None
         return tuple(int(n) for n in found)
-    named = [key for key, spellings in (choices or {}).items() if any(_names(text, s) for s in spellings)]
-    return named[0] if len(named) == 1 else None
+    return _choice(text, choices or {})
 
 
-def _names(text: str, spelling: str) -> bool:
-    """Whether `text` names `spelling`: as a whole word for Latin letters, anywhere for Chinese."""
-    spelling = normal(spelling)
+def _choice(text: str, choices: Mapping[str, tuple[str, ...]]):
+    """The one choice the text names, its longest spellings read first and taken out of the text (so that
+    "不通过" is not also read as "通过"); None for none or several."""
+    spellings = sorted(((normal(s), key) for key, names in choices.items() for s in names), key=lambda p: -len(p[0]))
+    named = set()
+    for spelling, key in spellings:
+        pattern = named_pattern(spelling)
+        if pattern.search(text):
+            named.add(key)
+            text = pattern.sub(" ", text)
+    return named.pop() if len(named) == 1 else None
+
+
+def named_pattern(spelling: str) -> re.Pattern:
+    """A spelling as it is named in a reply: as a whole word for Latin letters, anywhere for Chinese."""
     if re.fullmatch(r"[\x00-\x7f]+", spelling):
-        return re.search(rf"(?<![a-z0-9]){re.escape(spelling)}(?![a-z0-9])", text) is not None
-    return spelling in text
+        return re.compile(rf"(?<![a-z0-9]){re.escape(spelling)}(?![a-z0-9])")
+    return re.compile(re.escape(spelling))
