@@ -61,19 +61,32 @@ def browser():
 
 
 @contextlib.contextmanager
-def app_page(browser, app_url, width: int = 1400, height: int = 1000, timeout_ms: int = 60_000, tab: str = None):
-    """The app in a fresh browser context of this size, its tabs drawn (and `tab` opened); closed after."""
-    context = browser.new_context(viewport={"width": width, "height": height})
+def app_page(browser, app_url, width: int = 1400, height: int = 1000, timeout_ms: int = 60_000, tab: str = None,
+             locale: str = "en-US", query: str = "", lesson: bool = False):
+    """The app in a fresh browser context of this size and language, opened at `query` ("?page=pooling"),
+    its tabs drawn (and `tab` opened); the lesson's sidebar closed unless `lesson`; closed after."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale=locale)
     try:
         page = context.new_page()
         page.set_default_timeout(timeout_ms)
-        page.goto(app_url)
+        page.goto(app_url + query)
         page.wait_for_selector("button[role=tab]")
+        page.wait_for_selector("#lesson-text")
+        if not lesson:
+            close_lesson(page)
         if tab:
             page.get_by_role("tab", name=tab).click()
         yield page
     finally:
         context.close()
+
+
+def close_lesson(page) -> None:
+    """Closes the lesson's sidebar (open when a page opens)."""
+    toggle = page.locator(".sidebar.open .toggle-button")
+    if toggle.count():
+        toggle.first.click()
+        page.wait_for_selector(".sidebar:not(.open)", state="attached")
 
 
 @pytest.fixture

@@ -114,11 +114,14 @@ def build_demo() -> gr.Blocks:
                                               "sketch": stages.picture_input.sketch},
              "saliency": saliency.components() | {"photo": saliency.picture.photo, "sketch": saliency.picture.sketch},
              "architecture": architecture.inspect.components()},
-            lesson_view, lang, tab_shown, link, link_button, tabs)
+            lesson_view, lang, tab_shown, link, link_button, tabs, gr.State(None, time_to_live=1800))
         page_wiring.wire_lesson(c)
+        page_wiring.wire_pending(c, stages.after_new_picture)
         page_wiring.wire_link(c)
-        page_wiring.wire_tab_shown({"kernel": kernel_item, "stages": stages_item, "saliency": saliency_item,
-                                    "architecture": architecture_item}, c)
+        items = {"kernel": kernel_item, "stages": stages_item, "saliency": saliency_item,
+                 "architecture": architecture_item}
+        page_wiring.wire_tab_shown(items, c)
+        page_wiring.wire_one_picture(c, items)
         PAGE_LANGUAGE.reset(building)
         language.wire(lang)
         page_wiring.wire_load(demo, c)

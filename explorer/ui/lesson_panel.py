@@ -8,6 +8,7 @@ them with no request; the visitor's place and the pages answered right are remem
 (the language's gr.BrowserState)."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import gradio as gr
@@ -17,14 +18,40 @@ from explorer.core.words import pick, say
 from explorer.ui.by_name import Components
 from explorer.ui.words import t
 
-# On a narrow screen the sidebar covers the tabs: Try it closes it so the view it set is seen.
-CLOSE_ON_PHONE_JS = """() => {
+
+# On a narrow screen the sidebar covers the tabs: Try it closes it so the view it set is seen. A page whose
+# view is further down (a unit's panel, the channel's picture) is scrolled to once that part is shown.
+def scroll_targets() -> dict:
+    """Each page's part to bring into view after Try it (a CSS selector), where it is not the tab's top."""
+    targets = {}
+    for page in lesson.PAGES:
+        if page.try_it.get("feature"):
+            targets[page.key] = "#stages-feature"
+        elif "unit" in page.try_it:
+            targets[page.key] = "#stages-unit"
+    return targets
+
+
+def after_try_js() -> str:
+    return """(key) => {
   if (window.innerWidth < 768) {
-    const open = document.querySelector(".sidebar.open .toggle-button, .sidebar.open button.toggle-button");
+    const open = document.querySelector(".sidebar.open .toggle-button");
     if (open) open.click();
   }
+  const target = %s[key];
   window.scrollTo({top: 0});
-}"""
+  if (target) {
+    let tries = 0;
+    const look = setInterval(() => {
+      const el = document.querySelector(target);
+      if ((el && el.offsetParent) || ++tries > 60) {
+        clearInterval(look);
+        if (el && el.offsetParent) el.scrollIntoView({block: "start", behavior: "smooth"});
+      }
+    }, 500);
+  }
+  return [];
+}""" % json.dumps(scroll_targets())
 
 
 @dataclass

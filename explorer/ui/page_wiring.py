@@ -4,7 +4,7 @@ with `?page=`, `?lang=` or a view's parameters shows first.
 
 Every handler reads and writes by name over one mapping of the whole page (`page_components`): each tab's
 components with its prefix ("kernel.matrix", "stages.grid"), the lesson's ("lesson.text"), "tabs", "tab"
-(the tab in view), and the language's ("lang.switch", "lang.state", "lang.remembered")."""
+(the tab in view), "picture" (the picture given last, in any tab), and the language's ("lang.switch", "lang.state", "lang.remembered")."""
 from __future__ import annotations
 
 import hashlib
@@ -16,7 +16,7 @@ from explorer import lesson
 from explorer.core.words import say
 from explorer.ui import language, lesson_panel
 from explorer.ui.by_name import event
-from explorer.ui.restore import READS, STAGES_SHOWN, WRITES, pending_stage, restored
+from explorer.ui.restore import READS, STAGES_SHOWN, WRITES, content, pending_stage, restored
 from explorer.ui.view_link import EXAMPLES, View, example_names
 
 QUIET = dict(api_visibility="private", show_progress="hidden")
@@ -24,12 +24,12 @@ PANEL = ("pages", "where", "text", "question", "reply", "verdict", "back", "forw
 
 
 def page_components(tabs: dict, lesson_view, lang, tab_shown: gr.State, link: gr.Textbox,
-                    link_button: gr.Button, gr_tabs: gr.Tabs) -> dict:
+                    link_button: gr.Button, gr_tabs: gr.Tabs, picture: gr.State) -> dict:
     """The whole page by name: `tabs` maps "kernel", "stages", ... to each tab's components by name."""
     found = {f"{tab}.{name}": c for tab, components in tabs.items() for name, c in components.items()}
     found |= {f"lesson.{name}": c for name, c in lesson_view.components().items()}
     found |= {"lang.switch": lang.switch, "lang.state": lang.state, "lang.remembered": lang.remembered,
-              "tab": tab_shown, "link": link, "link_button": link_button, "tabs": gr_tabs}
+              "tab": tab_shown, "link": link, "link_button": link_button, "tabs": gr_tabs, "picture": picture}
     return found
 
 
@@ -58,7 +58,7 @@ def on_turn(by: int):
 def on_try(v: dict, request: gr.Request = None) -> dict:
     """Try it: the page's view on screen, its tab in view."""
     page = lesson.page(v["lesson.pages"])
-    view = View.from_try_it(page.try_it, page.key)
+    view = View.from_try_it(page.try_it, page.key, page.tab)
     out = restored(view, v, request)
     return out | ({"tab": view.tab} if view.tab else {})
 
@@ -72,14 +72,13 @@ def on_check(v: dict) -> dict:
 
 
 def wire_lesson(c: dict) -> None:
-    wire_pending(c)
     panel = lambda name: c[f"lesson.{name}"]      # noqa: E731
     outputs = tuple(f"lesson.{n}" for n in PANEL) + ("lang.remembered",)
     for trigger, by in ((panel("back").click, -1), (panel("forward").click, 1), (panel("pages").select, 0)):
         trigger(**event(c, on_turn(by), ("lesson.pages", "lang.remembered"), outputs), **QUIET)
     panel("try_it").click(**event(c, on_try, ("lesson.pages",) + _reads(), _writes()),
                           api_visibility="private", show_progress="minimal").then(
-        None, js=lesson_panel.CLOSE_ON_PHONE_JS, **QUIET)
+        None, [panel("pages")], None, js=lesson_panel.after_try_js(), **QUIET)
     gr.on([panel("check").click, panel("reply").submit],
           **event(c, on_check, ("lesson.pages", "lesson.reply", "lang.remembered"),
                   ("lesson.verdict", "lang.remembered")), **QUIET)
@@ -92,11 +91,12 @@ def on_stages_computed(v: dict, request: gr.Request = None) -> dict:
             pending_stage(values, getattr(request, "session_hash", None)).items()}
 
 
-def wire_pending(c: dict) -> None:
+def wire_pending(c: dict, after_new_picture: dict) -> None:
+    """After each of the Stages tab's new-picture events (explorer.ui.stages_tab), a view waiting for it."""
     inputs = tuple(f"stages.{name}" for name in READS["stages"])
     outputs = tuple(f"stages.{n}" for n in STAGES_SHOWN if n not in ("note", "label", "label_title", "stage_row"))
-    # shown_stage: set by every new picture's views; a view waiting for its picture empties it first
-    c["stages.shown_stage"].change(**event(c, on_stages_computed, inputs, outputs), **QUIET)
+    for computed in after_new_picture.values():
+        computed.then(**event(c, on_stages_computed, inputs, outputs), **QUIET)
 
 
 # --- the link to what is on screen ---------------------------------------------------------------
@@ -178,6 +178,37 @@ def wire_tab_shown(tab_items: dict, c: dict) -> None:
         item.select(**event(c, shown, (), ("tab",)), **QUIET)
 
 
+# --- one picture for the whole app ----------------------------------------------------------------
+
+PICTURE_TABS = ("stages", "saliency")
+
+
+def on_picture_given(tab: str):
+    def given(v: dict) -> dict:
+        return {"picture": v[f"{tab}.picture"]} if v[f"{tab}.picture"] is not None else {}
+    given.__name__ = f"on_{tab}_picture_given"
+    return given
+
+
+def on_entered(tab: str):
+    """A tab opened: the picture given last in any tab becomes its picture too, unless it has it already
+    (its picture input's own events then compute it)."""
+    def entered(v: dict) -> dict:
+        shared, own = v["picture"], v[f"{tab}.picture"]
+        if shared is None or content(shared) == content(own):
+            return {}
+        return {f"{tab}.sketch" if isinstance(shared, dict) else f"{tab}.photo": shared}
+    entered.__name__ = f"on_{tab}_entered"
+    return entered
+
+
+def wire_one_picture(c: dict, tab_items: dict) -> None:
+    for tab in PICTURE_TABS:
+        c[f"{tab}.picture"].change(**event(c, on_picture_given(tab), (f"{tab}.picture",), ("picture",)), **QUIET)
+        tab_items[tab].select(**event(c, on_entered(tab), ("picture", f"{tab}.picture"),
+                                      (f"{tab}.photo", f"{tab}.sketch")), **QUIET)
+
+
 # --- a page opened ---------------------------------------------------------------------------------
 
 def on_load(v: dict, request: gr.Request = None) -> dict:
@@ -194,7 +225,7 @@ def on_load(v: dict, request: gr.Request = None) -> dict:
         remembered = language.remember(remembered, page=key)
     if view.page in lesson.PAGE_KEYS and view == View(page=view.page):       # ?page= alone: its Try it
         page = lesson.page(view.page)
-        view = View.from_try_it(page.try_it, page.key)
+        view = View.from_try_it(page.try_it, page.key, page.tab)
     if view != View(page=view.page):
         from explorer.core.words import speaking
         with speaking(lang):

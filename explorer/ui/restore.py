@@ -7,6 +7,7 @@ Saliency tab's settings); `WRITES` everything a view may change."""
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -25,6 +26,7 @@ from explorer.ui.view_link import View, picture_value
 # A view whose picture the picture input is still computing, per visitor (the visitor's session).
 PENDING = STORES.register("ui.pending_views", Recent(max_entries=256),
                           "views waiting for their picture to be computed, per session")
+PENDING_SECONDS = 60
 TAB_IDS = {"kernel": "kernel_tab", "stages": "stages_tab", "saliency": "saliency_tab",
            "architecture": "architecture_tab"}
 STAGES_SHOWN = ("note", "label", "stage", "stage_row", "label_title", "strip", "stage_md", "grid", "channel",
@@ -61,7 +63,7 @@ def kernel_part(view: View) -> dict:
     return _prefixed("kernel", filled)
 
 
-def _content(picture) -> str | None:
+def content(picture) -> str | None:
     """What a picture is, whatever file holds it: a photo's bytes, a drawing's pixels."""
     if picture is None:
         return None
@@ -73,11 +75,19 @@ def _content(picture) -> str | None:
     return picture_key(picture)
 
 
+def _stage_number(inspection, stage) -> int:
+    """The slider's number (1-based) of a stage given by number or by name (1 for a name not there)."""
+    if isinstance(stage, str):
+        names = [s.name for s in inspection.stages]
+        return names.index(stage) + 1 if stage in names else 1
+    return stage or 1
+
+
 def _stage_views(view: View, values: dict) -> dict:
     """The Stages tab at the view's stage, channel and unit, for the picture and model in `values`."""
     inspection = cached_inspection(values["picture"], values["model"])
     last = len(inspection.stages)
-    stage = min(view.stage or 1, last)
+    stage = min(_stage_number(inspection, view.stage), last)
     out = stage_views(inspection, stage, values["count"], values["scale"], view.channel)
     out |= {"stage": gr.Slider(value=stage, minimum=1, maximum=last, step=1), "shown_stage": stage}
     if view.channel is not None:
@@ -98,22 +108,24 @@ def stages_part(view: View, v: dict, session: str | None) -> dict:
     out = {"model": model}
     if picture is None:
         return _prefixed("stages", out)
-    if view.picture and _content(picture) != _content(v["picture"]):
-        PENDING.put(session, (_content(picture), model, view))
-        return _prefixed("stages", out | shown | {"shown_stage": None})
+    if view.picture and content(picture) != content(v["picture"]):
+        PENDING.put(session, (time.monotonic(), content(picture), model, view))
+        return _prefixed("stages", out | shown)
     values = {"picture": picture, "model": model, "count": v["count"], "scale": v["scale"]}
     out |= stages_on.on_new_picture(values) | _stage_views(view, values)
     return _prefixed("stages", out)
 
 
 def pending_stage(v: dict, session: str | None) -> dict:
-    """After the picture input computed a picture a view put there: the view's stage, channel and unit
-    (nothing when no view is waiting for this picture and model)."""
+    """After the picture input computed a new picture (at stage 1): the stage, channel and unit of a view
+    that put this picture there in the last PENDING_SECONDS (the picture input may compute it more than
+    once); nothing otherwise."""
     waiting = PENDING.get(session)
-    if waiting is None or (waiting[0], waiting[1]) != (_content(v["picture"]), v["model"]):
+    if waiting is None or time.monotonic() - waiting[0] > PENDING_SECONDS:
         return {}
-    PENDING.put(session, None)
-    return _stage_views(waiting[2], v)
+    if (waiting[1], waiting[2]) != (content(v["picture"]), v["model"]):
+        return {}
+    return _stage_views(waiting[3], v)
 
 
 def saliency_part(view: View, v: dict, request: gr.Request | None = None) -> dict:
@@ -126,7 +138,7 @@ def saliency_part(view: View, v: dict, request: gr.Request | None = None) -> dic
     if view.method:
         values["methods"] = [view.method]
     out = {"model": values["model"], "methods": values["methods"]}
-    if view.picture and _content(picture) != _content(v["picture"]):
+    if view.picture and content(picture) != content(v["picture"]):
         return _prefixed("saliency", out | shown)
     if picture is not None:
         out |= saliency_tab.explain(saliency_tab.ExplainRequest.from_values(values), reset=True, request=request)

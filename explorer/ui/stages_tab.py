@@ -179,7 +179,7 @@ SHOWN = ("picture", "model")        # every event reads the stages of this pictu
 def _wire_stepping(tab: StagesTab) -> None:
     """A new picture or model, a stage typed or jumped to, another count or colour scale."""
     c = tab.components()
-    tab.picture_input.on_new_input(
+    tab.after_new_picture = tab.picture_input.on_new_input(      # explorer.ui.page_wiring follows these
         **event(c, on.on_new_picture, SHOWN + ("count", "scale"),
                 ("note", "label", "stage", "stage_row", "label_title") + STAGE_VIEWS),
         show_progress="minimal", **MODEL_QUEUE)

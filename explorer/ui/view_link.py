@@ -25,6 +25,8 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 OPS = ("conv", "max", "avg")
 SMALL = re.compile(r"^\d{1,3}$")
 PAIR = re.compile(r"^\d{1,2}(,\d{1,2})?$")
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,80}$")
+PARTS = ("inspect", "compare", "alexnet", "layers")
 
 
 def example_names() -> tuple[str, ...]:
@@ -69,10 +71,14 @@ class View:
     step: int | None = None                  # 1-based, as the animation counts
     model: str | None = None
     picture: str | None = None               # an example's name
-    stage: int | None = None                 # 1-based, as the Stages slider counts
+    stage: int | str | None = None           # 1-based, as the Stages slider counts, or the stage's name
     channel: int | None = None               # 0-based, as PyTorch indexes
     unit: tuple[int, int] | None = None      # (row, column), 0-based
     method: str | None = None                # a Saliency method's name (explorer.core.attribution.METHODS)
+    view: str | None = None                  # the Architecture tab's part: inspect, compare, alexnet, layers
+    block: str | None = None                 # a block with branches of the model inspected
+    compare: tuple[str, ...] | None = None   # the models compared
+    feature: bool | None = None              # "What does this channel look for?" brought into view
     problems: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
@@ -91,11 +97,12 @@ class View:
         return cls(**values, problems=tuple(problems))
 
     @classmethod
-    def from_try_it(cls, try_it, page: str | None = None) -> View:
-        """The view of a lesson page's Try it (its keys are View's fields; a preset may be its index)."""
+    def from_try_it(cls, try_it, page: str | None = None, tab: str | None = None) -> View:
+        """The view of a lesson page's Try it (explorer.lesson: its keys are View's fields, "kernel_size"
+        is "pool"), on the page's tab."""
         named = {("pool" if k == "kernel_size" else k): v for k, v in dict(try_it).items()}
         view = cls.from_query({k: _as_text(v) for k, v in named.items()})
-        return replace(view, page=page) if page else view
+        return replace(view, page=page or view.page, tab=tab or view.tab)
 
     def query(self) -> str:
         """"?tab=...&..." for the fields set (the empty string when none is)."""
@@ -172,8 +179,12 @@ _READERS = {
     "step": _whole(1),
     "model": lambda t: t if t in MODEL_NAMES else None,
     "picture": lambda t: t if t in lesson.picture_names() else None,
-    "stage": _whole(1),
+    "stage": lambda t: int(t) if SMALL.match(t) and int(t) >= 1 else t if NAME.match(t) else None,
     "channel": _whole(0),
     "unit": _unit,
     "method": _method,
+    "view": lambda t: t if t in PARTS else None,
+    "block": lambda t: t if NAME.match(t) else None,
+    "compare": lambda t: tuple(t.split(",")) if all(m in MODEL_NAMES for m in t.split(",")) else None,
+    "feature": lambda t: True if t.lower() in ("1", "true", "yes") else None,
 }

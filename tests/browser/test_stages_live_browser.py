@@ -38,6 +38,9 @@ def camera_page(app_url, browser, tmp_path):
         page.set_default_timeout(60_000)
         page.goto(app_url)
         page.wait_for_selector("button[role=tab]")
+        from conftest import close_lesson
+        page.wait_for_selector("#lesson-text")
+        close_lesson(page)
         page.get_by_role("tab", name=TITLE).click()
         yield page
     finally:
