@@ -15,14 +15,25 @@ from explorer.core.images import MAX_PIXELS, open_header
 from explorer.core.models import DEFAULT_MODEL, MODEL_NAMES, REGISTRY, SKETCH_MODEL, find
 from explorer.core.recent import Recent
 from explorer.core.state import STORES
+from explorer.core.words import pick, say
 from explorer.ui.by_name import event
 from explorer.ui.own_model import build_own_model
 from explorer.ui.upload import ImageUpload
+from explorer.ui.words import t
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 MODEL_CHOICES = [(REGISTRY[name].title, name) for name in MODEL_NAMES]
 # what the Stages and Saliency tabs say before any picture
-HINT = "Upload, paste or snap a photo, click an example, or draw on the **Draw** tab."
+# (HINT: the English, kept for the tabs that still use it; `hint()` at run time, `HINT_HEADING` in a page)
+HINT_WORDS = {"en": "Upload, paste or snap a photo, click an example, or draw on the **Draw** tab.",
+              "zh": "上传、粘贴或拍一张照片，点一个示例，或在 **画图** 页里画一张。"}
+HINT = HINT_WORDS["en"]
+HINT_HEADING = t("### " + HINT_WORDS["en"], "### " + HINT_WORDS["zh"])
+
+
+def hint() -> str:
+    """HINT in the language spoken now (a handler's message or Markdown)."""
+    return pick(HINT_WORDS)
 
 
 def example_paths() -> list[str]:
@@ -55,8 +66,16 @@ MAX_LAYERS = 8              # the Sketchpad makes one; more come only from a han
 STATE_SECONDS = 1800        # a session's picture is forgotten with its files (delete_cache's age, explorer.ui.app)
 
 
-def _drawing_error(text: str) -> gr.Error:
-    return gr.Error(f"drawing: {text}", title="Cannot use this")
+def _drawing_error(en: str, zh: str, **values) -> gr.Error:
+    """gr.Error for the drawing: `en` and `zh` say what is wrong (after "drawing: "), filled with `values`."""
+    return gr.Error(say("drawing: " + en, "drawing：" + zh, **values), title=say("Cannot use this", "无法使用"))
+
+
+def _part_name(name: str) -> str:
+    """A part of the drawing ("background", "composite", "layer 2") as the visitor's language names it."""
+    if name.startswith("layer "):
+        return say("layer {n}", "第 {n} 层", n=name.split(" ", 1)[1])
+    return say(name, {"background": "背景", "composite": "合成图"}.get(name, name))
 
 
 class CheckedSketchpad(gr.Sketchpad):
@@ -75,7 +94,8 @@ class CheckedSketchpad(gr.Sketchpad):
         would make Gradio grow a list to that length."""
         index = data.data.get("index")
         if index not in (None, "null") and not (str(index).isdigit() and int(index) < MAX_LAYERS):
-            raise _drawing_error(f"layer index {str(index)[:20]} is out of range; at most {MAX_LAYERS} layers")
+            raise _drawing_error("layer index {index} is out of range; at most {most} layers",
+                                 "图层编号 {index} 超出范围；最多 {most} 个图层", index=str(index)[:20], most=MAX_LAYERS)
         return super().accept_blobs(data)
 
     def preprocess(self, payload):
@@ -96,20 +116,25 @@ def check_drawing(parts: dict, cache: Path) -> None:
     """gr.Error naming what is wrong when the drawing has too many layers or pixels (headers only)."""
     layers = sum(name.startswith("layer") for name in parts)
     if layers > MAX_LAYERS:
-        raise _drawing_error(f"it has {layers} layers; at most {MAX_LAYERS}")
+        raise _drawing_error("it has {layers} layers; at most {most}", "它有 {layers} 个图层；最多 {most} 个",
+                             layers=layers, most=MAX_LAYERS)
     total = 0
     for name, part in parts.items():
         if part is None:
             continue
         width, height = _header_size(name, part, cache)
         if width * height > MAX_PIXELS:
-            raise _drawing_error(f"the {name} is {width}x{height}, {width * height / 1e6:.0f} megapixels; "
-                                 f"the limit is {MAX_PIXELS / 1e6:.0f}")
+            raise _drawing_error("the {name} is {width}x{height}, {size:.0f} megapixels; the limit is {most:.0f}",
+                                 "{name}为 {width}x{height}，{size:.0f} 百万像素；上限是 {most:.0f}",
+                                 name=_part_name(name), width=width, height=height, size=width * height / 1e6,
+                                 most=MAX_PIXELS / 1e6)
         total += width * height
     if total > MAX_PIXELS:
-        raise _drawing_error(f"its {len([p for p in parts.values() if p is not None])} pictures (background, "
-                             f"layers and composite) have {total / 1e6:.0f} megapixels together; the limit is "
-                             f"{MAX_PIXELS / 1e6:.0f}")
+        raise _drawing_error("its {count} pictures (background, layers and composite) have {size:.0f} megapixels "
+                             "together; the limit is {most:.0f}",
+                             "它的 {count} 张图（背景、图层和合成图）合计 {size:.0f} 百万像素；上限是 {most:.0f}",
+                             count=len([p for p in parts.values() if p is not None]), size=total / 1e6,
+                             most=MAX_PIXELS / 1e6)
 
 
 def _header_size(name: str, part, cache: Path) -> tuple[int, int]:
@@ -120,19 +145,21 @@ def _header_size(name: str, part, cache: Path) -> tuple[int, int]:
     except gr.Error:
         raise
     except Image.DecompressionBombError:
-        raise _drawing_error(f"the {name} has too many pixels to open safely; the limit is "
-                             f"{MAX_PIXELS / 1e6:.0f} megapixels") from None
+        raise _drawing_error("the {name} has too many pixels to open safely; the limit is {most:.0f} megapixels",
+                             "{name}像素太多，无法安全打开；上限是 {most:.0f} 百万像素",
+                             name=_part_name(name), most=MAX_PIXELS / 1e6) from None
     except (UnidentifiedImageError, OSError, SyntaxError):
-        raise _drawing_error(f"the {name} is not a picture that can be read") from None
+        raise _drawing_error("the {name} is not a picture that can be read", "{name}不是能读取的图片",
+                             name=_part_name(name)) from None
     except ValueError as error:                 # EPS and the like, refused by their header
-        raise _drawing_error(f"the {name}: {error}") from None
+        raise _drawing_error("the {name}: {error}", "{name}：{error}", name=_part_name(name), error=error) from None
 
 
 def _opened_size(name: str, part, cache: Path) -> tuple[int, int]:
     if isinstance(part, FileData):
         path = Path(part.path).resolve()
         if not path.is_relative_to(cache.resolve()):
-            raise _drawing_error(f"the {name} is not an uploaded file")
+            raise _drawing_error("the {name} is not an uploaded file", "{name}不是上传的文件", name=_part_name(name))
         with open_header(path) as image:
             return image.size
     with open_header(io.BytesIO(bytes(part))) as image:
@@ -188,8 +215,12 @@ def after_upload(key, photo, current_model: str, previous) -> dict:
         if not _first_report(key, photo.path):
             return {}
         back = previous if isinstance(previous, str) else None
-        gr.Warning(f"{photo.message}. " + ("Your previous picture is back." if back else "Give another picture."),
-                   title="Cannot use this")
+        if back:
+            said = say("{message}. Your previous picture is back.", "{message}。已换回你之前的图片。",
+                       message=photo.message)
+        else:
+            said = say("{message}. Give another picture.", "{message}。请换一张图片。", message=photo.message)
+        gr.Warning(said, title=say("Cannot use this", "无法使用"))
         return {"photo": back}
     if _REPORTED.get(key):
         _REPORTED.put(key, "")
