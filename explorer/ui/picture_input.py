@@ -12,17 +12,17 @@ from gradio.data_classes import FileData
 from PIL import Image, UnidentifiedImageError
 
 from explorer.core.images import MAX_PIXELS, open_header
-from explorer.core.models import DEFAULT_MODEL, MODEL_NAMES, REGISTRY, SKETCH_MODEL, find
+from explorer.core.models import DEFAULT_MODEL, SKETCH_MODEL, find
 from explorer.core.recent import Recent
 from explorer.core.state import STORES
 from explorer.core.words import pick, say
 from explorer.ui.by_name import event
-from explorer.ui.own_model import build_own_model
+from explorer.ui.own_model import MODEL_CHOICES, build_own_model
 from explorer.ui.upload import ImageUpload
 from explorer.ui.words import t
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
-MODEL_CHOICES = [(REGISTRY[name].title, name) for name in MODEL_NAMES]
+
 # what the Stages and Saliency tabs say before any picture
 # (HINT: the English, kept for the tabs that still use it; `hint()` at run time, `HINT_HEADING` in a page)
 HINT_WORDS = {"en": "Upload, paste or snap a photo, click an example, or draw on the **Draw** tab.",
@@ -227,27 +227,53 @@ def after_upload(key, photo, current_model: str, previous) -> dict:
     return {"picture": photo, "model": gr.Dropdown(value=_model_for(current_model, "photo"))}
 
 
+# The Brush button's name (its aria-label, Gradio's word "image_editor.brush": Gradio 6.31 has no Chinese for
+# it, so a zh-CN page names it in English too; tests/browser/test_picture_input_browser.py draws in both)
+BRUSH_NAMES = ("Brush",)
+
+
+def pick_brush(prefix: str) -> str:
+    """JavaScript that selects the Sketchpad's brush once its button is there (a Draw tab opened for the
+    first time draws its Sketchpad after the select event), after Gradio's own change of tool (100 ms)."""
+    return f"""() => {{
+        let tries = 0;
+        const pick = () => {{
+            const brush = [...document.querySelectorAll('#{prefix}-draw button')]
+                .find((b) => {list(BRUSH_NAMES)}.includes(b.getAttribute('aria-label')));
+            if (brush) brush.click();
+            else if (++tries < 50) setTimeout(pick, 100);
+        }};
+        setTimeout(pick, 100);
+    }}"""
+
+
 def build_picture_input(prefix: str) -> PictureInput:
     """Builds the inputs in the current layout context; `prefix` keeps api names unique per tab."""
-    model = gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label="Model", allow_custom_value=True,
-                        info="or type any timm CNN as timm:<name>; your own weights: \"Your model\" below")
+    model = gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label=t("Model", "模型"), allow_custom_value=True,
+                        info=t("Pick one, or type any timm CNN as timm:<name> (e.g. timm:resnet18); your own "
+                               "weights: \"Your model\" below",
+                               "选一个，或输入任意 timm 卷积神经网络，写作 timm:<名称>（例如 timm:resnet18）；"
+                               "用你自己的权重：见下方“你的模型”"))
     build_own_model(prefix, model)
     with gr.Tabs():
-        with gr.Tab("Photo"):
+        with gr.Tab(t("Photo", "照片")):
             photo = PictureUpload(sources=["upload", "webcam", "clipboard"], type="filepath", image_mode=None,
-                                label="Upload, webcam or paste a picture", height=300)
-            gr.Examples(example_paths(), inputs=photo, label="Examples (click one)", examples_per_page=12)
-        with gr.Tab("Draw", elem_id=f"{prefix}-draw") as draw_tab:
-            gr.Markdown("Draw a digit (or anything) with the mouse or a finger.")
+                                label=t("Upload, webcam or paste a picture", "上传、用摄像头拍或粘贴一张图片"),
+                                height=300)
+            gr.Examples(example_paths(), inputs=photo, label=t("Examples (click one)", "示例（点一个）"),
+                        examples_per_page=12)
+        with gr.Tab(t("Draw", "画图"), elem_id=f"{prefix}-draw") as draw_tab:
+            gr.Markdown(t("Draw a digit (or anything) with the mouse or a finger.",
+                          "用鼠标或手指画一个数字（画别的也行）。"))
             sketch = CheckedSketchpad(type="filepath", format="png", image_mode="RGBA", canvas_size=(400, 400),
-                                      height=340, label="Drawing", show_label=False,
+                                      height=340, label=t("Drawing", "画"), show_label=False,
                                       brush=gr.Brush(default_size=24, colors=["#000000"], default_color="#000000"))
     picture = gr.State(None, time_to_live=STATE_SECONDS)
-    # Gradio 6.31's Sketchpad opens with its Brush button lit but no tool active: a first stroke draws
-    # nothing. Opening the Draw tab picks the brush, so the canvas is ready to draw.
-    draw_tab.select(None, js=f"""() => setTimeout(() => document.querySelector(
-        '#{prefix}-draw button[aria-label="Brush"]')?.click(), 100)""", api_name=f"{prefix}_draw_ready",
-                    api_visibility="private")
+    # Gradio 6.31's Sketchpad opens with its Brush button lit but no tool active, and its Clear button
+    # (the bin) leaves no tool active: the next strokes draw nothing. Opening the Draw tab and clearing
+    # the canvas pick the brush, so the canvas is always ready to draw.
+    draw_tab.select(None, js=pick_brush(prefix), api_name=f"{prefix}_draw_ready", api_visibility="private")
+    sketch.clear(None, js=pick_brush(prefix), api_name=f"{prefix}_draw_cleared", api_visibility="private")
 
     components = dict(photo=photo, sketch=sketch, model=model, picture=picture)
 
