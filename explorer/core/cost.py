@@ -157,7 +157,7 @@ def refuse_over(what: str, seconds: float, made_of: str, change: str) -> float:
     if seconds > most:
         raise OverBudget(say("{what} would take about {seconds:,.0f} s on this machine ({made_of}); one request "
                              "may take at most {most} s here (EXPLORER_REQUEST_SECONDS): {change}",
-                             "{what} 在这台机器上大约要 {seconds:,.0f} 秒（{made_of}）；这里一次请求最多 {most} 秒"
+                             "{what}在这台机器上大约要 {seconds:,.0f} 秒（{made_of}）；这里一次请求最多 {most} 秒"
                              "（EXPLORER_REQUEST_SECONDS）：{change}",
                              what=what, seconds=seconds, made_of=made_of, most=most, change=change))
     return seconds

@@ -100,7 +100,7 @@ def _check_size(image: Image.Image) -> None:
         raise ValueError(say("image: it has no pixels", "image：图片没有像素"))
     if width * height > MAX_PIXELS:
         raise ValueError(say("image: {width}x{height} is {size:.0f} megapixels; the limit is {most:.0f}",
-                             "image：{width}x{height} 有 {size:.0f} 百万像素；上限是 {most:.0f}",
+                             "image：{width}x{height} 有 {size:.0f} 百万像素；上限是 {most:.0f} 百万像素",
                              width=width, height=height, size=width * height / 1e6, most=MAX_PIXELS / 1e6))
 
 

@@ -66,9 +66,9 @@ MAX_LAYERS = 8              # the Sketchpad makes one; more come only from a han
 STATE_SECONDS = 1800        # a session's picture is forgotten with its files (delete_cache's age, explorer.ui.app)
 
 
-def _drawing_error(en: str, zh: str, **values) -> gr.Error:
-    """gr.Error for the drawing: `en` and `zh` say what is wrong (after "drawing: "), filled with `values`."""
-    return gr.Error(say("drawing: " + en, "drawing：" + zh, **values), title=say("Cannot use this", "无法使用"))
+def _drawing_error(message: str) -> gr.Error:
+    """gr.Error for the drawing, its message made by say() ("drawing: what is wrong")."""
+    return gr.Error(message, title=say("Cannot use this", "无法使用"))
 
 
 def _part_name(name: str) -> str:
@@ -94,8 +94,9 @@ class CheckedSketchpad(gr.Sketchpad):
         would make Gradio grow a list to that length."""
         index = data.data.get("index")
         if index not in (None, "null") and not (str(index).isdigit() and int(index) < MAX_LAYERS):
-            raise _drawing_error("layer index {index} is out of range; at most {most} layers",
-                                 "图层编号 {index} 超出范围；最多 {most} 个图层", index=str(index)[:20], most=MAX_LAYERS)
+            raise _drawing_error(say("drawing: layer index {index} is out of range; at most {most} layers",
+                                     "drawing：图层编号 {index} 超出范围；最多 {most} 个图层",
+                                     index=str(index)[:20], most=MAX_LAYERS))
         return super().accept_blobs(data)
 
     def preprocess(self, payload):
@@ -116,25 +117,27 @@ def check_drawing(parts: dict, cache: Path) -> None:
     """gr.Error naming what is wrong when the drawing has too many layers or pixels (headers only)."""
     layers = sum(name.startswith("layer") for name in parts)
     if layers > MAX_LAYERS:
-        raise _drawing_error("it has {layers} layers; at most {most}", "它有 {layers} 个图层；最多 {most} 个",
-                             layers=layers, most=MAX_LAYERS)
+        raise _drawing_error(say("drawing: it has {layers} layers; at most {most}",
+                                 "drawing：它有 {layers} 个图层；最多 {most} 个", layers=layers, most=MAX_LAYERS))
     total = 0
     for name, part in parts.items():
         if part is None:
             continue
         width, height = _header_size(name, part, cache)
         if width * height > MAX_PIXELS:
-            raise _drawing_error("the {name} is {width}x{height}, {size:.0f} megapixels; the limit is {most:.0f}",
-                                 "{name}为 {width}x{height}，{size:.0f} 百万像素；上限是 {most:.0f}",
-                                 name=_part_name(name), width=width, height=height, size=width * height / 1e6,
-                                 most=MAX_PIXELS / 1e6)
+            raise _drawing_error(say("drawing: the {name} is {width}x{height}, {size:.0f} megapixels; the limit "
+                                     "is {most:.0f}",
+                                     "drawing：{name}为 {width}x{height}，{size:.0f} 百万像素；上限是 {most:.0f} 百万像素",
+                                     name=_part_name(name), width=width, height=height, size=width * height / 1e6,
+                                     most=MAX_PIXELS / 1e6))
         total += width * height
     if total > MAX_PIXELS:
-        raise _drawing_error("its {count} pictures (background, layers and composite) have {size:.0f} megapixels "
-                             "together; the limit is {most:.0f}",
-                             "它的 {count} 张图（背景、图层和合成图）合计 {size:.0f} 百万像素；上限是 {most:.0f}",
-                             count=len([p for p in parts.values() if p is not None]), size=total / 1e6,
-                             most=MAX_PIXELS / 1e6)
+        raise _drawing_error(say("drawing: its {count} pictures (background, layers and composite) have {size:.0f} "
+                                 "megapixels together; the limit is {most:.0f}",
+                                 "drawing：它的 {count} 张图（背景、图层和合成图）合计 {size:.0f} 百万像素；"
+                                 "上限是 {most:.0f} 百万像素",
+                                 count=len([p for p in parts.values() if p is not None]), size=total / 1e6,
+                                 most=MAX_PIXELS / 1e6))
 
 
 def _header_size(name: str, part, cache: Path) -> tuple[int, int]:
@@ -145,21 +148,23 @@ def _header_size(name: str, part, cache: Path) -> tuple[int, int]:
     except gr.Error:
         raise
     except Image.DecompressionBombError:
-        raise _drawing_error("the {name} has too many pixels to open safely; the limit is {most:.0f} megapixels",
-                             "{name}像素太多，无法安全打开；上限是 {most:.0f} 百万像素",
-                             name=_part_name(name), most=MAX_PIXELS / 1e6) from None
+        raise _drawing_error(say("drawing: the {name} has too many pixels to open safely; the limit is {most:.0f} "
+                                 "megapixels", "drawing：{name}像素太多，无法安全打开；上限是 {most:.0f} 百万像素",
+                                 name=_part_name(name), most=MAX_PIXELS / 1e6)) from None
     except (UnidentifiedImageError, OSError, SyntaxError):
-        raise _drawing_error("the {name} is not a picture that can be read", "{name}不是能读取的图片",
-                             name=_part_name(name)) from None
+        raise _drawing_error(say("drawing: the {name} is not a picture that can be read",
+                                 "drawing：{name}不是能读取的图片", name=_part_name(name))) from None
     except ValueError as error:                 # EPS and the like, refused by their header
-        raise _drawing_error("the {name}: {error}", "{name}：{error}", name=_part_name(name), error=error) from None
+        raise _drawing_error(say("drawing: the {name}: {error}", "drawing：{name}：{error}",
+                                 name=_part_name(name), error=error)) from None
 
 
 def _opened_size(name: str, part, cache: Path) -> tuple[int, int]:
     if isinstance(part, FileData):
         path = Path(part.path).resolve()
         if not path.is_relative_to(cache.resolve()):
-            raise _drawing_error("the {name} is not an uploaded file", "{name}不是上传的文件", name=_part_name(name))
+            raise _drawing_error(say("drawing: the {name} is not an uploaded file", "drawing：{name}不是上传的文件",
+                                     name=_part_name(name)))
         with open_header(path) as image:
             return image.size
     with open_header(io.BytesIO(bytes(part))) as image:

@@ -1,12 +1,11 @@
 """The shared picture input in Chromium: after the Sketchpad's Clear (the bin), the next strokes draw (the
-brush is picked again), in both languages (Gradio names the Brush button in the page's language)."""
+brush is picked again), in an English and in a Chinese page."""
 import io
 
 import numpy as np
 import pytest
 from PIL import Image
-
-from tests.browser.stages_page import stroke
+from stages_page import stroke
 
 LEFT_STROKE = [[(0.25, 0.2), (0.25, 0.8)]]          # a vertical line on the left, as fractions of the canvas
 LOW_STROKE = [[(0.2, 0.75), (0.8, 0.75)]]           # a horizontal line low down
