@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from explorer.core import settings
 from explorer.core.shown import shown
+from explorer.core.words import say
 
 MB = settings.MB
 
@@ -89,15 +90,19 @@ def check_model_passes(what: str, passes: int, change: str, budget: Budget | Non
     pictures through the model; `change` says what to do about it."""
     most = (budget or current()).model_passes
     if passes > most:
-        raise OverBudget(f"{what}, {passes:,} passes through the model; at most {most:,} on this "
-                         f"machine: {change}")
+        raise OverBudget(say("{what}, {passes:,} passes through the model; at most {most:,} on this machine: {change}",
+                             "{what}，要让模型跑 {passes:,} 遍；这台机器最多 {most:,} 遍：{change}",
+                             what=what, passes=passes, most=most, change=change))
 
 
 def check_gif(frames: int, width: int, height: int, budget: Budget | None = None) -> None:
     most = (budget or current()).gif_frames
     if frames > most:
-        raise OverBudget(f"GIF: this GIF would have {frames:,} frames of {width * height / 1e6:.1f} megapixels; "
-                         f"at most {most:,} frames: use a smaller matrix, less padding or a larger stride")
+        raise OverBudget(say("GIF: this GIF would have {frames:,} frames of {size:.1f} megapixels; at most {most:,} "
+                             "frames: use a smaller matrix, less padding or a larger stride",
+                             "GIF：这个 GIF 会有 {frames:,} 帧，每帧 {size:.1f} 百万像素；最多 {most:,} 帧："
+                             "请用更小的矩阵、更少的填充或更大的步幅",
+                             frames=frames, size=width * height / 1e6, most=most))
 
 
 def gif_frame_size(width: int, height: int, budget: Budget | None = None) -> tuple[int, int]:
@@ -112,15 +117,19 @@ def gif_frame_size(width: int, height: int, budget: Budget | None = None) -> tup
 def check_compare(models: int, budget: Budget | None = None) -> None:
     most = (budget or current()).compare_models
     if models > most:
-        raise OverBudget(f"models: {models} models at once is more than this machine compares in one "
-                         f"request; pick at most {most}")
+        raise OverBudget(say("models: {models} models at once is more than this machine compares in one request; "
+                             "pick at most {most}",
+                             "models：一次比较 {models} 个模型，超过了这台机器一次请求能比较的数量；最多选 {most} 个",
+                             models=models, most=most))
 
 
 def check_visualize_steps(steps: int | float, most: int) -> None:
     """Feature visualisation: `most` is the model and stage's default number of steps on this machine."""
     if float(steps) > most:
-        raise OverBudget(f"steps: {shown(steps)} is more than this model and stage take here: at most {most} "
-                         "(each step is one forward and one backward pass)")
+        raise OverBudget(say("steps: {steps} is more than this model and stage take here: at most {most} "
+                             "(each step is one forward and one backward pass)",
+                             "steps：{steps} 超过了这里这个模型和阶段能承受的步数：最多 {most} 步"
+                             "（每一步是一次前向和一次反向传播）", steps=shown(steps), most=most))
 
 
 def chunk(per_picture_bytes: int, wanted: int, budget: Budget | None = None) -> int:

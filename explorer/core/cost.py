@@ -25,8 +25,10 @@ from contextlib import contextmanager
 import torch
 
 from explorer.core import budgets, settings
+from explorer.core.both import said
 from explorer.core.budgets import OverBudget
 from explorer.core.state import STORES
+from explorer.core.words import pick, say
 
 BACKWARD = 2.5                 # a forward and a backward pass cost about 2.5 forward passes
 CPU_PASS_OVERHEAD = 0.01       # seconds of Python and small operators around each pass on a CPU
@@ -119,13 +121,20 @@ def check(what: str, model_name: str, passes: float, change: str, backward: bool
     from explorer.core.registry import REGISTRY
 
     seconds = estimate(model_name, passes, backward)
-    title = REGISTRY[model_name].title if model_name in REGISTRY else "this model"
-    return refuse_over(what, seconds, f"{int(passes):,} passes through {title}", change)
+    if model_name in REGISTRY:
+        made_of = say("{passes:,} passes through {title}", "{title} 要跑 {passes:,} 遍",
+                      passes=int(passes), title=said(REGISTRY[model_name].title))
+    else:
+        made_of = say("{passes:,} passes through this model", "这个模型要跑 {passes:,} 遍", passes=int(passes))
+    return refuse_over(what, seconds, made_of, change)
 
 
-_CHANGE = {"integrated_gradients": ("n_steps", "use fewer steps or a smaller model"),   # explorer.core.attribution
-           "smoothgrad": ("nt_samples", "use fewer noisy copies or a smaller model"),
-           "occlusion": ("stride", "use a larger stride or window, or a smaller model")}
+_CHANGE = {"integrated_gradients": ("n_steps", {"en": "use fewer steps or a smaller model",   # explorer.core.attribution
+                                                "zh": "请减少步数，或换一个更小的模型"}),
+           "smoothgrad": ("nt_samples", {"en": "use fewer noisy copies or a smaller model",
+                                         "zh": "请减少加噪副本的数量，或换一个更小的模型"}),
+           "occlusion": ("stride", {"en": "use a larger stride or window, or a smaller model",
+                                    "zh": "请用更大的步幅或遮挡窗口，或换一个更小的模型"})}
 
 
 def check_method(model_name: str, method: str, title: str, passes: int) -> None:
@@ -136,16 +145,21 @@ def check_method(model_name: str, method: str, title: str, passes: int) -> None:
 
     if model_name not in REGISTRY or passes > budgets.current().model_passes:
         return
-    argument, change = _CHANGE.get(method, ("method", "pick a smaller model"))
-    check(f"{argument}: {title} ({passes:,} pictures)", model_name, passes, change, backward=method != "occlusion")
+    argument, change = _CHANGE.get(method, ("method", {"en": "pick a smaller model", "zh": "请换一个更小的模型"}))
+    check(say("{argument}: {title} ({passes:,} pictures)", "{argument}：{title}（{passes:,} 张图）",
+              argument=argument, title=title, passes=passes),
+          model_name, passes, pick(change), backward=method != "occlusion")
 
 
 def refuse_over(what: str, seconds: float, made_of: str, change: str) -> float:
     """OverBudget when `seconds` (an estimate `made_of` these passes) is beyond the budget; else seconds."""
     most = budget_seconds()
     if seconds > most:
-        raise OverBudget(f"{what} would take about {seconds:,.0f} s on this machine ({made_of}); one request "
-                         f"may take at most {most} s here (EXPLORER_REQUEST_SECONDS): {change}")
+        raise OverBudget(say("{what} would take about {seconds:,.0f} s on this machine ({made_of}); one request "
+                             "may take at most {most} s here (EXPLORER_REQUEST_SECONDS): {change}",
+                             "{what}在这台机器上大约要 {seconds:,.0f} 秒（{made_of}）；这里一次请求最多 {most} 秒"
+                             "（EXPLORER_REQUEST_SECONDS）：{change}",
+                             what=what, seconds=seconds, made_of=made_of, most=most, change=change))
     return seconds
 
 

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from explorer.core.nets import DigitNet
+from explorer.core.words import say
 
 DIGIT_LABELS = [str(d) for d in range(10)]
 INPUT_SIZE = (1, 28, 28)
@@ -65,7 +66,7 @@ def sketch_to_grid(image: Image.Image) -> np.ndarray:
     ink = _ink_map(image)
     mask = ink >= _INK_MIN
     if not mask.any():
-        raise ValueError("the sketch is empty: draw a digit")
+        raise ValueError(_empty())
     ink = np.where(ink >= _NOISE, ink, 0.0).astype(np.float32)
     work = _fit(_crop(ink, mask), _WORK)
     work = _thicken(work / max(float(work.max()), 1e-6))     # a faint pen counts as fully inked
@@ -97,12 +98,17 @@ class SketchTransform:
         return sketch_to_tensor(image)[0]
 
 
+def _empty() -> str:
+    return say("the sketch is empty: draw a digit", "画布是空的：请画一个数字")
+
+
 def _ink_map(image: Image.Image) -> np.ndarray:
     """Ink strength in [0, 1] per pixel: contrast against the background, whichever is lighter."""
     if not isinstance(image, Image.Image):
-        raise ValueError(f"expected a PIL image, got {type(image).__name__}")
+        raise ValueError(say("sketch: expected a PIL image, got {kind}", "sketch：应为 PIL 图片，收到的是 {kind}",
+                             kind=type(image).__name__))
     if image.width < 1 or image.height < 1:
-        raise ValueError("the sketch is empty: draw a digit")
+        raise ValueError(_empty())
     image = _reduce(_readable_mode(image))
     if image.mode in ("I", "F"):        # 16- and 32-bit: stretch to the image's own range
         gray = np.asarray(image, dtype=np.float32)
@@ -115,7 +121,9 @@ def _ink_map(image: Image.Image) -> np.ndarray:
         try:
             gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
         except ValueError as exc:
-            raise ValueError(f"cannot read a sketch in colour mode {image.mode}") from exc
+            raise ValueError(say("sketch: cannot read a sketch in colour mode {mode}; save it as PNG (RGB or RGBA)",
+                                 "sketch：无法读取颜色模式为 {mode} 的画；请存成 PNG（RGB 或 RGBA）",
+                                 mode=image.mode)) from exc
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     background = float(np.median(border))
     if background >= 0.5:       # dark ink on light paper

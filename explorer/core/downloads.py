@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from explorer.core.both import said
+from explorer.core.words import say
+
 CHUNK = 1 << 20
 TIMEOUT_SECONDS = 30
 
@@ -50,7 +53,8 @@ def fetch(url: str, path: Path, on_bytes: Callable[[int, int], None] | None = No
                     on_bytes(done, total)
         prefix = path.stem.rsplit("-", 1)[-1]
         if not digest.hexdigest().startswith(prefix):
-            raise ValueError(f"{path.name}: its SHA-256 does not start with {prefix}: the download is corrupt")
+            raise ValueError(say("{file}: its SHA-256 does not start with {prefix}: the download is corrupt",
+                                 "{file}：它的 SHA-256 不以 {prefix} 开头：下载的文件已损坏", file=path.name, prefix=prefix))
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
@@ -117,10 +121,12 @@ class Downloads:
             if item.state == "downloading":
                 mb = 2**20
                 total = f"{item.total_bytes / mb:.0f} MB" if item.total_bytes else "?"
-                return f"downloading {item.title} weights: {item.done_bytes / mb:.0f} of {total}"
+                return say("downloading {title} weights: {done:.0f} of {total}", "正在下载 {title} 的权重：{done:.0f} / {total}",
+                           title=said(item.title), done=item.done_bytes / mb, total=total)
             self._line.remove(name)
             self._line.insert(0, name)
-            return f"{item.title} weights are next in line to download (another model's are downloading now)"
+            return say("{title} weights are next in line to download (another model's are downloading now)",
+                       "下一个就下载 {title} 的权重（现在正在下载另一个模型的）", title=said(item.title))
 
 
 DOWNLOADS = Downloads()

@@ -10,9 +10,11 @@ from PIL import Image
 from torch import nn
 from torchvision.transforms import functional as TF
 
+from explorer.core.both import said
 from explorer.core.images import load_image
 from explorer.core.registry import PhotoTransform
 from explorer.core.stages import Stage, capture_stages, stage_layers
+from explorer.core.words import say
 
 
 @dataclass
@@ -40,7 +42,10 @@ class LoadedModel:
 
     @property
     def display_name(self) -> str:
-        return self.title if self.pretrained or not self.has_weights else f"{self.title} (untrained)"
+        """The title as the visitor reads it (in the language spoken now), "(untrained)" when it is."""
+        if self.pretrained or not self.has_weights:
+            return said(self.title)
+        return say("{title} (untrained)", "{title}（未训练）", title=said(self.title))
 
     def preprocess(self, image) -> torch.Tensor:
         """PIL image of any mode (or a sketch dict / array) -> tensor (1, C, H, W) on the model's device."""

@@ -9,6 +9,7 @@ from typing import Callable, TypeVar
 import torch
 
 from explorer.core import timm_models
+from explorer.core.both import said
 from explorer.core.device import pick_device
 from explorer.core.downloads import DOWNLOADS
 from explorer.core.loaded_model import Inspection, LoadedModel
@@ -47,6 +48,7 @@ from explorer.core.weights import (
     untrained_note,
     weights_only_loading,
 )
+from explorer.core.words import say
 
 __all__ = [   # this module's own names, then those it re-exports from where they live
     "companion", "load_model", "get_model", "loaded_models", "estimated_bytes", "UNTRAINED_SEED",
@@ -110,8 +112,10 @@ def load_model(name: str = DEFAULT_MODEL, *, pretrained: bool = True, device=Non
     """
     if weights is not None or labels is not None:
         if not timm_models.is_timm(name):
-            raise ValueError(f"weights: your own weights and labels go with a timm model, not {str(name)[:40]!r}; "
-                             "name it as timm:<name>")
+            raise ValueError(say("weights: your own weights and labels go with a timm model, not {name!r}; "
+                                 "name it as timm:<name>",
+                                 "weights：你自己的权重和类别名只能配 timm 模型，不能配 {name!r}；请写成 timm:<名称>",
+                                 name=str(name)[:40]))
         name = timm_models.own_model(name, weights, labels)
     entry = find_entry(name)
     device = torch.device(device) if device is not None else pick_device()
@@ -184,14 +188,16 @@ def get_model(name: str = DEFAULT_MODEL) -> tuple[LoadedModel, str]:
     name, title = found.name, found.title     # "timm: resnet18" and "timm:resnet18" are one model
     waiting = DOWNLOADS.message(name) or timm_models.waiting(name)
     if waiting:
-        raise WeightsDownloading(f"{title}: {waiting}. Pick it again in a moment: after each start, "
-                                 "a Space downloads the classic models' weights once, one model at a time.")
+        raise WeightsDownloading(say("{title}: {waiting}. Pick it again in a moment: after each start, a Space "
+                                     "downloads the classic models' weights once, one model at a time.",
+                                     "{title}：{waiting}。请稍后再选一次：Space 每次启动后会把经典模型的权重"
+                                     "逐个下载一遍。", title=said(title), waiting=waiting))
     if DOWNLOADS.finished(name) or timm_models.safe_weights.HUB.state(name) == "done":
         _store.forget(name, unless=lambda loaded: loaded[0].pretrained)   # an untrained stand-in: its weights came
     model, note = _store.get(name)
-    return model, find_entry(name).note or note
+    return model, said(find_entry(name).note or note)
 
 
 def loaded_models() -> list[tuple[LoadedModel, str]]:
-    """The (model, note) pairs loaded now, least recently used first."""
-    return _store.values()
+    """The (model, note) pairs loaded now, least recently used first (each note in the language spoken now)."""
+    return [(model, said(note)) for model, note in _store.values()]

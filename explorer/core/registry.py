@@ -14,8 +14,10 @@ from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
 
 from explorer.core import digits
+from explorer.core.both import Both
 from explorer.core.nets import CNNNet
 from explorer.core.weights import WeightsUnavailable, unavailable_in_words, weights_only_loading
+from explorer.core.words import say
 
 IMAGENET_LABELS = tvm.ResNet18_Weights.IMAGENET1K_V1.meta["categories"]
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -83,7 +85,8 @@ class ModelEntry:
     """One registered model and its facts. Code decides by these facts, never by a model's name.
 
     name: the key in REGISTRY, the value of the model dropdowns and of the HTTP endpoints' `model`.
-    title: the model in words, wherever a learner sees it (dropdowns, notes, summaries, download progress).
+    title: the model in words, wherever a learner sees it (dropdowns, notes, summaries, download progress):
+        a str, or an explorer.core.both.Both where the name has words to translate (said() gives the visitor's).
     build: `build(pretrained, **untrained_options) -> Built`, called through `built()` by load_model
         (and so by explorer.core.architecture's shape-only models) and by estimated_bytes, both also on
         PyTorch's "meta" device. With pretrained=True it raises WeightsUnavailable when its weights can
@@ -92,7 +95,7 @@ class ModelEntry:
     has_weights: False for a model deliberately left untrained (no trained weights exist anywhere): it
         is never labelled "(untrained)" (LoadedModel.display_name); its `note` says what that means.
     note: what get_model says each time it hands the model out ("" for nothing; the untrained fallback
-        of a model whose weights could not be had has its own note).
+        of a model whose weights could not be had has its own note); a str or a Both (two languages).
     input_kind: "photo" or "sketch", the pictures it was trained on: when a visitor switches between
         photo and sketch, the picture input (explorer.ui.picture_input) moves to a model of that kind;
         feature visualisation fills and sizes its pictures by it (explorer.core.features).
@@ -155,8 +158,10 @@ def entry(name) -> ModelEntry:
     """find(name), or ValueError naming the registered models and the "timm:<name>" form."""
     found = find(name)
     if found is None:
-        raise ValueError(f"model: unknown name {str(name)[:80]!r}; choose one of {', '.join(REGISTRY)}, or any timm "
-                         "CNN typed as timm:<name> (e.g. timm:resnet18)")
+        raise ValueError(say("model: unknown name {name!r}; choose one of {names}, or any timm CNN typed as "
+                             "timm:<name> (e.g. timm:resnet18)",
+                             "model：没有叫 {name!r} 的模型；请从 {names} 中选一个，或把任意 timm 卷积神经网络写成 "
+                             "timm:<名称>（例如 timm:resnet18）", name=str(name)[:80], names=", ".join(REGISTRY)))
     return found
 
 
@@ -168,7 +173,9 @@ def register(name: str, title: str, build: Callable[..., Built], **facts) -> Non
     A name already registered is refused (as torchvision's register_model does), so that a second
     entry cannot silently replace the first."""
     if name in REGISTRY:
-        raise ValueError(f"model: {name!r} is already registered ({REGISTRY[name].title})")
+        raise ValueError(say("model: {name!r} is already registered ({title}); register it under another name",
+                             "model：{name!r} 已经注册过了（{title}）；请换一个名字注册",
+                             name=name, title=REGISTRY[name].title))
     REGISTRY[name] = ModelEntry(name, title, build, **facts)
 
 
@@ -195,9 +202,10 @@ def _torchvision(name: str) -> Callable[..., Built]:
             with weights_only_loading():
                 module = tvm.get_model(name, weights=weights)
         except (OSError, RuntimeError, pickle.UnpicklingError) as error:  # URLError is an OSError
-            raise WeightsUnavailable(
-                f"{name}: its ImageNet weights ({weights.url.rsplit('/', 1)[-1]}) are not on this machine "
-                f"and could not be downloaded ({error})", unavailable_in_words(error)) from error
+            raise WeightsUnavailable(say(
+                "{name}: its ImageNet weights ({file}) are not on this machine and could not be downloaded ({error})",
+                "{name}：它的 ImageNet 权重（{file}）不在这台机器上，也无法下载（{error}）",
+                name=name, file=weights.url.rsplit('/', 1)[-1], error=error), unavailable_in_words(error)) from error
         return Built(module, transform, list(weights.meta["categories"]), True)
     return build
 
@@ -240,13 +248,14 @@ register_torchvision("squeezenet1_1", "SqueezeNet 1.1")
 register_torchvision("densenet121", "DenseNet-121")
 register_torchvision("mobilenet_v2", "MobileNetV2")
 register_torchvision("mobilenet_v3_large", "MobileNetV3-Large")
-register("digits", "Digits (LeNet-style)", _digits, input_kind="sketch", input_size=digits.INPUT_SIZE, gmacs=0.0016,
+register("digits", Both("Digits (LeNet-style)", "手写数字（LeNet 式）"), _digits, input_kind="sketch", input_size=digits.INPUT_SIZE, gmacs=0.0016,
          source="DigitNet (explorer.core.nets), trained in this repo on scikit-learn's handwritten digits "
                 "(scripts/train_digits.py; weights in assets/models/digits.pt)",
          accuracy=Accuracy(digits.HELDOUT_ACCURACY, None, "assets/models/digits.pt", digits.HELDOUT_DATA))
-register("cnnnet", "The chapter's CNNNet (untrained, fish vs. cat)", _cnnnet, gmacs=0.71, has_weights=False,
+register("cnnnet", Both("The chapter's CNNNet (untrained, fish vs. cat)", "本章的 CNNNet（未训练，鱼与猫）"), _cnnnet, gmacs=0.71, has_weights=False,
          source="CNNNet (explorer.core.nets), the chapter's own model built by hand; it has no trained weights",
-         note="The chapter's CNNNet has no trained weights: its predictions are random; its stages are real.")
+         note=Both("The chapter's CNNNet has no trained weights: its predictions are random; its stages are real.",
+                   "本章的 CNNNet 没有训练好的权重：它的预测是随机的；它的各阶段是真实的。"))
 
 MODEL_NAMES = tuple(REGISTRY)
 DEFAULT_MODEL = "efficientnet_lite0"     # the model a photo starts with (and the one kept loaded)

@@ -18,19 +18,25 @@ from torch import nn
 
 from explorer.core import settings
 from explorer.core.state import STORES
+from explorer.core.words import say
 
 SAFETENSORS_FILE = "model.safetensors"       # the file a timm repository on the Hub holds its weights in
-EXPORT_HINT = ("save it with `from safetensors.torch import save_file; "
-               "save_file(model.state_dict(), 'model.safetensors')`")
+
+
+def export_hint() -> str:
+    """How to save weights as safetensors, in the language spoken now."""
+    return say("save it with {code}", "请这样保存：{code}",
+               code="`from safetensors.torch import save_file; save_file(model.state_dict(), 'model.safetensors')`")
 MAX_HEADER_BYTES = 100 << 20                 # safetensors' own limit on the JSON header
 
 
 def _what_it_looks_like(head: bytes) -> str:
     if head[:2] == b"PK":
-        return "it is a zip archive (what torch.save writes), which is unpickled to load"
+        return say("it is a zip archive (what torch.save writes), which is unpickled to load",
+                   "它是 zip 压缩包（torch.save 写出的格式），读取时要反序列化（unpickle）")
     if head[:1] == b"\x80":
-        return "it is a Python pickle, which could run code when opened"
-    return "it does not start with a safetensors header"
+        return say("it is a Python pickle, which could run code when opened", "它是 Python pickle，打开时可能运行代码")
+    return say("it does not start with a safetensors header", "它的开头不是 safetensors 文件头")
 
 
 def check_safetensors(path, upload: bool = False) -> int:
@@ -39,18 +45,24 @@ def check_safetensors(path, upload: bool = False) -> int:
     A visitor's upload (`upload`) is also held to EXPLORER_OWN_MODEL_UPLOAD_MB."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"weights: {path.name!r} is not a file; give the path of a .safetensors file")
+        raise ValueError(say("weights: {file!r} is not a file; give the path of a .safetensors file",
+                             "weights：{file!r} 不是文件；请给出一个 .safetensors 文件的路径", file=path.name))
     size = path.stat().st_size
     cap = settings.setting("own_upload_bytes")
     if upload and size > cap:
-        raise ValueError(f"weights: {path.name} is {size / settings.MB:.0f} MB; the limit is "
-                         f"{cap / settings.MB:.0f} MB (EXPLORER_OWN_MODEL_UPLOAD_MB)")
+        raise ValueError(say("weights: {file} is {size:.0f} MB; the limit is {most:.0f} MB "
+                             "(EXPLORER_OWN_MODEL_UPLOAD_MB); save the weights in half precision (model.half())",
+                             "weights：{file} 有 {size:.0f} MB；上限是 {most:.0f} MB（EXPLORER_OWN_MODEL_UPLOAD_MB）；"
+                             "请用半精度保存权重（model.half()）",
+                             file=path.name, size=size / settings.MB, most=cap / settings.MB))
     with open(path, "rb") as file:
         head = file.read(9)
     length = struct.unpack("<Q", head[:8])[0] if len(head) >= 8 else 0
     if len(head) < 9 or not 2 <= length <= min(size - 8, MAX_HEADER_BYTES) or head[8:9] != b"{":
-        raise ValueError(f"weights: {path.name} is not a safetensors file ({_what_it_looks_like(head)}); only "
-                         f".safetensors files are opened: {EXPORT_HINT}")
+        raise ValueError(say("weights: {file} is not a safetensors file ({why}); only .safetensors files are "
+                             "opened: {hint}",
+                             "weights：{file} 不是 safetensors 文件（{why}）；这里只打开 .safetensors 文件：{hint}",
+                             file=path.name, why=_what_it_looks_like(head), hint=export_hint()))
     return size
 
 
@@ -63,13 +75,16 @@ def read_safetensors(path, upload: bool = False) -> dict[str, torch.Tensor]:
     try:
         return load_file(str(path), device="cpu")
     except (SafetensorError, json.JSONDecodeError, ValueError, OSError) as error:
-        raise ValueError(f"weights: {Path(path).name} could not be read as safetensors ({error}); "
-                         f"{EXPORT_HINT}") from None
+        raise ValueError(say("weights: {file} could not be read as safetensors ({error}); {hint}",
+                             "weights：{file} 无法按 safetensors 读取（{error}）；{hint}",
+                             file=Path(path).name, error=error, hint=export_hint())) from None
 
 
 def _listed(names: list[str], limit: int = 3) -> str:
-    more = f" and {len(names) - limit} more" if len(names) > limit else ""
-    return ", ".join(names[:limit]) + more
+    shown_ = ", ".join(names[:limit])
+    if len(names) <= limit:
+        return shown_
+    return say("{names} and {more} more", "{names} 等（另有 {more} 个）", names=shown_, more=len(names) - limit)
 
 
 def mismatch(module: nn.Module, state: dict[str, torch.Tensor]) -> str:
@@ -78,24 +93,27 @@ def mismatch(module: nn.Module, state: dict[str, torch.Tensor]) -> str:
     own = module.state_dict()
     missing = [k for k in own if k not in state]
     extra = [k for k in state if k not in own]
-    shapes = [f"{k} {tuple(state[k].shape)} in the file, {tuple(own[k].shape)} in the model"
+    shapes = [say("{key} {file} in the file, {model} in the model", "{key} 在文件中是 {file}，在模型中是 {model}",
+                  key=k, file=tuple(state[k].shape), model=tuple(own[k].shape))
               for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
     parts = []
     if missing:
-        parts.append(f"the file lacks {_listed(missing)}")
+        parts.append(say("the file lacks {keys}", "文件里缺少 {keys}", keys=_listed(missing)))
     if extra:
-        parts.append(f"the model has no {_listed(extra)}")
+        parts.append(say("the model has no {keys}", "模型里没有 {keys}", keys=_listed(extra)))
     if shapes:
-        parts.append(f"shapes differ: {_listed(shapes, 2)}")
-    return "; ".join(parts)
+        parts.append(say("shapes differ: {shapes}", "形状不同：{shapes}", shapes=_listed(shapes, 2)))
+    return say("; ", "；").join(parts)
 
 
 def check_fits(module: nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
     """ValueError naming the first differing keys and shapes when `state` does not fit `module`."""
     differs = mismatch(module, state)
     if differs:
-        raise ValueError(f"weights: {what} does not fit the architecture: {differs}. Give the state_dict of "
-                         "this very architecture (and class count)")
+        raise ValueError(say("weights: {what} does not fit the architecture: {differs}. Give the state_dict of "
+                             "this very architecture (and class count)",
+                             "weights：{what} 与这个架构不符：{differs}。请给出正是这个架构（和类别数）的 state_dict",
+                             what=what, differs=differs))
 
 
 def load_strictly(module: nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
@@ -109,18 +127,22 @@ def read_labels(labels) -> list[str]:
     if isinstance(labels, (str, os.PathLike)):
         path = Path(labels)
         if not path.is_file():
-            raise ValueError(f"labels: {path.name!r} is not a file; give a text file with one class name per line")
+            raise ValueError(say("labels: {file!r} is not a file; give a text file with one class name per line",
+                                 "labels：{file!r} 不是文件；请给出一个每行一个类别名的文本文件", file=path.name))
         if path.stat().st_size > 10 * settings.MB:
-            raise ValueError(f"labels: {path.name} is over 10 MB; give one class name per line")
+            raise ValueError(say("labels: {file} is over 10 MB; give one class name per line",
+                                 "labels：{file} 超过 10 MB；请每行只写一个类别名", file=path.name))
         try:
             text = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError:
-            raise ValueError(f"labels: {path.name} is not UTF-8 text; give one class name per line") from None
+            raise ValueError(say("labels: {file} is not UTF-8 text; give one class name per line",
+                                 "labels：{file} 不是 UTF-8 文本；请每行写一个类别名", file=path.name)) from None
         names = [line.strip() for line in text.splitlines() if line.strip()]
     else:
         names = [str(name).strip() for name in labels]
     if not names:
-        raise ValueError("labels: no class names were given; give one per line")
+        raise ValueError(say("labels: no class names were given; give one per line",
+                             "labels：没有给出类别名；请每行写一个"))
     return names
 
 
@@ -184,7 +206,8 @@ class HubDownloads:
             return ""
         done, total = self._done_bytes(item["repo"]) / settings.MB, item["total"] / settings.MB
         of = f"{total:.0f} MB" if total else "?"
-        return f"downloading {item['title']} weights from the Hugging Face Hub: {done:.0f} of {of}"
+        return say("downloading {title} weights from the Hugging Face Hub: {done:.0f} of {of}",
+                   "正在从 Hugging Face Hub 下载 {title} 的权重：{done:.0f} / {of}", title=item["title"], done=done, of=of)
 
     def state(self, key: str) -> str:
         item = self._state.get(key)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import re
 
+from explorer.core.words import say
+
 MOST = 40
 LONG_DIGITS = 15
 
@@ -77,4 +79,5 @@ def whole_number(value, name: str) -> int:
             raise ValueError
         return int(number_)
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"{name}: {shown(value)} is not a whole number") from None
+        raise ValueError(say("{name}: {value} is not a whole number", "{name}：{value} 不是整数",
+                             name=name, value=shown(value))) from None

@@ -34,9 +34,11 @@ from torch import nn
 from torchvision.transforms import InterpolationMode
 
 from explorer.core import safe_weights, settings
+from explorer.core.both import Both
 from explorer.core.registry import IMAGENET_LABELS, RESOLVERS, Built, ModelEntry, PhotoTransform
 from explorer.core.state import STORES
 from explorer.core.weights import WeightsUnavailable
+from explorer.core.words import say
 
 PREFIX = "timm:"
 PATTERNS = "`timm.list_models('resnet*')`, `timm.list_models('*efficientnet*')` or `timm.list_models(pretrained=True)`"
@@ -63,11 +65,20 @@ def check_name(name: str) -> str:
             return raw
         except RuntimeError:
             tags = timm.list_pretrained(raw.split(".")[0] + ".*")[:4]
-            raise ValueError(f"model: timm has no weights tagged {raw.split('.', 1)[1]!r} for {raw.split('.')[0]}; "
-                             f"give one of {', '.join(tags) or 'no tag'}") from None
+            raise ValueError(say("model: timm has no weights tagged {tag!r} for {arch}; give one of {tags}",
+                                 "model：timm 没有 {arch} 的、标签为 {tag!r} 的权重；请用其中之一：{tags}",
+                                 tag=raw.split('.', 1)[1], arch=raw.split('.')[0],
+                                 tags=', '.join(tags) or say("no tag", "（无标签）"))) from None
     close = difflib.get_close_matches(raw.split(".")[0], timm.list_models(), n=3, cutoff=0.6)
-    hint = f"did you mean {', '.join(PREFIX + c for c in close)}? " if close else ""
-    raise ValueError(f"model: {raw[:80]!r} is not a timm model; {hint}type timm:<name> with a name from {PATTERNS}")
+    if close:
+        raise ValueError(say("model: {raw!r} is not a timm model; did you mean {close}? type timm:<name> with a "
+                             "name from {patterns}",
+                             "model：{raw!r} 不是 timm 模型；你是不是想写 {close}？请写成 timm:<名称>，名称可从 "
+                             "{patterns} 中找", raw=raw[:80], close=', '.join(PREFIX + c for c in close),
+                             patterns=PATTERNS))
+    raise ValueError(say("model: {raw!r} is not a timm model; type timm:<name> with a name from {patterns}",
+                         "model：{raw!r} 不是 timm 模型；请写成 timm:<名称>，名称可从 {patterns} 中找",
+                         raw=raw[:80], patterns=PATTERNS))
 
 
 @dataclass(frozen=True)
@@ -97,16 +108,18 @@ def _not_a_cnn(module: nn.Module, input_size: tuple) -> str:
         with torch.no_grad():
             out = module(torch.empty(1, *input_size, device="meta"))
     except Exception as error:                    # noqa: BLE001 (any failure: the app cannot show it)
-        return f"a forward pass of a picture failed ({type(error).__name__})"
+        return say("a forward pass of a picture failed ({kind})", "图片的前向传播失败了（{kind}）",
+                   kind=type(error).__name__)
     finally:
         for hook in hooks:
             hook.remove()
     if tokens:
-        return "it cuts the picture into tokens for attention or mixing (a transformer or MLP-mixer), not feature maps"
+        return say("it cuts the picture into tokens for attention or mixing (a transformer or MLP-mixer), not "
+                   "feature maps", "它把图片切成 token 做注意力或混合（Transformer 或 MLP-Mixer），而不是特征图")
     if sum(isinstance(m, nn.Conv2d) for m in module.modules()) < 2:
-        return "it has fewer than two convolutions"
+        return say("it has fewer than two convolutions", "它的卷积层少于两个")
     if not isinstance(out, torch.Tensor) or out.dim() != 2:
-        return "it does not give one score per class"
+        return say("it does not give one score per class", "它不是每个类别给出一个分数")
     return ""
 
 
@@ -121,18 +134,26 @@ def facts(arch: str) -> Facts:
     params = sum(p.numel() for p in module.parameters())
     cap = settings.setting("own_model_params")
     if params > cap:
-        raise ValueError(f"model: timm:{arch} has {params / 1e6:.0f} million parameters; the limit here is "
-                         f"{cap / 1e6:.0f} million (EXPLORER_OWN_MODEL_MAX_MPARAMS): pick a smaller variant")
+        raise ValueError(say("model: timm:{arch} has {params:.0f} million parameters; the limit here is {most:.0f} "
+                             "million (EXPLORER_OWN_MODEL_MAX_MPARAMS): pick a smaller variant",
+                             "model：timm:{arch} 有 {params:.0f} 百万个参数；这里的上限是 {most:.0f} 百万"
+                             "（EXPLORER_OWN_MODEL_MAX_MPARAMS）：请选一个更小的变体",
+                             arch=arch, params=params / 1e6, most=cap / 1e6))
     data = resolve_data_config({}, model=module)
     size = tuple(int(s) for s in data["input_size"])
     side = settings.setting("own_input_side")
     if max(size[1:]) > side:
-        raise ValueError(f"model: timm:{arch} reads {size[1]}x{size[2]} pictures; the limit here is {side} pixels "
-                         "a side (EXPLORER_OWN_MODEL_MAX_SIDE): pick a variant with a smaller input")
+        raise ValueError(say("model: timm:{arch} reads {height}x{width} pictures; the limit here is {side} pixels "
+                             "a side (EXPLORER_OWN_MODEL_MAX_SIDE): pick a variant with a smaller input",
+                             "model：timm:{arch} 读取 {height}x{width} 的图片；这里每边上限是 {side} 像素"
+                             "（EXPLORER_OWN_MODEL_MAX_SIDE）：请选一个输入更小的变体",
+                             arch=arch, height=size[1], width=size[2], side=side))
     why = _not_a_cnn(module.eval(), size)
     if why:
-        raise ValueError(f"model: timm:{arch} is not a CNN the app can show: {why}; pick a convolutional network, "
-                         f"e.g. from {PATTERNS}")
+        raise ValueError(say("model: timm:{arch} is not a CNN the app can show: {why}; pick a convolutional "
+                             "network, e.g. from {patterns}",
+                             "model：timm:{arch} 不是本应用能展示的卷积神经网络：{why}；请选一个卷积网络，"
+                             "例如从 {patterns} 中找", arch=arch, why=why, patterns=PATTERNS))
     from explorer.core.trace import total_macs
 
     cfg = module.pretrained_cfg
@@ -215,8 +236,10 @@ def own_model(name: str, weights=None, labels=None, session: Hashable = None) ->
         state = safe_weights.read_safetensors(weights, upload=session is not None)
         found = _classes_in(f, state)
         if names and found is not None and found != len(names):
-            raise ValueError(f"labels: {len(names)} class names for a head of {found} classes in the weights; "
-                             "give one name per class")
+            raise ValueError(say("labels: {count} class names for a head of {found} classes in the weights; "
+                                 "give one name per class",
+                                 "labels：给了 {count} 个类别名，但权重里的输出层有 {found} 个类别；请每个类别给一个名字",
+                                 count=len(names), found=found))
         num_classes = found or num_classes
         safe_weights.check_fits(_module(arch, num_classes, "meta"), state, Path(weights).name)
     key = f"{PREFIX}{arch}@{_digest(Path(weights) if weights is not None else None, names)}"
@@ -299,15 +322,20 @@ def _build(key: str, pretrained: bool, **_untrained_options) -> Built:
 def _hub_weights(module: nn.Module, f: Facts) -> nn.Module:
     path = safe_weights.cached_hub_weights(f.hub_repo) if f.hub_repo else None
     if path is None:
-        where = ("the Hugging Face Hub download failed" if safe_weights.on_a_space() else
-                 "they are not in this machine's Hugging Face cache")
-        raise WeightsUnavailable(f"timm:{f.arch}: no model.safetensors in the Hugging Face cache", where,
-                                 "(On a Hugging Face Space they download from the Hub, as safetensors, when the "
-                                 "model is picked.)" if f.hub_repo else "(timm has no pretrained weights for it.)")
+        where = (Both("the Hugging Face Hub download failed", "从 Hugging Face Hub 下载失败")
+                 if safe_weights.on_a_space() else
+                 Both("they are not in this machine's Hugging Face cache", "这台机器的 Hugging Face 缓存里没有它们"))
+        raise WeightsUnavailable(
+            say("timm:{arch}: no model.safetensors in the Hugging Face cache",
+                "timm:{arch}：Hugging Face 缓存里没有 model.safetensors", arch=f.arch), where,
+            Both("(On a Hugging Face Space they download from the Hub, as safetensors, when the model is picked.)",
+                 "（在 Hugging Face Space 上，选中模型时会从 Hub 下载 safetensors 格式的权重。）") if f.hub_repo else
+            Both("(timm has no pretrained weights for it.)", "（timm 没有它的预训练权重。）"))
     try:
         safe_weights.load_strictly(module, safe_weights.read_safetensors(path), f"{f.hub_repo}/model.safetensors")
     except ValueError as error:
-        raise WeightsUnavailable(str(error), "the Hub's file does not fit this architecture") from None
+        raise WeightsUnavailable(str(error), Both("the Hub's file does not fit this architecture",
+                                                  "Hub 上的文件与这个架构不符")) from None
     return module
 
 
@@ -324,8 +352,9 @@ def entry(name) -> ModelEntry | None:
         return found
     own = OWN.get(name)
     if "@" in name and own is None:
-        raise ValueError(f"model: {name} was your own model in a session that has ended; give its name, "
-                         "weights and class names again")
+        raise ValueError(say("model: {name} was your own model in a session that has ended; give its name, "
+                             "weights and class names again",
+                             "model：{name} 是你在一个已结束会话里的模型；请重新给出它的名称、权重和类别名", name=name))
     arch = own.arch if own is not None else check_name(name)
     key = name if own is not None else PREFIX + arch
     made = _entry(key, facts(arch), own)
@@ -338,12 +367,25 @@ def entry(name) -> ModelEntry | None:
 
 def _entry(key: str, f: Facts, own: Own | None) -> ModelEntry:
     mine = own is not None and own.weights is not None
-    title = f"{f.arch} ({'your weights' if mine else 'your classes'})" if own is not None else f"timm {f.arch}"
+    if own is None:
+        title = Both("timm {arch}", arch=f.arch)
+    elif mine:
+        title = Both("{arch} (your weights)", "{arch}（你的权重）", arch=f.arch)
+    else:
+        title = Both("{arch} (your classes)", "{arch}（你的类别）", arch=f.arch)
     has_weights = mine or bool(f.hub_repo) and own is None
-    note = "" if has_weights else (
-        f"**{title} is untrained.** " + ("Your class names came without weights: " if own is not None else
-                                         "timm has no pretrained weights for it: ") +
-        "its predictions are random; its stages show the real shapes and what random filters do.")
+    if has_weights:
+        note = ""
+    elif own is not None:
+        note = Both("**{title} is untrained.** Your class names came without weights: its predictions are random; "
+                    "its stages show the real shapes and what random filters do.",
+                    "**{title_zh} 未经训练。** 你的类别名没有附带权重：它的预测是随机的；它的各阶段显示真实的形状，"
+                    "以及随机滤波器会做什么。", title=title, title_zh=title.zh)
+    else:
+        note = Both("**{title} is untrained.** timm has no pretrained weights for it: its predictions are random; "
+                    "its stages show the real shapes and what random filters do.",
+                    "**{title_zh} 未经训练。** timm 没有它的预训练权重：它的预测是随机的；它的各阶段显示真实的形状，"
+                    "以及随机滤波器会做什么。", title=title, title_zh=title.zh)
     return ModelEntry(key, title, functools.partial(_build, key), source=f"timm's {f.arch}"
                       + (", your weights from a .safetensors file" if mine else ""), has_weights=has_weights,
                       note=note, input_size=f.input_size, gmacs=f.gmacs)

@@ -7,6 +7,8 @@ import threading
 import urllib.error
 from contextlib import contextmanager
 
+from explorer.core.both import Both, chinese_of
+
 _SAFE_LOADING = threading.Lock()
 
 
@@ -27,34 +29,45 @@ def weights_only_loading():
             else:
                 os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = before
 
-ON_A_SPACE = "(On a Hugging Face Space they are downloaded when the app starts.)"
+ON_A_SPACE = Both("(On a Hugging Face Space they are downloaded when the app starts.)",
+                  "（在 Hugging Face Space 上，应用启动时会下载它们。）")
 
 
 class WeightsUnavailable(RuntimeError):
     """Pretrained weights could not be found on disk nor downloaded; `reason` says why in words, and
-    `on_a_space` what a Hugging Face Space does about it."""
+    `on_a_space` what a Hugging Face Space does about it (each a str, or a Both in two languages)."""
 
     def __init__(self, message: str, reason: str, on_a_space: str = ON_A_SPACE):
         super().__init__(message)
         self.reason, self.on_a_space = reason, on_a_space
 
 
-def unavailable_in_words(error: Exception) -> str:
-    """Why a checkpoint could not be had, for a learner (the raw error goes to the log)."""
+def unavailable_in_words(error: Exception) -> Both:
+    """Why a checkpoint could not be had, for a learner (the raw error goes to the log), in both languages."""
     if isinstance(error, urllib.error.HTTPError):
-        return f"the download server refused them (HTTP {error.code})"
+        return Both("the download server refused them (HTTP {code})", "下载服务器拒绝了请求（HTTP {code}）",
+                    code=error.code)
     if isinstance(error, (urllib.error.URLError, ConnectionError, TimeoutError, socket.gaierror)):
-        return "they are not on this machine, and it cannot reach the internet to download them"
+        return Both("they are not on this machine, and it cannot reach the internet to download them",
+                    "这台机器上没有它们，也连不上互联网去下载")
     if isinstance(error, pickle.UnpicklingError):
-        return "the file on this machine holds more than weights, so it was not opened"
-    return "the file on this machine could not be read and no fresh copy could be downloaded"
+        return Both("the file on this machine holds more than weights, so it was not opened",
+                    "这台机器上的文件里不只有权重，所以没有打开它")
+    return Both("the file on this machine could not be read and no fresh copy could be downloaded",
+                "这台机器上的文件读不出来，也下载不到新的副本")
 
 
-def untrained_note(title: str, reason: str, on_a_space: str = ON_A_SPACE) -> str:
-    return (f"**{title} is untrained here.** Its pretrained weights could not be loaded: {reason}. "
-            f"{on_a_space} Shown instead: the same "
-            "architecture with random weights. Its predictions mean nothing; its stages show the real shapes "
-            "and what random filters do.")
+def untrained_note(title: str, reason: str, on_a_space: str = ON_A_SPACE) -> Both:
+    """What a model shown untrained says, in both languages (kept with the loaded model; explorer.core.both.said
+    gives it in the visitor's)."""
+    return Both("**{title} is untrained here.** Its pretrained weights could not be loaded: {reason}. "
+                "{on_a_space} Shown instead: the same architecture with random weights. Its predictions mean "
+                "nothing; its stages show the real shapes and what random filters do.",
+                "**{title_zh} 在这里未经训练。** 它的预训练权重无法加载：{reason_zh}。{on_a_space_zh}"
+                "这里显示的是同一架构、随机权重的模型：它的预测没有意义；它的各阶段显示真实的形状，"
+                "以及随机滤波器会做什么。",
+                title=title, reason=reason, on_a_space=on_a_space, title_zh=chinese_of(title),
+                reason_zh=chinese_of(reason), on_a_space_zh=chinese_of(on_a_space))
 
 
 class WeightsDownloading(ValueError):

@@ -12,6 +12,7 @@ from explorer.core.attribution import Cancelled
 from explorer.core.cost import give_way
 from explorer.core.recent import Recent
 from explorer.core.state import STORES
+from explorer.core.words import say
 from explorer.ui.gradio_patches import abandoned
 
 
@@ -46,13 +47,24 @@ class Stop(Cancelled):
     """Raised between two steps of a long job when its visitor pressed Cancel or left."""
 
 
+def stopped(en: str, zh: str, /, **values) -> dict:
+    """What a page event stopped by Cancel answers: an Info toast saying so, in the visitor's language
+    (`en` or `zh`, filled with `values`), and nothing on the page changed (the last result stays).
+
+    Not gr.Error: Gradio 6.31 titles every toast by its kind, whatever title it is given, so an error
+    raised with title="Cancelled" reads "Error" (tests/browser/test_cancel_browser.py shows both)."""
+    gr.Info(say(en, zh, **values), duration=5)
+    return {}
+
+
 def stopping_progress(progress, flag: threading.Event, label: str):
     """Reports progress between steps, and stops there when the flag is set (Cancel pressed, or nobody
     waits for the result any more: a StopFlag), so the queue serves the next request; there too it gives
     way to the small requests running (explorer.core.cost.give_way)."""
     def report(fraction: float) -> None:
         if flag.is_set():
-            raise Stop("cancelled")
+            raise Stop(say("cancelled: Cancel was pressed or nobody waits for the result",
+                           "cancelled：已点“取消”，或已没有人在等结果"))
         give_way()          # between two chunks: a small request running now goes first
         progress(fraction, desc=label)
     return report

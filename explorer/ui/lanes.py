@@ -29,6 +29,8 @@ from gradio.server_messages import ProcessCompletedMessage
 
 from explorer.core.registry import REGISTRY
 from explorer.core.state import STORES
+from explorer.core.words import LANGUAGES
+from explorer.core.words import language_of as language_of_header
 
 SMALL, REFUSED = "small", "refused"
 SMALL_LIMIT = 2
@@ -40,10 +42,14 @@ SMALL_EVENTS = ("slide", "layers")
 SMALL_PREFIXES = ("kernel_", "layers_")
 NOT_SMALL = ("kernel_gif", "kernel_play", "kernel_tick")        # a GIF of up to 400 frames; the animation's own lane
 SMALL_SHARE = 8               # small requests per visitor waiting at once (a page sends a few; a flood, hundreds)
-SMALL_MESSAGE = ("queue: you have many requests waiting already; wait for their answers, then ask again. "
-                 "Others are being served meanwhile.")
-SHARE_MESSAGE = ("queue: you already have a long computation running and one waiting; wait for one of them to "
-                 "finish (or press Cancel), then ask again. Others are being served meanwhile.")
+SMALL_MESSAGE = {"en": "queue: you have many requests waiting already; wait for their answers, then ask again. "
+                       "Others are being served meanwhile.",
+                 "zh": "queue：你已经有很多请求在排队了；请等它们有了回答再问。这期间其他人的请求照常处理。"}
+SHARE_MESSAGE = {"en": "queue: you already have a long computation running and one waiting; wait for one of them to "
+                       "finish (or press Cancel), then ask again. Others are being served meanwhile.",
+                 "zh": "queue：你已经有一个耗时的计算在运行、一个在排队；请等其中一个完成（或点“取消”）再问。"
+                       "这期间其他人的请求照常处理。"}
+REFUSAL_TITLE = {"en": "One at a time", "zh": "请逐个来"}
 
 
 def _model_arguments(data) -> list[str]:
@@ -88,17 +94,17 @@ def heavy_jobs_of(queue: queueing.Queue, who: set, leaving_out=None) -> int:
     return jobs_of(queue, who, HEAVY, leaving_out)
 
 
-def _refuser(message: str):
+def _refuser(message: str, title: str):
     def refuse(*args, **kwargs):
-        raise gr.Error(message, title="One at a time", print_exception=False)
+        raise gr.Error(message, title=title, print_exception=False)
     return refuse
 
 
 @functools.lru_cache(maxsize=1024)
-def _refusing(fn, message: str = SHARE_MESSAGE):      # registered in STORES below
+def _refusing(fn, message: str = SHARE_MESSAGE["en"], title: str = REFUSAL_TITLE["en"]):   # in STORES below
     """The event's function, answering with `message` instead of running (one copy per event and message)."""
     refusal = copy.copy(fn)
-    refusal.fn, refusal.preprocess, refusal.postprocess, refusal.validator = _refuser(message), False, False, None
+    refusal.fn, refusal.preprocess, refusal.postprocess, refusal.validator = _refuser(message, title), False, False, None
     refusal.concurrency_id, refusal.concurrency_limit = REFUSED, None
     return refusal
 
@@ -181,14 +187,37 @@ async def push(self, body, request, username):
     if getattr(event.fn, "api_visibility", "public") != "public":
         supersede(self, event)
     if lane == SMALL and jobs_of(self, visitor_of(event), (SMALL,), event, running=False) >= SMALL_SHARE:
-        event.fn = _refusing(event.fn, SMALL_MESSAGE)
-        _move(self, event, REFUSED, None)
+        refuse(self, event, SMALL_MESSAGE)
     elif lane == SMALL:
         _move(self, event, SMALL, SMALL_LIMIT)
     elif event.concurrency_id in HEAVY and heavy_jobs_of(self, visitor_of(event), event) >= SHARE:
-        event.fn = _refusing(event.fn)
-        _move(self, event, REFUSED, None)
+        refuse(self, event, SHARE_MESSAGE)
     return success, event_id, state
+
+
+def refuse(queue: queueing.Queue, event: queueing.Event, message: dict) -> None:
+    """The event answered at once with `message` ({"en", "zh"}), in its visitor's language, never queued."""
+    lang = language_of(queue, event)
+    event.fn = _refusing(event.fn, message[lang], REFUSAL_TITLE[lang])
+    _move(queue, event, REFUSED, None)
+
+
+def language_of(queue: queueing.Queue, event: queueing.Event) -> str:
+    """The language of the page that sent the event: its language State (the gr.State among the event's
+    inputs holding "en" or "zh", explorer.ui.language), else the browser's Accept-Language, else English.
+    A refusal answers before the event's function, which would otherwise read it (explorer.ui.by_name)."""
+    holder = getattr(getattr(queue, "server_app", None), "state_holder", None)
+    session = event.session_hash
+    if holder is not None and session is not None and session in holder:
+        state = holder[session]
+        for block in getattr(event.fn, "inputs", None) or []:
+            if isinstance(block, gr.State) and block.value in LANGUAGES:
+                value = state.get(block._id)
+                if value in LANGUAGES:
+                    return value
+    headers = getattr(event.request, "headers", None) or {}
+    found = language_of_header(headers.get("accept-language", "") if hasattr(headers, "get") else "")
+    return found or "en"
 
 
 def before_start(queue: queueing.Queue, events: list) -> bool:

@@ -8,12 +8,13 @@ import functools
 import gradio as gr
 
 from explorer.core import timm_models
+from explorer.core.both import chinese_of
 from explorer.core.models import MODEL_NAMES, REGISTRY, find, get_model
 from explorer.core.state import STORES
 from explorer.core.weights import WeightsDownloading
+from explorer.core.words import say
 from explorer.ui.by_name import event
-
-MODEL_CHOICES = [(REGISTRY[name].title, name) for name in MODEL_NAMES]
+from explorer.ui.words import t
 
 
 @functools.lru_cache(maxsize=1)
@@ -24,25 +25,36 @@ def timm_names() -> list[str]:
     return timm.list_models()
 
 
+def model_choice(name: str, title=None) -> tuple:
+    """A model picker's choice: its title in both languages (a Both's Chinese where it has one), its name."""
+    title = REGISTRY[name].title if title is None else title
+    return t(str(title), chinese_of(title)), name
+
+
+MODEL_CHOICES = [model_choice(name) for name in MODEL_NAMES]
 STORES.register("own_model.timm_names", timm_names, "timm's architecture names, for the name box's completion")
 
 
 def build_own_model(prefix: str, model: gr.Dropdown) -> dict:
     """The "Your model" box under `model` (the picker it fills); returns its components by name."""
-    with gr.Accordion("Your model: any timm CNN, your weights, your class names", open=False,
-                      elem_id=f"{prefix}-own"):
+    with gr.Accordion(t("Your model: any timm CNN, your weights, your class names",
+                        "你的模型：任意 timm 卷积神经网络、你的权重、你的类别名"), open=False, elem_id=f"{prefix}-own"):
         name = gr.Dropdown(timm_names(), value=None, allow_custom_value=True, filterable=True,
-                           label="timm model name", elem_id=f"{prefix}-own-name",
-                           info="type to search timm's list (resnet18, convnext_atto, mixnet_s...); a tag too: "
-                                "resnet50.a1_in1k")
+                           label=t("timm model name", "timm 模型名称"), elem_id=f"{prefix}-own-name",
+                           info=t("type to search timm's list (resnet18, convnext_atto, mixnet_s...); a tag too: "
+                                  "resnet50.a1_in1k",
+                                  "输入名称在 timm 的列表里查找（resnet18、convnext_atto、mixnet_s……）；"
+                                  "也可带标签：resnet50.a1_in1k"))
         with gr.Row():
-            weights = gr.File(label="Weights (.safetensors)", file_types=[".safetensors"],
+            weights = gr.File(label=t("Weights (.safetensors)", "权重（.safetensors）"), file_types=[".safetensors"],
                               type="filepath", elem_id=f"{prefix}-own-weights", height=110)
-            labels = gr.File(label="Class names (.txt)", file_types=[".txt"],
+            labels = gr.File(label=t("Class names (.txt)", "类别名（.txt）"), file_types=[".txt"],
                              type="filepath", elem_id=f"{prefix}-own-labels", height=110)
-        gr.Markdown("Both optional: a `.safetensors` state_dict of this architecture (nothing else is opened) "
-                    "and a text file with one class name per line, as many as its head has classes.")
-        use = gr.Button("Use this model", variant="secondary", elem_id=f"{prefix}-own-use")
+        gr.Markdown(t("Both optional: a `.safetensors` state_dict of this architecture (nothing else is opened) "
+                      "and a text file with one class name per line, as many as its head has classes.",
+                      "两者都可不填：一个这个架构的 `.safetensors` state_dict（其他格式一律不打开），"
+                      "以及一个每行一个类别名的文本文件，行数与输出层的类别数相同。"))
+        use = gr.Button(t("Use this model", "使用这个模型"), variant="secondary", elem_id=f"{prefix}-own-use")
         message = gr.Markdown(elem_id=f"{prefix}-own-message", elem_classes=["field-message"])
     components = dict(name=name, weights=weights, labels=labels, model=model, message=message)
 
@@ -59,7 +71,9 @@ def use_own_model(name, weights, labels, session) -> dict:
     model) only when everything was accepted."""
     text = str(name or "").strip()
     if not text:
-        return {"message": "**timm model name:** empty; type a timm CNN's name, e.g. resnet18 or convnext_atto"}
+        return {"message": say("**timm model name:** empty; type a timm CNN's name, e.g. resnet18 or convnext_atto",
+                               "**timm 模型名称：** 是空的；请输入一个 timm 卷积神经网络的名称，例如 resnet18 或 "
+                               "convnext_atto")}
     full = text if timm_models.is_timm(text) else timm_models.PREFIX + text
     try:
         key = timm_models.own_model(full, weights, labels, session=session)
@@ -67,14 +81,17 @@ def use_own_model(name, weights, labels, session) -> dict:
     except WeightsDownloading as waiting:
         return {"message": f"{waiting}"}
     except ValueError as error:
-        return {"message": f"**Cannot use this:** {error}"}
+        return {"message": say("**Cannot use this:** {error}", "**无法使用：** {error}", error=error)}
     title = find(key).title
     if note or not model.pretrained:
-        said = note
+        loaded = note
     elif weights is not None:
-        said = "Your weights are loaded: every key and shape matched."
+        loaded = say("Your weights are loaded: every key and shape matched.", "你的权重已加载：每个键和形状都对上了。")
     else:
-        said = "Its pretrained weights are loaded (the Hugging Face Hub's safetensors)."
-    return {"model": gr.Dropdown(choices=MODEL_CHOICES + [(title, key)], value=key),
-            "message": f"Using **{model.display_name}** ({len(model.labels)} classes, input "
-                       f"{'x'.join(str(s) for s in find(key).input_size[1:])} px). {said}"}
+        loaded = say("Its pretrained weights are loaded (the Hugging Face Hub's safetensors).",
+                     "它的预训练权重已加载（来自 Hugging Face Hub 的 safetensors）。")
+    return {"model": gr.Dropdown(choices=MODEL_CHOICES + [model_choice(key, title)], value=key),
+            "message": say("Using **{name}** ({classes} classes, input {size} px). {loaded}",
+                           "正在使用 **{name}**（{classes} 个类别，输入 {size} 像素）。{loaded}",
+                           name=model.display_name, classes=len(model.labels),
+                           size="x".join(str(s) for s in find(key).input_size[1:]), loaded=loaded)}

@@ -12,17 +12,28 @@ from gradio.data_classes import FileData
 from PIL import Image, UnidentifiedImageError
 
 from explorer.core.images import MAX_PIXELS, open_header
-from explorer.core.models import DEFAULT_MODEL, MODEL_NAMES, REGISTRY, SKETCH_MODEL, find
+from explorer.core.models import DEFAULT_MODEL, SKETCH_MODEL, find
 from explorer.core.recent import Recent
 from explorer.core.state import STORES
+from explorer.core.words import pick, say
 from explorer.ui.by_name import event
-from explorer.ui.own_model import build_own_model
+from explorer.ui.own_model import MODEL_CHOICES, build_own_model
 from explorer.ui.upload import ImageUpload
+from explorer.ui.words import t
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
-MODEL_CHOICES = [(REGISTRY[name].title, name) for name in MODEL_NAMES]
+
 # what the Stages and Saliency tabs say before any picture
-HINT = "Upload, paste or snap a photo, click an example, or draw on the **Draw** tab."
+# (HINT: the English, kept for the tabs that still use it; `hint()` at run time, `HINT_HEADING` in a page)
+HINT_WORDS = {"en": "Upload, paste or snap a photo, click an example, or draw on the **Draw** tab.",
+              "zh": "上传、粘贴或拍一张照片，点一个示例，或在 **画图** 页里画一张。"}
+HINT = HINT_WORDS["en"]
+HINT_HEADING = t("### " + HINT_WORDS["en"], "### " + HINT_WORDS["zh"])
+
+
+def hint() -> str:
+    """HINT in the language spoken now (a handler's message or Markdown)."""
+    return pick(HINT_WORDS)
 
 
 def example_paths() -> list[str]:
@@ -55,8 +66,16 @@ MAX_LAYERS = 8              # the Sketchpad makes one; more come only from a han
 STATE_SECONDS = 1800        # a session's picture is forgotten with its files (delete_cache's age, explorer.ui.app)
 
 
-def _drawing_error(text: str) -> gr.Error:
-    return gr.Error(f"drawing: {text}", title="Cannot use this")
+def _drawing_error(message: str) -> gr.Error:
+    """gr.Error for the drawing, its message made by say() ("drawing: what is wrong")."""
+    return gr.Error(message, title=say("Cannot use this", "无法使用"))
+
+
+def _part_name(name: str) -> str:
+    """A part of the drawing ("background", "composite", "layer 2") as the visitor's language names it."""
+    if name.startswith("layer "):
+        return say("layer {n}", "第 {n} 层", n=name.split(" ", 1)[1])
+    return say(name, {"background": "背景", "composite": "合成图"}.get(name, name))
 
 
 class CheckedSketchpad(gr.Sketchpad):
@@ -75,7 +94,9 @@ class CheckedSketchpad(gr.Sketchpad):
         would make Gradio grow a list to that length."""
         index = data.data.get("index")
         if index not in (None, "null") and not (str(index).isdigit() and int(index) < MAX_LAYERS):
-            raise _drawing_error(f"layer index {str(index)[:20]} is out of range; at most {MAX_LAYERS} layers")
+            raise _drawing_error(say("drawing: layer index {index} is out of range; at most {most} layers",
+                                     "drawing：图层编号 {index} 超出范围；最多 {most} 个图层",
+                                     index=str(index)[:20], most=MAX_LAYERS))
         return super().accept_blobs(data)
 
     def preprocess(self, payload):
@@ -96,20 +117,27 @@ def check_drawing(parts: dict, cache: Path) -> None:
     """gr.Error naming what is wrong when the drawing has too many layers or pixels (headers only)."""
     layers = sum(name.startswith("layer") for name in parts)
     if layers > MAX_LAYERS:
-        raise _drawing_error(f"it has {layers} layers; at most {MAX_LAYERS}")
+        raise _drawing_error(say("drawing: it has {layers} layers; at most {most}",
+                                 "drawing：它有 {layers} 个图层；最多 {most} 个", layers=layers, most=MAX_LAYERS))
     total = 0
     for name, part in parts.items():
         if part is None:
             continue
         width, height = _header_size(name, part, cache)
         if width * height > MAX_PIXELS:
-            raise _drawing_error(f"the {name} is {width}x{height}, {width * height / 1e6:.0f} megapixels; "
-                                 f"the limit is {MAX_PIXELS / 1e6:.0f}")
+            raise _drawing_error(say("drawing: the {name} is {width}x{height}, {size:.0f} megapixels; the limit "
+                                     "is {most:.0f}",
+                                     "drawing：{name}为 {width}x{height}，{size:.0f} 百万像素；上限是 {most:.0f} 百万像素",
+                                     name=_part_name(name), width=width, height=height, size=width * height / 1e6,
+                                     most=MAX_PIXELS / 1e6))
         total += width * height
     if total > MAX_PIXELS:
-        raise _drawing_error(f"its {len([p for p in parts.values() if p is not None])} pictures (background, "
-                             f"layers and composite) have {total / 1e6:.0f} megapixels together; the limit is "
-                             f"{MAX_PIXELS / 1e6:.0f}")
+        raise _drawing_error(say("drawing: its {count} pictures (background, layers and composite) have {size:.0f} "
+                                 "megapixels together; the limit is {most:.0f}",
+                                 "drawing：它的 {count} 张图（背景、图层和合成图）合计 {size:.0f} 百万像素；"
+                                 "上限是 {most:.0f} 百万像素",
+                                 count=len([p for p in parts.values() if p is not None]), size=total / 1e6,
+                                 most=MAX_PIXELS / 1e6))
 
 
 def _header_size(name: str, part, cache: Path) -> tuple[int, int]:
@@ -120,19 +148,23 @@ def _header_size(name: str, part, cache: Path) -> tuple[int, int]:
     except gr.Error:
         raise
     except Image.DecompressionBombError:
-        raise _drawing_error(f"the {name} has too many pixels to open safely; the limit is "
-                             f"{MAX_PIXELS / 1e6:.0f} megapixels") from None
+        raise _drawing_error(say("drawing: the {name} has too many pixels to open safely; the limit is {most:.0f} "
+                                 "megapixels", "drawing：{name}像素太多，无法安全打开；上限是 {most:.0f} 百万像素",
+                                 name=_part_name(name), most=MAX_PIXELS / 1e6)) from None
     except (UnidentifiedImageError, OSError, SyntaxError):
-        raise _drawing_error(f"the {name} is not a picture that can be read") from None
+        raise _drawing_error(say("drawing: the {name} is not a picture that can be read",
+                                 "drawing：{name}不是能读取的图片", name=_part_name(name))) from None
     except ValueError as error:                 # EPS and the like, refused by their header
-        raise _drawing_error(f"the {name}: {error}") from None
+        raise _drawing_error(say("drawing: the {name}: {error}", "drawing：{name}：{error}",
+                                 name=_part_name(name), error=error)) from None
 
 
 def _opened_size(name: str, part, cache: Path) -> tuple[int, int]:
     if isinstance(part, FileData):
         path = Path(part.path).resolve()
         if not path.is_relative_to(cache.resolve()):
-            raise _drawing_error(f"the {name} is not an uploaded file")
+            raise _drawing_error(say("drawing: the {name} is not an uploaded file", "drawing：{name}不是上传的文件",
+                                     name=_part_name(name)))
         with open_header(path) as image:
             return image.size
     with open_header(io.BytesIO(bytes(part))) as image:
@@ -188,35 +220,65 @@ def after_upload(key, photo, current_model: str, previous) -> dict:
         if not _first_report(key, photo.path):
             return {}
         back = previous if isinstance(previous, str) else None
-        gr.Warning(f"{photo.message}. " + ("Your previous picture is back." if back else "Give another picture."),
-                   title="Cannot use this")
+        if back:
+            said = say("{message}. Your previous picture is back.", "{message}。已换回你之前的图片。",
+                       message=photo.message)
+        else:
+            said = say("{message}. Give another picture.", "{message}。请换一张图片。", message=photo.message)
+        gr.Warning(said, title=say("Cannot use this", "无法使用"))
         return {"photo": back}
     if _REPORTED.get(key):
         _REPORTED.put(key, "")
     return {"picture": photo, "model": gr.Dropdown(value=_model_for(current_model, "photo"))}
 
 
+# The Brush button's name (its aria-label, Gradio's word "image_editor.brush": Gradio 6.31 has no Chinese for
+# it, so a zh-CN page names it in English too; tests/browser/test_picture_input_browser.py draws in both)
+BRUSH_NAMES = ("Brush",)
+
+
+def pick_brush(prefix: str) -> str:
+    """JavaScript that selects the Sketchpad's brush once its button is there (a Draw tab opened for the
+    first time draws its Sketchpad after the select event), after Gradio's own change of tool (100 ms)."""
+    return f"""() => {{
+        let tries = 0;
+        const pick = () => {{
+            const brush = [...document.querySelectorAll('#{prefix}-draw button')]
+                .find((b) => {list(BRUSH_NAMES)}.includes(b.getAttribute('aria-label')));
+            if (brush) brush.click();
+            else if (++tries < 50) setTimeout(pick, 100);
+        }};
+        setTimeout(pick, 100);
+    }}"""
+
+
 def build_picture_input(prefix: str) -> PictureInput:
     """Builds the inputs in the current layout context; `prefix` keeps api names unique per tab."""
-    model = gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label="Model", allow_custom_value=True,
-                        info="or type any timm CNN as timm:<name>; your own weights: \"Your model\" below")
+    model = gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label=t("Model", "模型"), allow_custom_value=True,
+                        info=t("Pick one, or type any timm CNN as timm:<name> (e.g. timm:resnet18); your own "
+                               "weights: \"Your model\" below",
+                               "选一个，或输入任意 timm 卷积神经网络，写作 timm:<名称>（例如 timm:resnet18）；"
+                               "用你自己的权重：见下方“你的模型”"))
     build_own_model(prefix, model)
     with gr.Tabs():
-        with gr.Tab("Photo"):
+        with gr.Tab(t("Photo", "照片")):
             photo = PictureUpload(sources=["upload", "webcam", "clipboard"], type="filepath", image_mode=None,
-                                label="Upload, webcam or paste a picture", height=300)
-            gr.Examples(example_paths(), inputs=photo, label="Examples (click one)", examples_per_page=12)
-        with gr.Tab("Draw", elem_id=f"{prefix}-draw") as draw_tab:
-            gr.Markdown("Draw a digit (or anything) with the mouse or a finger.")
+                                label=t("Upload, webcam or paste a picture", "上传、用摄像头拍或粘贴一张图片"),
+                                height=300)
+            gr.Examples(example_paths(), inputs=photo, label=t("Examples (click one)", "示例（点一个）"),
+                        examples_per_page=12)
+        with gr.Tab(t("Draw", "画图"), elem_id=f"{prefix}-draw") as draw_tab:
+            gr.Markdown(t("Draw a digit (or anything) with the mouse or a finger.",
+                          "用鼠标或手指画一个数字（画别的也行）。"))
             sketch = CheckedSketchpad(type="filepath", format="png", image_mode="RGBA", canvas_size=(400, 400),
-                                      height=340, label="Drawing", show_label=False,
+                                      height=340, label=t("Drawing", "画"), show_label=False,
                                       brush=gr.Brush(default_size=24, colors=["#000000"], default_color="#000000"))
     picture = gr.State(None, time_to_live=STATE_SECONDS)
-    # Gradio 6.31's Sketchpad opens with its Brush button lit but no tool active: a first stroke draws
-    # nothing. Opening the Draw tab picks the brush, so the canvas is ready to draw.
-    draw_tab.select(None, js=f"""() => setTimeout(() => document.querySelector(
-        '#{prefix}-draw button[aria-label="Brush"]')?.click(), 100)""", api_name=f"{prefix}_draw_ready",
-                    api_visibility="private")
+    # Gradio 6.31's Sketchpad opens with its Brush button lit but no tool active, and its Clear button
+    # (the bin) leaves no tool active: the next strokes draw nothing. Opening the Draw tab and clearing
+    # the canvas pick the brush, so the canvas is always ready to draw.
+    draw_tab.select(None, js=pick_brush(prefix), api_name=f"{prefix}_draw_ready", api_visibility="private")
+    sketch.clear(None, js=pick_brush(prefix), api_name=f"{prefix}_draw_cleared", api_visibility="private")
 
     components = dict(photo=photo, sketch=sketch, model=model, picture=picture)
 

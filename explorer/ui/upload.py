@@ -9,7 +9,12 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image, UnidentifiedImageError
 
-from explorer.core.images import MAX_PIXELS, refuse_program_formats
+from explorer.core.images import MAX_PIXELS, ProgramFormat, damaged, refuse_program_formats, unreadable
+from explorer.core.words import say
+
+
+def _refused(message: str) -> gr.Error:
+    return gr.Error(message, title=say("Cannot use this", "无法使用"))
 
 
 class ImageUpload(gr.Image):
@@ -25,15 +30,13 @@ class ImageUpload(gr.Image):
             return super().preprocess(payload)
         except gr.Error:
             raise
+        except ProgramFormat as error:
+            raise _refused(str(error)) from None
         except Image.DecompressionBombError:
-            raise gr.Error(f"image: it has too many pixels to open safely (the limit is "
-                           f"{MAX_PIXELS / 1e6:.0f} megapixels)", title="Cannot use this")
+            raise _refused(say("image: it has too many pixels to open safely (the limit is {most:.0f} megapixels)",
+                               "image：像素太多，无法安全打开（上限是 {most:.0f} 百万像素）",
+                               most=MAX_PIXELS / 1e6)) from None
         except UnidentifiedImageError:
-            raise gr.Error("image: the file is not an image that can be read (PNG, JPEG, GIF, WebP, BMP, TIFF)",
-                           title="Cannot use this")
-        except ValueError as error:
-            if str(error).startswith("image:"):
-                raise gr.Error(str(error), title="Cannot use this")
-            raise gr.Error(f"image: the file is damaged or truncated ({error})", title="Cannot use this")
-        except (OSError, SyntaxError) as error:
-            raise gr.Error(f"image: the file is damaged or truncated ({error})", title="Cannot use this")
+            raise _refused(unreadable()) from None
+        except (ValueError, OSError, SyntaxError) as error:
+            raise _refused(damaged(error)) from None

@@ -18,12 +18,15 @@ import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from gradio import route_utils, routes
 from starlette.formparsers import MultiPartException
 
 from explorer.core import settings
 from explorer.core.state import STORES
+from explorer.core.words import say, speaking
+from explorer.ui.language import chosen
 
 IN_USE_SECONDS = 60.0          # an upload this young may be read by a request: never deleted to make room
 MB = settings.MB
@@ -76,21 +79,39 @@ def admit(who: str, paths: list[str], sizes: list[int], now: float | None = None
     for path, bytes_ in zip(paths, sizes):
         weights = str(path).lower().endswith(".safetensors")        # a visitor's own model's weights
         each = settings.setting("own_upload_bytes" if weights else "upload_file_bytes")
+        if bytes_ > each and weights:
+            return say("upload: a file of {size:.1f} MB is over the maximum allowed size of {most:.0f} MB per file; "
+                       "save the weights in half precision (model.half())",
+                       "upload：文件有 {size:.1f} MB，超过了每个文件 {most:.0f} MB 的上限；请用半精度保存权重（model.half()）",
+                       size=bytes_ / MB, most=each / MB)
         if bytes_ > each:
-            return (f"upload: a file of {bytes_ / MB:.1f} MB is over the maximum allowed size of "
-                    f"{each / MB:.0f} MB per file; " + ("save the weights in half precision (model.half())"
-                                                        if weights else "send a smaller picture"))
+            return say("upload: a file of {size:.1f} MB is over the maximum allowed size of {most:.0f} MB per file; "
+                       "send a smaller picture",
+                       "upload：文件有 {size:.1f} MB，超过了每个文件 {most:.0f} MB 的上限；请换一张更小的图片",
+                       size=bytes_ / MB, most=each / MB)
     with _LOCK:
         _forget_missing(now)
         if not _make_room(who, size, per_visitor, now):
-            return (f"upload: your uploads of the last minute already fill the maximum allowed size of "
-                    f"{per_visitor / MB:.0f} MB per visitor; wait a minute and send it again")
+            return say("upload: your uploads of the last minute already fill the maximum allowed size of {most:.0f} MB "
+                       "per visitor; wait a minute and send it again",
+                       "upload：你最近一分钟的上传已经用满了每位访客 {most:.0f} MB 的上限；请等一分钟再发送",
+                       most=per_visitor / MB)
         if not _make_room(None, size, total, now):
-            return (f"upload: this Space's uploads of the last minute fill the maximum allowed size of "
-                    f"{total / MB:.0f} MB in all; wait a minute and send it again")
+            return say("upload: this Space's uploads of the last minute fill the maximum allowed size of {most:.0f} MB "
+                       "in all; wait a minute and send it again",
+                       "upload：这个 Space 最近一分钟的上传已经用满了总共 {most:.0f} MB 的上限；请等一分钟再发送",
+                       most=total / MB)
         for path, bytes_ in zip(paths, sizes):
             LEDGER[path] = (who, bytes_, now)
     return None
+
+
+def language_of_upload(request) -> str:
+    """The language to refuse an upload in: the page's `?lang=` (the upload's Referer), else the browser's
+    (Accept-Language), else English. An upload runs outside the page's events, which know the choice."""
+    headers = getattr(request, "headers", None) or {}
+    asked = parse_qs(urlsplit(headers.get("referer", "")).query).get("lang", [None])[0]
+    return chosen(asked, None, headers.get("accept-language"))
 
 
 GRADIOS_UPLOAD = route_utils.upload_fn
@@ -102,7 +123,8 @@ async def upload_fn(request, upload_dir, max_file_size, upload_id, *args, **kwar
                                                                   *args, **kwargs)
     moved = dict(zip(locations, files_to_copy))
     sizes = [_size(moved.get(path, path)) for path in output_files]
-    reason = admit(visitor_of(request), list(output_files), sizes)
+    with speaking(language_of_upload(request)):
+        reason = admit(visitor_of(request), list(output_files), sizes)
     if reason is not None:
         for path in list(output_files) + list(files_to_copy):
             Path(path).unlink(missing_ok=True)

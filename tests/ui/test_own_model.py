@@ -8,8 +8,10 @@ from safetensors.torch import save_file
 
 from explorer.core.models import get_model
 from explorer.core.state import STORES
+from explorer.core.words import speaking
 from explorer.ui import architecture_tab
 from explorer.ui.own_model import MODEL_CHOICES, use_own_model
+from explorer.ui.words import chinese, english
 
 timm = pytest.importorskip("timm")
 
@@ -23,7 +25,8 @@ def test_a_timm_name_with_weights_and_labels_goes_into_the_picker(tmp_path):
     picker = answer["model"]
     assert picker.value.startswith("timm:tinynet_e@")
     assert picker.choices[:len(MODEL_CHOICES)] == [(t, v) for t, v in MODEL_CHOICES]
-    assert picker.choices[-1] == ("tinynet_e (your weights)", picker.value)
+    assert (english(picker.choices[-1][0]), picker.choices[-1][1]) == ("tinynet_e (your weights)", picker.value)
+    assert chinese(picker.choices[-1][0]) == "tinynet_e（你的权重）"
     assert "3 classes" in answer["message"] and "Your weights are loaded" in answer["message"]
     STORES.forget_session("session-a")
     with pytest.raises(ValueError, match="session that has ended"):
@@ -39,6 +42,20 @@ def test_what_is_wrong_is_said_beside_the_box_and_the_picker_is_kept(tmp_path):
         assert set(answer) == {"message"} and words in answer["message"]
     answer = use_own_model("timm:tinynet_e", None, None, "s")
     assert answer["model"].value == "timm:tinynet_e" and "untrained here" in answer["message"]
+
+
+def test_a_chinese_visitor_is_answered_in_chinese_with_the_numbers_kept(tmp_path):
+    labels = tmp_path / "labels.txt"
+    labels.write_text("red\ngreen\n")
+    with speaking("zh"):
+        empty = use_own_model("", None, None, "s")["message"]
+        refused = use_own_model("resnet1800", None, None, "s")["message"]
+        used = use_own_model("timm:tinynet_e", None, str(labels), "s")["message"]
+    assert "timm 模型名称" in empty and "resnet18" in empty
+    assert "无法使用" in refused and "resnet1800" in refused and "timm:resnet18" in refused
+    assert "正在使用" in used and "2 个类别" in used and "tinynet_e（你的类别）" in used and "未经训练" in used
+    assert not any(word in used for word in ("Using", "classes", "untrained"))
+    STORES.forget_session("s")
 
 
 def test_architecture_inspects_a_typed_timm_name():
