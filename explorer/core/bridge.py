@@ -296,7 +296,7 @@ def _crop_axis(origin: int, extent: int, step: int, low: int, high: int) -> tupl
     output steps on each side, within [low, high] (the padded input) and MAX_SIDE cells."""
     if extent > MAX_SIDE:
         raise ValueError(say("the window spans {extent} cells, more than the Kernel tab's {most}",
-                             "窗口跨 {extent} 格，超过了 Kernel 标签页最多的 {most} 格", extent=extent, most=MAX_SIDE))
+                             "窗口跨 {extent} 格，超过了卷积核标签页最多的 {most} 格", extent=extent, most=MAX_SIDE))
     before = after = 0
     for _ in range(NEIGHBOURS):
         if origin - (before + 1) * step >= low and extent + (before + 1 + after) * step <= MAX_SIDE:
@@ -319,10 +319,10 @@ def kernel_tab_settings(u: Unit) -> dict:
             if u.op.startswith("adaptive"):
                 raise ValueError(say("this unit cannot be replayed in the Kernel tab: its windows are of uneven "
                                      "sizes (adaptive pooling)",
-                                     "这个单元无法在 Kernel 标签页中重演：它的窗口大小不一（自适应池化）"))
+                                     "这个单元无法在卷积核标签页中重演：它的窗口大小不一（自适应池化）"))
             raise ValueError(say("this unit cannot be replayed in the Kernel tab: its window reaches the padding; "
                                  "pick a unit away from the border",
-                                 "这个单元无法在 Kernel 标签页中重演：它的窗口碰到了填充；请选一个离边缘远一些的单元"))
+                                 "这个单元无法在卷积核标签页中重演：它的窗口碰到了填充；请选一个离边缘远一些的单元"))
         low, high = (0, 0), (h - 1, w - 1)
         strongest = 0
         extent = tuple((k - 1) * d + 1 for k, d in zip(u.window.shape[1:], u.dilation))

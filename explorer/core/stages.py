@@ -96,7 +96,7 @@ def stage_index(names: list[str], stage) -> int:
         if stage not in names:
             raise ValueError(say("stage: no stage is named {name}; the stages are {first!r} to {last!r} "
                                  "(as the Stages tab lists them), or a number from 0 to {end}",
-                                 "stage：没有名为 {name} 的阶段；阶段名从 {first!r} 到 {last!r}（与 Stages 标签页所列一致），"
+                                 "stage：没有名为 {name} 的阶段；阶段名从 {first!r} 到 {last!r}（与阶段标签页所列一致），"
                                  "或填 0 到 {end} 的编号", name=shown(stage), first=names[0], last=names[-1],
                                  end=len(names) - 1))
         return names.index(stage)
