@@ -11,6 +11,15 @@ from explorer.core.words import pick, say
 if TYPE_CHECKING:
     from explorer.core.bridge import Unit
 
+# A stage's kind as the pages name it
+KINDS = {"conv": {"en": "conv", "zh": "卷积"}, "pool": {"en": "pool", "zh": "池化"}}
+
+
+def kind_name(kind: str) -> str:
+    """"conv" or "pool" in the language spoken now."""
+    return pick(KINDS[kind]) if kind in KINDS else kind
+
+
 _POOL_NEXT = {"en": "the next pooling stage reads it", "zh": "下一个池化阶段读取它"}
 THEN_WORDS = {"add": {"en": "it is added to another path (a residual shortcut), which mixes in other tensors",
                       "zh": "它与另一条路径相加（残差捷径），混入了别的张量"},
@@ -132,7 +141,7 @@ def describe_unit(u: Unit) -> str:
                "### 这个数是怎么算出来的\n阶段 {stage_no} `{stage}`（{kind}）通道 {channel} 的**单元**（第 {row} 行，"
                "第 {col} 列）：**{value}**（PyTorch 的输出）。  \n",
                row=u.row, col=u.col, channel=u.channel, stage_no=u.stage_index + 1, stage=u.stage,
-               kind=u.kind, value=f"{u.value:.6g}")
+               kind=kind_name(u.kind), value=f"{u.value:.6g}")
     head += _reads(u) + say(" ", "") + _geometry_words(u)
     body = _conv_words(u) if u.kind == "conv" else _pool_words(u)
     return head + "\n\n" + body + _after_words(u)

@@ -15,6 +15,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from explorer.core.state import STORES
+from explorer.core.unit_words import kind_name
 from explorer.core.words import pick, say
 from explorer.drawing.fonts import cjk_font, has_cjk
 
@@ -448,14 +449,14 @@ def overview_indices(stages, size: int | None = None,
     """One picture (as palette indices) with a thumbnail per stage (its strongest channel), labelled with
     the stage's number and kind, in the order the forward pass ran them; the layout maps a click to a stage."""
     layout = overview_layout(len(stages), size, max_width)
-    size, kinds = layout.cell_w, {"conv": say("conv", "卷积"), "pool": say("pool", "池化")}
+    size = layout.cell_w
     indices = np.full((layout.height, layout.width), BG_INDEX, dtype=np.uint8)
     for k, stage in enumerate(stages):
         x, y = layout.origin(k)
         values = _values(stage.activation)
         values = values[int(rank_channels(values)[0])]
         indices[y:y + size, x:x + size] = _resample(colour_index(values, float(np.abs(values).max())), size, size)
-        blit_text(indices, x, y - LABEL_H + 1, f"{k + 1} {kinds.get(stage.kind, stage.kind)}", max_width=size)
+        blit_text(indices, x, y - LABEL_H + 1, f"{k + 1} {kind_name(stage.kind)}", max_width=size)
     return indices, layout
 
 

@@ -11,6 +11,7 @@ from explorer.core.bridge import Unit, describe_unit, explain_unit
 from explorer.core.models import Inspection
 from explorer.core.recent import Recent
 from explorer.core.state import STORES
+from explorer.core.unit_words import kind_name
 from explorer.core.words import current, say
 from explorer.drawing import feature_maps as fm
 from explorer.drawing.unit_drawing import render_unit
@@ -76,7 +77,7 @@ def stage_text(inspection: Inspection, index: int, grid: fm.FeatureGrid) -> str:
     width, height = inspection.seen.size
     rf_h, rf_w = stage.receptive_field
     jump_h, jump_w = stage.jump
-    n = dict(no=index + 1, of=len(inspection.stages), name=stage.name, kind=stage.kind, layer=stage.layer,
+    n = dict(no=index + 1, of=len(inspection.stages), name=stage.name, kind=kind_name(stage.kind), layer=stage.layer,
              shape_in=_shape(stage.input_shape), shape_out=_shape(stage.output_shape), rf=f"{rf_h}×{rf_w}",
              width=width, height=height, legend=grid.legend, down=_num(jump_h), across=_num(jump_w))
     jump = (_num(jump_h) if jump_h == jump_w else say("{down} down, {across} across", "纵向 {down}、横向 {across}", **n))
