@@ -3,13 +3,10 @@ panel "How this number was made", the steps after the layer (BatchNorm, the acti
 Kernel tab says when a unit arrives there. The numbers come from explorer.core.bridge.Unit."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from explorer.core.unit_steps import After
 from explorer.core.words import pick, say
 
-if TYPE_CHECKING:
-    from explorer.core.bridge import Unit
+# `u` below is an explorer.core.bridge.Unit (not imported: the bridge imports these words).
 
 # A stage's kind as the pages name it
 KINDS = {"conv": {"en": "conv", "zh": "卷积"}, "pool": {"en": "pool", "zh": "池化"}}
@@ -62,7 +59,7 @@ def step_words(step: After, channel: int) -> str:
     return FORMULAS.get(step.op, step.op)
 
 
-def arrival_words(u: Unit, model_title: str) -> str:
+def arrival_words(u, model_title: str) -> str:
     """What the Kernel tab says when a unit arrives from a real model."""
     k = u.kernel_tab()
     r0, c0 = k["crop"]
@@ -89,7 +86,7 @@ def arrival_words(u: Unit, model_title: str) -> str:
                        "这是 {of} 个输入通道中的通道 {source}；", **numbers) + rest
 
 
-def _reads(u: Unit) -> str:
+def _reads(u) -> str:
     n = dict(first=u.channels[0], last=u.channels[-1], count=len(u.channels), of=u.in_channels, groups=u.groups)
     if u.kind == "pool":
         return say("Pooling works on each channel alone: this unit reads only input channel {first}.",
@@ -111,7 +108,7 @@ def _pair(values: tuple[int, int]) -> str:
     return str(values[0]) if values[0] == values[1] else str(tuple(values))
 
 
-def _geometry_words(u: Unit) -> str:
+def _geometry_words(u) -> str:
     if u.op.startswith("adaptive"):
         return ""
     kh, kw = u.window.shape[1:]
@@ -134,7 +131,7 @@ def _geometry_words(u: Unit) -> str:
                   row=u.origin[0], col=u.origin[1]) + where + say(".", "。"))
 
 
-def describe_unit(u: Unit) -> str:
+def describe_unit(u) -> str:
     """The unit's arithmetic in words (Markdown), with the real numbers."""
     head = say("### How this number was made\n**Unit** row {row}, column {col} of channel {channel}, stage {stage_no} "
                "`{stage}` ({kind}): **{value}** (PyTorch's output).  \n",
@@ -147,7 +144,7 @@ def describe_unit(u: Unit) -> str:
     return head + "\n\n" + body + _after_words(u)
 
 
-def _conv_words(u: Unit) -> str:
+def _conv_words(u) -> str:
     order = u.order
     shown = order[:8]
     rows = "\n".join(f"| {r + 1} | {u.channels[i]} | {u.partials[i]:.6g} |" for r, i in enumerate(shown))
@@ -180,7 +177,7 @@ def _conv_words(u: Unit) -> str:
                   "差为 {difference}）。", summed=summed, **n))
 
 
-def _pool_words(u: Unit) -> str:
+def _pool_words(u) -> str:
     n = dict(total=f"{u.total:.6g}", value=f"{u.value:.6g}", row=u.row, check=say("equal", "相等") if u.agrees()
              else say("**different**", "**不同**"))
     if u.op.startswith("adaptive"):
@@ -213,7 +210,7 @@ def _pool_words(u: Unit) -> str:
                divisor=u.divisor, **n)
 
 
-def _after_words(u: Unit) -> str:
+def _after_words(u) -> str:
     lines = [f"{i + 1}. {step} → **{value:.6g}**" for i, (step, value) in enumerate(u.after)]
     then = None
     if u.then:
