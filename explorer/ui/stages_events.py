@@ -29,7 +29,7 @@ def _empty(message: str) -> dict:
     """No picture: no predictions, no stage slider (there are no stages yet), the hint."""
     return dict(note=gr.Markdown(visible=False), label=None, stage=gr.Slider(value=1), stage_md=f"### {message}",
                 grid=None, strip=None, channel=None, large=None, overlay=None, channel_md="", shown_channel=None,
-                shown_stage=None, stage_row=gr.Row(visible=False), label_title=label_title(), **headings(False))
+                shown_stage=None, stage_row=gr.Row(visible=False), label_title=label_title())
 
 
 def on_new_picture(v: dict) -> dict:
@@ -55,7 +55,7 @@ def on_new_picture(v: dict) -> dict:
 def on_stage(v: dict) -> dict:
     """Another count of channels or colour scale: the stage shown, again, keeping the channel shown."""
     return stage_views(cached_inspection(v["picture"], v["model"]), v["stage"], v["count"], v["scale"],
-                       v.get("channel"))
+                       v.get("channel")) | headings(chosen=False)
 
 
 def on_stage_typed(v: dict) -> dict:
@@ -122,7 +122,7 @@ def on_channel(v: dict) -> dict:
                        shown=shown) if shown is not None else str(error), title=cannot_use())
         return {"channel": shown}
     return dict(large=view.large, overlay=view.overlay, channel_md=channel_text(inspection, index, channel, view),
-                shown_channel=channel, **headings(chosen=False))
+                shown_channel=channel)
 
 
 def on_large_click(v: dict, evt: gr.SelectData) -> dict:
@@ -146,8 +146,9 @@ def on_grid_click(v: dict, evt: gr.SelectData) -> dict:
 
 
 def on_hide_unit(v: dict) -> dict:
-    """Another picture, stage or channel: the unit explained is no longer on screen."""
-    return dict(unit_panel=gr.Column(visible=False), unit=None)
+    """Another picture, stage or channel: the unit explained is no longer on screen, and the headings
+    speak of the strongest unit again."""
+    return dict(unit_panel=gr.Column(visible=False), unit=None, **headings(chosen=False))
 
 
 def unit_for_kernel_tab(picture, model_name, unit) -> tuple[dict, str]:

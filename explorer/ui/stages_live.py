@@ -26,7 +26,7 @@ LIVE_SECONDS = 60           # a visitor's stream stops after this long; Record a
 LIVE_QUEUE = dict(concurrency_id="stages_live", concurrency_limit=1)
 # what a live frame redraws (of StagesTab's names), and the frame kept for "Keep this frame"
 LIVE_VIEWS = ("label", "stage_md", "grid", "channel", "large", "overlay", "channel_md", "shown_channel",
-              "shown_stage", "channel_heading", "overlay_heading")
+              "shown_stage")
 
 
 @dataclass

@@ -22,7 +22,16 @@ from explorer.ui.stages_api import StagesApi, api_layout, wire_api
 from explorer.ui.stages_features import FeatureRow, feature_row_layout, wire_feature_row
 from explorer.ui.stages_inspections import HINT
 from explorer.ui.stages_live import LiveRow, live_layout, wire_live
-from explorer.ui.stages_views import ANIMATE, HEADING, OVERLAY_HEADING, STAGE_VIEWS, TOP5, UNIT_HEADING, UNIT_VIEWS
+from explorer.ui.stages_views import (
+    ANIMATE,
+    HEADING,
+    HEADINGS,
+    OVERLAY_HEADING,
+    STAGE_VIEWS,
+    TOP5,
+    UNIT_HEADING,
+    UNIT_VIEWS,
+)
 from explorer.ui.words import t
 
 TITLE = t("Stages", "阶段")
@@ -197,7 +206,7 @@ def _wire_stepping(tab: StagesTab) -> None:
                             ("stage",) + STAGE_VIEWS),
                     preprocess=False, api_name="stages_step", trigger_mode="always_last", **QUIET)
     for control, name in ((tab.count, "stages_count"), (tab.scale, "stages_scale")):
-        control.input(**event(c, on.on_stage, SHOWN + ("stage", "count", "scale", "channel"), STAGE_VIEWS),
+        control.input(**event(c, on.on_stage, SHOWN + ("stage", "count", "scale", "channel"), STAGE_VIEWS + HEADINGS),
                       api_name=name, **QUIET)
     tab.strip.select(**event(c, on.on_overview_click, SHOWN + ("count", "scale"), ("stage",) + STAGE_VIEWS),
                      api_name="stages_jump", **QUIET)
@@ -217,11 +226,10 @@ def _wire_channel(tab: StagesTab) -> None:
     """Another picture, stage or channel hides the unit explained (no longer on screen); a channel typed."""
     c = tab.components()
     gr.on([tab.picture.change, tab.model.change, tab.stage.input, tab.strip.select, tab.channel.input,
-           tab.timer.tick], **event(c, on.on_hide_unit, (), ("unit_panel", "unit")),
+           tab.timer.tick], **event(c, on.on_hide_unit, (), ("unit_panel", "unit") + HEADINGS),
           api_name="stages_hide_unit", **QUIET)
     tab.channel.input(**event(c, on.on_channel, SHOWN + ("stage", "channel", "shown_channel"),
-                              ("large", "overlay", "channel_md", "channel", "shown_channel", "channel_heading",
-                               "overlay_heading")),
+                              ("large", "overlay", "channel_md", "channel", "shown_channel")),
                       api_name="stages_channel", trigger_mode="always_last", **QUIET)
 
 

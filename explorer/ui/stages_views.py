@@ -169,10 +169,13 @@ def overview_strip(inspection: Inspection, stage_no) -> Image.Image:
 
 # what stage_views fills: the stage's words, its grid, the strip, the channel box and the channel's views
 STAGE_VIEWS = ("stage_md", "grid", "strip", "channel", "large", "overlay", "channel_md", "shown_channel",
-               "shown_stage", "channel_heading", "overlay_heading")
+               "shown_stage")
+# the channel row's headings (`headings`): about the chosen unit once one is clicked (unit_views), about the
+# strongest unit again when it is no longer on screen (stages_events.on_hide_unit) or the channel is redrawn
+HEADINGS = ("channel_heading", "overlay_heading")
 # what unit_views fills: the channel with the unit framed, the unit, and the panel "How this number was made"
 UNIT_VIEWS = ("large", "overlay", "channel_md", "unit", "unit_panel", "unit_words", "unit_picture", "animate",
-              "unit_heading", "channel_heading", "overlay_heading")
+              "unit_heading") + HEADINGS
 
 
 def stage_views(inspection: Inspection, stage_no, count, scale, channel=None) -> dict:
@@ -188,7 +191,7 @@ def stage_views(inspection: Inspection, stage_no, count, scale, channel=None) ->
     return dict(stage_md=stage_text(inspection, index, grid), grid=grid.image,
                 strip=overview_strip(inspection, stage_no), channel=channel, large=view.large,
                 overlay=view.overlay, channel_md=channel_text(inspection, index, channel, view),
-                shown_channel=channel, shown_stage=index + 1, **headings(chosen=False))
+                shown_channel=channel, shown_stage=index + 1)
 
 
 def explain_shown_unit(inspection: Inspection, stage_no, channel, row, col) -> Unit:
