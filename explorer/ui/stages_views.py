@@ -26,18 +26,18 @@ HEADING = {False: ("### One channel, and where its strongest unit looks", "### �
 OVERLAY_HEADING = {
     False: ("**Over the picture the model saw:** the channel's colours (more opaque where stronger); the yellow box "
             "is what its strongest unit (yellow dot) sees",
-            "**叠在模型看到的图片上：**通道的颜色（越强越不透明）；黄框是它最强的单元（黄点）看到的区域"),
+            "**叠在模型看到的图片上**：通道的颜色（越强越不透明）；黄框是它最强的单元（黄点）看到的区域"),
     True: ("**Over the picture the model saw:** the channel's colours (more opaque where stronger); the yellow box "
            "is what the chosen unit (yellow dot) sees",
-           "**叠在模型看到的图片上：**通道的颜色（越强越不透明）；黄框是选中的单元（黄点）看到的区域")}
+           "**叠在模型看到的图片上**：通道的颜色（越强越不透明）；黄框是选中的单元（黄点）看到的区域")}
 # The heading over the unit's picture: a convolution's kernel slices; a pooling unit has a window, no kernel.
 UNIT_HEADING = {
     "conv": ("**The strongest input channels:** the window each reads, its kernel slice, their products and the "
-             "partial sum", "**最强的几个输入通道：**各自读取的窗口、对应的卷积核切片、两者的乘积和部分和"),
+             "partial sum", "**最强的几个输入通道**：各自读取的窗口、对应的卷积核切片、两者的乘积和部分和"),
     "max": ("**The window it reads:** max pooling has no kernel and no weights; it takes the window's largest value",
-            "**它读取的窗口：**最大池化没有卷积核，也没有权重；它取窗口中最大的值"),
+            "**它读取的窗口**：最大池化没有卷积核，也没有权重；它取窗口中最大的值"),
     "avg": ("**The window it reads:** average pooling has no kernel and no weights; it takes the window's mean",
-            "**它读取的窗口：**平均池化没有卷积核，也没有权重；它取窗口的平均值")}
+            "**它读取的窗口**：平均池化没有卷积核，也没有权重；它取窗口的平均值")}
 
 
 def headings(chosen: bool) -> dict:
@@ -88,11 +88,11 @@ def stage_text(inspection: Inspection, index: int, grid: fm.FeatureGrid) -> str:
                "**Receptive field:** each unit of this stage sees {rf} pixels of the {width}×{height} input{wider}; "
                "neighbouring units are {jump} input pixels apart (the jump, the product of the strides so far).  \n"
                "**Feature maps below:** {legend}.",
-               "### 阶段 {no} / {of}：`{name}`（{kind}）\n**层：**`{layer}`  \n"
-               "**形状（通道 × 高 × 宽）：**{shape_in} → {shape_out}  \n"
-               "**感受野：**这个阶段的每个单元看到 {width}×{height} 输入中的 {rf} 个像素{wider}；"
+               "### 阶段 {no} / {of}：`{name}`（{kind}）\n**层**：`{layer}`  \n"
+               "**形状（通道 × 高 × 宽）**：{shape_in} → {shape_out}  \n"
+               "**感受野**：这个阶段的每个单元看到 {width}×{height} 输入中的 {rf} 个像素{wider}；"
                "相邻单元在输入上相隔 {jump} 个像素（跳距，即到这里为止各步幅的乘积）。  \n"
-               "**下面的特征图：**{legend}。", wider=wider, jump=jump, **n)
+               "**下面的特征图**：{legend}。", wider=wider, jump=jump, **n)
     if stage.kind == "conv":
         text += say("  \nA conv stage is its output before the activation that follows it (ReLU and the like are "
                     "not stages), so it can be negative; a pooling stage after a ReLU only sees values of 0 or more.",
@@ -117,9 +117,9 @@ def channel_text(inspection: Inspection, index: int, channel: int, view: fm.Chan
     text = say("**Channel {channel}** of `{name}`: rank {rank} of {of} by mean activation "
                "(mean {mean}; values {low} to {high}).  \n", "`{name}` 的**通道 {channel}**：按平均激活值排第 {rank} / {of}"
                "（平均 {mean}；数值从 {low} 到 {high}）。  \n", **n)
-    text += (say("**Chosen unit:** row {row}, column {col}, value {value}. ", "**选中的单元：**第 {row} 行，第 {col} 列，"
+    text += (say("**Chosen unit:** row {row}, column {col}, value {value}. ", "**选中的单元**：第 {row} 行，第 {col} 列，"
                  "值 {value}。", **n) if chosen else
-             say("**Strongest unit:** row {row}, column {col}, value {value}. ", "**最强的单元：**第 {row} 行，第 {col} 列，"
+             say("**Strongest unit:** row {row}, column {col}, value {value}. ", "**最强的单元**：第 {row} 行，第 {col} 列，"
                  "值 {value}。", **n))
     text += say("The yellow box is what it sees: input pixels x {left} to {right}, y {top} to {bottom} ({rf})",
                 "黄框是它看到的区域：输入像素 x 从 {left} 到 {right}，y 从 {top} 到 {bottom}（{rf}）", **n)
