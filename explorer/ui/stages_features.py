@@ -94,7 +94,8 @@ def on_feature(picture, model_name, stage_no, channel, objective, seed, request:
                progress=gr.Progress()) -> dict:
     """The picture that excites the channel shown (or its centre unit, or the top-1 class) most, and the
     objective on it beside the objective on the learner's own picture: {"image", "words", "seed"}, by
-    FeatureRow's names. stage_no counts from 1, as the tab's slider."""
+    FeatureRow's names ({} when Cancel stopped it: it says so in an Info toast). stage_no counts from 1,
+    as the tab's slider."""
     inspection = cached_inspection(picture, model_name)
     index = stage_index(inspection, stage_no)
     model, _ = get_model(model_name)
@@ -108,8 +109,9 @@ def on_feature(picture, model_name, stage_no, channel, objective, seed, request:
             v = _visualize(FeatureRequest(model_name, index, target, objective, int(seed or 0)), job)
         yours = _activation(model_name, index, target, picture_image(picture), objective)
     except Stop:
-        raise gr.Error(say("Stopped: press the button to draw it again.", "已停止：再按一次按钮重新画。"),
-                       title=say("Cancelled", "已取消"))
+        # an Info toast, not gr.Error: Gradio 6.31 titles every error toast "Error", whatever its title
+        gr.Info(say("Stopped: press the button to draw it again.", "已停止：再按一次按钮重新画。"), duration=5)
+        return {}                   # the last drawing stays
     except ValueError as error:
         raise user_error(error)
     return dict(image=_shown_large(v.image), words=_feature_words(v, what, index, model.display_name, yours),
