@@ -21,6 +21,11 @@ from explorer.core.shown import whole_number
 from explorer.core.sliding import MAX_SIDE
 from explorer.core.stages import Stage, layer_input, stage_index
 from explorer.core.unit_steps import After
+from explorer.core.unit_words import THEN_WORDS, arrival_words, describe_unit, step_words
+from explorer.core.words import say
+
+__all__ = ["Unit", "explain_unit", "describe_unit", "arrival_words", "step_words", "THEN_WORDS", "follow_after",
+           "kernel_tab_settings", "POOL_OPS"]
 
 POOL_OPS = {"max_pool2d": "max", "avg_pool2d": "avg", "adaptive_avg_pool2d": "adaptive avg",
             "adaptive_max_pool2d": "adaptive max"}
@@ -101,11 +106,20 @@ class Unit:
 
 # --- finding the unit -------------------------------------------------------------------------
 
-def _index(value, name: str, size: int, what: str) -> int:
+def _index(value, name: str, size: int, shape: tuple[int, int]) -> int:
+    """`value` as a channel, row or col (`name`) of a stage whose output is `size` long on that axis."""
     number = whole_number(value, name)
-    if not 0 <= number < size:
-        raise ValueError(f"{name}: {shown_number(number)} is outside the map; {what} 0 to {size - 1}")
-    return number
+    if 0 <= number < size:
+        return number
+    n = dict(name=name, n=shown_number(number), end=size - 1, h=shape[0], w=shape[1])
+    if name == "channel":
+        raise ValueError(say("channel: {n} is outside the map; this stage has channels 0 to {end}",
+                             "channel：{n} 超出了特征图；这个阶段的通道是 0 到 {end}", **n))
+    if name == "row":
+        raise ValueError(say("row: {n} is outside the map; the map is {h}x{w}: rows 0 to {end}",
+                             "row：{n} 超出了特征图；特征图是 {h}x{w}：行号 0 到 {end}", **n))
+    raise ValueError(say("{name}: {n} is outside the map; the map is {h}x{w}: columns 0 to {end}",
+                         "{name}：{n} 超出了特征图；特征图是 {h}x{w}：列号 0 到 {end}", **n))
 
 
 def _inspection(model, picture_or_inspection):
@@ -145,14 +159,16 @@ def explain_unit(model, picture_or_inspection, stage, channel, row, col) -> Unit
     index = stage_index([s.name for s in inspection.stages], stage)
     s = inspection.stages[index]
     c_out, h_out, w_out = s.output_shape
-    channel = _index(channel, "channel", c_out, "this stage has channels")
-    row = _index(row, "row", h_out, f"the map is {h_out}x{w_out}: rows")
-    col = _index(col, "col", w_out, f"the map is {h_out}x{w_out}: columns")
+    channel = _index(channel, "channel", c_out, (h_out, w_out))
+    row = _index(row, "row", h_out, (h_out, w_out))
+    col = _index(col, "col", w_out, (h_out, w_out))
     received = layer_input(inspection.stages, index)
     if s.call is None or received is None or (s.call.op != "conv2d" and s.call.op not in POOL_OPS):
-        what = s.call.op if s.call else "an op it changes its input with first"
-        raise ValueError(f"stage: {s.name} runs {what}, which cannot be followed unit by unit here; "
-                         "choose a convolution or a max / average pooling stage")
+        what = s.call.op if s.call else say("an op it changes its input with first", "一个先改变其输入的运算")
+        raise ValueError(say("stage: {name} runs {what}, which cannot be followed unit by unit here; "
+                             "choose a convolution or a max / average pooling stage",
+                             "stage：{name} 运行的是 {what}，这里无法逐单元地追踪；请选一个卷积阶段或最大 / 平均池化阶段",
+                             name=s.name, what=what))
     value = float(s.activation[channel, row, col])
     after, then = follow_after(s.after, s.then, value, channel, c_out)
     common = dict(stage=s.name, stage_index=index, channel=channel, row=row, col=col, value=value,
@@ -265,28 +281,6 @@ def _replay(step: After, value: float, channel: int, channels: int) -> float:
     return float(out[0, channel, 0, 0])
 
 
-def step_words(step: After, channel: int) -> str:
-    """A step in words with its numbers, e.g. "BatchNorm: (x - 0.12) / sqrt(0.44 + 1e-05) x 1.3 + 0.2"."""
-    if step.op == "batch_norm":
-        names = ("running_mean", "running_var", "weight", "bias", "training", "momentum", "eps")
-        p = dict(zip(names, step.args)) | step.kwargs
-        mean, var = float(p["running_mean"][channel]), float(p["running_var"][channel])
-        gamma = float(p["weight"][channel]) if p.get("weight") is not None else 1.0
-        beta = float(p["bias"][channel]) if p.get("bias") is not None else 0.0
-        eps = float(p.get("eps", 1e-5))
-        shift = f"x − {mean:.4g}" if mean >= 0 else f"x + {-mean:.4g}"
-        offset = f"+ {beta:.4g}" if beta >= 0 else f"− {-beta:.4g}"
-        return (f"BatchNorm: ({shift}) / √({var:.4g} + {eps:g}) × {gamma:.4g} {offset}   "
-                f"(mean {mean:.4g}, variance {var:.4g}, γ {gamma:.4g}, β {beta:.4g})")
-    if step.op == "hardtanh":
-        low, high = (list(step.args) + [-1.0, 1.0])[:2]
-        low, high = step.kwargs.get("min_val", low), step.kwargs.get("max_val", high)
-        return "ReLU6: min(max(x, 0), 6)" if (low, high) == (0.0, 6.0) else f"hardtanh: clamp to [{low:g}, {high:g}]"
-    return {"relu": "ReLU: max(x, 0)", "relu6": "ReLU6: min(max(x, 0), 6)", "silu": "SiLU (swish): x · sigmoid(x)",
-            "hardswish": "hard swish: x · ReLU6(x + 3) / 6", "sigmoid": "sigmoid: 1 / (1 + e^−x)",
-            "gelu": "GELU", "leaky_relu": "leaky ReLU"}.get(step.op, step.op)
-
-
 def follow_after(steps, then, value: float, channel: int, channels: int) -> tuple[list[tuple[str, float]], str | None]:
     out = []
     for step in steps:
@@ -301,7 +295,8 @@ def _crop_axis(origin: int, extent: int, step: int, low: int, high: int) -> tupl
     """(first, last, steps before) of a crop along one axis: the unit's window plus up to NEIGHBOURS
     output steps on each side, within [low, high] (the padded input) and MAX_SIDE cells."""
     if extent > MAX_SIDE:
-        raise ValueError(f"the window spans {extent} cells, more than the Kernel tab's {MAX_SIDE}")
+        raise ValueError(say("the window spans {extent} cells, more than the Kernel tab's {most}",
+                             "窗口跨 {extent} 格，超过了卷积核标签页最多的 {most} 格", extent=extent, most=MAX_SIDE))
     before = after = 0
     for _ in range(NEIGHBOURS):
         if origin - (before + 1) * step >= low and extent + (before + 1 + after) * step <= MAX_SIDE:
@@ -321,9 +316,13 @@ def kernel_tab_settings(u: Unit) -> dict:
     top, bottom, left, right = u.pad
     if u.kind == "pool":
         if u.op not in ("max_pool2d", "avg_pool2d") or u.padding_mask.any() or np.isnan(u.window).any():
-            raise ValueError("this unit cannot be replayed in the Kernel tab: "
-                             + ("its windows are of uneven sizes (adaptive pooling)" if u.op.startswith("adaptive")
-                                else "its window reaches the padding; pick a unit away from the border"))
+            if u.op.startswith("adaptive"):
+                raise ValueError(say("this unit cannot be replayed in the Kernel tab: its windows are of uneven "
+                                     "sizes (adaptive pooling)",
+                                     "这个单元无法在卷积核标签页中重演：它的窗口大小不一（自适应池化）"))
+            raise ValueError(say("this unit cannot be replayed in the Kernel tab: its window reaches the padding; "
+                                 "pick a unit away from the border",
+                                 "这个单元无法在卷积核标签页中重演：它的窗口碰到了填充；请选一个离边缘远一些的单元"))
         low, high = (0, 0), (h - 1, w - 1)
         strongest = 0
         extent = tuple((k - 1) * d + 1 for k, d in zip(u.window.shape[1:], u.dilation))
@@ -342,125 +341,3 @@ def kernel_tab_settings(u: Unit) -> dict:
                                kernel_size=None)
     return settings | dict(op="max" if u.op == "max_pool2d" else "avg", kernel=None,
                            kernel_size=tuple(u.window.shape[1:]))
-
-
-def arrival_words(u: Unit, model_title: str) -> str:
-    """What the Kernel tab says when a unit arrives from a real model."""
-    k = u.kernel_tab()
-    r0, c0 = k["crop"]
-    where = (f"From **{model_title}**, stage {u.stage_index + 1} `{u.stage}`, output channel {u.channel}, "
-             f"unit (row {u.row}, column {u.col}): the matrix is input channel {k['channel']}'s numbers, rows "
-             f"{r0} to {r0 + len(k['matrix']) - 1} and columns {c0} to {c0 + len(k['matrix'][0]) - 1} of the "
-             f"layer's input (0-based; negative or past the edge: the padding, written in as zeros).")
-    if u.kind == "pool":
-        return where + " The step shown is the unit's own window."
-    others = len(u.channels) - 1
-    rest = (f"the unit adds {others} more such sums" if others else "it reads no other channel") + \
-        (" and a bias." if u.bias_count else " (the layer has no bias).")
-    return (where + f" The kernel is that channel's slice of the layer's weights. The step shown gives "
-            f"this channel's partial sum; this is input channel {k['channel']} of {u.in_channels}; {rest}")
-
-
-
-# --- in words ---------------------------------------------------------------------------------
-
-THEN_WORDS = {"add": "it is added to another path (a residual shortcut), which mixes in other tensors",
-              "cat": "it is concatenated with other channels", "mul": "it is multiplied by a channel gate",
-              "conv2d": "the next convolution reads it", "pad": "it is padded for the next layer",
-              "flatten": "it is flattened for the classifier", "linear": "the classifier reads it",
-              "max_pool2d": "the next pooling stage reads it", "avg_pool2d": "the next pooling stage reads it",
-              "adaptive_avg_pool2d": "the next pooling stage reads it",
-              "adaptive_max_pool2d": "the next pooling stage reads it"}
-
-
-def _reads(u: Unit) -> str:
-    if u.kind == "pool":
-        return f"Pooling works on each channel alone: this unit reads only input channel {u.channels[0]}."
-    if u.groups == 1:
-        if len(u.channels) == 1:
-            return "A plain convolution of a one-channel input: this output channel reads input channel 0."
-        return f"A plain convolution: this output channel reads all {len(u.channels)} input channels."
-    if len(u.channels) == 1:
-        return (f"Depthwise ({u.groups} groups of one): this channel reads only input channel "
-                f"{u.channels[0]} of {u.in_channels}.")
-    return (f"Grouped ({u.groups} groups): this channel reads only input channels {u.channels[0]} to "
-            f"{u.channels[-1]} of {u.in_channels}.")
-
-
-def _geometry_words(u: Unit) -> str:
-    if u.op.startswith("adaptive"):
-        return ""
-    kh, kw = u.window.shape[1:]
-    top, bottom, left, right = u.pad
-    parts = [f"Window {kh}×{kw}", f"stride {u.stride[0]}" if u.stride[0] == u.stride[1] else f"stride {u.stride}"]
-    if u.dilation != (1, 1):
-        parts.append(f"dilation {u.dilation[0]}" if u.dilation[0] == u.dilation[1] else f"dilation {u.dilation}")
-    if any(u.pad):
-        parts.append(f"padding top {top}, bottom {bottom}, left {left}, right {right}"
-                     + (" (added inside the layer at run time: TensorFlow-style 'SAME' padding)"
-                        if u.padded_inside else ""))
-    taps = int(u.padding_mask.sum())
-    where = (f"; {taps} of its {u.padding_mask.size} taps fall in the padding (lavender)" if taps else "")
-    return (", ".join(parts) + f". Its top-left tap sits at input row {u.origin[0]}, column {u.origin[1]}"
-            + where + ".")
-
-
-def describe_unit(u: Unit) -> str:
-    """The unit's arithmetic in words (Markdown), with the real numbers."""
-    head = (f"### How this number was made\n**Unit** row {u.row}, column {u.col} of channel {u.channel}, "
-            f"stage {u.stage_index + 1} `{u.stage}` ({u.kind}): **{u.value:.6g}** (PyTorch's output).  \n"
-            f"{_reads(u)} {_geometry_words(u)}")
-    body = _conv_words(u) if u.kind == "conv" else _pool_words(u)
-    return head + "\n\n" + body + _after_words(u)
-
-
-def _conv_words(u: Unit) -> str:
-    order = u.order
-    shown = order[:8]
-    rows = "\n".join(f"| {r + 1} | {u.channels[i]} | {u.partials[i]:.6g} |" for r, i in enumerate(shown))
-    rest = len(order) - len(shown)
-    if rest:
-        rows += f"\n| | the other {rest} channels | {float(u.partials[order[len(shown):]].sum()):.6g} |"
-    if u.bias_count:
-        bias = (f"This layer's bias has {u.bias_count} numbers, one per output channel (not one shared by all "
-                f"filters); this channel's is {u.bias:.6g}.")
-    else:
-        bias = "This layer has no bias (bias=False): the BatchNorm after it supplies the shift."
-    check = "equal up to float32 rounding" if u.agrees() else "**different**"
-    return (f"Each input channel's window times its kernel slice, summed: the **partial sums**, largest "
-            f"|sum| first.\n\n| rank | input channel | window · kernel |\n|---|---|---|\n{rows}\n\n"
-            f"{bias}\n\n**{_count(len(u.channels), 'partial sum')} + bias = {float(u.partials.sum()):.6g} "
-            f"{'−' if u.bias < 0 else '+'} {abs(u.bias):.6g} = {u.total:.6g}**; PyTorch's layer gave **{u.value:.6g}** ({check}: the difference "
-            f"is {u.difference:.2g}).")
-
-
-def _count(n: int, noun: str) -> str:
-    return f"the {noun}" if n == 1 else f"sum of {n} {noun}s"
-
-
-def _pool_words(u: Unit) -> str:
-    check = "equal" if u.agrees() else "**different**"
-    if u.op.startswith("adaptive"):
-        kind = "largest" if u.op.endswith("max") else "mean"
-        h, w = u.window.shape[1:]
-        return (f"Adaptive pooling: the window of output row {u.row} covers input rows {u.origin[0]} to "
-                f"{u.origin[0] + h - 1} and columns {u.origin[1]} to {u.origin[1] + w - 1} (windows of uneven "
-                f"sizes that tile the input); the {kind} of its {h * w} values is **{u.total:.6g}**; PyTorch "
-                f"gave **{u.value:.6g}** ({check}).")
-    if u.op == "max_pool2d":
-        return (f"Max pooling: the largest of the {u.counted} taps inside the input (padding is -inf: it never "
-                f"wins) is **{u.total:.6g}**; PyTorch gave **{u.value:.6g}** ({check}).")
-    rule = ("counting the padding zeros (count_include_pad=True)" if u.divisor != u.counted
-            else "over the taps inside the input")
-    return (f"Average pooling: the sum of the window divided by {u.divisor}, {rule}, is **{u.total:.6g}**; "
-            f"PyTorch gave **{u.value:.6g}** ({check}).")
-
-
-def _after_words(u: Unit) -> str:
-    lines = [f"{i + 1}. {step} → **{value:.6g}**" for i, (step, value) in enumerate(u.after)]
-    then = THEN_WORDS.get(u.then, f"{u.then} reads it") if u.then else None
-    if not lines:
-        return ("\n\nNothing changes this value on its own before " + (then if then else "the end of the network")
-                + "." if then else "")
-    text = "\n\n**Then, before the next stage, unit by unit:**\n" + "\n".join(lines)
-    return text + (f"\n\nAfter that {then}." if then else "")

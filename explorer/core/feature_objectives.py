@@ -16,6 +16,7 @@ from explorer.core.feature_request import _target
 from explorer.core.feature_stages import StageRef, input_shape
 from explorer.core.hooks import hooked
 from explorer.core.loaded_model import LoadedModel
+from explorer.core.words import say
 
 
 class _Reached(Exception):
@@ -54,7 +55,8 @@ def _measure(model: LoadedModel, ref: StageRef | None, channel: int, objective: 
         with hooked(model.module.get_submodule(ref.path), forward=hook), contextlib.suppress(_Reached):
             model.module(x)
     if not value:
-        raise RuntimeError(f"stage: {ref.name} did not run in the forward pass")
+        raise RuntimeError(say("stage: {name} did not run in the forward pass", "stage：前向传播中没有运行 {name}",
+                               name=ref.name))
     return value[0]
 
 

@@ -8,6 +8,7 @@ from explorer.core.feature_stages import StageRef, _stages, input_shape, stages_
 from explorer.core.loaded_model import LoadedModel
 from explorer.core.shown import number, shown, whole_number
 from explorer.core.stages import stage_index
+from explorer.core.words import say
 
 OBJECTIVES = ("channel", "unit", "class")
 MAX_STEPS = 512
@@ -35,18 +36,24 @@ def _whole(value, name: str) -> int:
 def _target(model: LoadedModel, stage, channel, objective: str) -> tuple[StageRef | None, str, int | None, int]:
     """(stage ref, stage name, stage index, channel) for an objective; checks stage and channel."""
     if objective not in OBJECTIVES:
-        raise ValueError(f"objective: unknown {shown(objective)}; choose one of {', '.join(OBJECTIVES)}")
+        raise ValueError(say("objective: unknown {objective}; choose one of {choices}",
+                             "objective：未知的 {objective}；请选 {choices} 之一", objective=shown(objective),
+                             choices=", ".join(OBJECTIVES)))
     channel = _whole(channel, "channel")
     if objective == "class":
         if not 0 <= channel < len(model.labels):
-            raise ValueError(f"channel: class {number(channel)} does not exist; with objective 'class' the channel is a "
-                             f"class index, 0 to {len(model.labels) - 1}")
+            raise ValueError(say("channel: class {n} does not exist; with objective 'class' the channel is a "
+                                 "class index, 0 to {end}",
+                                 "channel：类别 {n} 不存在；objective 为 'class' 时 channel 是类别编号，0 到 {end}",
+                                 n=number(channel), end=len(model.labels) - 1))
         return None, "logits", None, channel
     refs = stages_of(model)
     index = stage_index([ref.name for ref in refs], stage)
     ref = refs[index]
     if not 0 <= channel < ref.channels:
-        raise ValueError(f"channel: {number(channel)} does not exist; this stage has channels 0 to {ref.channels - 1}")
+        raise ValueError(say("channel: {n} does not exist; this stage has channels 0 to {end}",
+                             "channel：通道 {n} 不存在；这个阶段的通道是 0 到 {end}", n=number(channel),
+                             end=ref.channels - 1))
     return ref, ref.name, index, channel
 
 
@@ -55,16 +62,23 @@ def _job(model: LoadedModel, stage, channel, objective, size, steps, seed) -> _J
     side = input_shape(model)[1]
     size = side if size is None else _whole(size, "size")
     if model.input_kind == "sketch" and size != side:
-        raise ValueError(f"size: the {model.name} model reads {side}x{side} pictures only; give {side} or None")
+        raise ValueError(say("size: the {name} model reads {side}x{side} pictures only; give {side} or None",
+                             "size：{name} 模型只读 {side}x{side} 的图片；请填 {side} 或 None", name=model.name,
+                             side=side))
     if model.input_kind != "sketch" and not MIN_SIZE <= size <= MAX_SIZE:
-        raise ValueError(f"size: {size} is out of range; give {MIN_SIZE} to {MAX_SIZE} pixels, or None for "
-                         f"the model's own {side}")
+        raise ValueError(say("size: {size} is out of range; give {low} to {high} pixels, or None for "
+                             "the model's own {side}",
+                             "size：{size} 超出范围；请填 {low} 到 {high} 像素，或填 None 用模型自己的 {side}",
+                             size=size, low=MIN_SIZE, high=MAX_SIZE, side=side))
     steps = _default_steps(model, ref, size) if steps is None else _whole(steps, "steps")
     if not 1 <= steps <= MAX_STEPS:
-        raise ValueError(f"steps: {number(steps)} is out of range; give 1 to {MAX_STEPS}, or None for the default")
+        raise ValueError(say("steps: {n} is out of range; give 1 to {most}, or None for the default",
+                             "steps：{n} 超出范围；请填 1 到 {most}，或填 None 用默认值", n=number(steps),
+                             most=MAX_STEPS))
     seed = _whole(seed, "seed")
     if not 0 <= seed < 2 ** 63:
-        raise ValueError(f"seed: {number(seed)} is out of range; give 0 to {2 ** 63 - 1}")
+        raise ValueError(say("seed: {n} is out of range; give 0 to {most}", "seed：{n} 超出范围；请填 0 到 {most}",
+                             n=number(seed), most=2 ** 63 - 1))
     return _Job(ref, name, index, channel, objective, size, steps, seed)
 
 

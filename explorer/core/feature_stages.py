@@ -13,6 +13,7 @@ from explorer.core.registry import PhotoTransform
 from explorer.core.stages import stage_layers
 from explorer.core.state import STORES
 from explorer.core.trace import Trace, probe_input, traced_pass
+from explorer.core.words import say
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ def input_shape(model: LoadedModel) -> tuple[int, int, int]:
         return 3, model.transform.crop, model.transform.crop
     if isinstance(model.transform, SketchTransform):
         return model.transform.input_size
-    raise ValueError(f"model: {model.name} has no known input geometry to draw a picture for")
+    raise ValueError(say("model: {name} has no known input geometry to draw a picture for",
+                         "model：不知道 {name} 的输入尺寸，无法为它画图", name=model.name))
 
 
 def stages_of(model: LoadedModel) -> list[StageRef]:

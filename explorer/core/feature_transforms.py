@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from explorer.core.digits import SketchTransform
 from explorer.core.loaded_model import LoadedModel
 from explorer.core.registry import PhotoTransform
+from explorer.core.words import say
 
 JITTER = 8 / 224              # random shift, as a fraction of the side (8 px at 224)
 SCALES = (0.9, 1.1)           # random zoom
@@ -45,7 +46,8 @@ def normalise(model: LoadedModel, pixels: torch.Tensor) -> torch.Tensor:
         return (pixels - mean) / std
     if isinstance(model.transform, SketchTransform):
         return (pixels - model.transform.mean) / model.transform.std
-    raise ValueError(f"model: {model.name} has no known normalisation to draw a picture for")
+    raise ValueError(say("model: {name} has no known normalisation to draw a picture for",
+                         "model：不知道 {name} 的输入归一化方式，无法为它画图", name=model.name))
 
 
 def _on_device(model: LoadedModel, x: torch.Tensor) -> torch.Tensor:

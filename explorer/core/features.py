@@ -61,6 +61,7 @@ from explorer.core.feature_transforms import _fill, _on_device, _transformed, no
 from explorer.core.loaded_model import LoadedModel
 from explorer.core.recent import Recent
 from explorer.core.state import STORES
+from explorer.core.words import say
 
 __all__ = [   # this module's own names, then those it re-exports from the modules that hold them
     "Progress", "LEARNING_RATE", "SETTLE", "REDIRECT_STEPS", "Visualization", "RESULTS", "visualize",
@@ -225,8 +226,9 @@ def activation_of(model: LoadedModel, stage, channel, picture, objective: str = 
     if isinstance(picture, torch.Tensor):
         x = picture if picture.dim() == 4 else picture[None]
         if x.shape[0] != 1 or x.shape[1] != input_shape(model)[0]:
-            raise ValueError(f"picture: a tensor of shape {tuple(picture.shape)}; give (C, H, W) or (1, C, H, W) "
-                             f"with C = {input_shape(model)[0]}")
+            raise ValueError(say("picture: a tensor of shape {shape}; give (C, H, W) or (1, C, H, W) with C = {c}",
+                                 "picture：张量的形状是 {shape}；请给 (C, H, W) 或 (1, C, H, W)，其中 C = {c}",
+                                 shape=tuple(picture.shape), c=input_shape(model)[0]))
         x = x.float()
     else:
         x = model.preprocess(picture)

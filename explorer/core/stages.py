@@ -19,6 +19,7 @@ from explorer.core.receptive_field import INPUT, Field
 from explorer.core.shown import shown
 from explorer.core.trace import Node, call_name, traced_pass
 from explorer.core.unit_steps import After, Call
+from explorer.core.words import say
 
 STAGE_TYPES = {
     "conv": (nn.Conv2d,),
@@ -93,17 +94,22 @@ def stage_index(names: list[str], stage) -> int:
     its name -> its index. ValueError, naming `stage` and the allowed range, for anything else."""
     if isinstance(stage, str) and not stage.strip().lstrip("-").isdigit():
         if stage not in names:
-            raise ValueError(f"stage: no stage is named {shown(stage)}; the stages are {names[0]!r} to {names[-1]!r} "
-                             f"(as the Stages tab lists them), or a number from 0 to {len(names) - 1}")
+            raise ValueError(say("stage: no stage is named {name}; the stages are {first!r} to {last!r} "
+                                 "(as the Stages tab lists them), or a number from 0 to {end}",
+                                 "stage：没有名为 {name} 的阶段；阶段名从 {first!r} 到 {last!r}（与阶段标签页所列一致），"
+                                 "或填 0 到 {end} 的编号", name=shown(stage), first=names[0], last=names[-1],
+                                 end=len(names) - 1))
         return names.index(stage)
     try:
         index = int(stage)
         if isinstance(stage, float) and index != stage:
             raise ValueError
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"stage: {shown(stage)} is neither a stage number nor a stage name") from None
+        raise ValueError(say("stage: {stage} is neither a stage number nor a stage name",
+                             "stage：{stage} 既不是阶段编号，也不是阶段名", stage=shown(stage))) from None
     if not 0 <= index < len(names):
-        raise ValueError(f"stage: {index} does not exist; this model has stages 0 to {len(names) - 1}")
+        raise ValueError(say("stage: {index} does not exist; this model has stages 0 to {end}",
+                             "stage：阶段 {index} 不存在；这个模型的阶段是 0 到 {end}", index=index, end=len(names) - 1))
     return index
 
 

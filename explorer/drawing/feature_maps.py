@@ -15,6 +15,9 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from explorer.core.state import STORES
+from explorer.core.unit_words import kind_name
+from explorer.core.words import pick, say
+from explorer.drawing.fonts import cjk_font, has_cjk
 
 NEGATIVE = np.array((33, 102, 172), dtype=np.float32)    # blue
 POSITIVE = np.array((178, 24, 43), dtype=np.float32)     # red
@@ -102,12 +105,14 @@ def count_of(count) -> int | None:
     """"16" / "64" / "all" (or an int) -> how many channels to show (None: all)."""
     if isinstance(count, str):
         if count not in COUNTS:
-            raise ValueError(f"count: {count!r} is not one of {', '.join(COUNTS)}")
+            raise ValueError(say("count: {count!r} is not one of {choices}", "count：{count!r} 不是 {choices} 之一",
+                                 count=count, choices=", ".join(COUNTS)))
         return COUNTS[count]
     if count is None:
         return None
     if int(count) < 1:
-        raise ValueError(f"count: {count} channels cannot be shown; choose at least 1")
+        raise ValueError(say("count: {count} channels cannot be shown; choose at least 1",
+                             "count：无法显示 {count} 个通道；请至少选 1 个", count=count))
     return int(count)
 
 
@@ -120,8 +125,9 @@ def _font(size: int = FONT_SIZE) -> ImageFont.FreeTypeFont:
 
 @lru_cache(maxsize=256)
 def _glyph(char: str) -> np.ndarray:
-    """One character as palette indices over the background (uint8, LABEL_H - 2 pixels high)."""
-    font = _font()
+    """One character as palette indices over the background (uint8, LABEL_H - 2 pixels high); a Chinese
+    character from the CJK font (a size smaller: its glyphs fill the whole em)."""
+    font = (cjk_font(FONT_SIZE - 1) if has_cjk(char) else None) or _font()
     width = max(1, round(font.getlength(char)))
     canvas = Image.new("L", (width, LABEL_H - 2), 0)
     ImageDraw.Draw(canvas).text((0, 0), char, fill=255, font=font)
@@ -149,16 +155,19 @@ def blit_text(image: np.ndarray, x: int, y: int, text: str, max_width: int | Non
         x += glyph.shape[1]
 
 
-SCALE_WORDS = {"shared": "one scale for all", "per channel": "each channel on its own scale",
-               "channel": "this channel's own scale"}
+SCALE_WORDS = {"shared": {"en": "one scale for all", "zh": "所有通道共用一个色标"},
+               "per channel": {"en": "each channel on its own scale", "zh": "每个通道各用自己的色标"},
+               "channel": {"en": "this channel's own scale", "zh": "这个通道自己的色标"}}
 
 
 def legend_lines(low: float, high: float, scale: str) -> tuple[tuple[str, str, str], tuple[str, str, str]]:
     """The colour bar's three end labels and the three lines beside it, for a scale of SCALE_WORDS:
     the colours run from -limit to +limit, limit the largest |value| (per channel: each its own)."""
     limit = max(abs(low), abs(high))
-    ends = ("-max", "0", "+max") if scale == "per channel" else (f"-{fmt(limit)}", "0", f"+{fmt(limit)}")
-    return ends, (f"min {fmt(low)}   max {fmt(high)}", SCALE_WORDS[scale], "blue < 0, white = 0, red > 0")
+    most = say("max", "最大")
+    ends = (f"-{most}", "0", f"+{most}") if scale == "per channel" else (f"-{fmt(limit)}", "0", f"+{fmt(limit)}")
+    return ends, (say("min {low}   max {high}", "最小 {low}   最大 {high}", low=fmt(low), high=fmt(high)),
+                  pick(SCALE_WORDS[scale]), say("blue < 0, white = 0, red > 0", "蓝 < 0，白 = 0，红 > 0"))
 
 
 def legend_strip(width: int, low: float, high: float, scale: str) -> np.ndarray:
@@ -300,9 +309,11 @@ def render_grid(activation: torch.Tensor, count="16", scale: str = "shared",
     each cell labelled with its rank and channel index."""
     values = _values(activation)
     if values.ndim != 3:
-        raise ValueError(f"activation: expected (channels, height, width), got shape {values.shape}")
+        raise ValueError(say("activation: expected (channels, height, width), got shape {shape}",
+                             "activation：应为 (通道, 高, 宽)，得到的形状是 {shape}", shape=values.shape))
     if scale not in SCALES:
-        raise ValueError(f"scale: {scale!r} is not one of {', '.join(SCALES)}")
+        raise ValueError(say("scale: {scale!r} is not one of {choices}", "scale：{scale!r} 不是 {choices} 之一",
+                             scale=scale, choices=", ".join(SCALES)))
     shown = _shown(values, count)
     maps = values[shown]
     n, h, w = maps.shape
@@ -316,19 +327,22 @@ def render_grid(activation: torch.Tensor, count="16", scale: str = "shared",
     cells = _resample(colour_index(maps, limit), layout.cell_h, layout.cell_w)
 
     indices = np.full((layout.height + LEGEND_H, layout.width), BG_INDEX, dtype=np.uint8)
-    channels = shown.tolist()
+    channels, named = shown.tolist(), say("#{rank} ch {channel}", "#{rank} 通道 {channel}", rank="{rank}",
+                                                        channel="{channel}")
     for k, channel in enumerate(channels):
         x, y = layout.origin(k)
         indices[y:y + layout.cell_h, x:x + layout.cell_w] = cells[k]
         if layout.label_h:
-            label = f"#{k + 1} ch {channel}" if layout.cell_w >= 64 else f"{k + 1}"
+            label = named.format(rank=k + 1, channel=channel) if layout.cell_w >= 64 else f"{k + 1}"
             blit_text(indices, x, y - layout.label_h + 1, label, max_width=layout.cell_w)
     indices[layout.height:] = legend_strip(layout.width, low, high, scale)
     means = maps.reshape(n, -1).mean(1, dtype=np.float64).tolist()
-    legend = (f"{n} of {values.shape[0]} channels, strongest mean activation first; values from "
-              f"{fmt(low)} to {fmt(high)}; " +
-              (f"one colour scale for all, ±{fmt(max(abs(low), abs(high)))}" if scale == "shared"
-               else "each channel on its own colour scale, ± its largest |value|"))
+    words = dict(n=n, of=values.shape[0], low=fmt(low), high=fmt(high), limit=fmt(max(abs(low), abs(high))))
+    legend = (say("{n} of {of} channels, strongest mean activation first; values from {low} to {high}; ",
+                  "{of} 个通道中的 {n} 个，平均激活值最强的在前；数值从 {low} 到 {high}；", **words)
+              + (say("one colour scale for all, ±{limit}", "所有通道共用一个色标，±{limit}", **words) if scale == "shared"
+                 else say("each channel on its own colour scale, ± its largest |value|",
+                          "每个通道各用自己的色标，± 它最大的 |值|")))
     return FeatureGrid(to_image(indices), channels, means, layout, (low, high), scale, legend)
 
 
@@ -375,7 +389,9 @@ def render_channel(stage, channel: int, seen: Image.Image, size: int = 448,
     field of its strongest unit (largest activation), or of `unit` (row, col) framed, drawn as a box."""
     activation = _values(stage.activation)
     if not 0 <= channel < activation.shape[0]:
-        raise ValueError(f"channel: {channel} does not exist; this stage has channels 0 to {activation.shape[0] - 1}")
+        raise ValueError(say("channel: {channel} does not exist; this stage has channels 0 to {end}",
+                             "channel：通道 {channel} 不存在；这个阶段的通道是 0 到 {end}", channel=channel,
+                             end=activation.shape[0] - 1))
     values = activation[channel]
     h, w = values.shape
     low, high = float(values.min()), float(values.max())
@@ -440,7 +456,7 @@ def overview_indices(stages, size: int | None = None,
         values = _values(stage.activation)
         values = values[int(rank_channels(values)[0])]
         indices[y:y + size, x:x + size] = _resample(colour_index(values, float(np.abs(values).max())), size, size)
-        blit_text(indices, x, y - LABEL_H + 1, f"{k + 1} {stage.kind}", max_width=size)
+        blit_text(indices, x, y - LABEL_H + 1, f"{k + 1} {kind_name(stage.kind)}", max_width=size)
     return indices, layout
 
 

@@ -7,6 +7,7 @@ import gradio as gr
 
 from explorer.core.bridge import describe_unit, explain_unit
 from explorer.core.models import DEFAULT_MODEL, get_model
+from explorer.core.words import say
 from explorer.drawing import feature_maps as fm
 from explorer.drawing.unit_drawing import render_unit
 from explorer.ui.number_inputs import Number
@@ -14,7 +15,7 @@ from explorer.ui.picture_input import MODEL_CHOICES
 from explorer.ui.predictions import as_label, top_five
 from explorer.ui.queues import MODEL_QUEUE
 from explorer.ui.stages_features import visualize_api
-from explorer.ui.stages_inspections import cached_inspection, picture_image, user_error
+from explorer.ui.stages_inspections import cached_inspection, cannot_use, picture_image, user_error
 from explorer.ui.stages_views import stages_summary
 from explorer.ui.upload import ImageUpload
 
@@ -30,7 +31,8 @@ def predict_api(image, model_name):
         A label: {"label": the top class, "confidences": [{"label": class, "confidence": probability from 0 to 1}, ...]}, the 5 classes most likely first. A model without trained weights marks each class "(untrained model)".
     """
     if image is None:
-        raise gr.Error("image: none was given", title="Cannot use this")
+        raise gr.Error(say("image: none was given; give a picture file", "image：没有给图片；请给一个图片文件"),
+                       title=cannot_use())
     try:
         label = as_label(top_five(model_name or DEFAULT_MODEL, picture_image(image)))
         untrained = _untrained(model_name or DEFAULT_MODEL)
@@ -43,7 +45,7 @@ def _untrained(model_name: str) -> str | None:
     """"untrained model" when the model runs without trained weights (none could be had, or it has none
     by design), for the API's answers to say so; else None."""
     model, _ = get_model(model_name)
-    return None if model.pretrained else "untrained model"
+    return None if model.pretrained else say("untrained model", "未训练的模型")
 
 
 def stages_api(image, model_name):
@@ -60,7 +62,8 @@ def stages_api(image, model_name):
         A picture of the first stage's feature maps: its 16 strongest channels (by mean activation), each labelled with its rank and channel number.
     """
     if image is None:
-        raise gr.Error("image: none was given", title="Cannot use this")
+        raise gr.Error(say("image: none was given; give a picture file", "image：没有给图片；请给一个图片文件"),
+                       title=cannot_use())
     inspection = cached_inspection(image, model_name or DEFAULT_MODEL)
     untrained = _untrained(model_name or DEFAULT_MODEL)
     summary = [entry | {"model": untrained} for entry in stages_summary(inspection)] if untrained else \
@@ -86,7 +89,8 @@ def unit_api(image, model_name, stage, channel, row, col):
         A picture of the arithmetic: the windows the unit reads, the kernel slices, their products and the partial sums.
     """
     if image is None:
-        raise gr.Error("image: none was given", title="Cannot use this")
+        raise gr.Error(say("image: none was given; give a picture file", "image：没有给图片；请给一个图片文件"),
+                       title=cannot_use())
     inspection = cached_inspection(image, model_name or DEFAULT_MODEL)
     stage = stage.strip() if isinstance(stage, str) else stage
     try:
@@ -112,23 +116,31 @@ class StagesApi:
     visualize: gr.Button
 
 
+# The hidden inputs' names: the endpoints' parameter and return names, code in both languages (written as
+# code, `image`, for the words check; gradio_client's view_api strips the backticks). Not t(): the API info
+# would then carry a translation marker where callers read a name.
+NAMES = {name: f"`{name}`" for name in ("image", "model", "stages", "predict", "stage", "channel", "row", "col",
+                                        "unit", "unit picture", "objective", "seed", "steps", "feature picture",
+                                        "feature", "visualize")}
+
+
 def api_layout() -> StagesApi:
     """API-only inputs: an image file and a model name (gradio_client: handle_file(path), "resnet18")."""
     with gr.Group(visible=False):
-        image = ImageUpload(type="filepath", image_mode=None, label="image")
-        model = gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label="model")
-        summary = gr.JSON(label="stages")
-        predict, stages = gr.Button("predict"), gr.Button("stages")
-        unit_inputs = [gr.Textbox(label="stage")] + [Number(label=name, precision=0)
-                                                      for name in ("channel", "row", "col")]
-        unit_outputs = [gr.JSON(label="unit"), gr.Image(label="unit picture", format="png")]
-        unit = gr.Button("unit")
-        feature_inputs = [gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label="model"),
-                          gr.Textbox(label="stage"), Number(label="channel", precision=0),
-                          gr.Textbox(value="channel", label="objective"), Number(0, label="seed", precision=0),
-                          Number(None, label="steps", precision=0)]
-        feature_outputs = [gr.Image(label="feature picture", format="png"), gr.JSON(label="feature")]
-        visualize = gr.Button("visualize")
+        image = ImageUpload(type="filepath", image_mode=None, label=NAMES["image"])
+        model = gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label=NAMES["model"])
+        summary = gr.JSON(label=NAMES["stages"])
+        predict, stages = gr.Button(NAMES["predict"]), gr.Button(NAMES["stages"])
+        unit_inputs = [gr.Textbox(label=NAMES["stage"])] + [Number(label=NAMES[name], precision=0)
+                                                            for name in ("channel", "row", "col")]
+        unit_outputs = [gr.JSON(label=NAMES["unit"]), gr.Image(label=NAMES["unit picture"], format="png")]
+        unit = gr.Button(NAMES["unit"])
+        feature_inputs = [gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label=NAMES["model"]),
+                          gr.Textbox(label=NAMES["stage"]), Number(label=NAMES["channel"], precision=0),
+                          gr.Textbox(value="channel", label=NAMES["objective"]),
+                          Number(0, label=NAMES["seed"], precision=0), Number(None, label=NAMES["steps"], precision=0)]
+        feature_outputs = [gr.Image(label=NAMES["feature picture"], format="png"), gr.JSON(label=NAMES["feature"])]
+        visualize = gr.Button(NAMES["visualize"])
     return StagesApi(image, model, summary, predict, stages, unit_inputs, unit_outputs, unit, feature_inputs,
                      feature_outputs, visualize)
 

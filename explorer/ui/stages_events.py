@@ -6,12 +6,22 @@ import gradio as gr
 
 from explorer.core.bridge import arrival_words
 from explorer.core.models import get_model
+from explorer.core.words import say
 from explorer.drawing import feature_maps as fm
-from explorer.ui.kernel_tab import PAUSE, PLAY
-from explorer.ui.picture_input import HINT
 from explorer.ui.predictions import as_label
-from explorer.ui.stages_inspections import cached_inspection, inspection_for, is_sketch, stage_index, user_error
-from explorer.ui.stages_views import channel_text, explain_shown_unit, label_title, stage_views, unit_views
+from explorer.ui.stages_inspections import (
+    cached_inspection,
+    cannot_use,
+    hint,
+    inspection_for,
+    is_sketch,
+    stage_index,
+    user_error,
+)
+from explorer.ui.stages_views import channel_text, explain_shown_unit, headings, label_title, stage_views, unit_views
+
+# The player's button, (English, Chinese). U+23F8 (the pause sign) is in no font a Debian Chromium has.
+PLAY, PAUSE = ("▶ Play", "▶ 播放"), ("❚❚ Pause", "❚❚ 暂停")
 
 # --- a new picture or model -----------------------------------------------------------------------
 
@@ -26,12 +36,12 @@ def on_new_picture(v: dict) -> dict:
     """A new picture or model: one forward pass, then everything for stage 1."""
     picture, model_name = v["picture"], v["model"]
     if picture is None:
-        return _empty(HINT)
+        return _empty(hint())
     try:
         inspection = inspection_for(model_name, picture)
     except ValueError as error:
         if is_sketch(picture):  # an emptied canvas is a state, not a mistake
-            return _empty(f"{error}. {HINT}")
+            return _empty(say("{error}. {hint}", "{error}。{hint}", error=error, hint=hint()))
         raise user_error(error)
     model, note = get_model(model_name)
     return dict(note=gr.Markdown(note, visible=bool(note)), label=as_label(inspection.predictions),
@@ -45,7 +55,7 @@ def on_new_picture(v: dict) -> dict:
 def on_stage(v: dict) -> dict:
     """Another count of channels or colour scale: the stage shown, again, keeping the channel shown."""
     return stage_views(cached_inspection(v["picture"], v["model"]), v["stage"], v["count"], v["scale"],
-                       v.get("channel"))
+                       v.get("channel")) | headings(chosen=False)
 
 
 def on_stage_typed(v: dict) -> dict:
@@ -56,9 +66,13 @@ def on_stage_typed(v: dict) -> dict:
     typed, shown_stage, last = v["stage"], v.get("shown_stage"), len(inspection.stages)
     whole = isinstance(typed, (int, float)) and not isinstance(typed, bool) and float(typed).is_integer()
     if not whole or not 1 <= typed <= last:
-        what = "no number was given" if typed is None else f"{typed!r} does not exist"
-        gr.Warning(f"Stage: {what}; this model has stages 1 to {last}."
-                   + (f" Still showing stage {shown_stage}." if shown_stage else ""), title="Cannot use this")
+        n = dict(typed=repr(typed), last=last, shown=shown_stage)
+        text = (say("stage: no number was given; this model has stages 1 to {last}.",
+                    "stage：没有填数字；这个模型的阶段是 1 到 {last}。", **n) if typed is None else
+                say("stage: {typed} does not exist; this model has stages 1 to {last}.",
+                    "stage：阶段 {typed} 不存在；这个模型的阶段是 1 到 {last}。", **n))
+        still = say(" Still showing stage {shown}.", "仍显示阶段 {shown}。", **n) if shown_stage else ""
+        gr.Warning(text + still, title=cannot_use())
         return {"stage": shown_stage} if shown_stage else {}
     return stage_views(inspection, int(typed), v["count"], v["scale"])
 
@@ -75,12 +89,12 @@ def on_overview_click(v: dict, evt: gr.SelectData) -> dict:
 def on_play(v: dict) -> dict:
     """Play from the current stage (from the first when at the end), or pause."""
     if v["playing"]:
-        return dict(playing=False, timer=gr.Timer(active=False), play=gr.Button(value=PLAY))
+        return dict(playing=False, timer=gr.Timer(active=False), play=gr.Button(value=say(*PLAY)))
     if v["picture"] is None:
-        raise gr.Error(HINT.replace("**", ""), title="No picture yet")
+        raise gr.Error(hint().replace("**", ""), title=say("No picture yet", "还没有图片"))
     last = len(cached_inspection(v["picture"], v["model"]).stages)
     start = {"stage": 1} if int(v["stage"] or 1) >= last else {}
-    return dict(playing=True, timer=gr.Timer(active=True), play=gr.Button(value=PAUSE), **start)
+    return dict(playing=True, timer=gr.Timer(active=True), play=gr.Button(value=say(*PAUSE)), **start)
 
 
 def on_tick(v: dict) -> dict:
@@ -88,7 +102,7 @@ def on_tick(v: dict) -> dict:
     inspection = cached_inspection(v["picture"], v["model"])
     following = int(v["stage"] or 1) + 1
     if following > len(inspection.stages):
-        return dict(playing=False, timer=gr.Timer(active=False), play=gr.Button(value=PLAY))
+        return dict(playing=False, timer=gr.Timer(active=False), play=gr.Button(value=say(*PLAY)))
     return dict(stage=following, **stage_views(inspection, following, v["count"], v["scale"]))
 
 
@@ -104,8 +118,8 @@ def on_channel(v: dict) -> dict:
     try:
         view = fm.render_channel(inspection.stages[index], channel, inspection.seen)
     except ValueError as error:
-        gr.Warning(f"{error}. Still showing channel {shown}." if shown is not None else str(error),
-                   title="Cannot use this")
+        gr.Warning(say("{error}. Still showing channel {shown}.", "{error}。仍显示通道 {shown}。", error=error,
+                       shown=shown) if shown is not None else str(error), title=cannot_use())
         return {"channel": shown}
     return dict(large=view.large, overlay=view.overlay, channel_md=channel_text(inspection, index, channel, view),
                 shown_channel=channel)
@@ -132,8 +146,9 @@ def on_grid_click(v: dict, evt: gr.SelectData) -> dict:
 
 
 def on_hide_unit(v: dict) -> dict:
-    """Another picture, stage or channel: the unit explained is no longer on screen."""
-    return dict(unit_panel=gr.Column(visible=False), unit=None)
+    """Another picture, stage or channel: the unit explained is no longer on screen, and the headings
+    speak of the strongest unit again."""
+    return dict(unit_panel=gr.Column(visible=False), unit=None, **headings(chosen=False))
 
 
 def unit_for_kernel_tab(picture, model_name, unit) -> tuple[dict, str]:
@@ -141,7 +156,8 @@ def unit_for_kernel_tab(picture, model_name, unit) -> tuple[dict, str]:
     explorer.core.bridge.Unit.kernel_tab gives them, and the words saying where they came from;
     gr.Error when no unit is chosen or it cannot be replayed there."""
     if not unit:
-        raise gr.Error("Click a unit of the enlarged channel first.", title="No unit chosen")
+        raise gr.Error(say("unit: none is chosen; click a unit of the enlarged channel first",
+                           "unit：还没有选中单元；请先点击放大通道里的一个单元"), title=say("No unit chosen", "没有选中单元"))
     u = explain_shown_unit(cached_inspection(picture, model_name), *unit)
     model, _ = get_model(model_name)
     try:

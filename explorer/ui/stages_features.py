@@ -11,13 +11,16 @@ from PIL import Image
 from explorer.core import budgets, features
 from explorer.core.gpu import gpu, reporter, reporting, slot_seconds
 from explorer.core.models import DEFAULT_MODEL, Inspection, get_model
+from explorer.core.words import say
 from explorer.ui.by_name import Components, event
 from explorer.ui.cancel import CancelFlags, Stop, StopFlag, stopping_progress
 from explorer.ui.predictions import one_pass
 from explorer.ui.stages_inspections import cached_inspection, picture_image, stage_index, user_error
+from explorer.ui.words import t
 
-FEATURE_OBJECTIVES = [("the channel (its mean)", "channel"), ("its centre unit", "unit"),
-                      ("the picture's top-1 class", "class")]
+FEATURE_OBJECTIVES = [(t("the channel (its mean)", "这个通道（它的平均值）"), "channel"),
+                      (t("its centre unit", "它中心的单元"), "unit"),
+                      (t("the picture's top-1 class", "图片的第 1 名类别"), "class")]
 
 
 _FLAGS = CancelFlags("stages.feature_stops")
@@ -78,18 +81,21 @@ def _feature_target(inspection: Inspection, model, index: int, channel, objectiv
     stage = inspection.stages[index]
     if objective == "class":
         label = inspection.predictions[0][0]
-        return model.labels.index(label), f"the logit of class “{label}” (your picture's top-1)"
+        return model.labels.index(label), say("the logit of class “{label}” (your picture's top-1)",
+                                              "类别“{label}”的 logit（你的图片的第 1 名）", label=label)
+    n = dict(channel=int(channel), name=stage.name, row=stage.output_shape[1] // 2, col=stage.output_shape[2] // 2)
     if objective == "unit":
-        _, h, w = stage.output_shape
-        return int(channel), f"the centre unit (row {h // 2}, column {w // 2}) of channel {int(channel)} of `{stage.name}`"
-    return int(channel), f"the mean of channel {int(channel)} of `{stage.name}`"
+        return int(channel), say("the centre unit (row {row}, column {col}) of channel {channel} of `{name}`",
+                                 "`{name}` 通道 {channel} 中心的单元（第 {row} 行，第 {col} 列）", **n)
+    return int(channel), say("the mean of channel {channel} of `{name}`", "`{name}` 通道 {channel} 的平均值", **n)
 
 
 def on_feature(picture, model_name, stage_no, channel, objective, seed, request: gr.Request = None,
                progress=gr.Progress()) -> dict:
     """The picture that excites the channel shown (or its centre unit, or the top-1 class) most, and the
     objective on it beside the objective on the learner's own picture: {"image", "words", "seed"}, by
-    FeatureRow's names. stage_no counts from 1, as the tab's slider."""
+    FeatureRow's names ({} when Cancel stopped it: it says so in an Info toast). stage_no counts from 1,
+    as the tab's slider."""
     inspection = cached_inspection(picture, model_name)
     index = stage_index(inspection, stage_no)
     model, _ = get_model(model_name)
@@ -98,20 +104,41 @@ def on_feature(picture, model_name, stage_no, channel, objective, seed, request:
     try:
         target, what = _feature_target(inspection, model, index, channel or 0, objective)
 
-        with reporting(stopping_progress(progress, flag, "drawing: step by step, the objective rising")) as job:
+        rising = say("drawing: step by step, the objective rising", "正在画：一步一步，目标值不断上升")
+        with reporting(stopping_progress(progress, flag, rising)) as job:
             v = _visualize(FeatureRequest(model_name, index, target, objective, int(seed or 0)), job)
         yours = _activation(model_name, index, target, picture_image(picture), objective)
     except Stop:
-        raise gr.Error("Stopped: press the button to draw it again.", title="Cancelled")
+        # an Info toast, not gr.Error: Gradio 6.31 titles every error toast "Error", whatever its title
+        gr.Info(say("Stopped: press the button to draw it again.", "已停止：再按一次按钮重新画。"), duration=5)
+        return {}                   # the last drawing stays
     except ValueError as error:
         raise user_error(error)
-    times = f" ({v.activation / yours:.1f}× yours)" if yours > 0 and v.activation > 0 else ""
-    words = (f"**Excites {what}** (stage {index + 1}, {model.display_name}).  \n"
-             f"**This picture: {v.activation:.3g}; yours: {yours:.3g}**{times}.  \n"
-             f"{v.steps} steps of gradient ascent from seed {v.seed}: the objective went from "
-             f"{v.objective[0]:.3g} to {v.objective[-1]:.3g} (on randomly shifted, scaled and turned copies); "
-             f"{v.seconds:.1f} s. Another seed draws another picture of the same feature.")
-    return dict(image=_shown_large(v.image), words=words, seed=int(seed or 0))
+    return dict(image=_shown_large(v.image), words=_feature_words(v, what, index, model.display_name, yours),
+                seed=int(seed or 0))
+
+
+def _feature_words(v, what: str, index: int, model_title: str, yours: float) -> str:
+    """The drawing's words: what it excites, how much (beside the visitor's picture), how it was drawn."""
+    n = dict(what=what, no=index + 1, model=model_title, mine=f"{v.activation:.3g}", yours=f"{yours:.3g}",
+             times=f"{v.activation / yours:.1f}" if yours > 0 and v.activation > 0 else "", steps=v.steps,
+             seed=v.seed, start=f"{v.objective[0]:.3g}", end=f"{v.objective[-1]:.3g}", seconds=f"{v.seconds:.1f}")
+    words = say("**Excites {what}** (stage {no}, {model}).  \n**This picture: {mine}; yours: {yours}**",
+                "**激发{what}**（阶段 {no}，{model}）。  \n**这张图：{mine}；你的图：{yours}**", **n)
+    words += say(" ({times}× yours).  \n", "（是你的 {times} 倍）。  \n", **n) if n["times"] else say(".  \n", "。  \n")
+    words += say("{steps} steps of gradient ascent from seed {seed}: the objective went from {start} to {end} (on "
+                 "randomly shifted, scaled and turned copies); {seconds} s. Another seed draws another picture of the "
+                 "same feature.",
+                 "从种子 {seed} 开始做了 {steps} 步梯度上升：目标值从 {start} 升到 {end}（在随机平移、缩放和旋转的副本上）；"
+                 "用时 {seconds} 秒。换一个种子会画出同一特征的另一张图。", **n)
+    side = max(v.image.size)
+    factor = 280 // side
+    if factor >= 2:       # the digit model's 28x28 picture, enlarged with its pixels kept sharp
+        words += say("  \n**Why blocks?** This model reads {side}×{side} pictures: each of their pixels is drawn as "
+                     "a {factor}×{factor} block.",
+                     "  \n**为什么是方块？** 这个模型读的是 {side}×{side} 的图片：每个像素画成一个 {factor}×{factor} 的方块。",
+                     side=side, factor=factor)
+    return words
 
 
 def _shown_large(image: Image.Image, side: int = 280) -> Image.Image:
@@ -166,7 +193,8 @@ def visualize_api(model_name, stage, channel, objective, seed, steps, request: g
         with reporting(stopping_progress(lambda *a, **k: None, flag, "")) as job:   # stops if the client leaves
             v = _visualize(FeatureRequest(model_name, stage, channel, objective, int(seed or 0), steps), job)
     except Stop:
-        raise gr.Error("Stopped: the client left or pressed Cancel.", title="Cancelled")
+        raise gr.Error(say("Stopped: the client left or pressed Cancel.", "已停止：客户端已离开或按了取消。"),
+                       title=say("Cancelled", "已取消"))
     except ValueError as error:
         raise user_error(error)
     return v.image, {"stage": v.stage, "stage_index": v.stage_index, "channel": v.channel,
@@ -192,17 +220,20 @@ def feature_row_layout() -> FeatureRow:
     """Places the row in the current layout context and returns its components."""
     with gr.Row(equal_height=False, elem_id="stages-feature"):
         with gr.Column(scale=2, min_width=320):
-            gr.Markdown("### What does this channel look for?\nA picture drawn for it: starting from faint noise, "
-                        "PyTorch's gradients change the picture step by step to excite the channel shown above "
-                        "as much as possible (Olah et al., *Feature Visualization*, 2017).")
-            objective = gr.Radio(FEATURE_OBJECTIVES, value="channel", label="Excite")
+            gr.Markdown(t("### What does this channel look for?\nA picture drawn for it: starting from faint noise, "
+                          "PyTorch's gradients change the picture step by step to excite the channel shown above "
+                          "as much as possible (Olah et al., *Feature Visualization*, 2017).",
+                          "### 这个通道在找什么？\n为它画一张图：从淡淡的噪声开始，PyTorch 的梯度一步一步地修改图片，"
+                          "让上面显示的通道被激发得尽可能强（特征可视化：Olah 等人，*Feature Visualization*，2017）。"))
+            objective = gr.Radio(FEATURE_OBJECTIVES, value="channel", label=t("Excite", "激发"))
             with gr.Row():
-                draw = gr.Button("What does this channel look for?", variant="primary", elem_id="stages-feature-go")
-                again = gr.Button("Another seed", elem_id="stages-feature-seed")
-                stop = gr.Button("Cancel", variant="stop", elem_id="stages-feature-cancel")
+                draw = gr.Button(t("What does this channel look for?", "这个通道在找什么？"), variant="primary",
+                                 elem_id="stages-feature-go")
+                again = gr.Button(t("Another seed", "换一个种子"), elem_id="stages-feature-seed")
+                stop = gr.Button(t("Cancel", "取消"), variant="stop", elem_id="stages-feature-cancel")
             words = gr.Markdown(elem_id="stages-feature-words")
         with gr.Column(scale=2, min_width=280):
-            image = gr.Image(label="What it looks for", format="png", interactive=False, height=320,
+            image = gr.Image(label=t("What it looks for", "它在找的东西"), format="png", interactive=False, height=320,
                              elem_id="stages-feature-picture")
     return FeatureRow(objective, draw, again, stop, words, image, seed=gr.State(0))
 

@@ -8,8 +8,23 @@ from explorer.core.images import is_blank, load_image
 from explorer.core.models import Inspection, get_model
 from explorer.core.recent import Recent, picture_key
 from explorer.core.state import STORES
-from explorer.ui.picture_input import HINT
+from explorer.core.words import say
 from explorer.ui.predictions import one_pass
+
+# What the tab says before any picture, (English, Chinese): the page's first words (explorer.ui.words.t)
+# and the events' (`hint()`). The same words as explorer.ui.picture_input's.
+HINT = ("Upload, paste or snap a photo, click an example, or draw on the **Draw** tab.",
+        "上传、粘贴或拍一张照片，点一个示例，或在 **画图** 页里画一张。")
+
+
+def hint() -> str:
+    """HINT in the language spoken now."""
+    return say(*HINT)
+
+
+def cannot_use() -> str:
+    """The title of a message saying an input cannot be used."""
+    return say("Cannot use this", "无法使用")
 
 
 def inspection_bytes(inspection: Inspection) -> int:
@@ -39,7 +54,8 @@ def picture_image(picture) -> Image.Image:
     """The user's picture as RGB; ValueError with the reason when it cannot be used."""
     image = load_image(picture)
     if is_sketch(picture) and is_blank(image):
-        raise ValueError("sketch: the canvas is empty: draw a digit (or anything) first")
+        raise ValueError(say("sketch: the canvas is empty; draw a digit (or anything) first",
+                             "sketch：画布是空的；请先画一个数字（或随便画点什么）"))
     return image
 
 
@@ -61,7 +77,7 @@ def inspection_for(model_name: str, picture) -> Inspection:
 
 def user_error(error: Exception) -> gr.Error:
     """The error shown to the visitor for a ValueError of the core (its message names what is wrong)."""
-    return gr.Error(str(error), title="Cannot use this")
+    return gr.Error(str(error), title=cannot_use())
 
 
 def stage_index(inspection: Inspection, stage_no) -> int:
@@ -72,7 +88,7 @@ def stage_index(inspection: Inspection, stage_no) -> int:
 def cached_inspection(picture, model_name) -> Inspection:
     """inspection_for, for an event: gr.Error when there is no picture yet or it cannot be used."""
     if picture is None:
-        raise gr.Error(HINT.replace("**", ""), title="No picture yet")
+        raise gr.Error(hint().replace("**", ""), title=say("No picture yet", "还没有图片"))
     try:
         return inspection_for(model_name, picture)
     except ValueError as error:

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from explorer.core.words import say
 from explorer.ui.by_name import event
 from explorer.ui.predictions import as_label
 from explorer.ui.stages_inspections import live_inspection, stage_index
 from explorer.ui.stages_views import stage_views
+from explorer.ui.words import t
 
 STREAM_EVERY = 0.2          # seconds between the frames the browser sends (5 a second)
 LIVE_SECONDS = 60           # a visitor's stream stops after this long; Record again to go on
@@ -37,12 +39,16 @@ class LiveRow:
 
 def live_layout() -> LiveRow:
     """The live webcam in a closed accordion (asking for the camera only when opened)."""
-    with gr.Accordion("Live: stream your webcam through this stage", open=False, elem_id="stages-live-box"):
-        camera = gr.Image(sources=["webcam"], streaming=True, type="pil", label="Webcam (live)", height=240,
-                          elem_id="stages-live", webcam_options=gr.WebcamOptions(mirror=True))
-        status = gr.Markdown(f"Press the record button: the maps follow the camera, about {1 / STREAM_EVERY:.0f} "
-                             f"times a second, for {LIVE_SECONDS} s at a time.", elem_id="stages-live-status")
-        keep = gr.Button("Keep this frame as the picture", size="sm", elem_id="stages-live-keep")
+    with gr.Accordion(t("Live: stream your webcam through this stage", "实时：把摄像头画面送进这个阶段"), open=False,
+                      elem_id="stages-live-box"):
+        camera = gr.Image(sources=["webcam"], streaming=True, type="pil", label=t("Webcam (live)", "摄像头（实时）"),
+                          height=240, elem_id="stages-live", webcam_options=gr.WebcamOptions(mirror=True))
+        rate = f"{1 / STREAM_EVERY:.0f}"
+        status = gr.Markdown(t(f"Press the record button: the maps follow the camera, about {rate} times a second, "
+                               f"for {LIVE_SECONDS} s at a time.",
+                               f"按下录制按钮：特征图跟着摄像头变化，每秒大约 {rate} 次，每次最长 {LIVE_SECONDS} 秒。"),
+                             elem_id="stages-live-status")
+        keep = gr.Button(t("Keep this frame as the picture", "把这一帧留作图片"), size="sm", elem_id="stages-live-keep")
     return LiveRow(camera=camera, last=gr.State(None), keep=keep, status=status)
 
 
@@ -62,13 +68,15 @@ def on_live_frame(v: dict) -> dict:
     views.pop("strip")                                    # the strip stays: it is the kept picture's
     took = (time.perf_counter() - started) * 1000
     return {**views, "label": as_label(inspection.predictions), "live_last": frame,
-            "live_status": f"Live: stage {stage}, {took:.0f} ms for this frame."}
+            "live_status": say("Live: stage {stage}, {took:.0f} ms for this frame.",
+                               "实时：阶段 {stage}，这一帧用了 {took:.0f} 毫秒。", stage=stage, took=took)}
 
 
 def on_keep(v: dict) -> dict:
     """The last live frame into the picture box (which runs the tab on it as on an upload)."""
     if v["live_last"] is None:
-        raise gr.Error("webcam: no frame yet; press the record button first", title="No frame")
+        raise gr.Error(say("webcam: no frame yet; press the record button first", "webcam：还没有画面；请先按录制按钮"),
+                       title=say("No frame", "没有画面"))
     return {"photo": v["live_last"]}
 
 

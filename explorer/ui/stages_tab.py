@@ -11,24 +11,41 @@ from dataclasses import dataclass
 import gradio as gr
 from gradio.blocks import Block
 
-from explorer.drawing import feature_maps as fm
+from explorer.core.words import COUNTING
 from explorer.ui import stages_events as on
 from explorer.ui.by_name import Components, event
-from explorer.ui.kernel_tab import CONTROL_FIELDS, PLAY, KernelTab, filled_controls, settings_from_unit
+from explorer.ui.kernel_tab import CONTROL_FIELDS, KernelTab, filled_controls, settings_from_unit
 from explorer.ui.number_inputs import NumberInput, SliderInput
-from explorer.ui.picture_input import HINT, PictureInput, build_picture_input
+from explorer.ui.picture_input import PictureInput, build_picture_input
 from explorer.ui.queues import MODEL_QUEUE
 from explorer.ui.stages_api import StagesApi, api_layout, wire_api
 from explorer.ui.stages_features import FeatureRow, feature_row_layout, wire_feature_row
+from explorer.ui.stages_inspections import HINT
 from explorer.ui.stages_live import LiveRow, live_layout, wire_live
-from explorer.ui.stages_views import STAGE_VIEWS, UNIT_VIEWS, label_title
+from explorer.ui.stages_views import (
+    ANIMATE,
+    HEADING,
+    HEADINGS,
+    OVERLAY_HEADING,
+    STAGE_VIEWS,
+    TOP5,
+    UNIT_HEADING,
+    UNIT_VIEWS,
+)
+from explorer.ui.words import t
 
-TITLE = "Stages"
+TITLE = t("Stages", "阶段")
 PLAY_SECONDS = 1.2
-COUNT_CHOICES = list(fm.COUNTS)
-SCALE_CHOICES = list(fm.SCALES)
+COUNT_CHOICES = [("16", "16"), ("64", "64"), (t("all", "全部"), "all")]
+SCALE_CHOICES = [(t("shared", "共用"), "shared"), (t("per channel", "每个通道"), "per channel")]
 OVERLAY_FORMAT = "jpeg"   # a photo: PNG costs ~60 ms to encode here, JPEG ~1 ms
-LARGE_HEADING = "**The channel, enlarged**, on its own colour scale (± its largest |value|)"
+LARGE_HEADING = t("**The channel, enlarged**, on its own colour scale (± its largest |value|)",
+                  "**放大的通道**，用它自己的色标（± 它最大的 |值|）")
+INTRO = ("A CNN turns a picture into a stack of **stages**. Each convolution (conv) slides its kernels over the "
+         "previous stage and gives one **feature map** per kernel (a channel); each pooling stage shrinks them. Give "
+         "the network a picture, then step through every stage and see what it computed. ",
+         "卷积神经网络把一张图片变成一叠**阶段**。每个卷积层（conv）把它的卷积核在上一个阶段上滑动，每个卷积核给出一张"
+         "**特征图**（一个通道）；每个池化阶段把它们缩小。给网络一张图片，然后一个阶段一个阶段地看它算出了什么。")
 
 
 # --- the page: layout -----------------------------------------------------------------------------
@@ -39,6 +56,9 @@ class StagesTab(Components):
     picture_input: PictureInput     # its picture (the State of what was given last) and model: see components
     live: LiveRow                   # the webcam streamed through the model (stages_live)
     note: gr.Markdown
+    channel_heading: gr.Markdown    # "... its strongest unit", or "... the chosen unit" once one is clicked
+    overlay_heading: gr.Markdown
+    unit_heading: gr.Markdown       # over the unit's picture: kernel slices (conv) or the window (pool)
     label_title: gr.Markdown
     label: gr.Label
     strip: gr.Image             # every stage's strongest channel; click one to jump to it
@@ -85,13 +105,12 @@ def _unit_panel() -> dict:
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=320):
                 words = gr.Markdown(elem_id="stages-unit-words")
-                animate = gr.Button("Animate this in the Kernel tab", variant="primary", elem_id="stages-animate")
+                animate = gr.Button(t(*ANIMATE), variant="primary", elem_id="stages-animate")
             with gr.Column(scale=3):
-                gr.Markdown("**The strongest input channels:** the window each reads, its kernel slice, "
-                            "their products and the partial sum")
-                picture = gr.Image(label="How this number was made", show_label=False, format="png",
-                                   interactive=False, elem_id="stages-unit-picture")
-    return dict(unit_panel=panel, unit_words=words, unit_picture=picture, animate=animate)
+                heading = gr.Markdown(t(*UNIT_HEADING["conv"]), elem_id="stages-unit-heading")
+                picture = gr.Image(label=t("How this number was made", "这个数是怎么算出来的"), show_label=False,
+                                   format="png", interactive=False, elem_id="stages-unit-picture")
+    return dict(unit_panel=panel, unit_words=words, unit_picture=picture, animate=animate, unit_heading=heading)
 
 
 def _picture_column() -> dict:
@@ -100,8 +119,9 @@ def _picture_column() -> dict:
         picture = build_picture_input("stages")
         live = live_layout()
         # the title in its own Markdown: a long model name wraps there instead of over the top class
-        title = gr.Markdown(label_title(), elem_id="stages-label-title")
-        label = gr.Label(num_top_classes=5, label="Top-5 predictions", show_label=False, elem_id="stages-label")
+        title = gr.Markdown(t(*TOP5), elem_id="stages-label-title")
+        label = gr.Label(num_top_classes=5, label=t("Top-5 predictions", "前 5 个预测"), show_label=False,
+                         elem_id="stages-label")
     return dict(picture_input=picture, live=live, label_title=title, label=label)
 
 
@@ -111,20 +131,23 @@ def _stages_column() -> dict:
         # the picture first: the stage's maps (and any note about the weights) on the first screen,
         # the words, the choices and the strip of all stages below them
         note = gr.Markdown(visible=False, elem_id="stages-note")
-        gr.Markdown("#### Feature maps of this stage: #rank and channel number above each; click one to open it below")
-        grid = gr.Image(label="Feature maps", show_label=False, format="png", interactive=False,
+        gr.Markdown(t("#### Feature maps of this stage: #rank and channel number above each; click one to open it below",
+                      "#### 这个阶段的特征图：每张上方是 #名次 和通道号；点击一张，在下面打开它"))
+        grid = gr.Image(label=t("Feature maps", "特征图"), show_label=False, format="png", interactive=False,
                         buttons=["download", "fullscreen"], elem_id="stages-grid")
         with gr.Row(equal_height=True, visible=False) as stage_row:
-            stage = SliderInput(1, 2, value=1, step=1, label="Stage", scale=5)
-            play = gr.Button(PLAY, scale=1, min_width=100, elem_id="stages-play")
-        stage_md = gr.Markdown(f"### {HINT}")
+            stage = SliderInput(1, 2, value=1, step=1, label=t("Stage", "阶段"), scale=5)
+            play = gr.Button(t(*on.PLAY), scale=1, min_width=100, elem_id="stages-play")
+        stage_md = gr.Markdown(t("### " + HINT[0], "### " + HINT[1]))
         with gr.Row():
-            count = gr.Radio(COUNT_CHOICES, value="16", label="Channels shown (strongest mean first)")
-            scale = gr.Radio(SCALE_CHOICES, value="shared", label="Colour scale")
-        gr.Markdown("#### All stages, in the order the network runs them: each shows its strongest channel; "
-                    "click one to jump to it")
+            count = gr.Radio(COUNT_CHOICES, value="16", label=t("Channels shown (strongest mean first)",
+                                                                "显示的通道（平均值最强的在前）"))
+            scale = gr.Radio(SCALE_CHOICES, value="shared", label=t("Colour scale", "色标"))
+        gr.Markdown(t("#### All stages, in the order the network runs them: each shows its strongest channel; "
+                      "click one to jump to it",
+                      "#### 全部阶段，按网络运行的顺序：每个显示它最强的通道；点击一个跳到那里"))
         # no buttons: they would sit on the first row's last thumbnails
-        strip = gr.Image(label="All stages", show_label=False, format="png", interactive=False,
+        strip = gr.Image(label=t("All stages", "全部阶段"), show_label=False, format="png", interactive=False,
                          buttons=[], elem_id="stages-overview")
         # On a phone the grid fills the width and its buttons would cover the top-right cell.
         gr.HTML("<style>#stages-style {display: none} @media (max-width: 700px) "
@@ -135,30 +158,26 @@ def _stages_column() -> dict:
 
 def _channel_row() -> dict:
     """One channel: its number and words, enlarged, and over the picture the model saw."""
-    gr.Markdown("### One channel, and where its strongest unit looks")
+    heading = gr.Markdown(t(*HEADING[False]), elem_id="stages-channel-heading")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=200):
-            channel = NumberInput(value=0, precision=0, minimum=0, label="Channel", elem_id="stages-channel")
+            channel = NumberInput(value=0, precision=0, minimum=0, label=t("Channel", "通道"), elem_id="stages-channel")
             channel_md = gr.Markdown()
         with gr.Column(scale=2):
             gr.Markdown(LARGE_HEADING)
-            large = gr.Image(label="The channel, enlarged", show_label=False, format="png", interactive=False,
+            large = gr.Image(label=t("The channel, enlarged", "放大的通道"), show_label=False, format="png", interactive=False,
                              elem_id="stages-large")
         with gr.Column(scale=2):
-            gr.Markdown("**Over the picture the model saw:** the channel's colours (more opaque where stronger); "
-                        "the yellow box is what its strongest unit (yellow dot) sees")
-            overlay = gr.Image(label="The channel over the picture", show_label=False, format=OVERLAY_FORMAT,
-                               interactive=False, elem_id="stages-overlay")
-    return dict(channel=channel, channel_md=channel_md, large=large, overlay=overlay)
+            overlay_heading = gr.Markdown(t(*OVERLAY_HEADING[False]), elem_id="stages-overlay-heading")
+            overlay = gr.Image(label=t("The channel over the picture", "叠在图片上的通道"), show_label=False,
+                               format=OVERLAY_FORMAT, interactive=False, elem_id="stages-overlay")
+    return dict(channel=channel, channel_md=channel_md, large=large, overlay=overlay, channel_heading=heading,
+                overlay_heading=overlay_heading)
 
 
 def layout() -> StagesTab:
     """Places the tab's components in the current layout context and returns them."""
-    gr.Markdown(
-        "A CNN turns a picture into a stack of **stages**. Each convolution (conv) slides its kernels over "
-        "the previous stage and gives one **feature map** per kernel (a channel); each pooling stage shrinks "
-        "them. Give the network a picture, then step through every stage and see what it computed."
-    )
+    gr.Markdown(t(INTRO[0] + COUNTING["en"], INTRO[1] + COUNTING["zh"]), elem_id="stages-intro")
     with gr.Row(equal_height=False):
         picture_side = _picture_column()
         stages_side = _stages_column()
@@ -187,7 +206,7 @@ def _wire_stepping(tab: StagesTab) -> None:
                             ("stage",) + STAGE_VIEWS),
                     preprocess=False, api_name="stages_step", trigger_mode="always_last", **QUIET)
     for control, name in ((tab.count, "stages_count"), (tab.scale, "stages_scale")):
-        control.input(**event(c, on.on_stage, SHOWN + ("stage", "count", "scale", "channel"), STAGE_VIEWS),
+        control.input(**event(c, on.on_stage, SHOWN + ("stage", "count", "scale", "channel"), STAGE_VIEWS + HEADINGS),
                       api_name=name, **QUIET)
     tab.strip.select(**event(c, on.on_overview_click, SHOWN + ("count", "scale"), ("stage",) + STAGE_VIEWS),
                      api_name="stages_jump", **QUIET)
@@ -207,7 +226,7 @@ def _wire_channel(tab: StagesTab) -> None:
     """Another picture, stage or channel hides the unit explained (no longer on screen); a channel typed."""
     c = tab.components()
     gr.on([tab.picture.change, tab.model.change, tab.stage.input, tab.strip.select, tab.channel.input,
-           tab.timer.tick], **event(c, on.on_hide_unit, (), ("unit_panel", "unit")),
+           tab.timer.tick], **event(c, on.on_hide_unit, (), ("unit_panel", "unit") + HEADINGS),
           api_name="stages_hide_unit", **QUIET)
     tab.channel.input(**event(c, on.on_channel, SHOWN + ("stage", "channel", "shown_channel"),
                               ("large", "overlay", "channel_md", "channel", "shown_channel")),

@@ -1,6 +1,9 @@
 """What the Stages tab's browser tests do on the page: draw on the Sketchpad, wait for a picture to
 load, click a pixel of a displayed picture, draw a 7 on a fresh Stages tab."""
-from explorer.ui.stages_tab import TITLE
+from explorer.ui import stages_tab
+from explorer.ui.words import english
+
+TITLE = english(stages_tab.TITLE)
 
 SEVEN = [[(0.3, 0.25), (0.7, 0.25), (0.45, 0.8)]]      # strokes, as fractions of the canvas
 

@@ -5,7 +5,10 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from explorer.ui.stages_tab import TITLE
+from explorer.ui import stages_tab
+from explorer.ui.words import english
+
+TITLE = english(stages_tab.TITLE)
 
 timm = pytest.importorskip("timm")
 

@@ -5,7 +5,10 @@ import numpy as np
 import pytest
 from conftest import CHROMIUM, CHROMIUM_ARGS
 
-from explorer.ui.stages_tab import TITLE
+from explorer.ui import stages_tab
+from explorer.ui.words import english
+
+TITLE = english(stages_tab.TITLE)
 
 pytestmark = pytest.mark.browser
 W, H, FRAMES = 320, 240, 40

@@ -8,7 +8,10 @@ from stages_page import loaded
 
 from explorer.core.models import get_model
 from explorer.drawing.feature_maps import FONT_SIZE, grid_layout, overview_layout
-from explorer.ui.stages_tab import TITLE
+from explorer.ui import stages_tab
+from explorer.ui.words import english
+
+TITLE = english(stages_tab.TITLE)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "shots"

@@ -3,7 +3,10 @@ import pytest
 from stages_page import SEVEN, click_image_pixel, draw, draw_a_seven, loaded
 
 from explorer.drawing.feature_maps import overview_layout
-from explorer.ui.stages_tab import TITLE
+from explorer.ui import stages_tab
+from explorer.ui.words import english
+
+TITLE = english(stages_tab.TITLE)
 
 
 @pytest.mark.browser

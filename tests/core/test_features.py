@@ -460,8 +460,11 @@ def test_a_drawing_nobody_waits_for_stops_at_its_next_step(monkeypatch):
         return real(*args, progress=lambda f: (steps.append(f), progress(f)), **kwargs)
 
     monkeypatch.setattr(features, "visualize", counted)
+    told = []
+    monkeypatch.setattr(gr, "Info", lambda message, **kwargs: told.append(message))
     features.RESULTS.clear()
-    with pytest.raises(gr.Error, match="Stopped"):
-        stages_features.on_feature(photo, DEFAULT_MODEL, 1, 0, "channel", 12345,
-                              request=_request("gone", False), progress=lambda *a, **k: None)
+    answer = stages_features.on_feature(photo, DEFAULT_MODEL, 1, 0, "channel", 12345,
+                                        request=_request("gone", False), progress=lambda *a, **k: None)
+    assert answer == {}                                     # nothing on the page changes: the last drawing stays
+    assert len(told) == 1 and told[0].startswith("Stopped")     # an Info toast says so, not an "Error" one
     assert len(steps) == 1                                  # stopped at the first step it reported

@@ -195,6 +195,7 @@ def test_the_current_stage_is_framed_in_the_overview_and_nothing_else_changes():
 
 def test_the_enlarged_channel_is_drawn_on_its_own_scale_and_its_legend_and_heading_say_so():
     from explorer.ui.stages_tab import LARGE_HEADING
+    from explorer.ui.words import english
 
     stages = _stages()
     stage = stages[0]
@@ -209,7 +210,7 @@ def test_the_enlarged_channel_is_drawn_on_its_own_scale_and_its_legend_and_headi
     ends, lines = view.legend
     assert ends == (f"-{limit:.3g}", "0", f"+{limit:.3g}")
     assert "own scale" in lines[1] and "all" not in lines[1]
-    assert "own colour scale" in LARGE_HEADING
+    assert "own colour scale" in english(LARGE_HEADING)
 
 
 def test_grids_are_drawn_no_wider_than_the_tab_shows_them():

@@ -120,7 +120,7 @@ def test_a_stage_that_does_not_exist_puts_the_box_back_to_the_stage_shown():
     stages_events.on_new_picture(_shown(sketch))
     last = len(stages_inspections.inspection_for("digits", sketch).stages)
     for typed in (99, 0, 2.5, None):
-        with pytest.warns(UserWarning, match=f"Stage: .*; this model has stages 1 to {last}. Still showing stage 3"):
+        with pytest.warns(UserWarning, match=f"stage: .*; this model has stages 1 to {last}. Still showing stage 3"):
             refused = stages_events.on_stage_typed(_shown(sketch, stage=typed, shown_stage=3))
         assert refused == {"stage": 3}                       # the box back to stage 3; the views stay
     views = stages_events.on_stage_typed(_shown(sketch, stage=2, shown_stage=3))
