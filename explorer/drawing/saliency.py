@@ -64,6 +64,24 @@ def _write(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str) -> None:
     draw.text((xy[0], xy[1] - 2) if font else xy, text, fill="black", font=font)
 
 
+def _wrapped(text: str, width: int, most: int = 2) -> list[str]:
+    """Chinese words in lines no wider than `width` in the CJK font (at most `most`; the last cut with …)."""
+    font = cjk_font(13)
+    if font is None:
+        return [text]
+    lines, line = [], ""
+    for ch in text:
+        if line and font.getlength(line + ch) > width:
+            lines.append(line)
+            line = ch.lstrip()
+        else:
+            line += ch
+    lines.append(line)
+    if len(lines) > most:
+        lines = lines[:most - 1] + [lines[most - 1][:-1] + "…"]
+    return lines
+
+
 def _legend(width: int, cmap: str) -> Image.Image:
     bar = colorize(np.tile(np.linspace(0, 1, max(width - 120, 10)), (12, 1)), cmap)
     strip = Image.new("RGB", (width, LEGEND_HEIGHT), "white")
@@ -120,15 +138,18 @@ def download_name(model_name: str, results) -> str:
 
 
 def draw_sheet(items: list) -> Image.Image:
-    """All maps side by side, each captioned above it."""
+    """All maps side by side, each captioned above it (a Chinese caption on up to two lines)."""
     height = max(img.height for img, _ in items)
     width = sum(img.width for img, _ in items) + 10 * (len(items) - 1)
-    sheet = Image.new("RGB", (width, height + 24), "white")
+    captions = [_wrapped(caption, img.width - 8) if has_cjk(caption) else [caption[:max(10, img.width // 6)]]
+                for img, caption in items]
+    top = 24 + 18 * (max(len(lines) for lines in captions) - 1)
+    sheet = Image.new("RGB", (width, height + top), "white")
     left = 0
-    for img, caption in items:
-        sheet.paste(img, (left, 24))
-        most = max(10, img.width // 6) if not has_cjk(caption) else max(5, img.width // 13)
-        _write(ImageDraw.Draw(sheet), (left + 4, 6), caption[:most])
+    for (img, _), lines in zip(items, captions):
+        sheet.paste(img, (left, top))
+        for row, line in enumerate(lines):
+            _write(ImageDraw.Draw(sheet), (left + 4, 6 + 18 * row), line)
         left += img.width + 10
     return sheet
 

@@ -226,8 +226,8 @@ def kept_maps(message: str) -> dict:
 def stopped() -> dict:
     """Cancel pressed while the maps were being computed: said where the maps' header stands (no toast, no
     error), the last maps left as they were."""
-    return {"header": say("⏹️ **Stopped.** The maps below are still the last ones computed; press **Explain** to "
-                          "compute the new ones.", "⏹️ **已停止。** 下面仍是上次算出的图；点 **解释** 重新计算。")}
+    return {"header": say("**Stopped.** The maps below are still the last ones computed; press **Explain** to "
+                          "compute the new ones.", "**已停止。** 下面仍是上次算出的图；点 **解释** 重新计算。")}
 
 
 def repainted(shown: dict) -> dict:
@@ -247,10 +247,9 @@ def repainted(shown: dict) -> dict:
 def trust_checked(shown: dict, request: gr.Request | None = None, progress=None) -> dict:
     """The trust check (CHECKED) of the maps shown (TRUST_OF's values), after the maps or when the sign changes."""
     maps, picture = shown["maps"], shown["picture"]
-    if not maps or picture is None:
-        return {}
     flag = cancel_flag(request)
-    flag.clear()
+    if not maps or picture is None or flag.is_set():     # Cancel pressed before it began: what is shown stays
+        return {}
     try:
         rows = trust_rows(maps["model"], picture, image_of(picture), maps, shown["sign"], progress, flag)
     except Stop:
@@ -289,7 +288,8 @@ def on_explain(values: dict, request: gr.Request, progress=gr.Progress()) -> dic
     return explain(ExplainRequest.from_values(values), reset=False, request=request, progress=progress)
 
 
-def on_look(values: dict) -> dict:
+def on_look(values: dict, request: gr.Request = None) -> dict:
+    cancel_flag(request).clear()          # a new look starts afresh: the trust check that follows runs
     return repainted(values)
 
 
