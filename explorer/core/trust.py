@@ -452,7 +452,8 @@ def ranking_words(rows: list[tuple[str, TrustCheck]]) -> str:
                 "（删除：{deletion}，插入：{insertion}）。", title=best_title, share=best,
                 deletion=check.deletion.words, insertion=check.insertion.words)
     if len(ranked) > 1:
-        others = say(", ", "、").join(f"{t} ({s:.0%})" for t, s in ranked[1:])
+        others = say(", ", "、").join(say("{title} ({share:.0%})", "{title}（{share:.0%}）", title=t, share=s)
+                                     for t, s in ranked[1:])
         words += say(" Then {others}.", "其次是 {others}。", others=others)
     left = [t for t, _ in rows if t not in dict(ranked)]
     if left:

@@ -35,11 +35,14 @@ TRUST_HELP = t(
     "比例）。**随机化检验：** 在模型的副本上用同一种方法，副本顶部的层被重新初始化，每一步多随机化一层（逐层进行）；"
     "如果图几乎不变（秩相关接近 1），它就不取决于模型学到的东西。\n\n" + trust.REPLACEMENT_WORDS["zh"])
 
-# The gallery's label and buttons sit above its thumbnails, not over them, and it grows with its rows
-# instead of scrolling inside the page; each caption is written out in full under its picture, never
-# over the heat map's colour bar; the trust table's words stay whole.
+# The labels of the top-5 list and of the gallery sit above their contents, in the flow of the page, not
+# floating over them (a long label wraps on a phone and would cover the top class or the first maps); the
+# gallery grows with its rows instead of scrolling inside the page; each caption is written out in full
+# under its picture, never over the heat map's colour bar; the trust table's words stay whole.
 PAGE_CSS = """
-#saliency-maps .grid-wrap { padding-top: 44px; max-height: none; }
+#saliency-top5 > label[data-testid="block-label"], #saliency-maps > label[data-testid="block-label"] {
+  position: static; max-width: calc(100% - 100px); white-space: normal; margin: 6px; }
+#saliency-maps .grid-wrap { padding-top: 8px; max-height: none; }
 #saliency-maps .fixed-height { max-height: none; }
 #saliency-maps .fixed-height:has(.thumbnail-item) { min-height: 0; }
 #saliency-maps .thumbnail-item { aspect-ratio: auto; height: auto; display: flex; flex-direction: column; }
@@ -49,9 +52,6 @@ PAGE_CSS = """
 #saliency-trust th, #saliency-trust td { word-break: normal; overflow-wrap: normal; hyphens: manual; }
 #saliency-trust td:first-child { white-space: nowrap; }
 #saliency-style { display: none; }
-#saliency-top5 { padding-top: 0; }
-#saliency-top5 > label:first-child, #saliency-top5 > .label-wrap, #saliency-top5 [data-testid="block-label"] {
-  position: static; max-width: none; white-space: normal; }
 """
 
 
@@ -76,7 +76,7 @@ def methods_info(model_name: str) -> str:
     entry = REGISTRY.get(name)
     shown = entry.title if entry is not None else name
     titles = say(", ", "、").join(at.method_title(m) for m in missing)
-    return words + say(" {methods} is not offered for {model}: {why}.", "{model} 不提供 {methods}：{why}。",
+    return words + say(" {methods} is not offered for {model}: {why}.", "{model} 上不提供“{methods}”：{why}。",
                        methods=titles, model=shown, why=registered_verdict(name)[1])
 
 
