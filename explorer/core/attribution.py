@@ -5,7 +5,6 @@ height x width (ready to overlay). Every method runs through Captum; the code he
 wires the layer, and maps the model-input-sized result back onto the picture. The shared module is used
 under its lock for the whole attribution, because Captum's hooks mutate it while they run.
 """
-import difflib
 import math
 import warnings
 import weakref
@@ -28,6 +27,15 @@ from PIL import Image
 from torch import nn
 
 from explorer.core import budgets, cost
+from explorer.core.attribution_values import (  # noqa: F401  (re-exported: here as before)
+    SIGNS,
+    _int_option,
+    _number_option,
+    normalise,
+    parse_boolean,
+    resolve_target,
+    signed,
+)
 from explorer.core.budgets import echo
 from explorer.core.guided_check import guided_backprop_check, registered_verdict
 from explorer.core.hooks import hooked
@@ -37,6 +45,7 @@ from explorer.core.memory import release_memory
 from explorer.core.registry import PhotoTransform, entry, find
 from explorer.core.stages import stage_kind
 from explorer.core.state import STORES
+from explorer.core.words import say
 
 Progress = Callable[[float], None]   # called with the fraction done; may raise to cancel
 
@@ -56,6 +65,8 @@ class Method:
     uses_layer: bool = False                 # takes the Grad-CAM layer option
     options: tuple = ()                      # option names it accepts besides `layer`
     passes: Callable = lambda options, size: 1   # (options, input (h, w)) -> one-picture passes it runs
+    title_zh: str = ""                       # the title in Chinese (the English name kept beside it)
+    description_zh: str = ""                 # the description in Chinese
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -67,8 +78,9 @@ def _saliency(net, x, target, layer, options):
 
 def _integrated_gradients(net, x, target, layer, options):
     steps = _int_option(options, "n_steps", 32, 2, 512)
-    budgets.check_model_passes(f"n_steps: {steps} steps of Integrated Gradients make {steps:,} pictures", steps,
-                               "use fewer steps")
+    budgets.check_model_passes(say("n_steps: {n} steps of Integrated Gradients make {n:,} pictures",
+                                   "n_steps：积分梯度的 {n} 步要算 {n:,} 张图", n=steps), steps,
+                               say("use fewer steps", "请减少步数"))
     batch = _chunk(net, options, "internal_batch_size", steps, steps)
     net.expect(math.ceil(steps / batch))
     return IntegratedGradients(net).attribute(x, baselines=torch.zeros_like(x), target=target,
@@ -77,8 +89,9 @@ def _integrated_gradients(net, x, target, layer, options):
 
 def _smoothgrad(net, x, target, layer, options):
     samples = _int_option(options, "nt_samples", 16, 1, 256)
-    budgets.check_model_passes(f"nt_samples: {samples} noisy copies make {samples:,} pictures", samples,
-                               "use fewer noisy copies")
+    budgets.check_model_passes(say("nt_samples: {n} noisy copies make {n:,} pictures",
+                                   "nt_samples：{n} 份加噪副本要算 {n:,} 张图", n=samples), samples,
+                               say("use fewer noisy copies", "请减少加噪副本数"))
     batch = _chunk(net, options, "nt_samples_batch_size", samples, samples)
     stdev = _number_option(options, "stdevs", 0.15, 0.0, 2.0)
     net.expect(math.ceil(samples / batch))
@@ -139,11 +152,15 @@ def occlusion_geometry(size: tuple[int, int], options: dict) -> tuple[int, int]:
     window = _int_option(options, "window", max(1, round(shorter / 7)), 1, 10_000)
     stride = _int_option(options, "stride", max(1, window // 2), 1, 10_000)
     if window > shorter:
-        raise ValueError(f"occlusion: the window ({window} px) is larger than the model's input "
-                         f"({size[1]}x{size[0]} px); use at most {shorter}")
+        raise ValueError(say("occlusion: the window ({window} px) is larger than the model's input ({w}x{h} px); "
+                             "use at most {most}",
+                             "occlusion：遮挡窗口（{window} px）比模型的输入（{w}x{h} px）还大；最多用 {most}",
+                             window=window, w=size[1], h=size[0], most=shorter))
     if stride > window:
-        raise ValueError(f"occlusion: the stride ({stride} px) is larger than the window ({window} px), so "
-                         f"some pixels would never be covered; use a stride of at most {window}")
+        raise ValueError(say("occlusion: the stride ({stride} px) is larger than the window ({window} px), so some "
+                             "pixels would never be covered; use a stride of at most {window}",
+                             "occlusion：步幅（{stride} px）比窗口（{window} px）还大，有些像素永远遮不到；"
+                             "步幅最多用 {window}", stride=stride, window=window))
     return window, stride
 
 
@@ -156,8 +173,10 @@ def _occlusion(net, x, target, layer, options):
     size = tuple(x.shape[-2:])
     window, stride = occlusion_geometry(size, options)
     positions = occlusion_positions(size, window, stride)
-    budgets.check_model_passes(f"occlusion: window {window} px and stride {stride} px make {positions:,} positions",
-                               positions + 1, "use a larger stride or window")
+    budgets.check_model_passes(say("occlusion: window {window} px and stride {stride} px make {n:,} positions",
+                                   "occlusion：窗口 {window} px、步幅 {stride} px 共有 {n:,} 个位置",
+                                   window=window, stride=stride, n=positions),
+                               positions + 1, say("use a larger stride or window", "请用更大的步幅或窗口"))
     per_eval = _chunk(net, options, "perturbations_per_eval", 16, positions)
     channels = x.shape[1]
     net.expect(1 + math.ceil(positions / per_eval))
@@ -173,24 +192,34 @@ def _occlusion_passes(options: dict, size: tuple[int, int]) -> int:
 METHODS: dict[str, Method] = {m.name: m for m in [
     Method("saliency", "Saliency (gradient)",
            "How much the class score changes when each pixel changes a little: the raw gradient.",
-           _saliency),
+           _saliency, title_zh="梯度显著图 (Saliency)",
+           description_zh="每个像素稍微一变，这个类别的分数变多少：就是原始的梯度。"),
     Method("integrated_gradients", "Integrated Gradients",
            "Gradients summed along a path from a grey picture to yours: each pixel's share of the score.",
            _integrated_gradients, long=True, options=("n_steps", "internal_batch_size"),
-           passes=lambda options, size: _int_option(options, "n_steps", 32, 2, 512)),
+           passes=lambda options, size: _int_option(options, "n_steps", 32, 2, 512),
+           title_zh="积分梯度 (Integrated Gradients)",
+           description_zh="沿着从一张灰色图片到你的图片的路径把梯度累加起来：每个像素在分数里占多少。"),
     Method("smoothgrad", "SmoothGrad",
            "The gradient averaged over noisy copies of the picture: less speckle than plain saliency.",
            _smoothgrad, long=True, options=("nt_samples", "nt_samples_batch_size", "stdevs"),
-           passes=lambda options, size: _int_option(options, "nt_samples", 16, 1, 256)),
+           passes=lambda options, size: _int_option(options, "nt_samples", 16, 1, 256),
+           title_zh="平滑梯度 (SmoothGrad)",
+           description_zh="在图片的多份加噪副本上求梯度再取平均：比普通的梯度显著图斑点少。"),
     Method("gradcam", "Grad-CAM",
            "Where in a conv layer the features that raise the class score are: coarse regions.",
-           _gradcam, uses_layer=True),
+           _gradcam, uses_layer=True, title_zh="Grad-CAM",
+           description_zh="某个卷积层里，哪些位置的特征把这个类别的分数推高：得到的是粗略的区域。"),
     Method("guided_gradcam", "Guided Grad-CAM",
            "Grad-CAM sharpened by guided backpropagation: fine detail inside the Grad-CAM regions.",
-           _guided_gradcam, needs_guided_relus=True, uses_layer=True, passes=lambda options, size: 2),
+           _guided_gradcam, needs_guided_relus=True, uses_layer=True, passes=lambda options, size: 2,
+           title_zh="引导 Grad-CAM (Guided Grad-CAM)",
+           description_zh="用引导反向传播让 Grad-CAM 更清晰：在 Grad-CAM 的区域里显出细节。"),
     Method("occlusion", "Occlusion",
            "Grey out a window at every position and watch the score drop: no gradients at all.",
-           _occlusion, long=True, options=("window", "stride", "perturbations_per_eval"), passes=_occlusion_passes),
+           _occlusion, long=True, options=("window", "stride", "perturbations_per_eval"), passes=_occlusion_passes,
+           title_zh="遮挡 (Occlusion)",
+           description_zh="用灰块依次遮住图片的每个位置，看分数掉多少：完全不用梯度。"),
 ]}
 
 def image_passes(method: str, options: dict, size: tuple[int, int]) -> int:
@@ -205,7 +234,15 @@ def image_passes(method: str, options: dict, size: tuple[int, int]) -> int:
 
 
 def method_title(name: str) -> str:
-    return METHODS[name].title if name in METHODS else name
+    """The method's title in the language spoken now (its own name for a map that is not one of METHODS)."""
+    if name not in METHODS:
+        return name
+    return say(METHODS[name].title, METHODS[name].title_zh or METHODS[name].title)
+
+
+def method_description(name: str) -> str:
+    """The method's one-line description in the language spoken now."""
+    return say(METHODS[name].description, METHODS[name].description_zh or METHODS[name].description)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -241,49 +278,6 @@ def conv_layers(model: LoadedModel) -> list[str]:
 # ----------------------------------------------------------------------------------------------------
 # Targets and options.
 
-def resolve_target(model: LoadedModel, target) -> int | None:
-    """A class index, a class name (as in model.labels), or None (= the top-1 prediction)."""
-    labels = model.labels
-    if target is None or (isinstance(target, str) and not target.strip()):
-        return None
-    if isinstance(target, str):
-        text = target.strip()
-        if text.lstrip("-").isdigit():
-            return resolve_target(model, int(text))
-        lowered = [label.lower() for label in labels]
-        if text.lower() in lowered:
-            return lowered.index(text.lower())
-        close = difflib.get_close_matches(text.lower(), lowered, n=3, cutoff=0.6)
-        hint = f"; did you mean {', '.join(repr(labels[lowered.index(c)]) for c in close)}?" if close else ""
-        raise ValueError(f"target: {model.display_name} has no class named {echo(text)} among its "
-                         f"{len(labels)} classes{hint}")
-    if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
-        raise ValueError(f"target: give a class index or a class name, not a {type(target).__name__}")
-    if not 0 <= int(target) < len(labels):
-        raise ValueError(f"target: class index {int(target)} is out of range: {model.display_name} has "
-                         f"classes 0 to {len(labels) - 1}")
-    return int(target)
-
-
-def _number_option(options: dict, name: str, default: float, low: float, high: float, whole: bool = False):
-    value = options.get(name)
-    if value is None:
-        return default
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: {echo(value)} is not a number") from None
-    if whole and not (number.is_integer() and low <= number <= high):
-        raise ValueError(f"{name}: {echo(value)} must be a whole number from {low} to {high}")
-    if not (math.isfinite(number) and low <= number <= high):
-        raise ValueError(f"{name}: {echo(value)} must be between {low} and {high}")
-    return int(number) if whole else number
-
-
-def _int_option(options: dict, name: str, default: int, low: int, high: int) -> int:
-    return _number_option(options, name, default, low, high, whole=True)
-
-
 def check_options(method: str, options: dict) -> None:
     """Every option name is one `method` takes (its own and `layer` where it uses one)."""
     spec = METHODS[method]
@@ -291,29 +285,26 @@ def check_options(method: str, options: dict) -> None:
     unknown = sorted(set(options) - allowed, key=str)
     if unknown:
         names = ", ".join(n if isinstance(n, str) and len(n) <= 40 else echo(n) for n in unknown)
-        raise ValueError(f"options: {method} does not take {names}; it takes "
-                         f"{', '.join(sorted(allowed)) or 'no options'}")
-
-
-def parse_boolean(name: str, value) -> bool:
-    """true / false, 1 / 0, or the same words as text; anything else is refused by name."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
-        return value.strip().lower() in ("true", "1")
-    raise ValueError(f"{name}: {echo(value)} is not true or false; give true or false")
+        takes = ", ".join(sorted(allowed))
+        if takes:
+            raise ValueError(say("options: {method} does not take {names}; it takes {takes}",
+                                 "options：{method} 不接受 {names}；它接受 {takes}",
+                                 method=method, names=names, takes=takes))
+        raise ValueError(say("options: {method} does not take {names}; it takes no options",
+                             "options：{method} 不接受 {names}；它不接受任何选项", method=method, names=names))
 
 
 def _layer(model: LoadedModel, name: str | None) -> tuple[str, nn.Module]:
     layers = conv_layers(model)
     if not layers:
-        raise ValueError(f"layer: {model.display_name} has no conv layer")
+        raise ValueError(say("layer: {model} has no conv layer", "layer：{model} 没有卷积层",
+                             model=model.display_name))
     name = layers[-1] if name in (None, "") else str(name)
     if name not in layers:
-        raise ValueError(f"layer: {echo(name)} is not a conv stage of {model.display_name}; choose one of "
-                         f"{', '.join(layers[-5:])} (or earlier ones, as listed in the Stages tab)")
+        raise ValueError(say("layer: {name} is not a conv stage of {model}; choose one of {last} (or earlier ones, "
+                             "as listed in the Stages tab)",
+                             "layer：{name} 不是 {model} 的卷积阶段；请从 {last} 中选（或更前面的，见 Stages 标签页）",
+                             name=echo(name), model=model.display_name, last=", ".join(layers[-5:])))
     return name, model.module.get_submodule(name)
 
 
@@ -358,17 +349,21 @@ def attribute_input(model: LoadedModel, x: torch.Tensor, method: str, target=Non
     `progress` is called with the fraction done before each pass through the model; it may raise
     Cancelled to stop."""
     if method not in METHODS:
-        raise ValueError(f"method: unknown {echo(method)}; choose one of {', '.join(METHODS)}")
+        raise ValueError(say("method: unknown {method}; choose one of {names}",
+                             "method：没有 {method} 这种方法；请从 {names} 中选", method=echo(method),
+                             names=", ".join(METHODS)))
     spec = METHODS[method]
     check_options(method, options if progress is None or callable(progress) else {"progress": progress} | options)
     valid = methods_for(model)
     if method not in valid:
-        raise ValueError(f"method: {spec.title} is not computed correctly on {model.display_name}: "
-                         f"{guided_backprop_check(model)[1]}. Choose one of {', '.join(valid)}")
+        raise ValueError(say("method: {title} is not computed correctly on {model}: {why}. Choose one of {names}",
+                             "method：{title} 在 {model} 上算不对：{why}。请从 {names} 中选",
+                             title=method_title(method), model=model.display_name,
+                             why=guided_backprop_check(model)[1], names=", ".join(valid)))
     target = resolve_target(model, target)
     layer_name, layer = _layer(model, options.get("layer")) if spec.uses_layer else (None, None)
     run_options = {k: v for k, v in options.items() if k != "layer"}
-    cost.check_method(model.name, method, spec.title, spec.passes(run_options, tuple(x.shape[-2:])))
+    cost.check_method(model.name, method, method_title(method), spec.passes(run_options, tuple(x.shape[-2:])))
     x = x.detach().clone()
     with model.lock, torch.enable_grad():
         if target is None:
@@ -460,28 +455,3 @@ def attribute(model: LoadedModel, image, method: str, target=None, **options) ->
         Cancelled: raised by a ``progress`` option to stop.
     """
     return explain(model, image, method, target, **options)[1]
-
-
-# ----------------------------------------------------------------------------------------------------
-# Showing a map.
-
-SIGNS = ("absolute", "positive", "negative")
-
-
-def signed(heat: np.ndarray, sign: str) -> np.ndarray:
-    """The part of the map to show: |map|, its positive part, or its negative part (as positive numbers)."""
-    if sign == "absolute":
-        return np.abs(heat)
-    if sign == "positive":
-        return np.maximum(heat, 0)
-    if sign == "negative":
-        return np.maximum(-heat, 0)
-    raise ValueError(f"sign: {echo(sign)}; choose one of {', '.join(SIGNS)}")
-
-
-def normalise(heat: np.ndarray) -> np.ndarray:
-    """Scale a non-negative map to [0, 1] by its 99.5th percentile, so one hot pixel does not blank the rest."""
-    top = float(np.percentile(heat, 99.5)) if heat.size else 0.0
-    if not math.isfinite(top) or top <= 0:
-        top = float(heat.max()) if heat.size and heat.max() > 0 else 1.0
-    return np.clip(heat / top, 0.0, 1.0)

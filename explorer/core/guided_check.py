@@ -13,15 +13,34 @@ from explorer.core.models import load_model
 from explorer.core.registry import find
 from explorer.core.state import STORES
 from explorer.core.trace import traced_pass
+from explorer.core.words import say
 
 # rectifiers by explorer.core.trace.op_name (relu_ is relu)
 _RECTIFIERS = {"relu", "relu6", "hardtanh", "leaky_relu", "silu", "hardswish", "gelu", "elu", "selu", "celu",
                "mish", "prelu", "rrelu", "softplus"}
 
 
-_guided_ok: "weakref.WeakKeyDictionary[nn.Module, tuple[bool, str]]" = STORES.register(
+# The verdicts are kept as (valid, why, what): `why` a key of WHY, `what` the modules or functions it names;
+# the words are made when asked for, in the language spoken then.
+Found = tuple[bool, str, str]
+_guided_ok: "weakref.WeakKeyDictionary[nn.Module, Found]" = STORES.register(
     "attribution.guided_ok", weakref.WeakKeyDictionary(), "whether guided backprop is valid, per loaded module")
-_guided_by_name: dict[str, tuple[bool, str]] = STORES.register("attribution.guided_validity", {}, "whether guided backprop is valid, per model")
+_guided_by_name: dict[str, Found] = STORES.register("attribution.guided_validity", {}, "whether guided backprop is valid, per model")
+
+WHY = {
+    "outside": ("it applies {what} outside nn.ReLU modules, which guided backpropagation cannot see",
+                "它在 nn.ReLU 模块之外使用了 {what}，引导反向传播看不到这些激活函数"),
+    "reused": ("it reuses one ReLU module several times per pass ({what})",
+               "它在一次前向传播中把同一个 ReLU 模块用了好几次（{what}）"),
+    "none": ("it has no ReLU", "它没有 ReLU"),
+    "valid": ("every ReLU is its own nn.ReLU module", "每个 ReLU 都是单独的 nn.ReLU 模块"),
+}
+
+
+def _words(found: Found) -> tuple[bool, str]:
+    """(valid, why in words, in the language spoken now)."""
+    valid, why, what = found
+    return valid, say(*WHY[why], what=what)
 
 
 def _probe_input(model: LoadedModel) -> torch.Tensor:
@@ -53,17 +72,17 @@ def guided_backprop_check(model: LoadedModel) -> tuple[bool, str]:
     called exactly once per forward pass (Captum overrides gradients on nn.ReLU modules only). The
     check is of the architecture: it runs on the meta device, once per registered model."""
     if model.name in _guided_by_name:
-        return _guided_by_name[model.name]
+        return _words(_guided_by_name[model.name])
     if model.module in _guided_ok:
-        return _guided_ok[model.module]
+        return _words(_guided_ok[model.module])
     verdict = _guided_verdict(model)
     if _known(model.name):
         _guided_by_name[model.name] = verdict
     _guided_ok[model.module] = verdict
-    return verdict
+    return _words(verdict)
 
 
-def _guided_verdict(model: LoadedModel) -> tuple[bool, str]:
+def _guided_verdict(model: LoadedModel) -> Found:
     """The verdict read off the trace of one pass on the meta device: which modules ran how often, and
     which module was running when each rectifier was applied."""
     module, x = _structure(model)
@@ -74,19 +93,14 @@ def _guided_verdict(model: LoadedModel) -> tuple[bool, str]:
     reused = sorted(path for path in relus if traced.module_calls.get(path, 0) > 1)
     if outside:
         found = ", ".join(sorted("ReLU6 (hardtanh)" if n == "hardtanh" else n for n in outside))
-        verdict = (False, f"it applies {found} outside nn.ReLU modules, which guided "
-                          "backpropagation cannot see")
-    elif reused:
-        verdict = (False, f"it reuses one ReLU module several times per pass ({', '.join(reused[:3])})")
-    elif not relus:
-        verdict = (False, "it has no ReLU")
-    else:
-        verdict = (True, "every ReLU is its own nn.ReLU module")
-    return verdict
+        return False, "outside", found
+    if reused:
+        return False, "reused", ", ".join(reused[:3])
+    return (False, "none", "") if not relus else (True, "valid", "")
 
 
 def registered_verdict(name: str) -> tuple[bool, str]:
     """guided_backprop_check of the registered model `name`, on its architecture alone (no weights loaded)."""
     if name in _guided_by_name:
-        return _guided_by_name[name]
+        return _words(_guided_by_name[name])
     return guided_backprop_check(load_model(name, pretrained=False, device="meta"))

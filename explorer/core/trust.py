@@ -56,6 +56,22 @@ from explorer.core.trust_randomisation import (  # noqa: F401
     shared_randomised_copy,
     top_layers,
 )
+from explorer.core.trust_words import (  # noqa: F401  (re-exported: the verdicts and their words, here as before)
+    BARELY,
+    CANT_TELL,
+    CHANGES,
+    FASTER,
+    MEANING,
+    NOT_FASTER,
+    NOT_MEASURABLE,
+    PART_WORDS,
+    REPLACEMENT_WORDS,
+    VERDICT_WORDS,
+    meaning,
+    part_words,
+    verdict_words,
+)
+from explorer.core.words import pick, say
 
 # The bars. P_BAR is the usual significance level; each curve's ratio bar and "no faster" bar are
 # calibrated by benchmarks/bench_trust_calibration.py, which writes them to trust_bars.json (the right map
@@ -67,40 +83,6 @@ BARS = json.loads(BARS_FILE.read_text())["bars"]     # {"deletion"|"insertion": 
 MIN_PROBABILITY = 0.01      # below this on the intact picture, the class has no fall to measure
 MIN_CHANGE = 0.2            # a curve must move the probability by this share of the intact picture's
 CHANGES_BELOW = 0.5         # "the map changes": rank correlation at the cascade's last step below this
-NOT_MEASURABLE = "not measurable"
-FASTER, NOT_FASTER, CANT_TELL = "faster than random", "no faster than random", "can't tell"
-CHANGES, BARELY = "the map changes", "barely changes"
-
-
-# What each verdict means, one sentence a learner can follow (the Saliency tab shows those in its table).
-MEANING = {
-    ("deletion", FASTER): "Blurring away the pixels this map marks first makes the model lose the class sooner "
-                          "than blurring random pixels: the map points at what the model used.",
-    ("deletion", NOT_FASTER): "Blurring away the pixels this map marks first takes the class away no sooner than "
-                              "blurring random pixels: the map does not point at what the model used.",
-    ("deletion", CANT_TELL): "The map beats most random orders, but not by enough to be sure: on this picture the "
-                             "deletion test cannot decide.",
-    ("insertion", FASTER): "Starting from a blurred copy, putting back the pixels this map marks first brings the "
-                           "class back sooner than putting back random pixels.",
-    ("insertion", NOT_FASTER): "Putting back the pixels this map marks first brings the class back no sooner than "
-                               "random pixels: the map misses what the model needs.",
-    ("insertion", CANT_TELL): "The map beats most random orders at bringing the class back, but not by enough to "
-                              "be sure: on this picture the insertion test cannot decide.",
-    ("randomisation", CHANGES): "With the learned weights of the top layers replaced by random ones the map looks "
-                                "different: it depends on what the model learned.",
-    ("randomisation", BARELY): "Even with random weights in the top layers the map stays much the same: it may "
-                               "show the picture's edges rather than what the model learned.",
-} | {(part, NOT_MEASURABLE): "This test cannot be run on this map (its figures below say why), so it says nothing "
-                             "for or against it." for part in ("deletion", "insertion", "randomisation")}
-
-REPLACEMENT_WORDS = (
-    "**Which replacement each curve uses, and why.** Deletion replaces a patch with the same patch blurred: the "
-    "picture still looks like a photo, so the probability falls because detail is gone, not because of something "
-    "new. With grey patches (shown for comparison) the model sees grey squares it never met in training, and its "
-    "answer can move because of the squares themselves: where the two disagree, trust the blurred one. Insertion "
-    "starts from the whole picture blurred, a start with the detail gone that is still a photo, and puts the real "
-    "patches back.")
-
 
 @dataclass
 class Check:
@@ -110,8 +92,13 @@ class Check:
     verdict: str
     reason: str
 
+    @property
+    def words(self) -> str:
+        """The verdict in the language spoken now."""
+        return verdict_words(self.verdict)
+
     def as_dict(self) -> dict:
-        return {"measurable": self.measurable, "passed": self.passed, "verdict": self.verdict, "reason": self.reason}
+        return {"measurable": self.measurable, "passed": self.passed, "verdict": self.words, "reason": self.reason}
 
 
 @dataclass
@@ -154,7 +141,7 @@ def _percent(p: float) -> str:
 # ----------------------------------------------------------------------------------------------------
 # The verdicts
 
-_REPLACED = {"blur": "blurred patches", "grey": "grey patches"}
+_REPLACED = {"blur": {"en": "blurred patches", "zh": "模糊图块"}, "grey": {"en": "grey patches", "zh": "灰色图块"}}
 
 
 def judge_curve(curve: Curve, intact: float) -> CurveCheck:
@@ -163,42 +150,65 @@ def judge_curve(curve: Curve, intact: float) -> CurveCheck:
     calibrated share of them or more do as well; can't tell in between. Not measurable when the curve
     hardly moves."""
     ends = curve.by_map[[0, -1]]
+    replaced = pick(_REPLACED[curve.replacement])
     if curve.change < MIN_CHANGE * intact:
-        what = "replacing every patch" if curve.kind == "deletion" else "putting every patch back"
-        return CurveCheck(False, None, NOT_MEASURABLE, f"with {_REPLACED[curve.replacement]}, {what} moves the "
-                          f"probability only from {_percent(ends[0])} to {_percent(ends[1])}: too little to rank "
-                          "orders by", curve)
+        values = dict(replaced=replaced, start=_percent(ends[0]), end=_percent(ends[1]))
+        why = (say("with {replaced}, replacing every patch moves the probability only from {start} to {end}: too "
+                   "little to rank orders by", "用{replaced}替换全部图块，概率也只从 {start} 变到 {end}：变化太小，"
+                   "没法给各种顺序排高低", **values) if curve.kind == "deletion" else
+               say("with {replaced}, putting every patch back moves the probability only from {start} to {end}: too "
+                   "little to rank orders by", "从{replaced}出发把图块全部放回，概率也只从 {start} 变到 {end}：变化"
+                   "太小，没法给各种顺序排高低", **values))
+        return CurveCheck(False, None, NOT_MEASURABLE, why, curve)
     ratio, p, bars = curve.ratio, curve.p_value, BARS[curve.kind]
     slower = int(np.sum(curve.areas_random > curve.area_map + 1e-12))
-    figures = (f"with {_REPLACED[curve.replacement]}, area {curve.area_map:.2f} against the random orders' median "
-               f"{np.median(curve.areas_random):.2f} (ratio {ratio:.2f}); {slower} of {curve.areas_random.size} "
-               f"random orders are slower (p = {p:.3f})")
-    needs = f"faster needs p ≤ {P_BAR:g} and ratio ≤ {bars['ratio']:g}"
+    figures = say("with {replaced}, area {area:.2f} against the random orders' median {median:.2f} (ratio "
+                  "{ratio:.2f}); {slower} of {orders} random orders are slower (p = {p:.3f})",
+                  "用{replaced}：面积 {area:.2f}，随机顺序的中位数 {median:.2f}（比值 {ratio:.2f}）；{orders} 个"
+                  "随机顺序中有 {slower} 个更慢（p = {p:.3f}）", replaced=replaced, area=curve.area_map,
+                  median=np.median(curve.areas_random), ratio=ratio, slower=slower, orders=curve.areas_random.size, p=p)
+    needs = say("faster needs p ≤ {p_bar:g} and ratio ≤ {ratio_bar:g}", "要算“更快”，需要 p ≤ {p_bar:g} 且比值 ≤ "
+                "{ratio_bar:g}", p_bar=P_BAR, ratio_bar=bars["ratio"])
     if p <= P_BAR and ratio <= bars["ratio"]:
         return CurveCheck(True, True, FASTER, figures, curve)
     if p >= bars["not_faster_p"]:
-        return CurveCheck(True, False, NOT_FASTER, f"{figures}; {needs}", curve)
-    return CurveCheck(True, None, CANT_TELL, f"{figures}: better than most random orders, not clearly enough "
-                                             f"({needs})", curve)
+        return CurveCheck(True, False, NOT_FASTER, say("{figures}; {needs}", "{figures}；{needs}", figures=figures,
+                                                       needs=needs), curve)
+    return CurveCheck(True, None, CANT_TELL, say("{figures}: better than most random orders, not clearly enough "
+                                                 "({needs})", "{figures}：比大多数随机顺序好，但还不够明显（{needs}）",
+                                                 figures=figures, needs=needs), curve)
 
 
 def judge_randomisation(steps: list[Step]) -> RandomisationCheck:
     """The map changes when its rank correlation with the last step's map is below CHANGES_BELOW (or that
     map is empty); the reason gives every step's correlation."""
-    each = "; ".join(f"{len(s.layers)} module{'s' * (len(s.layers) > 1)} random: "
-                     + ("empty map" if s.correlation is None else f"{s.correlation:.2f}") for s in steps)
+    each = say("; ", "；").join(_step_words(s) for s in steps)
     last = steps[-1].correlation
     if last is None:
-        return RandomisationCheck(True, True, CHANGES, f"the randomised model's map is empty, so nothing of the "
-                                                       f"map survives without the learned weights ({each})", steps)
+        return RandomisationCheck(True, True, CHANGES, say(
+            "the randomised model's map is empty, so nothing of the map survives without the learned weights ({each})",
+            "随机化模型的图是空的：没有了学到的权重，原图一点也留不下来（{each}）", each=each), steps)
+    values = dict(last=last, bar=CHANGES_BELOW, each=each)
     if last < CHANGES_BELOW:
-        return RandomisationCheck(True, True, CHANGES, f"rank correlation {last:.2f} with the fully randomised "
-                                                       f"model's map, below {CHANGES_BELOW:g} (cascade: {each}): the "
-                                                       "map depends on what the model learned", steps)
-    return RandomisationCheck(True, False, BARELY, f"rank correlation {last:.2f} with the fully randomised model's "
-                                                   f"map, {CHANGES_BELOW:g} or more (cascade: {each}): with random "
-                                                   "top layers the map stays much the same; it may show the picture, "
-                                                   "not the model", steps)
+        return RandomisationCheck(True, True, CHANGES, say(
+            "rank correlation {last:.2f} with the fully randomised model's map, below {bar:g} (cascade: {each}): the "
+            "map depends on what the model learned", "与完全随机化模型的图的秩相关为 {last:.2f}，低于 {bar:g}（逐层："
+            "{each}）：这张图取决于模型学到的东西", **values), steps)
+    return RandomisationCheck(True, False, BARELY, say(
+        "rank correlation {last:.2f} with the fully randomised model's map, {bar:g} or more (cascade: {each}): with "
+        "random top layers the map stays much the same; it may show the picture, not the model",
+        "与完全随机化模型的图的秩相关为 {last:.2f}，不低于 {bar:g}（逐层：{each}）：顶部几层随机后图几乎不变；"
+        "它显示的可能是图片本身，而不是模型", **values), steps)
+
+
+def _step_words(step: Step) -> str:
+    """One cascade step in words: how many modules are random, and its rank correlation."""
+    if step.correlation is None:
+        return say("{n} modules random: empty map", "{n} 个模块随机：空图", n=len(step.layers)) \
+            if len(step.layers) > 1 else say("1 module random: empty map", "1 个模块随机：空图")
+    if len(step.layers) > 1:
+        return say("{n} modules random: {rho:.2f}", "{n} 个模块随机：{rho:.2f}", n=len(step.layers), rho=step.correlation)
+    return say("1 module random: {rho:.2f}", "1 个模块随机：{rho:.2f}", rho=step.correlation)
 
 
 @dataclass
@@ -237,24 +247,33 @@ class TrustCheck:
         if not self.measurable:
             return NOT_MEASURABLE
         named = self.parts.items()
-        failed = [n for n, c in named if c.measurable and c.passed is False]
-        unsure = [n for n, c in named if c.measurable and c.passed is None]
+        failed = [part_words(n) for n, c in named if c.measurable and c.passed is False]
+        unsure = [part_words(n) for n, c in named if c.measurable and c.passed is None]
         if failed:
-            return f"fails the {' and the '.join(failed)} check"
+            return say("fails the {parts} check", "未通过{parts}检验", parts=say(" and the ", "和").join(failed))
         if unsure:
-            return f"can't tell from the {' and the '.join(unsure)} check"
-        return f"passes the {' and the '.join(n for n, c in named if c.passed)} checks"
+            return say("can't tell from the {parts} check", "{parts}检验说不准", parts=say(" and the ", "和").join(unsure))
+        passed = [part_words(n) for n, c in named if c.passed]
+        return say("passes the {parts} checks", "通过了{parts}检验", parts=say(" and the ", "和").join(passed))
 
     @property
     def reason(self) -> str:
         if self.blank is not None:
-            return f"{self.blank}; a map that ranks no pixel above another cannot be checked."
-        return " ".join(f"{name.capitalize()}: {c.verdict}, {c.reason}." for name, c in self.parts.items())
+            return say("{blank}; a map that ranks no pixel above another cannot be checked.",
+                       "{blank}；一张不把任何像素排在别的像素之前的图，没法检验。", blank=self.blank)
+        return say(" ", "").join(say("{Part}: {verdict}, {reason}.", "{Part}：{verdict}，{reason}。",
+                                     Part=part_words(name).capitalize(), verdict=c.words, reason=c.reason)
+                                 for name, c in self.parts.items())
 
     def as_dict(self) -> dict:
         """The verdicts and reasons in words, and the figures (JSON-ready)."""
-        return {"measurable": self.measurable, "verdict": self.verdict, "reason": self.reason,
+        return {"measurable": self.measurable, "verdict": self.words, "reason": self.reason,
                 "probability": self.probability} | {n: c.as_dict() for n, c in self.parts.items()}
+
+    @property
+    def words(self) -> str:
+        """The overall verdict in the language spoken now (`verdict` is already in it, except NOT_MEASURABLE)."""
+        return verdict_words(self.verdict)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -272,10 +291,11 @@ def plan_cascade(method_passes: int, random_known: bool, budget: budgets.Budget 
     most = (budget or budgets.current()).model_passes
     if check_passes(method_passes, random_known) <= most:
         return CASCADE
+    pictures = check_passes(method_passes, random_known, 1)
     budgets.check_model_passes(
-        f"trust check: {trust_curves.ORDERS} random orders of {STEPS} steps and the map on a randomised model make "
-        f"{check_passes(method_passes, random_known, 1):,} pictures", check_passes(method_passes, random_known, 1),
-        "make the method cheaper (fewer steps or noisy copies, a larger occlusion stride)", budget)
+        say("trust check: {orders} random orders of {steps} steps and the map on a randomised model make {n:,} pictures",
+            "trust check：{orders} 个 {steps} 步的随机顺序，加上随机化模型上的图，共要算 {n:,} 张图",
+            orders=trust_curves.ORDERS, steps=STEPS, n=pictures), pictures, _CHEAPER(), budget)
     return CASCADE[-1:]
 
 
@@ -288,10 +308,17 @@ def check_seconds(model_name: str, map_passes: int, curve_passes: int) -> float:
     seconds = cost.estimate(model_name, curve_passes, backward=False)
     if map_passes:
         seconds += cost.estimate(model_name, map_passes)
-    return cost.refuse_over(f"trust check: {curve_passes:,} pictures for its curves and {map_passes:,} for the "
-                            f"randomised maps", seconds, f"{curve_passes + map_passes:,} passes",
-                            "make the method cheaper (fewer steps or noisy copies, a larger occlusion stride) "
-                            "or pick a smaller model")
+    return cost.refuse_over(say("trust check: {curves:,} pictures for its curves and {maps:,} for the randomised maps",
+                                "trust check：曲线要算 {curves:,} 张图，随机化的图要算 {maps:,} 张",
+                                curves=curve_passes, maps=map_passes), seconds,
+                            say("{n:,} passes", "{n:,} 次前向传播", n=curve_passes + map_passes),
+                            say("{cheaper} or pick a smaller model", "{cheaper}，或换一个小一些的模型",
+                                cheaper=_CHEAPER()))
+
+
+def _CHEAPER() -> str:
+    return say("make the method cheaper (fewer steps or noisy copies, a larger occlusion stride)",
+               "让方法便宜一些（更少的步数或加噪副本，更大的遮挡步幅）")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -299,23 +326,27 @@ def check_seconds(model_name: str, map_passes: int, curve_passes: int) -> float:
 
 def _randomisation(model: LoadedModel, x, result, sign, probability, counts, progress) -> RandomisationCheck:
     if not model.pretrained:
-        return _not_measurable(f"{model.display_name} is untrained: its weights are random already, so there is "
-                               "nothing learned for randomisation to destroy", RandomisationCheck)
+        return _not_measurable(say("{model} is untrained: its weights are random already, so there is nothing "
+                                   "learned for randomisation to destroy",
+                                   "{model} 没有训练过：它的权重本来就是随机的，没有学到的东西可以让随机化去破坏",
+                                   model=model.display_name), RandomisationCheck)
     if probability < MIN_PROBABILITY:
-        return _not_measurable(f"“{result.label}” has probability {_percent(probability)}: the model has learned "
-                               "next to nothing about this class here, so there is nothing for randomisation to "
-                               "destroy", RandomisationCheck)
+        return _not_measurable(say("“{label}” has probability {p}: the model has learned next to nothing about this "
+                                   "class here, so there is nothing for randomisation to destroy",
+                                   "“{label}”的概率只有 {p}：模型在这里对这个类别几乎什么也没学到，没有东西可以让随机化"
+                                   "去破坏", label=result.label, p=_percent(probability)), RandomisationCheck)
     if result.method not in METHODS:
-        return _not_measurable("a map given as numbers cannot be computed again on the randomised model",
-                               RandomisationCheck)
+        return _not_measurable(say("a map given as numbers cannot be computed again on the randomised model",
+                                   "直接以数字给出的图，没法在随机化的模型上重新计算"), RandomisationCheck)
     blank = (lambda heat: blank_map(result.method, heat, sign, result.layer))
     return judge_randomisation(cascade(model, x, result, sign, counts, progress, blank))
 
 
 def _curve_checks(model, x, shown, result, probability, progress) -> tuple[CurveCheck, CurveCheck]:
     if probability < MIN_PROBABILITY:
-        why = (f"“{result.label}” has probability {_percent(probability)} on the intact picture, too small for its "
-               f"change to be measured: the curves need at least {MIN_PROBABILITY:.0%}")
+        why = say("“{label}” has probability {p} on the intact picture, too small for its change to be measured: the "
+                  "curves need at least {least:.0%}", "“{label}”在完整图片上的概率只有 {p}，太小了，测不出它的变化："
+                  "曲线至少需要 {least:.0%}", label=result.label, p=_percent(probability), least=MIN_PROBABILITY)
         return _not_measurable(why, CurveCheck), _not_measurable(why, CurveCheck)
     curves = measure_curves(model, x, shown, result.target, progress=progress)
     deletion = judge_curve(curves["deletion_blur"], probability)
@@ -368,11 +399,13 @@ def trust_check(model: LoadedModel, picture, method: str, target=None, *, sign: 
     probability = intact_probability(model, x, result.target)
     blank = blank_map(result.method, result.input_map, sign, result.layer)
     if blank is not None:
-        why = f"{blank}: it ranks no patch above another, so its order would be arbitrary"
+        why = say("{blank}: it ranks no patch above another, so its order would be arbitrary",
+                  "{blank}：它没有把任何图块排在别的图块之前，所以它给出的顺序是随意的", blank=blank)
+        ranks = say("{blank}: the rank correlation of a map without ranks means nothing",
+                    "{blank}：一张分不出高低的图，谈不上秩相关", blank=blank)
         return TrustCheck(result.method, result.target, result.label, sign, probability,
                           _not_measurable(why, CurveCheck), _not_measurable(why, CurveCheck),
-                          _not_measurable(f"{blank}: the rank correlation of a map without ranks means nothing",
-                                          RandomisationCheck), blank)
+                          _not_measurable(ranks, RandomisationCheck), blank)
     randomisation = _randomisation(model, x, result, sign, probability, counts, _scaled(progress, 0.0, 0.5))
     deletion, insertion = _curve_checks(model, x, shown, result, probability, _scaled(progress, 0.5, 0.5))
     return TrustCheck(result.method, result.target, result.label, sign, probability, deletion, insertion,
@@ -390,7 +423,7 @@ def _attribution(model, picture, x, method, target, attribution, options) -> Att
     if index is None:
         with model.lock, torch.inference_mode():
             index = int(model.module(x.detach()).argmax(dim=-1)[0])
-    name = str(method) if method else "your map"
+    name = str(method) if method else say("your map", "你的图")
     return Attribution(name, index, model.labels[index], heat)
 
 
@@ -409,15 +442,21 @@ def ranking_words(rows: list[tuple[str, TrustCheck]]) -> str:
     """The ranking in words: which map explains this prediction best by its curves, and how the others do."""
     ranked = ranking(rows)
     if not ranked:
-        return "No map could be ranked: none had deletion and insertion curves that could be measured."
+        return say("No map could be ranked: none had deletion and insertion curves that could be measured.",
+                   "没有哪张图能排名：没有一张图的删除曲线和插入曲线都能测量。")
     best_title, best = ranked[0]
     check = dict(rows)[best_title]
-    words = (f"By the curves, **{best_title}** explains this prediction best: its curves reach their end in "
-             f"{best:.0%} of the area random orders need (deletion {check.deletion.verdict}, insertion "
-             f"{check.insertion.verdict}).")
+    words = say("By the curves, **{title}** explains this prediction best: its curves reach their end in {share:.0%} of "
+                "the area random orders need (deletion {deletion}, insertion {insertion}).",
+                "按曲线看，**{title}** 对这次预测解释得最好：它的曲线走到终点所用的面积，只有随机顺序的 {share:.0%}"
+                "（删除：{deletion}，插入：{insertion}）。", title=best_title, share=best,
+                deletion=check.deletion.words, insertion=check.insertion.words)
     if len(ranked) > 1:
-        words += " Then " + ", ".join(f"{t} ({s:.0%})" for t, s in ranked[1:]) + "."
+        others = say(", ", "、").join(say("{title} ({share:.0%})", "{title}（{share:.0%}）", title=t, share=s)
+                                     for t, s in ranked[1:])
+        words += say(" Then {others}.", "其次是 {others}。", others=others)
     left = [t for t, _ in rows if t not in dict(ranked)]
     if left:
-        words += f" Not ranked (a curve not measurable): {', '.join(left)}."
+        words += say(" Not ranked (a curve not measurable): {names}.", "未排名（有曲线无法测量）：{names}。",
+                     names=say(", ", "、").join(left))
     return words

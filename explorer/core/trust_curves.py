@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from explorer.core.loaded_model import LoadedModel
 from explorer.core.recent import Recent, fingerprint
 from explorer.core.state import STORES
+from explorer.core.words import say
 
 STEPS = 8                  # points of a curve besides the whole picture
 ORDERS = 39                # random orders: the smallest p-value reachable is 1 / (ORDERS + 1) = 0.025
@@ -221,9 +222,12 @@ def measure_curves(model: LoadedModel, x: torch.Tensor, heat: np.ndarray, target
     higher = more important. All pictures run as one batch, CHUNK at a time."""
     shape, orders = tuple(x.shape[-2:]), orders or ORDERS
     if tuple(heat.shape) != shape:
-        raise ValueError(f"deletion: the map is {tuple(heat.shape)}, the input {shape}")
+        raise ValueError(say("deletion: the map is {map}, the input {input}", "deletion：图是 {map}，输入却是 {input}",
+                             map=tuple(heat.shape), input=shape))
     if not 2 <= steps <= 100 or not 2 <= orders <= 256:
-        raise ValueError(f"deletion: steps must be from 2 to 100 ({steps}), random orders from 2 to 256 ({orders})")
+        raise ValueError(say("deletion: steps must be from 2 to 100 ({steps}), random orders from 2 to 256 ({orders})",
+                             "deletion：步数必须在 2 到 100 之间（现在 {steps}），随机顺序数在 2 到 256 之间（现在 {orders}）",
+                             steps=steps, orders=orders))
     patch = patch_grid(shape)
     scores = patch_scores(np.asarray(heat, np.float64), patch)
     counts = step_counts(scores.size, steps)

@@ -20,6 +20,7 @@ from explorer.core.attribution import attribute_input, signed
 from explorer.core.loaded_model import LoadedModel
 from explorer.core.recent import Recent, fingerprint
 from explorer.core.state import STORES
+from explorer.core.words import say
 
 CASCADE = (1, 2, 3)        # top Conv/Linear layers re-initialised at each step (each with the norm layers after it)
 RANDOMISED_LAYERS = CASCADE[-1]
@@ -85,7 +86,8 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
     """Spearman's rank correlation (ties get their average rank); 0 when either map is constant."""
     ra, rb = _ranks(np.ravel(a)), _ranks(np.ravel(b))
     if ra.size != rb.size:
-        raise ValueError(f"rank correlation: maps of {ra.size} and {rb.size} values")
+        raise ValueError(say("rank correlation: maps of {a} and {b} values", "rank correlation：两张图的值个数不同"
+                             "（{a} 和 {b}）", a=ra.size, b=rb.size))
     ra, rb = ra - ra.mean(), rb - rb.mean()
     denominator = np.sqrt((ra * ra).sum() * (rb * rb).sum())
     return float((ra * rb).sum() / denominator) if denominator > 0 else 0.0

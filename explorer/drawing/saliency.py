@@ -11,6 +11,8 @@ from explorer.core import attribution as at
 from explorer.core import trust
 from explorer.core.budgets import echo
 from explorer.core.models import LoadedModel
+from explorer.core.words import say
+from explorer.drawing.fonts import cjk_font, has_cjk, use_cjk_fallback
 
 LEGEND_HEIGHT = 30
 
@@ -21,7 +23,8 @@ COLORMAPS = ("inferno", "jet", "viridis", "magma", "hot", "gray")
 def colorize(heat01: np.ndarray, cmap: str = "inferno") -> Image.Image:
     """A [0, 1] map -> RGB picture through a matplotlib colour map."""
     if cmap not in COLORMAPS:
-        raise ValueError(f"colour map: {echo(cmap)}; choose one of {', '.join(COLORMAPS)}")
+        raise ValueError(say("colour map: {cmap}; choose one of {names}", "colour map：没有 {cmap}；请从 {names} 中选",
+                             cmap=echo(cmap), names=", ".join(COLORMAPS)))
     from matplotlib import colormaps
 
     rgba = colormaps[cmap](np.clip(heat01, 0, 1), bytes=True)
@@ -34,9 +37,11 @@ def overlay(image: Image.Image, heat01: np.ndarray, opacity: float = 0.5, cmap: 
     try:
         opacity = float(opacity)
     except (TypeError, ValueError):
-        raise ValueError(f"opacity: {echo(opacity)} is not a number; give one between 0 and 1") from None
+        raise ValueError(say("opacity: {value} is not a number; give one between 0 and 1",
+                             "opacity：{value} 不是数字；请给 0 到 1 之间的数", value=echo(opacity))) from None
     if not 0.0 <= opacity <= 1.0:
-        raise ValueError(f"opacity: {echo(opacity)} must be between 0 and 1")
+        raise ValueError(say("opacity: {value} must be between 0 and 1", "opacity：{value} 必须在 0 到 1 之间",
+                             value=echo(opacity)))
     base = np.asarray(image.convert("RGB"), dtype=np.float32)
     colour = np.asarray(colorize(heat01, cmap), dtype=np.float32)
     alpha = float(opacity) * np.sqrt(np.clip(heat01, 0, 1))[..., None]
@@ -53,13 +58,37 @@ class MapLook:
 
 # --- the maps ---------------------------------------------------------------------------------------
 
+def _write(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str) -> None:
+    """Words drawn in black: English in PIL's own small font (as always), Chinese in Noto Sans CJK SC."""
+    font = cjk_font(13) if has_cjk(text) else None
+    draw.text((xy[0], xy[1] - 2) if font else xy, text, fill="black", font=font)
+
+
+def _wrapped(text: str, width: int, most: int = 2) -> list[str]:
+    """Chinese words in lines no wider than `width` in the CJK font (at most `most`; the last cut with …)."""
+    font = cjk_font(13)
+    if font is None:
+        return [text]
+    lines, line = [], ""
+    for ch in text:
+        if line and font.getlength(line + ch) > width:
+            lines.append(line)
+            line = ch.lstrip()
+        else:
+            line += ch
+    lines.append(line)
+    if len(lines) > most:
+        lines = lines[:most - 1] + [lines[most - 1][:-1] + "…"]
+    return lines
+
+
 def _legend(width: int, cmap: str) -> Image.Image:
     bar = colorize(np.tile(np.linspace(0, 1, max(width - 120, 10)), (12, 1)), cmap)
     strip = Image.new("RGB", (width, LEGEND_HEIGHT), "white")
     strip.paste(bar, (60, 9))
     draw = ImageDraw.Draw(strip)
-    draw.text((6, 8), "low", fill="black")
-    draw.text((width - 54, 8), "high", fill="black")
+    _write(draw, (6, 8), say("low", "低"))
+    _write(draw, (width - 54, 8), say("high", "高"))
     return strip
 
 
@@ -87,8 +116,12 @@ def gallery_items(model: LoadedModel, image: Image.Image, results, look: MapLook
     for result in results:
         over, heat = render(model, image, result, look)
         title = at.method_title(result.method)
-        empty = " (empty map)" if trust.blank_map(result.method, result.input_map, look.sign, result.layer) else ""
-        items += [(over, f"{title}{empty}: over the picture"), (heat, f"{title}{empty}: heat map")]
+        if trust.blank_map(result.method, result.input_map, look.sign, result.layer):
+            items += [(over, say("{title} (empty map): over the picture", "{title}（空图）：叠在图片上", title=title)),
+                      (heat, say("{title} (empty map): heat map", "{title}（空图）：热力图", title=title))]
+        else:
+            items += [(over, say("{title}: over the picture", "{title}：叠在图片上", title=title)),
+                      (heat, say("{title}: heat map", "{title}：热力图", title=title))]
     return items
 
 
@@ -105,14 +138,18 @@ def download_name(model_name: str, results) -> str:
 
 
 def draw_sheet(items: list) -> Image.Image:
-    """All maps side by side, each captioned above it."""
+    """All maps side by side, each captioned above it (a Chinese caption on up to two lines)."""
     height = max(img.height for img, _ in items)
     width = sum(img.width for img, _ in items) + 10 * (len(items) - 1)
-    sheet = Image.new("RGB", (width, height + 24), "white")
+    captions = [_wrapped(caption, img.width - 8) if has_cjk(caption) else [caption[:max(10, img.width // 6)]]
+                for img, caption in items]
+    top = 24 + 18 * (max(len(lines) for lines in captions) - 1)
+    sheet = Image.new("RGB", (width, height + top), "white")
     left = 0
-    for img, caption in items:
-        sheet.paste(img, (left, 24))
-        ImageDraw.Draw(sheet).text((left + 4, 6), caption[:max(10, img.width // 6)], fill="black")
+    for (img, _), lines in zip(items, captions):
+        sheet.paste(img, (left, top))
+        for row, line in enumerate(lines):
+            _write(ImageDraw.Draw(sheet), (left + 4, 6 + 18 * row), line)
         left += img.width + 10
     return sheet
 
@@ -123,18 +160,19 @@ MARKS = {True: "✓ ", False: "⚠️ ", None: ""}
 
 
 def _mark(check: trust.Check) -> str:
-    return f"{MARKS[check.passed]}{check.verdict}"
+    return f"{MARKS[check.passed]}{check.words}"
 
 
 def _curve_cell(check: trust.CurveCheck) -> str:
     """The verdict, and the effect size and p-value where measured."""
     if check.curve is None or not check.measurable:
         return _mark(check)
-    return f"{_mark(check)} (ratio {check.curve.ratio:.2f}, p = {check.curve.p_value:.3f})"
+    return say("{mark} (ratio {ratio:.2f}, p = {p:.3f})", "{mark}（比值 {ratio:.2f}，p = {p:.3f}）", mark=_mark(check),
+               ratio=check.curve.ratio, p=check.curve.p_value)
 
 
 def _randomisation_cell(check: trust.RandomisationCheck) -> str:
-    rho = "" if check.correlation is None else f" (ρ {check.correlation:.2f})"
+    rho = "" if check.correlation is None else say(" (ρ {rho:.2f})", "（ρ {rho:.2f}）", rho=check.correlation)
     return _mark(check) + rho
 
 
@@ -146,7 +184,9 @@ def meanings(rows: list[dict]) -> str:
             key = (part, check.verdict)
             if key not in seen and key in trust.MEANING:
                 seen.append(key)
-    return "\n".join(f"- **{part.capitalize()}, {verdict}**: {trust.MEANING[part, verdict]}" for part, verdict in seen)
+    return "\n".join(say("- **{Part}, {verdict}**: {meaning}", "- **{Part}，{verdict}**：{meaning}",
+                         Part=trust.part_words(part).capitalize(), verdict=trust.verdict_words(verdict),
+                         meaning=trust.meaning(part, verdict)) for part, verdict in seen)
 
 
 def trust_table(rows: list[dict]) -> str:
@@ -154,24 +194,30 @@ def trust_table(rows: list[dict]) -> str:
     table, what each verdict means, then each map's reasons in words."""
     if not rows:
         return ""
-    lines = ["| Map | Deletion (blurred patches) | Deletion (grey patches, for comparison) | Insertion (from a blurred "
-             "picture) | Randomisation (cascade) |", "|---|---|---|---|---|"]
+    lines = [say("| Map | Deletion (blurred patches) | Deletion (grey patches, for comparison) | Insertion (from a "
+                 "blurred picture) | Randomisation (cascade) |", "| 图 | 删除（模糊图块） | 删除（灰色图块，作对比） | "
+                 "插入（从模糊图片开始） | 随机化（逐层） |"), "|---|---|---|---|---|"]
     reasons = []
     for r in rows:
         check = r["check"]
         grey = "—" if check.deletion.grey is None else _curve_cell(check.deletion.grey)
         lines.append(f"| {r['title']} | {_curve_cell(check.deletion)} | {grey} | {_curve_cell(check.insertion)} | "
                      f"{_randomisation_cell(check.randomisation)} |")
-        verdict = "not measurable: " if check.blank is not None else ""
-        reasons.append(f"- **{r['title']}**: {verdict}{check.reason}")
-    return ("\n".join(lines) + "\n\n**What the verdicts mean**\n\n" + meanings(rows) + "\n\n**The figures**\n\n"
-            + "\n".join(reasons))
+        if check.blank is not None:
+            reasons.append(say("- **{title}**: not measurable: {reason}", "- **{title}**：无法测量：{reason}",
+                               title=r["title"], reason=check.reason))
+        else:
+            reasons.append(say("- **{title}**: {reason}", "- **{title}**：{reason}", title=r["title"],
+                               reason=check.reason))
+    return ("\n".join(lines) + say("\n\n**What the verdicts mean**\n\n", "\n\n**这些结论是什么意思**\n\n")
+            + meanings(rows) + say("\n\n**The figures**\n\n", "\n\n**具体数据**\n\n") + "\n".join(reasons))
 
 
 def _band(axes, curve, label: str) -> None:
     orders = curve.by_random_orders
     axes.fill_between(curve.fractions, np.percentile(orders, 5, axis=0), np.percentile(orders, 95, axis=0),
-                      color="0.5", alpha=0.25, label=f"{len(orders)} random orders, middle 90 %")
+                      color="0.5", alpha=0.25, label=say("{n} random orders, middle 90 %", "{n} 个随机顺序，中间 90%",
+                                                         n=len(orders)))
     axes.plot(curve.fractions, curve.by_random, "k--", label=label)
 
 
@@ -183,16 +229,20 @@ def curve_figure(rows: list[dict]):
         return None
     from matplotlib.figure import Figure
 
+    use_cjk_fallback()
     figure = Figure(figsize=(7.6, 3.4), dpi=100, layout="constrained")
     left, right = figure.subplots(1, 2, sharey=True)
     for title, check in measured:
         left.plot(check.deletion.curve.fractions, check.deletion.curve.by_map, marker=".", label=title)
         right.plot(check.insertion.curve.fractions, check.insertion.curve.by_map, marker=".", label=title)
-    _band(left, measured[0][1].deletion.curve, "random orders' median")
-    _band(right, measured[0][1].insertion.curve, "random orders' median")
-    left.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="share of patches blurred", ylabel="probability of the class",
-             title="Deletion: lower sooner = better")
-    right.set(xlim=(0, 1), xlabel="share of patches put back", title="Insertion: higher sooner = better")
+    median = say("random orders' median", "随机顺序的中位数")
+    _band(left, measured[0][1].deletion.curve, median)
+    _band(right, measured[0][1].insertion.curve, median)
+    left.set(xlim=(0, 1), ylim=(0, 1.02), xlabel=say("share of patches blurred", "已模糊的图块比例"),
+             ylabel=say("probability of the class", "该类别的概率"),
+             title=say("Deletion: lower sooner = better", "删除：越早降低越好"))
+    right.set(xlim=(0, 1), xlabel=say("share of patches put back", "已放回的图块比例"),
+              title=say("Insertion: higher sooner = better", "插入：越早升高越好"))
     for axes in (left, right):
         axes.title.set_fontsize(9)
         axes.grid(alpha=0.3)
@@ -205,10 +255,18 @@ def wipe_choices(rows: list[dict]) -> list[tuple[str, str]]:
     choices = []
     for i, r in enumerate(rows):
         for k, step in enumerate(r["check"].randomisation.steps):
-            rho = "empty map" if step.correlation is None else f"rank correlation {step.correlation:.2f}"
-            layers = f"top {len(step.layers)} module{'s' * (len(step.layers) > 1)} random"
-            choices.append((f"{r['title']}: {layers} ({rho})", f"{i}:{k}"))
+            choices.append((_step_choice(r["title"], len(step.layers), step.correlation), f"{i}:{k}"))
     return choices
+
+
+def _step_choice(title: str, n: int, rho: float | None) -> str:
+    """One step of the cascade, as the wipe's list names it."""
+    modules = say("top {n} modules random", "顶部 {n} 个模块随机", n=n) if n != 1 else say("top 1 module random",
+                                                                                      "顶部 1 个模块随机")
+    if rho is None:
+        return say("{title}: {modules} (empty map)", "{title}：{modules}（空图）", title=title, modules=modules)
+    return say("{title}: {modules} (rank correlation {rho:.2f})", "{title}：{modules}（秩相关 {rho:.2f}）",
+               title=title, modules=modules, rho=rho)
 
 
 def wipe_pair(check: trust.TrustCheck, result: at.Attribution, step: int, sign: str, cmap: str = "inferno"

@@ -8,6 +8,7 @@ import numpy as np
 from explorer.core import attribution as at
 from explorer.core import trust
 from explorer.core.models import DEFAULT_MODEL, get_model
+from explorer.core.words import say
 from explorer.drawing.saliency import MapLook, render
 from explorer.ui.cancel import Stop, StopFlag, stopping_progress
 from explorer.ui.queues import MODEL_QUEUE
@@ -28,10 +29,12 @@ def attribute_api(image, model_name, method, target, options, request: gr.Reques
         The map painted over the picture (a PNG at the picture's size, with a box round the centre crop the model saw), and a JSON object of numbers: "model", "pretrained" (false: untrained weights), "method", "target" (the class index explained), "label" (its name), "layer" (the conv layer Grad-CAM used, else null), "map_size" ([height, width]), "note" (about the model, else empty).
         With "trust": true it also has "trust" (the verdicts in words: "verdict", "reason", "measurable", "probability", and "deletion", "insertion" and "randomisation" each with "passed", "verdict" ("faster than random", "no faster than random", "can't tell", "not measurable"; randomisation "the map changes" or "barely changes"), "reason", and the curves' "ratio" (the map's area over the random orders' median: below 1 is sooner) and "p_value"), "deletion_auc_map" and "deletion_auc_random" (area under the class's probability as patches are blurred, most-attributed first vs. in random orders), "deletion_auc_random_sd", "deletion_auc_random_orders", the curves "deletion_map", "deletion_random" (the random orders' median) and "deletion_random_orders", "insertion_map" and "insertion_random" (from a blurred picture, patches put back), and "randomisation_rank_correlation" (the map against the same method on a model whose top layers are re-initialised: near 1 means the map does not depend on what the model learned). The figures are null where not measurable (an empty map, a class with next to no probability, an untrained model's randomisation).
     """
+    refused = say("Cannot use this", "无法使用")
     if image is None:
-        raise gr.Error("image: none was given", title="Cannot use this")
+        raise gr.Error(say("image: none was given", "image：没有给图片"), title=refused)
     if options is not None and not isinstance(options, dict):
-        raise gr.Error("options: give a JSON object such as {\"n_steps\": 16}", title="Cannot use this")
+        raise gr.Error(say('options: give a JSON object such as {"n_steps": 16}',
+                           'options：请给一个 JSON 对象，例如 {"n_steps": 16}'), title=refused)
     options = dict(options or {})
     try:
         look = MapLook(options.pop("sign", "absolute"), options.pop("opacity", 0.5), options.pop("colormap", "inferno"))
@@ -39,7 +42,9 @@ def attribute_api(image, model_name, method, target, options, request: gr.Reques
         at.signed(np.zeros(1), look.sign)
         method = method or "saliency"
         if method not in at.METHODS:
-            raise ValueError(f"method: unknown {at.echo(method)}; choose one of {', '.join(at.METHODS)}")
+            raise ValueError(say("method: unknown {method}; choose one of {names}",
+                                 "method：没有 {method} 这种方法；请从 {names} 中选", method=at.echo(method),
+                                 names=", ".join(at.METHODS)))
         at.check_options(method, options)
         model, note = get_model(model_name or DEFAULT_MODEL)
         picture = image_of(image)
@@ -55,9 +60,10 @@ def attribute_api(image, model_name, method, target, options, request: gr.Reques
         if check:
             numbers |= trust_numbers(checked(model.name, image, picture, result, look.sign, stop))
     except Stop:
-        raise gr.Error("Stopped: nobody was waiting for the result.", title="Cancelled")
+        raise gr.Error(say("Stopped: nobody was waiting for the result.", "已停止：没有人在等这个结果。"),
+                       title=say("Cancelled", "已取消"))
     except (ValueError, TypeError) as error:
-        raise gr.Error(str(error), title="Cannot use this")
+        raise gr.Error(str(error), title=refused)
     return over, numbers
 
 

@@ -13,6 +13,7 @@ from explorer.core.images import is_blank, load_image
 from explorer.core.models import get_model
 from explorer.core.recent import Recent, picture_key
 from explorer.core.state import STORES
+from explorer.core.words import current, say
 from explorer.ui.cancel import CancelFlags, StopFlag, stopping_progress
 
 # --- Cancel ---------------------------------------------------------------------------------------------
@@ -32,7 +33,8 @@ def image_of(picture) -> Image.Image:
     empty sketch is refused (ValueError naming it)."""
     image = load_image(picture)
     if isinstance(picture, dict) and is_blank(image):
-        raise ValueError("sketch: the canvas is empty: draw a digit (or anything) first")
+        raise ValueError(say("sketch: the canvas is empty: draw a digit (or anything) first",
+                             "sketch：画布是空的：请先画一个数字（画什么都行）"))
     return image
 
 
@@ -96,9 +98,10 @@ def explained(model_name: str, picture, image: Image.Image, method: str, target,
 def checked(model_name: str, picture, image: Image.Image, result: at.Attribution, sign: str,
             progress=None) -> trust.TrustCheck:
     """The trust check of the part of the map shown (sign). The randomised model's map does not depend
-    on the sign, so a new sign reuses it (explorer.core.trust keeps it)."""
+    on the sign, so a new sign reuses it (explorer.core.trust keeps it). A check's reasons are words, kept
+    per language: a visitor in the other language gets them again from its kept figures, in theirs."""
     key = (model_name, picture_key(picture), result.method, result.target, result.layer,
-           repr(sorted(result.options.items())), sign)
+           repr(sorted(result.options.items())), sign, current())
     def compute() -> trust.TrustCheck:
         with reporting(progress) as job:
             return _trust(model_name, image, result, sign, job)
@@ -111,7 +114,8 @@ def trust_rows(model_name, picture, image, maps, sign, progress=None, flag=None)
     flag = flag or threading.Event()
     for result in maps["results"]:
         report = stopping_progress(progress or (lambda *a, **k: None), flag,
-                                   f"Trust check: {at.method_title(result.method)} on the randomised model")
+                                   say("Trust check: {method} on the randomised model", "可信度检验：{method}，在随机化的"
+                                       "模型上", method=at.method_title(result.method)))
         rows.append({"title": at.method_title(result.method),
                      "check": checked(model_name, picture, image, result, sign, report)})
     return rows

@@ -20,6 +20,7 @@ from PIL import Image
 from explorer.core import attribution as at
 from explorer.core import trust
 from explorer.core.models import DEFAULT_MODEL, get_model
+from explorer.core.words import pick, say
 from explorer.drawing.saliency import (
     MapLook,
     curve_figure,
@@ -33,14 +34,22 @@ from explorer.drawing.saliency import (
 from explorer.ui import saliency_api
 from explorer.ui.by_name import event
 from explorer.ui.cancel import Stop, stopping_progress
-from explorer.ui.picture_input import HINT
 from explorer.ui.predictions import as_label, top_five
 from explorer.ui.queues import MODEL_QUEUE
-from explorer.ui.saliency_page import DEFAULT_METHODS, SaliencyTab, layout, method_choices
+from explorer.ui.saliency_page import (
+    DEFAULT_METHODS,
+    SaliencyTab,
+    hint_words,
+    layout,
+    method_choices,
+    methods_info,
+)
 from explorer.ui.saliency_runs import cancel_flag, explained, image_of, trust_rows
 
 TITLE = "Saliency"
-SIGN_WORDS = {"absolute": "how strongly (either way)", "positive": "for the class", "negative": "against the class"}
+SIGN_WORDS = {"absolute": {"en": "how strongly (either way)", "zh": "影响有多强（不论方向）"},
+              "positive": {"en": "for the class", "zh": "支持这个类别"},
+              "negative": {"en": "against the class", "zh": "反对这个类别"}}
 
 
 # --- what one Explain asks for ------------------------------------------------------------------------
@@ -87,7 +96,8 @@ class ExplainRequest:
 def methods_update(model_name: str, ticked) -> gr.CheckboxGroup:
     choices = method_choices(model_name)
     valid = [name for _, name in choices]
-    return gr.CheckboxGroup(choices=choices, value=[m for m in (ticked or []) if m in valid] or DEFAULT_METHODS)
+    return gr.CheckboxGroup(choices=choices, value=[m for m in (ticked or []) if m in valid] or DEFAULT_METHODS,
+                            info=methods_info(model_name))
 
 
 def _decided(wanted: ExplainRequest, model, reset: bool) -> tuple[ExplainRequest, int | None]:
@@ -101,11 +111,13 @@ def _decided(wanted: ExplainRequest, model, reset: bool) -> tuple[ExplainRequest
         return replace(wanted, methods=methods, settings=settings), None
     target_index = at.resolve_target(model, wanted.target)
     if not wanted.methods:
-        raise ValueError("methods: tick at least one method")
+        raise ValueError(say("methods: tick at least one method", "methods：请至少勾选一种方法"))
     unknown = [m for m in wanted.methods if m not in valid]
     if unknown:
-        raise ValueError(f"methods: {', '.join(at.method_title(m) for m in unknown)} cannot be computed "
-                         f"correctly on {model.display_name}: {at.guided_backprop_check(model)[1]}")
+        raise ValueError(say("methods: {names} cannot be computed correctly on {model}: {why}",
+                             "methods：{names} 在 {model} 上算不对：{why}",
+                             names=say(", ", "、").join(at.method_title(m) for m in unknown),
+                             model=model.display_name, why=at.guided_backprop_check(model)[1]))
     return wanted, target_index
 
 
@@ -136,7 +148,8 @@ def sheet_file(items: list, name: str) -> str:
 def empty_maps_note(results) -> str:
     """A sentence for each map that is zero (or constant) everywhere, whatever the sign shown."""
     notes = [trust.blank_map(r.method, r.input_map, "absolute", r.layer) for r in results]
-    return "".join(f"\n\n**Empty map.** {note}: it cannot show which pixels decided the answer."
+    return "".join(say("\n\n**Empty map.** {note}: it cannot show which pixels decided the answer.",
+                       "\n\n**空图。** {note}：它没法显示是哪些像素决定了答案。", note=note)
                    for note in notes if note)
 
 
@@ -144,13 +157,16 @@ def _probability(predictions, label) -> str:
     for name, p in predictions:
         if name == label:
             return f"{p:.1%}"
-    return "below the top 5"
+    return say("below the top 5", "不在前 5 名")
 
 
 def _header(model, predictions, wanted: ExplainRequest, results) -> str:
-    return (f"**{model.display_name}** explains class **“{results[0].label}”** "
-            f"(probability {_probability(predictions, results[0].label)}). Colour = {SIGN_WORDS[wanted.look.sign]}."
-            + "".join(f" {at.method_title(r.method)} looks at layer `{r.layer}`." for r in results if r.layer)
+    return (say("**{model}** explains class **“{label}”** (probability {p}). Colour = {colour}.",
+                "**{model}** 解释类别 **“{label}”**（概率 {p}）。颜色 = {colour}。", model=model.display_name,
+                label=results[0].label, p=_probability(predictions, results[0].label),
+                colour=pick(SIGN_WORDS[wanted.look.sign]))
+            + "".join(say(" {method} looks at layer `{layer}`.", "{method} 看的是 `{layer}` 层。",
+                          method=at.method_title(r.method), layer=r.layer) for r in results if r.layer)
             + empty_maps_note(results))
 
 
@@ -160,7 +176,8 @@ def _maps(model_name: str, wanted: ExplainRequest, image: Image.Image, target_in
     """Each method's map, answered from the store of recent maps when it was computed before."""
     results = []
     for i, method in enumerate(wanted.methods):
-        label = f"{at.method_title(method)} ({i + 1} of {len(wanted.methods)})"
+        label = say("{method} ({i} of {n})", "{method}（第 {i} 种，共 {n} 种）", method=at.method_title(method), i=i + 1,
+                    n=len(wanted.methods))
         results.append(explained(model_name, wanted.picture, image, method, target_index,
                                  wanted.settings.options_for(method), stopping_progress(progress, flag, label)))
     return results
@@ -174,7 +191,7 @@ def explain(wanted: ExplainRequest, *, reset: bool, request: gr.Request | None =
     flag.clear()
     progress = progress or (lambda *a, **k: None)
     if wanted.picture is None:     # a model chosen before any picture: its own methods, decided now
-        return {"header": "### " + HINT, "methods": methods_update(wanted.model_name, list(wanted.methods)),
+        return {"header": "### " + hint_words(), "methods": methods_update(wanted.model_name, list(wanted.methods)),
                 "gallery": [], "maps": None, "trust": "", "plot": curve_figure([])}
     try:
         model, note = get_model(wanted.model_name or DEFAULT_MODEL)
@@ -184,7 +201,7 @@ def explain(wanted: ExplainRequest, *, reset: bool, request: gr.Request | None =
         results = _maps(model.name, wanted, image, target_index, flag, progress)
         items = gallery_items(model, image, results, wanted.look)
     except Stop:
-        raise gr.Error("Stopped: press Explain to compute the maps again.", title="Cancelled")
+        return stopped()
     except ValueError as error:
         return kept_maps(str(error))
     layers = at.conv_layers(model)
@@ -194,15 +211,23 @@ def explain(wanted: ExplainRequest, *, reset: bool, request: gr.Request | None =
             "layer": gr.Dropdown(choices=layers, value=wanted.settings.layer or layers[-1]),
             "methods": methods_update(model.name, list(wanted.methods)),
             "gallery": items, "maps": {"model": model.name, "results": results},
-            "trust": "*Checking how far to trust the maps…*", "plot": curve_figure([]),
+            "trust": say("*Checking how far to trust the maps…*", "*正在检验这些图有多可信……*"), "plot": curve_figure([]),
             "download": gr.DownloadButton(value=sheet_file(items, download_name(model.name, results)))}
 
 
 def kept_maps(message: str) -> dict:
     """A setting refused: one message where the maps' header stands, saying what is wrong, and the last
     maps, classes and trust check left on screen as they were (no toast, no error badge over them)."""
-    return {"header": (f"⚠️ **Not updated: {message}.** The maps below are still the last ones computed; "
-                       "change the setting named and explain again.")}
+    return {"header": say("⚠️ **Not updated: {message}.** The maps below are still the last ones computed; change the "
+                          "setting named and explain again.", "⚠️ **没有更新：{message}。** 下面仍是上次算出的图；请修改"
+                          "提到的设置，再点“解释”。", message=message)}
+
+
+def stopped() -> dict:
+    """Cancel pressed while the maps were being computed: said where the maps' header stands (no toast, no
+    error), the last maps left as they were."""
+    return {"header": say("**Stopped.** The maps below are still the last ones computed; press **Explain** to "
+                          "compute the new ones.", "**已停止。** 下面仍是上次算出的图；点 **解释** 重新计算。")}
 
 
 def repainted(shown: dict) -> dict:
@@ -214,7 +239,7 @@ def repainted(shown: dict) -> dict:
     try:
         items = gallery_items(get_model(maps["model"])[0], image_of(picture), maps["results"], look)
     except ValueError as error:
-        raise gr.Error(str(error), title="Cannot use this")
+        raise gr.Error(str(error), title=say("Cannot use this", "无法使用"))
     return {"gallery": items, "download": gr.DownloadButton(value=sheet_file(items, download_name(maps["model"],
                                                                                                    maps["results"])))}
 
@@ -222,16 +247,15 @@ def repainted(shown: dict) -> dict:
 def trust_checked(shown: dict, request: gr.Request | None = None, progress=None) -> dict:
     """The trust check (CHECKED) of the maps shown (TRUST_OF's values), after the maps or when the sign changes."""
     maps, picture = shown["maps"], shown["picture"]
-    if not maps or picture is None:
-        return {}
     flag = cancel_flag(request)
-    flag.clear()
+    if not maps or picture is None or flag.is_set():     # Cancel pressed before it began: what is shown stays
+        return {}
     try:
         rows = trust_rows(maps["model"], picture, image_of(picture), maps, shown["sign"], progress, flag)
     except Stop:
-        return {"trust": "*Trust check stopped.*", "plot": curve_figure([])}
+        return {"trust": say("*Trust check stopped.*", "*可信度检验已停止。*"), "plot": curve_figure([])}
     except ValueError as error:
-        raise gr.Error(str(error), title="Cannot use this")
+        raise gr.Error(str(error), title=say("Cannot use this", "无法使用"))
     choices = wipe_choices(rows)
     first = next((value for _, value in reversed(choices) if value.startswith("0:")), None)
     checks = {"rows": rows, "sign": shown["sign"]}
@@ -264,7 +288,8 @@ def on_explain(values: dict, request: gr.Request, progress=gr.Progress()) -> dic
     return explain(ExplainRequest.from_values(values), reset=False, request=request, progress=progress)
 
 
-def on_look(values: dict) -> dict:
+def on_look(values: dict, request: gr.Request = None) -> dict:
+    cancel_flag(request).clear()          # a new look starts afresh: the trust check that follows runs
     return repainted(values)
 
 

@@ -214,3 +214,94 @@ def test_the_trust_check_explains_its_verdicts_ranks_the_maps_and_wipes_to_the_r
             page.screenshot(path=str(screenshot_dir / f"saliency-trust-check-{width}.png"))
             page.screenshot(path=str(screenshot_dir / f"saliency-trust-check-{width}-full.png"), full_page=True)
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 390 + 1   # nothing wider than a phone
+
+
+# --- a newcomer's stumbles: a phone, Cancel, and a Chinese browser ------------------------------------------
+
+def _open_saliency(page):
+    """The Saliency tab, from the tab bar or, where a narrow screen folds it, from the "More tabs" menu."""
+    tab = page.locator("[data-tab-id=saliency_tab]")
+    if tab.count() and tab.first.is_visible():
+        tab.first.click()
+    else:
+        page.get_by_label("More tabs").click()
+        page.locator(".overflow-dropdown button", has_text=TITLE).click()
+
+
+def _click_example(panel, name: str):
+    examples = [Path(p).name for p in example_paths()]
+    example = panel.locator("img[src*='gradio_api/file']").nth(examples.index(name))
+    example.scroll_into_view_if_needed()
+    example.click()
+
+
+@pytest.mark.browser
+def test_on_a_phone_no_label_covers_the_top_class_or_the_maps(browser, app_url, screenshot_dir):
+    """390x844: the top-5 list's label ("Top-5 predictions (click one to explain it)") wraps onto two lines;
+    it sits above the top class, and the gallery's label above the first maps, not over them."""
+    with app_page(browser, app_url, 390, 844, timeout_ms=180_000) as page:
+        _open_saliency(page)
+        panel = page.locator("#saliency")
+        _click_example(panel, "espresso.jpg")
+        panel.get_by_text("explains class").wait_for()
+        top5 = page.locator("#saliency-top5")
+        top5.scroll_into_view_if_needed()
+        label = _box(top5.locator("[data-testid=block-label]"))
+        assert label["height"] > 30                                  # two lines: the case that covered the class
+        for part in (top5.locator("[data-testid=label-output-value]"), top5.locator("button").first):
+            assert not _overlap(label, _box(part)), "the top-5 label covers the top class"
+        page.screenshot(path=str(screenshot_dir / "saliency-top5-390.png"))
+        gallery = page.locator("#saliency-maps")
+        gallery.locator(".thumbnail-item").nth(1).wait_for()
+        gallery.scroll_into_view_if_needed()
+        badge = _box(gallery.locator("[data-testid=block-label]"))
+        for thumbnail in gallery.locator(".thumbnail-item").all():
+            assert not _overlap(badge, _box(thumbnail)), "the gallery's label covers a map"
+        page.screenshot(path=str(screenshot_dir / "saliency-maps-390.png"))
+
+
+@pytest.mark.browser
+def test_cancel_during_a_run_says_stopped_and_no_error(wide, screenshot_dir):
+    """Cancel while three slow maps are computed: the header says Stopped, and no toast (titled "Error" or
+    anything else) appears."""
+    page, panel = wide, wide.locator("#saliency")
+    for name in ("Integrated Gradients", "SmoothGrad", "Occlusion"):
+        panel.get_by_role("checkbox", name=name).check()
+    _click_example(panel, "panda.jpg")
+    page.wait_for_timeout(2500)
+    panel.get_by_role("button", name="Cancel").click()
+    panel.get_by_text("Stopped.").wait_for(timeout=120_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(screenshot_dir / "saliency-cancelled-1440.png"))
+    toasts = page.locator("[data-testid=toast-body], .toast-body")
+    assert toasts.count() == 0, toasts.all_inner_texts()
+    assert "explains class" not in panel.inner_text()
+
+
+@pytest.mark.browser
+def test_a_chinese_browser_reads_the_saliency_tab_in_chinese(browser, app_url, screenshot_dir):
+    """zh-CN: the methods (with their English names kept), the missing method's reason, the header, the
+    captions and the trust table are Chinese; class names stay English."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(240_000)
+        page.goto(app_url + "?lang=zh")
+        page.wait_for_selector("button[role=tab]")
+        _open_saliency(page)
+        panel = page.locator("#saliency")
+        methods = page.locator("#saliency-methods")
+        methods.get_by_text("积分梯度 (Integrated Gradients)").wait_for()
+        assert "上不提供“引导 Grad-CAM (Guided Grad-CAM)”" in methods.inner_text()
+        _click_example(panel, "espresso.jpg")
+        panel.get_by_text("解释类别").wait_for()
+        assert "“espresso”" in panel.get_by_text("解释类别").inner_text()
+        page.locator("#saliency-trust table").wait_for()
+        trust = page.locator("#saliency-trust").inner_text()
+        assert "删除（模糊图块）" in trust and "这些结论是什么意思" in trust
+        captions = page.locator("#saliency-maps .caption-label").all_inner_texts()
+        assert captions == ["Grad-CAM：叠在图片上", "Grad-CAM：热力图"]
+        page.locator("#saliency-trust").scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshot_dir / "saliency-trust-zh-1440.png"))
+    finally:
+        context.close()

@@ -1,4 +1,5 @@
 """explorer.core.trust.trust_check: the verdicts in words, and "not measurable" where the checks cannot tell."""
+import re
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,13 @@ from explorer.core.trust import (
     trust_check,
 )
 from explorer.core.trust_maps import map_at_input
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def has_cjk(text: str) -> bool:
+    return bool(CJK.search(text))
+
 
 PANDA = str(Path(__file__).resolve().parents[2] / "assets" / "examples" / "panda.jpg")
 
@@ -170,10 +178,21 @@ def test_the_reversed_map_is_no_faster_than_random(x):
     assert [title for title, _ in ranked] == ["right", "reversed"]
 
 
-def test_every_verdict_has_a_sentence_for_a_learner():
-    for part in ("deletion", "insertion"):
-        for verdict in (FASTER, NOT_FASTER, CANT_TELL, NOT_MEASURABLE):
-            assert MEANING[part, verdict].endswith(".") and len(MEANING[part, verdict]) < 200
+def test_every_verdict_has_a_sentence_for_a_learner_in_both_languages():
+    from explorer.core.trust import BARELY, CHANGES, meaning
+    from explorer.core.words import speaking
+
+    verdicts = {"deletion": (FASTER, NOT_FASTER, CANT_TELL, NOT_MEASURABLE),
+                "insertion": (FASTER, NOT_FASTER, CANT_TELL, NOT_MEASURABLE),
+                "randomisation": (CHANGES, BARELY, NOT_MEASURABLE)}
+    for part, kinds in verdicts.items():
+        for verdict in kinds:
+            english, chinese = MEANING[part, verdict]["en"], MEANING[part, verdict]["zh"]
+            assert english.endswith(".") and len(english) < 200
+            assert chinese.endswith("。") and len(chinese) < 100 and has_cjk(chinese)
+            assert meaning(part, verdict) == english
+            with speaking("zh"):
+                assert meaning(part, verdict) == chinese
 
 
 def test_a_map_of_your_own_is_taken_at_the_pictures_size_or_the_models_input_size(x):
@@ -275,3 +294,36 @@ def test_a_trust_check_over_the_time_budget_is_refused_in_words_before_any_pass(
         assert trust_check(model, picture, "mine", 7, attribution=heat).deletion is not None and calls
     finally:
         handle.remove()
+
+
+def test_a_chinese_visitor_reads_the_verdicts_in_chinese_with_the_same_numbers(x):
+    """The same check spoken in Chinese: every verdict, reason and sentence has Chinese in it and keeps the
+    figures the English one gives (p-value, ratio); the verdict keys stay the same."""
+    from explorer.core.words import speaking
+
+    model, target, contribution = _linear_with_blur_contributions(x)
+    english = trust_check(model, x, "reversed", target, attribution=contribution.max() - contribution + 1)
+    with speaking("zh"):
+        chinese = trust_check(model, x, "reversed", target, attribution=contribution.max() - contribution + 1)
+        words, verdict, reason = chinese.as_dict(), chinese.verdict, chinese.reason
+        ranked = ranking_words([("reversed", chinese)])
+    assert chinese.deletion.verdict == english.deletion.verdict == NOT_FASTER          # the keys do not change
+    assert has_cjk(verdict) and has_cjk(reason) and has_cjk(words["deletion"]["verdict"]) and has_cjk(ranked)
+    assert not has_cjk(english.reason) and not has_cjk(english.as_dict()["deletion"]["verdict"])
+    curve = chinese.deletion.curve
+    for figure in (f"p = {curve.p_value:.3f}", f"{curve.ratio:.2f}", f"{curve.area_map:.2f}"):
+        assert figure in words["deletion"]["reason"] and figure in english.deletion.reason
+    assert verdict.startswith("未通过") and "删除" in verdict
+    assert has_cjk(words["randomisation"]["reason"]) and words["randomisation"]["verdict"] == "无法测量"
+
+
+def test_a_chinese_visitor_reads_why_a_map_is_not_measurable_in_chinese():
+    from explorer.core.words import speaking
+
+    model, _ = get_model("digits")
+    with speaking("zh"):
+        check = trust_check(model, draw(4), "gradcam")
+        words, reason = check.as_dict(), check.reason
+    assert check.verdict == NOT_MEASURABLE and words["verdict"] == "无法测量"
+    assert "Grad-CAM" in check.deletion.reason and "处处为零" in check.deletion.reason
+    assert "features.conv2" in check.deletion.reason and has_cjk(reason) and "没法检验" in reason

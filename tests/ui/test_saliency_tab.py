@@ -310,7 +310,7 @@ def test_the_trust_table_explains_each_verdict_and_the_wipe_compares_each_cascad
     rows = out["checks"]["rows"]
     for row in rows:
         for part, check in row["check"].parts.items():
-            assert trust.MEANING[part, check.verdict] in out["trust"]
+            assert trust.meaning(part, check.verdict) in out["trust"]
     assert out["ranking"].startswith(("By the curves, **", "No map could be ranked"))
     choices = out["wipe_step"].choices
     assert len(choices) == sum(len(r["check"].randomisation.steps) for r in rows) > 0
@@ -323,3 +323,83 @@ def test_the_trust_table_explains_each_verdict_and_the_wipe_compares_each_cascad
     shown = np.asarray(randomised.convert("L"), np.float64)
     assert shown.shape == expected.shape and np.corrcoef(shown.ravel(), expected.ravel())[0, 1] > 0.8
     assert real.size == randomised.size
+
+
+# --- a newcomer's stumbles, and a Chinese visitor ---------------------------------------------------------
+
+def test_the_methods_list_names_a_missing_method_and_why_before_any_run():
+    """EfficientNet-Lite0 has no Guided Grad-CAM (ReLU6 outside nn.ReLU): the list's own info says so, on the
+    page as built and after a model is chosen; the digit net has every method and says nothing of it."""
+    import gradio as gr
+
+    from explorer.ui import saliency_tab
+    from explorer.ui.saliency_page import methods_info
+    from explorer.ui.words import chinese, english
+
+    with gr.Blocks():
+        tab = saliency_tab.build()
+    shown = english(tab.methods.info)
+    assert "Guided Grad-CAM is not offered for EfficientNet-Lite0" in shown and "ReLU6" in shown
+    assert "引导 Grad-CAM" in chinese(tab.methods.info) and "ReLU6" in chinese(tab.methods.info)
+    assert "Guided Grad-CAM" not in [english(title) for title, _ in tab.methods.choices]
+    for name in (DEFAULT_MODEL, "digits"):
+        update = _explain(None, name, "", ["gradcam"])["methods"]
+        offered = [m for _, m in update.choices]
+        assert update.info == methods_info(name)
+        assert ("Guided Grad-CAM" in update.info) == ("guided_gradcam" not in offered)
+    assert "Guided" not in methods_info("digits")
+
+
+def test_cancel_during_the_maps_says_stopped_where_the_header_stands_with_no_error():
+    """Cancel pressed while a map is computed: no gr.Error (its toast is titled "Error"), one line where the
+    maps' header stands, the last maps left as they were, and the trust check that follows does nothing."""
+    from explorer.ui import saliency_tab
+    from explorer.ui.saliency_runs import cancel_flag
+
+    flag = cancel_flag(None)
+    pressed = []
+
+    def cancel_pressed(*args, **kwargs):      # the visitor presses Cancel as the first pass is reported
+        pressed.append(True)
+        flag.set()
+    wanted = _request(PANDA, DEFAULT_MODEL, "", ["occlusion"], occ_window=29, occ_stride=13)   # not computed before
+    try:
+        out = saliency_tab.explain(wanted, reset=False, progress=cancel_pressed)
+        assert pressed and list(out) == ["header"] and "Stopped" in out["header"]
+        assert saliency_tab.trust_checked({"picture": PANDA, "maps": {"model": DEFAULT_MODEL, "results": []},
+                                           "sign": "absolute"}) == {}
+    finally:
+        flag.clear()
+
+
+def test_a_chinese_visitor_reads_the_tab_in_chinese_with_the_same_numbers():
+    """Inside speaking("zh"): the header, the captions, the trust table and its sentences, the ranking and
+    the wipe's steps are Chinese; the numbers and the names kept (Grad-CAM, the class) are the same."""
+    import re
+
+    from sketches import draw
+
+    from explorer.core.words import speaking
+    from explorer.ui import saliency_tab
+
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    drawing = _sketch(draw(7))
+    english = _explain(drawing, "digits", "", ["gradcam", "saliency"])
+    checked_en = saliency_tab.trust_checked({"picture": drawing, "maps": english["maps"], "sign": "absolute"})
+    with speaking("zh"):
+        chinese = _explain(drawing, "digits", "", ["gradcam", "saliency"])
+        checked_zh = saliency_tab.trust_checked({"picture": drawing, "maps": chinese["maps"], "sign": "absolute"})
+    assert cjk.search(chinese["header"]) and not cjk.search(english["header"])
+    label = chinese["maps"]["results"][0].label
+    assert f"“{label}”" in chinese["header"] and f"“{label}”" in english["header"]
+    for _, caption in chinese["gallery"]:
+        assert cjk.search(caption)
+    assert chinese["gallery"][0][1].startswith("Grad-CAM")
+    assert cjk.search(checked_zh["trust"]) and cjk.search(checked_zh["ranking"])
+    assert "这些结论是什么意思" in checked_zh["trust"] and "What the verdicts mean" in checked_en["trust"]
+    for row in checked_zh["checks"]["rows"]:
+        curve = row["check"].deletion.curve
+        if curve is not None:
+            assert f"p = {curve.p_value:.3f}" in checked_zh["trust"] and f"p = {curve.p_value:.3f}" in checked_en["trust"]
+    assert all(cjk.search(words) for words, _ in checked_zh["wipe_step"].choices)
+    assert [v for _, v in checked_zh["wipe_step"].choices] == [v for _, v in checked_en["wipe_step"].choices]
