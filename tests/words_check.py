@@ -63,7 +63,7 @@ def untranslated_components(demo: gr.Blocks, tab: str | None = "*", kept: set[st
         if isinstance(block, gr.Tab):
             texts.append(("label", block.label))
         for attr, text in texts:
-            if isinstance(text, I18nData) or text in kept:
+            if isinstance(text, I18nData) or not isinstance(text, str) or text in kept:
                 continue
             if _letters(text):
                 found.append(f"{name}.{attr} ({where}): {text[:70]!r}")
