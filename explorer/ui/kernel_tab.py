@@ -12,11 +12,12 @@ from dataclasses import dataclass
 import gradio as gr
 
 from explorer.core.sliding import MAX_SIDE, pytorch_code
-from explorer.core.words import COUNTING, speaking
+from explorer.core.words import COUNTING
 from explorer.drawing.kernel_frames import FrameRenderer
 from explorer.drawing.kernel_presets import PRESET_NAMES, preset
 from explorer.ui import kernel_view
 from explorer.ui.by_name import Components, event
+from explorer.ui.fixed_words import both
 from explorer.ui.kernel_api import make_gif, run_slide, show_step, step_label
 from explorer.ui.kernel_live import PAUSE, PLAY, live_player
 from explorer.ui.kernel_settings import (
@@ -118,16 +119,6 @@ class KernelTab(Components):
     def settings(self) -> list:
         """The nine settings controls in the public endpoints' parameter order (SETTING_NAMES)."""
         return [getattr(self, name) for name in SETTINGS]
-
-
-def both(words, *args):
-    """A text a handler makes in the visitor's language (`words(*args)`, written with say), as a fixed
-    text of the page in both languages: what the page shows before its first event."""
-    with speaking("en"):
-        en = words(*args)
-    with speaking("zh"):
-        zh = words(*args)
-    return t(en, zh)
 
 
 def build() -> KernelTab:

@@ -240,8 +240,10 @@ def _layer_tables(first: dict) -> dict:
                                                          "评估模式（用这一步之后的 running 统计量）"), **table)
     bn_md = gr.Markdown(first["bn_md"])
     with gr.Row():
-        avg = gr.Dataframe(first["avg"], label="nn.AdaptiveAvgPool2d((h, w))", **table)
-        max_out = gr.Dataframe(first["max"], label="nn.AdaptiveMaxPool2d((h, w))", **table)
+        avg = gr.Dataframe(first["avg"], label=t("nn.AdaptiveAvgPool2d((h, w))", "nn.AdaptiveAvgPool2d((h, w))：自适应平均池化"),
+                           **table)
+        max_out = gr.Dataframe(first["max"], label=t("nn.AdaptiveMaxPool2d((h, w))",
+                                                     "nn.AdaptiveMaxPool2d((h, w))：自适应最大池化"), **table)
     pool_md = gr.Markdown(first["pool_md"])
     return dict(relu=relu, drop_train=drop_train, drop_eval=drop_eval, drop_md=drop_md, bn_train=bn_train,
                 bn_eval=bn_eval, bn_md=bn_md, avg=avg, max=max_out, pool_md=pool_md)
