@@ -61,7 +61,8 @@ SETTINGS = tuple(SETTING_FIELDS.values())     # the settings controls' names, in
 # none. The fold arrows (placed by margins from the same guess) sat two lines off after line 10: a program
 # of 20-40 lines has nothing worth folding, so the fold gutter is not shown.
 # Long weights break inside their cell instead of pushing the last column out of the table. Gradio numbers
-# a table's rows from 1: its row cells show their 0-based data-row instead, as PyTorch counts rows.
+# a table's rows and columns from 1: a table of class count-from-0 shows them from 0, as PyTorch counts
+# (its row cells show their 0-based data-row, its headers a counter; the headers' values stay Gradio's).
 STYLE = """
 #kernel_style {display: none}
 .input-msg {color: #b42318; background: #fef3f2; border-left: 4px solid #d92d20; padding: 6px 10px;
@@ -74,9 +75,12 @@ STYLE = """
 #kernel_buttons button {white-space: nowrap}
 #kernel_preset input {padding-right: 28px; text-overflow: ellipsis}
 #kernel_weights .cell-wrap {word-break: break-all; white-space: normal !important}
-#kernel_matrix .row-number-cell[data-row], #kernel_weights .row-number-cell[data-row] {font-size: 0 !important}
-#kernel_matrix .row-number-cell[data-row]::before, #kernel_weights .row-number-cell[data-row]::before {
-  content: attr(data-row); font-size: var(--text-sm)}
+.count-from-0 .row-number-cell[data-row] {font-size: 0 !important}
+.count-from-0 .row-number-cell[data-row]::before {content: attr(data-row); font-size: var(--text-sm)}
+.count-from-0 thead tr {counter-reset: column -1}
+.count-from-0 th.header-cell {counter-increment: column}
+.count-from-0 th.header-cell .header.text {font-size: 0 !important}
+.count-from-0 th.header-cell .header-content::before {content: counter(column)}
 """
 
 
@@ -151,6 +155,7 @@ def _tables(first: dict) -> dict:
         matrix = gr.Dataframe(value=first["matrix"], headers=headers(len(first["matrix"][0])),
                               type="array", datatype="number", interactive=True,
                               label=t("Input matrix (edit any cell)", "输入矩阵（每个格都可以改）"), show_row_numbers=True,
+                              elem_classes=["count-from-0"],
                               max_height=420, key="kernel_matrix", elem_id="kernel_matrix")
         matrix_msg = gr.HTML("", visible=False, elem_id="kernel_matrix_msg")
         with gr.Row():
@@ -161,12 +166,12 @@ def _tables(first: dict) -> dict:
     with gr.Column(scale=2, min_width=260):
         kernel = gr.Dataframe(value=first["kernel"], headers=headers(2), type="array",
                               datatype="number", interactive=True, show_row_numbers=True, wrap=True,
-                              label=t("Kernel (weights)", "卷积核（权重）"), max_height=300, key="kernel_weights",
+                              label=t("Kernel (weights)", "卷积核（权重）"), elem_classes=["count-from-0"], max_height=300, key="kernel_weights",
                               elem_id="kernel_weights")
         kernel_msg = gr.HTML("", visible=False, elem_id="kernel_weights_msg")
         with gr.Row() as kernel_size_row:
-            kernel_rows = SliderInput(1, MAX_SIDE, value=2, step=1, label=t("Kernel rows", "卷积核的行数"))
-            kernel_cols = SliderInput(1, MAX_SIDE, value=2, step=1, label=t("Kernel columns", "卷积核的列数"))
+            kernel_rows = SliderInput(1, MAX_SIDE, value=2, step=1, label=t("Kernel rows", "核的行数"))
+            kernel_cols = SliderInput(1, MAX_SIDE, value=2, step=1, label=t("Kernel columns", "核的列数"))
     return dict(matrix=matrix, matrix_msg=matrix_msg, matrix_rows=matrix_rows, matrix_cols=matrix_cols,
                 kernel=kernel, kernel_msg=kernel_msg, kernel_size_row=kernel_size_row, kernel_rows=kernel_rows,
                 kernel_cols=kernel_cols)

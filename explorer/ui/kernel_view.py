@@ -41,8 +41,9 @@ CONTROL_FIELDS = (*SETTING_FIELDS.values(), "note", "matrix_rows", "matrix_cols"
 
 
 def headers(cols: int) -> list[str]:
-    """A table's column headers: its columns counted from 0, as PyTorch indexes them."""
-    return [str(c) for c in range(cols)]
+    """A table's column headers as Gradio names them ("1", "2", ...: the public endpoints' defaults keep
+    them); the page shows them counted from 0, as PyTorch indexes them (the tab's STYLE, class count-from-0)."""
+    return [str(c + 1) for c in range(cols)]
 
 
 def preset_choices(from_stages: bool = False) -> list[tuple]:

@@ -18,9 +18,6 @@ from explorer.ui.words import t
 
 # The chapter's matrix has no negatives (ReLU would change nothing) and a 4x4 input that 2x2 adaptive
 # pooling cuts like plain pooling; this one shows every layer at work.
-# Column headers: columns counted from 0, as PyTorch indexes them (Gradio's own count from 1; a table
-# narrower than this keeps the first of them).
-HEADERS = [str(c) for c in range(lp.MAX_SIDE)]
 LAYERS_EXAMPLE = [[-3, 1, 4, -1, 5], [9, -2, 6, 5, -3], [5, 8, -9, 7, 9], [-3, 2, 3, -8, 4], [6, -2, 6, 4, -3]]
 
 
@@ -193,7 +190,7 @@ def layout(can_copy: bool) -> LayersPanel:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             matrix = gr.Dataframe(LAYERS_EXAMPLE, label=t("Your matrix", "你的矩阵"), interactive=True, type="array",
-                                  headers=HEADERS,
+                                  elem_classes=["count-from-0"],
                                   datatype="number", elem_id="layers_matrix")
             matrix_msg = gr.HTML("", visible=False, elem_id="layers_matrix_msg")
         with gr.Column(scale=1, min_width=200):
@@ -224,7 +221,7 @@ def _first_results() -> dict:
 
 def _layer_tables(first: dict) -> dict:
     """The ten views, by VIEW_NAMES, showing `first`."""
-    table = dict(interactive=False, headers=HEADERS)
+    table = dict(interactive=False, elem_classes=["count-from-0"])   # columns shown from 0 (the Kernel tab's STYLE)
     with gr.Row():
         relu = gr.Dataframe(first["relu"], label=t("nn.ReLU(): negatives become 0", "nn.ReLU()：负数变成 0"), **table)
     with gr.Row():
