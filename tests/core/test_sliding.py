@@ -275,3 +275,18 @@ def test_a_table_gives_the_same_numbers_whichever_way_it_is_checked(table):
 def test_a_bad_cell_among_plain_numbers_is_still_named():
     with pytest.raises(ValueError, match="matrix row 1, column 0: -inf is not a finite number"):
         as_matrix([[1, 2], [float("-inf"), 4]])
+
+
+def test_messages_speak_chinese_with_the_argument_named_as_code():
+    from explorer.core.words import speaking
+    from explorer.drawing.fonts import has_cjk
+
+    cases = [dict(matrix=[[1, "abc"]]), dict(stride="0"), dict(kernel=np.ones((5, 1))), dict(op="max", bias=1.0)]
+    for changes in cases:
+        args = {**dict(matrix=CHAPTER_MATRIX, kernel=[[1, 0], [1, 0]]), **changes}
+        with speaking("zh"), pytest.raises(ValueError) as chinese:
+            slide(**args)
+        with pytest.raises(ValueError) as english:
+            slide(**args)
+        assert has_cjk(str(chinese.value)) and not has_cjk(str(english.value))
+        assert str(chinese.value).split("：")[0].split(" ")[0] == str(english.value).split(":")[0].split(" ")[0]
