@@ -53,7 +53,7 @@ function layout(W) {
   const side = [kw, d.steps[0].products ? kw : 0, ow].filter(n => n > 0);
   const tall = Math.max(kh, oh);
   const wideW = pw + side.reduce((a, b) => a + b + 1, 0), wideH = Math.max(ph, tall) + 1;
-  const narrowW = Math.max(pw, side.reduce((a, b) => a + b + 1, -1)), narrowH = ph + tall + 3;
+  const narrowW = Math.max(pw, side.reduce((a, b) => a + b + 1, -1)), narrowH = ph + tall + 2.6;
   const H = Math.max(window.innerHeight * 0.5, 220);
   const wideC = Math.min(W / wideW, H / wideH), narrowC = Math.min(W / narrowW, H / narrowH);
   return {wide: wideC >= narrowC, c: Math.max(Math.min(Math.max(wideC, narrowC), 46), 6)};
@@ -71,7 +71,7 @@ function draw() {
   const unused = (i, j) => d.unused_rows.includes(i - py) || d.unused_cols.includes(j - px);
   cells.input = grid(svg, 0, top, c, d.padded, w(py || px ? "input_padded" : "input"), "input",
                      (i, j) => isPad(i, j) ? "#f3f4f6" : unused(i, j) ? "#d1d5db" : shadeFill(d.shade[i][j]), "#9ca3af");
-  let x = L.wide ? (pw + 1) * c : 0, y = L.wide ? top : top + (ph + 2) * c;
+  let x = L.wide ? (pw + 1) * c : 0, y = L.wide ? top : top + (ph + 1.6) * c;   // room for the titles below
   taps = [];
   for (let t = 0; t < kh * kw; t++) taps.push(el("rect", {width: c, height: c, fill: "rgba(249,115,22,0.18)", stroke: "#ea580c", "stroke-width": Math.max(c / 12, 1.5), "data-role": "tap"}, svg));
   if (d.kernel) { grid(svg, x, y, c, d.kernel, w("kernel"), "kernel", () => "#fef3c7", "#d97706"); x += (kw + 1) * c; }
