@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import html
+import json
 import re
 from pathlib import Path
 
@@ -39,6 +40,17 @@ def _letters(text) -> bool:
     return any(w not in KEPT_WORDS for w in WORD.findall(visible))
 
 
+def _is_data(value) -> bool:
+    """A JSON object held by a gr.HTML for its script (the Kernel tab's player): data, not words shown as
+    they are (the script shows the words it carries in the page's language)."""
+    if not isinstance(value, str) or not value.startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(value), dict)
+    except ValueError:
+        return False
+
+
 def _children(block, tab=None):
     for child in getattr(block, "children", None) or []:
         inner = child.id if isinstance(child, gr.Tab) else tab
@@ -56,14 +68,14 @@ def untranslated_components(demo: gr.Blocks, tab: str | None = "*", kept: set[st
             continue
         name = type(block).__name__
         texts = [(attr, getattr(block, attr, None)) for attr in ("label", "info", "placeholder")]
-        if isinstance(block, (gr.Markdown, gr.Button, gr.HTML, gr.DownloadButton)):
+        if isinstance(block, (gr.Markdown, gr.Button, gr.HTML, gr.DownloadButton)) and not _is_data(block.value):
             texts.append(("value", block.value))
         for choice in getattr(block, "choices", None) or []:
             texts.append(("choice", choice[0] if isinstance(choice, (tuple, list)) else choice))
         if isinstance(block, gr.Tab):
             texts.append(("label", block.label))
         for attr, text in texts:
-            if isinstance(text, I18nData) or text in kept:
+            if isinstance(text, I18nData) or not isinstance(text, str) or text in kept:
                 continue
             if _letters(text):
                 found.append(f"{name}.{attr} ({where}): {text[:70]!r}")

@@ -21,6 +21,7 @@ from explorer.core.models import load_model
 from explorer.core.registry import IMAGENET, REGISTRY, find
 from explorer.core.state import STORES
 from explorer.core.trace import CONTAINERS, Trace, total_macs, trace
+from explorer.core.words import say
 
 # ---------------------------------------------------------------------------------------------------
 # Loading models by name (through the project's registry)
@@ -39,9 +40,16 @@ def model_names() -> tuple[str, ...]:
     return tuple(REGISTRY)
 
 
+# The models whose titles hold words besides names, in Chinese (the others are names in both languages).
+TITLES_ZH = {"digits": "手写数字（LeNet 风格）", "cnnnet": "本章的 CNNNet（未训练，鱼 vs. 猫）"}
+
+
 def model_title(name: str) -> str:
+    """The model's title in the language spoken."""
     found = _found(name)
-    return found.title if found is not None else name
+    if found is None:
+        return name
+    return say(found.title, TITLES_ZH[name]) if name in TITLES_ZH else found.title
 
 
 def _found(name):
@@ -79,7 +87,8 @@ def model_input_size(name: str) -> tuple[int, int, int]:
 
 
 def _unknown(name) -> None:
-    raise ValueError(f"model: unknown name {name!r}; choose one of {', '.join(model_names())}")
+    raise ValueError(say("model: unknown name {name!r}; choose one of {names}", "model：没有名为 {name!r} 的模型；请选 {names} 之一",
+                         name=name, names=", ".join(model_names())))
 
 
 def imagenet_metrics(name: str) -> dict:
@@ -172,7 +181,8 @@ def _resolve(name_or_module, input_size):
     if isinstance(name_or_module, nn.Module):
         return type(name_or_module).__name__, name_or_module, threading.RLock(), tuple(input_size or DEFAULT_INPUT)
     if not isinstance(name_or_module, str):
-        raise ValueError(f"model: give a model name or a torch.nn.Module, not {type(name_or_module).__name__}")
+        raise ValueError(say("model: give a model name or a torch.nn.Module, not {t}",
+                             "model：请给模型名或 torch.nn.Module，而不是 {t}", t=type(name_or_module).__name__))
     if find(name_or_module) is None:
         _unknown(name_or_module)
     return name_or_module, _meta_model(name_or_module).module, _META_LOCK, tuple(
@@ -181,19 +191,24 @@ def _resolve(name_or_module, input_size):
 
 def _check_input_size(input_size, module: nn.Module) -> tuple[int, int, int]:
     if len(input_size) != 3:
-        raise ValueError(f"input_size: give (channels, height, width), got {input_size!r}")
+        raise ValueError(say("input_size: give (channels, height, width), got {v!r}",
+                             "input_size：请给 (通道数, 高, 宽)，收到的是 {v!r}", v=input_size))
     try:
         size = tuple(int(v) for v in input_size)
     except (TypeError, ValueError):
-        raise ValueError(f"input_size: channels, height and width must be whole numbers, got {input_size!r}") from None
+        raise ValueError(say("input_size: channels, height and width must be whole numbers, got {v!r}",
+                             "input_size：通道数、高和宽都应是整数，收到的是 {v!r}", v=input_size)) from None
     if any(v != float(w) for v, w in zip(size, input_size)) or min(size) < 1:
-        raise ValueError(f"input_size: channels, height and width must be whole numbers ≥ 1, got {input_size!r}")
+        raise ValueError(say("input_size: channels, height and width must be whole numbers ≥ 1, got {v!r}",
+                             "input_size：通道数、高和宽都应是 ≥ 1 的整数，收到的是 {v!r}", v=input_size))
     if size[1] > 1024 or size[2] > 1024:
-        raise ValueError(f"input_size: height and width up to 1024 pixels, got {size[1]}×{size[2]}")
+        raise ValueError(say("input_size: height and width up to 1024 pixels, got {h}×{w}",
+                             "input_size：高和宽最多 1024 像素，收到的是 {h}×{w}", h=size[1], w=size[2]))
     first_conv = next((m for m in module.modules() if isinstance(m, nn.Conv2d)), None)
     if first_conv is not None and first_conv.in_channels != size[0]:
-        raise ValueError(f"input_size: this model's first convolution takes {first_conv.in_channels} channel(s), "
-                         f"not {size[0]}")
+        raise ValueError(say("input_size: this model's first convolution takes {n} channel(s), not {c}",
+                             "input_size：这个模型的第一个卷积层接受 {n} 个通道，而不是 {c} 个",
+                             n=first_conv.in_channels, c=size[0]))
     return size
 
 
@@ -293,9 +308,13 @@ PAPER_KERNELS = {
 }
 
 
+PAPER_ZH = {"Inception": "GoogLeNet 论文中的 Inception 模块（Szegedy 等，2014）"}
+
+
 def _kernels(values) -> str:
     words = [f"{k}×{k}" for k in sorted(values)]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return words[0] if len(words) == 1 else say("{a} and {b}", "{a} 和 {b}", a=say(", ", "、").join(words[:-1]),
+                                                   b=words[-1])
 
 
 def paper_difference(summary: Summary, block: str) -> str:
@@ -309,8 +328,11 @@ def paper_difference(summary: Summary, block: str) -> str:
     missing = sorted(set(paper_kernels) - ran)
     if not missing:
         return ""
-    return (f"Convolutions that ran in `{block}`: {_kernels(ran)}; {paper} has {_kernels(paper_kernels)}. "
-            f"No {_kernels(missing)} ran here: this implementation uses a smaller kernel in that branch.")
+    return say("Convolutions that ran in `{block}`: {ran}; {paper} has {kernels}. No {missing} ran here: this "
+               "implementation uses a smaller kernel in that branch.",
+               "`{block}` 中运行的卷积：{ran}；{paper}有 {kernels}。这里没有运行 {missing}：这个实现在那个分支用了更小的卷积核。",
+               block=block, ran=_kernels(ran), paper=say(paper, PAPER_ZH[block_type]), kernels=_kernels(paper_kernels),
+               missing=_kernels(missing))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -392,16 +414,19 @@ def compare(names, runs: int = 3, warmup: int = 1) -> list[Comparison]:
         names = [names]
     names = list(dict.fromkeys(names or []))
     if not names:
-        raise ValueError("models: pick at least one model to compare")
+        raise ValueError(say("models: pick at least one model to compare", "models：请至少选一个模型来比较"))
     budgets.check_compare(len(names))
     for name in names:
         if find(name) is None:
             _unknown(name)
     if not 1 <= int(runs) <= 50:
-        raise ValueError(f"runs: between 1 and 50 timed runs, got {runs}")
+        raise ValueError(say("runs: between 1 and 50 timed runs, got {runs}", "runs：计时次数应在 1 到 50 之间，收到的是 {runs}",
+                             runs=runs))
     passes = int(runs) + int(warmup)
-    cost.refuse_over(f"models: comparing {len(names)} models", sum(cost.estimate(n, passes, False) for n in names),
-                     f"{passes} passes through each", "compare fewer or smaller models at once")
+    cost.refuse_over(say("models: comparing {n} models", "models：比较 {n} 个模型", n=len(names)),
+                     sum(cost.estimate(n, passes, False) for n in names),
+                     say("{n} passes through each", "每个运行 {n} 次", n=passes),
+                     say("compare fewer or smaller models at once", "一次少比较几个或换小一些的模型"))
     result = []
     for name in names:
         cost.give_way()          # between two models a small request goes first

@@ -14,6 +14,7 @@ from torch import nn
 
 from explorer.core.hooks import hooked
 from explorer.core.receptive_field import pair
+from explorer.core.words import say
 
 
 @dataclass(frozen=True)
@@ -143,27 +144,42 @@ def _shape(shape: tuple) -> str:
 def _where(b: Breakage | None) -> str:
     if b is None:
         return ""
-    layer = f"`{b.layer}` ({b.layer_type})" if b.layer else f"the model's own forward ({b.layer_type})"
+    layer = (f"`{b.layer}` ({b.layer_type})" if b.layer else
+             say("the model's own forward ({t})", "模型自己的 forward（{t}）", t=b.layer_type))
     if b.window is not None and len(b.arriving) == 3 and (b.arriving[1] < b.window[0] or b.arriving[2] < b.window[1]):
-        return (f" At {layer} the picture has shrunk to {_shape(b.arriving)} (channels×height×width), "
-                f"smaller than that layer's {b.window[0]}×{b.window[1]} window.")
+        return say(" At {layer} the picture has shrunk to {shape} (channels×height×width), smaller than that layer's "
+                   "{wh}×{ww} window.", "在 {layer} 处，图片已缩小到 {shape}（通道×高×宽），比这一层的 {wh}×{ww} 窗口还小。",
+                   layer=layer, shape=_shape(b.arriving), wh=b.window[0], ww=b.window[1])
     if b.in_features is not None:
         total = 1
         for d in b.arriving:
             total *= d
         shape = f"{_shape(b.arriving)} = " if len(b.arriving) > 1 else ""
-        return (f" At {layer} the feature map arrives as {shape}{total:,} numbers, but that layer takes "
-                f"exactly {b.in_features:,}.")
-    return f" It fails at {layer}, which receives {_shape(b.arriving)}."
+        return say(" At {layer} the feature map arrives as {shape}{total} numbers, but that layer takes exactly {n}.",
+                   "在 {layer} 处，特征图以 {shape}{total} 个数到达，而这一层只接受正好 {n} 个。",
+                   layer=layer, shape=shape, total=f"{total:,}", n=f"{b.in_features:,}")
+    return say(" It fails at {layer}, which receives {shape}.", "它在 {layer} 处出错，那里收到的是 {shape}。",
+               layer=layer, shape=_shape(b.arriving))
+
+
+DIMENSIONS_ZH = {"height": "高度", "width": "宽度"}
 
 
 def _bound_words(bound: Bound) -> str:
     across = "width" if bound.dimension == "height" else "height"
+    values = dict(dim=bound.dimension, across=across, other=bound.other, works=bound.works,
+                  dim_zh=DIMENSIONS_ZH[bound.dimension], across_zh=DIMENSIONS_ZH[across])
     if bound.works is None:
-        return f" No input {bound.dimension} works at {across} {bound.other}."
-    extreme = "smallest" if bound.too == "small" else "largest"
-    return (f" The {extreme} input {bound.dimension} that works (at {across} {bound.other} px) is "
-            f"{bound.works} px.")
+        return say(" No input {dim} works at {across} {other}.", "{across_zh}为 {other} 时，没有可用的输入{dim_zh}。", **values)
+    if bound.too == "small":
+        return say(" The smallest input {dim} that works (at {across} {other} px) is {works} px.",
+                   "（{across_zh}为 {other} px 时）可用的最小输入{dim_zh}是 {works} px。", **values)
+    return say(" The largest input {dim} that works (at {across} {other} px) is {works} px.",
+               "（{across_zh}为 {other} px 时）可用的最大输入{dim_zh}是 {works} px。", **values)
+
+
+def _too(too: str) -> str:
+    return say("too " + too, {"small": "太小", "large": "太大"}[too])
 
 
 def misfit_error(model: str, module: nn.Module, size: tuple, known_good: tuple | None) -> InputSizeError:
@@ -174,13 +190,19 @@ def misfit_error(model: str, module: nn.Module, size: tuple, known_good: tuple |
     dimensions = tuple(b.dimension for b in bounds) or ("height", "width")
     _, height, width = size
     if len(bounds) == 1:
-        head = f"input {bounds[0].dimension}: {bounds[0].given} px is too {bounds[0].too} for {model}."
+        head = say("input {dim}: {given} px is {too} for {model}.", "输入{dim_zh}：{given} px 对 {model} 来说{too}。",
+                   dim=bounds[0].dimension, dim_zh=DIMENSIONS_ZH[bounds[0].dimension], given=bounds[0].given,
+                   too=_too(bounds[0].too), model=model)
+    elif bounds and bounds[0].too == bounds[1].too:
+        head = say("input height and width: {h} px and {w} px are {too} for {model}.",
+                   "输入高度和宽度：{h} px 和 {w} px 对 {model} 来说都{too}。", h=height, w=width,
+                   too=_too(bounds[0].too), model=model)
     elif bounds:
-        head = (f"input height and width: {height} px and {width} px are too {bounds[0].too} for {model}"
-                if bounds[0].too == bounds[1].too else
-                f"input height and width: {height} px is too {bounds[0].too} and {width} px too {bounds[1].too} "
-                f"for {model}") + "."
+        head = say("input height and width: {h} px is {too_h} and {w} px {too_w} for {model}.",
+                   "输入高度和宽度：对 {model} 来说，{h} px {too_h}，{w} px {too_w}。", h=height, w=width,
+                   too_h=_too(bounds[0].too), too_w=_too(bounds[1].too), model=model)
     else:
-        head = f"input height and width: {height}×{width} px does not fit {model}."
+        head = say("input height and width: {h}×{w} px does not fit {model}.",
+                   "输入高度和宽度：{h}×{w} px 不适合 {model}。", h=height, w=width, model=model)
     text = head + _where(breakage) + "".join(_bound_words(b) for b in bounds)
     return InputSizeError(text, dimensions, breakage, bounds)

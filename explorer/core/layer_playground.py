@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from explorer.core.receptive_field import adaptive_windows
+from explorer.core.words import say
 
 MAX_SIDE = 64
 MIN_SEED, MAX_SEED = -2**63, 2**64 - 1    # torch.manual_seed's range
@@ -24,18 +25,21 @@ def to_matrix(value) -> np.ndarray:
         value = value.get("data", [])
     rows = [list(r) for r in np.asarray(value, dtype=object)] if len(value) else []
     if not rows or not rows[0]:
-        raise ValueError("matrix: it is empty; enter at least one number")
+        raise ValueError(say("matrix: it is empty; enter at least one number", "matrix：是空的；请至少填一个数"))
     if len(rows) > MAX_SIDE or len(rows[0]) > MAX_SIDE:
-        raise ValueError(f"matrix: at most {MAX_SIDE}×{MAX_SIDE}, got {len(rows)}×{len(rows[0])}")
+        raise ValueError(say("matrix: at most {m}×{m}, got {h}×{w}", "matrix：最大 {m}×{m}，收到的是 {h}×{w}",
+                             m=MAX_SIDE, h=len(rows), w=len(rows[0])))
     out = np.zeros((len(rows), len(rows[0])))
     for r, row in enumerate(rows):
         for c, cell in enumerate(row):
             try:
                 number = float(str(cell).strip()) if not isinstance(cell, (int, float, np.number)) else float(cell)
             except ValueError:
-                raise ValueError(f"matrix row {r + 1}, column {c + 1}: {str(cell)!r} is not a number") from None
+                raise ValueError(say("matrix row {r}, column {c}: {v!r} is not a number",
+                                     "matrix 第 {r} 行第 {c} 列：{v!r} 不是数", r=r, c=c, v=str(cell))) from None
             if not math.isfinite(number):
-                raise ValueError(f"matrix row {r + 1}, column {c + 1}: {number} is not a finite number")
+                raise ValueError(say("matrix row {r}, column {c}: {v} is not a finite number",
+                                     "matrix 第 {r} 行第 {c} 列：{v} 不是有限的数", r=r, c=c, v=number))
             out[r, c] = number
     return out
 
@@ -56,9 +60,11 @@ def dropout(matrix: np.ndarray, p: float = 0.5, seed: int = 0, train: bool = Tru
     """nn.Dropout(p) in train mode (a fresh random mask from `seed`; kept values scaled by 1/(1-p)) or
     eval mode (the input unchanged). The global random state is left as it was."""
     if not 0 <= p <= 1:
-        raise ValueError(f"p: the share of values to zero must be between 0 and 1, got {p}")
+        raise ValueError(say("p: the share of values to zero must be between 0 and 1, got {p}",
+                             "p：置零的比例应在 0 到 1 之间，收到的是 {p}", p=p))
     if not isinstance(seed, (int, np.integer)) or not MIN_SEED <= seed <= MAX_SEED:
-        raise ValueError(f"seed: a whole number from {MIN_SEED} to {MAX_SEED}, got {seed}")
+        raise ValueError(say("seed: a whole number from {a} to {b}, got {seed}", "seed：应是 {a} 到 {b} 之间的整数，收到的是 {seed}",
+                             a=MIN_SEED, b=MAX_SEED, seed=seed))
     layer = nn.Dropout(p).train(train)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
@@ -73,8 +79,10 @@ def batchnorm(matrix: np.ndarray, eps: float = 1e-5, momentum: float = 0.1) -> d
     eval (straight after that one training step): the running statistics replace the batch's.
     A 1x1 matrix raises ValueError: one number has no variance (PyTorch refuses it in train mode)."""
     if matrix.size < 2:
-        raise ValueError("BatchNorm2d: in train mode it needs at least 2 numbers per channel to measure their "
-                         f"variance, and a {matrix.shape[0]}×{matrix.shape[1]} matrix has one; add a row or a column")
+        raise ValueError(say("BatchNorm2d: in train mode it needs at least 2 numbers per channel to measure their "
+                             "variance, and a {h}×{w} matrix has one; add a row or a column",
+                             "BatchNorm2d：训练模式下每个通道至少要有 2 个数才能算方差，而 {h}×{w} 的矩阵只有一个；"
+                             "请加一行或一列", h=matrix.shape[0], w=matrix.shape[1]))
     layer = nn.BatchNorm2d(1, eps=eps, momentum=momentum, dtype=torch.float64)
     x = _image(matrix)
     with torch.no_grad():
@@ -90,10 +98,11 @@ def batchnorm(matrix: np.ndarray, eps: float = 1e-5, momentum: float = 0.1) -> d
 def adaptive_pool(matrix: np.ndarray, out_h: int, out_w: int, kind: str = "avg"):
     """(output, row windows, column windows) of AdaptiveAvgPool2d / AdaptiveMaxPool2d((out_h, out_w))."""
     if kind not in ("avg", "max"):
-        raise ValueError(f"kind: 'avg' or 'max', got {kind!r}")
-    for label, value in (("output height", out_h), ("output width", out_w)):
+        raise ValueError(say("kind: 'avg' or 'max', got {kind!r}", "kind：应为 'avg' 或 'max'，收到的是 {kind!r}", kind=kind))
+    for label, value in ((say("output height", "输出高度"), out_h), (say("output width", "输出宽度"), out_w)):
         if value is None or int(value) != value or not 1 <= value <= MAX_SIDE:
-            raise ValueError(f"{label}: a whole number from 1 to {MAX_SIDE}, got {value}")
+            raise ValueError(say("{label}: a whole number from 1 to {m}, got {v}", "{label}：应是 1 到 {m} 之间的整数，收到的是 {v}",
+                                 label=label, m=MAX_SIDE, v=value))
     out_h, out_w = int(out_h), int(out_w)
     layer = nn.AdaptiveAvgPool2d((out_h, out_w)) if kind == "avg" else nn.AdaptiveMaxPool2d((out_h, out_w))
     output = _back(layer(_image(matrix)))

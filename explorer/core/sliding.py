@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from explorer.core.budgets import echo
+from explorer.core.words import say
 
 MAX_SIDE = 32          # the largest matrix or kernel side the app accepts
 MAX_PADDING = 16       # keeps the padded input (and the number of steps) small enough to animate
@@ -92,13 +93,15 @@ class SlideSettings:
         """slide()'s arguments checked the way PyTorch would, in this order, with a ValueError that names
         the argument or the cell at fault."""
         if op not in OPS:
-            raise ValueError(f"op: must be one of {', '.join(OPS)}, got {op!r}")
+            raise ValueError(say("op: must be one of {ops}, got {op!r}", "op：应为 {ops} 之一，收到的是 {op!r}",
+                                 ops=", ".join(OPS), op=op))
         x = as_matrix(matrix, "matrix")
         stride = as_pair(stride, "stride", minimum=1, maximum=MAX_SIDE + 2 * MAX_PADDING)
         padding = as_pair(padding, "padding", minimum=0, maximum=MAX_PADDING)
         dilation = as_pair(dilation, "dilation", minimum=1, maximum=MAX_SIDE)
         if not isinstance(ceil_mode, (bool, np.bool_)):
-            raise ValueError(f"ceil_mode: must be True or False, got {ceil_mode!r}")
+            raise ValueError(say("ceil_mode: must be True or False, got {v!r}", "ceil_mode：应为 True 或 False，收到的是 {v!r}",
+                                 v=ceil_mode))
         bias = _as_number(bias, "bias")
         if op == "conv":
             w = _conv_kernel(kernel, kernel_size, bool(ceil_mode))
@@ -118,13 +121,15 @@ def _table(a: np.ndarray) -> tuple[tuple[float, ...], ...]:
 def _conv_kernel(kernel, kernel_size, ceil_mode: bool) -> np.ndarray:
     """The convolution's weights, checked against a kernel_size given with them."""
     if kernel is None:
-        raise ValueError("kernel: convolution needs a kernel (a table of weights)")
+        raise ValueError(say("kernel: convolution needs a kernel (a table of weights)",
+                             "kernel：卷积需要一个卷积核（一张权重表）"))
     w = as_matrix(kernel, "kernel")
     if kernel_size is not None and as_pair(kernel_size, "kernel_size", minimum=1) != w.shape:
-        raise ValueError(f"kernel_size: {kernel_size!r} does not match the kernel's "
-                         f"{w.shape[0]}x{w.shape[1]} shape")
+        raise ValueError(say("kernel_size: {k!r} does not match the kernel's {h}x{w} shape",
+                             "kernel_size：{k!r} 与卷积核的形状 {h}x{w} 不符", k=kernel_size, h=w.shape[0], w=w.shape[1]))
     if ceil_mode:
-        raise ValueError("ceil_mode: only pooling has ceil_mode; convolution always rounds down")
+        raise ValueError(say("ceil_mode: only pooling has ceil_mode; convolution always rounds down",
+                             "ceil_mode：只有池化有 ceil_mode；卷积总是向下取整"))
     return w
 
 
@@ -133,17 +138,20 @@ def _pooling_window(op: str, kernel, kernel_size, bias: float, dilation, padding
     settings pooling refuses."""
     if kernel_size is None:
         if kernel is None:
-            raise ValueError("kernel_size: pooling needs a window size")
+            raise ValueError(say("kernel_size: pooling needs a window size", "kernel_size：池化需要窗口大小"))
         kernel_size = as_matrix(kernel, "kernel").shape
     ksize = as_pair(kernel_size, "kernel_size", minimum=1, maximum=MAX_SIDE)
     if bias:
-        raise ValueError("bias: pooling has no bias; set it to 0")
+        raise ValueError(say("bias: pooling has no bias; set it to 0", "bias：池化没有偏置；请设为 0"))
     if op == "avg" and dilation != (1, 1):
-        raise ValueError("dilation: average pooling has no dilation in PyTorch; set it to 1")
+        raise ValueError(say("dilation: average pooling has no dilation in PyTorch; set it to 1",
+                             "dilation：PyTorch 的平均池化没有膨胀（dilation）；请设为 1"))
     for axis, k, p in zip(AXES, ksize, padding):
         if p > k // 2:
-            raise ValueError(f"padding: pooling pads at most half the window ({axis}: window {k} "
-                             f"allows padding up to {k // 2}, got {p})")
+            raise ValueError(say("padding: pooling pads at most half the window ({axis}: window {k} allows padding "
+                                 "up to {half}, got {p})",
+                                 "padding：池化的填充最多是窗口的一半（{axis}：窗口 {k} 最多填充 {half}，收到的是 {p}）",
+                                 axis=_axis(axis), k=k, half=k // 2, p=p))
     return ksize
 
 
@@ -153,9 +161,11 @@ def _check_window_fits(shape, ksize, stride, padding, dilation, ceil_mode: bool,
     for axis, n, k, s, p, d in zip(AXES, shape, ksize, stride, padding, dilation):
         span = d * (k - 1) + 1
         if span > n + 2 * p if op == "conv" else output_size(n, k, s, p, d, ceil_mode) < 1:
-            dil = f" with dilation {d}" if d > 1 else ""
-            raise ValueError(f"{kernel_name}: the window spans {span} {axis}{dil} but the padded input "
-                             f"has only {n + 2 * p} {axis} ({n} + 2x{p} padding)")
+            dil = say(" with dilation {d}", "（膨胀 {d}）", d=d) if d > 1 else ""
+            raise ValueError(say("{name}: the window spans {span} {axis}{dil} but the padded input has only {n2} "
+                                 "{axis} ({n} + 2x{p} padding)",
+                                 "{name}：窗口跨 {span} {axis}{dil}，但填充后的输入只有 {n2} {axis}（{n} + 2x{p} 填充）",
+                                 name=kernel_name, span=span, axis=_axis(axis), dil=dil, n2=n + 2 * p, n=n, p=p))
 
 
 def slide(matrix, kernel=None, *, op="conv", kernel_size=None, stride=1, padding=0,
@@ -207,7 +217,7 @@ def replay(settings: SlideSettings) -> Slide:
     padded = np.pad(x, [(c.padding[0],) * 2, (c.padding[1],) * 2], constant_values=fill)
     output = _torch_output(x, w, c)
     if output.shape != out_shape:       # our formula must be PyTorch's
-        raise AssertionError(f"output size {output.shape} != formula {out_shape}")
+        raise AssertionError(say("output size {a} != formula {b}", "输出大小 {a} != 公式 {b}", a=output.shape, b=out_shape))
     rows, cols = (_taps(size, s, d, k) for size, s, d, k in zip(out_shape, c.stride, c.dilation, c.kernel_size))
     windows = _windows(padded, rows, cols)
     values = _step_values(windows, w, c.op, c.bias)
@@ -254,7 +264,8 @@ def size_formula(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool = False
             f"{(-(-top // s) if ceil_mode else top // s) + 1}")
     size = output_size(n, k, s, p, d, ceil_mode)
     if ceil_mode and (-(-top // s)) + 1 != size:
-        text += f" - 1 = {size} (a last window starting in the padding is dropped)"
+        text += say(" - 1 = {size} (a last window starting in the padding is dropped)",
+                    " - 1 = {size}（从填充里开始的最后一个窗口被丢弃）", size=size)
     return text
 
 
@@ -277,29 +288,36 @@ def as_matrix(value, name: str = "matrix", max_side: int = MAX_SIDE) -> np.ndarr
         value = value.to_numpy()
     if isinstance(value, np.ndarray):
         if value.ndim != 2:
-            raise ValueError(f"{name} must be a table of rows and columns, got {value.ndim} dimension(s)")
+            raise ValueError(say("{name} must be a table of rows and columns, got {n} dimension(s)",
+                                 "{name}：应是一张有行有列的表，收到的是 {n} 维", name=name, n=value.ndim))
         value = value.tolist()
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-        raise ValueError(f"{name} must be a table (a list of rows of numbers), got {type(value).__name__}")
+        raise ValueError(say("{name} must be a table (a list of rows of numbers), got {t}",
+                             "{name}：应是一张表（由数字行组成的列表），收到的是 {t}", name=name, t=type(value).__name__))
     if not value:
-        raise ValueError(f"{name} is empty")
+        raise ValueError(say("{name} is empty", "{name}：是空的；请至少填一个数",
+                             name=name))
     if len(value) > max_side:
-        raise ValueError(f"{name} has {len(value)} rows; at most {max_side} are allowed")
+        raise ValueError(say("{name} has {n} rows; at most {most} are allowed", "{name}：有 {n} 行；最多允许 {most} 行",
+                             name=name, n=len(value), most=max_side))
     width = None
-    for r, row in enumerate(value, 1):
+    for r, row in enumerate(value):
         if isinstance(row, np.ndarray):
             row = row.tolist()
         if not isinstance(row, (list, tuple)):
-            raise ValueError(f"{name} row {r} is not a row of numbers ({row!r})")
+            raise ValueError(say("{name} row {r} is not a row of numbers ({row!r})", "{name} 第 {r} 行：不是一行数字（{row!r}）",
+                                 name=name, r=r, row=row))
         if not row:
-            raise ValueError(f"{name} row {r} is empty")
+            raise ValueError(say("{name} row {r} is empty", "{name} 第 {r} 行：是空的", name=name, r=r))
         if width is None:
             width = len(row)
             if width > max_side:
-                raise ValueError(f"{name} has {width} columns; at most {max_side} are allowed")
+                raise ValueError(say("{name} has {n} columns; at most {most} are allowed",
+                                     "{name}：有 {n} 列；最多允许 {most} 列", name=name, n=width, most=max_side))
         elif len(row) != width:
-            raise ValueError(f"{name} row {r} has {len(row)} cell{'s' * (len(row) != 1)} but row 1 has {width} "
-                             f"(every row needs the same number of cells)")
+            raise ValueError(say("{name} row {r} has {n} cell{s} but row 0 has {width} (every row needs the same "
+                                 "number of cells)", "{name} 第 {r} 行：有 {n} 个格，而第 0 行有 {width} 个（每行的格数须相同）",
+                                 name=name, r=r, n=len(row), s="s" * (len(row) != 1), width=width))
     if {type(cell) for row in value for cell in row} <= {int, float}:    # plain numbers: checked at once
         try:
             out = np.array(value, dtype=float)
@@ -310,7 +328,8 @@ def as_matrix(value, name: str = "matrix", max_side: int = MAX_SIDE) -> np.ndarr
     out = np.empty((len(value), width))
     for r, row in enumerate(value):
         for c, cell in enumerate(row):
-            out[r, c] = _as_number(cell, f"{name} row {r + 1}, column {c + 1}")
+            out[r, c] = _as_number(cell, say("{name} row {r}, column {c}", "{name} 第 {r} 行第 {c} 列",
+                                             name=name, r=r, c=c))
     return out
 
 
@@ -329,11 +348,22 @@ def as_pair(value, name: str, minimum: int, maximum: int | None = None) -> tuple
         if len(value) == 1:
             value = value[0]
         elif len(value) != 2:
-            raise ValueError(f"{name}: give one number or an 'h,w' pair, got {echo(original)}")
+            raise ValueError(say("{name}: give one number or an 'h,w' pair, got {v}",
+                                 "{name}：请给一个数或一对 'h,w'，收到的是 {v}", name=name, v=echo(original)))
         else:
             return tuple(_as_int(v, name, minimum, maximum, original) for v in value)
     n = _as_int(value, name, minimum, maximum, original)
     return (n, n)
+
+
+def _axis(axis: str) -> str:
+    """"rows" or "columns" in the language spoken."""
+    return say(axis, {"rows": "行", "columns": "列"}[axis])
+
+
+def _not_whole(name: str, original) -> str:
+    return say("{name}: {v} is not a whole number or an 'h,w' pair", "{name}：{v} 不是整数，也不是一对 'h,w'",
+               name=name, v=echo(original))
 
 
 def _as_int(v, name, minimum, maximum, original) -> int:
@@ -341,16 +371,18 @@ def _as_int(v, name, minimum, maximum, original) -> int:
         try:
             v = float(v.strip())
         except ValueError:
-            raise ValueError(f"{name}: {echo(original)} is not a whole number or an 'h,w' pair") from None
+            raise ValueError(_not_whole(name, original)) from None
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
-        raise ValueError(f"{name}: {echo(original)} is not a whole number or an 'h,w' pair")
+        raise ValueError(_not_whole(name, original))
     if not math.isfinite(v) or v != int(v):
-        raise ValueError(f"{name}: {echo(original)} is not a whole number")
+        raise ValueError(say("{name}: {v} is not a whole number", "{name}：{v} 不是整数", name=name, v=echo(original)))
     v = int(v)
     if v < minimum:
-        raise ValueError(f"{name}: must be at least {minimum}, got {v}")
+        raise ValueError(say("{name}: must be at least {m}, got {v}", "{name}：至少为 {m}，收到的是 {v}",
+                             name=name, m=minimum, v=v))
     if maximum is not None and v > maximum:
-        raise ValueError(f"{name}: at most {maximum} here, got {v}")
+        raise ValueError(say("{name}: at most {m} here, got {v}", "{name}：这里最多为 {m}，收到的是 {v}",
+                             name=name, m=maximum, v=v))
     return v
 
 
@@ -358,19 +390,21 @@ def _as_number(cell, where: str) -> float:
     if isinstance(cell, str):
         text = cell.strip()
         if not text:
-            raise ValueError(f"{where} is empty")
+            raise ValueError(say("{where} is empty", "{where}：是空的；请填一个数", where=where))
         try:
             v = float(text)
         except ValueError:
-            raise ValueError(f"{where}: {echo(cell)} is not a number") from None
+            raise ValueError(say("{where}: {v} is not a number", "{where}：{v} 不是数", where=where,
+                                 v=echo(cell))) from None
     elif cell is None:
-        raise ValueError(f"{where} is empty")
+        raise ValueError(say("{where} is empty", "{where}：是空的；请填一个数", where=where))
     elif isinstance(cell, (bool, np.bool_)) or not isinstance(cell, numbers.Real):
-        raise ValueError(f"{where}: {echo(cell)} is not a number")
+        raise ValueError(say("{where}: {v} is not a number", "{where}：{v} 不是数", where=where, v=echo(cell)))
     else:
         v = float(cell)
     if not math.isfinite(v):
-        raise ValueError(f"{where}: {echo(cell)} is not a finite number")
+        raise ValueError(say("{where}: {v} is not a finite number", "{where}：{v} 不是有限的数", where=where,
+                             v=echo(cell)))
     return v
 
 
@@ -385,7 +419,7 @@ def _torch_output(x: np.ndarray, w: np.ndarray | None, c: SlideSettings) -> np.n
         else:
             out = F.avg_pool2d(t, c.kernel_size, c.stride, c.padding, ceil_mode=c.ceil_mode, count_include_pad=True)
     except RuntimeError as e:                  # a case the checks above missed: still a ValueError
-        raise ValueError(f"settings: PyTorch refused them: {e}") from None
+        raise ValueError(say("settings: PyTorch refused them: {e}", "settings：PyTorch 拒绝了这些设置：{e}", e=e)) from None
     return out[0, 0].numpy()
 
 
@@ -410,7 +444,8 @@ def _abbreviate(terms: list[str], sep: str, max_terms: int | None) -> str:
     if max_terms is None or len(terms) <= max_terms:
         return sep.join(terms)
     head = max(1, max_terms - 2)
-    return f"{sep.join(terms[:head])}{sep}...[{len(terms) - head - 2} more]...{sep}{sep.join(terms[-2:])}"
+    more = say("...[{n} more]...", "...[另 {n} 项]...", n=len(terms) - head - 2)
+    return f"{sep.join(terms[:head])}{sep}{more}{sep}{sep.join(terms[-2:])}"
 
 
 def pytorch_code(s: Slide) -> str:

@@ -12,17 +12,25 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 from PIL import Image
 
 from explorer.core.architecture import Row, Summary
+from explorer.core.words import say
+from explorer.drawing.fonts import use_cjk_fallback
 
 COLOURS = {"plain": "#dbe8f7", "residual": "#fde2c4", "branches": "#d6f0d6", "classifier": "#e6e6e6",
            "input": "#ffffff"}
 IN = -99   # the block's input, in block graphs
-KIND_WORDS = {"plain": "plain chain", "residual": "adds its input back (skip)", "branches": "branches joined by concat",
-              "classifier": "classifier"}
+KIND_WORDS = {"plain": ("plain chain", "普通的链"), "residual": ("adds its input back (skip)", "把输入加回来（跳跃连接）"),
+              "branches": ("branches joined by concat", "分支再拼接（concat）"), "classifier": ("classifier", "分类器")}
+
+
+def kind_words() -> list[str]:
+    """The legend's words for each kind of box, in the language spoken."""
+    return [say(en, zh) for en, zh in KIND_WORDS.values()]
 
 
 def new_figure(**options) -> Figure:
     """A figure drawn by Agg, matplotlib's raster renderer, without pyplot: no backend is chosen and no
     figure is kept by a global registry (the way matplotlib recommends for web servers)."""
+    use_cjk_fallback()             # Chinese words drawn with Noto Sans CJK; English ones stay DejaVu Sans
     fig = Figure(**options)
     FigureCanvasAgg(fig)
     return fig
@@ -103,7 +111,8 @@ def stages(summary: Summary) -> list[Stage]:
         else:
             label = _run_label(names)
         main = sum(1 for r in rows if r.kernel is not None or r.type == "Linear")
-        detail = rows[0].type if len(rows) == 1 else f"{len(rows)} layers, {main} conv/pool/fc"
+        detail = rows[0].type if len(rows) == 1 else say("{n} layers, {main} conv/pool/fc", "{n} 层，{main} 个卷积/池化/全连接",
+                                                         n=len(rows), main=main)
         result.append(Stage(label, detail, rows[-1].output_shape, _kind(rows), rows))
     return result
 
@@ -144,7 +153,7 @@ def _fit(text, width: float) -> None:
 
 def chain_figure(summary: Summary, per_line: int = 6):
     """The chain drawing as a matplotlib figure (draw_chain renders it)."""
-    chain = [Stage("input", "image", summary.input_size, "input", [])] + stages(summary)
+    chain = [Stage(say("input", "输入"), say("image", "图片"), summary.input_size, "input", [])] + stages(summary)
     lines = (len(chain) + per_line - 1) // per_line
     fig = new_figure(figsize=(2.15 * per_line, 1.45 * lines + 0.5))
     ax = fig.subplots()
@@ -174,10 +183,11 @@ def chain_figure(summary: Summary, per_line: int = 6):
                         arrowprops=dict(arrowstyle="->", color="#999", lw=0.8, shrinkA=0, shrinkB=0))
     handles = [Rectangle((0, 0), 1, 1, facecolor=COLOURS[k], edgecolor="#555") for k in KIND_WORDS]
     # the legend sits on the axes' top edge, the title above it (pad in points: clear of the legend's row)
-    ax.legend(handles, KIND_WORDS.values(), loc="lower center", bbox_to_anchor=(0.5, 1.0), borderaxespad=0.2,
+    ax.legend(handles, kind_words(), loc="lower center", bbox_to_anchor=(0.5, 1.0), borderaxespad=0.2,
               ncol=4, fontsize=7.5, frameon=False)
-    ax.set_title(f"{summary.model}: output shape C×H×W after each stage, for a "
-                 f"{_shape(summary.input_size)} input", fontsize=9, pad=24)
+    ax.set_title(say("{model}: output shape C×H×W after each stage, for a {size} input",
+                     "{model}：每个阶段之后的输出形状 C×H×W，输入为 {size}", model=summary.model,
+                     size=_shape(summary.input_size)), fontsize=9, pad=24)
     return fig
 
 
@@ -200,23 +210,25 @@ def branching_blocks(summary: Summary) -> list[str]:
 
 def _line(row: Row) -> str:
     if row.kernel is not None:
-        what = {"Conv2d": "conv", "MaxPool2d": "max pool", "AvgPool2d": "avg pool",
-                "F.max_pool2d": "max pool", "F.avg_pool2d": "avg pool"}.get(row.type, row.type)
+        conv, max_pool, avg_pool = say("conv", "卷积"), say("max pool", "最大池化"), say("avg pool", "平均池化")
+        what = {"MaxPool2d": max_pool, "AvgPool2d": avg_pool, "F.max_pool2d": max_pool,
+                "F.avg_pool2d": avg_pool}.get(row.type, row.type)
         if "Conv" in row.type:
-            what = "conv"
+            what = conv
         k = row.kernel[0] if row.kernel[0] == row.kernel[1] else f"{row.kernel[0]}×{row.kernel[1]}"
         text = f"{k}×{k} {what}" if isinstance(k, int) else f"{k} {what}"
         if row.stride and max(row.stride) > 1:
             text += f" /{row.stride[0]}"
-        if len(row.output_shape) == 3 and "conv" in what:
+        if len(row.output_shape) == 3 and what == conv:
             text += f" → {row.output_shape[0]}"
         return text
     if row.type.startswith("BatchNormAct2d"):
         return ", ".join(["BN"] + row.type.split("+")[1:])
     short = {"BatchNorm2d": "BN", "F.relu": "ReLU", "ReLU": "ReLU", "ReLU6": "ReLU6",
              "Hardswish": "h-swish", "F.hardsigmoid": "h-sigmoid", "Hardsigmoid": "h-sigmoid",
-             "AdaptiveAvgPool2d": "global avg pool", "F.adaptive_avg_pool2d": "global avg pool",
-             "torch.cat": "concat", "Identity": "identity"}
+             "AdaptiveAvgPool2d": say("global avg pool", "全局平均池化"),
+             "F.adaptive_avg_pool2d": say("global avg pool", "全局平均池化"), "torch.cat": "concat",
+             "Identity": say("identity", "恒等")}
     return short.get(row.type, row.type)
 
 
@@ -225,7 +237,8 @@ def block_graph(summary: Summary, block: str):
     with nothing branching off), plus the block's input as box 0."""
     indices = [i for i, r in enumerate(summary.rows) if r.block == block]
     if not indices:
-        raise ValueError(f"block: {block!r} is not a block of {summary.model}")
+        raise ValueError(say("block: {block!r} is not a block of {model}", "block：{block!r} 不是 {model} 的块",
+                             block=block, model=summary.model))
     inside = set(indices)
     preds = {i: sorted({p if p in inside else IN for p in summary.rows[i].inputs}) for i in indices}
     succs: dict = {IN: []}
@@ -252,7 +265,7 @@ def block_graph(summary: Summary, block: str):
 
 def _box_text(summary: Summary, members: list) -> tuple[str, tuple]:
     if members == [IN]:
-        return "input", ()
+        return say("input", "输入"), ()
     lines: list[str] = []
     for i in members:
         if summary.rows[i].type == "Identity":      # timm's placeholders for switched-off drop-path etc.
@@ -263,8 +276,8 @@ def _box_text(summary: Summary, members: list) -> tuple[str, tuple]:
         else:
             lines.append(text)
     if len(lines) > 7:
-        lines = lines[:3] + [f"… {len(lines) - 6} more …"] + lines[-3:]
-    return "\n".join(lines) or "identity", summary.rows[members[-1]].output_shape
+        lines = lines[:3] + [say("… {n} more …", "… 另 {n} 项 …", n=len(lines) - 6)] + lines[-3:]
+    return "\n".join(lines) or say("identity", "恒等"), summary.rows[members[-1]].output_shape
 
 
 def draw_block(summary: Summary, block: str) -> Image.Image:
@@ -294,7 +307,7 @@ def draw_block(summary: Summary, block: str) -> Image.Image:
     for b, (x, y) in pos.items():
         text, shape = texts[b]
         if b == 0:
-            text, shape = f"input of {block}", in_shape
+            text, shape = say("input of {block}", "{block} 的输入", block=block), in_shape
         kind = "input" if b == 0 else ("branches" if summary.rows[boxes[b][0]].type == "torch.cat" else
                                        "residual" if summary.rows[boxes[b][0]].type[:1] in "+×" else "plain")
         h = heights[b] + 0.22
@@ -320,6 +333,7 @@ def draw_block(summary: Summary, block: str) -> Image.Image:
     ax.set_xlim(min(xs) - 1.5, max(xs) + 1.9)
     ax.set_ylim(-(depth - 1) * row_gap - max(heights), max(heights) + 0.2)
     block_type = dict(summary.blocks).get(block, "")
-    ax.set_title(f"{block} ({block_type}) as it ran: each box is layers run in a row; arrows carry feature maps",
-                 fontsize=8.5)
+    ax.set_title(say("{block} ({type}) as it ran: each box is layers run in a row; arrows carry feature maps",
+                     "{block}（{type}）实际运行的样子：每个框是依次运行的几层；箭头传递特征图", block=block,
+                     type=block_type), fontsize=8.5)
     return _render(fig)

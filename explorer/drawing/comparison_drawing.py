@@ -8,6 +8,7 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
 from explorer.core.architecture import Comparison
+from explorer.core.words import say
 from explorer.drawing.architecture_drawing import new_figure
 
 # Where a bubble's name may go, in points from its centre, tried in order until it overlaps nothing.
@@ -72,8 +73,9 @@ def compare_plot(rows: list[Comparison]) -> Figure:
     axes = fig.subplots(1, 2)
     sizes = [max(r.params / 1e6 * 6, 12) for r in known]
     placements = []
-    for ax, attr, label in ((axes[0], "macs", "multiply-accumulates per image (G)"),
-                            (axes[1], "latency_ms", f"measured latency per image (ms, {rows[0].device})")):
+    for ax, attr, label in ((axes[0], "macs", say("multiply-accumulates per image (G)", "每张图的乘加次数 (G)")),
+                            (axes[1], "latency_ms", say("measured latency per image (ms, {device})",
+                                                        "实测每张图的延迟（ms，{device}）", device=rows[0].device))):
         points = [(r.macs / 1e9 if attr == "macs" else r.latency_ms, r.top1) for r in known]
         for (x, y), size in zip(points, sizes):
             ax.scatter(x, y, s=size, alpha=0.55, edgecolor="black", linewidth=0.6)
@@ -84,12 +86,14 @@ def compare_plot(rows: list[Comparison]) -> Figure:
             ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.margins(x=0.25, y=0.15)
         ax.set_xlabel(label)
-        ax.set_ylabel("ImageNet top-1 accuracy (%)")
+        ax.set_ylabel(say("ImageNet top-1 accuracy (%)", "ImageNet top-1 准确率 (%)"))
         ax.grid(alpha=0.3)
         placements.append((ax, points))
     missing = [r.title for r in rows if r.top1 is None]
-    note = f" Not plotted (no ImageNet figure in the weights' metadata): {', '.join(missing)}." if missing else ""
-    fig.suptitle("Accuracy against cost; bubble area ∝ parameters." + note, fontsize=9)
+    note = say(" Not plotted (no ImageNet figure in the weights' metadata): {names}.",
+               "未画出（权重的元数据里没有 ImageNet 成绩）：{names}。", names=", ".join(missing)) if missing else ""
+    fig.suptitle(say("Accuracy against cost; bubble area ∝ parameters.", "准确率与计算代价；气泡面积 ∝ 参数量。") + note,
+                 fontsize=9)
     fig.tight_layout()
     # after the layout is final: the labels are placed by where they fall in pixels
     names = [r.title.split(" (")[0] for r in known]

@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PIL import GifImagePlugin, Image, ImageDraw, ImageFont
+from PIL import GifImagePlugin, Image, ImageDraw
 
 from explorer.core import budgets
 from explorer.core.sliding import OP_NAMES, Slide, fmt
-from explorer.core.state import STORES
-
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+from explorer.core.words import say
+from explorer.drawing.kernel_text import _pieces, _stamp, font, put_caption, put_line, put_text, text_width
 
 WHITE = (255, 255, 255)
 INK = (33, 37, 41)
@@ -36,78 +35,9 @@ PICK_FILL = (255, 190, 60)                                    # the cell max poo
 MAX_WIDTH = 1400       # wider than this, the output table goes under the input instead of beside it
 
 
-def _font_file(bold: bool, condensed: bool = False) -> str:
-    name = "DejaVuSans" + ("Condensed" if condensed else "") + ("-Bold" if bold else "") + ".ttf"
-    if (FONT_DIR / name).exists():
-        return str(FONT_DIR / name)
-    import matplotlib  # ships DejaVu Sans wherever the app is installed
-    return str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name.replace("Condensed", ""))
-
-
-_FONTS: dict[tuple, ImageFont.FreeTypeFont] = STORES.register("drawing.fonts", {}, "loaded fonts")
-_STAMPS: dict[tuple, tuple[Image.Image, tuple[int, int], float]] = STORES.register("drawing.glyphs", {}, "rendered glyph masks")
-
-
-def font(size: int, bold: bool = False, condensed: bool = False) -> ImageFont.FreeTypeFont:
-    key = (size, bold, condensed)
-    if key not in _FONTS:
-        _FONTS[key] = ImageFont.truetype(_font_file(bold, condensed), size)
-    return _FONTS[key]
-
-
-def _stamp(text: str, size: int, bold: bool, anchor: str = "mm", condensed: bool = False):
-    """The text's glyph mask, offset and advance, rendered once: pasting a cached mask is ten times
-    faster than drawing the text again."""
-    key = (size, bold, text, anchor, condensed)
-    hit = _STAMPS.get(key)
-    if hit is None:
-        if len(_STAMPS) > 50_000:
-            _STAMPS.clear()
-        f = font(size, bold, condensed)
-        left, top, right, bottom = f.getbbox(text, anchor=anchor)
-        mask = Image.new("L", (max(1, right - left), max(1, bottom - top)), 0)
-        ImageDraw.Draw(mask).text((-left, -top), text, fill=255, font=f, anchor=anchor)
-        hit = _STAMPS[key] = (mask, (left, top), f.getlength(text))
-    return hit
-
-
-def put_text(im: Image.Image, center, text: str, size: int, color, bold=False, condensed=False):
-    """Text centred on `center` (cell numbers)."""
-    mask, (left, top), _ = _stamp(text, size, bold, "mm", condensed)
-    im.paste(color, (int(center[0]) + left, int(center[1]) + top), mask)
-
-
-def put_line(im: Image.Image, xy, text: str, size: int, color, bold=False) -> float:
-    """A line of text from its top-left corner, stamped piece by piece; returns its width."""
-    x, y = xy
-    baseline = y + font(size, bold).getmetrics()[0]
-    for piece in _pieces(text):
-        mask, (left, top), advance = _stamp(piece, size, bold, "ls")
-        if piece.strip():
-            im.paste(color, (int(x) + left, baseline + top), mask)
-        x += advance
-    return x - xy[0]
-
-
-def _pieces(text: str) -> list[str]:
-    """Words and the sum's terms, each ending at a space, '+' or ','."""
-    out, cur = [], ""
-    for ch in text:
-        cur += ch
-        if ch in " +,=":
-            out.append(cur)
-            cur = ""
-    if cur:
-        out.append(cur)
-    return out
-
-
-def line_width(text: str, size: int, bold: bool = False) -> float:
-    return sum(_stamp(p, size, bold, "ls")[2] for p in _pieces(text))
-
-
-def text_width(text: str, size: int, bold: bool = False) -> float:
-    return font(size, bold).getlength(text)
+def op_title(op: str) -> str:
+    """The operation's name, capitalised, in the language spoken: "Convolution", "最大池化"..."""
+    return say(OP_NAMES[op].capitalize(), {"conv": "卷积", "max": "最大池化", "avg": "平均池化"}[op])
 
 
 def cell_text(v: float) -> str:
@@ -236,7 +166,7 @@ class FrameRenderer:
         y_prod = self.kernel.y + self.kernel.height + cap_h + 18 if self.conv else self.input.y
         self.products = Grid(mid_x, y_prod, kh, kw, cw_p, ch)
         mid_w = max(self.products.width, self.kernel.width if self.conv else 0,
-                    int(text_width("window x kernel", self.small, True)) + 4)
+                    int(text_width(self._window_caption(), self.small, True)) + 4)
         right_x = mid_x + mid_w + 2 * m
         if right_x + s.output.shape[1] * cw_out + m <= MAX_WIDTH:
             self.output = Grid(right_x, self.input.y, *s.output.shape, cw_out, ch)
@@ -251,7 +181,32 @@ class FrameRenderer:
         self.max_lines = 3
         self.line_h = self.formula_size + 8
         self.legend_y = self.formula_y + self.max_lines * self.line_h + 8
-        self.height = self.legend_y + self.small + 18
+        self.legend = self._legend_lines()
+        self.height = self.legend_y + len(self.legend) * (self.small + 10) + 8
+
+    def _window_caption(self) -> str:
+        if self.conv:
+            return say("window x kernel", "窗口 x 卷积核")
+        kh, kw = self.s.kernel_size
+        return say("window {kh}x{kw} ({op})", "窗口 {kh}x{kw}（{zh}）", kh=kh, kw=kw, op=self.s.op, zh=op_title(self.s.op))
+
+    def _legend_lines(self) -> list[list[tuple]]:
+        """The legend's items, (colour, words, x), broken into lines that fit the frame's width."""
+        items = [(TAP_FILL, say("under the kernel", "卷积核覆盖的格")), (PAD_FILL, say("padding", "填充")),
+                 (DONE_FILL, say("output so far", "已算出的输出"))]
+        if self.s.unused_rows or self.s.unused_cols:
+            items.append((UNUSED_FILL, say("never read by any window (PyTorch drops it)",
+                                           "没有窗口读到（PyTorch 丢弃它）")))
+        sw = self.small + 2
+        lines, x = [[]], 18
+        for colour, label in items:
+            wide = sw + 6 + int(text_width(label, self.small, False)) + 22
+            if lines[-1] and x + wide - 22 > self.width - 18:
+                lines.append([])
+                x = 18
+            lines[-1].append((colour, label, x))
+            x += wide
+        return lines
 
     def __len__(self) -> int:
         return len(self.s.steps)
@@ -260,29 +215,31 @@ class FrameRenderer:
         s = self.s
         im = Image.new("RGB", (self.width, self.height), WHITE)
         draw = ImageDraw.Draw(im)
-        f_cap = font(self.small, True)
         pr, pc = s.padding
-        pad = f", padded by {pr}" if pr == pc else f", padded by {pr} (rows) and {pc} (columns)"
-        caption = f"input {s.matrix.shape[0]}x{s.matrix.shape[1]}" + (pad if pr or pc else "")
-        draw.text((self.input.x - 4, self.input.y - cap_h - self.small - 6), caption, fill=INK, font=f_cap)
+        rows, cols = s.matrix.shape
+        if not (pr or pc):
+            caption = say("input {r}x{c}", "输入 {r}x{c}", r=rows, c=cols)
+        elif pr == pc:
+            caption = say("input {r}x{c}, padded by {p}", "输入 {r}x{c}，填充 {p}", r=rows, c=cols, p=pr)
+        else:
+            caption = say("input {r}x{c}, padded by {pr} (rows) and {pc} (columns)",
+                          "输入 {r}x{c}，行方向填充 {pr}，列方向填充 {pc}", r=rows, c=cols, pr=pr, pc=pc)
+        put_caption(draw, (self.input.x - 4, self.input.y - cap_h - self.small - 6), caption, self.small, INK)
         _draw_cells(im, self.input, self.in_texts, in_fill, in_ink, self.size)
-        for r in range(s.matrix.shape[0]):                 # row / column numbers of the real input
+        for r in range(s.matrix.shape[0]):       # row / column numbers of the real input, from 0 as PyTorch's
             y = self.input.y + (r + pr) * self.input.ch + self.input.ch / 2
-            put_text(im, (self.input.x - 12, y), str(r + 1), self.small - 1, MUTED)
+            put_text(im, (self.input.x - 12, y), str(r), self.small - 1, MUTED)
         for c in range(s.matrix.shape[1]):
             x = self.input.x + (c + pc) * self.input.cw + self.input.cw / 2
-            put_text(im, (x, self.input.y - self.small / 2 - 3), str(c + 1), self.small - 1, MUTED)
+            put_text(im, (x, self.input.y - self.small / 2 - 3), str(c), self.small - 1, MUTED)
         if self.conv:
-            draw.text((self.kernel.x, self.kernel.y - cap_h), "kernel", fill=INK, font=f_cap)
+            put_caption(draw, (self.kernel.x, self.kernel.y - cap_h), say("kernel", "卷积核"), self.small, INK)
             _draw_cells(im, self.kernel, self.k_texts, [[KERNEL_FILL] * self.kernel.cols] * self.kernel.rows,
                         [[INK] * self.kernel.cols] * self.kernel.rows, self.size)
-            draw.text((self.products.x, self.products.y - cap_h), "window x kernel", fill=INK, font=f_cap)
-        else:
-            kh, kw = s.kernel_size
-            draw.text((self.products.x, self.products.y - cap_h), f"window {kh}x{kw} ({s.op})",
-                      fill=INK, font=f_cap)
+        put_caption(draw, (self.products.x, self.products.y - cap_h), self._window_caption(), self.small, INK)
         oh, ow = s.output.shape
-        draw.text((self.output.x, self.output.y - cap_h), f"output {oh}x{ow}", fill=INK, font=f_cap)
+        put_caption(draw, (self.output.x, self.output.y - cap_h), say("output {oh}x{ow}", "输出 {oh}x{ow}", oh=oh, ow=ow),
+                    self.small, INK)
         empty = [[""] * ow] * oh
         _draw_cells(im, self.output, empty, [[WHITE] * ow] * oh, [[INK] * ow] * oh, self.size)
         self._draw_legend(im)
@@ -290,21 +247,19 @@ class FrameRenderer:
 
     def _draw_legend(self, im: Image.Image):
         draw = ImageDraw.Draw(im)
-        f = font(self.small)
-        items = [(TAP_FILL, "under the kernel"), (PAD_FILL, "padding"), (DONE_FILL, "output so far")]
-        if self.s.unused_rows or self.s.unused_cols:
-            items.append((UNUSED_FILL, "never read by any window (PyTorch drops it)"))
-        x, y, sw = 18, self.legend_y, self.small + 2
-        for colour, label in items:
-            draw.rectangle((x, y, x + sw, y + sw), fill=colour, outline=GRID)
-            draw.text((x + sw + 6, y - 1), label, fill=MUTED, font=f)
-            x += sw + 6 + int(f.getlength(label)) + 22
+        sw = self.small + 2
+        for k, line in enumerate(self.legend):
+            y = self.legend_y + k * (self.small + 10)
+            for colour, label, x in line:
+                draw.rectangle((x, y, x + sw, y + sw), fill=colour, outline=GRID)
+                put_caption(draw, (x + sw + 6, y - 1), label, self.small, MUTED, bold=False)
 
     def frame(self, index: int) -> Image.Image:
         s = self.s
         n = len(s.steps)
         if not 0 <= index < n:
-            raise ValueError(f"step: must be between 1 and {n}, got {index + 1}")
+            raise ValueError(say("step: must be between 1 and {n}, got {k}", "step：应在 1 到 {n} 之间，收到的是 {k}",
+                                 n=n, k=index + 1))
         step = s.steps[index]
         i, j = step.position
         im = self.base.copy()
@@ -335,8 +290,9 @@ class FrameRenderer:
         put_text(im, ((ox0 + ox1) / 2, (oy0 + oy1) / 2 + 1), self.out_texts[i][j], self.size, INK, True, True)
         draw.rectangle((ox0 - 1, oy0 - 1, ox1 + 1, oy1 + 1), outline=WINDOW, width=3)
         self._draw_window_values(im, draw, step)
-        head = (f"{OP_NAMES[s.op].capitalize()}, step {index + 1} of {n}: output row {i + 1}, column {j + 1}"
-                f" = {fmt(float(s.output[i, j]))}")
+        head = say("{op}, step {k} of {n}: output row {i}, column {j} = {v}",
+                   "{op}，第 {k} 步（共 {n} 步）：输出第 {i} 行第 {j} 列 = {v}",
+                   op=op_title(s.op), k=index + 1, n=n, i=i, j=j, v=fmt(float(s.output[i, j])))
         put_line(im, (18, 14), head, self.title, INK, True)
         self._draw_formula(im, index)
         return im
@@ -395,7 +351,8 @@ class FrameRenderer:
                 previous = None
                 for k in range(len(self)):
                     if keep_going is not None and not keep_going():
-                        raise GifStopped(f"GIF: stopped at frame {k + 1} of {len(self)}")
+                        raise GifStopped(say("GIF: stopped at frame {k} of {n}", "GIF：停在第 {k} 帧（共 {n} 帧）",
+                                             k=k + 1, n=len(self)))
                     frame = self.frame(k)
                     if frame.size != size:
                         frame = frame.resize(size, Image.Resampling.BOX)

@@ -14,18 +14,22 @@ from explorer.core.gpu import gpu, model_gmacs, slot_seconds
 from explorer.core.models import DEFAULT_MODEL
 from explorer.core.state import STORES
 from explorer.core.timm_models import PREFIX, is_timm
+from explorer.core.words import current, pick, say, speaking
 from explorer.drawing.architecture_drawing import branching_blocks, draw_block, draw_chain
 from explorer.drawing.comparison_drawing import compare_plot
 from explorer.ui import layers_panel
 from explorer.ui.architecture_html import alexnet_check_html, compare_table_html, table_html, totals_markdown
 from explorer.ui.by_name import Components, event
+from explorer.ui.fixed_words import both
 from explorer.ui.number_inputs import NumberInput
 from explorer.ui.queues import MODEL_QUEUE
+from explorer.ui.words import t
 
-TITLE = "Architecture"
+TITLE = t("Architecture", "网络结构")
 DEFAULT_COMPARE = ["alexnet", "vgg16", "googlenet", "resnet18", "resnet50", "mobilenet_v3_large"]
-NO_BRANCHES = "(no block with branches)"
-BLOCK_NOTE = "Drawn from the layers that really ran inside the block."
+NO_BRANCHES = "(no block with branches)"      # the block box's value then (its words: no_branches())
+BLOCK_NOTE = {"en": "Drawn from the layers that really ran inside the block.", "zh": "按块里真正运行过的层画出。"}
+CANNOT = {"en": "Cannot use this", "zh": "无法使用这个值"}
 MAX_SIDE = 1024
 STYLE = ("<style>.field-message p{color:#b42318;font-size:13px;margin:2px 0 0}"
          ".not-updated p{background:#fff4e5;border-left:4px solid #f79009;padding:4px 8px;margin:0}"
@@ -40,12 +44,25 @@ STYLE = ("<style>.field-message p{color:#b42318;font-size:13px;margin:2px 0 0}"
 # ---------------------------------------------------------------------------------------------------
 # Inspect a model
 
-def _checked_size(label: str, value) -> int:
+def _checked_size(control: str, value) -> int:
+    """The size box `control` ("height" or "width") as a whole number of pixels; a ValueError whose
+    `dimensions` names that box."""
+    label = say("input " + control, {"height": "输入高度", "width": "输入宽度"}[control])
     if value is None:
-        raise ValueError(f"{label}: enter a number of pixels")
-    if value != int(value) or not 1 <= value <= MAX_SIDE:
-        raise ValueError(f"{label}: a whole number of pixels from 1 to {MAX_SIDE}, got {value:g}")
-    return int(value)
+        message = say("{label}: enter a number of pixels", "{label}：请填像素数", label=label)
+    elif value != int(value) or not 1 <= value <= MAX_SIDE:
+        message = say("{label}: a whole number of pixels from 1 to {m}, got {v:g}",
+                      "{label}：应是 1 到 {m} 之间的整数像素，收到的是 {v:g}", label=label, m=MAX_SIDE, v=value)
+    else:
+        return int(value)
+    error = ValueError(message)
+    error.dimensions = (control,)
+    raise error
+
+
+def no_branches() -> list:
+    """The block box's one choice when no block has branches."""
+    return [(t(NO_BRANCHES, "（没有带分支的块）"), NO_BRANCHES)]
 
 
 def inspect_values(name: str, height, width) -> dict:
@@ -53,7 +70,7 @@ def inspect_values(name: str, height, width) -> dict:
     chain, picture, table, text, note), with `blocks` (those with branches) and `block` (the one shown);
     ValueError naming the input at fault."""
     channels = arch.model_input_size(name)[0]     # ValueError naming what works for an unknown name
-    size = (channels, _checked_size("input height", height), _checked_size("input width", width))
+    size = (channels, _checked_size("height", height), _checked_size("width", width))
     s = arch.summarize(name, size)
     blocks = branching_blocks(s)
     choice = _pick_block(blocks)
@@ -65,7 +82,7 @@ def inspect_values(name: str, height, width) -> dict:
 def _on_screen(values: dict) -> dict:
     """inspect_values' results as the page's updates: the block box offers the blocks with branches."""
     shown = {name: value for name, value in values.items() if name != "blocks"}
-    shown["block"] = gr.Dropdown(choices=values["blocks"] or [NO_BRANCHES], value=values["block"] or NO_BRANCHES,
+    shown["block"] = gr.Dropdown(choices=values["blocks"] or no_branches(), value=values["block"] or NO_BRANCHES,
                                  interactive=bool(values["blocks"]))
     return shown
 
@@ -91,23 +108,24 @@ def inspect_model(name: str, height, width):
     try:
         v = _on_screen(inspect_values(name, height, width))
     except ValueError as error:
-        raise gr.Error(str(error), title="Cannot use this") from None
+        raise gr.Error(str(error), title=pick(CANNOT)) from None
     return v["totals"], v["chain"], v["block"], v["picture"], v["table"], v["text"]
 
 
-@functools.lru_cache(maxsize=1)
-def _first_values() -> dict:
+@functools.lru_cache(maxsize=2)
+def _first_values(lang: str) -> dict:
     default = arch.model_names()[0]
     _, height, width = arch.model_input_size(default)
-    return inspect_values(default, height, width)
+    with speaking(lang):
+        return inspect_values(default, height, width)
 
 
 STORES.register("architecture.first_view", _first_values, "the first view of the tab, drawn once for every visitor")
 
 
 def first_view(_values: dict | None = None) -> dict:
-    """What the Inspect view shows first (the default model at its input size), computed once."""
-    return _on_screen(_first_values())
+    """What the Inspect view shows first (the default model at its input size), computed once per language."""
+    return _on_screen(_first_values(current()))
 
 
 def _pick_block(blocks: list[str]) -> str | None:
@@ -118,13 +136,7 @@ def _pick_block(blocks: list[str]) -> str | None:
 def _control_at_fault(error: ValueError) -> str:
     """"height", "width" or "model": the control whose value the message is about."""
     dimensions = getattr(error, "dimensions", None)
-    if dimensions:
-        return dimensions[0]
-    text = str(error)
-    for control in ("height", "width"):
-        if text.startswith(f"input {control}"):
-            return control
-    return "model"
+    return dimensions[0] if dimensions else "model"
 
 
 def _messages(error: ValueError | None) -> dict:
@@ -137,7 +149,8 @@ def _messages(error: ValueError | None) -> dict:
 def _shown_words(shown: tuple) -> str:
     name, height, width = shown
     channels = arch.model_input_size(name)[0]
-    return f"{arch.model_title(name)} on a {channels}×{height}×{width} input"
+    return say("{title} on a {c}×{h}×{w} input", "{title}，输入 {c}×{h}×{w}", title=arch.model_title(name), c=channels,
+               h=height, w=width)
 
 
 def inspect_in_page(values: dict) -> dict:
@@ -148,7 +161,8 @@ def inspect_in_page(values: dict) -> dict:
     try:
         found = inspect_values(name, height, width)
     except ValueError as error:
-        stale = f"**Not updated**: the results below are still those for {_shown_words(values['shown'])}."
+        stale = say("**Not updated**: the results below are still those for {shown}.",
+                    "**未更新**：下面仍是 {shown} 的结果。", shown=_shown_words(values["shown"]))
         return dict(stale=gr.Markdown(stale, visible=True), **_messages(error))
     return dict(_on_screen(found), stale=gr.Markdown("", visible=False), **_messages(None),
                 shown=(name, int(height), int(width)))
@@ -181,7 +195,7 @@ def block_picture(name: str, height, width, block: str):
         channels = arch.model_input_size(name)[0]
         return draw_block(arch.summarize(name, (channels, height, width)), block)
     except ValueError as error:
-        raise gr.Error(str(error), title="Cannot use this") from None
+        raise gr.Error(str(error), title=pick(CANNOT)) from None
 
 
 def block_in_page(values: dict) -> dict:
@@ -196,7 +210,7 @@ def block_in_page(values: dict) -> dict:
 
 def block_note(summary: arch.Summary | None, block: str | None) -> str:
     note = arch.paper_difference(summary, block) if summary is not None and block else ""
-    return BLOCK_NOTE + (f" {note}" if note else "")
+    return pick(BLOCK_NOTE) + (f" {note}" if note else "")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -229,7 +243,7 @@ def run_compare(names):
     try:
         rows = _compare(names)
     except ValueError as error:
-        raise gr.Error(str(error), title="Cannot use this") from None
+        raise gr.Error(str(error), title=pick(CANNOT)) from None
     return [arch.comparison_cells(r) for r in rows], compare_plot(rows)
 
 
@@ -266,13 +280,23 @@ def alexnet_outputs() -> str:
 
     result = arch.same_outputs(arch.CNNNet(num_classes=2), alexnet(num_classes=2))
     if not result["loaded"]:
-        return f"AlexNet's state_dict does not fit CNNNet: missing {result['missing']}, unexpected {result['unexpected']}."
-    return (f"Loaded all {result['state_dict_keys']} tensors of a fresh `alexnet(num_classes=2)` state_dict into "
-            f"`CNNNet(num_classes=2)` with `strict=True`-equivalent checks (no missing or unexpected key), then ran "
-            f"both in eval mode on the same two random 3×224×224 images: output shape "
-            f"{tuple(result['output_shape'])}, largest difference {result['max_abs_difference']:.3g}, "
-            f"`torch.equal`: **{result['equal']}**. Same layers, same weights, same numbers: the chapter's model "
-            f"is AlexNet.")
+        return say("AlexNet's state_dict does not fit CNNNet: missing {missing}, unexpected {unexpected}.",
+                   "AlexNet 的 state_dict 装不进 CNNNet：缺少 {missing}，多出 {unexpected}。",
+                   missing=result["missing"], unexpected=result["unexpected"])
+    return say("Loaded all {n} tensors of a fresh `alexnet(num_classes=2)` state_dict into `CNNNet(num_classes=2)` "
+               "with `strict=True`-equivalent checks (no missing or unexpected key), then ran both in eval mode on the "
+               "same two random 3×224×224 images: output shape {shape}, largest difference {diff}, `torch.equal`: "
+               "**{equal}**. Same layers, same weights, same numbers: the chapter's model is AlexNet.",
+               "把一个新建的 `alexnet(num_classes=2)` 的 state_dict 中全部 {n} 个张量装进 `CNNNet(num_classes=2)`，"
+               "检查与 `strict=True` 等同（没有缺少或多出的键），然后在评估模式下用同样两张随机的 3×224×224 图片运行两者："
+               "输出形状 {shape}，最大差值 {diff}，`torch.equal`：**{equal}**。层相同、权重相同、数值相同：本章的模型就是 "
+               "AlexNet。", n=result["state_dict_keys"], shape=tuple(result["output_shape"]),
+               diff=f"{result['max_abs_difference']:.3g}", equal=result["equal"])
+
+
+def alexnet_in_page(_values: dict | None = None) -> dict:
+    """The page's proof (alexnet_outputs), in the visitor's language."""
+    return dict(proof=alexnet_outputs())
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -344,19 +368,21 @@ def build(kernel_matrix: gr.Dataframe | None = None) -> ArchitectureTab:
 
 def layout(kernel_matrix: gr.Dataframe | None = None) -> ArchitectureTab:
     """The tab's components in its four inner tabs; the Inspect view is filled when a page loads."""
-    choices = [(arch.model_title(n), n) for n in arch.model_names()]
-    gr.HTML(STYLE + "<p>Open up the classic CNNs the chapter names, compare them on this machine, check that the "
-            "chapter's own model is AlexNet, and run its other layers on your numbers. Shapes, parameters "
-            "and multiply-accumulates come from one real forward pass; latency is measured here.</p>",
-            padding=False)
+    choices = [(both(arch.model_title, n), n) for n in arch.model_names()]
+    gr.HTML(STYLE, padding=False)
+    gr.Markdown(t("Open up the classic CNNs the chapter names, compare them on this machine, check that the "
+                  "chapter's own model is AlexNet, and run its other layers on your numbers. Shapes, parameters "
+                  "and multiply-accumulates come from one real forward pass; latency is measured here.",
+                  "打开本章提到的经典卷积神经网络，在这台机器上比较它们，验证本章自己的模型就是 AlexNet，"
+                  "再把它的其他层用在你的数字上。形状、参数和乘加次数都来自一次真实的前向传播；延迟是在这里实测的。"))
     with gr.Tabs():
-        with gr.Tab("Inspect a model"):
+        with gr.Tab(t("Inspect a model", "查看一个模型")):
             inspect = _inspect_layout(choices)
-        with gr.Tab("Compare models"):
+        with gr.Tab(t("Compare models", "比较模型")):
             compare = _compare_layout(choices)
-        with gr.Tab("Is the chapter's model AlexNet?"):
+        with gr.Tab(t("Is the chapter's model AlexNet?", "本章的模型是 AlexNet 吗？")):
             alexnet = _alexnet_layout()
-        with gr.Tab("Other layers on your matrix"):
+        with gr.Tab(t("Other layers on your matrix", "在你的矩阵上试其他层")):
             layers = layers_panel.layout(can_copy=kernel_matrix is not None)
     return ArchitectureTab(inspect, compare, alexnet, layers, kernel_matrix)
 
@@ -366,62 +392,69 @@ def _inspect_layout(choices: list) -> InspectView:
     _, h0, w0 = arch.model_input_size(default)
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=220):
-            model = gr.Dropdown(choices=choices, value=default, label="Model", allow_custom_value=True,
-                                info="or type any timm CNN as timm:<name>, e.g. timm:resnet18")
+            model = gr.Dropdown(choices=choices, value=default, label=t("Model", "模型"), allow_custom_value=True,
+                                info=t("or type any timm CNN as timm:<name>, e.g. timm:resnet18",
+                                       "也可以输入任意 timm 卷积神经网络，写成 timm:<名称>，例如 timm:resnet18"))
             model_msg = gr.Markdown(visible=False, elem_classes=["field-message"])
         with gr.Column(scale=1, min_width=200):
-            height = NumberInput(value=h0, precision=0, label="Input height (px)")
+            height = NumberInput(value=h0, precision=0, label=t("Input height (px)", "输入高度（像素）"))
             height_msg = gr.Markdown(visible=False, elem_classes=["field-message"])
         with gr.Column(scale=1, min_width=200):
-            width = NumberInput(value=w0, precision=0, label="Input width (px)")
+            width = NumberInput(value=w0, precision=0, label=t("Input width (px)", "输入宽度（像素）"))
             width_msg = gr.Markdown(visible=False, elem_classes=["field-message"])
-        go = gr.Button("Summarize", variant="primary", scale=1)
+        go = gr.Button(t("Summarize", "汇总"), variant="primary", scale=1)
     shown = gr.State((default, h0, w0))
     stale = gr.Markdown(visible=False, elem_classes=["not-updated"])
     totals = gr.Markdown()
-    gr.Markdown("#### The network as a chain of blocks (generated from the model)")
+    gr.Markdown(t("#### The network as a chain of blocks (generated from the model)", "#### 把网络画成一串块（由模型生成）"))
     chain = gr.Image(None, type="pil", show_label=False, interactive=False, format="png")
     with gr.Row():
         with gr.Column(scale=1):
-            block = gr.Dropdown(choices=[NO_BRANCHES], value=NO_BRANCHES,
-                                interactive=False, label="A block with branches (residual, "
-                                "Inception, dense...)")
+            block = gr.Dropdown(choices=no_branches(), value=NO_BRANCHES, interactive=False,
+                                label=t("A block with branches (residual, Inception, dense...)",
+                                        "一个带分支的块（残差、Inception、dense……）"))
             note = gr.Markdown()
         with gr.Column(scale=3):
             picture = gr.Image(None, type="pil", show_label=False, interactive=False, format="png")
-    gr.Markdown("#### Every layer in forward order, by block (click a block to open it)")
+    gr.Markdown(t("#### Every layer in forward order, by block (click a block to open it)",
+                  "#### 按前向顺序列出每一层，按块分组（点一个块可以展开）"))
     table = gr.HTML()
-    with gr.Accordion("print(model)", open=False):
+    with gr.Accordion(t("print(model)", "print(model)"), open=False):
         text = gr.Code(None, language=None, lines=20, max_lines=40,
-                       label="print(model): the module tree as PyTorch prints it")
+                       label=t("print(model): the module tree as PyTorch prints it", "print(model)：PyTorch 打印出的模块树"))
     return InspectView(model, model_msg, height, height_msg, width, width_msg, go, shown, stale, totals, chain,
-                       block, note, picture, table, text, api_only=gr.Button(visible=False),
+                       block, note, picture, table, text, api_only=gr.Button(t("Run", "运行"), visible=False),
                        block_name=gr.Textbox(visible=False))
 
 
 def _compare_layout(choices: list) -> CompareView:
     with gr.Row():
         with gr.Column(scale=4):
-            picked = gr.CheckboxGroup(choices=choices, value=DEFAULT_COMPARE, label="Models")
-            also = gr.Textbox(label="and any timm CNNs (names, comma-separated)", placeholder="resnet18, mixnet_s",
-                              elem_id="compare-timm")
+            picked = gr.CheckboxGroup(choices=choices, value=DEFAULT_COMPARE, label=t("Models", "模型"))
+            also = gr.Textbox(label=t("and any timm CNNs (names, comma-separated)", "以及任意 timm 卷积神经网络（名称，用逗号分隔）"),
+                              placeholder=t("resnet18, mixnet_s", "resnet18, mixnet_s"), elem_id="compare-timm")
             picked_msg = gr.Markdown(visible=False, elem_classes=["field-message"])
-        button = gr.Button("Compare (measures latency: a few seconds)", variant="primary", scale=1)
+        button = gr.Button(t("Compare (measures latency: a few seconds)", "比较（要实测延迟：需要几秒）"), variant="primary",
+                           scale=1)
     table = gr.HTML(elem_id="compare-table")
-    gr.Markdown("#### Accuracy against multiply-accumulates and against measured latency")
+    gr.Markdown(t("#### Accuracy against multiply-accumulates and against measured latency", "#### 准确率与乘加次数、与实测延迟的关系"))
     plot = gr.Plot(show_label=False, elem_id="compare-plot")
-    gr.Markdown("Latency: median of 3 forward passes of one image after one warm-up, on this machine, "
-                "shared with everyone using it. Top-1 / top-5: torchvision's DEFAULT weights' metadata. "
-                "Chapter's figure: ImageNet top-5 error from the chapter, for the model named.")
+    gr.Markdown(t("Latency: median of 3 forward passes of one image after one warm-up, on this machine, "
+                  "shared with everyone using it. Top-1 / top-5: torchvision's DEFAULT weights' metadata. "
+                  "Chapter's figure: ImageNet top-5 error from the chapter, for the model named.",
+                  "延迟：预热一次后，对一张图做 3 次前向传播的中位数，在这台与所有使用者共用的机器上测得。"
+                  "Top-1 / top-5：来自 torchvision DEFAULT 权重的元数据。本章数据：本章给出的该模型的 ImageNet top-5 错误率。"))
     frame = gr.Dataframe(headers=arch.COMPARE_COLUMNS, interactive=False, visible=False)
     return CompareView(picked, picked_msg, button, table, plot, frame, also)
 
 
 def _alexnet_layout() -> AlexNetView:
-    gr.Markdown("The chapter writes its model out by hand (`CNNNet`) and says it is "
-                "`torchvision.models.alexnet(num_classes=2)`. Layer by layer:")
-    gr.HTML(alexnet_check_html())
-    prove = gr.Button("Load AlexNet's weights into CNNNet and compare their outputs")
+    gr.Markdown(t("The chapter writes its model out by hand (`CNNNet`) and says it is "
+                  "`torchvision.models.alexnet(num_classes=2)`. Layer by layer:",
+                  "本章亲手写出了它的模型（`CNNNet`），并说它就是 `torchvision.models.alexnet(num_classes=2)`。逐层对照："))
+    gr.HTML(both(alexnet_check_html))
+    prove = gr.Button(t("Load AlexNet's weights into CNNNet and compare their outputs",
+                        "把 AlexNet 的权重装进 CNNNet，比较两者的输出"))
     return AlexNetView(prove, proof=gr.Markdown())
 
 
@@ -429,7 +462,9 @@ def wire(tab: ArchitectureTab) -> None:
     """Every event of the tab, in the order Gradio numbers them."""
     _wire_inspect(tab.inspect)
     _wire_compare(tab.compare, tab.inspect.api_only)
-    tab.alexnet.prove.click(alexnet_outputs, None, [tab.alexnet.proof], api_name="alexnet_outputs", **MODEL_QUEUE)
+    gr.on([], alexnet_outputs, None, [tab.alexnet.proof], api_name="alexnet_outputs", **MODEL_QUEUE)
+    tab.alexnet.prove.click(**event({"proof": tab.alexnet.proof}, alexnet_in_page, (), ("proof",)),
+                            api_name="alexnet_in_page", api_visibility="private", **MODEL_QUEUE)
     layers_panel.wire(tab.layers, tab.kernel_matrix)
 
 

@@ -10,13 +10,19 @@ import gradio as gr
 
 from explorer.core import budgets
 from explorer.core.sliding import SlideSettings, pytorch_code
+from explorer.core.words import say
 from explorer.drawing.kernel_frames import GifStopped
 from explorer.ui.gradio_patches import abandoned
 from explorer.ui.kernel_settings import DEFAULT_SPEED, compute, describe, frame_at, gradio_cache, slide_settings
 
 
+def step_label(n: int) -> str:
+    """The step slider's label: steps are counted from 1 ("step 1 of 4")."""
+    return say("Step (1 to {n})", "步（1 到 {n}）", n=n)
+
+
 def input_error(e: ValueError) -> gr.Error:
-    return gr.Error(str(e), title="Please check the input")
+    return gr.Error(str(e), title=say("Please check the input", "请检查输入"))
 
 
 def run_slide(matrix, kernel, op, kernel_size, stride, padding, dilation, bias, ceil_mode):
@@ -47,7 +53,7 @@ def run_slide(matrix, kernel, op, kernel_size, stride, padding, dilation, bias, 
         raise input_error(e) from None
     n = len(r)
     return r.frame(0), describe(r.s), pytorch_code(r.s), gr.Slider(minimum=1, maximum=max(n, 2), value=1,
-                                                                    label=f"Step (1 to {n})")
+                                                                    label=step_label(n))
 
 
 def show_step(step, matrix, kernel, op, kernel_size, stride, padding, dilation, bias, ceil_mode):
@@ -117,7 +123,8 @@ def write_gif(settings: SlideSettings, speed, keep_going) -> str:
     try:
         return str(r.gif(folder / f"{r.s.op}_{len(r)}_steps.gif", step_ms=step_ms, keep_going=keep_going))
     except GifStopped as stopped:
-        raise gr.Error(f"{stopped}: nobody was waiting for it.", title="Cancelled") from None
+        raise gr.Error(say("{stopped}: nobody was waiting for it.", "{stopped}：已没有人在等它。", stopped=stopped),
+                       title=say("Cancelled", "已取消")) from None
     finally:
         if not any(folder.iterdir()):
             folder.rmdir()

@@ -5,6 +5,25 @@ const root = element.querySelector(".kl");
 let d = null, k = 1, held = 1, playing = false, speed = 2, acc = 0, last = 0, raf = 0;
 let loads = 0, cells = {}, taps = [], outCells = [], prodCells = [], sumText = null, cur = null;
 
+// The words the player shows, in the page's language (the html lang the language switch sets; else the
+// language the server spoke): both languages come with the data, so the switch needs no request.
+function lang() {
+  const page = (document.documentElement.lang || "").toLowerCase();
+  return page.startsWith("zh") ? "zh" : page.startsWith("en") ? "en" : (d && d.lang) || "en";
+}
+function w(key, values) {
+  const all = (d && d.words) || {};
+  let text = (all[lang()] || all.en || {})[key] || "";
+  for (const [name, v] of Object.entries(values || {})) text = text.replaceAll(`{${name}}`, v);
+  return text;
+}
+function words() {
+  root.querySelectorAll("[data-w]").forEach(e => { e.textContent = w(e.dataset.w); });
+  root.querySelectorAll("[data-w-aria]").forEach(e => { e.setAttribute("aria-label", w(e.dataset.wAria)); });
+  root.querySelectorAll("[data-w-title]").forEach(e => { e.setAttribute("title", w(e.dataset.wTitle)); });
+  setButton();
+}
+
 function el(tag, attrs, parent, text) {
   const e = document.createElementNS(SVGNS, tag);
   for (const [a, v] of Object.entries(attrs)) e.setAttribute(a, v);
@@ -34,7 +53,7 @@ function layout(W) {
   const side = [kw, d.steps[0].products ? kw : 0, ow].filter(n => n > 0);
   const tall = Math.max(kh, oh);
   const wideW = pw + side.reduce((a, b) => a + b + 1, 0), wideH = Math.max(ph, tall) + 1;
-  const narrowW = Math.max(pw, side.reduce((a, b) => a + b + 1, -1)), narrowH = ph + tall + 3;
+  const narrowW = Math.max(pw, side.reduce((a, b) => a + b + 1, -1)), narrowH = ph + tall + 2.6;
   const H = Math.max(window.innerHeight * 0.5, 220);
   const wideC = Math.min(W / wideW, H / wideH), narrowC = Math.min(W / narrowW, H / narrowH);
   return {wide: wideC >= narrowC, c: Math.max(Math.min(Math.max(wideC, narrowC), 46), 6)};
@@ -46,23 +65,23 @@ function draw() {
   const L = layout(Math.max(box.clientWidth || root.clientWidth || 800, 280)), c = L.c;
   const [ph, pw] = [d.padded.length, d.padded[0].length], [kh, kw] = d.kernel_size;
   const [py, px] = d.padding, [n0, n1] = d.shape;
-  const svg = el("svg", {"data-role": "picture", role: "img", "aria-label": "the window sliding over the input"}, box);
+  const svg = el("svg", {"data-role": "picture", role: "img", "aria-label": w("picture")}, box);
   const top = c;
   const isPad = (i, j) => i < py || j < px || i >= py + n0 || j >= px + n1;
   const unused = (i, j) => d.unused_rows.includes(i - py) || d.unused_cols.includes(j - px);
-  cells.input = grid(svg, 0, top, c, d.padded, "Input" + (py || px ? " (padded)" : ""), "input",
+  cells.input = grid(svg, 0, top, c, d.padded, w(py || px ? "input_padded" : "input"), "input",
                      (i, j) => isPad(i, j) ? "#f3f4f6" : unused(i, j) ? "#d1d5db" : shadeFill(d.shade[i][j]), "#9ca3af");
-  let x = L.wide ? (pw + 1) * c : 0, y = L.wide ? top : top + (ph + 2) * c;
+  let x = L.wide ? (pw + 1) * c : 0, y = L.wide ? top : top + (ph + 1.6) * c;   // room for the titles below
   taps = [];
   for (let t = 0; t < kh * kw; t++) taps.push(el("rect", {width: c, height: c, fill: "rgba(249,115,22,0.18)", stroke: "#ea580c", "stroke-width": Math.max(c / 12, 1.5), "data-role": "tap"}, svg));
-  if (d.kernel) { grid(svg, x, y, c, d.kernel, "Kernel", "kernel", () => "#fef3c7", "#d97706"); x += (kw + 1) * c; }
-  else { el("text", {x: x, y: y - c * 0.3, "font-size": c * 0.42, "font-weight": "bold"}, svg, (d.op === "max" ? "Max" : "Mean") + " of the window"); }
+  if (d.kernel) { grid(svg, x, y, c, d.kernel, w("kernel"), "kernel", () => "#fef3c7", "#d97706"); x += (kw + 1) * c; }
+  else { el("text", {x: x, y: y - c * 0.3, "font-size": c * 0.42, "font-weight": "bold"}, svg, w(d.op === "max" ? "max_of" : "mean_of")); }
   prodCells = [];
   if (d.steps[0].products) {
-    prodCells = grid(svg, x, y, c, d.steps[0].products, d.op === "conv" ? "Products" : "Window", "product", () => "#fff7ed", "#fdba74");
+    prodCells = grid(svg, x, y, c, d.steps[0].products, w(d.op === "conv" ? "products" : "window"), "product", () => "#fff7ed", "#fdba74");
     x += (kw + 1) * c;
   }
-  outCells = grid(svg, x, y, c, d.output, "Output", "output", (i, j) => shadeFill(d.output_shade[i][j]), "#6b7280");
+  outCells = grid(svg, x, y, c, d.output, w("output"), "output", (i, j) => shadeFill(d.output_shade[i][j]), "#6b7280");
   cur = el("rect", {width: c, height: c, fill: "none", stroke: "#ea580c", "stroke-width": Math.max(c / 8, 2), "pointer-events": "none"}, svg);
   outCells.forEach(o => {
     const step = o.i * d.output[0].length + o.j + 1;
@@ -93,11 +112,11 @@ function show(step) {
   });
   cur.setAttribute("x", x0 + s.pos[1] * c); cur.setAttribute("y", y0 + s.pos[0] * c);
   if (s.products) prodCells.forEach(p => { p.text.textContent = s.products[p.i][p.j]; });
-  sumText.querySelector("b").textContent = `Step ${k}: output row ${s.pos[0] + 1}, column ${s.pos[1] + 1}`;
+  sumText.querySelector("b").textContent = w("at", {k: k, r: s.pos[0], c: s.pos[1]});   // rows, columns from 0
   sumText.querySelector("code").textContent = s.sum;
   root.dataset.step = k;
   root.querySelector("[data-role=scrub]").value = k;
-  root.querySelector("[data-role=label]").textContent = `Step ${k} of ${d.steps.length}`;
+  root.querySelector("[data-role=label]").textContent = w("of", {k: k, n: d.steps.length});
 }
 
 function frame(now) {
@@ -112,7 +131,7 @@ function frame(now) {
 }
 function setButton() {
   const b = root.querySelector("[data-act=play]");
-  b.textContent = playing ? "❚❚ Pause" : "▶ Play";
+  b.textContent = w(playing ? "pause" : "play");
   b.setAttribute("aria-pressed", playing ? "true" : "false");
 }
 function play() {
@@ -124,14 +143,14 @@ function pause() { playing = false; cancelAnimationFrame(raf); setButton(); root
 function controls() {
   root.innerHTML = `<div class="kl-pic"></div><div class="kl-sum" data-role="sum"><b></b> <code></code></div>
     <div class="kl-bar">
-      <button data-act="play" class="kl-primary" aria-pressed="false">▶ Play</button>
-      <button data-act="back">◀ Step back</button><button data-act="fwd">Step forward ▶</button>
-      <label class="kl-scrub"><span data-role="label"></span><input type="range" min="1" step="1" data-role="scrub" aria-label="step"></label>
-      <label class="kl-speed">Speed <input type="range" min="0.5" max="60" step="0.5" data-role="speed" aria-label="speed (steps per second)"> <output data-role="speed-text"></output>/s</label>
+      <button data-act="play" class="kl-primary" aria-pressed="false"></button>
+      <button data-act="back" data-w="back"></button><button data-act="fwd" data-w="fwd"></button>
+      <label class="kl-scrub"><span data-role="label"></span><input type="range" min="1" step="1" data-role="scrub" data-w-aria="step"></label>
+      <label class="kl-speed"><span data-w="speed"></span> <input type="range" min="0.5" max="60" step="0.5" data-role="speed" data-w-aria="speed_aria"> <output data-role="speed-text"></output><span data-w="per_s"></span></label>
     </div>
-    <div class="kl-legend"><span><i class="kl-win"></i>the window (its taps)</span><span><i class="kl-pad"></i>padding</span>
-      <span><i class="kl-unused"></i>never read by any window</span><span><i class="kl-out"></i>output so far (hover or tap a cell: its window and sum)</span>
-      <span class="kl-keys">Keys: Space play/pause, ← → step, Home/End</span></div>`;
+    <div class="kl-legend"><span><i class="kl-win"></i><span data-w="legend_window"></span></span><span><i class="kl-pad"></i><span data-w="legend_padding"></span></span>
+      <span><i class="kl-unused"></i><span data-w="legend_unused"></span></span><span><i class="kl-out"></i><span data-w="legend_output"></span></span>
+      <span class="kl-keys" data-w="keys"></span></div>`;
   const sp = root.querySelector("[data-role=speed]");
   sp.value = speed; root.querySelector("[data-role=speed-text]").textContent = speed;
   sp.addEventListener("input", () => { speed = +sp.value; root.querySelector("[data-role=speed-text]").textContent = speed; });
@@ -154,6 +173,7 @@ function load() {
   if (!root.querySelector(".kl-bar")) controls();
   pause();
   d = JSON.parse(props.value);
+  words();
   root.querySelector("[data-role=scrub]").max = d.steps.length;
   draw();
   held = d.start; show(d.start);
@@ -163,4 +183,7 @@ function load() {
 load();
 watch("value", load);
 let width = root.clientWidth;
+// the language switch changes the page's lang: the player's words follow at once, with no request
+new MutationObserver(() => { if (d) { words(); draw(); show(k); } })
+  .observe(document.documentElement, {attributes: true, attributeFilter: ["lang"]});
 new ResizeObserver(() => { if (d && Math.abs(root.clientWidth - width) > 40) { width = root.clientWidth; draw(); show(k); } }).observe(root);

@@ -4,14 +4,35 @@ the products and the output as SVG and plays them itself. Settings that change t
 request (the new value); playing, pausing, stepping, scrubbing, the speed and the keys send none."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import gradio as gr
 
-from explorer.core.slide_data import slide_json
+from explorer.core.slide_data import slide_data
 from explorer.core.sliding import Slide
+from explorer.core.words import current
 
 PLAY, PAUSE = "▶ Play", "❚❚ Pause"     # U+23F8 (the pause sign) is in no font a Debian Chromium has
+# Every word the player shows, in both languages: it shows those of the page's language and follows the
+# switch (kernel_live.js). Rows and columns are counted from 0, steps from 1.
+WORDS = {
+    "en": dict(picture="the window sliding over the input", input="Input", input_padded="Input (padded)",
+               kernel="Kernel", max_of="Max of the window", mean_of="Mean of the window", products="Products",
+               window="Window", output="Output", at="Step {k}: output row {r}, column {c}", of="Step {k} of {n}",
+               play=PLAY, pause=PAUSE, back="◀ Step back", fwd="Step forward ▶", step="step", speed="Speed",
+               speed_aria="speed (steps per second)", per_s="/s", legend_window="the window (its taps)",
+               legend_padding="padding", legend_unused="never read by any window",
+               legend_output="output so far (hover or tap a cell: its window and sum)",
+               keys="Keys: Space play/pause, ← → step, Home/End"),
+    "zh": dict(picture="窗口在输入上滑动", input="输入", input_padded="输入（已填充）", kernel="卷积核",
+               max_of="窗口的最大值", mean_of="窗口的平均值", products="乘积", window="窗口", output="输出",
+               at="第 {k} 步：输出第 {r} 行第 {c} 列", of="第 {k} 步，共 {n} 步", play="▶ 播放", pause="❚❚ 暂停",
+               back="◀ 后退一步", fwd="前进一步 ▶", step="步", speed="速度", speed_aria="速度（每秒几步）",
+               per_s="步/秒", legend_window="窗口（它覆盖的格）", legend_padding="填充",
+               legend_unused="没有任何窗口读到", legend_output="已算出的输出（把鼠标移到或点一下某格：看它的窗口和求和）",
+               keys="按键：空格 播放/暂停，← → 单步，Home/End 到头/到尾"),
+}
 SCRIPT = (Path(__file__).with_name("kernel_live.js")).read_text()
 
 CSS = """
@@ -41,8 +62,10 @@ CSS = """
 
 
 def live_value(s: Slide, start: int = 1) -> str:
-    """The player's value: `s` as JSON, opening on step `start` (1-based)."""
-    return slide_json(s, start)
+    """The player's value: `s` as JSON, opening on step `start` (1-based), with the player's words in both
+    languages and the language spoken now (`lang`)."""
+    return json.dumps({**slide_data(s, start), "lang": current(), "words": WORDS}, separators=(",", ":"),
+                      ensure_ascii=False)
 
 
 def live_player(s: Slide) -> gr.HTML:

@@ -10,9 +10,12 @@ from gradio.utils import get_upload_folder
 from explorer.core.recent import Recent
 from explorer.core.sliding import MAX_SIDE, OP_NAMES, Slide, SlideSettings, pytorch_code, replay
 from explorer.core.state import STORES
+from explorer.core.words import current, say
 from explorer.drawing.kernel_frames import FrameRenderer
+from explorer.ui.words import t
 
-OP_CHOICES = [("Convolution", "conv"), ("Max pooling", "max"), ("Average pooling", "avg")]
+OP_CHOICES = [(t("Convolution", "卷积"), "conv"), (t("Max pooling", "最大池化"), "max"),
+              (t("Average pooling", "平均池化"), "avg")]
 PAIR_CHOICES = ["0", "1", "2", "3", "4", "5", "1,2", "2,1", "2,3", "3,2"]
 DEFAULT_SPEED = 2.0            # steps per second
 
@@ -33,7 +36,8 @@ def slide_settings(matrix, kernel, op, kernel_size, stride, padding, dilation, b
     Controls hidden for the chosen operation are ignored: the kernel table and bias for pooling,
     the pooling window size and ceil_mode for convolution."""
     if op not in OP_NAMES:
-        raise ValueError(f"op: must be one of {', '.join(OP_NAMES)}, got {op!r}")
+        raise ValueError(say("op: must be one of {ops}, got {op!r}", "op：应为 {ops} 之一，收到的是 {op!r}",
+                             ops=", ".join(OP_NAMES), op=op))
     if op == "conv":
         return SlideSettings.checked(_rows(matrix), _rows(kernel, "kernel"), op="conv", stride=stride,
                                      padding=padding, dilation=dilation, bias=0.0 if bias is None else bias)
@@ -51,18 +55,19 @@ def _rows(table, name: str = "matrix"):
     if isinstance(table, dict) and "data" in table:         # {"headers": [...], "data": [[...]]}
         table = table["data"]
     if table is None:
-        raise ValueError(f"{name} is empty")
+        raise ValueError(say("{name} is empty", "{name}：是空的；请至少填一个数", name=name))
     return table
 
 
 def compute(settings: SlideSettings) -> FrameRenderer:
-    """The renderer of these settings (cached: the timer asks for one frame at a time); a ValueError
-    when PyTorch refuses them."""
-    found = _RENDERERS.get(settings)
+    """The renderer of these settings, drawing its words in the language spoken (cached: the timer asks
+    for one frame at a time); a ValueError when PyTorch refuses them."""
+    key = (settings, current())
+    found = _RENDERERS.get(key)
     if found is not None:
         return found
     renderer = FrameRenderer(replay(settings))
-    _RENDERERS.put(settings, renderer)
+    _RENDERERS.put(key, renderer)
     return renderer
 
 
@@ -112,7 +117,8 @@ def _short(table):
 def settings_from_unit(k: dict, note: str) -> dict:
     """Preset-like settings from explorer.core.bridge's Unit.kernel_tab(), with `note` saying where they
     came from; the numbers rounded to SHOWN_DIGITS significant digits (the note says so)."""
-    note += f"\n\nThe numbers are rounded to {SHOWN_DIGITS} significant digits."
+    note += say("\n\nThe numbers are rounded to {n} significant digits.", "\n\n数字四舍五入到 {n} 位有效数字。",
+                n=SHOWN_DIGITS)
     return dict(matrix=_short(k["matrix"]), kernel=_short(k["kernel"]), op=k["op"],
                 kernel_size=_pair_text(k["kernel_size"] or 2), stride=_pair_text(k["stride"]), padding="0",
                 dilation=_pair_text(k["dilation"]), bias=0.0, ceil_mode=False, note=note, position=k["position"])
@@ -121,33 +127,39 @@ def settings_from_unit(k: dict, note: str) -> dict:
 # --- words and files about a Slide ----------------------------------------------------------------
 
 def describe(s: Slide) -> str:
-    """The output-size formula with the user's numbers, and the input no window reads, in words."""
+    """The output-size formula with the user's numbers, and the input no window reads, in words (rows and
+    columns counted from 0, as the tables and PyTorch count them)."""
     oh, ow = s.output.shape
-    lines = [f"**Output {oh}x{ow}**, from PyTorch's formula "
-             f"`{'ceil' if s.ceil_mode else 'floor'}((n + 2p - d(k-1) - 1) / s) + 1`:",
-             f"- rows: {s.formulas[0]}", f"- columns: {s.formulas[1]}", ""]
+    rnd = "ceil" if s.ceil_mode else "floor"
+    lines = [say("**Output {oh}x{ow}**, from PyTorch's formula `{rnd}((n + 2p - d(k-1) - 1) / s) + 1`:",
+                 "**输出 {oh}x{ow}**，由 PyTorch 的公式 `{rnd}((n + 2p - d(k-1) - 1) / s) + 1` 算出：",
+                 oh=oh, ow=ow, rnd=rnd),
+             say("- rows: {f}", "- 行：{f}", f=s.formulas[0]), say("- columns: {f}", "- 列：{f}", f=s.formulas[1]), ""]
     parts = []
     if s.unused_rows:
-        parts.append(f"row{'s' * (len(s.unused_rows) > 1)} {_listing(s.unused_rows)}")
+        parts.append(say("row{s} {n}", "第 {n} 行", s="s" * (len(s.unused_rows) > 1), n=_listing(s.unused_rows)))
     if s.unused_cols:
-        parts.append(f"column{'s' * (len(s.unused_cols) > 1)} {_listing(s.unused_cols)}")
+        parts.append(say("column{s} {n}", "第 {n} 列", s="s" * (len(s.unused_cols) > 1), n=_listing(s.unused_cols)))
     if parts:
-        lines.append(f"**Never read:** input {' and '.join(parts)} (grey in the picture). No window "
-                     "reaches them, and PyTorch drops them without a warning. Padding or another stride "
-                     "would bring them in.")
+        lines.append(say("**Never read:** input {parts} (grey in the picture). No window reaches them, and PyTorch "
+                         "drops them without a warning. Padding or another stride would bring them in.",
+                         "**从未读到：**输入的{parts}（图中灰色）。没有窗口到达那里，PyTorch 会不加提示地丢弃它们。"
+                         "加填充或换个步幅就能把它们包括进来。", parts=say(" and ", "和").join(parts)))
     else:
-        lines.append("Every input cell is read by at least one window.")
+        lines.append(say("Every input cell is read by at least one window.", "每个输入格都至少被一个窗口读到。"))
     if s.op == "max" and any(s.padding):
-        lines.append("\nMax pooling pads with -inf, so the padding never wins.")
+        lines.append(say("\nMax pooling pads with -inf, so the padding never wins.",
+                         "\n最大池化用 -inf 填充，所以填充永远不会被选中。"))
     if s.op == "avg" and any(s.padding):
-        lines.append("\nAverage pooling counts the padding zeros in the mean (count_include_pad=True).")
+        lines.append(say("\nAverage pooling counts the padding zeros in the mean (count_include_pad=True).",
+                         "\n平均池化把填充的 0 也算进平均值（count_include_pad=True）。"))
     return "\n".join(lines)
 
 
 def _listing(indices: list[int]) -> str:
-    """0-based indices as the 1-based numbers the tables show: "1, 2 and 5"."""
-    nums = [str(i + 1) for i in indices]
-    return nums[0] if len(nums) == 1 else f"{', '.join(nums[:-1])} and {nums[-1]}"
+    """0-based indices as the tables show them: "0, 1 and 4" ("0、1 和 4")."""
+    nums = [str(i) for i in indices]
+    return nums[0] if len(nums) == 1 else say("{a} and {b}", "{a} 和 {b}", a=say(", ", "、").join(nums[:-1]), b=nums[-1])
 
 
 def code_file_name(s: Slide) -> str:

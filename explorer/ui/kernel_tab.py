@@ -12,11 +12,13 @@ from dataclasses import dataclass
 import gradio as gr
 
 from explorer.core.sliding import MAX_SIDE, pytorch_code
+from explorer.core.words import COUNTING
 from explorer.drawing.kernel_frames import FrameRenderer
 from explorer.drawing.kernel_presets import PRESET_NAMES, preset
 from explorer.ui import kernel_view
 from explorer.ui.by_name import Components, event
-from explorer.ui.kernel_api import make_gif, run_slide, show_step
+from explorer.ui.fixed_words import both
+from explorer.ui.kernel_api import make_gif, run_slide, show_step, step_label
 from explorer.ui.kernel_live import PAUSE, PLAY, live_player
 from explorer.ui.kernel_settings import (
     _RENDERERS,
@@ -26,15 +28,23 @@ from explorer.ui.kernel_settings import (
     SETTING_FIELDS,
     SETTING_NAMES,
     code_file,
-    code_file_name,
     compute,
     describe,
     settings_from_unit,
     slide_settings,
 )
-from explorer.ui.kernel_view import CONTROL_FIELDS, FROM_STAGES, VIEW_FIELDS, filled_controls
+from explorer.ui.kernel_view import (
+    CONTROL_FIELDS,
+    FROM_STAGES,
+    VIEW_FIELDS,
+    download_words,
+    filled_controls,
+    headers,
+    preset_choices,
+)
 from explorer.ui.number_inputs import SliderInput
 from explorer.ui.queues import MODEL_QUEUE
+from explorer.ui.words import t
 
 # What other modules and tests reach through this module: the Stages tab's "Animate this" (PLAY, PAUSE,
 # KernelTab, CONTROL_FIELDS, filled_controls, settings_from_unit), tests/core/test_budgets (compute, slide_settings,
@@ -42,7 +52,7 @@ from explorer.ui.queues import MODEL_QUEUE
 __all__ = ["CONTROL_FIELDS", "FROM_STAGES", "PAUSE", "PLAY", "TITLE", "KernelTab", "_RENDERERS", "build", "compute",
            "filled_controls", "settings_from_unit", "slide_settings"]
 
-TITLE = "Kernel"
+TITLE = t("Kernel", "卷积核")
 SETTINGS = tuple(SETTING_FIELDS.values())     # the settings controls' names, in SETTING_NAMES' order
 
 # Page-wide (the Architecture tab's "Other layers" panel uses .input-msg too). CodeMirror sizes its
@@ -50,7 +60,9 @@ SETTINGS = tuple(SETTING_FIELDS.values())     # the settings controls' names, in
 # number 20 then sat 53 px above line 20. Each number takes its own line height instead; the hidden spacer
 # none. The fold arrows (placed by margins from the same guess) sat two lines off after line 10: a program
 # of 20-40 lines has nothing worth folding, so the fold gutter is not shown.
-# Long weights break inside their cell instead of pushing the last column out of the table.
+# Long weights break inside their cell instead of pushing the last column out of the table. Gradio numbers
+# a table's rows and columns from 1: a table of class count-from-0 shows them from 0, as PyTorch counts
+# (its row cells show their 0-based data-row, its headers a counter; the headers' values stay Gradio's).
 STYLE = """
 #kernel_style {display: none}
 .input-msg {color: #b42318; background: #fef3f2; border-left: 4px solid #d92d20; padding: 6px 10px;
@@ -63,6 +75,12 @@ STYLE = """
 #kernel_buttons button {white-space: nowrap}
 #kernel_preset input {padding-right: 28px; text-overflow: ellipsis}
 #kernel_weights .cell-wrap {word-break: break-all; white-space: normal !important}
+.count-from-0 .row-number-cell[data-row] {font-size: 0 !important}
+.count-from-0 .row-number-cell[data-row]::before {content: attr(data-row); font-size: var(--text-sm)}
+.count-from-0 thead tr {counter-reset: column -1}
+.count-from-0 th.header-cell {counter-increment: column}
+.count-from-0 th.header-cell .header.text {font-size: 0 !important}
+.count-from-0 th.header-cell .header-content::before {content: counter(column)}
 """
 
 
@@ -119,11 +137,12 @@ def layout() -> KernelTab:
     r0 = compute(slide_settings(**{name: first[name] for name in SETTING_NAMES}))
     gr.HTML(f"<style>{STYLE}</style>", elem_id="kernel_style")     # styles the page, takes no room
     picture = _picture(r0)                          # the animation first: on the first screen at any size
-    gr.Markdown(
+    gr.Markdown(t(
         "Type your own numbers, pick a kernel or a pooling window, and watch it slide exactly as "
         "PyTorch computes it: each step multiplies the window by the kernel and adds up the products "
-        "(or takes the max / the mean). Numbers count from 1 here; PyTorch's indices start at 0."
-    )
+        "(or takes the max / the mean). " + COUNTING["en"] + " Steps are counted from 1.",
+        "输入你自己的数字，选一个卷积核或池化窗口，看它像 PyTorch 计算时那样一步步滑动：每一步把窗口与卷积核"
+        "对应相乘再求和（或取最大值 / 平均值）。" + COUNTING["zh"] + "步数从 1 开始数。"))
     with gr.Row(equal_height=False):
         tables = _tables(first)
         settings = _settings_column(first)
@@ -133,23 +152,26 @@ def layout() -> KernelTab:
 def _tables(first: dict) -> dict:
     """The matrix and the kernel, each with its message box and its size sliders."""
     with gr.Column(scale=3, min_width=320):
-        matrix = gr.Dataframe(value=first["matrix"], headers=[str(c + 1) for c in range(len(first["matrix"][0]))],
+        matrix = gr.Dataframe(value=first["matrix"], headers=headers(len(first["matrix"][0])),
                               type="array", datatype="number", interactive=True,
-                              label="Input matrix (edit any cell)", show_row_numbers=True,
+                              label=t("Input matrix (edit any cell)", "输入矩阵（每个格都可以改）"), show_row_numbers=True,
+                              elem_classes=["count-from-0"],
                               max_height=420, key="kernel_matrix", elem_id="kernel_matrix")
         matrix_msg = gr.HTML("", visible=False, elem_id="kernel_matrix_msg")
         with gr.Row():
-            matrix_rows = SliderInput(1, MAX_SIDE, value=4, step=1, label="Input rows", elem_id="kernel_rows")
-            matrix_cols = SliderInput(1, MAX_SIDE, value=4, step=1, label="Input columns", elem_id="kernel_cols")
+            matrix_rows = SliderInput(1, MAX_SIDE, value=4, step=1, label=t("Input rows", "输入的行数"),
+                                      elem_id="kernel_rows")
+            matrix_cols = SliderInput(1, MAX_SIDE, value=4, step=1, label=t("Input columns", "输入的列数"),
+                                      elem_id="kernel_cols")
     with gr.Column(scale=2, min_width=260):
-        kernel = gr.Dataframe(value=first["kernel"], headers=["1", "2"], type="array",
+        kernel = gr.Dataframe(value=first["kernel"], headers=headers(2), type="array",
                               datatype="number", interactive=True, show_row_numbers=True, wrap=True,
-                              label="Kernel (weights)", max_height=300, key="kernel_weights",
+                              label=t("Kernel (weights)", "卷积核（权重）"), elem_classes=["count-from-0"], max_height=300, key="kernel_weights",
                               elem_id="kernel_weights")
         kernel_msg = gr.HTML("", visible=False, elem_id="kernel_weights_msg")
         with gr.Row() as kernel_size_row:
-            kernel_rows = SliderInput(1, MAX_SIDE, value=2, step=1, label="Kernel rows")
-            kernel_cols = SliderInput(1, MAX_SIDE, value=2, step=1, label="Kernel columns")
+            kernel_rows = SliderInput(1, MAX_SIDE, value=2, step=1, label=t("Kernel rows", "核的行数"))
+            kernel_cols = SliderInput(1, MAX_SIDE, value=2, step=1, label=t("Kernel columns", "核的列数"))
     return dict(matrix=matrix, matrix_msg=matrix_msg, matrix_rows=matrix_rows, matrix_cols=matrix_cols,
                 kernel=kernel, kernel_msg=kernel_msg, kernel_size_row=kernel_size_row, kernel_rows=kernel_rows,
                 kernel_cols=kernel_cols)
@@ -158,22 +180,23 @@ def _tables(first: dict) -> dict:
 def _settings_column(first: dict) -> dict:
     """The preset box and its note, the operation and its settings, and their message box."""
     with gr.Column(scale=2, min_width=280):
-        preset_box = gr.Dropdown(list(PRESET_NAMES), value=PRESET_NAMES[0], label="Preset",
+        preset_box = gr.Dropdown(preset_choices(), value=PRESET_NAMES[0], label=t("Preset", "预设"),
                                  elem_id="kernel_preset")
-        note = gr.Markdown(first["note"])
-        op = gr.Radio(OP_CHOICES, value="conv", label="Operation")
+        note = gr.Markdown(t(first["notes"]["en"], first["notes"]["zh"]))
+        op = gr.Radio(OP_CHOICES, value="conv", label=t("Operation", "运算"))
         with gr.Row():
             pool_size = gr.Dropdown(PAIR_CHOICES[1:], value="2", allow_custom_value=True,
-                                    label="Pooling window (k or h,w)", visible=False)
+                                    label=t("Pooling window (k or h,w)", "池化窗口（k 或 h,w）"), visible=False)
             stride = gr.Dropdown(PAIR_CHOICES[1:], value="2", allow_custom_value=True,
-                                 label="Stride (s or h,w)")
+                                 label=t("Stride (s or h,w)", "步幅（s 或 h,w）"))
             padding = gr.Dropdown(PAIR_CHOICES, value="0", allow_custom_value=True,
-                                  label="Padding (p or h,w)")
+                                  label=t("Padding (p or h,w)", "填充（p 或 h,w）"))
             dilation = gr.Dropdown(PAIR_CHOICES[1:], value="1", allow_custom_value=True,
-                                   label="Dilation (d or h,w)")
+                                   label=t("Dilation (d or h,w)", "膨胀（d 或 h,w）"))
         with gr.Row():
-            bias = gr.Number(0.0, label="Bias (added to every output)")  # slide() names a bad bias itself
-            ceil_mode = gr.Checkbox(False, label="ceil_mode (round the size up)", visible=False)
+            bias = gr.Number(0.0, label=t("Bias (added to every output)", "偏置（加到每个输出上）"))  # slide() names a bad bias
+            ceil_mode = gr.Checkbox(False, label=t("ceil_mode (round the size up)", "ceil_mode（输出大小向上取整）"),
+                                    visible=False)
         settings_msg = gr.HTML("", visible=False, elem_id="kernel_settings_msg")
     return dict(preset=preset_box, note=note, op=op, pool_size=pool_size, stride=stride, padding=padding,
                 dilation=dilation, bias=bias, ceil_mode=ceil_mode, settings_msg=settings_msg)
@@ -187,10 +210,10 @@ def _picture(r0: FrameRenderer) -> dict:
             stale = gr.HTML("", visible=False, elem_id="kernel_stale")
             live = live_player(r0.s)
         with gr.Column(scale=2, min_width=260):
-            info = gr.Markdown(describe(r0.s), elem_id="kernel_info")
-    step = SliderInput(1, max(len(r0), 2), value=1, step=1, label=f"Step (1 to {len(r0)})", visible=False,
+            info = gr.Markdown(both(describe, r0.s), elem_id="kernel_info")
+    step = SliderInput(1, max(len(r0), 2), value=1, step=1, label=both(step_label, len(r0)), visible=False,
                        elem_id="kernel_step")
-    frame = gr.Image(type="pil", format="png", label="Step by step", interactive=False, visible=False,
+    frame = gr.Image(type="pil", format="png", label=t("Step by step", "逐步"), interactive=False, visible=False,
                      elem_id="kernel_frame")
     return dict(stale=stale, live=live, step=step, frame=frame, info=info)
 
@@ -198,13 +221,13 @@ def _picture(r0: FrameRenderer) -> dict:
 def _results(r0: FrameRenderer) -> dict:
     """The GIF with its speed, and the PyTorch code with its download."""
     with gr.Row(equal_height=False):
-        gif_button = gr.Button("Make a GIF of the whole animation", scale=1)
-        speed = SliderInput(0.5, 10, value=DEFAULT_SPEED, step=0.5, label="GIF speed (steps per second)", scale=1,
-                            elem_id="kernel_speed")
-        gif_file = gr.File(label="GIF of the animation", interactive=False, height=90, scale=1)
+        gif_button = gr.Button(t("Make a GIF of the whole animation", "把整段动画做成 GIF"), scale=1)
+        speed = SliderInput(0.5, 10, value=DEFAULT_SPEED, step=0.5, label=t("GIF speed (steps per second)",
+                            "GIF 速度（每秒几步）"), scale=1, elem_id="kernel_speed")
+        gif_file = gr.File(label=t("GIF of the animation", "动画的 GIF"), interactive=False, height=90, scale=1)
     code = gr.Code(pytorch_code(r0.s), language="python", interactive=False, buttons=["copy"],
-                   label="PyTorch code that gives the same output", elem_id="kernel_code")
-    code_download = gr.DownloadButton(f"Download the code: {code_file_name(r0.s)}", value=code_file(r0.s),
+                   label=t("PyTorch code that gives the same output", "得到相同输出的 PyTorch 代码"), elem_id="kernel_code")
+    code_download = gr.DownloadButton(both(download_words, r0.s), value=code_file(r0.s),
                                       size="sm", elem_id="kernel_code_download")
     return dict(speed=speed, gif_button=gif_button, gif_file=gif_file, code=code, code_download=code_download)
 
@@ -213,9 +236,17 @@ def wire(tab: KernelTab) -> None:
     """Every event of the tab, in the order Gradio numbers them (the API's endpoints first)."""
     _wire_api(tab)
     _wire_settings(tab)
-    # progress shows on the button: a refusal is then one message, and the last GIF made stays shown
-    tab.gif_button.click(make_gif, [tab.speed] + tab.settings, tab.gif_file, api_name="kernel_gif",
-                         show_progress="minimal", show_progress_on=tab.gif_button, **MODEL_QUEUE)
+    gr.on([], make_gif, [tab.speed] + tab.settings, tab.gif_file, api_name="kernel_gif", **MODEL_QUEUE)
+    # the page's button: the same GIF, drawn in the visitor's language; progress shows on the button, a
+    # refusal is one message, and the last GIF made stays shown
+    tab.gif_button.click(**event(tab.components(), gif_in_page, ("speed",) + SETTINGS, ("gif_file",)),
+                         api_name="kernel_gif_in_page", api_visibility="private", show_progress="minimal",
+                         show_progress_on=tab.gif_button, **MODEL_QUEUE)
+
+
+def gif_in_page(values: dict, request: gr.Request = None) -> dict:
+    """The page's GIF of the settings on screen (make_gif), its words in the visitor's language."""
+    return dict(gif_file=make_gif(values["speed"], *(values[name] for name in SETTINGS), request=request))
 
 
 def _wire_api(tab: KernelTab) -> None:

@@ -9,8 +9,9 @@ import gradio as gr
 import numpy as np
 
 from explorer.core.sliding import pytorch_code
+from explorer.core.words import pick, say
 from explorer.drawing.kernel_frames import FrameRenderer
-from explorer.drawing.kernel_presets import PRESET_NAMES, preset
+from explorer.drawing.kernel_presets import PRESET_CHINESE, PRESET_NAMES, preset
 from explorer.ui.kernel_api import input_error
 from explorer.ui.kernel_live import live_value
 from explorer.ui.kernel_settings import (
@@ -25,16 +26,36 @@ from explorer.ui.kernel_settings import (
     settings_of,
     slide_settings,
 )
+from explorer.ui.words import t
 
-FROM_STAGES = "From the Stages tab's unit"
+FROM_STAGES = "From the Stages tab's unit"      # the preset box's value then (its words: preset_choices)
 MESSAGE_SLOTS = ("matrix", "kernel", "settings")   # where a message appears: beside the control at fault
-STALE_NOTE = ("Not updated: the animation, the formula and the code still show the last settings that "
-              "worked. Fix the value marked in red below.")
+STALE_NOTE = dict(en="Not updated: the animation, the formula and the code still show the last settings that "
+                     "worked. Fix the value marked in red below.",
+                  zh="未更新：动画、公式和代码仍显示上一次可用的设置。请修改下面标红的值。")
 # What fresh_view fills (kept_view only the last four), by KernelTab field name.
 VIEW_FIELDS = ("live", "info", "code", "code_download", "stale", "matrix_msg", "kernel_msg", "settings_msg")
 # Everything a preset (or a Stages tab's unit) fills: the settings, the note, the table sizes, the view, the box.
 CONTROL_FIELDS = (*SETTING_FIELDS.values(), "note", "matrix_rows", "matrix_cols", "kernel_rows", "kernel_cols",
                   *VIEW_FIELDS, "preset")
+
+
+def headers(cols: int) -> list[str]:
+    """A table's column headers as Gradio names them ("1", "2", ...: the public endpoints' defaults keep
+    them); the page shows them counted from 0, as PyTorch indexes them (the tab's STYLE, class count-from-0)."""
+    return [str(c + 1) for c in range(cols)]
+
+
+def preset_choices(from_stages: bool = False) -> list[tuple]:
+    """The preset box's choices in the visitor's language (their values stay the English names); with
+    `from_stages`, the entry saying the numbers came from the Stages tab's unit."""
+    choices = [(t(name, PRESET_CHINESE[name]), name) for name in PRESET_NAMES]
+    return choices + [(t(FROM_STAGES, "来自 Stages 页所选的单元"), FROM_STAGES)] if from_stages else choices
+
+
+def download_words(s) -> str:
+    """The code download's button text, naming its file."""
+    return say("Download the code: {name}", "下载代码：{name}", name=code_file_name(s))
 
 
 def message_slot(message: str) -> str:
@@ -54,14 +75,14 @@ def fresh_view(r: FrameRenderer, k: int = 1) -> dict:
     """The animation's data opening on step k, the formula in words, the code and its download; no note,
     no message."""
     return dict(live=live_value(r.s, k), info=describe(r.s), code=pytorch_code(r.s),
-                code_download=gr.DownloadButton(f"Download the code: {code_file_name(r.s)}", value=code_file(r.s)),
+                code_download=gr.DownloadButton(download_words(r.s), value=code_file(r.s)),
                 stale=gr.HTML("", visible=False), **messages())
 
 
 def kept_view(message: str) -> dict:
     """The last good animation, formula and code stay (left out); a note says they are not updated,
     and the message stands beside the control at fault."""
-    note = gr.HTML(f'<div class="kernel-stale" role="status">{STALE_NOTE}</div>', visible=True)
+    note = gr.HTML(f'<div class="kernel-stale" role="status">{pick(STALE_NOTE)}</div>', visible=True)
     return dict(stale=note, **messages(message))
 
 
@@ -78,7 +99,7 @@ def slide_view(values: dict) -> dict:
 def _table(values) -> gr.Dataframe:
     values = np.asarray(values, dtype=object).tolist()
     cols = len(values[0]) if values else 0
-    return gr.Dataframe(value=values, headers=[str(c + 1) for c in range(cols)])
+    return gr.Dataframe(value=values, headers=headers(cols))
 
 
 def resize_matrix(values: dict) -> dict:
@@ -114,11 +135,12 @@ def filled_controls(p: dict) -> dict:
     k = clamp(row * r.s.output.shape[1] + col + 1, len(r))
     note = p["note"]
     if p.get("position"):
-        note += (f"\n\n**Step {k}** (output row {row + 1}, column {col + 1}, counting from 1) gives "
-                 f"**{float(r.s.output[row, col]):.6g}**.")
+        note += say("\n\n**Step {k}** (output row {row}, column {col}) gives **{v}**.",
+                    "\n\n**第 {k} 步**（输出第 {row} 行第 {col} 列）得到 **{v}**。",
+                    k=k, row=row, col=col, v=f"{float(r.s.output[row, col]):.6g}")
     name = p.get("preset")
-    box = (gr.Dropdown(choices=list(PRESET_NAMES), value=name) if name in PRESET_NAMES else
-           gr.Dropdown(choices=[*PRESET_NAMES, FROM_STAGES], value=FROM_STAGES))
+    box = (gr.Dropdown(choices=preset_choices(), value=name) if name in PRESET_NAMES else
+           gr.Dropdown(choices=preset_choices(from_stages=True), value=FROM_STAGES))
     m = np.asarray(p["matrix"])
     filled = {field: p[name] for name, field in SETTING_FIELDS.items() if name not in ("matrix", "kernel")}
     filled.update(matrix=_table(p["matrix"]), note=note, matrix_rows=m.shape[0], matrix_cols=m.shape[1],

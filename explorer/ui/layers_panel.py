@@ -10,9 +10,11 @@ import gradio as gr
 import numpy as np
 
 from explorer.core import layer_playground as lp
+from explorer.core.words import COUNTING, say, speaking
 from explorer.ui.by_name import Components, event
 from explorer.ui.number_inputs import NumberInput, SliderInput
 from explorer.ui.queues import MODEL_QUEUE
+from explorer.ui.words import t
 
 # The chapter's matrix has no negatives (ReLU would change nothing) and a 4x4 input that 2x2 adaptive
 # pooling cuts like plain pooling; this one shows every layer at work.
@@ -34,21 +36,26 @@ def layer_results(matrix, p, seed, out_h, out_w) -> dict:
     text says why."""
     m = lp.to_matrix(matrix)
     if p is None or not 0 <= p <= 1:
-        raise ValueError(f"dropout p: between 0 and 1, got {p}")
+        raise ValueError(say("dropout p: between 0 and 1, got {p}", "dropout p：应在 0 到 1 之间，收到的是 {p}", p=p))
     if seed is None or int(seed) != seed:
-        raise ValueError(f"seed: a whole number, got {seed}")
+        raise ValueError(say("seed: a whole number, got {seed}", "seed：应是整数，收到的是 {seed}", seed=seed))
     avg, rows_w, cols_w = lp.adaptive_pool(m, out_h, out_w, "avg")
     mx, _, _ = lp.adaptive_pool(m, out_h, out_w, "max")
     train = lp.dropout(m, p, int(seed), train=True)
     evaluated = lp.dropout(m, p, int(seed), train=False)
     dropped = int((train == 0).sum() - (m == 0).sum())
     scale = "∞" if p == 1 else f"{1 / (1 - p):.4g}"
-    drop_md = (f"Train mode, seed {int(seed)}: {dropped} of {m.size} values zeroed, the rest multiplied by "
-               f"1/(1−p) = {scale} so the expected sum stays the same. Eval mode: the input passes unchanged.")
-    windows = "; ".join(f"rows {a}–{b - 1}" for a, b in rows_w) + " × " + "; ".join(
-        f"cols {a}–{b - 1}" for a, b in cols_w)
-    pool_md = (f"{m.shape[0]}×{m.shape[1]} → {int(out_h)}×{int(out_w)} whatever the input size. Windows "
-               f"(start = ⌊i·in/out⌋, end = ⌈(i+1)·in/out⌉, rows and columns counted from 0): {windows}.")
+    drop_md = say("Train mode, seed {seed}: {dropped} of {n} values zeroed, the rest multiplied by 1/(1−p) = "
+                  "{scale} so the expected sum stays the same. Eval mode: the input passes unchanged.",
+                  "训练模式，seed {seed}：{n} 个值中有 {dropped} 个被置零，其余乘以 1/(1−p) = {scale}，"
+                  "使期望的总和不变。评估模式：输入原样通过。", seed=int(seed), dropped=dropped, n=m.size, scale=scale)
+    windows = "; ".join(say("rows {a}–{b}", "第 {a}–{b} 行", a=a, b=b - 1) for a, b in rows_w) + " × " + "; ".join(
+        say("cols {a}–{b}", "第 {a}–{b} 列", a=a, b=b - 1) for a, b in cols_w)
+    pool_md = say("{h}×{w} → {oh}×{ow} whatever the input size. Windows (start = ⌊i·in/out⌋, end = "
+                  "⌈(i+1)·in/out⌉, rows and columns counted from 0): {windows}.",
+                  "{h}×{w} → {oh}×{ow}，不论输入多大。窗口（起点 = ⌊i·in/out⌋，终点 = ⌈(i+1)·in/out⌉，"
+                  "行和列从 0 开始数）：{windows}。", h=m.shape[0], w=m.shape[1], oh=int(out_h), ow=int(out_w),
+                  windows=windows)
     return dict(relu=_frame(lp.relu(m)), drop_train=_frame(train), drop_eval=_frame(evaluated), drop_md=drop_md,
                 **_batchnorm_views(m), avg=_frame(avg), max=_frame(mx), pool_md=pool_md)
 
@@ -57,13 +64,20 @@ def _batchnorm_views(m: np.ndarray) -> dict:
     try:
         bn = lp.batchnorm(m)
     except ValueError as error:
-        return dict(bn_train=None, bn_eval=None, bn_md=f"Not measurable: {error}.")
-    bn_md = (f"Batch statistics of this one-image batch: mean **{bn['batch_mean']:.4g}**, variance "
-             f"**{bn['batch_var']:.4g}** (biased, used to normalise); output = (x − mean) / √(var + {bn['eps']}) "
-             f"× weight ({bn['weight']:g}) + bias ({bn['bias']:g}), so the train-mode output has mean 0 and "
-             f"variance 1. The running statistics moved {bn['momentum']} of the way: running_mean "
-             f"{bn['running_mean']:.4g}, running_var {bn['running_var']:.4g} (from the unbiased variance "
-             f"{bn['batch_var_unbiased']:.4g}); eval mode uses those instead of the batch's.")
+        return dict(bn_train=None, bn_eval=None, bn_md=say("Not measurable: {error}.", "无法计算：{error}。",
+                                                            error=error))
+    numbers = {k: f"{bn[k]:.4g}" for k in ("batch_mean", "batch_var", "running_mean", "running_var",
+                                            "batch_var_unbiased")}
+    bn_md = say("Batch statistics of this one-image batch: mean **{batch_mean}**, variance **{batch_var}** (biased, "
+                "used to normalise); output = (x − mean) / √(var + {eps}) × weight ({weight}) + bias ({bias}), so the "
+                "train-mode output has mean 0 and variance 1. The running statistics moved {momentum} of the way: "
+                "running_mean {running_mean}, running_var {running_var} (from the unbiased variance "
+                "{batch_var_unbiased}); eval mode uses those instead of the batch's.",
+                "这个只有一张图的批次的统计量：均值 **{batch_mean}**，方差 **{batch_var}**（有偏估计，用于归一化）；"
+                "输出 = (x − 均值) / √(方差 + {eps}) × weight ({weight}) + bias ({bias})，所以训练模式的输出均值为 0、"
+                "方差为 1。running 统计量向本批次移动了 {momentum}：running_mean {running_mean}，running_var "
+                "{running_var}（来自无偏方差 {batch_var_unbiased}）；评估模式用的是它们，而不是本批次的统计量。",
+                eps=bn["eps"], weight=f"{bn['weight']:g}", bias=f"{bn['bias']:g}", momentum=bn["momentum"], **numbers)
     return dict(bn_train=_frame(bn["train_output"]), bn_eval=_frame(bn["eval_output"]), bn_md=bn_md)
 
 
@@ -94,7 +108,7 @@ def run_layers(matrix, p, seed, out_h, out_w):
     try:
         views = layer_results(matrix, p, seed, out_h, out_w)
     except ValueError as error:
-        raise gr.Error(str(error)) from None
+        raise gr.Error(str(error), title=say("Cannot use this", "无法使用这个值")) from None
     return tuple(views[name] for name in VIEW_NAMES)
 
 
@@ -109,7 +123,8 @@ def layers_view(values: dict) -> dict:
         views = layer_results(values["matrix"], values["p"], values["seed"], values["out_h"], values["out_w"])
     except ValueError as error:
         slot = "matrix" if str(error).startswith("matrix") else "controls"
-        text = html.escape(f"{error}. The tables below are not updated: they still show the last numbers that worked.")
+        text = html.escape(say("{error}. The tables below are not updated: they still show the last numbers that "
+                               "worked.", "{error}。下面的表格没有更新：仍显示上一次可用的数字。", error=error))
         return {f"{name}_msg": gr.HTML(f'<div class="input-msg" role="alert">{text}</div>', visible=True)
                 if name == slot else gr.HTML("", visible=False) for name in LAYER_MESSAGE_SLOTS}
     return dict(views, **{f"{name}_msg": gr.HTML("", visible=False) for name in LAYER_MESSAGE_SLOTS})
@@ -167,46 +182,65 @@ def layout(can_copy: bool) -> LayersPanel:
     """ReLU, Dropout, BatchNorm2d and adaptive pooling on a matrix of the learner's own, which starts
     as an example where each of them visibly does something; with `can_copy`, the Kernel tab's matrix
     can be copied in."""
-    gr.Markdown("An example where each layer shows what it does: negatives for ReLU, a spread for "
-                "BatchNorm, a 5×5 input that adaptive pooling cuts into overlapping windows. Edit any cell; "
-                "the tables follow.")
+    gr.Markdown(t("An example where each layer shows what it does: negatives for ReLU, a spread for "
+                  "BatchNorm, a 5×5 input that adaptive pooling cuts into overlapping windows. Edit any cell; "
+                  "the tables follow. " + COUNTING["en"],
+                  "这个例子让每一层都看得出作用：有负数给 ReLU，数值有散布给 BatchNorm，5×5 的输入让自适应池化"
+                  "切出互相重叠的窗口。改任何一格，下面的表格都会跟着变。" + COUNTING["zh"]))
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            matrix = gr.Dataframe(LAYERS_EXAMPLE, label="Your matrix", interactive=True, type="array",
+            matrix = gr.Dataframe(LAYERS_EXAMPLE, label=t("Your matrix", "你的矩阵"), interactive=True, type="array",
+                                  elem_classes=["count-from-0"],
                                   datatype="number", elem_id="layers_matrix")
             matrix_msg = gr.HTML("", visible=False, elem_id="layers_matrix_msg")
         with gr.Column(scale=1, min_width=200):
-            copy = gr.Button("Use the Kernel tab's matrix", visible=can_copy)
-            example = gr.Button("Back to the example")
+            copy = gr.Button(t("Use the Kernel tab's matrix", "使用“卷积核”页的矩阵"), visible=can_copy)
+            example = gr.Button(t("Back to the example", "回到例子"))
     with gr.Row():
-        p = SliderInput(0, 1, value=0.5, step=0.05, label="Dropout p")
-        seed = NumberInput(value=0, precision=0, label="Dropout seed")
-        resample = gr.Button("Resample the dropout mask")
-        out_h = NumberInput(value=2, precision=0, label="Adaptive pool output height", minimum=1, maximum=64)
-        out_w = NumberInput(value=2, precision=0, label="Adaptive pool output width", minimum=1, maximum=64)
+        p = SliderInput(0, 1, value=0.5, step=0.05, label=t("Dropout p", "Dropout 的 p"))
+        seed = NumberInput(value=0, precision=0, label=t("Dropout seed", "Dropout 的随机种子（seed）"))
+        resample = gr.Button(t("Resample the dropout mask", "重新抽取 Dropout 掩码"))
+        out_h = NumberInput(value=2, precision=0, label=t("Adaptive pool output height", "自适应池化的输出高度"),
+                            minimum=1, maximum=64)
+        out_w = NumberInput(value=2, precision=0, label=t("Adaptive pool output width", "自适应池化的输出宽度"),
+                            minimum=1, maximum=64)
     controls_msg = gr.HTML("", visible=False, elem_id="layers_controls_msg")
     return LayersPanel(matrix=matrix, matrix_msg=matrix_msg, copy=copy, example=example, p=p, seed=seed,
                        resample=resample, out_h=out_h, out_w=out_w, controls_msg=controls_msg,
-                       **_layer_tables(layer_results(LAYERS_EXAMPLE, 0.5, 0, 2, 2)))
+                       **_layer_tables(_first_results()))
+
+
+def _first_results() -> dict:
+    """layer_results of the example, its words in both languages (the page shows them before any event)."""
+    with speaking("en"):
+        first = layer_results(LAYERS_EXAMPLE, 0.5, 0, 2, 2)
+    with speaking("zh"):
+        chinese = layer_results(LAYERS_EXAMPLE, 0.5, 0, 2, 2)
+    return {**first, **{name: t(first[name], chinese[name]) for name in ("drop_md", "bn_md", "pool_md")}}
 
 
 def _layer_tables(first: dict) -> dict:
     """The ten views, by VIEW_NAMES, showing `first`."""
+    table = dict(interactive=False, elem_classes=["count-from-0"])   # columns shown from 0 (the Kernel tab's STYLE)
     with gr.Row():
-        relu = gr.Dataframe(first["relu"], label="nn.ReLU(): negatives become 0", interactive=False)
+        relu = gr.Dataframe(first["relu"], label=t("nn.ReLU(): negatives become 0", "nn.ReLU()：负数变成 0"), **table)
     with gr.Row():
-        drop_train = gr.Dataframe(first["drop_train"], label="nn.Dropout(p), train mode", interactive=False)
-        drop_eval = gr.Dataframe(first["drop_eval"], label="nn.Dropout(p), eval mode", interactive=False)
+        drop_train = gr.Dataframe(first["drop_train"], label=t("nn.Dropout(p), train mode", "nn.Dropout(p)，训练模式"),
+                                  **table)
+        drop_eval = gr.Dataframe(first["drop_eval"], label=t("nn.Dropout(p), eval mode", "nn.Dropout(p)，评估模式"),
+                                 **table)
     drop_md = gr.Markdown(first["drop_md"])
     with gr.Row():
-        bn_train = gr.Dataframe(first["bn_train"], label="nn.BatchNorm2d(1), train mode (batch statistics)",
-                                interactive=False)
-        bn_eval = gr.Dataframe(first["bn_eval"], label="eval mode (running statistics after that one step)",
-                               interactive=False)
+        bn_train = gr.Dataframe(first["bn_train"], label=t("nn.BatchNorm2d(1), train mode (batch statistics)",
+                                                           "nn.BatchNorm2d(1)，训练模式（用本批次的统计量）"), **table)
+        bn_eval = gr.Dataframe(first["bn_eval"], label=t("eval mode (running statistics after that one step)",
+                                                         "评估模式（用这一步之后的 running 统计量）"), **table)
     bn_md = gr.Markdown(first["bn_md"])
     with gr.Row():
-        avg = gr.Dataframe(first["avg"], label="nn.AdaptiveAvgPool2d((h, w))", interactive=False)
-        max_out = gr.Dataframe(first["max"], label="nn.AdaptiveMaxPool2d((h, w))", interactive=False)
+        avg = gr.Dataframe(first["avg"], label=t("nn.AdaptiveAvgPool2d((h, w))", "nn.AdaptiveAvgPool2d((h, w))：自适应平均池化"),
+                           **table)
+        max_out = gr.Dataframe(first["max"], label=t("nn.AdaptiveMaxPool2d((h, w))",
+                                                     "nn.AdaptiveMaxPool2d((h, w))：自适应最大池化"), **table)
     pool_md = gr.Markdown(first["pool_md"])
     return dict(relu=relu, drop_train=drop_train, drop_eval=drop_eval, drop_md=drop_md, bn_train=bn_train,
                 bn_eval=bn_eval, bn_md=bn_md, avg=avg, max=max_out, pool_md=pool_md)

@@ -8,17 +8,23 @@ import math
 import gradio as gr
 
 from explorer.core.shown import shown
+from explorer.core.words import pick, say
+from explorer.ui.words import chinese, english
+
+ERROR_TITLE = {"en": "Cannot use this", "zh": "无法使用这个值"}
 
 
 def _checked(name: str, payload, may_be_empty: bool):
     if payload is None:
         if may_be_empty:
             return None
-        raise gr.Error(f"{name}: no value was given", title="Cannot use this")
+        raise gr.Error(say("{name}: no value was given", "{name}：没有给出值", name=name), title=pick(ERROR_TITLE))
     if isinstance(payload, bool) or not isinstance(payload, (int, float)):
-        raise gr.Error(f"{name}: {shown(payload)} is not a number; give a number", title="Cannot use this")
+        raise gr.Error(say("{name}: {v} is not a number; give a number", "{name}：{v} 不是数；请填一个数",
+                           name=name, v=shown(payload)), title=pick(ERROR_TITLE))
     if not math.isfinite(payload):
-        raise gr.Error(f"{name}: {shown(payload)} is not a finite number; give a number", title="Cannot use this")
+        raise gr.Error(say("{name}: {v} is not a finite number; give a number", "{name}：{v} 不是有限的数；请填一个数",
+                           name=name, v=shown(payload)), title=pick(ERROR_TITLE))
     return payload
 
 
@@ -31,12 +37,12 @@ class _NamesItself:
         return self.BLOCK_NAME      # rendered by Gradio's own front end for that component
 
     def preprocess(self, payload):
-        name = self.label or "number"
+        name = say(english(self.label), chinese(self.label)) if self.label else say("number", "数")
         payload = _checked(name, payload, self.MAY_BE_EMPTY)
         try:
             return super().preprocess(payload)
         except gr.Error as error:
-            raise gr.Error(f"{name}: {error.message}", title="Cannot use this")
+            raise gr.Error(f"{name}: {error.message}", title=pick(ERROR_TITLE))
 
 
 class NumberInput(_NamesItself, gr.Number):

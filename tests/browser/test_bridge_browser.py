@@ -44,7 +44,7 @@ def test_click_a_unit_read_its_sum_and_animate_it_in_the_kernel_tab(page, screen
     assert page.locator("#kernel_preset input").input_value() == FROM_STAGES    # not a blank preset box
     text = page.locator("body").inner_text()
     assert f"this is input channel {channel} of" in text
-    step, given = re.search(rf"Step (\d+) \(output row \d+, column \d+, counting from 1\) gives {NUMBER}", text).groups()
+    step, given = re.search(rf"Step (\d+) \(output row \d+, column \d+\) gives {NUMBER}", text).groups()
     # the numbers come rounded to 4 significant digits (the note says so): the sum is the partial's, to that
     assert "rounded to 4 significant digits" in text
     assert float(given) == pytest.approx(partial, rel=1e-2, abs=1e-2)

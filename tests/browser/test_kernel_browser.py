@@ -15,6 +15,9 @@ from explorer.core.sliding import fmt, replay, slide
 from explorer.drawing.kernel_presets import CHAPTER_KERNEL, CHAPTER_MATRIX, PRESET_NAMES, preset
 from explorer.ui.kernel_settings import SETTING_NAMES, slide_settings
 from explorer.ui.kernel_tab import PAUSE, PLAY, TITLE
+from explorer.ui.words import english
+
+TITLE = english(TITLE)          # the tab's English name, as an en-US browser shows it
 
 pytestmark = pytest.mark.browser
 
@@ -162,7 +165,7 @@ def test_a_bad_cell_gives_one_message_beside_the_matrix_and_keeps_the_last_resul
     page.locator("#kernel_matrix_msg .input-msg").wait_for()
     page.wait_for_timeout(1500)            # time for any further message to arrive
     assert page.locator(".toast-body").count() == 0
-    assert visible_messages(page) == ["matrix row 2, column 2: 'abc' is not a number"]
+    assert visible_messages(page) == ["matrix row 1, column 1: 'abc' is not a number"]
     assert page.locator("#kernel_stale").is_visible() and "Not updated" in page.locator("#kernel_stale").inner_text()
     assert frame_src(page) == before_frame and page.locator("#kernel_code").inner_text() == before_code
     assert page.get_by_text("Error", exact=True).count() == 0
@@ -456,3 +459,39 @@ def test_the_animation_and_its_controls_are_on_the_first_screen(browser, app_url
             assert 0 <= box["x"] and box["x"] + box["width"] <= width + 0.5, f"{selector} at {box}"
             assert 0 <= box["y"] and box["y"] + box["height"] <= height + 0.5, f"{selector} at {box}"
         page.screenshot(path=str(SHOTS / f"kernel_first_screen_{width}.png"))
+
+
+@pytest.mark.parametrize("width, height", [(1440, 900), (390, 844)])
+def test_a_chinese_visitor_reads_the_player_in_chinese_counted_from_0_and_the_switch_changes_it(
+        browser, app_url, width, height):
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(app_url + "?lang=zh")
+        page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+        _frame_loaded(page)
+        player = page.locator("#kernel_live")
+        until(lambda: player.locator("[data-act=play]").inner_text() == "▶ 播放")
+        assert player.locator("[data-role=sum] b").inner_text() == "第 1 步：输出第 0 行第 0 列"
+        assert "第 1 步，共 4 步" in player.inner_text() and "没有任何窗口读到" in player.inner_text()
+        # the legend wraps inside the player: no word runs off it
+        right = player.bounding_box()["x"] + player.bounding_box()["width"]
+        for box in [span.bounding_box() for span in player.locator(".kl-legend > span").all()]:
+            assert box["width"] > 0 and box["x"] + box["width"] <= right + 0.5, box
+        # the tables' rows and columns are shown from 0 (Gradio's own numbers hidden)
+        first_row = page.locator("#kernel_matrix .row-number-cell[data-row]").first
+        assert first_row.get_attribute("data-row") == "0"
+        shown = page.evaluate("""() => {
+          const cell = document.querySelector('#kernel_matrix .row-number-cell[data-row]');
+          const head = document.querySelector('#kernel_matrix th.header-cell .header-content');
+          return [getComputedStyle(cell).fontSize, getComputedStyle(cell, '::before').content,
+                  getComputedStyle(head, '::before').content];
+        }""")
+        assert shown == ["0px", "\"0\"", "counter(column)"]          # row 0 shown as 0
+        page.screenshot(path=str(SHOTS / f"kernel_chinese_{width}.png"))
+        page.locator("#language-switch").get_by_text("English").click()
+        until(lambda: player.locator("[data-act=play]").inner_text() == PLAY)
+        assert player.locator("[data-role=sum] b").inner_text() == "Step 1: output row 0, column 0"
+    finally:
+        context.close()

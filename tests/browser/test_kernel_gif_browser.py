@@ -6,6 +6,9 @@ import pytest
 from conftest import app_page
 
 from explorer.ui.kernel_tab import TITLE
+from explorer.ui.words import english
+
+TITLE = english(TITLE)          # the tab's English name, as an en-US browser shows it
 
 pytestmark = pytest.mark.browser
 

@@ -175,7 +175,7 @@ def test_a_megabyte_in_a_cell_is_echoed_as_a_short_prefix():
     with pytest.raises(ValueError) as refused:
         slide([[1, "7" * 500_000 + "x" * 500_000], [3, 4]], [[1]])
     message = str(refused.value)
-    assert message.startswith("matrix row 1, column 2: '7777") and "(1,000,002 characters) is not a number" in message
+    assert message.startswith("matrix row 0, column 1: '7777") and "(1,000,002 characters) is not a number" in message
     assert len(message) < 140
 
 

@@ -177,17 +177,17 @@ def test_output_size_formula_matches_pytorch_everywhere():
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(matrix=[]), "matrix is empty"),
-    (dict(matrix=[[1, 2], [3]]), "matrix row 2 has 1 cell but row 1 has 2"),
-    (dict(matrix=[[1, 2, 3], [4, 5, "abc"]]), "matrix row 2, column 3: 'abc' is not a number"),
-    (dict(matrix=[[1, ""], [3, 4]]), "matrix row 1, column 2 is empty"),
-    (dict(matrix=[[1, float("nan")]]), "matrix row 1, column 2: nan is not a finite number"),
-    (dict(matrix=[[1, "inf"]]), "matrix row 1, column 2: 'inf' is not a finite number"),
+    (dict(matrix=[[1, 2], [3]]), "matrix row 1 has 1 cell but row 0 has 2"),
+    (dict(matrix=[[1, 2, 3], [4, 5, "abc"]]), "matrix row 1, column 2: 'abc' is not a number"),
+    (dict(matrix=[[1, ""], [3, 4]]), "matrix row 0, column 1 is empty"),
+    (dict(matrix=[[1, float("nan")]]), "matrix row 0, column 1: nan is not a finite number"),
+    (dict(matrix=[[1, "inf"]]), "matrix row 0, column 1: 'inf' is not a finite number"),
     (dict(matrix=np.ones((33, 2))), "matrix has 33 rows; at most 32"),
     (dict(matrix=np.ones((2, 40))), "matrix has 40 columns; at most 32"),
-    (dict(matrix=[1, 2, 3]), "matrix row 1 is not a row of numbers"),
+    (dict(matrix=[1, 2, 3]), "matrix row 0 is not a row of numbers"),
     (dict(matrix="12"), "matrix must be a table"),
-    (dict(matrix=[[True, 1]]), "matrix row 1, column 1: True is not a number"),
-    (dict(kernel=[[1, None]]), "kernel row 1, column 2 is empty"),
+    (dict(matrix=[[True, 1]]), "matrix row 0, column 0: True is not a number"),
+    (dict(kernel=[[1, None]]), "kernel row 0, column 1 is empty"),
     (dict(kernel=None), "kernel: convolution needs a kernel"),
     (dict(kernel=np.ones((5, 1))), "kernel: the window spans 5 rows"),
     (dict(kernel=np.ones((2, 2)), dilation=4), "kernel: the window spans 5 rows with dilation 4"),
@@ -273,5 +273,20 @@ def test_a_table_gives_the_same_numbers_whichever_way_it_is_checked(table):
 
 
 def test_a_bad_cell_among_plain_numbers_is_still_named():
-    with pytest.raises(ValueError, match="matrix row 2, column 1: -inf is not a finite number"):
+    with pytest.raises(ValueError, match="matrix row 1, column 0: -inf is not a finite number"):
         as_matrix([[1, 2], [float("-inf"), 4]])
+
+
+def test_messages_speak_chinese_with_the_argument_named_as_code():
+    from explorer.core.words import speaking
+    from explorer.drawing.fonts import has_cjk
+
+    cases = [dict(matrix=[[1, "abc"]]), dict(stride="0"), dict(kernel=np.ones((5, 1))), dict(op="max", bias=1.0)]
+    for changes in cases:
+        args = {**dict(matrix=CHAPTER_MATRIX, kernel=[[1, 0], [1, 0]]), **changes}
+        with speaking("zh"), pytest.raises(ValueError) as chinese:
+            slide(**args)
+        with pytest.raises(ValueError) as english:
+            slide(**args)
+        assert has_cjk(str(chinese.value)) and not has_cjk(str(english.value))
+        assert str(chinese.value).split("：")[0].split(" ")[0] == str(english.value).split(":")[0].split(" ")[0]

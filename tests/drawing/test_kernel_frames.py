@@ -158,3 +158,38 @@ def test_chapter_presets_are_the_chapters_examples():
     pool = preset(PRESET_NAMES[2])
     s = slide(pool["matrix"], op="max", kernel_size=pool["kernel_size"], stride=pool["stride"])
     assert s.output.tolist() == [[6, 9]]
+
+
+def test_a_frame_drawn_in_chinese_has_chinese_words_in_the_cjk_font(monkeypatch):
+    from explorer.core.words import speaking
+    from explorer.drawing import kernel_text
+    from explorer.drawing.fonts import FAMILY, has_cjk
+
+    s = slide(CHAPTER_MATRIX, CHAPTER_KERNEL, stride=2)
+    english_frame = np.asarray(kf.FrameRenderer(s).frame(0))
+    fonts = []
+    font_for = kernel_text.font_for
+    monkeypatch.setattr(kernel_text, "font_for", lambda text, *a, **k: fonts.append((text, font_for(text, *a, **k)))
+                        or fonts[-1][1])
+    with speaking("zh"):
+        r = kf.FrameRenderer(s)
+        chinese_frame = np.asarray(r.frame(0))
+    assert english_frame.shape != chinese_frame.shape or (english_frame != chinese_frame).any()
+    chinese_words = [(text, f) for text, f in fonts if has_cjk(text)]
+    assert any("输入" in text for text, _ in chinese_words) and any("步" in text for text, _ in chinese_words)
+    assert all(f.getname()[0] == FAMILY for _, f in chinese_words)
+    assert all(f.getname()[0] == "DejaVu Sans" for text, f in fonts if not has_cjk(text) and text.strip())
+
+
+def test_rows_and_columns_are_numbered_from_0_and_the_legend_fits(monkeypatch):
+    drawn = []
+    put_text = kf.put_text
+    monkeypatch.setattr(kf, "put_text", lambda im, center, text, *a, **k: drawn.append(text) or put_text(im, center, text, *a, **k))
+    s = slide(np.full((5, 5), 7.0), [[1, 0], [0, 1]], stride=2)     # row 4, column 4 never read
+    r = kf.FrameRenderer(s)
+    numbers = [text for text in drawn if text != "7"]                   # the cells say 7
+    assert numbers[:10] == ["0", "1", "2", "3", "4"] * 2               # the row numbers, then the columns'
+    for line in r.legend:
+        colour, words, x = line[-1]
+        assert x + r.small + 8 + kf.text_width(words, r.small) <= r.width      # nothing runs off the frame
+    assert r.height >= r.legend_y + len(r.legend) * (r.small + 10)

@@ -89,8 +89,8 @@ def test_to_matrix_reads_every_dataframe_form():
 
 
 @pytest.mark.parametrize("value, words", [
-    ([[1, ""], [3, 4]], "row 1, column 2"),
-    ([[1, 2], [3, "x"]], "row 2, column 2"),
+    ([[1, ""], [3, 4]], "row 0, column 1"),
+    ([[1, 2], [3, "x"]], "row 1, column 1"),
     ([[1, float("inf")]], "finite"),
     ([], "empty"),
     ([[0] * 65], "at most"),

@@ -128,7 +128,7 @@ HOSTILE = [
      "options: saliency does not take progress"),
     ("a megabyte in a cell", "slide",
      [table([[1, "y" * 2**20], [3, 4]]), table([[1]]), "conv", "1", "1", "0", "1", 0, False],
-     "matrix row 1, column 2: 'yyyy"),
+     "matrix row 0, column 1: 'yyyy"),
 ]
 
 

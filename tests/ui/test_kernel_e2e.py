@@ -43,8 +43,8 @@ def test_step_and_gif(client):
 
 
 @pytest.mark.parametrize("matrix, kwargs, message", [
-    ([[10, 11, 9], [2, "abc", 4]], {}, "matrix row 2, column 2: 'abc' is not a number"),
-    ([[10, 11, 9], [2, 3]], {}, "matrix row 2 has 2 cells but row 1 has 3"),
+    ([[10, 11, 9], [2, "abc", 4]], {}, "matrix row 1, column 1: 'abc' is not a number"),
+    ([[10, 11, 9], [2, 3]], {}, "matrix row 1 has 2 cells but row 0 has 3"),
     (CHAPTER_MATRIX, {"stride": "0"}, "stride: must be at least 1, got 0"),
     (CHAPTER_MATRIX, {"padding": "1,x"}, "padding: '1,x' is not a whole number"),
 ])

@@ -29,8 +29,8 @@ def shown_message(update) -> str | None:
 
 
 @pytest.mark.parametrize("changes, slot, words", [
-    (dict(matrix=[[10, 11], [2, "abc"]]), "matrix", "matrix row 2, column 2: &#x27;abc&#x27; is not a number"),
-    (dict(kernel=[[1, "x"], [1, 0]]), "kernel", "kernel row 1, column 2"),
+    (dict(matrix=[[10, 11], [2, "abc"]]), "matrix", "matrix row 1, column 1: &#x27;abc&#x27; is not a number"),
+    (dict(kernel=[[1, "x"], [1, 0]]), "kernel", "kernel row 0, column 1"),
     (dict(kernel=[[1] * 6] * 6, kernel_size="6"), "kernel", "kernel: the window spans 6 rows"),
     (dict(stride="0"), "settings", "stride: must be at least 1, got 0"),
     (dict(op="max", kernel_size="9"), "settings", "kernel_size: the window spans 9 rows"),
@@ -114,7 +114,7 @@ def test_a_bad_layers_input_keeps_the_tables_and_names_it_beside_the_input():
     updates = layers_panel.layers_view(inputs([[1, "x"]], 0))
     assert set(updates) == {"matrix_msg", "controls_msg"}                 # the ten views stay
     matrix_msg, controls_msg = updates["matrix_msg"], updates["controls_msg"]
-    assert matrix_msg.visible and "matrix row 1, column 2: &#x27;x&#x27; is not a number" in matrix_msg.value
+    assert matrix_msg.visible and "matrix row 0, column 1: &#x27;x&#x27; is not a number" in matrix_msg.value
     assert not controls_msg.visible
     updates = layers_panel.layers_view(inputs([[1, 2]], None))
     matrix_msg, controls_msg = updates["matrix_msg"], updates["controls_msg"]
