@@ -5,6 +5,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
 import torch
 from PIL import Image
 from torch import nn
@@ -15,6 +16,19 @@ from explorer.core.images import load_image
 from explorer.core.registry import PhotoTransform
 from explorer.core.stages import Stage, capture_stages, stage_layers
 from explorer.core.words import say
+
+
+def photo_tensor(transform: PhotoTransform, seen: Image.Image) -> torch.Tensor:
+    """(C, H, W): TF.normalize(TF.to_tensor(seen), mean, std), the same operations on the same numbers in
+    the same order, so the same tensor to the last bit, without their two copies: the pixels keep their
+    (H, W, C) order in memory, which is channels-last, the models' own format (load_model), so the
+    first convolution need not reorder them either."""
+    if seen.mode != "RGB" or 0 in transform.std:      # TF's own way (and its error for a zero std)
+        return TF.normalize(TF.to_tensor(seen), transform.mean, transform.std)
+    pixels = torch.from_numpy(np.array(seen))                       # (H, W, C) uint8
+    mean = torch.tensor(transform.mean, dtype=torch.float32).view(-1, 1, 1)
+    std = torch.tensor(transform.std, dtype=torch.float32).view(-1, 1, 1)
+    return pixels.permute(2, 0, 1).to(torch.float32).div_(255).sub_(mean).div_(std)
 
 
 @dataclass
@@ -49,7 +63,10 @@ class LoadedModel:
 
     def preprocess(self, image) -> torch.Tensor:
         """PIL image of any mode (or a sketch dict / array) -> tensor (1, C, H, W) on the model's device."""
-        return self.transform(load_image(image)).unsqueeze(0).to(self.device)
+        image = load_image(image)
+        if isinstance(self.transform, PhotoTransform):
+            return photo_tensor(self.transform, self.transform.seen(image)).unsqueeze(0).to(self.device)
+        return self.transform(image).unsqueeze(0).to(self.device)
 
     def seen(self, image) -> Image.Image:
         image = load_image(image)
@@ -76,7 +93,7 @@ class LoadedModel:
         image = load_image(image)
         if isinstance(self.transform, PhotoTransform):  # resize and crop once for both
             seen = self.transform.seen(image)
-            x = TF.normalize(TF.to_tensor(seen), self.transform.mean, self.transform.std)
+            x = photo_tensor(self.transform, seen)
         else:
             seen, x = self.seen(image), self.transform(image)
         logits, stages = self.sweep(x.unsqueeze(0))
@@ -91,5 +108,5 @@ class LoadedModel:
             if not self._layers:
                 self._layers.update(stage_layers(self.module))
             logits, stages = capture_stages(self.module, x, self._fields.get(x.shape), self._layers)
-            self._fields[x.shape] = [stage.geometry for stage in stages]
+            self._fields[x.shape] = [stage.geometry for stage in stages]   # the same objects when unchanged
         return logits, stages

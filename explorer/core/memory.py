@@ -14,12 +14,21 @@ as long as the process, so they are frozen out of collection (`freeze_startup_ob
 Memory a request freed stays in the process (glibc keeps it for later allocations) until
 `release_memory` hands the free pages back: the app calls it after every request of the model queues,
 after a model is evicted (explorer.core.model_store) and after a large attribution
-(explorer.core.attribution)."""
+(explorer.core.attribution).
+
+Between those hand-backs, freed memory is kept for the next pass (`keep_freed_memory`): glibc otherwise
+hands the top of its heap back as soon as a pass frees it, and the next pass pays a page fault for every
+4 KiB it touches again. A stage sweep keeps every stage's output (26 MiB for EfficientNet-Lite0), so
+each sweep grew the heap afresh: about 11,000 page faults, a third more time than the bare forward
+(measured: `benchmarks/bench_stages.py`)."""
 import ctypes
 import ctypes.util
 import gc
 
 M_ARENA_MAX = -8
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+KEPT_FREE_BYTES = 512 * 2**20     # free memory glibc keeps before trimming on its own (release_memory trims)
+MMAP_THRESHOLD_BYTES = 32 * 2**20  # glibc's largest: blocks below it come from the heap, reused without faults
 
 
 def _libc():
@@ -37,6 +46,17 @@ _LIBC = _libc()
 def limit_allocator_arenas(arenas: int = 2) -> bool:
     """Limit glibc's malloc arenas (no-op, returning False, where the C library is not glibc)."""
     return bool(_LIBC and _LIBC.mallopt(M_ARENA_MAX, arenas))
+
+
+def keep_freed_memory() -> bool:
+    """Keep what a pass frees for the next one instead of trimming the heap after every free (no-op,
+    returning False, where the C library is not glibc). The app still hands memory back after each
+    request of the model queues (release_memory). Setting either value fixes glibc's otherwise
+    self-adjusting mmap threshold, so both are set."""
+    if not _LIBC:
+        return False
+    return bool(_LIBC.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+                and _LIBC.mallopt(M_TRIM_THRESHOLD, KEPT_FREE_BYTES))
 
 
 def release_memory(collect: bool = False) -> bool:

@@ -10,11 +10,12 @@ keeps per input shape), a later pass runs with forward hooks only. A stage that 
 by the trace's rule (explorer.core.trace.call_name): "features.3 (call 2)".
 """
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 import torch
 from torch import nn
 
-from explorer.core.hooks import hooked
+from explorer.core.hooks import wrapped
 from explorer.core.receptive_field import INPUT, Field
 from explorer.core.shown import shown
 from explorer.core.trace import Node, call_name, traced_pass
@@ -57,9 +58,13 @@ class Stage:
     copy_input: bool = False     # whether `input` and `activation` had to be copied (see Geometry)
     copy_output: bool = False
     source: int | None = None
+    plan: Geometry | None = dataclass_field(default=None, repr=False, compare=False)   # the Geometry it was taken by
 
     @property
     def geometry(self) -> Geometry:
+        plan = self.plan
+        if plan is not None and (plan.copy_input, plan.copy_output) == (self.copy_input, self.copy_output):
+            return plan       # the pass went as planned: the same Geometry (no new one for every stage)
         return Geometry(self.field, self.call, self.after, self.then, self.copy_input, self.copy_output,
                         self.source)
 
@@ -150,7 +155,7 @@ def capture_stages(module: nn.Module, x: torch.Tensor, fields: list | None = Non
             output, traced = traced_pass(module, x, follow=layers, on_followed=capture.traced)
         capture.finish(traced.nodes)
     else:
-        with hooked(layers, forward=capture.hook):
+        with wrapped(layers, after=capture.hook):     # a forward hook's work at a fraction of its cost
             output = module(x)
         if len(fields) != len(capture.stages):  # the pass took another path: trace it
             return capture_stages(module, x, None, layers)
@@ -185,20 +190,23 @@ class _Capture:
         self._keep(layer, inputs, output, geometry, known=False)
 
     def _keep(self, layer, inputs, output, geometry: Geometry, known: bool) -> None:
+        """Runs once per stage and pass (50 times in EfficientNet-Lite0's): kept lean, a stage sweep being
+        live work (explorer.ui.stages_live)."""
         path, kind, text = self.layers[layer]
-        self.calls[layer] = self.calls.get(layer, 0) + 1
-        in_version, out_version = _version(inputs[0]), _version(output)
+        calls = self.calls[layer] = self.calls.get(layer, 0) + 1
+        layer_input = inputs[0]
+        in_version, out_version = _version(layer_input), _version(output)
         derived = geometry.source is not None       # rebuilt from an earlier stage: nothing to keep
         copy_in = geometry.copy_input if known else in_version is None
         copy_out = geometry.copy_output if known else out_version is None
-        self.watched.append((inputs[0], None if copy_in or derived else in_version, output,
+        self.watched.append((layer_input, None if copy_in or derived else in_version, output,
                              None if copy_out else out_version))
         self.stages.append(Stage(
-            name=call_name(path, self.calls[layer]), kind=kind, layer=text, activation=_kept(output[0], copy_out),
-            input_shape=tuple(inputs[0].shape[1:]), field=geometry.field,
-            input=None if derived else _kept(inputs[0][0], copy_in), call=geometry.call, after=geometry.after,
+            name=call_name(path, calls), kind=kind, layer=text,
+            activation=_kept(output[0], copy_out), input_shape=tuple(layer_input.shape)[1:], field=geometry.field,
+            input=None if derived else _kept(layer_input[0], copy_in), call=geometry.call, after=geometry.after,
             then=geometry.then, copy_input=geometry.copy_input, copy_output=geometry.copy_output,
-            source=geometry.source))
+            source=geometry.source, plan=geometry if known else None))
 
     def finish(self, nodes: list[Node]) -> None:
         """The per-unit steps after each stage, complete only once the traced pass has ended."""
@@ -224,8 +232,9 @@ def _version(tensor: torch.Tensor) -> int | None:
 
 def _kept(tensor: torch.Tensor, copy: bool = True) -> torch.Tensor:
     """The tensor on the CPU: a copy where an in-place op later in the pass (a ReLU) would change it."""
-    tensor = tensor.detach()
-    if tensor.device.type != "cpu":
+    if tensor.requires_grad:          # (checked first: detach and .device cost more than the checks)
+        tensor = tensor.detach()
+    if not tensor.is_cpu:
         return tensor.cpu()
     return tensor.clone() if copy else tensor
 

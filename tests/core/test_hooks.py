@@ -1,10 +1,10 @@
 """explorer.core.hooks.hooked: hooks exist only inside the block, whatever ends it."""
 import pytest
 import torch
-from hook_recorder import hook_count
+from hook_recorder import hook_count, recording
 from torch import nn
 
-from explorer.core.hooks import hooked
+from explorer.core.hooks import hooked, wrapped
 
 
 def _net() -> nn.Sequential:
@@ -69,3 +69,38 @@ def test_no_hook_is_refused_with_a_message():
     with pytest.raises(ValueError, match="hooked: no hook given"):
         with hooked(_net()):
             pass
+
+
+def test_wrapped_sees_what_a_forward_hook_sees_and_leaves_the_output_alone():
+    net, x = _net(), torch.randn(2, 4)
+    expected = net(x)
+    with recording(list(net)) as by_hooks, wrapped(list(net), after=lambda m, i, o: seen.append((m, i, o))):
+        seen = []
+        out = net(x)
+    assert torch.equal(out, expected)
+    assert [m for m, _, _ in seen] == list(net)
+    for (_, inputs, output), hooked_output in zip(seen, by_hooks):
+        assert isinstance(inputs, tuple) and output is hooked_output
+    assert seen[0][1][0] is x
+
+
+def test_wrapped_puts_back_the_forward_it_found_however_the_block_ends():
+    net = _net()
+    own = net[1].forward = lambda x: x + 1       # an instance's own forward, as some libraries set
+    with pytest.raises(RuntimeError, match="stop"):
+        with wrapped([net[0], net[1], net[0]], after=lambda m, i, o: None):
+            assert "forward" in vars(net[0]) and vars(net[1])["forward"] is not own
+            raise RuntimeError("stop")
+    assert "forward" not in vars(net[0]) and vars(net[1])["forward"] is own
+    assert torch.equal(net(torch.zeros(1, 4)), net[2](net[0](torch.zeros(1, 4)) + 1))
+
+
+def test_wrapped_is_undone_when_the_after_function_raises_mid_pass():
+    net = _net()
+
+    def broken(module, inputs, output):
+        raise ValueError("broken layer")
+
+    with pytest.raises(ValueError, match="broken layer"), wrapped([net[1]], after=broken):
+        net(torch.zeros(1, 4))
+    assert all("forward" not in vars(m) for m in net.modules()) and hook_count(net) == 0

@@ -1,14 +1,18 @@
 """Stage capture against forward hooks written here, and receptive fields against hand counts and autograd."""
+from pathlib import Path
+
 import pytest
 import torch
 from hook_recorder import hook_count, recording
 from PIL import Image
 from sketches import strokes_picture
 from torch import nn
+from torchvision.transforms import functional as TF
 
 from explorer.core.models import MODEL_NAMES, load_model
 from explorer.core.stages import capture_stages, stage_kind
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 
 
@@ -35,6 +39,7 @@ def test_stages_match_own_hooks_on_every_model(name):
         torch.testing.assert_close(stage.activation, activation)
         assert stage.kind == ("conv" if "Conv" in stage.layer.split("(")[0] else "pool")
     assert hook_count(model.module) == 0
+    assert not [m for m in model.module.modules() if "forward" in vars(m)], "a wrapped forward was left behind"
 
 
 def test_inplace_relu_does_not_rectify_the_conv_stage():
@@ -119,3 +124,24 @@ def test_a_second_pass_reuses_the_receptive_fields_it_tracked():
     # fields of the wrong length (another path through the model) are tracked again, not trusted
     _, retracked = capture_stages(model.module, x, fields=[s.field for s in first][:3])
     assert [s.field for s in retracked] == [s.field for s in first]
+
+
+@pytest.mark.parametrize("name", ["efficientnet_lite0", "resnet18", "alexnet"])
+def test_the_sweeps_input_and_answers_are_torchvisions_to_the_last_bit(name):
+    """preprocess / inspect build the input without torchvision's copies (explorer.core.loaded_model.
+    photo_tensor): the same tensor, and the same logits and stages as from torchvision's own tensor."""
+    torch.manual_seed(0)
+    model = load_model(name, pretrained=False)
+    photo = Image.open(EXAMPLES / "espresso.jpg")          # not square: resized and cropped
+    seen = model.transform.seen(photo.convert("RGB"))
+    reference = TF.normalize(TF.to_tensor(seen), model.transform.mean, model.transform.std)[None]
+    x = model.preprocess(photo)
+    assert torch.equal(x, reference) and x.is_contiguous(memory_format=torch.channels_last)
+    inspection = model.inspect(photo)
+    logits, stages = model.sweep(reference.contiguous())
+    assert inspection.predictions == model._top(logits, 5)
+    assert len(inspection.stages) == len(stages)
+    for mine, theirs in zip(inspection.stages, stages):
+        assert torch.equal(mine.activation, theirs.activation), mine.name
+    with torch.inference_mode():
+        assert torch.equal(model.module(x), model.module(reference.contiguous()))
