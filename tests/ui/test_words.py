@@ -23,7 +23,15 @@ def demo():
 
 @pytest.mark.parametrize("tab", TABS)
 def test_every_fixed_text_of_the_page_has_its_chinese(demo, tab):
-    kept = set(MODEL_NAMES) | set(IMAGENET_LABELS)
+    import matplotlib
+    import timm
+
+    from explorer.core.attribution import METHODS
+
+    # names stay as they are: models, classes, the methods' and colour maps' code names (the API's hidden
+    # boxes), and each language's own name on the switch
+    kept = (set(MODEL_NAMES) | set(IMAGENET_LABELS) | set(timm.list_models()) | set(METHODS)
+            | set(matplotlib.colormaps) | set(words.NAMES.values()))
     missing = untranslated_components(demo, tab, kept)
     assert not missing, f"{len(missing)} texts without Chinese (use explorer.ui.words.t):\n" + "\n".join(missing)
 
