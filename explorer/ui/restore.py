@@ -20,7 +20,7 @@ from explorer.ui import stages_events as stages_on
 from explorer.ui.kernel_settings import SETTING_NAMES, compute, slide_settings
 from explorer.ui.kernel_view import CONTROL_FIELDS, filled_controls, fresh_view
 from explorer.ui.stages_inspections import cached_inspection
-from explorer.ui.stages_views import stage_views, unit_views
+from explorer.ui.stages_views import STAGE_VIEWS, UNIT_VIEWS, stage_views, unit_views
 from explorer.ui.view_link import View, picture_value
 
 # A view whose picture the picture input is still computing, per visitor (the visitor's session).
@@ -29,16 +29,16 @@ PENDING = STORES.register("ui.pending_views", Recent(max_entries=256),
 PENDING_SECONDS = 60
 TAB_IDS = {"kernel": "kernel_tab", "stages": "stages_tab", "saliency": "saliency_tab",
            "architecture": "architecture_tab"}
-STAGES_SHOWN = ("note", "label", "stage", "stage_row", "label_title", "strip", "stage_md", "grid", "channel",
-                "large", "overlay", "channel_md", "shown_channel", "shown_stage", "unit_panel", "unit_words",
-                "unit_picture", "unit")
+# what a new picture, a stage, a channel and a unit change in the Stages tab
+STAGES_SHOWN = tuple(dict.fromkeys(("note", "label", "stage", "stage_row", "label_title") + STAGE_VIEWS
+                                   + UNIT_VIEWS))
 READS = {"stages": ("picture", "model", "count", "scale"),
          "saliency": saliency_tab.REQUEST,
          "architecture": ("shown",)}
 WRITES = {"kernel": CONTROL_FIELDS,
           "stages": ("photo", "sketch", "picture", "model") + STAGES_SHOWN,
           "saliency": ("photo", "sketch", "picture", "model") + saliency_tab.EXPLAINED,
-          "architecture": ("model", "height", "width") + architecture_tab.IN_PAGE}
+          "architecture": ("model", "height", "width", "parts", "picked") + architecture_tab.IN_PAGE}
 
 
 def _prefixed(tab: str, values: dict) -> dict:
@@ -146,11 +146,19 @@ def saliency_part(view: View, v: dict, request: gr.Request | None = None) -> dic
 
 
 def architecture_part(view: View, v: dict) -> dict:
-    """The Architecture tab showing the view's model."""
-    if view.model is None or view.tab != "architecture":
+    """The Architecture tab at the view's part, showing its model (and block), with its models compared."""
+    if view.tab != "architecture" or all(getattr(view, k) is None for k in ("model", "view", "block", "compare")):
         return {}
-    return _prefixed("architecture", {"model": view.model} | architecture_tab.pick_model(
-        {"model": view.model, "shown": v["shown"]}))
+    out = {"parts": gr.Tabs(selected=view.view)} if view.view else {}
+    if view.compare:
+        out["picked"] = list(view.compare)
+    if view.model:
+        out |= {"model": view.model} | architecture_tab.pick_model({"model": view.model, "shown": v["shown"]})
+        choices = getattr(out.get("block"), "choices", None) or []
+        if view.block and view.block in [c[1] if isinstance(c, (tuple, list)) else c for c in choices]:
+            out |= architecture_tab.block_in_page({"block": view.block, "shown": out["shown"]})
+            out["block"] = gr.Dropdown(choices=choices, value=view.block, interactive=True)
+    return _prefixed("architecture", out)
 
 
 def restored(view: View, values: dict, request: gr.Request | None = None) -> dict:
