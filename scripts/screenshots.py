@@ -1,26 +1,27 @@
-"""Screenshots of every tab, as a newcomer sees them, at a desktop and a phone size, for a person to look at.
+"""Screenshots as a newcomer sees the app, at a desktop and a phone size, in English or Chinese, for a
+person to look at.
 
-    python -m scripts.screenshots [--out artifacts/screens] [--lang en]
+    python -m scripts.screenshots [--out artifacts/screens] [--lang en|zh] [--what tabs|lesson|all]
 
-Starts the app on localhost, opens it in Debian's headless Chromium (Playwright), and for each tab takes
-the first screen (what shows without scrolling) and the whole page, at 1440x900 and at 390x844. The Stages
-and Saliency tabs are shown with the first example photo clicked, so their pictures are on screen.
+Starts the app on localhost and opens it in Debian's headless Chromium (Playwright) with the browser's
+language set to the one asked for. `tabs`: each tab's first screen (what shows without scrolling) and whole
+page, with the lesson closed; the Stages and Saliency tabs with the first example photo clicked. `lesson`:
+each lesson page opened by its link (?page=<key>), its Try it done, the lesson beside the tab. Each set
+also gets a contact sheet (`sheet-<what>-<size>-<lang>.png`) of its first screens.
 """
 import argparse
 import os
 import socket
 from pathlib import Path
 
-from explorer.ui.architecture_tab import TITLE as ARCHITECTURE
-from explorer.ui.kernel_tab import TITLE as KERNEL
-from explorer.ui.saliency_tab import TITLE as SALIENCY
-from explorer.ui.stages_tab import TITLE as STAGES
-
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
-# tab title -> what the page shows once the tab's first result is drawn
-READY = {KERNEL: "Step", STAGES: "Stage 1 of", SALIENCY: "", ARCHITECTURE: "parameters"}
+TABS = ("kernel_tab", "stages_tab", "saliency_tab", "architecture_tab")
+# what each tab shows once its first result is drawn
+READY = {"kernel_tab": "#kernel_live *", "stages_tab": "#stages-grid img",
+         "saliency_tab": "#saliency-maps img", "architecture_tab": ".tabitem img, #compare-table table"}
+LOCALES = {"en": "en-US", "zh": "zh-CN"}
 
 
 def _free_port() -> int:
@@ -29,56 +30,110 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _open_tab(page, title: str) -> None:
-    tab = page.get_by_role("tab", name=title).first
+def _close_lesson(page) -> None:
+    toggle = page.locator(".sidebar.open .toggle-button")
+    if toggle.count():
+        toggle.first.click()
+        page.wait_for_timeout(400)
+
+
+def _open_tab(page, tab_id: str) -> None:
+    tab = page.locator(f"button[role=tab][data-tab-id={tab_id}]").first
     if tab.is_visible():
         tab.click()
     else:                                      # a narrow screen folds some tabs behind Gradio's "•••" menu
         page.locator(".overflow-menu button").first.click()
-        page.locator(".overflow-menu").get_by_text(title, exact=True).first.click()
-    if title in (STAGES, SALIENCY):            # show a picture: the first example photo
+        page.locator(f".overflow-menu [data-tab-id={tab_id}]").first.click()
+    if tab_id in ("stages_tab", "saliency_tab"):            # show a picture: the first example photo
         page.locator(".gallery-item, button.gallery-item, [data-testid='example'] button").first.click()
-    page.wait_for_timeout(500)
-    if READY[title]:
-        page.wait_for_function("t => document.body.innerText.includes(t)", arg=READY[title], timeout=120_000)
-    page.wait_for_timeout(1500)
+    _settle(page, tab_id)
 
 
-def take(url: str, out: Path, lang: str) -> list[Path]:
-    from playwright.sync_api import sync_playwright
+def _settle(page, tab_id: str) -> None:
+    page.wait_for_timeout(800)
+    try:
+        page.locator(READY[tab_id]).first.wait_for(timeout=120_000)
+    except Exception as e:                     # still take what is on screen, and say so
+        print(f"{tab_id}: not ready: {type(e).__name__}: {str(e)[:120]}")
+    page.wait_for_timeout(2500)
+
+
+def _context(browser, size: str, lang: str):
+    width, height = SIZES[size]
+    context = browser.new_context(viewport={"width": width, "height": height}, locale=LOCALES[lang])
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    return context, page
+
+
+def _shoot(page, out: Path, stem: str, full: bool) -> list[Path]:
+    taken = [out / f"{stem}-first.png"]
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(taken[0]))
+    if full:
+        taken.append(out / f"{stem}-full.png")
+        page.screenshot(path=str(taken[1]), full_page=True)
+    return taken
+
+
+def take_tabs(browser, url: str, out: Path, lang: str) -> list[Path]:
+    taken = []
+    for size in SIZES:
+        for tab_id in TABS:
+            context, page = _context(browser, size, lang)
+            page.goto(url)
+            page.wait_for_selector("#lesson-text")
+            _close_lesson(page)
+            _open_tab(page, tab_id)
+            taken += _shoot(page, out, f"{tab_id.removesuffix('_tab')}-{size}-{lang}", full=True)
+            context.close()
+    return taken
+
+
+def take_lesson(browser, url: str, out: Path, lang: str) -> list[Path]:
+    from explorer import lesson
 
     taken = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        for size_name, (width, height) in SIZES.items():
-            for title in (KERNEL, STAGES, SALIENCY, ARCHITECTURE):
-                context = browser.new_context(viewport={"width": width, "height": height},
-                                              locale="zh-CN" if lang == "zh" else "en-US")
-                page = context.new_page()
-                page.set_default_timeout(120_000)
-                page.goto(url)
-                page.wait_for_selector("button[role=tab]")
-                try:
-                    _open_tab(page, title)
-                except Exception as e:                 # still take what is on screen, and say so
-                    print(f"{title} at {size_name}: {type(e).__name__}: {str(e)[:200]}")
-                stem = f"{title.lower()}-{size_name}-{lang}"
-                for suffix, full in (("first", False), ("full", True)):
-                    path = out / f"{stem}-{suffix}.png"
-                    page.screenshot(path=str(path), full_page=full)
-                    taken.append(path)
-                context.close()
-        browser.close()
+    for size in SIZES:
+        for number, page_ in enumerate(lesson.PAGES, 1):
+            context, page = _context(browser, size, lang)
+            page.goto(f"{url}?page={page_.key}&lang={lang}")
+            page.wait_for_selector("#lesson-text")
+            _settle(page, f"{page_.tab}_tab")
+            taken += _shoot(page, out, f"lesson-{number:02d}-{page_.key}-{size}-{lang}", full=False)
+            context.close()
     return taken
+
+
+def contact_sheet(paths: list[Path], target: Path, columns: int = 4) -> Path:
+    """The first screens side by side, a third of their size, each captioned by its file name."""
+    from PIL import Image, ImageDraw
+
+    firsts = [Image.open(p).convert("RGB") for p in paths if p.name.endswith("-first.png")]
+    if not firsts:
+        return target
+    w, h = firsts[0].width // 3, firsts[0].height // 3
+    rows = -(-len(firsts) // columns)
+    sheet = Image.new("RGB", (columns * w, rows * (h + 16)), "white")
+    names = [p.stem for p in paths if p.name.endswith("-first.png")]
+    for i, (image, name) in enumerate(zip(firsts, names)):
+        x, y = (i % columns) * w, (i // columns) * (h + 16)
+        sheet.paste(image.resize((w, h)), (x, y + 16))
+        ImageDraw.Draw(sheet).text((x + 4, y + 2), name, fill="black")
+    sheet.save(target)
+    return target
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("artifacts/screens"))
-    parser.add_argument("--lang", choices=("en", "zh"), default="en")
+    parser.add_argument("--lang", choices=tuple(LOCALES), default="en")
+    parser.add_argument("--what", choices=("tabs", "lesson", "all"), default="all")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from playwright.sync_api import sync_playwright
+
     from explorer.ui import LAUNCH_OPTIONS, build_demo
 
     demo = build_demo()
@@ -86,8 +141,18 @@ def main() -> None:
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(),
                             quiet=True, **options)
     try:
-        for path in take(url, args.out, args.lang):
-            print(path)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            for what, take in (("tabs", take_tabs), ("lesson", take_lesson)):
+                if args.what not in (what, "all"):
+                    continue
+                taken = take(browser, url, args.out, args.lang)
+                for path in taken:
+                    print(path)
+                for size in SIZES:
+                    print(contact_sheet([p for p in taken if f"-{size}-" in p.name],
+                                        args.out / f"sheet-{what}-{size}-{args.lang}.png"))
+            browser.close()
     finally:
         demo.close()
 
