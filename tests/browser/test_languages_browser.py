@@ -1,0 +1,61 @@
+"""Every tab, read in a real browser: a zh-CN browser reads Chinese in each and no English sentence (names
+kept as they are: models, layers, methods, code, ImageNet's class names); `?lang=en` reads no Chinese but
+the switch's own "简体中文"."""
+import re
+
+import pytest
+from conftest import app_page
+
+from explorer.core.registry import IMAGENET_LABELS, MODEL_NAMES
+from tests.words_check import KEPT_WORDS
+
+TABS = ("kernel_tab", "stages_tab", "saliency_tab", "architecture_tab")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+# Text a visitor reads: the tab's visible text, less code, tables of layer names, and the hidden parts.
+VISIBLE_TEXT = """() => {
+  const skip = 'code, pre, .cm-editor, script, style, [aria-hidden=true], .sidebar, #language-switch, textarea, input';
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const texts = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!el || !el.offsetParent || el.closest(skip)) continue;
+    const text = node.textContent.trim();
+    if (text) texts.push(text);
+  }
+  return texts;
+}"""
+NAME_LIKE = re.compile(r"[._\d]|^[A-Z]{2,}$")
+
+
+def _open(page, tab: str) -> None:
+    page.locator(f"button[role=tab][data-tab-id={tab}]").first.click()
+    page.wait_for_timeout(2500)
+
+
+def _english_words(texts: list[str]) -> list[str]:
+    kept = set(KEPT_WORDS) | set(MODEL_NAMES) | {w for label in IMAGENET_LABELS for w in label.split()}
+    found = []
+    for text in texts:
+        for word in re.findall(r"[A-Za-z][A-Za-z'-]+", text):
+            if word not in kept and not NAME_LIKE.search(word) and word.lower() not in kept:
+                found.append(word)
+    return found
+
+
+@pytest.mark.parametrize("tab", TABS)
+def test_a_chinese_browser_reads_chinese_in_every_tab(browser, app_url, tab):
+    with app_page(browser, app_url, 1440, 900, locale="zh-CN") as page:
+        _open(page, tab)
+        texts = page.evaluate(VISIBLE_TEXT)
+        assert sum(bool(CJK.search(t)) for t in texts) >= 5, texts[:20]
+        english = _english_words(texts)
+        assert len(english) <= 3, f"English words a Chinese visitor reads in {tab}: {sorted(set(english))}"
+
+
+@pytest.mark.parametrize("tab", TABS)
+def test_lang_en_reads_no_chinese(browser, app_url, tab):
+    with app_page(browser, app_url, 1440, 900, locale="zh-CN", query="?lang=en") as page:
+        page.wait_for_function("() => !/[\\u4e00-\\u9fff]/.test(document.querySelector('#lesson-text').innerText)")
+        _open(page, tab)
+        chinese = [t for t in page.evaluate(VISIBLE_TEXT) if CJK.search(t)]
+        assert not chinese, chinese[:10]
