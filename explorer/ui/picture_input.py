@@ -264,8 +264,8 @@ def build_picture_input(prefix: str) -> PictureInput:
     with gr.Tabs():
         with gr.Tab(t("Photo", "照片")):
             photo = PictureUpload(sources=["upload", "webcam", "clipboard"], type="filepath", image_mode=None,
-                                label=t("Upload, webcam or paste a picture", "上传、用摄像头拍或粘贴一张图片"),
-                                height=300)
+                                  label=t("Upload, webcam or paste a picture", "上传、用摄像头拍或粘贴一张图片"),
+                                  height=300, elem_id=f"{prefix}-photo")
             gr.Examples(example_paths(), inputs=photo, label=t("Examples (click one)", "示例（点一个）"),
                         examples_per_page=12)
         with gr.Tab(t("Draw", "画图"), elem_id=f"{prefix}-draw") as draw_tab:

@@ -60,3 +60,22 @@ def test_clearing_the_sketchpad_keeps_the_brush(browser, app_url, lang, locale, 
         assert _share(second, (0.2, 0.3, 0.3, 0.6)) < 0.05, "the first stroke stayed cleared"
     finally:
         context.close()
+
+
+@pytest.mark.browser
+def test_a_file_that_is_no_picture_is_refused_in_the_pages_language(browser, app_url, tmp_path):
+    junk = tmp_path / "notes.png"
+    junk.write_bytes(b"these are notes, not a picture\n" * 20)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{app_url}?lang=zh")
+        page.locator('button[role=tab][data-tab-id="stages_tab"]').click()
+        page.locator("#stages-photo input[type=file]").set_input_files(str(junk))
+        page.wait_for_selector("[data-testid=toast-body]")
+        said = page.locator("[data-testid=toast-text]").first.inner_text()
+        # refused by the upload box's own check, before the handler: in Chinese all the same
+        assert "image：这个文件不是能读取的图片" in said and "PNG、JPEG" in said and "请换一张图片" in said, said
+    finally:
+        context.close()
