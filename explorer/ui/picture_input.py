@@ -255,6 +255,7 @@ def pick_brush(prefix: str) -> str:
 def build_picture_input(prefix: str) -> PictureInput:
     """Builds the inputs in the current layout context; `prefix` keeps api names unique per tab."""
     model = gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label=t("Model", "模型"), allow_custom_value=True,
+                        elem_id=f"{prefix}-model",
                         info=t("Pick a model, or type any timm CNN as timm:<name> (e.g. timm:resnet18). A drawing "
                                "switches to the digit model, a photo back to a photo model. Your own weights: "
                                "\"Your model\" below.",
