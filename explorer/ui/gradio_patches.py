@@ -28,7 +28,11 @@ caller is gone is dropped before it starts (explorer.ui.lanes); uploads are kept
 
 6. Every error message the page or the API gets, and every log line of a refused request, repeats at
 most 40 characters of any value, numbers as numbers (explorer.core.shown.capped); a request for an
-unknown session hash is one log line (OneLineForUnknownSessions)."""
+unknown session hash is one log line (OneLineForUnknownSessions).
+
+7. A component's own checks run before the event's handler, outside the language the handler speaks:
+`preprocess_data` speaks the page's language around them (explorer.core.words), so an upload or a
+drawing refused there is refused in the visitor's language."""
 import asyncio
 import contextlib
 import io
@@ -49,6 +53,7 @@ from gradio.exceptions import Error
 from explorer.core import cost
 from explorer.core.memory import release_memory
 from explorer.core.shown import capped
+from explorer.core.words import speaking
 from explorer.ui import lanes, upload_budget
 
 REQUEST_LOG = logging.getLogger("explorer.requests")
@@ -189,6 +194,17 @@ async def process_events(self, events, *args, **kwargs):
             await asyncio.to_thread(release_memory)
 
 
+GRADIOS_PREPROCESS = gradio.Blocks.preprocess_data
+
+
+async def preprocess_data(self, block_fn, inputs, state, explicit_call: bool = False):
+    """Gradio's, speaking the language of the page that sent the event (lanes.page_language): what a
+    component's own checks refuse before the handler runs (an upload that is no picture, a drawing too
+    large) is said in the visitor's language, as the handler's words are (explorer.ui.by_name)."""
+    with speaking(lanes.page_language(block_fn, state) if state is not None else None):
+        return await GRADIOS_PREPROCESS(self, block_fn, inputs, state, explicit_call)
+
+
 WRITTEN_FOR = "6.31.0"      # the Gradio these patches were written against and tested with
 
 
@@ -216,6 +232,7 @@ def _apply() -> None:
     route_utils.delete_files_created_by_app = delete_files_created_by_app
     queueing.traceback = routes.traceback = _traceback_module()
     queueing.Queue.process_events = process_events
+    gradio.Blocks.preprocess_data = preprocess_data
     queueing.error_payload = gradio_utils.error_payload = error_payload
     uvicorn_errors = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, OneLineForUnknownSessions) for f in uvicorn_errors.filters):

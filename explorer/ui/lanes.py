@@ -209,15 +209,24 @@ def language_of(queue: queueing.Queue, event: queueing.Event) -> str:
     holder = getattr(getattr(queue, "server_app", None), "state_holder", None)
     session = event.session_hash
     if holder is not None and session is not None and session in holder:
-        state = holder[session]
-        for block in getattr(event.fn, "inputs", None) or []:
-            if isinstance(block, gr.State) and block.value in LANGUAGES:
-                value = state.get(block._id)
-                if value in LANGUAGES:
-                    return value
+        found = page_language(event.fn, holder[session])
+        if found:
+            return found
     headers = getattr(event.request, "headers", None) or {}
     found = language_of_header(headers.get("accept-language", "") if hasattr(headers, "get") else "")
     return found or "en"
+
+
+def page_language(fn, state) -> str | None:
+    """The language a session's page speaks, from its language State among the event's inputs (the
+    gr.State whose first value is "en" or "zh", explorer.ui.language) in the session's `state`; None
+    when the event does not read one."""
+    for block in getattr(fn, "inputs", None) or []:
+        if isinstance(block, gr.State) and block.value in LANGUAGES:
+            value = state.get(block._id)
+            if value in LANGUAGES:
+                return value
+    return None
 
 
 def before_start(queue: queueing.Queue, events: list) -> bool:

@@ -8,7 +8,7 @@ import functools
 import gradio as gr
 
 from explorer.core import timm_models
-from explorer.core.both import chinese_of
+from explorer.core.both import chinese_of, said
 from explorer.core.models import MODEL_NAMES, REGISTRY, find, get_model
 from explorer.core.state import STORES
 from explorer.core.weights import WeightsDownloading
@@ -32,6 +32,12 @@ def model_choice(name: str, title=None) -> tuple:
 
 
 MODEL_CHOICES = [model_choice(name) for name in MODEL_NAMES]
+
+
+def said_choices(*extra: tuple) -> list[tuple[str, str]]:
+    """The picker's choices for a handler's update, (title, name), their titles plain text in the language
+    spoken now (Gradio 6.31 shows a t() marker in an update's choices as its key), then `extra`'s."""
+    return [(said(REGISTRY[name].title), name) for name in MODEL_NAMES] + [(said(title), key) for title, key in extra]
 STORES.register("own_model.timm_names", timm_names, "timm's architecture names, for the name box's completion")
 
 
@@ -90,7 +96,7 @@ def use_own_model(name, weights, labels, session) -> dict:
     else:
         loaded = say("Its pretrained weights are loaded (the Hugging Face Hub's safetensors).",
                      "它的预训练权重已加载（来自 Hugging Face Hub 的 safetensors）。")
-    return {"model": gr.Dropdown(choices=MODEL_CHOICES + [model_choice(key, title)], value=key),
+    return {"model": gr.Dropdown(choices=said_choices((title, key)), value=key),
             "message": say("Using **{name}** ({classes} classes, input {size} px). {loaded}",
                            "正在使用 **{name}**（{classes} 个类别，输入 {size} 像素）。{loaded}",
                            name=model.display_name, classes=len(model.labels),

@@ -255,16 +255,18 @@ def pick_brush(prefix: str) -> str:
 def build_picture_input(prefix: str) -> PictureInput:
     """Builds the inputs in the current layout context; `prefix` keeps api names unique per tab."""
     model = gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label=t("Model", "模型"), allow_custom_value=True,
-                        info=t("Pick one, or type any timm CNN as timm:<name> (e.g. timm:resnet18); your own "
-                               "weights: \"Your model\" below",
-                               "选一个，或输入任意 timm 卷积神经网络，写作 timm:<名称>（例如 timm:resnet18）；"
-                               "用你自己的权重：见下方“你的模型”"))
+                        elem_id=f"{prefix}-model",
+                        info=t("Pick a model, or type any timm CNN as timm:<name> (e.g. timm:resnet18). A drawing "
+                               "switches to the digit model, a photo back to a photo model. Your own weights: "
+                               "\"Your model\" below.",
+                               "选一个模型，或输入任意 timm 卷积神经网络，写作 timm:<名称>（例如 timm:resnet18）。"
+                               "画图时会换成手写数字模型，换回照片时回到照片模型。用你自己的权重：见下方“你的模型”。"))
     build_own_model(prefix, model)
     with gr.Tabs():
         with gr.Tab(t("Photo", "照片")):
             photo = PictureUpload(sources=["upload", "webcam", "clipboard"], type="filepath", image_mode=None,
-                                label=t("Upload, webcam or paste a picture", "上传、用摄像头拍或粘贴一张图片"),
-                                height=300)
+                                  label=t("Upload, webcam or paste a picture", "上传、用摄像头拍或粘贴一张图片"),
+                                  height=300, elem_id=f"{prefix}-photo")
             gr.Examples(example_paths(), inputs=photo, label=t("Examples (click one)", "示例（点一个）"),
                         examples_per_page=12)
         with gr.Tab(t("Draw", "画图"), elem_id=f"{prefix}-draw") as draw_tab:

@@ -60,3 +60,47 @@ def test_clearing_the_sketchpad_keeps_the_brush(browser, app_url, lang, locale, 
         assert _share(second, (0.2, 0.3, 0.3, 0.6)) < 0.05, "the first stroke stayed cleared"
     finally:
         context.close()
+
+
+@pytest.mark.browser
+def test_a_file_that_is_no_picture_is_refused_in_the_pages_language(browser, app_url, tmp_path):
+    junk = tmp_path / "notes.png"
+    junk.write_bytes(b"these are notes, not a picture\n" * 20)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{app_url}?lang=zh")
+        page.locator('button[role=tab][data-tab-id="stages_tab"]').click()
+        page.locator("#stages-photo input[type=file]").set_input_files(str(junk))
+        page.wait_for_selector("[data-testid=toast-body]")
+        said = page.locator("[data-testid=toast-text]").first.inner_text()
+        # refused by the upload box's own check, before the handler: in Chinese all the same
+        assert "image：这个文件不是能读取的图片" in said and "PNG、JPEG" in said and "请换一张图片" in said, said
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_the_model_picker_and_your_model_speak_chinese(browser, app_url):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        page.goto(f"{app_url}?lang=zh")
+        page.locator('button[role=tab][data-tab-id="stages_tab"]').click()
+        picker = page.locator("#stages-model")
+        picker.get_by_text("模型", exact=True).wait_for()
+        assert "画图时会换成手写数字模型" in picker.inner_text()
+        page.locator("#stages-own").click()
+        page.locator("#stages-own-name input").fill("tinynet_e")
+        page.keyboard.press("Enter")
+        page.locator("#stages-own-use").click()
+        page.wait_for_function("document.querySelector('#stages-own-message')?.innerText.includes('正在使用')")
+        assert "未经训练" in page.locator("#stages-own-message").inner_text()
+        assert picker.locator("input").input_value() == "timm tinynet_e"
+        picker.locator("input").click()
+        options = page.locator("ul[role=listbox] li").all_inner_texts()
+        assert "手写数字（LeNet 式）" in [o.strip() for o in options], options
+    finally:
+        context.close()
