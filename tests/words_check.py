@@ -53,7 +53,7 @@ def _is_data(value) -> bool:
 
 def _children(block, tab=None):
     for child in getattr(block, "children", None) or []:
-        inner = child.id if isinstance(child, gr.Tab) else tab
+        inner = child.id if isinstance(child, gr.Tab) and tab is None else tab      # the outermost tab
         yield child, inner
         yield from _children(child, inner)
 

@@ -45,7 +45,6 @@ LAUNCH_OPTIONS = dict(
     i18n=I18N,
 )
 
-LAST_PAGE: dict = {}
 QUEUE_SIZE = 64          # a burst beyond this is refused with "queue full" instead of exhausting memory
 CONCURRENCY = 2          # one worker per core: more only makes every request slower
 
@@ -117,8 +116,7 @@ def build_demo() -> gr.Blocks:
              "architecture": architecture.inspect.components() | {"parts": architecture.parts,
                                                                   "picked": architecture.compare.picked}},
             lesson_view, lang, tab_shown, link, link_button, tabs, gr.State(None, time_to_live=1800))
-        global LAST_PAGE
-        LAST_PAGE = c                     # the last page built, by name (tests read its first values)
+        demo.explorer_page = c            # the page by name (tests read its components' first values)
         page_wiring.wire_lesson(c)
         page_wiring.wire_pending(c, stages.after_new_picture)
         page_wiring.wire_link(c)

@@ -38,11 +38,10 @@ def test_a_preset_is_named_by_its_place():
 @pytest.fixture(scope="module")
 def first_values() -> dict:
     """What the page's READS hold when a page opens (the components' first values)."""
-    from explorer.ui import app as app_module
     from explorer.ui import build_demo
 
-    build_demo()
-    return {name: getattr(app_module.LAST_PAGE[name], "value", None) for name in page_wiring._reads()}
+    page = build_demo().explorer_page
+    return {name: getattr(page[name], "value", None) for name in page_wiring._reads()}
 
 
 @pytest.mark.parametrize("key", lesson.PAGE_KEYS)
