@@ -58,7 +58,7 @@ def _forget_session(request: gr.Request) -> None:
 # language switch compact.
 PAGE_CSS = """
 @media (max-width: 640px) {
-  .tab-wrapper button[role=tab] { padding: 6px 8px; font-size: 14px; }
+  .tab-wrapper button[role=tab] { padding: 6px 5px; font-size: 13px; }
 }
 #language-switch { flex-grow: 0; }
 """
