@@ -423,7 +423,7 @@ def compare(names, runs: int = 3, warmup: int = 1) -> list[Comparison]:
         raise ValueError(say("runs: between 1 and 50 timed runs, got {runs}", "runs：计时次数应在 1 到 50 之间，收到的是 {runs}",
                              runs=runs))
     passes = int(runs) + int(warmup)
-    cost.refuse_over(say("models: comparing {n} models", "models：比较 {n} 个模型", n=len(names)),
+    cost.refuse_over(say("models: comparing {n} model{s}", "models：比较 {n} 个模型", n=len(names), s="s" * (len(names) != 1)),
                      sum(cost.estimate(n, passes, False) for n in names),
                      say("{n} passes through each", "每个运行 {n} 次", n=passes),
                      say("compare fewer or smaller models at once", "一次少比较几个或换小一些的模型"))

@@ -192,7 +192,8 @@ class FrameRenderer:
 
     def _legend_lines(self) -> list[list[tuple]]:
         """The legend's items, (colour, words, x), broken into lines that fit the frame's width."""
-        items = [(TAP_FILL, say("under the kernel", "卷积核覆盖的格")), (PAD_FILL, say("padding", "填充")),
+        under = say("under the kernel", "卷积核覆盖的格") if self.conv else say("under the window", "窗口覆盖的格")
+        items = [(TAP_FILL, under), (PAD_FILL, say("padding", "填充")),
                  (DONE_FILL, say("output so far", "已算出的输出"))]
         if self.s.unused_rows or self.s.unused_cols:
             items.append((UNUSED_FILL, say("never read by any window (PyTorch drops it)",

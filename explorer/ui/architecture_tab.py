@@ -17,7 +17,7 @@ from explorer.core.timm_models import PREFIX, is_timm
 from explorer.core.words import current, pick, say, speaking
 from explorer.drawing.architecture_drawing import branching_blocks, draw_block, draw_chain
 from explorer.drawing.comparison_drawing import compare_plot
-from explorer.ui import layers_panel
+from explorer.ui import language, layers_panel
 from explorer.ui.architecture_html import alexnet_check_html, compare_table_html, table_html, totals_markdown
 from explorer.ui.by_name import Components, event
 from explorer.ui.fixed_words import both
@@ -123,9 +123,11 @@ def _first_values(lang: str) -> dict:
 STORES.register("architecture.first_view", _first_values, "the first view of the tab, drawn once for every visitor")
 
 
-def first_view(_values: dict | None = None) -> dict:
-    """What the Inspect view shows first (the default model at its input size), computed once per language."""
-    return _on_screen(_first_values(current()))
+def first_view(_values: dict | None = None, request: gr.Request = None) -> dict:
+    """What the Inspect view shows first (the default model at its input size), computed once per language:
+    the request's (?lang=, else the browser's; it loads beside the event that sets the page's language)."""
+    lang = language.request_language(request, None) if request is not None else current()
+    return _on_screen(_first_values(lang))
 
 
 def _pick_block(blocks: list[str]) -> str | None:

@@ -121,7 +121,8 @@ def write_gif(settings: SlideSettings, speed, keep_going) -> str:
     folder = Path(tempfile.mkdtemp(prefix="kernel-gif-", dir=gradio_cache()))
     step_ms = int(1000 / max(0.5, min(float(speed or DEFAULT_SPEED), 20)))
     try:
-        return str(r.gif(folder / f"{r.s.op}_{len(r)}_steps.gif", step_ms=step_ms, keep_going=keep_going))
+        name = f"{r.s.op}_{len(r)}_step{'s' * (len(r) != 1)}.gif"                # conv_4_steps.gif, max_1_step.gif
+        return str(r.gif(folder / name, step_ms=step_ms, keep_going=keep_going))
     except GifStopped as stopped:
         raise gr.Error(say("{stopped}: nobody was waiting for it.", "{stopped}：已没有人在等它。", stopped=stopped),
                        title=say("Cancelled", "已取消")) from None

@@ -238,9 +238,10 @@ def wire(tab: KernelTab) -> None:
     _wire_settings(tab)
     gr.on([], make_gif, [tab.speed] + tab.settings, tab.gif_file, api_name="kernel_gif", **MODEL_QUEUE)
     # the page's button: the same GIF, drawn in the visitor's language; progress shows on the button, a
-    # refusal is one message, and the last GIF made stays shown
+    # refusal is one message, and the last GIF made stays shown. Its name has no "kernel_" prefix: a GIF
+    # is no small request (explorer.ui.lanes)
     tab.gif_button.click(**event(tab.components(), gif_in_page, ("speed",) + SETTINGS, ("gif_file",)),
-                         api_name="kernel_gif_in_page", api_visibility="private", show_progress="minimal",
+                         api_name="gif_in_page", api_visibility="private", show_progress="minimal",
                          show_progress_on=tab.gif_button, **MODEL_QUEUE)
 
 

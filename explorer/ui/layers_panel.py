@@ -45,11 +45,13 @@ def layer_results(matrix, p, seed, out_h, out_w) -> dict:
     evaluated = lp.dropout(m, p, int(seed), train=False)
     dropped = int((train == 0).sum() - (m == 0).sum())
     scale = "∞" if p == 1 else f"{1 / (1 - p):.4g}"
-    drop_md = say("Train mode, seed {seed}: {dropped} of {n} values zeroed, the rest multiplied by 1/(1−p) = "
+    drop_md = say("Train mode, seed {seed}: {dropped} of {n} value{s} zeroed, the rest multiplied by 1/(1−p) = "
                   "{scale} so the expected sum stays the same. Eval mode: the input passes unchanged.",
                   "训练模式，seed {seed}：{n} 个值中有 {dropped} 个被置零，其余乘以 1/(1−p) = {scale}，"
-                  "使期望的总和不变。评估模式：输入原样通过。", seed=int(seed), dropped=dropped, n=m.size, scale=scale)
-    windows = "; ".join(say("rows {a}–{b}", "第 {a}–{b} 行", a=a, b=b - 1) for a, b in rows_w) + " × " + "; ".join(
+                  "使期望的总和不变。评估模式：输入原样通过。", seed=int(seed), dropped=dropped, n=m.size, scale=scale,
+                  s="s" * (m.size != 1))
+    sep = say("; ", "；")
+    windows = sep.join(say("rows {a}–{b}", "第 {a}–{b} 行", a=a, b=b - 1) for a, b in rows_w) + " × " + sep.join(
         say("cols {a}–{b}", "第 {a}–{b} 列", a=a, b=b - 1) for a, b in cols_w)
     pool_md = say("{h}×{w} → {oh}×{ow} whatever the input size. Windows (start = ⌊i·in/out⌋, end = "
                   "⌈(i+1)·in/out⌉, rows and columns counted from 0): {windows}.",

@@ -11,7 +11,7 @@ PUBLIC = {"slide", "kernel_step", "kernel_gif", "layers", "summarize", "block_pi
 # The page's buttons for two public endpoints (the same work in the visitor's language): a bad value is a
 # message (gr.Error) there, as in the endpoint; tests/ui/test_kernel_tab.py and test_architecture_tab.py
 # call them in Chinese.
-PAGE_COPIES = {"kernel_gif_in_page", "alexnet_in_page"}
+PAGE_COPIES = {"gif_in_page", "alexnet_in_page"}
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +97,12 @@ def test_a_name_that_is_no_component_is_refused_at_once():
         event(panel.components(), lambda v: {}, ("b",), ("stale",))
     with pytest.raises(KeyError, match=r"no component is named \['words'\]"):
         event(panel.components(), lambda v: {}, ("words",), ("a",))
+
+
+def test_the_pages_gif_and_proof_wait_in_the_model_queue_not_the_small_lane(app):
+    from explorer.ui.lanes import SMALL, lane_of
+
+    demo, _, _ = app
+    by_name = {fn.api_name: fn for fn in demo.fns.values()}
+    for name in PAGE_COPIES:
+        assert by_name[name].concurrency_id == "model" and lane_of(name, "model", []) != SMALL, name

@@ -151,3 +151,29 @@ def test_a_number_box_names_itself_in_the_visitors_language():
         box.preprocess("abc")
     assert chinese_error.value.message.startswith("Dropout 的随机种子（seed）：") and has_cjk(chinese_error.value.title)
     assert english_error.value.message.startswith("Dropout seed: 'abc' is not a number")
+
+
+def test_the_architecture_first_view_speaks_the_language_the_page_asks_for():
+    from types import SimpleNamespace
+
+    architecture_tab._first_values.cache_clear()
+    asked = SimpleNamespace(query_params={"lang": "zh"}, headers={"accept-language": "en-US"})
+    browser = SimpleNamespace(query_params={}, headers={"accept-language": "zh-CN,zh;q=0.9"})
+    english_browser = SimpleNamespace(query_params={}, headers={"accept-language": "en-US,en;q=0.9"})
+    assert has_cjk(architecture_tab.first_view({}, asked)["totals"])
+    assert has_cjk(architecture_tab.first_view({}, browser)["note"])
+    assert not has_cjk(architecture_tab.first_view({}, english_browser)["totals"])
+
+
+def test_one_of_a_thing_is_not_plural():
+    s = slide([[1, 2], [3, 4]], [[1, 1], [1, 1]])               # one step
+    views = layers_panel.layer_results([[5.0]], 0.5, 0, 1, 1)
+    assert "of 1 value zeroed" in views["drop_md"]
+    with speaking("zh"):
+        assert "1 个值中" in layers_panel.layer_results([[5.0]], 0.5, 0, 1, 1)["drop_md"]
+    assert "**Output 1x1**" in describe(s)
+    from explorer.core.sliding import SlideSettings
+    from explorer.ui.kernel_api import write_gif
+
+    gif = write_gif(SlideSettings.checked([[1, 2], [3, 4]], [[1, 1], [1, 1]]), 2, keep_going=lambda: True)
+    assert Path(gif).name == "conv_1_step.gif"
