@@ -354,13 +354,13 @@ class AlexNetView:
 
 @dataclass(frozen=True)
 class ArchitectureTab:
-    """The tab's components, one dataclass per inner tab."""
+    """The tab's components, one dataclass per inner tab (`parts`: the inner tabs, by id)."""
     inspect: InspectView
     compare: CompareView
     alexnet: AlexNetView
     layers: layers_panel.LayersPanel
     kernel_matrix: gr.Dataframe | None    # the Kernel tab's, which the other layers can copy
-    parts: gr.Tabs | None = None          # the four inner tabs, by id: inspect, compare, alexnet, layers
+    parts: gr.Tabs | None = None
 
 
 def build(kernel_matrix: gr.Dataframe | None = None) -> ArchitectureTab:
@@ -378,7 +378,7 @@ def layout(kernel_matrix: gr.Dataframe | None = None) -> ArchitectureTab:
                   "and multiply-accumulates come from one real forward pass; latency is measured here.",
                   "打开本章提到的经典卷积神经网络，在这台机器上比较它们，验证本章自己的模型就是 AlexNet，"
                   "再把它的其他层用在你的数字上。形状、参数和乘加次数都来自一次真实的前向传播；延迟是在这里实测的。"))
-    with gr.Tabs() as parts:             # their ids name them in links (explorer.ui.view_link.PARTS)
+    with gr.Tabs() as parts:             # ids: inspect, compare, alexnet, layers (view_link.PARTS)
         with gr.Tab(t("Inspect a model", "查看一个模型"), id="inspect"):
             inspect = _inspect_layout(choices)
         with gr.Tab(t("Compare models", "比较模型"), id="compare"):
