@@ -59,6 +59,9 @@ def _forget_session(request: gr.Request) -> None:
 PAGE_CSS = """
 @media (max-width: 640px) {
   .tab-wrapper button[role=tab] { padding: 6px 5px; font-size: 13px; }
+  #header-words p { display: none; }           /* a phone keeps the title; the lesson says the rest */
+  #header-words h1 { font-size: 22px; margin: 0; }
+  #header { gap: 4px; }
 }
 #language-switch { flex-grow: 0; }
 """
@@ -75,7 +78,8 @@ def _header():
                 "Every number is computed by PyTorch itself.",
                 "# CNN Explorer 卷积网络探索\n"
                 "让卷积核在你自己输入的数字上滑动，看一个真实的预训练 CNN 一层一层地观察你的图片，"
-                "看哪些像素决定了它的答案，再打开经典网络结构看个究竟。每个数字都由 PyTorch 亲自算出。"))
+                "看哪些像素决定了它的答案，再打开经典网络结构看个究竟。每个数字都由 PyTorch 亲自算出。"),
+                elem_id="header-words")
         with gr.Column(scale=1, min_width=180):
             lang = language.build()
             link_button = gr.Button(t("Link to this view", "本视图的链接"), size="sm", elem_id="link-button")

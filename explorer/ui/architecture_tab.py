@@ -1,7 +1,6 @@
-"""The Architecture tab: open up a classic CNN, compare several, check that the chapter's model is
-AlexNet, and run the chapter's other layers on your own matrix (layers_panel). Its words and tables are
-architecture_html's. Every page event reads a set of components and returns a dict by name; the public
-endpoints (/summarize, /block_picture, /compare, /alexnet_outputs) keep their positional parameters."""
+"""The Architecture tab: open up a classic CNN, compare several, check that the chapter's model is AlexNet, run
+the chapter's other layers on your matrix (layers_panel); words and tables: architecture_html. Page events go by
+name; the public endpoints (/summarize, /block_picture, /compare, /alexnet_outputs) keep their parameters."""
 from __future__ import annotations
 
 import functools
