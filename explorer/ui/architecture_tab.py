@@ -59,9 +59,9 @@ def _checked_size(control: str, value) -> int:
     raise error
 
 
-def no_branches() -> list:
-    """The block box's one choice when no block has branches."""
-    return [(t(NO_BRANCHES, "（没有带分支的块）"), NO_BRANCHES)]
+def no_branches(in_update: bool = False) -> list:
+    """The block box's one choice when no block has branches (`in_update`: as plain text, for an update)."""
+    return [((say if in_update else t)(NO_BRANCHES, "（没有带分支的块）"), NO_BRANCHES)]
 
 
 def inspect_values(name: str, height, width) -> dict:
@@ -81,7 +81,7 @@ def inspect_values(name: str, height, width) -> dict:
 def _on_screen(values: dict) -> dict:
     """inspect_values' results as the page's updates: the block box offers the blocks with branches."""
     shown = {name: value for name, value in values.items() if name != "blocks"}
-    shown["block"] = gr.Dropdown(choices=values["blocks"] or no_branches(), value=values["block"] or NO_BRANCHES,
+    shown["block"] = gr.Dropdown(choices=values["blocks"] or no_branches(True), value=values["block"] or NO_BRANCHES,
                                  interactive=bool(values["blocks"]))
     return shown
 

@@ -46,11 +46,14 @@ def headers(cols: int) -> list[str]:
     return [str(c + 1) for c in range(cols)]
 
 
-def preset_choices(from_stages: bool = False) -> list[tuple]:
+def preset_choices(from_stages: bool = False, in_update: bool = False) -> list[tuple]:
     """The preset box's choices in the visitor's language (their values stay the English names); with
-    `from_stages`, the entry saying the numbers came from the Stages tab's unit."""
-    choices = [(t(name, PRESET_CHINESE[name]), name) for name in PRESET_NAMES]
-    return choices + [(t(FROM_STAGES, "来自 Stages 页所选的单元"), FROM_STAGES)] if from_stages else choices
+    `from_stages`, the entry saying the numbers came from the Stages tab's unit. `in_update`: for a
+    handler's update, as plain text in the language spoken (Gradio 6.31 shows a translation marker in an
+    update's choices as its key)."""
+    words = say if in_update else t
+    choices = [(words(name, PRESET_CHINESE[name]), name) for name in PRESET_NAMES]
+    return choices + [(words(FROM_STAGES, "来自“阶段”页所选的单元"), FROM_STAGES)] if from_stages else choices
 
 
 def download_words(s) -> str:
@@ -139,8 +142,8 @@ def filled_controls(p: dict) -> dict:
                     "\n\n**第 {k} 步**（输出第 {row} 行第 {col} 列）得到 **{v}**。",
                     k=k, row=row, col=col, v=f"{float(r.s.output[row, col]):.6g}")
     name = p.get("preset")
-    box = (gr.Dropdown(choices=preset_choices(), value=name) if name in PRESET_NAMES else
-           gr.Dropdown(choices=preset_choices(from_stages=True), value=FROM_STAGES))
+    box = (gr.Dropdown(choices=preset_choices(in_update=True), value=name) if name in PRESET_NAMES else
+           gr.Dropdown(choices=preset_choices(from_stages=True, in_update=True), value=FROM_STAGES))
     m = np.asarray(p["matrix"])
     filled = {field: p[name] for name, field in SETTING_FIELDS.items() if name not in ("matrix", "kernel")}
     filled.update(matrix=_table(p["matrix"]), note=note, matrix_rows=m.shape[0], matrix_cols=m.shape[1],

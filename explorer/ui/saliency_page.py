@@ -59,10 +59,14 @@ PAGE_CSS = """
 METHOD_TITLES = {m: t(spec.title, spec.title_zh or spec.title) for m, spec in at.METHODS.items()}
 
 
-def method_choices(model_name: str) -> list[tuple[str, str]]:
+def method_choices(model_name: str, in_update: bool = False) -> list[tuple[str, str]]:
     """(title, name) of the methods Captum computes correctly on this model: known once the model is
-    chosen, so the list never changes when a picture arrives."""
-    return [(METHOD_TITLES[m], m) for m in at.methods_of(model_name or DEFAULT_MODEL)]
+    chosen, so the list never changes when a picture arrives. `in_update`: the titles as plain text in the
+    language spoken (Gradio 6.31 shows a translation marker in an update's choices as its key)."""
+    methods = at.methods_of(model_name or DEFAULT_MODEL)
+    if in_update:
+        return [(say(at.METHODS[m].title, at.METHODS[m].title_zh or at.METHODS[m].title), m) for m in methods]
+    return [(METHOD_TITLES[m], m) for m in methods]
 
 
 def methods_info(model_name: str) -> str:

@@ -94,7 +94,7 @@ class ExplainRequest:
 
 
 def methods_update(model_name: str, ticked) -> gr.CheckboxGroup:
-    choices = method_choices(model_name)
+    choices = method_choices(model_name, in_update=True)
     valid = [name for _, name in choices]
     return gr.CheckboxGroup(choices=choices, value=[m for m in (ticked or []) if m in valid] or DEFAULT_METHODS,
                             info=methods_info(model_name))
