@@ -105,11 +105,21 @@ def layout() -> LessonPanel:
     return LessonPanel(pages, where, text, try_it, question, reply, check, verdict, back, forward)
 
 
-def shown(key: str) -> dict:
-    """Everything the panel shows for page `key`, its answer box emptied."""
+def progress(key: str, done) -> str | object:
+    """Where the visitor is, and how many pages they have answered right (remembered in this browser)."""
+    i, n = lesson.PAGE_KEYS.index(key) + 1, len(lesson.PAGES)
+    right = len(set(done or ()) & set(lesson.PAGE_KEYS))
+    if not right:
+        return _page_words(lesson.page(key))["where"]
+    return say("Page {i} of {n} · answered right: {right} of {n}", "第 {i} 页，共 {n} 页 · 已答对 {right} 页",
+               i=i, n=n, right=right)
+
+
+def shown(key: str, done=()) -> dict:
+    """Everything the panel shows for page `key` (`done`: the pages answered right), its answer box emptied."""
     page = lesson.page(key)
     i = lesson.PAGE_KEYS.index(key)
-    return dict(pages=key, reply="", verdict="", **_page_words(page),
+    return dict(pages=key, reply="", verdict="", **_page_words(page), where=progress(key, done),
                 back=gr.Button(interactive=i > 0), forward=gr.Button(interactive=i < len(lesson.PAGES) - 1))
 
 

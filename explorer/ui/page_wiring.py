@@ -41,8 +41,12 @@ def _writes() -> tuple:
     return tuple(f"{tab}.{name}" for tab, names in WRITES.items() for name in names) + ("tabs", "tab")
 
 
-def _panel(key: str) -> dict:
-    return {f"lesson.{name}": value for name, value in lesson_panel.shown(key).items()}
+def _done(remembered) -> list:
+    return list((remembered or {}).get("done") or []) if isinstance(remembered, dict) else []
+
+
+def _panel(key: str, remembered=None) -> dict:
+    return {f"lesson.{name}": value for name, value in lesson_panel.shown(key, _done(remembered)).items()}
 
 
 # --- the lesson ----------------------------------------------------------------------------------
@@ -50,7 +54,7 @@ def _panel(key: str) -> dict:
 def on_turn(by: int):
     def turn(v: dict) -> dict:
         key = lesson_panel.turned(v["lesson.pages"], by)
-        return _panel(key) | {"lang.remembered": language.remember(v["lang.remembered"], page=key)}
+        return _panel(key, v["lang.remembered"]) | {"lang.remembered": language.remember(v["lang.remembered"], page=key)}
     turn.__name__ = f"on_turn_{'back' if by < 0 else 'on'}"
     return turn
 
@@ -67,8 +71,19 @@ def on_check(v: dict) -> dict:
     key = v["lesson.pages"]
     words, right = lesson_panel.checked(key, v["lesson.reply"])
     remembered = v["lang.remembered"] if isinstance(v["lang.remembered"], dict) else {}
-    done = sorted(set(remembered.get("done") or []) | ({key} if right else set()))
-    return {"lesson.verdict": words, "lang.remembered": language.remember(remembered, done=done)}
+    done = sorted(set(_done(remembered)) | ({key} if right else set()))
+    return {"lesson.verdict": words, "lesson.where": lesson_panel.progress(key, done),
+            "lang.remembered": language.remember(remembered, done=done)}
+
+
+def on_language(v: dict) -> dict:
+    from explorer.core.words import speaking
+
+    with speaking(v["lang.switch"] or "en"):
+        out = {"lesson.where": lesson_panel.progress(v["lesson.pages"], _done(v["lang.remembered"]))}
+        if v["lesson.verdict"]:
+            out["lesson.verdict"] = lesson_panel.checked(v["lesson.pages"], v["lesson.reply"])[0]
+    return out
 
 
 def wire_lesson(c: dict) -> None:
@@ -81,7 +96,11 @@ def wire_lesson(c: dict) -> None:
         None, [panel("pages")], None, js=lesson_panel.after_try_js(), **QUIET)
     gr.on([panel("check").click, panel("reply").submit],
           **event(c, on_check, ("lesson.pages", "lesson.reply", "lang.remembered"),
-                  ("lesson.verdict", "lang.remembered")), **QUIET)
+                  ("lesson.verdict", "lesson.where", "lang.remembered")), **QUIET)
+    # the language switched: the words the server made for the panel, again in the new language
+    c["lang.switch"].change(**event(c, on_language, ("lang.switch", "lesson.pages", "lesson.reply", "lesson.verdict",
+                                                     "lang.remembered"), ("lesson.where", "lesson.verdict")),
+                            **QUIET)
 
 
 def on_stages_computed(v: dict, request: gr.Request = None) -> dict:
@@ -214,25 +233,30 @@ def wire_one_picture(c: dict, tab_items: dict) -> None:
 def on_load(v: dict, request: gr.Request = None) -> dict:
     """A page opened: its language; the lesson at `?page=` (and its Try it), else at the page this
     browser was on; a view's parameters put on screen."""
+    from explorer.core.words import speaking
+
     params = dict(getattr(request, "query_params", None) or {})
     lang = language.request_language(request, v["lang.remembered"])
+    with speaking(lang):
+        return _opened(v, params, lang, request)
+
+
+def _opened(v: dict, params: dict, lang: str, request) -> dict:
     remembered = language.remember(v["lang.remembered"], lang=lang)
     out = {"lang.state": lang, "lang.switch": lang}
     view = View.from_query(params)
     key = view.page if view.page in lesson.PAGE_KEYS else lesson_panel.remembered_page(remembered)
     if key:
-        out |= _panel(key)
+        out |= _panel(key, remembered)
         remembered = language.remember(remembered, page=key)
     if view.page in lesson.PAGE_KEYS and view == View(page=view.page):       # ?page= alone: its Try it
         page = lesson.page(view.page)
         view = View.from_try_it(page.try_it, page.key, page.tab)
     if view != View(page=view.page):
-        from explorer.core.words import speaking
-        with speaking(lang):
-            out |= restored(view, v, request) | ({"tab": view.tab} if view.tab else {})
-            if view.problems:
-                gr.Warning(say("link: these parts could not be read and were left out: {parts}",
-                               "链接：以下部分无法读取，已略过：{parts}", parts=", ".join(view.problems)))
+        out |= restored(view, v, request) | ({"tab": view.tab} if view.tab else {})
+    if view.problems:
+        gr.Warning(say("link: these parts could not be read and were left out: {parts}",
+                       "链接：以下部分无法读取，已略过：{parts}", parts=", ".join(view.problems)))
     return out | {"lang.remembered": remembered}
 
 
