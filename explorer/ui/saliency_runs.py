@@ -2,6 +2,7 @@
 each map and each trust check in a GPU slot sized from the request, answered from a store of recent
 results when asked again, and stopped between passes when the visitor pressed Cancel or left."""
 import threading
+from contextlib import contextmanager
 
 import gradio as gr
 from PIL import Image
@@ -24,6 +25,26 @@ _FLAGS = CancelFlags("saliency.cancel")
 def cancel_flag(request: gr.Request | None) -> StopFlag:
     """The session's Cancel flag for the maps and the trust check."""
     return _FLAGS.for_request(request)
+
+
+# Whether the session's maps or trust check are being computed now: Cancel then says, where they stand, that
+# they were stopped (Gradio drops the stopped event's own answer).
+_BUSY = {"maps": CancelFlags("saliency.busy_maps"), "trust": CancelFlags("saliency.busy_trust")}
+
+
+@contextmanager
+def running(job: str, request: gr.Request | None):
+    """Marks the session's `job` ("maps" or "trust") as running for the block."""
+    flag = _BUSY[job].for_request(request)
+    flag.set()
+    try:
+        yield
+    finally:
+        flag.clear()
+
+
+def is_running(job: str, request: gr.Request | None) -> bool:
+    return threading.Event.is_set(_BUSY[job].for_request(request))
 
 
 # --- the picture ----------------------------------------------------------------------------------------
