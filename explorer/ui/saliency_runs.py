@@ -2,6 +2,7 @@
 each map and each trust check in a GPU slot sized from the request, answered from a store of recent
 results when asked again, and stopped between passes when the visitor pressed Cancel or left."""
 import threading
+from contextlib import contextmanager
 
 import gradio as gr
 from PIL import Image
@@ -13,7 +14,7 @@ from explorer.core.images import is_blank, load_image
 from explorer.core.models import get_model
 from explorer.core.recent import Recent, picture_key
 from explorer.core.state import STORES
-from explorer.core.words import current, say
+from explorer.core.words import current, say, speaking
 from explorer.ui.cancel import CancelFlags, StopFlag, stopping_progress
 
 # --- Cancel ---------------------------------------------------------------------------------------------
@@ -24,6 +25,26 @@ _FLAGS = CancelFlags("saliency.cancel")
 def cancel_flag(request: gr.Request | None) -> StopFlag:
     """The session's Cancel flag for the maps and the trust check."""
     return _FLAGS.for_request(request)
+
+
+# Whether the session's maps or trust check are being computed now: Cancel then says, where they stand, that
+# they were stopped (Gradio drops the stopped event's own answer).
+_BUSY = {"maps": CancelFlags("saliency.busy_maps"), "trust": CancelFlags("saliency.busy_trust")}
+
+
+@contextmanager
+def running(job: str, request: gr.Request | None):
+    """Marks the session's `job` ("maps" or "trust") as running for the block."""
+    flag = _BUSY[job].for_request(request)
+    flag.set()
+    try:
+        yield
+    finally:
+        flag.clear()
+
+
+def is_running(job: str, request: gr.Request | None) -> bool:
+    return threading.Event.is_set(_BUSY[job].for_request(request))
 
 
 # --- the picture ----------------------------------------------------------------------------------------
@@ -49,27 +70,34 @@ def _passes(model_name: str, method: str, options: dict) -> int:
     return at.image_passes(method, options, size)
 
 
-def _attribute_seconds(model_name, image, method, target, options, job=None) -> int:
+# On ZeroGPU a GPU function runs in another process: the visitor's language travels as an argument (`lang`),
+# so that its refusals and the trust check's reasons are in their words.
+
+def _attribute_seconds(model_name, image, method, target, options, lang="en", job=None) -> int:
     return slot_seconds(model_name, _passes(model_name, method, options))
 
 
 @gpu(duration=_attribute_seconds)
-def _attribute(model_name: str, image: Image.Image, method: str, target: int, options: dict, job=None):
+def _attribute(model_name: str, image: Image.Image, method: str, target: int, options: dict, lang: str = "en",
+               job=None):
     model, _ = get_model(model_name)
-    return at.attribute_input(model, model.preprocess(image), method, target, progress=reporter(job), **options)
+    with speaking(lang):
+        return at.attribute_input(model, model.preprocess(image), method, target, progress=reporter(job), **options)
 
 
-def _trust_seconds(model_name, image, result, sign, job=None) -> int:
+def _trust_seconds(model_name, image, result, sign, lang="en", job=None) -> int:
     """The randomised model's maps (the method's passes at each cascade step) and the deletion and insertion
     curves against the random orders (explorer.core.trust.check_passes)."""
     return slot_seconds(model_name, trust.check_passes(_passes(model_name, result.method, result.options)))
 
 
 @gpu(duration=_trust_seconds)
-def _trust(model_name: str, image: Image.Image, result: at.Attribution, sign: str, job=None) -> trust.TrustCheck:
+def _trust(model_name: str, image: Image.Image, result: at.Attribution, sign: str, lang: str = "en",
+           job=None) -> trust.TrustCheck:
     model, _ = get_model(model_name)
-    return trust.trust_check(model, model.preprocess(image), result.method, result.target, sign=sign,
-                             attribution=result, progress=reporter(job))
+    with speaking(lang):
+        return trust.trust_check(model, model.preprocess(image), result.method, result.target, sign=sign,
+                                 attribution=result, progress=reporter(job))
 
 
 # --- recent results -------------------------------------------------------------------------------------
@@ -91,7 +119,7 @@ def explained(model_name: str, picture, image: Image.Image, method: str, target,
     key = (model_name, picture_key(picture), method, target, repr(sorted(options.items())))
     def compute() -> at.Attribution:
         with reporting(progress) as job:
-            return _attribute(model_name, image, method, target, options, job)
+            return _attribute(model_name, image, method, target, options, current(), job)
     return _MAPS.get_or_compute(key, compute)
 
 
@@ -104,7 +132,7 @@ def checked(model_name: str, picture, image: Image.Image, result: at.Attribution
            repr(sorted(result.options.items())), sign, current())
     def compute() -> trust.TrustCheck:
         with reporting(progress) as job:
-            return _trust(model_name, image, result, sign, job)
+            return _trust(model_name, image, result, sign, current(), job)
     return _CHECKS.get_or_compute(key, compute)
 
 

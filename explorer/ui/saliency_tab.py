@@ -44,7 +44,7 @@ from explorer.ui.saliency_page import (
     method_choices,
     methods_info,
 )
-from explorer.ui.saliency_runs import cancel_flag, explained, image_of, trust_rows
+from explorer.ui.saliency_runs import cancel_flag, explained, image_of, is_running, running, trust_rows
 
 TITLE = "Saliency"
 SIGN_WORDS = {"absolute": {"en": "how strongly (either way)", "zh": "影响有多强（不论方向）"},
@@ -194,12 +194,13 @@ def explain(wanted: ExplainRequest, *, reset: bool, request: gr.Request | None =
         return {"header": "### " + hint_words(), "methods": methods_update(wanted.model_name, list(wanted.methods)),
                 "gallery": [], "maps": None, "trust": "", "plot": curve_figure([])}
     try:
-        model, note = get_model(wanted.model_name or DEFAULT_MODEL)
-        image = image_of(wanted.picture)
-        predictions = top_five(model.name, image)
-        wanted, target_index = _decided(wanted, model, reset)
-        results = _maps(model.name, wanted, image, target_index, flag, progress)
-        items = gallery_items(model, image, results, wanted.look)
+        with running("maps", request):
+            model, note = get_model(wanted.model_name or DEFAULT_MODEL)
+            image = image_of(wanted.picture)
+            predictions = top_five(model.name, image)
+            wanted, target_index = _decided(wanted, model, reset)
+            results = _maps(model.name, wanted, image, target_index, flag, progress)
+            items = gallery_items(model, image, results, wanted.look)
     except Stop:
         return stopped()
     except ValueError as error:
@@ -221,6 +222,11 @@ def kept_maps(message: str) -> dict:
     return {"header": say("⚠️ **Not updated: {message}.** The maps below are still the last ones computed; change the "
                           "setting named and explain again.", "⚠️ **没有更新：{message}。** 下面仍是上次算出的图；请修改"
                           "提到的设置，再点“解释”。", message=message)}
+
+
+def trust_stopped() -> str:
+    return say("*Trust check stopped: press **Explain** to check the maps again.*",
+               "*可信度检验已停止：点 **解释** 重新检验这些图。*")
 
 
 def stopped() -> dict:
@@ -251,9 +257,10 @@ def trust_checked(shown: dict, request: gr.Request | None = None, progress=None)
     if not maps or picture is None or flag.is_set():     # Cancel pressed before it began: what is shown stays
         return {}
     try:
-        rows = trust_rows(maps["model"], picture, image_of(picture), maps, shown["sign"], progress, flag)
+        with running("trust", request):
+            rows = trust_rows(maps["model"], picture, image_of(picture), maps, shown["sign"], progress, flag)
     except Stop:
-        return {"trust": say("*Trust check stopped.*", "*可信度检验已停止。*"), "plot": curve_figure([])}
+        return {"trust": trust_stopped(), "plot": curve_figure([])}
     except ValueError as error:
         raise gr.Error(str(error), title=say("Cannot use this", "无法使用"))
     choices = wipe_choices(rows)
@@ -297,8 +304,11 @@ def on_trust(values: dict, request: gr.Request = None, progress=gr.Progress()) -
     return trust_checked(values, request, progress)
 
 
-def on_cancel(request: gr.Request):
+def on_cancel(_values: dict, request: gr.Request = None) -> dict:
+    """Stops the maps or the trust check running (between two passes), and says so where they stand."""
     cancel_flag(request).set()
+    said = stopped() if is_running("maps", request) else {}
+    return said | ({"trust": trust_stopped()} if is_running("trust", request) else {})
 
 
 def on_pick_class(_values: dict, evt: gr.SelectData) -> dict:
@@ -348,7 +358,8 @@ def _wire_look(tab: SaliencyTab) -> list:
 def wire(tab: SaliencyTab) -> None:
     """Connects the tab's events (and the /attribute endpoint) to its components."""
     drawing = _wire_explain(tab) + _wire_look(tab)
-    tab.cancel.click(on_cancel, None, None, cancels=drawing, api_name="saliency_cancel", **QUIET)
+    tab.cancel.click(**event(tab.components(), on_cancel, (), ("header", "trust")), cancels=drawing,
+                     api_name="saliency_cancel", **QUIET)
     tab.wipe_step.input(**event(tab.components(), wiped, inputs=WIPE_OF, outputs=("wipe",)), api_name="saliency_wipe",
                         show_progress="hidden", **QUIET)
     saliency_api.wire(tab.api)

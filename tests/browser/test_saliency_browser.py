@@ -262,13 +262,17 @@ def test_on_a_phone_no_label_covers_the_top_class_or_the_maps(browser, app_url, 
 
 @pytest.mark.browser
 def test_cancel_during_a_run_says_stopped_and_no_error(wide, screenshot_dir):
-    """Cancel while three slow maps are computed: the header says Stopped, and no toast (titled "Error" or
-    anything else) appears."""
+    """Cancel while three slow maps are computed (its progress shown): the header says Stopped, and no toast
+    (titled "Error" or anything else) appears."""
     page, panel = wide, wide.locator("#saliency")
+    _click_example(panel, "panda.jpg")
+    panel.get_by_text("explains class").wait_for()
+    page.locator("#saliency-trust table").wait_for()             # its trust check done: nothing else running
     for name in ("Integrated Gradients", "SmoothGrad", "Occlusion"):
         panel.get_by_role("checkbox", name=name).check()
-    _click_example(panel, "panda.jpg")
-    page.wait_for_timeout(2500)
+    panel.get_by_role("button", name="Explain").click()
+    page.get_by_text(re.compile(r"processing")).first.wait_for(timeout=240_000)     # the maps are being computed
+    page.wait_for_timeout(3000)
     panel.get_by_role("button", name="Cancel").click()
     panel.get_by_text("Stopped.").wait_for(timeout=120_000)
     page.wait_for_timeout(1500)

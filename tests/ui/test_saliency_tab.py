@@ -372,6 +372,23 @@ def test_cancel_during_the_maps_says_stopped_where_the_header_stands_with_no_err
         flag.clear()
 
 
+def test_cancel_says_stopped_where_the_running_job_stands_and_nothing_when_none_runs():
+    """Gradio drops a cancelled event's own answer: Cancel itself says which job it stopped."""
+    from explorer.ui import saliency_tab
+    from explorer.ui.saliency_runs import cancel_flag, running
+
+    try:
+        assert saliency_tab.on_cancel({}) == {}
+        with running("maps", None):
+            said = saliency_tab.on_cancel({})
+        assert list(said) == ["header"] and "Stopped" in said["header"]
+        with running("trust", None):
+            said = saliency_tab.on_cancel({})
+        assert list(said) == ["trust"] and "stopped" in said["trust"]
+    finally:
+        cancel_flag(None).clear()
+
+
 def test_a_chinese_visitor_reads_the_tab_in_chinese_with_the_same_numbers():
     """Inside speaking("zh"): the header, the captions, the trust table and its sentences, the ranking and
     the wipe's steps are Chinese; the numbers and the names kept (Grad-CAM, the class) are the same."""
