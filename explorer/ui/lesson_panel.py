@@ -119,7 +119,7 @@ def shown(key: str, done=()) -> dict:
     """Everything the panel shows for page `key` (`done`: the pages answered right), its answer box emptied."""
     page = lesson.page(key)
     i = lesson.PAGE_KEYS.index(key)
-    return dict(pages=key, reply="", verdict="", **_page_words(page), where=progress(key, done),
+    return dict(pages=key, reply="", verdict="", **(_page_words(page) | {"where": progress(key, done)}),
                 back=gr.Button(interactive=i > 0), forward=gr.Button(interactive=i < len(lesson.PAGES) - 1))
 
 

@@ -82,3 +82,15 @@ def test_page_is_served_whatever_its_value(app_url):
     for key in (lesson.PAGE_KEYS[0], "nowhere"):
         with urllib.request.urlopen(f"{app_url}?page={key}&lang=zh") as answer:
             assert answer.status == 200
+
+
+def test_the_panel_shows_each_page_and_counts_the_pages_answered_right():
+    from explorer.core.words import speaking
+    from explorer.ui import lesson_panel
+
+    for key in lesson.PAGE_KEYS:
+        shown = lesson_panel.shown(key, ())
+        assert shown["pages"] == key and shown["reply"] == ""
+    with speaking("zh"):
+        where = lesson_panel.shown(lesson.PAGE_KEYS[1], [lesson.PAGE_KEYS[0], "not-a-page"])["where"]
+    assert "已答对 1 页" in where and "第 2 页" in where
