@@ -1,7 +1,7 @@
 """Speed of the Stages tab, as ratios against the fastest honest floor measured in the same run: a bare
 forward pass `m.module(x)` in torch.inference_mode on the same input.
 
-    python -m benchmarks.bench_stages [--model NAME] [--rounds 15] [--device cpu|cuda]
+    python -m benchmarks.bench_stages [--model NAME] [--rounds 15] [--device cpu|cuda] [--threads N]
 
 Goals (issue 24: the speed live work needs): the stage sweep m.sweep(x) within 1.2x of the forward on
 the same tensor x = m.preprocess(photo); m.stages(photo), which also resizes, crops and normalises the
@@ -62,9 +62,14 @@ def main() -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--device", default=None, help="overrides EXPLORER_DEVICE")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: torch's own, as the app runs); on a machine shared with "
+                             "other work, 1 keeps a descheduled thread from stalling every layer of the pass")
     args = parser.parse_args()
     if args.device:
         os.environ["EXPLORER_DEVICE"] = args.device
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     load_before = _load()
     model, note = get_model(args.model)

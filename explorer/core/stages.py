@@ -6,8 +6,8 @@ The first pass of a model at one input shape is traced with those modules follow
 receptive field, the op its layer ran and the per-unit steps after it (its `Geometry`) are read off
 the trace's nodes, so residual additions, Inception concatenations and functional ops count exactly.
 The geometry is the same for every input of that shape: passed back in (`fields`, which a LoadedModel
-keeps per input shape), a later pass runs with forward hooks only. A stage that runs twice is named
-by the trace's rule (explorer.core.trace.call_name): "features.3 (call 2)".
+keeps per input shape), a later pass only wraps the stage layers' forwards (explorer.core.hooks.wrapped).
+A stage that runs twice is named by the trace's rule (explorer.core.trace.call_name): "features.3 (call 2)".
 """
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -140,8 +140,8 @@ def capture_stages(module: nn.Module, x: torch.Tensor, fields: list | None = Non
         ``output_shape``, ``receptive_field``, ``jump``, ``box(i, j)``).
 
     Raises:
-        Whatever ``module(x)`` raises (e.g. RuntimeError for an input of the wrong shape); no hook is
-        left on the module.
+        Whatever ``module(x)`` raises (e.g. RuntimeError for an input of the wrong shape); no hook nor
+        wrapper is left on the module.
 
     A layer's input and output are kept by reference, not copied (copies cost a third of a pass). The
     traced pass runs outside inference mode and notes their version counters: where the pass changed

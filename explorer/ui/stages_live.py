@@ -4,7 +4,11 @@ enlarged channel and the top-5 redrawn from every frame the server has time for.
 Frames are dropped, never queued: while a frame is computed, the browser posts the next ones to the
 running event (Gradio 6.31's /stream/{event_id} sets `event.data = body`, so each replaces the one
 before), and the model takes only the newest when it is free. The streams share a queue of their own
-(`LIVE_QUEUE`), not the model queue: a visitor sliding a kernel never waits behind a webcam.
+(`LIVE_QUEUE`), not the model queue: a visitor sliding a kernel never waits behind a webcam. A stream
+holds its worker for as long as it runs, so up to LIVE_STREAMS visitors stream at once (with one, a
+second visitor waited for the first one's whole minute); their passes take the model one at a time
+(its lock), and each frame first lets the kernel visitors' running requests finish (cost.give_way):
+benchmarks/bench_live_load.py measures a kernel visitor's wait while webcams stream.
 (trigger_mode="always_last" must not be set: with it Gradio's front end sends one frame and stops.) Each visitor streams for at most LIVE_SECONDS at a time (`time_limit`). "Keep this frame"
 puts the last frame into the picture box: the tab then works on it as on any photo."""
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from explorer.core.cost import give_way
 from explorer.core.words import say
 from explorer.ui.by_name import event
 from explorer.ui.predictions import as_label
@@ -23,7 +28,8 @@ from explorer.ui.words import t
 
 STREAM_EVERY = 0.2          # seconds between the frames the browser sends (5 a second)
 LIVE_SECONDS = 60           # a visitor's stream stops after this long; Record again to go on
-LIVE_QUEUE = dict(concurrency_id="stages_live", concurrency_limit=1)
+LIVE_STREAMS = 8           # visitors streaming at once: a stream holds its worker for as long as it runs
+LIVE_QUEUE = dict(concurrency_id="stages_live", concurrency_limit=LIVE_STREAMS)
 # what a live frame redraws (of StagesTab's names), and the frame kept for "Keep this frame"
 LIVE_VIEWS = ("label", "stage_md", "grid", "channel", "large", "overlay", "channel_md", "shown_channel",
               "shown_stage")
@@ -58,12 +64,14 @@ def on_live_frame(v: dict) -> dict:
     frame = v["live"]
     if frame is None:
         return {}
+    give_way()           # a kernel visitor's request waiting to run goes first (explorer.core.cost)
     started = time.perf_counter()
     try:
         inspection = live_inspection(v["model"], frame.convert("RGB"))
     except ValueError:
         return {}
     stage = stage_index(inspection, v["stage"] or 1) + 1
+    give_way()
     views = stage_views(inspection, stage, v["count"], v["scale"], v["shown_channel"])
     views.pop("strip")                                    # the strip stays: it is the kept picture's
     took = (time.perf_counter() - started) * 1000
