@@ -19,7 +19,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
 TABS = ("kernel_tab", "stages_tab", "saliency_tab", "architecture_tab")
 # what each tab shows once its first result is drawn
-READY = {"kernel_tab": "#kernel_live *", "stages_tab": "#stages-grid img",
+READY = {"kernel_tab": "#kernel_live .kl", "stages_tab": "#stages-grid img",
          "saliency_tab": "#saliency-maps img", "architecture_tab": ".tabitem img, #compare-table table"}
 LOCALES = {"en": "en-US", "zh": "zh-CN"}
 
@@ -52,7 +52,7 @@ def _open_tab(page, tab_id: str) -> None:
 def _settle(page, tab_id: str) -> None:
     page.wait_for_timeout(800)
     try:
-        page.locator(READY[tab_id]).first.wait_for(timeout=120_000)
+        page.locator(READY[tab_id]).first.wait_for(state="attached", timeout=90_000)
     except Exception as e:                     # still take what is on screen, and say so
         print(f"{tab_id}: not ready: {type(e).__name__}: {str(e)[:120]}")
     page.wait_for_timeout(2500)
