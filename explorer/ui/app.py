@@ -129,7 +129,7 @@ def build_demo() -> gr.Blocks:
         page_wiring.wire_tab_shown(items, c)
         page_wiring.wire_one_picture(c, items)
         PAGE_LANGUAGE.reset(building)
-        language.wire(lang)
+        page_wiring.wire_switch(c)
         page_wiring.wire_load(demo, c)
         demo.unload(_forget_session)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)

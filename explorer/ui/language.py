@@ -75,10 +75,28 @@ def remember(remembered: dict | None, **values) -> dict:
     return {**(remembered if isinstance(remembered, dict) else {}), **values}
 
 
-def wire(lang: LanguageSwitch) -> None:
-    """The switch: the browser's words change at once, then the server's copy and the memory."""
-    def on_switch(value: str, remembered: dict):
-        return value, remember(remembered, lang=value)
+# Before Gradio's page starts, the browser's language is the one asked for by `?lang=`, else the one chosen
+# on the switch before (kept in localStorage under STORAGE_KEY): Gradio's frontend reads navigator.language
+# once, when it starts, and some of its words never change after (explorer.ui.page_param puts this first in
+# the page's <head>).
+STORAGE_KEY = "cnn-explorer-lang"
+BOOT_JS = """(function () {
+  var locales = %s, asked = null;
+  try { asked = new URLSearchParams(window.location.search).get("lang") || localStorage.getItem("%s"); }
+  catch (e) { asked = null; }
+  var locale = locales[asked];
+  if (!locale) return;
+  try {
+    Object.defineProperty(navigator, "language", {get: function () { return locale; }, configurable: true});
+    Object.defineProperty(navigator, "languages", {get: function () { return [locale]; }, configurable: true});
+  } catch (e) {}
+  document.documentElement.lang = locale;
+})();""" % (str(BROWSER_LOCALE).replace("'", '"'), STORAGE_KEY)
 
-    lang.switch.input(on_switch, [lang.switch, lang.remembered], [lang.state, lang.remembered], js=APPLY_JS,
-                      api_visibility="private", queue=False)
+# The switch: the page opens again in the other language at the link of what is on screen (the server
+# writes it: explorer.ui.page_wiring.on_switch), the choice kept in this browser.
+RELOAD_JS = """(query) => {
+  if (!query) return;
+  try { localStorage.setItem("%s", new URLSearchParams(query).get("lang")); } catch (e) {}
+  window.location.assign(window.location.pathname + query);
+}""" % STORAGE_KEY

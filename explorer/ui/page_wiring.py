@@ -29,7 +29,8 @@ def page_components(tabs: dict, lesson_view, lang, tab_shown: gr.State, link: gr
     found = {f"{tab}.{name}": c for tab, components in tabs.items() for name, c in components.items()}
     found |= {f"lesson.{name}": c for name, c in lesson_view.components().items()}
     found |= {"lang.switch": lang.switch, "lang.state": lang.state, "lang.remembered": lang.remembered,
-              "tab": tab_shown, "link": link, "link_button": link_button, "tabs": gr_tabs, "picture": picture}
+              "tab": tab_shown, "link": link, "link_button": link_button, "tabs": gr_tabs, "picture": picture,
+              "reload_to": gr.Textbox(visible=False)}
     return found
 
 
@@ -76,16 +77,6 @@ def on_check(v: dict) -> dict:
             "lang.remembered": language.remember(remembered, done=done)}
 
 
-def on_language(v: dict) -> dict:
-    from explorer.core.words import speaking
-
-    with speaking(v["lang.switch"] or "en"):
-        out = {"lesson.where": lesson_panel.progress(v["lesson.pages"], _done(v["lang.remembered"]))}
-        if v["lesson.verdict"]:
-            out["lesson.verdict"] = lesson_panel.checked(v["lesson.pages"], v["lesson.reply"])[0]
-    return out
-
-
 def wire_lesson(c: dict) -> None:
     panel = lambda name: c[f"lesson.{name}"]      # noqa: E731
     outputs = tuple(f"lesson.{n}" for n in PANEL) + ("lang.remembered",)
@@ -97,10 +88,6 @@ def wire_lesson(c: dict) -> None:
     gr.on([panel("check").click, panel("reply").submit],
           **event(c, on_check, ("lesson.pages", "lesson.reply", "lang.remembered"),
                   ("lesson.verdict", "lesson.where", "lang.remembered")), **QUIET)
-    # the language switched: the words the server made for the panel, again in the new language
-    c["lang.switch"].change(**event(c, on_language, ("lang.switch", "lesson.pages", "lesson.reply", "lesson.verdict",
-                                                     "lang.remembered"), ("lesson.where", "lesson.verdict")),
-                            **QUIET)
 
 
 def on_stages_computed(v: dict, request: gr.Request = None) -> dict:
@@ -169,6 +156,21 @@ def view_on_screen(v: dict) -> tuple[View, list[str]]:
 def _text(value) -> str:
     from explorer.ui.view_link import _as_text
     return _as_text(value)
+
+
+def on_switch(v: dict) -> dict:
+    """The language switched: where the page opens again (the link of what is on screen, in that language)."""
+    view, _ = view_on_screen(v)
+    lang = v["lang.switch"] or "en"
+    query = view.query() + ("&" if view.query() else "?") + f"lang={lang}"
+    return {"lang.state": lang, "lang.remembered": language.remember(v["lang.remembered"], lang=lang),
+            "reload_to": query}
+
+
+def wire_switch(c: dict) -> None:
+    c["lang.switch"].input(**event(c, on_switch, LINKED + ("lang.switch", "lang.remembered"),
+                                   ("lang.state", "lang.remembered", "reload_to")), **QUIET).then(
+        None, [c["reload_to"]], None, js=language.RELOAD_JS, **QUIET)
 
 
 def on_link(v: dict) -> dict:

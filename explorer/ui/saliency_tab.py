@@ -45,8 +45,9 @@ from explorer.ui.saliency_page import (
     methods_info,
 )
 from explorer.ui.saliency_runs import cancel_flag, explained, image_of, is_running, running, trust_rows
+from explorer.ui.words import t
 
-TITLE = "Saliency"
+TITLE = t("Saliency", "显著图")
 SIGN_WORDS = {"absolute": {"en": "how strongly (either way)", "zh": "影响有多强（不论方向）"},
               "positive": {"en": "for the class", "zh": "支持这个类别"},
               "negative": {"en": "against the class", "zh": "反对这个类别"}}

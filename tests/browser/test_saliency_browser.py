@@ -10,7 +10,10 @@ from conftest import app_page
 from stages_page import stroke
 
 from explorer.ui.picture_input import example_paths
-from explorer.ui.saliency_tab import TITLE
+from explorer.ui.saliency_tab import TITLE as TITLE_MARKER
+from explorer.ui.words import english
+
+TITLE = english(TITLE_MARKER)
 
 # Each visible word inside `selector` must sit on one line: a word whose characters land on two lines
 # was broken in the middle ("Randomisa / tion", "Grad- / CAM").
