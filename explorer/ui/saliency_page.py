@@ -10,13 +10,13 @@ from explorer.core import budgets, trust
 from explorer.core.guided_check import registered_verdict
 from explorer.core.models import DEFAULT_MODEL
 from explorer.core.registry import REGISTRY
-from explorer.core.words import pick, say, speaking
+from explorer.core.words import say, speaking
 from explorer.drawing.saliency import COLORMAPS
 from explorer.ui.by_name import Components
 from explorer.ui.number_inputs import NumberInput, SliderInput
-from explorer.ui.picture_input import HINT, MODEL_CHOICES, PictureInput, build_picture_input
+from explorer.ui.picture_input import MODEL_CHOICES, PictureInput, build_picture_input, hint
 from explorer.ui.upload import ImageUpload
-from explorer.ui.words import chinese, english, t
+from explorer.ui.words import t
 
 DEFAULT_METHODS = ["gradcam"]
 
@@ -95,9 +95,7 @@ def both(words) -> object:
 
 def hint_words() -> str:
     """The picture input's hint (what to do first), in the language spoken now."""
-    if isinstance(HINT, dict):
-        return pick(HINT)
-    return say(english(HINT), chinese(HINT))
+    return hint()
 
 
 @dataclass
