@@ -75,7 +75,6 @@ function draw() {
   taps = [];
   for (let t = 0; t < kh * kw; t++) taps.push(el("rect", {width: c, height: c, fill: "rgba(249,115,22,0.18)", stroke: "#ea580c", "stroke-width": Math.max(c / 12, 1.5), "data-role": "tap"}, svg));
   if (d.kernel) { grid(svg, x, y, c, d.kernel, w("kernel"), "kernel", () => "#fef3c7", "#d97706"); x += (kw + 1) * c; }
-  else { el("text", {x: x, y: y - c * 0.3, "font-size": c * 0.42, "font-weight": "bold"}, svg, w(d.op === "max" ? "max_of" : "mean_of")); }
   prodCells = [];
   if (d.steps[0].products) {
     prodCells = grid(svg, x, y, c, d.steps[0].products, w(d.op === "conv" ? "products" : "window"), "product", () => "#fff7ed", "#fdba74");

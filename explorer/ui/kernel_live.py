@@ -18,7 +18,7 @@ PLAY, PAUSE = "▶ Play", "❚❚ Pause"     # U+23F8 (the pause sign) is in no 
 # switch (kernel_live.js). Rows and columns are counted from 0, steps from 1.
 WORDS = {
     "en": dict(picture="the window sliding over the input", input="Input", input_padded="Input (padded)",
-               kernel="Kernel", max_of="Max of the window", mean_of="Mean of the window", products="Products",
+               kernel="Kernel", products="Products",
                window="Window", output="Output", at="Step {k}: output row {r}, column {c}", of="Step {k} of {n}",
                play=PLAY, pause=PAUSE, back="◀ Step back", fwd="Step forward ▶", step="step", speed="Speed",
                speed_aria="speed (steps per second)", per_s="/s", legend_window="the window (its taps)",
@@ -26,7 +26,7 @@ WORDS = {
                legend_output="output so far (hover or tap a cell: its window and sum)",
                keys="Keys: Space play/pause, ← → step, Home/End"),
     "zh": dict(picture="窗口在输入上滑动", input="输入", input_padded="输入（已填充）", kernel="卷积核",
-               max_of="窗口的最大值", mean_of="窗口的平均值", products="乘积", window="窗口", output="输出",
+               products="乘积", window="窗口", output="输出",
                at="第 {k} 步：输出第 {r} 行第 {c} 列", of="第 {k} 步，共 {n} 步", play="▶ 播放", pause="❚❚ 暂停",
                back="◀ 后退一步", fwd="前进一步 ▶", step="步", speed="速度", speed_aria="速度（每秒几步）",
                per_s="步/秒", legend_window="窗口（它覆盖的格）", legend_padding="填充",
