@@ -67,6 +67,11 @@ PAGE_CSS = """
 """
 
 
+def _picture_parts(given) -> dict:
+    """A picture input's parts a view sets: the photo, the drawing, and which of the two is shown."""
+    return {"photo": given.photo, "sketch": given.sketch, "sources": given.sources}
+
+
 def _header():
     """The title, the language switch and the link to what is on screen."""
     with gr.Row(equal_height=True, elem_id="header"):
@@ -114,9 +119,8 @@ def build_demo() -> gr.Blocks:
                 architecture = architecture_tab.build(kernel_matrix=kernel.matrix)   # other layers run on its matrix
         c = page_wiring.page_components(
             {"kernel": kernel.components(),
-             "stages": stages.components() | {"photo": stages.picture_input.photo,
-                                              "sketch": stages.picture_input.sketch},
-             "saliency": saliency.components() | {"photo": saliency.picture.photo, "sketch": saliency.picture.sketch},
+             "stages": stages.components() | _picture_parts(stages.picture_input),
+             "saliency": saliency.components() | _picture_parts(saliency.picture),
              "architecture": architecture.inspect.components() | {"parts": architecture.parts,
                                                                   "picked": architecture.compare.picked}},
             lesson_view, lang, tab_shown, link, link_button, tabs, gr.State(None, time_to_live=1800))

@@ -218,7 +218,9 @@ def on_entered(tab: str):
         shared, own = v["picture"], v[f"{tab}.picture"]
         if shared is None or content(shared) == content(own):
             return {}
-        return {f"{tab}.sketch" if isinstance(shared, dict) else f"{tab}.photo": shared}
+        drawing = isinstance(shared, dict)
+        return {f"{tab}.sketch" if drawing else f"{tab}.photo": shared,
+                f"{tab}.sources": gr.Tabs(selected="draw" if drawing else "photo")}
     entered.__name__ = f"on_{tab}_entered"
     return entered
 
@@ -227,7 +229,7 @@ def wire_one_picture(c: dict, tab_items: dict) -> None:
     for tab in PICTURE_TABS:
         c[f"{tab}.picture"].change(**event(c, on_picture_given(tab), (f"{tab}.picture",), ("picture",)), **QUIET)
         tab_items[tab].select(**event(c, on_entered(tab), ("picture", f"{tab}.picture"),
-                                      (f"{tab}.photo", f"{tab}.sketch")), **QUIET)
+                                      (f"{tab}.photo", f"{tab}.sketch", f"{tab}.sources")), **QUIET)
 
 
 # --- a page opened ---------------------------------------------------------------------------------

@@ -262,14 +262,14 @@ def build_picture_input(prefix: str) -> PictureInput:
                                "选一个模型，或输入任意 timm 卷积神经网络，写作 timm:<名称>（例如 timm:resnet18）。"
                                "画图时会换成手写数字模型，换回照片时回到照片模型。用你自己的权重：见下方“你的模型”。"))
     build_own_model(prefix, model)
-    with gr.Tabs():
-        with gr.Tab(t("Photo", "照片")):
+    with gr.Tabs() as sources:          # ids "photo" and "draw": a view that gives a drawing opens Draw
+        with gr.Tab(t("Photo", "照片"), id="photo"):
             photo = PictureUpload(sources=["upload", "webcam", "clipboard"], type="filepath", image_mode=None,
                                   label=t("Upload, webcam or paste a picture", "上传、用摄像头拍或粘贴一张图片"),
                                   height=300, elem_id=f"{prefix}-photo")
             gr.Examples(example_paths(), inputs=photo, label=t("Examples (click one)", "示例（点一个）"),
                         examples_per_page=12)
-        with gr.Tab(t("Draw", "画图"), elem_id=f"{prefix}-draw") as draw_tab:
+        with gr.Tab(t("Draw", "画图"), elem_id=f"{prefix}-draw", id="draw") as draw_tab:
             gr.Markdown(t("Draw a digit (or anything) with the mouse or a finger.",
                           "用鼠标或手指画一个数字（画别的也行）。"))
             sketch = CheckedSketchpad(type="filepath", format="png", image_mode="RGBA", canvas_size=(400, 400),
@@ -296,4 +296,6 @@ def build_picture_input(prefix: str) -> PictureInput:
     taken_sketch = sketch.change(**event(components, take_sketch, ("sketch", "model"), ("picture", "model")),
                                  api_name=f"{prefix}_sketch", api_visibility="private", show_progress="hidden",
                                  trigger_mode="always_last")
-    return PictureInput(photo, sketch, model, picture, prefix, (taken_photo, taken_sketch))
+    given = PictureInput(photo, sketch, model, picture, prefix, (taken_photo, taken_sketch))
+    given.sources = sources
+    return given

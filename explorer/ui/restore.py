@@ -36,8 +36,8 @@ READS = {"stages": ("picture", "model", "count", "scale"),
          "saliency": saliency_tab.REQUEST,
          "architecture": ("shown",)}
 WRITES = {"kernel": CONTROL_FIELDS,
-          "stages": ("photo", "sketch", "picture", "model") + STAGES_SHOWN,
-          "saliency": ("photo", "sketch", "picture", "model") + saliency_tab.EXPLAINED,
+          "stages": ("photo", "sketch", "sources", "picture", "model") + STAGES_SHOWN,
+          "saliency": ("photo", "sketch", "sources", "picture", "model") + saliency_tab.EXPLAINED,
           "architecture": ("model", "height", "width", "parts", "picked") + architecture_tab.IN_PAGE}
 
 

@@ -40,18 +40,19 @@ def picture_value(name: str):
     is written once as a PNG under Gradio's upload folder and given as the Sketchpad gives a drawing."""
     import tempfile
 
+    import gradio as gr
     from gradio.utils import get_upload_folder
 
     drawn = lesson.picture(name)
     if isinstance(drawn, str):
-        return drawn, {"photo": drawn}
+        return drawn, {"photo": drawn, "sources": gr.Tabs(selected="photo")}
     folder = Path(get_upload_folder() or tempfile.gettempdir()) / "lesson-pictures"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
     if not path.exists():
         drawn.save(path)
     sketch = {"background": None, "layers": [str(path)], "composite": str(path)}
-    return sketch, {"sketch": sketch}
+    return sketch, {"sketch": sketch, "sources": gr.Tabs(selected="draw")}
 
 
 @dataclass(frozen=True)
