@@ -103,7 +103,7 @@ def build_demo() -> gr.Blocks:
     start_background_warmup()
     with gr.Blocks(title="CNN Explorer", delete_cache=delete_cache_setting()) as demo:
         gr.HTML(f"<style>{PAGE_CSS}</style>", visible="hidden", padding=False)
-        with gr.Sidebar(open=True, width=380, elem_id="lesson"):
+        with gr.Sidebar(open=True, width=380, elem_id="lesson") as sidebar:
             lesson_view = lesson_panel.layout()
         lang, link, link_button = _header()
         building = PAGE_LANGUAGE.set(lang.state)        # every event below speaks the visitor's language
@@ -124,6 +124,7 @@ def build_demo() -> gr.Blocks:
              "architecture": architecture.inspect.components() | {"parts": architecture.parts,
                                                                   "picked": architecture.compare.picked}},
             lesson_view, lang, tab_shown, link, link_button, tabs, gr.State(None, time_to_live=1800))
+        c["sidebar"] = sidebar
         demo.explorer_page = c            # the page by name (tests read its components' first values)
         page_wiring.wire_lesson(c)
         page_wiring.wire_pending(c, stages.after_new_picture)

@@ -77,7 +77,17 @@ def on_check(v: dict) -> dict:
             "lang.remembered": language.remember(remembered, done=done)}
 
 
+def on_lesson_shown(open_: bool):
+    def shown(v: dict) -> dict:
+        return {"lang.remembered": language.remember(v["lang.remembered"], lesson_open=open_)}
+    shown.__name__ = "on_lesson_opened" if open_ else "on_lesson_closed"
+    return shown
+
+
 def wire_lesson(c: dict) -> None:
+    # whether the visitor keeps the lesson open, remembered for the next page they open here
+    c["sidebar"].expand(**event(c, on_lesson_shown(True), ("lang.remembered",), ("lang.remembered",)), **QUIET)
+    c["sidebar"].collapse(**event(c, on_lesson_shown(False), ("lang.remembered",), ("lang.remembered",)), **QUIET)
     panel = lambda name: c[f"lesson.{name}"]      # noqa: E731
     outputs = tuple(f"lesson.{n}" for n in PANEL) + ("lang.remembered",)
     for trigger, by in ((panel("back").click, -1), (panel("forward").click, 1), (panel("pages").select, 0)):
@@ -253,7 +263,10 @@ def _opened(v: dict, params: dict, lang: str, request) -> dict:
     if key:
         out |= _panel(key, remembered)
         remembered = language.remember(remembered, page=key)
-    if view.page in lesson.PAGE_KEYS and view == View(page=view.page):       # ?page= alone: its Try it
+    lesson_link = view.page in lesson.PAGE_KEYS and view == View(page=view.page)
+    if remembered.get("lesson_open") is False and not lesson_link:      # closed last time, and no lesson link
+        out["sidebar"] = gr.Sidebar(open=False)
+    if lesson_link:                                                      # ?page= alone: its Try it
         page = lesson.page(view.page)
         view = View.from_try_it(page.try_it, page.key, page.tab)
     if view != View(page=view.page):
@@ -265,6 +278,7 @@ def _opened(v: dict, params: dict, lang: str, request) -> dict:
 
 
 def wire_load(demo: gr.Blocks, c: dict) -> None:
-    outputs = ("lang.state", "lang.switch", "lang.remembered") + tuple(f"lesson.{n}" for n in PANEL) + _writes()
+    outputs = (("lang.state", "lang.switch", "lang.remembered", "sidebar") + tuple(f"lesson.{n}" for n in PANEL)
+               + _writes())
     demo.load(**event(c, on_load, ("lang.remembered",) + _reads(), outputs), **QUIET).then(
         None, [c["lang.switch"]], None, js=language.APPLY_JS, **QUIET)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import app_page
+from conftest import app_page, close_lesson
 from playwright.sync_api import Error as PlaywrightError
 
 from explorer.core.sliding import fmt, replay, slide
@@ -470,6 +470,8 @@ def test_a_chinese_visitor_reads_the_player_in_chinese_counted_from_0_and_the_sw
         page.set_default_timeout(60_000)
         page.goto(app_url + "?lang=zh")
         page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+        page.wait_for_selector("#lesson-text")
+        close_lesson(page)                   # on a phone the lesson covers the page until closed
         _frame_loaded(page)
         player = page.locator("#kernel_live")
         until(lambda: player.locator("[data-act=play]").inner_text() == "▶ 播放")
