@@ -37,12 +37,25 @@ def max_file_size() -> str:
     return f"{size // settings.MB}mb" if size % settings.MB == 0 else f"{size}b"
 
 
+# Every tab's name on one line on a phone (Gradio would hide those that do not fit behind "..."), the
+# language switch compact.
+PAGE_CSS = """
+@media (max-width: 640px) {
+  .tab-wrapper .tab-container button { padding: 6px 5px; font-size: 13px; }   /* measured copies too */
+  #header-words p { display: none; }           /* a phone keeps the title; the lesson says the rest */
+  #header-words h1 { font-size: 22px; margin: 0; }
+  #header { gap: 4px; }
+}
+#language-switch { flex-grow: 0; }
+"""
+
 LAUNCH_OPTIONS = dict(
     max_file_size=max_file_size(),
     footer_links=["api", "gradio"],
     theme=gr.themes.Soft(),
     mcp_server=mcp_setting(),
     i18n=I18N,
+    css=PAGE_CSS,            # in the page's head: Gradio measures the tab names when it starts
 )
 
 QUEUE_SIZE = 64          # a burst beyond this is refused with "queue full" instead of exhausting memory
@@ -52,19 +65,6 @@ CONCURRENCY = 2          # one worker per core: more only makes every request sl
 def _forget_session(request: gr.Request) -> None:
     """A closed browser tab: the stores drop what they kept for that visitor (explorer.core.state)."""
     STORES.forget_session(getattr(request, "session_hash", None))
-
-
-# Every tab's name on one line on a phone (Gradio would hide those that do not fit behind "..."), the
-# language switch compact.
-PAGE_CSS = """
-@media (max-width: 640px) {
-  .tab-wrapper button[role=tab] { padding: 6px 5px; font-size: 13px; }
-  #header-words p { display: none; }           /* a phone keeps the title; the lesson says the rest */
-  #header-words h1 { font-size: 22px; margin: 0; }
-  #header { gap: 4px; }
-}
-#language-switch { flex-grow: 0; }
-"""
 
 
 def _picture_parts(given) -> dict:
@@ -102,7 +102,6 @@ def build_demo() -> gr.Blocks:
     limit_allocator_arenas()
     start_background_warmup()
     with gr.Blocks(title="CNN Explorer", delete_cache=delete_cache_setting()) as demo:
-        gr.HTML(f"<style>{PAGE_CSS}</style>", visible="hidden", padding=False)
         with gr.Sidebar(open=True, width=380, elem_id="lesson") as sidebar:
             lesson_view = lesson_panel.layout()
         lang, link, link_button = _header()

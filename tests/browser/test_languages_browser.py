@@ -62,3 +62,15 @@ def test_lang_en_reads_no_chinese(browser, app_url, tab):
         _open(page, tab)
         chinese = [t for t in page.evaluate(VISIBLE_TEXT) if CJK.search(t)]
         assert not chinese, chinese[:10]
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+def test_on_a_phone_every_tab_s_name_is_in_view(browser, app_url, locale):
+    with app_page(browser, app_url, 390, 844, locale=locale) as page:
+        page.wait_for_timeout(1500)
+        shown = page.evaluate("() => [...document.querySelectorAll('button[role=tab][data-tab-id]')]"
+                              ".filter(b => b.offsetParent && b.getBoundingClientRect().right <= 390)"
+                              ".map(b => b.dataset.tabId)")
+        assert shown == list(TABS), shown
+        assert not page.locator(".overflow-menu button").first.is_visible() if page.locator(
+            ".overflow-menu button").count() else True
