@@ -29,12 +29,15 @@ def test_a_chinese_browser_reads_the_lesson_in_chinese_and_lang_en_in_english(br
 
 
 def test_the_switch_changes_the_language_and_the_browser_remembers_it(browser, app_url):
+    chinese = "() => /[\\u4e00-\\u9fff]/.test(document.querySelector('#lesson-text')?.innerText || '')"
     with app_page(browser, app_url, lesson=True) as page:
+        page.wait_for_function("() => document.querySelector('#lesson-where')?.innerText.includes('1')")
         page.locator("#language-switch").get_by_text("简体中文").click()
-        page.wait_for_function("() => /[\\u4e00-\\u9fff]/.test(document.querySelector('#lesson-text').innerText)")
-        page.reload()
+        page.wait_for_url(re.compile(r"lang=zh"), timeout=120_000)       # the page opens again in Chinese
+        page.wait_for_function(chinese, timeout=120_000)
+        page.goto(app_url)                                                # a fresh visit: remembered
         page.wait_for_selector("#lesson-text")
-        page.wait_for_function("() => /[\\u4e00-\\u9fff]/.test(document.querySelector('#lesson-text').innerText)")
+        page.wait_for_function(chinese, timeout=120_000)
 
 
 @pytest.mark.parametrize("key", lesson.PAGE_KEYS)
