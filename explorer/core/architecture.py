@@ -17,6 +17,7 @@ from torch import nn
 
 from explorer.core import budgets, cost, nets
 from explorer.core.architecture_fit import misfit_error
+from explorer.core.both import said
 from explorer.core.models import load_model
 from explorer.core.registry import IMAGENET, REGISTRY, find
 from explorer.core.state import STORES
@@ -40,16 +41,12 @@ def model_names() -> tuple[str, ...]:
     return tuple(REGISTRY)
 
 
-# The models whose titles hold words besides names, in Chinese (the others are names in both languages).
-TITLES_ZH = {"digits": "手写数字（LeNet 风格）", "cnnnet": "本章的 CNNNet（未训练，鱼 vs. 猫）"}
-
-
 def model_title(name: str) -> str:
     """The model's title in the language spoken."""
     found = _found(name)
     if found is None:
         return name
-    return say(found.title, TITLES_ZH[name]) if name in TITLES_ZH else found.title
+    return said(found.title)         # a title with words besides names is a Both (explorer.core.both)
 
 
 def _found(name):
