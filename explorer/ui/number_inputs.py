@@ -37,7 +37,8 @@ class _NamesItself:
         return self.BLOCK_NAME      # rendered by Gradio's own front end for that component
 
     def preprocess(self, payload):
-        name = say(english(self.label), chinese(self.label)) if self.label else say("number", "数")
+        # a hidden API input's label is its parameter's name as code (`seed`): the message names it plainly
+        name = say(english(self.label), chinese(self.label)).strip("`") if self.label else say("number", "数")
         payload = _checked(name, payload, self.MAY_BE_EMPTY)
         try:
             return super().preprocess(payload)
