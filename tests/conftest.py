@@ -87,6 +87,7 @@ def close_lesson(page) -> None:
     if toggle.count():
         toggle.first.click()
         page.wait_for_selector(".sidebar:not(.open)", state="attached")
+    page.evaluate("window.scrollTo(0, 0)")      # the page from its top, as a visitor sees it after closing
 
 
 @pytest.fixture
