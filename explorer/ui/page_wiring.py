@@ -7,9 +7,6 @@ components with its prefix ("kernel.matrix", "stages.grid"), the lesson's ("less
 (the tab in view), "picture" (the picture given last, in any tab), and the language's ("lang.switch", "lang.state", "lang.remembered")."""
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import gradio as gr
 
 from explorer import lesson
@@ -17,7 +14,7 @@ from explorer.core.words import say
 from explorer.ui import language, lesson_panel
 from explorer.ui.by_name import event
 from explorer.ui.restore import READS, STAGES_SHOWN, WRITES, content, pending_stage, restored
-from explorer.ui.view_link import EXAMPLES, View, example_names
+from explorer.ui.view_link import View, as_text, example_of
 
 QUIET = dict(api_visibility="private", show_progress="hidden")
 PANEL = ("pages", "where", "text", "question", "reply", "verdict", "back", "forward")
@@ -117,17 +114,6 @@ def wire_pending(c: dict, after_new_picture: dict) -> None:
 
 # --- the link to what is on screen ---------------------------------------------------------------
 
-def _example_of(picture) -> str | None:
-    """The example a picture is (by its bytes), or None for the visitor's own picture or a drawing."""
-    if not isinstance(picture, str) or not Path(picture).is_file():
-        return None
-    digest = hashlib.sha1(Path(picture).read_bytes()).hexdigest()
-    for name in example_names():
-        if hashlib.sha1((EXAMPLES / f"{name}.jpg").read_bytes()).hexdigest() == digest:
-            return name
-    return None
-
-
 LINKED = ("tab", "lesson.pages", "kernel.preset", "kernel.matrix", "kernel.kernel", "kernel.op",
           "kernel.pool_size", "kernel.stride", "kernel.padding", "kernel.dilation", "stages.model",
           "stages.picture", "stages.stage", "stages.shown_channel", "stages.unit", "saliency.model",
@@ -145,7 +131,7 @@ def view_on_screen(v: dict) -> tuple[View, list[str]]:
                  "matrix": _rows(v["kernel.matrix"]), "kernel": _rows(v["kernel.kernel"], "kernel")}
     elif tab in ("stages", "saliency"):
         picture = v[f"{tab}.picture"]
-        example = _example_of(picture)
+        example = example_of(content(picture)) if isinstance(picture, str) else None
         if picture is not None and example is None:
             left_out.append(say("your own picture (a link can only name the app's examples)",
                                 "你自己的图片（链接只能指向本应用的示例图片）"))
@@ -159,13 +145,8 @@ def view_on_screen(v: dict) -> tuple[View, list[str]]:
     else:
         kept |= {"model": v["architecture.model"]}
     texts = {k: val for k, val in kept.items() if val is not None}
-    view = View.from_query({k: _text(val) for k, val in texts.items()})
+    view = View.from_query({k: as_text(val) for k, val in texts.items()})
     return view, left_out
-
-
-def _text(value) -> str:
-    from explorer.ui.view_link import _as_text
-    return _as_text(value)
 
 
 def on_switch(v: dict) -> dict:

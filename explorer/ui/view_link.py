@@ -10,6 +10,8 @@ lesson page's "Try it" is such a view too (explorer.lesson.Page.try_it).
 `View.problems`), `View.query()` writes one. What each value does to the tabs: explorer.ui.restore."""
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -17,6 +19,7 @@ from urllib.parse import urlencode
 
 from explorer import lesson
 from explorer.core.registry import MODEL_NAMES
+from explorer.core.state import STORES
 from explorer.drawing.kernel_presets import PRESET_NAMES
 
 TABS = ("kernel", "stages", "saliency", "architecture")
@@ -29,9 +32,18 @@ NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,80}$")
 PARTS = ("inspect", "compare", "alexnet", "layers")
 
 
-def example_names() -> tuple[str, ...]:
-    """The photos a link can name: the app's examples, by file stem (cat, dog, ...)."""
-    return tuple(sorted(p.stem for p in EXAMPLES.glob("*.jpg")))
+@functools.lru_cache(maxsize=1)
+def example_digests() -> dict[str, str]:
+    """The app's example photos by the SHA-1 of their bytes -> their names (read once)."""
+    return {hashlib.sha1(p.read_bytes()).hexdigest(): p.stem for p in sorted(EXAMPLES.glob("*.jpg"))}
+
+
+STORES.register("ui.example_digests", example_digests, "the example photos' digests")
+
+
+def example_of(digest: str | None) -> str | None:
+    """The example a picture is, given the SHA-1 of its bytes; None for any other picture."""
+    return example_digests().get(digest) if digest else None
 
 
 def picture_value(name: str):
@@ -102,12 +114,12 @@ class View:
         """The view of a lesson page's Try it (explorer.lesson: its keys are View's fields, "kernel_size"
         is "pool"), on the page's tab."""
         named = {("pool" if k == "kernel_size" else k): v for k, v in dict(try_it).items()}
-        view = cls.from_query({k: _as_text(v) for k, v in named.items()})
+        view = cls.from_query({k: as_text(v) for k, v in named.items()})
         return replace(view, page=page or view.page, tab=tab or view.tab)
 
     def query(self) -> str:
         """"?tab=...&..." for the fields set (the empty string when none is)."""
-        pairs = [(f.name, _as_text(getattr(self, f.name))) for f in fields(self)
+        pairs = [(f.name, as_text(getattr(self, f.name))) for f in fields(self)
                  if f.name != "problems" and getattr(self, f.name) is not None]
         pairs = [(name, str(PRESET_NAMES.index(text)) if name == "preset" else text) for name, text in pairs]
         return "?" + urlencode(pairs, safe=",") if pairs else ""
@@ -116,7 +128,7 @@ class View:
         return any(getattr(self, name) is not None for name in KERNEL_FIELDS)
 
 
-def _as_text(value) -> str:
+def as_text(value) -> str:
     if isinstance(value, (tuple, list)) and value and isinstance(value[0], (tuple, list)):
         return ";".join(",".join(_number_text(v) for v in row) for row in value)
     if isinstance(value, (tuple, list)):
