@@ -2,7 +2,7 @@
 play the Kernel animation and 4 stream their webcam through the Stages tab's live mode, against the
 same visitor on an idle app, measured in the same run (issue 24: within 1.25x).
 
-    python -m benchmarks.bench_live_load [--seconds 30] [--visitors 16] [--streams 4]
+    python -m benchmarks.bench_live_load [--seconds 30] [--visitors 16] [--streams 4] [--rounds 3]
 
 The app runs as `python app.py` in a child process on localhost. The Kernel animation is drawn in the
 browser, so a visitor playing it costs the server one /slide request when a setting changes: each of
@@ -11,8 +11,8 @@ its result). Each stream does what Gradio's front end does for a streaming webca
 for the live event (explorer.ui.stages_live, fn_index from /config), reads its session's event stream,
 and posts a new frame (640x480 JPEG, uploaded once, as recorded frames) to /gradio_api/stream/{event_id}
 every STREAM_EVERY seconds; frames the model has no time for replace each other (never queued). Phases,
-in this order: one visitor alone on the idle app (the floor), 16 visitors without streams, 16 visitors
-with the 4 streams. For each: /slide round trips, median and 95th percentile, and the streams' updates
+in this order, repeated --rounds times (so that a change in the machine's other load falls on all three):
+one visitor alone on the idle app (the floor), 16 visitors without streams, 16 visitors with the 4 streams. For each: /slide round trips, median and 95th percentile, and the streams' updates
 a second. The clients are light (one thread each, mostly asleep) and run at the app's priority: on a
 machine shared with other work, a lower one starved them and their own waits counted as the app's.
 """
@@ -190,6 +190,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="length of each phase")
     parser.add_argument("--visitors", type=int, default=16)
     parser.add_argument("--streams", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the three phases, one after the other")
     args = parser.parse_args()
     from explorer.ui.stages_live import STREAM_EVERY
 
@@ -202,10 +203,13 @@ def main() -> None:
         with httpx.Client(base_url=url, timeout=120) as http:   # warm: the first slide, the first frame
             slide_once(http, 0)
         phase(url, 6, 0, [Stream(url, config, frames, STREAM_EVERY)])
-        alone = phase(url, args.seconds, 1, [], pause=(0.3, 0.6))
-        crowd = phase(url, args.seconds, args.visitors, [])
-        streams = [Stream(url, config, frames, STREAM_EVERY) for _ in range(args.streams)]
-        loaded = phase(url, args.seconds, args.visitors, streams)
+        alone, crowd, loaded, streams = [], [], [], []
+        for _ in range(args.rounds):        # the phases alternate: a change in the machine's load hits all three
+            alone += phase(url, args.seconds, 1, [], pause=(0.3, 0.6))
+            crowd += phase(url, args.seconds, args.visitors, [])
+            these = [Stream(url, config, frames, STREAM_EVERY) for _ in range(args.streams)]
+            loaded += phase(url, args.seconds, args.visitors, these)
+            streams += these
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -213,7 +217,8 @@ def main() -> None:
     load_after = os.getloadavg()[0]
     record = Record("bench_live_load", "Kernel visitors while webcams stream")
     floor_median, floor_p95 = statistics.median(alone), p95(alone)
-    print(f"load average {load_before:.2f} before, {load_after:.2f} after; {args.seconds:.0f} s a phase")
+    print(f"load average {load_before:.2f} before, {load_after:.2f} after; {args.seconds:.0f} s a phase, "
+          f"{args.rounds} rounds")
     print(f"{'phase':<44} {'slides':>6} {'median ms':>9} {'p95 ms':>7} {'x idle median':>13} {'x idle p95':>10}")
     rows = []
     for label, waits in (("1 visitor alone, idle app (the floor)", alone),
@@ -223,7 +228,7 @@ def main() -> None:
         print(f"{label:<44} {len(waits):>6} {median * 1e3:>9.0f} {high * 1e3:>7.0f} {median / floor_median:>13.2f} "
               f"{high / floor_p95:>10.2f}")
         rows.append([label, len(waits), median * 1e3, high * 1e3, median / floor_median, high / floor_p95])
-    rates = [s.updates / args.seconds for s in streams]
+    rates = [s.updates / args.seconds for s in streams]        # each Stream object runs one phase
     errors = [e for s in streams for e in s.errors]
     print(f"streams: {', '.join(f'{r:.1f}' for r in rates)} updates/s each ({1 / STREAM_EVERY:.0f} frames/s sent); "
           f"errors {len(errors)}" + (f": {errors[0]}" if errors else ""))
@@ -242,7 +247,7 @@ def main() -> None:
                    note=f"{', '.join(f'{r:.1f}' for r in rates)}; {1 / STREAM_EVERY:.0f} frames/s sent; errors {len(errors)}")
     record.table("/slide round trips by phase", ["phase", "slides", "median ms", "p95 ms", "x idle median",
                                                  "x idle p95"], rows)
-    record.note(f"{args.seconds:.0f} s a phase; load average {load_before:.2f} before, {load_after:.2f} after")
+    record.note(f"{args.seconds:.0f} s a phase, {args.rounds} rounds of the three phases in turn; load average {load_before:.2f} before, {load_after:.2f} after")
     record.save()
 
 

@@ -17,7 +17,10 @@ import time
 from dataclasses import dataclass
 
 import gradio as gr
+from gradio import processing_utils
+from PIL import Image
 
+from explorer.core.background import in_background
 from explorer.core.cost import give_way
 from explorer.core.words import say
 from explorer.ui.by_name import event
@@ -33,6 +36,7 @@ LIVE_QUEUE = dict(concurrency_id="stages_live", concurrency_limit=LIVE_STREAMS)
 # what a live frame redraws (of StagesTab's names), and the frame kept for "Keep this frame"
 LIVE_VIEWS = ("label", "stage_md", "grid", "channel", "large", "overlay", "channel_md", "shown_channel",
               "shown_stage")
+LIVE_PICTURES = ("grid", "large", "overlay")          # the picture boxes among them
 
 
 @dataclass
@@ -58,12 +62,31 @@ def live_layout() -> LiveRow:
     return LiveRow(camera=camera, last=gr.State(None), keep=keep, status=status)
 
 
-def on_live_frame(v: dict) -> dict:
+def on_live_frame(v: dict, encode: Encoding | None = None) -> dict:
     """One webcam frame through the model: the current stage's maps, the channel shown, the top-5.
-    A frame that cannot be used (none yet, a broken one) changes nothing."""
-    frame = v["live"]
-    if frame is None:
+    A frame that cannot be used (none yet, a broken one) changes nothing. All of it, the pictures'
+    encoding too when `encode` says how (the page's event does), runs in the low-priority thread
+    (explorer.core.background): a visitor sliding a kernel gets the cores first."""
+    if v["live"] is None:
         return {}
+    return in_background(_frame_views, v, encode)
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """Where and how the page's picture boxes save a picture (Gradio encodes a returned picture after the
+    handler, in a thread of normal priority; a live frame's come already saved, as files in its cache)."""
+    folder: str
+    formats: tuple               # (name, format) of each picture box a frame redraws
+
+    def __call__(self, views: dict) -> dict:
+        saved = {name: processing_utils.save_pil_to_cache(views[name], self.folder, format=form)
+                 for name, form in self.formats if isinstance(views.get(name), Image.Image)}
+        return {**views, **saved}
+
+
+def _frame_views(v: dict, encode: Encoding | None) -> dict:
+    frame = v["live"]
     give_way()           # a kernel visitor's request waiting to run goes first (explorer.core.cost)
     started = time.perf_counter()
     try:
@@ -74,6 +97,7 @@ def on_live_frame(v: dict) -> dict:
     give_way()
     views = stage_views(inspection, stage, v["count"], v["scale"], v["shown_channel"])
     views.pop("strip")                                    # the strip stays: it is the kept picture's
+    views = encode(views) if encode is not None else views
     took = (time.perf_counter() - started) * 1000
     return {**views, "label": as_label(inspection.predictions), "live_last": frame,
             "live_status": say("Live: stage {stage}, {took:.0f} ms for this frame.",
@@ -91,7 +115,12 @@ def on_keep(v: dict) -> dict:
 def wire_live(row: LiveRow, components: dict) -> None:
     """The stream and "Keep this frame". `components` are the tab's by name, with "photo" (the picture box)."""
     c = components | {"live": row.camera, "live_last": row.last, "live_status": row.status}
-    row.camera.stream(**event(c, on_live_frame, ("live", "model", "stage", "count", "scale", "shown_channel"),
+    encode = Encoding(c["grid"].GRADIO_CACHE, tuple((name, c[name].format) for name in LIVE_PICTURES))
+
+    def on_live_frame_saved(v: dict) -> dict:
+        return on_live_frame(v, encode)
+
+    row.camera.stream(**event(c, on_live_frame_saved, ("live", "model", "stage", "count", "scale", "shown_channel"),
                               LIVE_VIEWS + ("live_last", "live_status")),
                       stream_every=STREAM_EVERY, time_limit=LIVE_SECONDS, api_name="stages_live",
                       api_visibility="private", show_progress="hidden", **LIVE_QUEUE)

@@ -32,3 +32,26 @@ def test_a_frame_gives_the_stage_maps_the_channel_and_the_top5():
     assert out["shown_stage"] == 3 and out["live_last"] is frame
     assert len(out["label"]) == 5 and all(0 <= p <= 1 for p in out["label"].values())     # the top-5
     assert stages_live.on_live_frame({**values, "live": None}) == {}
+
+
+def test_a_live_frames_pictures_are_saved_in_the_background_as_the_boxes_would_save_them(tmp_path):
+    frame = Image.fromarray(np.random.default_rng(1).integers(0, 256, (120, 160, 3), dtype=np.uint8))
+    values = dict(live=frame, model=DEFAULT_MODEL, stage=2, count="16", scale="shared", shown_channel=None)
+    plain = stages_live.on_live_frame(values)
+    encode = stages_live.Encoding(str(tmp_path), (("grid", "png"), ("large", "png"), ("overlay", "jpeg")))
+    saved = stages_live.on_live_frame(values, encode)
+    for name, form in encode.formats:
+        path = saved[name]
+        assert isinstance(path, str) and path.startswith(str(tmp_path)) and path.endswith("." + form)
+        assert Image.open(path).size == plain[name].size
+    assert np.array_equal(np.asarray(Image.open(saved["grid"]).convert("RGB")), np.asarray(plain["grid"].convert("RGB")))
+
+
+def test_the_pages_live_event_saves_pictures_where_and_as_its_boxes_do(demo):
+    fn = next(fn for fn in demo.fns.values() if fn.api_name == "stages_live")
+    encode = fn.fn.__wrapped__.__closure__ and next(
+        cell.cell_contents for cell in fn.fn.__wrapped__.__closure__ if isinstance(cell.cell_contents, stages_live.Encoding))
+    boxes = {getattr(block, "elem_id", None): block for block in demo.blocks.values()}
+    assert dict(encode.formats) == {"grid": boxes["stages-grid"].format, "large": boxes["stages-large"].format,
+                                    "overlay": boxes["stages-overlay"].format}
+    assert encode.folder == boxes["stages-grid"].GRADIO_CACHE
