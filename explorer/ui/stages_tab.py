@@ -58,6 +58,8 @@ PHONE = "@media (max-width: 720px)"      # the row's two columns (320 px each at
 FIRST = "#stages-first:has(#stages-overview img)"
 STYLE = f"""
 #stages-style {{display: none}}
+#stages-note {{background: #fffaeb; border-left: 4px solid #f79009; border-radius: 4px; padding: 6px 10px}}
+#stages-note * {{color: #4e1d09}}       /* dark text on the light box in a dark theme too */
 {PHONE} {{
   #stages-grid .icon-button-wrapper {{display: none}}
   {FIRST} #stages-top, {FIRST} #stages-inputs {{display: contents}}
@@ -66,6 +68,7 @@ STYLE = f"""
   {FIRST} #stages-intro {{order: -1}}
   {FIRST} {{gap: 10px}}
   #stages-maps {{gap: 8px}}
+  #stages-note {{padding: 4px 8px}}
   #stages-note p {{font-size: 13px; line-height: 1.4}}
   #stages-maps h4 {{font-size: 15px; margin: 0}}
 }}
