@@ -49,13 +49,14 @@ INTRO = ("A CNN turns a picture into a stack of **stages**. Each convolution (co
 
 # The picture first. A wide screen shows the intro, then the picture column beside the stage's maps; the
 # note on the weights heads the picture column. On a phone Gradio stacks the row's columns (picture first),
-# which put the maps ~1700 px down: once a picture has stages (the strip has its image: a live frame alone
+# which put the maps ~1700 px down: once a photo has stages (the strip has its image: a live frame alone
 # does not count), the row and the picture column give their parts to #stages-first, which shows the note,
 # the maps' column, the intro, then the model and picture. `order` needs them as one flex container's
-# items: `display: contents`. On a phone the grid fills the width and its buttons would cover the
-# top-right cell.
+# items: `display: contents`. While the Draw tab is open the canvas stays above the maps: a drawing's
+# every stroke gives new stages, and the canvas would move ~1500 px down after the first one.
+# On a phone the grid fills the width and its buttons would cover the top-right cell.
 PHONE = "@media (max-width: 720px)"      # the row's two columns (320 px each at least) stack below ~720 px
-FIRST = "#stages-first:has(#stages-overview img)"
+FIRST = "#stages-first:has(#stages-overview img):not(:has(#stages-draw-button[aria-selected=true]))"
 STYLE = f"""
 #stages-style {{display: none}}
 #stages-note {{background: #fffaeb; border-left: 4px solid #f79009; border-radius: 4px; padding: 6px 10px}}
@@ -73,14 +74,28 @@ STYLE = f"""
   #stages-maps h4 {{font-size: 15px; margin: 0}}
 }}
 """
-# After a new picture or model a phone shows the top of the reordered maps (the visitor was further down,
-# at the examples or the model box).
+# After a new photo or model a phone whose maps were moved first (STYLE; looked for up to 3 s) and are out
+# of sight (the visitor was further down, at the examples or the model box) goes back to its top, where
+# they are. A refused picture, a drawing or a wide screen moves nothing. A lesson's Try it has put the
+# page at its top already; it scrolls to a part further down only once that part is shown, after this.
 PHONE_TOP_JS = """() => {
-  if (window.innerWidth > 720) return [];
-  setTimeout(() => {
-    const top = document.querySelector("#stages-first");
-    if (top && top.offsetParent) window.scrollTo({top: 0});
+  let tries = 0;
+  const look = setInterval(() => {
+    const maps = document.querySelector("#stages-maps"), grid = document.querySelector("#stages-grid");
+    const first = maps && getComputedStyle(maps).order === "-2";
+    if (!first && ++tries < 30) return;
+    clearInterval(look);
+    if (!first || !grid || !grid.offsetParent) return;          // not moved, or another tab is shown
+    const box = grid.getBoundingClientRect();
+    if (box.bottom < 0 || box.top > window.innerHeight) window.scrollTo({top: 0});
   }, 100);
+  return [];
+}"""
+# Opening Photo or Draw on a phone moves the maps below or above the picture input (STYLE): the Photo and
+# Draw buttons the visitor pressed are brought back to the top of the screen.
+PHONE_SOURCES_JS = """() => {
+  if (window.innerWidth > 720) return [];
+  requestAnimationFrame(() => document.querySelector("#stages-draw-button")?.scrollIntoView({block: "start"}));
   return [];
 }"""
 
@@ -241,6 +256,7 @@ def _wire_stepping(tab: StagesTab) -> None:
         show_progress="minimal", **MODEL_QUEUE)
     for computed in tab.after_new_picture.values():
         computed.then(None, js=PHONE_TOP_JS)
+    tab.picture_input.sources.select(None, js=PHONE_SOURCES_JS)
     tab.stage.input(**event(c, on.on_stage_typed, SHOWN + ("stage", "count", "scale", "shown_stage"),
                             ("stage",) + STAGE_VIEWS),
                     preprocess=False, api_name="stages_step", trigger_mode="always_last", **QUIET)
