@@ -74,9 +74,9 @@ STYLE = f"""
   #stages-maps h4 {{font-size: 15px; margin: 0}}
 }}
 """
-# After a new photo or model a phone whose maps were moved first (STYLE; looked for up to 3 s) and are out
-# of sight (the visitor was further down, at the examples or the model box) goes back to its top, where
-# they are. A refused picture, a drawing or a wide screen moves nothing. A lesson's Try it has put the
+# After a new photo or model a phone whose maps were moved first (STYLE; looked for up to 3 s) and do not
+# start in the upper half of the screen (the visitor was further down, at the examples or the model box)
+# goes back to its top, where they are. A refused picture, a drawing or a wide screen moves nothing. A lesson's Try it has put the
 # page at its top already; it scrolls to a part further down only once that part is shown, after this.
 PHONE_TOP_JS = """() => {
   let tries = 0;
@@ -86,8 +86,8 @@ PHONE_TOP_JS = """() => {
     if (!first && ++tries < 30) return;
     clearInterval(look);
     if (!first || !grid || !grid.offsetParent) return;          // not moved, or another tab is shown
-    const box = grid.getBoundingClientRect();
-    if (box.bottom < 0 || box.top > window.innerHeight) window.scrollTo({top: 0});
+    const top = grid.getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight / 2) window.scrollTo({top: 0});
   }, 100);
   return [];
 }"""

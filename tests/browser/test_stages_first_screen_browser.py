@@ -9,7 +9,7 @@ import re
 
 import pytest
 from conftest import app_page
-from stages_page import loaded
+from stages_page import SEVEN, loaded, stroke
 
 LOCALES = {"en": "en-US", "zh": "zh-CN"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -74,3 +74,31 @@ def test_the_stage_s_maps_and_the_untrained_note_are_on_the_first_screen(browser
         if phone:           # the maps before the intro and the picture input, the note before the maps
             order = [_box(page, s)["y"] for s in ("#stages-note", "#stages-grid", "#stages-intro", "#stages-model")]
             assert order == sorted(order), order
+
+
+@pytest.mark.browser
+def test_on_a_phone_a_drawing_keeps_its_canvas_in_view_and_photo_brings_the_maps_first(browser, app_url):
+    with app_page(browser, app_url, 390, 844, timeout_ms=120_000, query="?tab=stages&picture=cat") as page:
+        loaded(page, "#stages-overview")
+        page.wait_for_function("() => getComputedStyle(document.querySelector('#stages-maps')).order === '-2'")
+        page.locator("#stages-draw-button").scroll_into_view_if_needed()
+        page.locator("#stages-draw-button").click()
+        # the maps go back below the canvas, and the Photo / Draw buttons stay in view
+        page.wait_for_function("() => getComputedStyle(document.querySelector('#stages-maps')).order === '0'")
+        assert -1 <= _box(page, "#stages-draw-button")["y"] < 844
+        page.get_by_role("button", name="Brush").first.click()
+        canvas = page.locator("#stages-draw canvas").first
+        canvas.scroll_into_view_if_needed()
+        where = page.evaluate("() => window.scrollY")
+        old = page.locator("#stages-overview img").get_attribute("src")
+        stroke(page, canvas.bounding_box(), SEVEN)
+        page.wait_for_function("s => document.querySelector('#stages-overview img')?.getAttribute('src') !== s", arg=old)
+        page.wait_for_timeout(3500)         # longer than the phone's look for moved maps (3 s)
+        assert page.evaluate("() => window.scrollY") == where
+        box = _box(page, "#stages-draw canvas")
+        assert box["y"] >= 0 and box["y"] + box["height"] / 2 <= 844, box       # the canvas still under the finger
+        assert _box(page, "#stages-grid")["y"] > box["y"] + box["height"]
+
+        page.get_by_role("tab", name="Photo").click()
+        page.wait_for_function("() => getComputedStyle(document.querySelector('#stages-maps')).order === '-2'")
+        assert _box(page, "#stages-grid")["y"] < _box(page, "#stages-model")["y"]
