@@ -76,9 +76,11 @@ STYLE = f"""
 """
 # After a new photo or model a phone whose maps were moved first (STYLE; looked for up to 3 s) and do not
 # start in the upper half of the screen (the visitor was further down, at the examples or the model box)
-# goes back to its top, where they are. A refused picture, a drawing or a wide screen moves nothing. A lesson's Try it has put the
-# page at its top already; it scrolls to a part further down only once that part is shown, after this.
+# goes back to its top, where they are. A refused picture, a drawing or a wide screen moves nothing. A
+# lesson's Try it has put the page at its top already; it scrolls to a part further down only once that
+# part is shown, after this.
 PHONE_TOP_JS = """() => {
+  if (window.innerWidth > 720) return [];
   let tries = 0;
   const look = setInterval(() => {
     const maps = document.querySelector("#stages-maps"), grid = document.querySelector("#stages-grid");
