@@ -55,14 +55,14 @@ INTRO = ("A CNN turns a picture into a stack of **stages**. Each convolution (co
 # items: `display: contents`. While the Draw tab is open the canvas stays above the maps: a drawing's
 # every stroke gives new stages, and the canvas would move ~1500 px down after the first one.
 # On a phone the grid fills the width and its buttons would cover the top-right cell.
-PHONE = "@media (max-width: 720px)"      # the row's two columns (320 px each at least) stack below ~720 px
+PHONE = "@media (max-width: 767px)"      # the row's two columns (320 px each at least) stack below 768 px
 FIRST = "#stages-first:has(#stages-overview img):not(:has(#stages-draw-button[aria-selected=true]))"
 STYLE = f"""
 #stages-style {{display: none}}
 #stages-note {{background: #fffaeb; border-left: 4px solid #f79009; border-radius: 4px; padding: 6px 10px}}
 #stages-note * {{color: #4e1d09}}       /* dark text on the light box in a dark theme too */
+@media (max-width: 700px) {{#stages-grid .icon-button-wrapper {{display: none}}}}
 {PHONE} {{
-  #stages-grid .icon-button-wrapper {{display: none}}
   {FIRST} #stages-top, {FIRST} #stages-inputs {{display: contents}}
   {FIRST} #stages-note {{order: -3}}
   {FIRST} #stages-maps {{order: -2}}
@@ -80,7 +80,7 @@ STYLE = f"""
 # lesson's Try it has put the page at its top already; it scrolls to a part further down only once that
 # part is shown, after this.
 PHONE_TOP_JS = """() => {
-  if (window.innerWidth > 720) return [];
+  if (window.innerWidth > 767) return [];
   let tries = 0;
   const look = setInterval(() => {
     const maps = document.querySelector("#stages-maps"), grid = document.querySelector("#stages-grid");
@@ -96,7 +96,7 @@ PHONE_TOP_JS = """() => {
 # Opening Photo or Draw on a phone moves the maps below or above the picture input (STYLE): the Photo and
 # Draw buttons the visitor pressed are brought back to the top of the screen.
 PHONE_SOURCES_JS = """() => {
-  if (window.innerWidth > 720) return [];
+  if (window.innerWidth > 767) return [];
   requestAnimationFrame(() => document.querySelector("#stages-draw-button")?.scrollIntoView({block: "start"}));
   return [];
 }"""
