@@ -47,6 +47,59 @@ INTRO = ("A CNN turns a picture into a stack of **stages**. Each convolution (co
          "卷积神经网络把一张图片变成一叠**阶段**。每个卷积层（conv）把它的卷积核在上一个阶段上滑动，每个卷积核给出一张"
          "**特征图**（一个通道）；每个池化阶段把它们缩小。给网络一张图片，然后一个阶段一个阶段地看它算出了什么。")
 
+# The picture first. A wide screen shows the intro, then the picture column beside the stage's maps; the
+# note on the weights heads the picture column. On a phone Gradio stacks the row's columns (picture first),
+# which put the maps ~1700 px down: once a photo has stages (the strip has its image: a live frame alone
+# does not count), the row and the picture column give their parts to #stages-first, which shows the note,
+# the maps' column, the intro, then the model and picture. `order` needs them as one flex container's
+# items: `display: contents`. While the Draw tab is open the canvas stays above the maps: a drawing's
+# every stroke gives new stages, and the canvas would move ~1500 px down after the first one.
+# On a phone the grid fills the width and its buttons would cover the top-right cell.
+PHONE = "@media (max-width: 767px)"      # the row's two columns (320 px each at least) stack below 768 px
+FIRST = "#stages-first:has(#stages-overview img):not(:has(#stages-draw-button[aria-selected=true]))"
+STYLE = f"""
+#stages-style {{display: none}}
+#stages-note {{background: #fffaeb; border-left: 4px solid #f79009; border-radius: 4px; padding: 6px 10px}}
+#stages-note * {{color: #4e1d09}}       /* dark text on the light box in a dark theme too */
+@media (max-width: 700px) {{#stages-grid .icon-button-wrapper {{display: none}}}}
+{PHONE} {{
+  {FIRST} #stages-top, {FIRST} #stages-inputs {{display: contents}}
+  {FIRST} #stages-note {{order: -3}}
+  {FIRST} #stages-maps {{order: -2}}
+  {FIRST} #stages-intro {{order: -1}}
+  {FIRST} {{gap: 10px}}
+  #stages-maps {{gap: 8px}}
+  #stages-note {{padding: 4px 8px}}
+  #stages-note p {{font-size: 13px; line-height: 1.4}}
+  #stages-maps h4 {{font-size: 15px; margin: 0}}
+}}
+"""
+# After a new photo or model a phone whose maps were moved first (STYLE; looked for up to 3 s) and do not
+# start in the upper half of the screen (the visitor was further down, at the examples or the model box)
+# goes back to its top, where they are. A refused picture, a drawing or a wide screen moves nothing. A
+# lesson's Try it has put the page at its top already; it scrolls to a part further down only once that
+# part is shown, after this.
+PHONE_TOP_JS = """() => {
+  if (window.innerWidth > 767) return [];
+  let tries = 0;
+  const look = setInterval(() => {
+    const maps = document.querySelector("#stages-maps"), grid = document.querySelector("#stages-grid");
+    const first = maps && getComputedStyle(maps).order === "-2";
+    if (!first && ++tries < 30) return;
+    clearInterval(look);
+    if (!first || !grid || !grid.offsetParent) return;          // not moved, or another tab is shown
+    const top = grid.getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight / 2) window.scrollTo({top: 0});
+  }, 100);
+  return [];
+}"""
+# Opening Photo or Draw on a phone moves the maps below or above the picture input (STYLE): the Photo and
+# Draw buttons the visitor pressed are brought back to the top of the screen.
+PHONE_SOURCES_JS = """() => {
+  if (window.innerWidth > 767) return [];
+  requestAnimationFrame(() => document.querySelector("#stages-draw-button")?.scrollIntoView({block: "start"}));
+  return [];
+}"""
 
 # --- the page: layout -----------------------------------------------------------------------------
 
@@ -114,23 +167,25 @@ def _unit_panel() -> dict:
 
 
 def _picture_column() -> dict:
-    """The picture, the model and its top-5 classes."""
-    with gr.Column(scale=2, min_width=320):
+    """Any note on the model's weights, the picture, the model and its top-5 classes."""
+    with gr.Column(scale=2, min_width=320, elem_id="stages-inputs"):
+        # beside the maps on a wide screen (above them it pushed the grid's last row off the first screen);
+        # above them on a phone (STYLE)
+        note = gr.Markdown(visible=False, elem_id="stages-note")
         picture = build_picture_input("stages")
         live = live_layout()
         # the title in its own Markdown: a long model name wraps there instead of over the top class
         title = gr.Markdown(t(*TOP5), elem_id="stages-label-title")
         label = gr.Label(num_top_classes=5, label=t("Top-5 predictions", "前 5 个预测"), show_label=False,
                          elem_id="stages-label")
-    return dict(picture_input=picture, live=live, label_title=title, label=label)
+    return dict(note=note, picture_input=picture, live=live, label_title=title, label=label)
 
 
 def _stages_column() -> dict:
     """The strip of all stages, the stage slider and Play, the stage's words and its feature maps."""
-    with gr.Column(scale=5):
-        # the picture first: the stage's maps (and any note about the weights) on the first screen,
-        # the words, the choices and the strip of all stages below them
-        note = gr.Markdown(visible=False, elem_id="stages-note")
+    with gr.Column(scale=5, elem_id="stages-maps"):
+        # the picture first: the stage's maps on the first screen, the words, the choices and the strip of
+        # all stages below them
         gr.Markdown(t("#### Feature maps of this stage: #rank and channel number above each; click one to open it below",
                       "#### 这个阶段的特征图：每张上方是 #名次 和通道号；点击一张，在下面打开它"))
         grid = gr.Image(label=t("Feature maps", "特征图"), show_label=False, format="png", interactive=False,
@@ -149,10 +204,8 @@ def _stages_column() -> dict:
         # no buttons: they would sit on the first row's last thumbnails
         strip = gr.Image(label=t("All stages", "全部阶段"), show_label=False, format="png", interactive=False,
                          buttons=[], elem_id="stages-overview")
-        # On a phone the grid fills the width and its buttons would cover the top-right cell.
-        gr.HTML("<style>#stages-style {display: none} @media (max-width: 700px) "
-                "{#stages-grid .icon-button-wrapper {display: none}}</style>", elem_id="stages-style")
-    return dict(note=note, strip=strip, stage_row=stage_row, stage=stage, play=play, stage_md=stage_md, count=count,
+        gr.HTML(f"<style>{STYLE}</style>", elem_id="stages-style")
+    return dict(strip=strip, stage_row=stage_row, stage=stage, play=play, stage_md=stage_md, count=count,
                 scale=scale, grid=grid)
 
 
@@ -177,10 +230,11 @@ def _channel_row() -> dict:
 
 def layout() -> StagesTab:
     """Places the tab's components in the current layout context and returns them."""
-    gr.Markdown(t(INTRO[0] + COUNTING["en"], INTRO[1] + COUNTING["zh"]), elem_id="stages-intro")
-    with gr.Row(equal_height=False):
-        picture_side = _picture_column()
-        stages_side = _stages_column()
+    with gr.Column(elem_id="stages-first"):       # reordered on a phone: see STYLE
+        gr.Markdown(t(INTRO[0] + COUNTING["en"], INTRO[1] + COUNTING["zh"]), elem_id="stages-intro")
+        with gr.Row(equal_height=False, elem_id="stages-top"):
+            picture_side = _picture_column()
+            stages_side = _stages_column()
     channel_side = _channel_row()
     unit_side, feature = _unit_panel(), feature_row_layout()
     return StagesTab(**picture_side, **stages_side, **channel_side, **unit_side, feature=feature,
@@ -202,6 +256,9 @@ def _wire_stepping(tab: StagesTab) -> None:
         **event(c, on.on_new_picture, SHOWN + ("count", "scale"),
                 ("note", "label", "stage", "stage_row", "label_title") + STAGE_VIEWS),
         show_progress="minimal", **MODEL_QUEUE)
+    for computed in tab.after_new_picture.values():
+        computed.then(None, js=PHONE_TOP_JS)
+    tab.picture_input.sources.select(None, js=PHONE_SOURCES_JS)
     tab.stage.input(**event(c, on.on_stage_typed, SHOWN + ("stage", "count", "scale", "shown_stage"),
                             ("stage",) + STAGE_VIEWS),
                     preprocess=False, api_name="stages_step", trigger_mode="always_last", **QUIET)
