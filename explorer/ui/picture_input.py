@@ -229,7 +229,15 @@ def after_upload(key, photo, current_model: str, previous) -> dict:
         return {"photo": back}
     if _REPORTED.get(key):
         _REPORTED.put(key, "")
-    return {"picture": photo, "model": gr.Dropdown(value=_model_for(current_model, "photo"))}
+    return {"picture": photo} | _model_change(current_model, "photo")
+
+
+def _model_change(current: str, kind: str) -> dict:
+    """The model box's new value for a picture of `kind`, or nothing when the model in the box suits it: the
+    box is then left alone, so a model put there with the picture (a link's view: both arrive in one answer,
+    and the picture's event may read the box before the model lands) is not overwritten by the old one."""
+    model = _model_for(current, kind)
+    return {} if model == current else {"model": gr.Dropdown(value=model)}
 
 
 # The Brush button's name (its aria-label, Gradio's word "image_editor.brush": Gradio 6.31 has no Chinese for
@@ -288,7 +296,7 @@ def build_picture_input(prefix: str) -> PictureInput:
         return after_upload((prefix, getattr(request, "session_hash", None)), v["photo"], v["model"], v["picture"])
 
     def take_sketch(v: dict) -> dict:
-        return {"picture": v["sketch"], "model": gr.Dropdown(value=_model_for(v["model"], "sketch"))}
+        return {"picture": v["sketch"]} | _model_change(v["model"], "sketch")
 
     taken_photo = photo.change(**event(components, take_photo, ("photo", "model", "picture"),
                                        ("picture", "model", "photo")),

@@ -2,7 +2,7 @@
 app's examples), the stage, channel and unit, and the method. A teacher sends one link to a class; a
 lesson page's "Try it" is such a view too (explorer.lesson.Page.try_it).
 
-    ?tab=stages&model=ResNet-18&picture=cat&stage=3&channel=5&unit=2,3
+    ?tab=stages&model=resnet18&picture=cat&stage=3&channel=5&unit=2,3
     ?tab=kernel&preset=0&stride=2&padding=1&op=conv&step=2
     ?page=pooling&lang=zh
 

@@ -7,6 +7,8 @@ import pytest
 from conftest import app_page
 
 from explorer import lesson
+from explorer.core.models import DEFAULT_MODEL
+from explorer.core.registry import REGISTRY
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 TAB_TITLES = {"kernel": "kernel_tab", "stages": "stages_tab", "saliency": "saliency_tab",
@@ -83,6 +85,21 @@ def test_a_link_to_the_view_reopens_it_in_a_fresh_browser(browser, app_url):
     with app_page(browser, url.split("?")[0], query="?" + url.split("?", 1)[1]) as page:
         page.wait_for_function("() => [...document.querySelectorAll('input[type=number]')]"
                                ".filter(e => e.offsetParent).map(e => e.value).join() === '4,3'", timeout=120_000)
+
+
+@pytest.mark.parametrize("tab", ["stages", "saliency"])
+def test_a_link_with_a_picture_and_a_model_opens_that_model_on_that_picture(browser, app_url, tab):
+    # the photo's event read the model box before the link's model landed and sent the old one back
+    wanted = REGISTRY["resnet18"].title
+    with app_page(browser, app_url, query=f"?tab={tab}&picture=cat&model=resnet18" + ("&stage=3" * (tab == "stages"))) as page:
+        shown = f"() => [...document.querySelectorAll('#{tab}-grid img, #saliency-maps img')].some(i => i.offsetParent)"
+        page.wait_for_function(shown, timeout=180_000)
+        page.wait_for_timeout(3000)         # a late answer putting the old model back would land by now
+        models = page.evaluate("() => [...document.querySelectorAll('input')].filter(i => i.offsetParent)"
+                               ".map(i => i.value)")
+        assert wanted in models and REGISTRY[DEFAULT_MODEL].title not in models
+        if tab == "stages":
+            assert _stage_and_channel(page)[0] == "3"
 
 
 def test_the_picture_given_in_stages_is_the_saliency_tab_s_picture(browser, app_url):
