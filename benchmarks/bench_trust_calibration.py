@@ -11,8 +11,10 @@ Two disjoint sets of composites (other seeds, so other places, sizes and backgro
 on the first (the range of each bar that meets the goals there is printed, so a bar is chosen from data,
 not guessed) and the goals are reported on the second, held out, with the bars fitted; both sets' figures
 are printed and recorded. Each deletion (every replacement of explorer.core.trust_curves.REPLACEMENTS) is
-fitted and reported, so which one the app judges (trust_curves.JUDGED) is chosen from these figures. Then
-each method's verdicts on the app's examples.
+fitted and reported (the imputed and the blurred one, which the app measures; grey too with
+--all-replacements), so which one the app judges (trust_curves.JUDGED) is chosen from these figures; the
+bars of each are written, so that choice needs no second run. Then each method's verdicts on the app's
+examples.
 
     python -m benchmarks.bench_trust_calibration            # the full run (2 CPU cores: about 30 minutes)
     python -m benchmarks.bench_trust_calibration --quick    # a few composites, fewer random orders
@@ -43,7 +45,11 @@ MAPS = ("right", "empty background", "noise")
 CANVAS = 256                 # the photo models resize to 256 and crop the central 224
 RECOGNISED = 0.1             # a composite counts when the photo's class keeps this probability on it
 SEEDS = {"fit": 0, "held-out": 1}   # the two sets of composites: bars fitted on the first, reported on the second
-PARTS = tuple(f"deletion_{name}" for name in trust_curves.REPLACEMENTS) + ("insertion",)
+
+
+def parts() -> tuple[str, ...]:
+    """The curves judged: one deletion per replacement measured (trust_curves.measured()), and insertion."""
+    return tuple(f"deletion_{name}" for name in trust_curves.measured()) + ("insertion",)
 
 
 def background(kind: str, rng: np.random.Generator) -> np.ndarray:
@@ -164,7 +170,7 @@ def figures(model, comps: list[Composite]) -> list[dict]:
 
 
 def part_check(check: trust.TrustCheck, part: str) -> trust.CurveCheck | None:
-    """The test `part` of PARTS ("deletion_impute", ..., "insertion") of one trust check."""
+    """The test `part` of parts() ("deletion_impute", ..., "insertion") of one trust check."""
     if part == "insertion":
         return check.insertion
     name = part.removeprefix("deletion_")
@@ -247,10 +253,14 @@ def record_goals(record: Record, sets: dict, part: str, bars: dict, found) -> No
 
 
 def write_bars(bars: dict, path: Path | None = None) -> None:
-    """The bars fitted for each curve of PARTS to trust_bars.json (the app judges by them)."""
+    """The bars fitted for each curve of parts() to trust_bars.json (the app judges by them); a replacement
+    this run did not measure (grey without --all-replacements) keeps its bars of an earlier run."""
+    path = path or trust.BARS_FILE
+    earlier = json.loads(path.read_text()).get("bars", {}) if path.exists() else {}
     note = ("Written by python -m benchmarks.bench_trust_calibration (its --quick run does not write it): the bars "
-            "of each deletion replacement and of insertion, fitted on the first set of composites.")
-    (path or trust.BARS_FILE).write_text(json.dumps({"note": note, "bars": bars}, indent=1) + "\n")
+            "of each deletion replacement and of insertion, fitted on the first set of composites "
+            f"(this run: {', '.join(bars)}).")
+    path.write_text(json.dumps({"note": note, "bars": earlier | bars}, indent=1) + "\n")
     trust.BARS.update(bars)
 
 
@@ -258,11 +268,11 @@ def composite_table(record: Record, which: str, rows, bars: dict) -> None:
     table = []
     for r in rows:
         cells = [r["photo"], r["background"], r["map"]]
-        for part in PARTS:
+        for part in parts():
             figures_ = _stats(r, part)
             cells += [f"{figures_[0]:.2f}" if figures_[2] else "-", figures_[1], verdict(*figures_, bars[part])]
         table.append(cells)
-    header = ["photo", "background", "map"] + [x for part in PARTS for x in (f"{_title(part)} ratio", "p", "verdict")]
+    header = ["photo", "background", "map"] + [x for part in parts() for x in (f"{_title(part)} ratio", "p", "verdict")]
     record.table(f"Composites, {which} set: each map's area ratio to the random median, p-value and verdict",
                  header, table)
 
@@ -282,7 +292,7 @@ def examples(record: Record, model, photos, methods) -> None:
                           c.randomisation.verdict, c.correlation])
             print(f"  {photo} ({c.label}), {method}: deletion {c.deletion.verdict}, insertion {c.insertion.verdict}, "
                   f"randomisation {c.randomisation.verdict} [{time.perf_counter() - started:.0f} s]", flush=True)
-    others = [f"deletion ({name})" for name in trust_curves.REPLACEMENTS if name != trust_curves.JUDGED]
+    others = [f"deletion ({name})" for name in trust_curves.measured() if name != trust_curves.JUDGED]
     record.table("The app's examples: each method's verdicts",
                  ["photo", "class", "method", f"deletion ({trust_curves.JUDGED}, judged)", "ratio", "p", *others,
                   "insertion", "ratio", "p", "randomisation", "rank correlation"], table)
@@ -292,10 +302,13 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="4 composites, 19 random orders, 2 examples")
     parser.add_argument("--model", default="efficientnet_lite0")
+    parser.add_argument("--all-replacements", action="store_true",
+                        help="grey patches too (the app measures the imputed and the blurred deletion)")
     args = parser.parse_args(argv)
     record = Record("bench_trust_calibration", "Trust check: calibration on pictures whose answer is known", argv)
     model, _ = get_model(args.model)
-    trust_curves.CHECKED = trust_curves.REPLACEMENTS      # every replacement measured, to compare them
+    if args.all_replacements:
+        trust_curves.CHECKED = trust_curves.REPLACEMENTS      # grey too, to compare them
     if args.quick:
         trust_curves.ORDERS = 19                 # a p-value of 0.05 is still reachable
         photos, kinds, methods = PHOTOS[:2], BACKGROUNDS[:2], ("gradcam",)
@@ -309,7 +322,7 @@ def main(argv=None) -> None:
               f"({args.model}, {trust_curves.ORDERS} random orders, {trust_curves.STEPS} steps)", flush=True)
         sets[which] = figures(model, comps)
     bars = {}
-    for part in PARTS:
+    for part in parts():
         bars[part], found = calibrate(sets["fit"], part)
         record_goals(record, sets, part, bars[part], found)
     if not args.quick:
