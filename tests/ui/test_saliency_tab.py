@@ -55,7 +55,7 @@ def test_attribute_endpoint_explains_pytorchs_own_top_class(client):
     p, ratio = (1 + sum(e <= mine + 1e-12 for e in ends)) / (len(ends) + 1), mine / np.median(ends)
     assert words["deletion"]["p_value"] == pytest.approx(p) and words["deletion"]["ratio"] == pytest.approx(ratio)
     bars = trust.BARS[f"deletion_{trust.trust_curves.JUDGED}"]
-    assert words["deletion"]["passed"] == (True if p <= 0.05 and ratio <= bars["ratio"] else
+    assert words["deletion"]["passed"] == (True if p <= bars.get("p", 0.05) + 1e-12 and ratio <= bars["ratio"] else
                                            False if p >= bars["not_faster_p"] else None)
     assert f"p = {p:.3f}" in words["deletion"]["reason"]
     assert numbers["insertion_map"][-1] == pytest.approx(float(probabilities[top]), abs=1e-4)
