@@ -9,7 +9,8 @@ the same picture and class (Saliency after Grad-CAM, as the tab checks several m
 curves are kept. The floor is what no check of this size can skip: the same number of pictures through the
 model, CHUNK at a time (explorer.core.trust_curves.curve_passes pictures, the replaced pictures of the
 curves without their making). Each round measures the floor, then clears the stores and runs cold, then
-warm; the figures are the rounds' medians.
+warm; the figures are the rounds' medians (ratios: each round's against its own floor, then the median),
+in wall-clock seconds and in CPU seconds of the process (steadier on a shared machine).
 """
 import argparse
 import statistics
@@ -33,14 +34,23 @@ def _clear() -> None:
     trust.RANDOMISED_MAPS.clear()
 
 
-def floor_seconds(model, x: torch.Tensor, pictures: int) -> float:
+class Clock:
+    """Wall-clock and CPU seconds (every thread of this process: steadier on a shared machine) of a block."""
+    def __enter__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+def floor_seconds(model, x: torch.Tensor, pictures: int) -> Clock:
     """`pictures` copies of x through the model, CHUNK at a time (only the passes, no picture made)."""
     batch = x.expand(trust_curves.CHUNK, -1, -1, -1).contiguous()
-    started = time.perf_counter()
-    with torch.inference_mode():
+    with Clock() as clock, torch.inference_mode():
         for start in range(0, pictures, trust_curves.CHUNK):
             model.module(batch[:min(trust_curves.CHUNK, pictures - start)])
-    return time.perf_counter() - started
+    return clock
 
 
 def one_round(model, photo: Path) -> dict:
@@ -50,15 +60,14 @@ def one_round(model, photo: Path) -> dict:
     cold_passes = trust.check_passes(1)
     floor = floor_seconds(model, x, trust_curves.curve_passes())
     _clear()
-    started = time.perf_counter()
-    cold_check = trust.trust_check(model, x, "gradcam", attribution=gradcam)
-    cold = time.perf_counter() - started
-    started = time.perf_counter()
-    trust.trust_check(model, x, "saliency", attribution=saliency)
-    warm = time.perf_counter() - started
+    with Clock() as cold:
+        cold_check = trust.trust_check(model, x, "gradcam", attribution=gradcam)
+    with Clock() as warm:
+        trust.trust_check(model, x, "saliency", attribution=saliency)
     warm_floor = floor_seconds(model, x, trust_curves.curve_passes(random_known=True))
-    return {"floor": floor, "cold": cold, "warm": warm, "warm_floor": warm_floor, "passes": cold_passes,
-            "verdict": cold_check.verdict}
+    return {"floor": floor.wall, "cold": cold.wall, "warm": warm.wall, "warm_floor": warm_floor.wall,
+            "floor_cpu": floor.cpu, "cold_cpu": cold.cpu, "warm_cpu": warm.cpu, "warm_floor_cpu": warm_floor.cpu,
+            "passes": cold_passes, "verdict": cold_check.verdict}
 
 
 def main(argv=None) -> None:
@@ -77,16 +86,23 @@ def main(argv=None) -> None:
         rounds.append(one_round(model, photo))
         print(f"round {i + 1}: " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
                                              for k, v in rounds[-1].items()), flush=True)
-    median = {k: statistics.median(r[k] for r in rounds) for k in ("floor", "cold", "warm", "warm_floor")}
+    def median(key: str, floor: str | None = None) -> float:
+        """The rounds' median of a figure, or of its ratio to a floor of the same round."""
+        return statistics.median(r[key] / r[floor] if floor else r[key] for r in rounds)
+
+    against = f"{trust_curves.curve_passes()} pictures through the model, {trust_curves.CHUNK} a pass"
+    warm_against = f"{trust_curves.curve_passes(random_known=True)} pictures through the model"
     record.measure("loading the model", load, "s")
     record.measure("first check in the process (the randomised copy made too)", rounds[0]["cold"], "s",
-                   ratio=rounds[0]["cold"] / rounds[0]["floor"], against="the same round's floor")
-    record.measure(f"cold check: {args.model}, {args.photo}, Grad-CAM", median["cold"], "s",
-                   ratio=median["cold"] / median["floor"],
-                   against=f"{trust_curves.curve_passes()} pictures through the model, {trust_curves.CHUNK} a pass")
-    record.measure("warm check: Saliency on the same picture and class", median["warm"], "s",
-                   ratio=median["warm"] / median["warm_floor"],
-                   against=f"{trust_curves.curve_passes(random_known=True)} pictures through the model")
+                   ratio=rounds[0]["cold"] / rounds[0]["floor"], against="the same round's floor: " + against)
+    record.measure(f"cold check: {args.model}, {args.photo}, Grad-CAM", median("cold"), "s",
+                   ratio=median("cold", "floor"), against=against)
+    record.measure("cold check, CPU seconds (all threads)", median("cold_cpu"), "s",
+                   ratio=median("cold_cpu", "floor_cpu"), against=against + " (CPU seconds)")
+    record.measure("warm check: Saliency on the same picture and class", median("warm"), "s",
+                   ratio=median("warm", "warm_floor"), against=warm_against)
+    record.measure("warm check, CPU seconds (all threads)", median("warm_cpu"), "s",
+                   ratio=median("warm_cpu", "warm_floor_cpu"), against=warm_against + " (CPU seconds)")
     record.note(f"{args.rounds} rounds (medians); a cold check counts {rounds[0]['passes']} pictures "
                 f"(explorer.core.trust.check_passes) for Grad-CAM; its verdict: {rounds[0]['verdict']}")
     record.save()
