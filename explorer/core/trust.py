@@ -152,7 +152,7 @@ def _percent(p: float) -> str:
 # ----------------------------------------------------------------------------------------------------
 # The verdicts
 
-_REPLACED = {"impute": {"en": "patches filled from their surroundings", "zh": "用周围像素填补的图块"},
+_REPLACED = {"impute": {"en": "patches filled from their surroundings", "zh": "周围像素填补的图块"},
              "blur": {"en": "blurred patches", "zh": "模糊图块"}, "grey": {"en": "grey patches", "zh": "灰色图块"}}
 
 

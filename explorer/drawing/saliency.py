@@ -194,9 +194,9 @@ def trust_table(rows: list[dict]) -> str:
     table, what each verdict means, then each map's reasons in words."""
     if not rows:
         return ""
-    lines = [say("| Map | Deletion (patches filled from their surroundings) | Deletion (blurred patches, for "
-                 "comparison) | Insertion (from a blurred picture) | Randomisation (cascade) |",
-                 "| 图 | 删除（用周围像素填补图块） | 删除（模糊图块，作对比） | 插入（从模糊图片开始） | 随机化（逐层） |"),
+    lines = [say("| Map | Deletion (patches filled in) | Deletion (blurred, for comparison) | Insertion (from "
+                 "blurred) | Randomisation (cascade) |",
+                 "| 图 | 删除（填补图块） | 删除（模糊，作对比） | 插入（从模糊开始） | 随机化（逐层） |"),
              "|---|---|---|---|---|"]
     reasons = []
     for r in rows:

@@ -201,7 +201,7 @@ def test_the_trust_check_explains_its_verdicts_ranks_the_maps_and_wipes_to_the_r
         page.wait_for_function("() => { const t = document.querySelector('#saliency-ranking');"
                                "return t && /By the curves|No map could be ranked/.test(t.innerText); }")
         trust = page.locator("#saliency-trust").inner_text()
-        assert "What the verdicts mean" in trust and "Deletion (patches filled from their surroundings)" in trust
+        assert "What the verdicts mean" in trust and "Deletion (patches filled in)" in trust
         assert "Which replacement each curve uses, and why" in panel.inner_text()
         wipe = page.locator("#saliency-wipe")
         wipe.locator("img").nth(1).wait_for()
