@@ -335,7 +335,7 @@ def test_a_chinese_visitor_reads_the_verdicts_in_chinese_with_the_same_numbers(x
     for figure in (f"p = {curve.p_value:.3f}", f"{curve.ratio:.2f}", f"{curve.area_map:.2f}"):
         assert figure in words["deletion"]["reason"] and figure in english.deletion.reason
     assert verdict.startswith("未通过") and "删除" in verdict
-    assert "用周围像素填补的图块：" in words["deletion"]["impute"]["reason"]             # the comparison, in words
+    assert words["deletion"]["impute"]["reason"].startswith("用周围像素填补的图块")      # the comparison, in words
     assert "用用" not in words["deletion"]["impute"]["reason"] and "用模糊图块：" in words["deletion"]["reason"]
     assert has_cjk(words["randomisation"]["reason"]) and words["randomisation"]["verdict"] == "无法测量"
 
