@@ -6,14 +6,24 @@ are checked on each, given as plain numpy maps at the picture's size (explorer.c
 a bump over the photo (the right answer by construction), the same bump over empty background, and a
 noise map. Goals (issue 23): the right map is "faster than random" on at least 90 % of composites, the
 empty-background map on none, the noise map on at most 5 %; the right map is never "no faster".
-The bars of explorer.core.trust are checked against these goals, and the range of each bar that meets
-them is printed, so a bar is chosen from data, not guessed. Then each method's verdicts on the examples.
 
-    python -m benchmarks.bench_trust_calibration            # the full run (2 CPU cores: about 25 minutes)
+Two disjoint sets of composites (other seeds, so other places, sizes and backgrounds): the bars are fitted
+on the first (the range of each bar that meets the goals there is printed, so a bar is chosen from data,
+not guessed) and the goals are reported on the second, held out, with the bars fitted; both sets' figures
+are printed and recorded. Each deletion (every replacement of explorer.core.trust_curves.REPLACEMENTS) is
+fitted and reported (the imputed and the blurred one, which the app measures; grey too with
+--all-replacements), so which one the app judges (trust_curves.JUDGED) is chosen from these figures; the
+bars of each are written, so that choice needs no second run. Then each method's verdicts on the app's
+examples.
+
+    python -m benchmarks.bench_trust_calibration            # the full run (2 CPU cores: about 30 minutes)
     python -m benchmarks.bench_trust_calibration --quick    # a few composites, fewer random orders
+
+Only the full run writes the bars it fitted to explorer/core/trust_bars.json.
 """
 import argparse
 import json
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from benchmarks.record import Record
+from benchmarks.record import RESULTS, Record
 from explorer.core import trust, trust_curves
 from explorer.core.models import get_model
 
@@ -34,6 +44,12 @@ BACKGROUNDS = ("noise", "gradient", "blotches", "flat")
 MAPS = ("right", "empty background", "noise")
 CANVAS = 256                 # the photo models resize to 256 and crop the central 224
 RECOGNISED = 0.1             # a composite counts when the photo's class keeps this probability on it
+SEEDS = {"fit": 0, "held-out": 1}   # the two sets of composites: bars fitted on the first, reported on the second
+
+
+def parts() -> tuple[str, ...]:
+    """The curves judged: one deletion per replacement measured (trust_curves.measured()), and insertion."""
+    return tuple(f"deletion_{name}" for name in trust_curves.measured()) + ("insertion",)
 
 
 def background(kind: str, rng: np.random.Generator) -> np.ndarray:
@@ -153,8 +169,16 @@ def figures(model, comps: list[Composite]) -> list[dict]:
     return rows
 
 
+def part_check(check: trust.TrustCheck, part: str) -> trust.CurveCheck | None:
+    """The test `part` of parts() ("deletion_impute", ..., "insertion") of one trust check."""
+    if part == "insertion":
+        return check.insertion
+    name = part.removeprefix("deletion_")
+    return check.deletion if name == trust_curves.JUDGED else check.deletion.compared.get(name)
+
+
 def _stats(row: dict, part: str) -> tuple[float, float, bool]:
-    check = getattr(row["check"], part)
+    check = part_check(row["check"], part)
     if not check.measurable:
         return np.nan, np.nan, False
     return check.curve.ratio, check.curve.p_value, True
@@ -164,7 +188,7 @@ def verdict(ratio: float, p: float, measurable: bool, bars: dict) -> str:
     """The verdict explorer.core.trust.judge_curve gives with these bars."""
     if not measurable:
         return trust.NOT_MEASURABLE
-    if p <= trust.P_BAR and ratio <= bars["ratio"]:
+    if p <= bars.get("p", trust.P_BAR) + 1e-12 and ratio <= bars["ratio"]:
         return trust.FASTER
     return trust.NOT_FASTER if p >= bars["not_faster_p"] else trust.CANT_TELL
 
@@ -182,17 +206,24 @@ def _meets(rows, part: str, bars: dict) -> tuple[bool, bool, bool]:
 
 
 def calibrate(rows, part: str) -> tuple[dict, tuple[float, float]]:
-    """The bars for one curve: the ratio bar in the middle of those that meet all three goals (else the
-    largest that keeps the empty-background and noise maps out), and the "no faster" bar just above the
-    right map's largest p-value (at least 0.2); and the range of ratio bars that met the goals."""
+    """The bars for one curve: the p-value bar, the usual 0.05 unless no ratio bar meets all three goals
+    with it and one does with 1 / (orders + 1) (the map must beat every random order: a noise map does that
+    by chance half as often); the ratio bar in the middle of those that meet all three goals with it (else
+    the largest that keeps the empty-background and noise maps out, with 0.05); the "no faster" bar just
+    above the right map's largest p-value (at least 0.2); and the range of ratio bars that met the goals."""
     candidates = np.round(np.arange(0.30, 1.001, 0.01), 2)
-    met = [b for b in candidates if all(_meets(rows, part, {"ratio": b, "not_faster_p": 1.0}))]
-    safe = [b for b in candidates if all(_meets(rows, part, {"ratio": b, "not_faster_p": 1.0})[1:])]
+    for p_bar in dict.fromkeys((trust.P_BAR, round(1 / (trust_curves.ORDERS + 1), 4))):
+        met = [b for b in candidates if all(_meets(rows, part, {"p": p_bar, "ratio": b, "not_faster_p": 1.0}))]
+        if met:
+            break
+    else:
+        p_bar = trust.P_BAR
+    safe = [b for b in candidates if all(_meets(rows, part, {"p": p_bar, "ratio": b, "not_faster_p": 1.0})[1:])]
     ratio = round(float(np.median(met)), 2) if met else (max(safe) if safe else float(candidates[0]))
     ps = [_stats(r, part)[1] for r in rows if r["map"] == "right" and _stats(r, part)[2]]
     not_faster = max(0.2, float(np.ceil((max(ps, default=0) + 0.01) * 100) / 100))
     found = (min(met), max(met)) if met else (np.nan, np.nan)
-    return {"ratio": ratio, "not_faster_p": min(not_faster, 0.5)}, found
+    return {"p": p_bar, "ratio": ratio, "not_faster_p": min(not_faster, 0.5)}, found
 
 
 # --- the record -------------------------------------------------------------------------------------
@@ -201,42 +232,56 @@ GOALS = {"right": ("≥ 90 %", lambda v: v >= 0.9), "empty background": ("0 %", 
          "noise": ("≤ 5 %", lambda v: v <= 0.05)}
 
 
-def record_goals(record: Record, rows, part: str, bars: dict, found) -> None:
-    print(f"{part}: ratio bars meeting the goals with p ≤ {trust.P_BAR}: {found[0]} to {found[1]}; chosen "
-          f"{bars['ratio']}, no faster from p ≥ {bars['not_faster_p']}")
-    record.note(f"{part}: ratio bars that meet the goals (with p ≤ {trust.P_BAR}): {found[0]} to {found[1]}; chosen "
-                f"{bars['ratio']}; \"no faster than random\" from p ≥ {bars['not_faster_p']}")
-    for name in MAPS:
-        rate = share(rows, name, part, trust.FASTER, bars)
-        goal, met = GOALS[name]
-        print(f"{part}: {name} map faster than random on {rate:.0%} of composites (goal {goal})")
-        record.measure(f"{part}: {name} map, faster than random", 100 * rate, "% of composites", goal=goal,
-                       met=met(rate))
-    never = share(rows, "right", part, trust.NOT_FASTER, bars)
-    print(f"{part}: right map called no faster than random on {never:.0%} (goal 0 %)")
-    record.measure(f"{part}: right map, no faster than random", 100 * never, "% of composites", goal="0 %",
-                   met=never == 0)
+def _title(part: str) -> str:
+    """"deletion (impute, judged)", "deletion (blur)", "insertion"."""
+    if part == "insertion":
+        return part
+    name = part.removeprefix("deletion_")
+    return f"deletion ({name}, judged)" if name == trust_curves.JUDGED else f"deletion ({name})"
 
 
-def write_bars(bars: dict) -> None:
-    trust.BARS_FILE.write_text(json.dumps({"note": "Written by python -m benchmarks.bench_trust_calibration (its "
-                                                   "--quick run does not write it).", "bars": bars}, indent=1) + "\n")
+def record_goals(record: Record, sets: dict, part: str, bars: dict, found) -> None:
+    """The goals with the bars fitted on the first set, on each set (the held-out one is what counts)."""
+    print(f"{_title(part)}: ratio bars meeting the goals on the fit set with p ≤ {bars['p']}: {found[0]} to "
+          f"{found[1]}; chosen {bars['ratio']}, no faster from p ≥ {bars['not_faster_p']}")
+    record.note(f"{_title(part)}: ratio bars that meet the goals on the fit set (with p ≤ {bars['p']}): {found[0]} "
+                f"to {found[1]}; chosen {bars['ratio']}; \"no faster than random\" from p ≥ {bars['not_faster_p']}")
+    for which, rows in sets.items():
+        for name in MAPS:
+            rate = share(rows, name, part, trust.FASTER, bars)
+            goal, met = GOALS[name]
+            print(f"  {which} set: {name} map faster than random on {rate:.0%} of composites (goal {goal})")
+            record.measure(f"{_title(part)}, {which} set: {name} map, faster than random", 100 * rate,
+                           "% of composites", goal=goal, met=met(rate))
+        never = share(rows, "right", part, trust.NOT_FASTER, bars)
+        print(f"  {which} set: right map called no faster than random on {never:.0%} (goal 0 %)")
+        record.measure(f"{_title(part)}, {which} set: right map, no faster than random", 100 * never,
+                       "% of composites", goal="0 %", met=never == 0)
+
+
+def write_bars(bars: dict, path: Path | None = None) -> None:
+    """The bars fitted for each curve of parts() to trust_bars.json (the app judges by them); a replacement
+    this run did not measure (grey without --all-replacements) keeps its bars of an earlier run."""
+    path = path or trust.BARS_FILE
+    earlier = json.loads(path.read_text()).get("bars", {}) if path.exists() else {}
+    note = ("Written by python -m benchmarks.bench_trust_calibration (its --quick run does not write it): the bars "
+            "of each deletion replacement and of insertion, fitted on the first set of composites "
+            f"(this run: {', '.join(bars)}).")
+    path.write_text(json.dumps({"note": note, "bars": earlier | bars}, indent=1) + "\n")
     trust.BARS.update(bars)
 
 
-def composite_table(record: Record, rows, bars: dict) -> None:
+def composite_table(record: Record, which: str, rows, bars: dict) -> None:
     table = []
     for r in rows:
-        d, i = r["check"].deletion, r["check"].insertion
         cells = [r["photo"], r["background"], r["map"]]
-        for check, kind in ((d, "deletion"), (d.grey, "deletion"), (i, "insertion")):
-            c = check.curve if check.measurable else None
-            figures_ = (np.nan, np.nan, False) if c is None else (c.ratio, c.p_value, True)
-            cells += [figures_[0], figures_[1], verdict(*figures_, bars[kind])]
+        for part in parts():
+            figures_ = _stats(r, part)
+            cells += [f"{figures_[0]:.2f}" if figures_[2] else "-", figures_[1], verdict(*figures_, bars[part])]
         table.append(cells)
-    record.table("Composites: each map's area ratio to the random median, p-value and verdict",
-                 ["photo", "background", "map", "deletion (blur) ratio", "p", "verdict", "deletion (grey) ratio", "p",
-                  "verdict", "insertion ratio", "p", "verdict"], table)
+    header = ["photo", "background", "map"] + [x for part in parts() for x in (f"{_title(part)} ratio", "p", "verdict")]
+    record.table(f"Composites, {which} set: each map's area ratio to the random median, p-value and verdict",
+                 header, table)
 
 
 def examples(record: Record, model, photos, methods) -> None:
@@ -250,45 +295,55 @@ def examples(record: Record, model, photos, methods) -> None:
             figures_ = [(x.curve.ratio, x.curve.p_value) if x is not None and x.measurable else (None, None)
                         for x in (c.deletion, c.insertion)]
             table.append([photo, c.label, method, c.deletion.verdict, *figures_[0],
-                          c.deletion.grey and c.deletion.grey.verdict, c.insertion.verdict, *figures_[1],
+                          *[x.verdict for x in c.deletion.compared.values()], c.insertion.verdict, *figures_[1],
                           c.randomisation.verdict, c.correlation])
             print(f"  {photo} ({c.label}), {method}: deletion {c.deletion.verdict}, insertion {c.insertion.verdict}, "
                   f"randomisation {c.randomisation.verdict} [{time.perf_counter() - started:.0f} s]", flush=True)
-    record.table("The app's examples: each method's verdicts", ["photo", "class", "method", "deletion (blur)", "ratio",
-                                                                "p", "deletion (grey)", "insertion", "ratio", "p",
-                                                                "randomisation", "rank correlation"], table)
+    others = [f"deletion ({name})" for name in trust_curves.measured() if name != trust_curves.JUDGED]
+    record.table("The app's examples: each method's verdicts",
+                 ["photo", "class", "method", f"deletion ({trust_curves.JUDGED}, judged)", "ratio", "p", *others,
+                  "insertion", "ratio", "p", "randomisation", "rank correlation"], table)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="4 composites, 19 random orders, 2 examples")
     parser.add_argument("--model", default="efficientnet_lite0")
+    parser.add_argument("--all-replacements", action="store_true",
+                        help="grey patches too (the app measures the imputed and the blurred deletion)")
     args = parser.parse_args(argv)
     record = Record("bench_trust_calibration", "Trust check: calibration on pictures whose answer is known", argv)
     model, _ = get_model(args.model)
+    if args.all_replacements:
+        trust_curves.CHECKED = trust_curves.REPLACEMENTS      # grey too, to compare them
     if args.quick:
         trust_curves.ORDERS = 19                 # a p-value of 0.05 is still reachable
         photos, kinds, methods = PHOTOS[:2], BACKGROUNDS[:2], ("gradcam",)
     else:
         photos, kinds, methods = PHOTOS[:6], BACKGROUNDS, ("saliency", "gradcam")
     started = time.perf_counter()
-    comps = composites(model, photos, kinds, per_pair=1)
-    print(f"{len(comps)} composites of {len(photos)} photos on {len(kinds)} backgrounds ({args.model}, "
-          f"{trust_curves.ORDERS} random orders, {trust_curves.STEPS} steps)", flush=True)
-    rows = figures(model, comps)
+    sets = {}
+    for which, seed in SEEDS.items():
+        comps = composites(model, photos, kinds, per_pair=1, seed=seed)
+        print(f"{which} set: {len(comps)} composites of {len(photos)} photos on {len(kinds)} backgrounds "
+              f"({args.model}, {trust_curves.ORDERS} random orders, {trust_curves.STEPS} steps)", flush=True)
+        sets[which] = figures(model, comps)
     bars = {}
-    for part in ("deletion", "insertion"):
-        bars[part], found = calibrate(rows, part)
-        record_goals(record, rows, part, bars[part], found)
+    for part in parts():
+        bars[part], found = calibrate(sets["fit"], part)
+        record_goals(record, sets, part, bars[part], found)
     if not args.quick:
         write_bars(bars)
-    composite_table(record, rows, bars)
-    record.save()                      # the composites' figures are kept even if the examples are stopped
+    for which, rows in sets.items():
+        composite_table(record, which, rows, bars)
+    folder = Path(tempfile.gettempdir()) if args.quick else RESULTS    # a quick run keeps the recorded figures
+    record.save(folder)                # the composites' figures are kept even if the examples are stopped
     examples(record, model, PHOTOS[:2] if args.quick else PHOTOS, methods)
     minutes = (time.perf_counter() - started) / 60
-    record.note(f"{len(comps)} composites, {trust_curves.ORDERS} random orders, {trust_curves.STEPS} steps, "
+    record.note(f"{' and '.join(f'{len(rows) // len(MAPS)} {which}' for which, rows in sets.items())} composites "
+                f"(disjoint: seeds {', '.join(map(str, SEEDS.values()))}), {trust_curves.ORDERS} random orders, {trust_curves.STEPS} steps, "
                 f"model {args.model}; {minutes:.0f} minutes in all")
-    record.save()
+    record.save(folder)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """How far to trust an attribution map: three tests the usual tools do not show.
 
-- Deletion (explorer.core.trust_curves): the patches the map ranks highest are replaced first (by a blurred
-  copy of the same patch; with grey squares too, for comparison) and the class's probability is followed;
-  the map's curve is ranked among many random orders' curves.
+- Deletion (explorer.core.trust_curves): the patches the map ranks highest are replaced first (filled from
+  their surroundings, ROAD's imputation; with blurred patches and grey squares too, for comparison) and the
+  class's probability is followed; the map's curve is ranked among many random orders' curves.
 - Insertion: from a blurred copy of the picture, the real patches come back, highest-ranked first.
 - Cascading randomisation (explorer.core.trust_randomisation): the same method on copies of the model
   whose top layers are re-initialised, one more at each step; the rank correlation with the real map.
@@ -73,13 +73,16 @@ from explorer.core.trust_words import (  # noqa: F401  (re-exported: the verdict
 )
 from explorer.core.words import pick, say
 
-# The bars. P_BAR is the usual significance level; each curve's ratio bar and "no faster" bar are
-# calibrated by benchmarks/bench_trust_calibration.py, which writes them to trust_bars.json (the right map
-# passes on >= 90 % of its composites, a map over empty background on none, a noise map on <= 5 %, and the
-# right map is never called "no faster than random").
-P_BAR = 0.05                # "faster than random": at most this share of random orders do as well ...
+# The bars. Each curve's p-value bar (the usual 0.05, or 1 / (ORDERS + 1): the map beats every random order),
+# ratio bar and "no faster" bar (one set per deletion replacement, one for insertion) are fitted by
+# benchmarks/bench_trust_calibration.py on one set of composites and checked on another, and written to
+# trust_bars.json (the right map passes on >= 90 % of its composites, a map over empty background on none,
+# a noise map on <= 5 %, and the right map is never called "no faster than random"). A noise map's patches
+# come in a random order: it gets p <= 0.05 by chance on 2 in 40 pictures, p <= 0.025 on 1 in 40.
+P_BAR = 0.05                # "faster than random": at most this share of random orders do as well (where the
+                            # bars give no "p" of their own)
 BARS_FILE = Path(__file__).with_name("trust_bars.json")
-BARS = json.loads(BARS_FILE.read_text())["bars"]     # {"deletion"|"insertion": {"ratio", "not_faster_p"}}
+BARS = json.loads(BARS_FILE.read_text())["bars"]  # {"deletion_impute"|...|"insertion": {"p", "ratio", "not_faster_p"}}
 MIN_PROBABILITY = 0.01      # below this on the intact picture, the class has no fall to measure
 MIN_CHANGE = 0.2            # a curve must move the probability by this share of the intact picture's
 CHANGES_BELOW = 0.5         # "the map changes": rank correlation at the cascade's last step below this
@@ -104,16 +107,24 @@ class Check:
 @dataclass
 class CurveCheck(Check):
     """A deletion or insertion test, with its curves (None where not measured); deletion keeps the same test
-    with grey patches in `grey`, for comparison (its verdict is not the deletion's)."""
+    with the other replacements in `compared` ("blur", "grey"), for comparison (their verdicts are not the
+    deletion's)."""
     curve: Curve | None = None
-    grey: "CurveCheck | None" = None
+    compared: dict = field(default_factory=dict)      # replacement -> CurveCheck
+
+    @property
+    def grey(self) -> "CurveCheck | None":
+        return self.compared.get("grey")
+
+    @property
+    def blur(self) -> "CurveCheck | None":
+        return self.compared.get("blur")
 
     def as_dict(self) -> dict:
         c = self.curve
         figures = {} if c is None else {"replacement": c.replacement, "area": c.area_map, "ratio": c.ratio,
                                         "p_value": c.p_value, "random_median_area": float(np.median(c.areas_random))}
-        grey = {} if self.grey is None else {"grey": self.grey.as_dict()}
-        return super().as_dict() | figures | grey
+        return super().as_dict() | figures | {name: check.as_dict() for name, check in self.compared.items()}
 
 
 @dataclass
@@ -141,12 +152,19 @@ def _percent(p: float) -> str:
 # ----------------------------------------------------------------------------------------------------
 # The verdicts
 
-_REPLACED = {"blur": {"en": "blurred patches", "zh": "模糊图块"}, "grey": {"en": "grey patches", "zh": "灰色图块"}}
+_REPLACED = {"impute": {"en": "patches filled from their surroundings", "zh": "周围像素填补的图块"},
+             "blur": {"en": "blurred patches", "zh": "模糊图块"}, "grey": {"en": "grey patches", "zh": "灰色图块"}}
+
+
+def bars_key(curve: Curve) -> str:
+    """The bars a curve is judged by: "insertion", or "deletion_" and its replacement."""
+    return curve.kind if curve.kind == "insertion" else f"deletion_{curve.replacement}"
 
 
 def judge_curve(curve: Curve, intact: float) -> CurveCheck:
-    """Faster than random when at most P_BAR of the random orders do as well (p-value) and the map's area
-    is at most the calibrated share of theirs (effect size, BARS); no faster than random when the
+    """Faster than random when the p-value (the share of random orders that do as well) is at most the
+    calibrated bar (BARS' "p", else P_BAR) and the map's area is at most the calibrated share of theirs
+    (effect size, BARS' "ratio"); no faster than random when the
     calibrated share of them or more do as well; can't tell in between. Not measurable when the curve
     hardly moves."""
     ends = curve.by_map[[0, -1]]
@@ -160,7 +178,8 @@ def judge_curve(curve: Curve, intact: float) -> CurveCheck:
                    "little to rank orders by", "从{replaced}出发把图块全部放回，概率也只从 {start} 变到 {end}：变化"
                    "太小，没法给各种顺序排高低", **values))
         return CurveCheck(False, None, NOT_MEASURABLE, why, curve)
-    ratio, p, bars = curve.ratio, curve.p_value, BARS[curve.kind]
+    ratio, p, bars = curve.ratio, curve.p_value, BARS[bars_key(curve)]
+    p_bar = bars.get("p", P_BAR)
     slower = int(np.sum(curve.areas_random > curve.area_map + 1e-12))
     figures = say("with {replaced}, area {area:.2f} against the random orders' median {median:.2f} (ratio "
                   "{ratio:.2f}); {slower} of {orders} random orders are slower (p = {p:.3f})",
@@ -168,8 +187,8 @@ def judge_curve(curve: Curve, intact: float) -> CurveCheck:
                   "随机顺序中有 {slower} 个更慢（p = {p:.3f}）", replaced=replaced, area=curve.area_map,
                   median=np.median(curve.areas_random), ratio=ratio, slower=slower, orders=curve.areas_random.size, p=p)
     needs = say("faster needs p ≤ {p_bar:g} and ratio ≤ {ratio_bar:g}", "要算“更快”，需要 p ≤ {p_bar:g} 且比值 ≤ "
-                "{ratio_bar:g}", p_bar=P_BAR, ratio_bar=bars["ratio"])
-    if p <= P_BAR and ratio <= bars["ratio"]:
+                "{ratio_bar:g}", p_bar=p_bar, ratio_bar=bars["ratio"])
+    if p <= p_bar + 1e-12 and ratio <= bars["ratio"]:
         return CurveCheck(True, True, FASTER, figures, curve)
     if p >= bars["not_faster_p"]:
         return CurveCheck(True, False, NOT_FASTER, say("{figures}; {needs}", "{figures}；{needs}", figures=figures,
@@ -231,7 +250,7 @@ class TrustCheck:
 
     @property
     def curve(self) -> Curve | None:
-        """The deletion curve with blurred patches (None when not measured)."""
+        """The judged deletion curve (trust_curves.JUDGED's replacement; None when not measured)."""
         return self.deletion.curve
 
     @property
@@ -349,8 +368,9 @@ def _curve_checks(model, x, shown, result, probability, progress) -> tuple[Curve
                   "曲线至少需要 {least:.0%}", label=result.label, p=_percent(probability), least=MIN_PROBABILITY)
         return _not_measurable(why, CurveCheck), _not_measurable(why, CurveCheck)
     curves = measure_curves(model, x, shown, result.target, progress=progress)
-    deletion = judge_curve(curves["deletion_blur"], probability)
-    deletion.grey = judge_curve(curves["deletion_grey"], probability)
+    deletion = judge_curve(curves[f"deletion_{trust_curves.JUDGED}"], probability)
+    deletion.compared = {name: judge_curve(curves[f"deletion_{name}"], probability)
+                         for name in trust_curves.REPLACEMENTS if name != trust_curves.JUDGED and f"deletion_{name}" in curves}
     return deletion, judge_curve(curves["insertion"], probability)
 
 

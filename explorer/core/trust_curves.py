@@ -6,9 +6,16 @@ the picture blurred all over and puts the real patches back, highest first. Eith
 same curve for many random orders of the patches: a map that points at what the model uses makes the
 probability fall (deletion) or come back (insertion) sooner than most random orders.
 
-Two replacements for a removed patch:
+Three replacements for a removed patch, each with its own random orders. JUDGED is the one the deletion
+verdict uses; a trust check measures the replacements in CHECKED (the judged one and the blur, whose random
+orders the insertion needs anyway, so its deletion comes for the price of its 8 own pictures); the
+calibration benchmark measures all three, which is how JUDGED was chosen:
+- "impute": filled from its surroundings (explorer.core.trust_impute: ROAD's noisy linear imputation,
+  batched). A removed object is filled with the background around it, so its colours go too, while a
+  scattered random patch is filled from the picture around it.
 - "blur": the same patch from a strongly blurred copy of the picture. It keeps the colours and the rough
-  light of the picture, so the model still sees a photo, only without the detail that was removed.
+  light of the picture, so the model still sees a photo, only without the detail that was removed; but a
+  blurred small object keeps its own colours and rough shape, and can still be recognised.
 - "grey": the value 0 of the normalised input (the training set's mean colour, Integrated Gradients'
   baseline). Grey squares are pictures the model never saw in training: the probability can move
   because of the squares themselves, not because of what they hide (Hooker et al. 2019, Rong et al. 2022).
@@ -27,6 +34,7 @@ import torch.nn.functional as F
 from explorer.core.loaded_model import LoadedModel
 from explorer.core.recent import Recent, fingerprint
 from explorer.core.state import STORES
+from explorer.core.trust_impute import impute
 from explorer.core.words import say
 
 STEPS = 8                  # points of a curve besides the whole picture
@@ -35,7 +43,15 @@ PATCHES_PER_SIDE = 14      # 16 px patches at 224 px
 BLUR_SHARE = 0.05          # the blur's standard deviation, as a share of the input's shorter side (11 px at 224)
 CHUNK = 16                 # pictures per forward pass (bounded memory)
 SEED = 0
-REPLACEMENTS = ("blur", "grey")
+REPLACEMENTS = ("impute", "blur", "grey")
+JUDGED = "impute"          # the deletion judged (benchmarks/bench_trust_calibration.py compares them on data)
+CHECKED = ("impute", "blur")   # the replacements a trust check measures: JUDGED and "blur" (the insertion's)
+_FILL = {name: i for i, name in enumerate(REPLACEMENTS)}
+
+
+def measured(replacements: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The replacements measured: those given (else JUDGED and CHECKED), and "blur" (the insertion's)."""
+    return tuple(dict.fromkeys((*(replacements or (JUDGED, *CHECKED)), "blur")))
 
 
 def patch_grid(shape: tuple[int, int]) -> int:
@@ -99,7 +115,7 @@ def blurred(x: torch.Tensor, share: float | None = None) -> torch.Tensor:
 class Curve:
     """One curve of the map against the same curve in many random orders."""
     kind: str                    # "deletion" or "insertion"
-    replacement: str             # "blur" or "grey"
+    replacement: str             # "impute", "blur" or "grey"
     fractions: np.ndarray        # share of patches removed (deletion) or put back (insertion), 0 .. 1
     by_map: np.ndarray           # the class's probability, the map's order
     by_random_orders: np.ndarray  # (orders, points): the same in each random order
@@ -166,12 +182,16 @@ def _auc(fractions: np.ndarray, values: np.ndarray) -> float:
     return float(np.sum((values[1:] + values[:-1]) / 2 * np.diff(fractions)))
 
 
-def curve_passes(steps: int = STEPS, orders: int | None = None, random_known: bool = False) -> int:
-    """Pictures through the model for the three curves: the map's inner points of each, the whole, the
-    blurred and the grey picture, and (unless known for this picture and class) each random order's inner
-    points with both replacements."""
-    own, orders = 3 * (steps - 1) + 3, orders or ORDERS
-    return own if random_known else own + 2 * orders * (steps - 1)
+def curve_passes(steps: int = STEPS, orders: int | None = None, random_known: bool = False,
+                 replacements: tuple[str, ...] | None = None) -> int:
+    """Pictures through the model for the curves: the map's inner points of each deletion (one per
+    replacement measured: `measured(replacements)`) and of the insertion, the whole picture and the picture with
+    every patch replaced (one per replacement), and (unless known for this picture and class) each random
+    order's inner points with each replacement (the insertion's random curves are the blurred deletion's,
+    read backwards: 39 x 7 = 273 pictures a replacement)."""
+    kinds, orders = len(measured(replacements)), orders or ORDERS
+    own = (kinds + 1) * (steps - 1) + 1 + kinds
+    return own if random_known else own + kinds * orders * (steps - 1)
 
 
 # The random orders' curves depend on the picture, the class and the settings, not on the map: every map
@@ -179,9 +199,11 @@ def curve_passes(steps: int = STEPS, orders: int | None = None, random_known: bo
 RANDOM_CURVES = STORES.register("trust.random_curves", Recent(), "curves of random orders")
 
 
-def _random_key(model: LoadedModel, x: torch.Tensor, target: int, steps: int, orders: int, seed: int) -> tuple:
+def _random_key(model: LoadedModel, x: torch.Tensor, target: int, steps: int, orders: int, seed: int,
+                replacements: tuple[str, ...]) -> tuple:
     # the module itself too: two models of one name (a test's toys, an untrained stand-in) never share curves
-    return model.name, id(model.module), model.pretrained, fingerprint(x), target, steps, orders, seed, BLUR_SHARE
+    return (model.name, id(model.module), model.pretrained, fingerprint(x), target, steps, orders, seed, BLUR_SHARE,
+            tuple(replacements))
 
 
 def probabilities(model: LoadedModel, pictures, count: int, target: int, progress=None) -> np.ndarray:
@@ -199,28 +221,35 @@ def probabilities(model: LoadedModel, pictures, count: int, target: int, progres
 
 @dataclass
 class _Job:
-    """Which pictures to run: rows of kept patches, and for each whether it is blurred, greyed or inserted."""
+    """Which pictures to run: rows of kept patches, and for each how its removed patches are filled."""
     keep: np.ndarray             # (pictures, n) booleans, True = the real patch
-    fill: np.ndarray             # (pictures,) 0 = grey, 1 = blur
+    fill: np.ndarray             # (pictures,) the index of its replacement in REPLACEMENTS
 
 
-def _pictures(x: torch.Tensor, blur: torch.Tensor, job: _Job, grid: tuple[int, int], patch: int):
-    shape = tuple(x.shape[-2:])
+def _pictures(x: torch.Tensor, job: _Job, grid: tuple[int, int], patch: int, seed: int):
+    shape, blur = tuple(x.shape[-2:]), blurred(x)
 
     def make(start: int, stop: int) -> torch.Tensor:
-        keep = torch.from_numpy(job.keep[start:stop].reshape(-1, 1, *grid)).to(x.device, x.dtype)
+        keep = torch.from_numpy(job.keep[start:stop].reshape(-1, 1, *grid)).to(x.device)
         keep = keep.repeat_interleave(patch, 2).repeat_interleave(patch, 3)[..., :shape[0], :shape[1]]
-        fill = torch.from_numpy(job.fill[start:stop]).to(x.device, x.dtype).view(-1, 1, 1, 1) * blur
-        return x * keep + fill * (1 - keep)
+        fill = torch.from_numpy(job.fill[start:stop]).to(x.device).view(-1, 1, 1, 1)
+        out = torch.where(keep, x, torch.where(fill == _FILL["blur"], blur, torch.zeros_like(x)))
+        imputed = (fill == _FILL["impute"]).view(-1)
+        if imputed.any():            # only the pictures that need it (the solve costs about half a pass)
+            out[imputed] = impute(x.expand(int(imputed.sum()), -1, -1, -1), ~keep[imputed], seed=seed)
+        return out
     return make
 
 
 def measure_curves(model: LoadedModel, x: torch.Tensor, heat: np.ndarray, target: int, *, steps: int = STEPS,
-                   orders: int | None = None, seed: int = SEED, progress=None) -> dict[str, Curve]:
-    """The map's deletion curves ("deletion_blur", "deletion_grey") and its insertion curve ("insertion",
-    from the blurred picture), each with the random orders'. heat is (h, w) at x's size (1, C, h, w),
-    higher = more important. All pictures run as one batch, CHUNK at a time."""
+                   orders: int | None = None, seed: int = SEED, progress=None,
+                   replacements: tuple[str, ...] | None = None) -> dict[str, Curve]:
+    """The map's deletion curves ("deletion_impute", "deletion_blur", and "deletion_grey" where asked: one
+    per replacement of `measured(replacements)`) and its insertion curve
+    ("insertion", from the blurred picture), each with the random orders'. heat is (h, w) at x's size
+    (1, C, h, w), higher = more important. All pictures run as one batch, CHUNK at a time."""
     shape, orders = tuple(x.shape[-2:]), orders or ORDERS
+    names = measured(replacements)
     if tuple(heat.shape) != shape:
         raise ValueError(say("deletion: the map is {map}, the input {input}", "deletion：图是 {map}，输入却是 {input}",
                              map=tuple(heat.shape), input=shape))
@@ -232,31 +261,31 @@ def measure_curves(model: LoadedModel, x: torch.Tensor, heat: np.ndarray, target
     scores = patch_scores(np.asarray(heat, np.float64), patch)
     counts = step_counts(scores.size, steps)
     inner = kept_patches(map_order(scores, seed), counts)[1:steps]
-    key = _random_key(model, x, target, steps, orders, seed)
+    key = _random_key(model, x, target, steps, orders, seed, names)
     known = RANDOM_CURVES.get(key)
-    rows = [inner, inner, ~inner, np.ones((1, scores.size), bool), np.zeros((2, scores.size), bool)]
-    fills = [np.zeros(steps - 1), np.ones(steps - 1), np.ones(steps - 1), [0.0], [1.0, 0.0]]
+    kinds, n, fill = len(names), scores.size, [_FILL[name] for name in names]
+    # the map's deletions (one per replacement), its insertion, the whole picture, every patch replaced
+    rows = [inner] * kinds + [~inner, np.ones((1, n), bool), np.zeros((kinds, n), bool)]
+    fills = [np.full(steps - 1, f) for f in fill] + [np.full(steps - 1, _FILL["blur"]), [0], fill]
     if known is None:
-        randoms = np.concatenate([kept_patches(o, counts)[1:steps] for o in random_orders(orders, scores.size, seed)])
-        rows += [randoms, randoms]
-        fills += [np.ones(len(randoms)), np.zeros(len(randoms))]
-    job = _Job(np.concatenate(rows), np.concatenate(fills).astype(np.float32))
-    x = x.detach()
-    found = probabilities(model, _pictures(x, blurred(x), job, scores.shape, patch), len(job.keep), target,
+        randoms = np.concatenate([kept_patches(o, counts)[1:steps] for o in random_orders(orders, n, seed)])
+        rows += [randoms] * kinds
+        fills += [np.full(len(randoms), f) for f in fill]
+    job = _Job(np.concatenate(rows), np.concatenate(fills).astype(np.int64))
+    found = probabilities(model, _pictures(x.detach(), job, scores.shape, patch, seed), len(job.keep), target,
                           progress)
-    grey_in, blur_in, insert_in = found[:steps - 1], found[steps - 1:2 * steps - 2], found[2 * steps - 2:3 * steps - 3]
-    whole, all_blurred, all_grey = found[3 * steps - 3:3 * steps]
+    own = found[:(kinds + 1) * (steps - 1)].reshape(kinds + 1, steps - 1)
+    whole, ends = found[(kinds + 1) * (steps - 1)], found[(kinds + 1) * (steps - 1) + 1:][:kinds]
     if known is None:
-        rest = found[3 * steps:].reshape(2, orders, steps - 1)
-        known = {"blur": _whole_curves(whole, rest[0], all_blurred), "grey": _whole_curves(whole, rest[1], all_grey)}
+        rest = found[(kinds + 1) * (steps - 1) + 1 + kinds:].reshape(kinds, orders, steps - 1)
+        known = {name: _whole_curves(whole, rest[i], ends[i]) for i, name in enumerate(names)}
         RANDOM_CURVES.put(key, known)
-    fractions = counts / scores.size
-    return {
-        "deletion_blur": Curve("deletion", "blur", fractions, np.r_[whole, blur_in, all_blurred], known["blur"]),
-        "deletion_grey": Curve("deletion", "grey", fractions, np.r_[whole, grey_in, all_grey], known["grey"]),
-        "insertion": Curve("insertion", "blur", fractions, np.r_[all_blurred, insert_in, whole],
-                           known["blur"][:, ::-1].copy()),
-    }
+    fractions = counts / n
+    curves = {f"deletion_{name}": Curve("deletion", name, fractions, np.r_[whole, own[i], ends[i]], known[name])
+              for i, name in enumerate(names)}
+    blur_end = ends[names.index("blur")]
+    return curves | {"insertion": Curve("insertion", "blur", fractions, np.r_[blur_end, own[kinds], whole],
+                                        known["blur"][:, ::-1].copy())}
 
 
 def _whole_curves(whole: float, inner: np.ndarray, end: float) -> np.ndarray:
@@ -271,4 +300,4 @@ def intact_probability(model: LoadedModel, x: torch.Tensor, target: int) -> floa
 
 def is_random_known(model: LoadedModel, x: torch.Tensor, target: int, steps: int = STEPS, seed: int = SEED) -> bool:
     """Whether the random orders' curves for this picture and class are kept (a check then costs less)."""
-    return RANDOM_CURVES.get(_random_key(model, x, target, steps, ORDERS, seed)) is not None
+    return RANDOM_CURVES.get(_random_key(model, x, target, steps, ORDERS, seed, measured())) is not None

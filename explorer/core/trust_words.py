@@ -36,13 +36,13 @@ _NOTHING = {"en": "This test cannot be run on this map (its figures below say wh
 # What each verdict means, one sentence a learner can follow (the Saliency tab shows those in its table).
 MEANING = {
     ("deletion", FASTER): {
-        "en": "Blurring away the pixels this map marks first makes the model lose the class sooner than blurring "
-              "random pixels: the map points at what the model used.",
-        "zh": "先把这张图标出的像素模糊掉，模型比模糊随机像素时更快认不出这个类别：这张图指出了模型真正用到的地方。"},
+        "en": "Filling in the pixels this map marks first from their surroundings makes the model lose the class "
+              "sooner than filling in random pixels: the map points at what the model used.",
+        "zh": "先把这张图标出的像素用周围的像素填掉，模型比填掉随机像素时更快认不出这个类别：这张图指出了模型用到的地方。"},
     ("deletion", NOT_FASTER): {
-        "en": "Blurring away the pixels this map marks first takes the class away no sooner than blurring random "
-              "pixels: the map does not point at what the model used.",
-        "zh": "先把这张图标出的像素模糊掉，模型认不出这个类别的速度并不比模糊随机像素快：这张图没有指出模型用到的地方。"},
+        "en": "Filling in the pixels this map marks first from their surroundings takes the class away no sooner "
+              "than filling in random pixels: the map does not point at what the model used.",
+        "zh": "先把这张图标出的像素用周围的像素填掉，模型认不出这个类别并不比填掉随机像素时快：这张图没有指出模型用到的地方。"},
     ("deletion", CANT_TELL): {
         "en": "The map beats most random orders, but not by enough to be sure: on this picture the deletion test "
               "cannot decide.",
@@ -76,13 +76,16 @@ def meaning(part: str, verdict: str) -> str:
 
 
 REPLACEMENT_WORDS = {
-    "en": "**Which replacement each curve uses, and why.** Deletion replaces a patch with the same patch blurred: "
-          "the picture still looks like a photo, so the probability falls because detail is gone, not because of "
-          "something new. With grey patches (shown for comparison) the model sees grey squares it never met in "
-          "training, and its answer can move because of the squares themselves: where the two disagree, trust the "
-          "blurred one. Insertion starts from the whole picture blurred, a start with the detail gone that is still "
-          "a photo, and puts the real patches back.",
-    "zh": "**每条曲线用什么替换，为什么。** 删除检验把一块图像换成同一块的模糊版本：图片看上去仍然是照片，所以概率下降"
-          "是因为细节没了，而不是因为出现了新东西。换成灰块时（仅作对比），模型看到的是训练中从没见过的灰色方块，"
-          "它的答案可能因为方块本身而改变：两者不一致时，请相信模糊的那条。插入检验从整张模糊的图片出发（细节没了，"
-          "但仍是照片），再把真实的图块一块块放回去。"}
+    "en": "**Which replacement each curve uses, and why.** Deletion fills a removed patch in from the pixels around "
+          "it (ROAD's imputation): a removed object takes the colours of its surroundings and is really gone, and "
+          "the picture still looks like a photo, not like one with squares on it. The deletion with blurred patches "
+          "is shown for comparison: a blurred patch keeps its own colours, so a small object blurred away can still "
+          "be recognised and the curve falls late even for the right map. Grey squares are not used: the model "
+          "never saw them in training and its answer can move because of the squares themselves. Insertion starts "
+          "from the whole picture blurred, a start with the detail gone that is still a photo, and puts the real "
+          "patches back.",
+    "zh": "**每条曲线用什么替换，为什么。** 删除检验用一块图像周围的像素把它填上（ROAD 的插补方法）：被删掉的物体换上了"
+          "周围的颜色，真的不见了，而图片看上去仍然是照片，不会多出一个个方块。用模糊图块的删除曲线只作对比：模糊的图块"
+          "保留了自己的颜色，小物体模糊掉之后仍可能被认出来，所以即使图是对的，曲线也降得晚。灰色方块不用：模型训练时"
+          "从没见过这种方块，它的答案可能因为方块本身而改变。插入检验从整张模糊的图片出发（细节没了，但仍是照片），"
+          "再把真实的图块一块块放回去。"}

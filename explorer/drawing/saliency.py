@@ -194,14 +194,15 @@ def trust_table(rows: list[dict]) -> str:
     table, what each verdict means, then each map's reasons in words."""
     if not rows:
         return ""
-    lines = [say("| Map | Deletion (blurred patches) | Deletion (grey patches, for comparison) | Insertion (from a "
-                 "blurred picture) | Randomisation (cascade) |", "| 图 | 删除（模糊图块） | 删除（灰色图块，作对比） | "
-                 "插入（从模糊图片开始） | 随机化（逐层） |"), "|---|---|---|---|---|"]
+    lines = [say("| Map | Deletion (patches filled in) | Deletion (blurred, for comparison) | Insertion (from "
+                 "blurred) | Randomisation (cascade) |",
+                 "| 图 | 删除（填补图块） | 删除（模糊，作对比） | 插入（从模糊开始） | 随机化（逐层） |"),
+             "|---|---|---|---|---|"]
     reasons = []
     for r in rows:
         check = r["check"]
-        grey = "—" if check.deletion.grey is None else _curve_cell(check.deletion.grey)
-        lines.append(f"| {r['title']} | {_curve_cell(check.deletion)} | {grey} | {_curve_cell(check.insertion)} | "
+        blur = "—" if check.deletion.blur is None else _curve_cell(check.deletion.blur)
+        lines.append(f"| {r['title']} | {_curve_cell(check.deletion)} | {blur} | {_curve_cell(check.insertion)} | "
                      f"{_randomisation_cell(check.randomisation)} |")
         if check.blank is not None:
             reasons.append(say("- **{title}**: not measurable: {reason}", "- **{title}**：无法测量：{reason}",
@@ -222,7 +223,7 @@ def _band(axes, curve, label: str) -> None:
 
 
 def curve_figure(rows: list[dict]):
-    """The deletion curves (blurred patches) and the insertion curves of every map that could be checked,
+    """The deletion curves (patches filled from their surroundings) and the insertion curves of every map that could be checked,
     with the random orders' band and median, as a matplotlib figure (None: no curves)."""
     measured = [(r["title"], r["check"]) for r in rows if r["check"].deletion.curve is not None]
     if not measured:
@@ -238,7 +239,7 @@ def curve_figure(rows: list[dict]):
     median = say("random orders' median", "随机顺序的中位数")
     _band(left, measured[0][1].deletion.curve, median)
     _band(right, measured[0][1].insertion.curve, median)
-    left.set(xlim=(0, 1), ylim=(0, 1.02), xlabel=say("share of patches blurred", "已模糊的图块比例"),
+    left.set(xlim=(0, 1), ylim=(0, 1.02), xlabel=say("share of patches filled in", "已填补的图块比例"),
              ylabel=say("probability of the class", "该类别的概率"),
              title=say("Deletion: lower sooner = better", "删除：越早降低越好"))
     right.set(xlim=(0, 1), xlabel=say("share of patches put back", "已放回的图块比例"),

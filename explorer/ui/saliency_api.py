@@ -27,7 +27,7 @@ def attribute_api(image, model_name, method, target, options, request: gr.Reques
 
     Returns:
         The map painted over the picture (a PNG at the picture's size, with a box round the centre crop the model saw), and a JSON object of numbers: "model", "pretrained" (false: untrained weights), "method", "target" (the class index explained), "label" (its name), "layer" (the conv layer Grad-CAM used, else null), "map_size" ([height, width]), "note" (about the model, else empty).
-        With "trust": true it also has "trust" (the verdicts in words: "verdict", "reason", "measurable", "probability", and "deletion", "insertion" and "randomisation" each with "passed", "verdict" ("faster than random", "no faster than random", "can't tell", "not measurable"; randomisation "the map changes" or "barely changes"), "reason", and the curves' "ratio" (the map's area over the random orders' median: below 1 is sooner) and "p_value"), "deletion_auc_map" and "deletion_auc_random" (area under the class's probability as patches are blurred, most-attributed first vs. in random orders), "deletion_auc_random_sd", "deletion_auc_random_orders", the curves "deletion_map", "deletion_random" (the random orders' median) and "deletion_random_orders", "insertion_map" and "insertion_random" (from a blurred picture, patches put back), and "randomisation_rank_correlation" (the map against the same method on a model whose top layers are re-initialised: near 1 means the map does not depend on what the model learned). The figures are null where not measurable (an empty map, a class with next to no probability, an untrained model's randomisation).
+        With "trust": true it also has "trust" (the verdicts in words: "verdict", "reason", "measurable", "probability", and "deletion", "insertion" and "randomisation" each with "passed", "verdict" ("faster than random", "no faster than random", "can't tell", "not measurable"; randomisation "the map changes" or "barely changes"), "reason", and the curves' "ratio" (the map's area over the random orders' median: below 1 is sooner) and "p_value"), "deletion_auc_map" and "deletion_auc_random" (area under the class's probability as patches are filled in from their surroundings, most-attributed first vs. in random orders), "deletion_auc_random_sd", "deletion_auc_random_orders", the curves "deletion_map", "deletion_random" (the random orders' median) and "deletion_random_orders", "insertion_map" and "insertion_random" (from a blurred picture, patches put back), and "randomisation_rank_correlation" (the map against the same method on a model whose top layers are re-initialised: near 1 means the map does not depend on what the model learned). The figures are null where not measurable (an empty map, a class with next to no probability, an untrained model's randomisation).
     """
     refused = say("Cannot use this", "无法使用")
     if image is None:
@@ -73,8 +73,8 @@ DELETION_FIGURES = ("deletion_auc_map", "deletion_auc_random", "deletion_auc_ran
 
 def trust_numbers(check: trust.TrustCheck) -> dict:
     """The trust check as /attribute returns it: the verdicts and reasons in words ("trust", with each
-    part's ratio and p-value), and the figures (None where not measurable): the deletion curves with blurred
-    patches (deletion_random is the random orders' median curve) and the insertion curves."""
+    part's ratio and p-value), and the figures (None where not measurable): the judged deletion curves
+    (patches filled in from their surroundings; deletion_random is the random orders' median curve) and the insertion curves."""
     curve = check.curve
     figures = dict.fromkeys(DELETION_FIGURES) if curve is None else {
         "deletion_auc_map": curve.auc_map, "deletion_auc_random": curve.auc_random,

@@ -38,9 +38,11 @@ TRUST_HELP = t(
 # The labels of the top-5 list and of the gallery sit above their contents, in the flow of the page, not
 # floating over them (a long label wraps on a phone and would cover the top class or the first maps); the
 # gallery grows with its rows instead of scrolling inside the page; each caption is written out in full
-# under its picture, never over the heat map's colour bar; the trust table's words stay whole.
+# under its picture, never over the heat map's colour bar; the trust table's words stay whole (on a phone
+# its type is smaller and it scrolls sideways inside itself); the wipe's label wraps instead of being cut.
 PAGE_CSS = """
-#saliency-top5 > label[data-testid="block-label"], #saliency-maps > label[data-testid="block-label"] {
+#saliency-top5 > label[data-testid="block-label"], #saliency-maps > label[data-testid="block-label"],
+#saliency-wipe > label[data-testid="block-label"] {
   position: static; max-width: calc(100% - 100px); white-space: normal; margin: 6px; }
 #saliency-maps .grid-wrap { padding-top: 8px; max-height: none; }
 #saliency-maps .fixed-height { max-height: none; }
@@ -51,6 +53,10 @@ PAGE_CSS = """
   overflow: visible; border: 0; border-radius: 0; text-align: center; }
 #saliency-trust th, #saliency-trust td { word-break: normal; overflow-wrap: normal; hyphens: manual; }
 #saliency-trust td:first-child { white-space: nowrap; }
+@media (max-width: 640px) {
+  #saliency-trust table { display: block; overflow-x: auto; font-size: 12px; }
+  #saliency-trust th, #saliency-trust td { padding: 4px 5px; }
+}
 #saliency-style { display: none; }
 """
 

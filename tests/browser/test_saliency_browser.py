@@ -201,7 +201,7 @@ def test_the_trust_check_explains_its_verdicts_ranks_the_maps_and_wipes_to_the_r
         page.wait_for_function("() => { const t = document.querySelector('#saliency-ranking');"
                                "return t && /By the curves|No map could be ranked/.test(t.innerText); }")
         trust = page.locator("#saliency-trust").inner_text()
-        assert "What the verdicts mean" in trust and "Deletion (blurred patches)" in trust
+        assert "What the verdicts mean" in trust and "Deletion (patches filled in)" in trust
         assert "Which replacement each curve uses, and why" in panel.inner_text()
         wipe = page.locator("#saliency-wipe")
         wipe.locator("img").nth(1).wait_for()
@@ -305,7 +305,7 @@ def test_a_chinese_browser_reads_the_saliency_tab_in_chinese(browser, app_url, s
         assert "“espresso”" in panel.get_by_text("解释类别").inner_text()
         page.locator("#saliency-trust table").wait_for()
         trust = page.locator("#saliency-trust").inner_text()
-        assert "删除（模糊图块）" in trust and "这些结论是什么意思" in trust
+        assert "删除（填补图块）" in trust and "这些结论是什么意思" in trust
         captions = page.locator("#saliency-maps .caption-label").all_inner_texts()
         assert captions == ["Grad-CAM：叠在图片上", "Grad-CAM：热力图"]
         page.locator("#saliency-trust").scroll_into_view_if_needed()

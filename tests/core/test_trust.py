@@ -1,6 +1,8 @@
 """The deletion and insertion curves against random orders, and the cascading randomisation test."""
 import numpy as np
 import pytest
+import scipy.sparse
+import scipy.sparse.linalg
 import torch
 import torchvision.transforms.functional as TF
 from hook_recorder import recording
@@ -21,6 +23,7 @@ from explorer.core.trust_curves import (
     random_orders,
     step_counts,
 )
+from explorer.core.trust_impute import impute
 from explorer.core.trust_randomisation import set_step, shared_randomised_copy
 
 
@@ -63,7 +66,7 @@ def test_the_blur_is_torchvisions_gaussian_blur(x):
 def test_every_curve_point_is_pytorchs_probability_on_the_replaced_picture(linear, x):
     heat = np.random.default_rng(0).normal(size=(28, 28))
     trust_curves.RANDOM_CURVES.clear()
-    curves = measure_curves(linear, x, heat, 1, steps=4, orders=3)
+    curves = measure_curves(linear, x, heat, 1, steps=4, orders=3, replacements=trust_curves.REPLACEMENTS)
     patch = patch_grid((28, 28))
     order = np.argsort(-heat.reshape(14, patch, 14, patch).mean(axis=(1, 3)).ravel(), kind="stable")
     keep = _pixel_keep(kept_patches(order, step_counts(196, 4))[2])
@@ -75,7 +78,67 @@ def test_every_curve_point_is_pytorchs_probability_on_the_replaced_picture(linea
     assert curves["insertion"].by_map[2] == pytest.approx(_probability(linear, x * (1 - keep) + blur * keep, 1)[0],
                                                           rel=1e-5)
     assert curves["deletion_grey"].by_map[-1] == pytest.approx(_probability(linear, 0 * x, 1)[0], rel=1e-5)
+    filled = impute(x, (keep == 0)[None, None])
+    assert curves["deletion_impute"].by_map[2] == pytest.approx(_probability(linear, filled, 1)[0], rel=1e-5)
     assert curves["insertion"].by_map[0] == pytest.approx(_probability(linear, blur, 1)[0], rel=1e-5)
+
+
+def _direct_solve(picture: np.ndarray, removed: np.ndarray) -> np.ndarray:
+    """ROAD's linear system solved exactly with scipy: each removed pixel equals the weighted mean of its
+    neighbours inside the picture (direct 1/6, diagonal 1/12), one colour at a time."""
+    h, w = removed.shape
+    unknown = -np.ones((h, w), int)
+    unknown[removed] = np.arange(removed.sum())
+    weights = {(dy, dx): (1 / 6 if 0 in (dy, dx) else 1 / 12) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx}
+    rows, cols, values = [], [], []
+    known_part = np.zeros((removed.sum(), picture.shape[0]))
+    for k, (y, x) in enumerate(np.argwhere(removed)):
+        inside = {(y + dy, x + dx): v for (dy, dx), v in weights.items() if 0 <= y + dy < h and 0 <= x + dx < w}
+        total = sum(inside.values())
+        rows.append(k), cols.append(k), values.append(1.0)
+        for (yy, xx), v in inside.items():
+            if removed[yy, xx]:
+                rows.append(k), cols.append(unknown[yy, xx]), values.append(-v / total)
+            else:
+                known_part[k] += v / total * picture[:, yy, xx]
+    system = scipy.sparse.csc_matrix((values, (rows, cols)), shape=(removed.sum(), removed.sum()))
+    out = picture.copy()
+    for c in range(picture.shape[0]):
+        out[c][removed] = scipy.sparse.linalg.spsolve(system, known_part[:, c])
+    return out
+
+
+def test_imputation_is_roads_linear_system_solved_by_scipy():
+    """On a small picture with a removed block, scattered removed pixels and removed pixels on its edge: the
+    batched fill with many sweeps is the direct solve; with the default sweeps it is close to it."""
+    rng = np.random.default_rng(2)
+    picture = np.cumsum(np.cumsum(rng.normal(size=(3, 24, 20)), 1), 2)
+    removed = rng.random((24, 20)) < 0.2
+    removed[6:16, 4:13] = True
+    removed[0, :7] = True
+    exact = _direct_solve(picture, removed)
+    x, mask = torch.tensor(picture[None], dtype=torch.float64), torch.tensor(removed)[None, None]
+    converged = impute(x, mask, noise=0, sweeps=400)[0].numpy()
+    np.testing.assert_allclose(converged, exact, atol=1e-6 * np.ptp(picture))
+    quick = impute(x, mask, noise=0)[0].numpy()
+    assert np.abs(quick - exact)[:, removed].mean() < 0.02 * np.ptp(picture)
+    np.testing.assert_array_equal(quick[:, ~removed], picture[:, ~removed])        # kept pixels stay
+    noisy = impute(x, mask)[0].numpy()
+    assert 0.005 < np.std((noisy - quick)[:, removed]) < 0.02                         # the noise, removed only
+    np.testing.assert_array_equal(noisy[:, ~removed], picture[:, ~removed])
+    np.testing.assert_array_equal(noisy, impute(x, mask)[0].numpy())                  # seeded
+
+
+def test_imputation_fills_a_removed_object_with_its_surroundings_unlike_the_blur():
+    """A bright square on a dark picture, removed whole: imputed, it becomes dark (its surroundings); blurred,
+    it stays bright (its own colours)."""
+    x = torch.full((1, 3, 28, 28), -1.0)
+    x[..., 10:18, 10:18] = 2.0
+    removed = torch.zeros(1, 1, 28, 28, dtype=torch.bool)
+    removed[..., 9:19, 9:19] = True
+    inside = (slice(None), slice(None), slice(10, 18), slice(10, 18))
+    assert impute(x, removed)[inside].mean() == pytest.approx(-1.0, abs=0.05)
+    assert blurred(x)[inside].mean() > 1.0
 
 
 def test_a_random_orders_insertion_curve_is_its_reversed_orders_deletion_curve_read_backwards(linear, x):
@@ -98,10 +161,11 @@ def test_true_contributions_come_before_every_random_order(linear, x):
         target = int(linear.module(x).argmax())
     contribution = attribute_input(linear, x, "integrated_gradients", target=target, n_steps=8).input_map
     trust_curves.RANDOM_CURVES.clear()
-    grey = measure_curves(linear, x, contribution, target, steps=10, orders=19)["deletion_grey"]
+    grey = measure_curves(linear, x, contribution, target, steps=10, orders=19, replacements=("grey",))["deletion_grey"]
     assert np.all(grey.by_map <= np.min(grey.by_random_orders, axis=0) + 1e-6)
     assert grey.p_value == pytest.approx(1 / 20) and grey.ratio < 1
-    backwards = measure_curves(linear, x, -contribution, target, steps=10, orders=19)["deletion_grey"]
+    backwards = measure_curves(linear, x, -contribution, target, steps=10, orders=19,
+                               replacements=("grey",))["deletion_grey"]
     assert backwards.p_value == 1.0 and backwards.ratio > 1
 
 
@@ -135,7 +199,9 @@ def test_the_random_orders_are_computed_once_per_picture_and_class(linear, x):
         by_second = len(batches)
         curves(2, 1)
     calls = [batches[:by_first], batches[by_first:by_second], batches[by_second:]]
-    own, randoms = 3 * 5 + 3, 2 * 5 * 5
+    kinds = len(trust_curves.measured())
+    assert kinds == 2                                      # the judged deletion's replacement and the blur
+    own, randoms = (kinds + 1) * 5 + 1 + kinds, kinds * 5 * 5
     assert [sum(c) for c in calls] == [own + randoms, own, own + randoms]
     assert trust_curves.curve_passes(6, 5) == own + randoms and trust_curves.curve_passes(6, 5, True) == own
     assert max(max(c) for c in calls) <= trust_curves.CHUNK

@@ -142,6 +142,13 @@ def test_an_untrained_model_has_no_randomisation_to_measure(x):
     assert words.verdict == NOT_MEASURABLE and "untrained" in words.reason
 
 
+@pytest.fixture
+def blur_judged(monkeypatch):
+    """The deletion judged with blurred patches: a linear model's exact contributions are then known (with
+    imputed patches the fill depends on which patches are removed together, so no map is exact)."""
+    monkeypatch.setattr(trust_curves, "JUDGED", "blur")
+
+
 def _linear_with_blur_contributions(x):
     """A linear model and each pixel's exact contribution to its logit difference when the pixel is replaced
     by the blurred picture's: w . (x - blur(x)), summed over colours (the right map by construction)."""
@@ -155,24 +162,25 @@ def _linear_with_blur_contributions(x):
     return model, target, contribution
 
 
-def test_the_right_map_is_faster_than_random_and_its_figures_are_recomputed_here(x):
+def test_the_right_map_is_faster_than_random_and_its_figures_are_recomputed_here(x, blur_judged):
     model, target, contribution = _linear_with_blur_contributions(x)
     check = trust_check(model, x, "my map", target, attribution=contribution, sign="positive")
     assert check.deletion.verdict == FASTER and check.deletion.passed
     curve = check.deletion.curve
+    assert curve.replacement == "blur" and set(check.deletion.compared) == {"impute"}       # the other one checked
     areas = np.array([np.trapezoid(c - c[-1], curve.fractions) for c in curve.by_random_orders])
     own = np.trapezoid(curve.by_map - curve.by_map[-1], curve.fractions)
     p = (1 + np.sum(areas <= own)) / (len(areas) + 1)
-    assert p <= P_BAR and own / np.median(areas) <= BARS["deletion"]["ratio"]
+    assert p <= BARS["deletion_blur"].get("p", P_BAR) and own / np.median(areas) <= BARS["deletion_blur"]["ratio"]
     assert f"p = {p:.3f}" in check.deletion.reason and f"ratio {own / np.median(areas):.2f}" in check.deletion.reason
     assert check.randomisation.verdict == NOT_MEASURABLE and "given as numbers" in check.randomisation.reason
 
 
-def test_the_reversed_map_is_no_faster_than_random(x):
+def test_the_reversed_map_is_no_faster_than_random(x, blur_judged):
     model, target, contribution = _linear_with_blur_contributions(x)
     check = trust_check(model, x, "reversed", target, attribution=contribution.max() - contribution + 1)
     assert check.deletion.verdict == NOT_FASTER and check.deletion.passed is False
-    assert check.deletion.curve.p_value >= BARS["deletion"]["not_faster_p"]
+    assert check.deletion.curve.p_value >= BARS["deletion_blur"]["not_faster_p"]
     assert check.verdict.startswith("fails the deletion")
     ranked = ranking([("reversed", check), ("right", trust_check(model, x, "right", target, attribution=contribution))])
     assert [title for title, _ in ranked] == ["right", "reversed"]
@@ -243,7 +251,7 @@ def test_the_cost_is_checked_before_any_pass(x, monkeypatch):
     assert passes == []
 
 
-def test_the_ranking_says_in_words_which_map_explains_best(x):
+def test_the_ranking_says_in_words_which_map_explains_best(x, blur_judged):
     model, target, contribution = _linear_with_blur_contributions(x)
     noise = np.random.default_rng(5).uniform(size=(28, 28))
     rows = [(name, trust_check(model, x, name, target, attribution=heat))
@@ -253,26 +261,39 @@ def test_the_ranking_says_in_words_which_map_explains_best(x):
     assert "noise" in words.split("best")[1]
 
 
-def test_a_composite_whose_answer_is_known_right_map_passes_empty_background_map_does_not(x):
-    """A linear model that ignores the left half of the picture (its weights there are zero: empty
-    background): the right map (each pixel's exact contribution) is faster than random; a bump over the
-    left half, which the model never looks at, is not."""
-    detail = (x - trust_curves.blurred(x))[0]               # what blurring takes away
-    detail[..., :14] = 0                                     # the model ignores the left half
+def _object_on_background():
+    """A composite whose answer is known: a textured 8 x 8 object on a smooth background, and a linear model
+    that sees only the object's texture (its weights are that texture: logit difference 3 with the object,
+    -3 without it)."""
+    rng = np.random.default_rng(7)
+    ys, xs = np.mgrid[0:28, 0:28]
+    x = torch.from_numpy(np.broadcast_to(0.02 * (xs + ys) - 0.5, (1, 3, 28, 28)).astype(np.float32).copy())
+    texture = torch.zeros(3, 28, 28)
+    texture[:, 10:18, 16:24] = torch.from_numpy(rng.choice([-1.5, 1.5], (3, 8, 8)).astype(np.float32))
+    x[0] += texture
     layer = nn.Linear(3 * 28 * 28, 2)
     with torch.no_grad():
         layer.weight.zero_()
-        layer.weight[1] = (6 / detail.pow(2).sum() * detail).flatten()
-        layer.bias.copy_(torch.tensor([0.0, -3.0]))     # intact: logit difference 3; blurred: -3
-    model, target = wrap(nn.Sequential(nn.Flatten(), layer)), 1
-    right = (detail * detail).sum(0).numpy()                # each pixel's exact share of the fall
-    ys, xs = np.mgrid[0:28, 0:28]
-    empty = np.exp(-((xs - 6) ** 2 + (ys - 14) ** 2) / 30.0) * (xs < 14)
-    right_check = trust_check(model, x, "right", target, attribution=right, sign="positive")
-    empty_check = trust_check(model, x, "empty background", target, attribution=empty)
+        layer.weight[1] = (6 / texture.pow(2).sum() * texture).flatten()
+        layer.bias.copy_(torch.tensor([0.0, -3.0]))
+    right = np.exp(-((xs - 19.5) ** 2 + (ys - 13.5) ** 2) / 18.0) * (abs(xs - 19.5) < 4) * (abs(ys - 13.5) < 4)
+    empty = np.exp(-((xs - 6) ** 2 + (ys - 14) ** 2) / 18.0) * (xs < 12)
+    return wrap(nn.Sequential(nn.Flatten(), layer)), x, right, empty
+
+
+def test_a_composite_whose_answer_is_known_right_map_passes_the_judged_deletion_empty_background_map_does_not():
+    """The judged deletion (trust_curves.JUDGED, imputed patches) and the insertion: the bump over the object
+    is faster than random; the same bump over the empty left of the picture, which the model never looks at,
+    is not (its first patches change nothing: slower than random)."""
+    model, x, right, empty = _object_on_background()
+    with torch.no_grad():
+        assert float(torch.softmax(model.module(x), -1)[0, 1]) > 0.95        # the premise: the object is seen
+    right_check = trust_check(model, x, "right", 1, attribution=right)
+    empty_check = trust_check(model, x, "empty background", 1, attribution=empty)
+    assert right_check.deletion.curve.replacement == trust_curves.JUDGED
     assert right_check.deletion.verdict == FASTER and right_check.insertion.verdict == FASTER
     assert empty_check.deletion.verdict != FASTER and empty_check.insertion.verdict != FASTER
-    assert empty_check.deletion.curve.ratio > 1          # its first patches change nothing: slower than random
+    assert empty_check.deletion.curve.ratio > 1
 
 
 def test_a_trust_check_over_the_time_budget_is_refused_in_words_before_any_pass(monkeypatch):
@@ -296,7 +317,7 @@ def test_a_trust_check_over_the_time_budget_is_refused_in_words_before_any_pass(
         handle.remove()
 
 
-def test_a_chinese_visitor_reads_the_verdicts_in_chinese_with_the_same_numbers(x):
+def test_a_chinese_visitor_reads_the_verdicts_in_chinese_with_the_same_numbers(x, blur_judged):
     """The same check spoken in Chinese: every verdict, reason and sentence has Chinese in it and keeps the
     figures the English one gives (p-value, ratio); the verdict keys stay the same."""
     from explorer.core.words import speaking
@@ -314,6 +335,8 @@ def test_a_chinese_visitor_reads_the_verdicts_in_chinese_with_the_same_numbers(x
     for figure in (f"p = {curve.p_value:.3f}", f"{curve.ratio:.2f}", f"{curve.area_map:.2f}"):
         assert figure in words["deletion"]["reason"] and figure in english.deletion.reason
     assert verdict.startswith("未通过") and "删除" in verdict
+    assert words["deletion"]["impute"]["reason"].startswith("用周围像素填补的图块")      # the comparison, in words
+    assert "用用" not in words["deletion"]["impute"]["reason"] and "用模糊图块：" in words["deletion"]["reason"]
     assert has_cjk(words["randomisation"]["reason"]) and words["randomisation"]["verdict"] == "无法测量"
 
 

@@ -54,8 +54,9 @@ def test_attribute_endpoint_explains_pytorchs_own_top_class(client):
     mine = np.trapezoid(np.asarray(numbers["deletion_map"]) - numbers["deletion_map"][-1], fractions)
     p, ratio = (1 + sum(e <= mine + 1e-12 for e in ends)) / (len(ends) + 1), mine / np.median(ends)
     assert words["deletion"]["p_value"] == pytest.approx(p) and words["deletion"]["ratio"] == pytest.approx(ratio)
-    assert words["deletion"]["passed"] == (True if p <= 0.05 and ratio <= trust.BARS["deletion"]["ratio"] else
-                                           False if p >= trust.BARS["deletion"]["not_faster_p"] else None)
+    bars = trust.BARS[f"deletion_{trust.trust_curves.JUDGED}"]
+    assert words["deletion"]["passed"] == (True if p <= bars.get("p", 0.05) + 1e-12 and ratio <= bars["ratio"] else
+                                           False if p >= bars["not_faster_p"] else None)
     assert f"p = {p:.3f}" in words["deletion"]["reason"]
     assert numbers["insertion_map"][-1] == pytest.approx(float(probabilities[top]), abs=1e-4)
     assert words["randomisation"]["passed"] == (numbers["randomisation_rank_correlation"] < 0.5)
