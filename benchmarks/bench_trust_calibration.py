@@ -186,11 +186,7 @@ def _stats(row: dict, part: str) -> tuple[float, float, bool]:
 
 def verdict(ratio: float, p: float, measurable: bool, bars: dict) -> str:
     """The verdict explorer.core.trust.judge_curve gives with these bars."""
-    if not measurable:
-        return trust.NOT_MEASURABLE
-    if p <= bars.get("p", trust.P_BAR) + 1e-12 and ratio <= bars["ratio"]:
-        return trust.FASTER
-    return trust.NOT_FASTER if p >= bars["not_faster_p"] else trust.CANT_TELL
+    return trust.curve_verdict(ratio, p, bars) if measurable else trust.NOT_MEASURABLE
 
 
 def share(rows, name: str, part: str, wanted: str, bars: dict) -> float:

@@ -8,7 +8,8 @@ lowered (Linux gives each thread its own nice value, and the threads a thread st
 workers among them, inherit it), so the operating system hands the cores to any other work first and to
 the stream the rest of the time. The caller waits for the result (a wait holds no lock and no core).
 
-Elsewhere (no per-thread priority) the work runs in the same worker thread at normal priority.
+Where a thread's priority cannot be lowered (no per-thread nice values), the work still runs in that
+worker thread, at normal priority.
 """
 from __future__ import annotations
 

@@ -113,10 +113,6 @@ class CurveCheck(Check):
     compared: dict = field(default_factory=dict)      # replacement -> CurveCheck
 
     @property
-    def grey(self) -> "CurveCheck | None":
-        return self.compared.get("grey")
-
-    @property
     def blur(self) -> "CurveCheck | None":
         return self.compared.get("blur")
 
@@ -161,6 +157,14 @@ def bars_key(curve: Curve) -> str:
     return curve.kind if curve.kind == "insertion" else f"deletion_{curve.replacement}"
 
 
+def curve_verdict(ratio: float, p: float, bars: dict) -> str:
+    """FASTER, NOT_FASTER or CANT_TELL for a measurable curve's effect size and p-value with these bars
+    (one entry of BARS: "ratio", "not_faster_p" and, where fitted, "p")."""
+    if p <= bars.get("p", P_BAR) + 1e-12 and ratio <= bars["ratio"]:
+        return FASTER
+    return NOT_FASTER if p >= bars["not_faster_p"] else CANT_TELL
+
+
 def judge_curve(curve: Curve, intact: float) -> CurveCheck:
     """Faster than random when the p-value (the share of random orders that do as well) is at most the
     calibrated bar (BARS' "p", else P_BAR) and the map's area is at most the calibrated share of theirs
@@ -188,9 +192,10 @@ def judge_curve(curve: Curve, intact: float) -> CurveCheck:
                   median=np.median(curve.areas_random), ratio=ratio, slower=slower, orders=curve.areas_random.size, p=p)
     needs = say("faster needs p ≤ {p_bar:g} and ratio ≤ {ratio_bar:g}", "要算“更快”，需要 p ≤ {p_bar:g} 且比值 ≤ "
                 "{ratio_bar:g}", p_bar=p_bar, ratio_bar=bars["ratio"])
-    if p <= p_bar + 1e-12 and ratio <= bars["ratio"]:
+    said = curve_verdict(ratio, p, bars)
+    if said == FASTER:
         return CurveCheck(True, True, FASTER, figures, curve)
-    if p >= bars["not_faster_p"]:
+    if said == NOT_FASTER:
         return CurveCheck(True, False, NOT_FASTER, say("{figures}; {needs}", "{figures}；{needs}", figures=figures,
                                                        needs=needs), curve)
     return CurveCheck(True, None, CANT_TELL, say("{figures}: better than most random orders, not clearly enough "

@@ -45,13 +45,13 @@ CHUNK = 16                 # pictures per forward pass (bounded memory)
 SEED = 0
 REPLACEMENTS = ("impute", "blur", "grey")
 JUDGED = "impute"          # the deletion judged (benchmarks/bench_trust_calibration.py compares them on data)
-CHECKED = ("impute", "blur")   # the replacements a trust check measures: JUDGED and "blur" (the insertion's)
+CHECKED = (JUDGED, "blur")     # the replacements a trust check measures: JUDGED and "blur" (the insertion's)
 _FILL = {name: i for i, name in enumerate(REPLACEMENTS)}
 
 
 def measured(replacements: tuple[str, ...] | None = None) -> tuple[str, ...]:
-    """The replacements measured: those given (else JUDGED and CHECKED), and "blur" (the insertion's)."""
-    return tuple(dict.fromkeys((*(replacements or (JUDGED, *CHECKED)), "blur")))
+    """The replacements measured: those given (else CHECKED), and "blur" (the insertion's)."""
+    return tuple(dict.fromkeys((*(replacements or CHECKED), "blur")))
 
 
 def patch_grid(shape: tuple[int, int]) -> int:

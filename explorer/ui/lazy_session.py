@@ -25,7 +25,7 @@ class LazyConfigs(dict):
 
     def __init__(self, blocks_config, ids):
         super().__init__()
-        self._blocks_config, self._ids = blocks_config, list(ids)
+        self._blocks_config, self._ids = blocks_config, dict.fromkeys(ids)     # ordered, O(1) to look up
 
     def _make(self, key):
         return self._blocks_config.config_for_block(key, [], self._blocks_config.blocks[key])
