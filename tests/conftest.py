@@ -76,6 +76,8 @@ def app_page(browser, app_url, width: int = 1400, height: int = 1000, timeout_ms
             close_lesson(page)
         if tab:
             page.get_by_role("tab", name=tab).click()
+            if not lesson:
+                at_top(page)
         yield page
     finally:
         context.close()
@@ -87,7 +89,18 @@ def close_lesson(page) -> None:
     if toggle.count():
         toggle.first.click()
         page.wait_for_selector(".sidebar:not(.open)", state="attached")
-    page.evaluate("window.scrollTo(0, 0)")      # the page from its top, as a visitor sees it after closing
+    at_top(page)                                 # the page from its top, as a visitor sees it after closing
+
+
+def at_top(page) -> None:
+    """The page scrolled to its top and left there: Playwright's clicks (the sidebar's toggle, a tab) may
+    scroll a phone's page while the sidebar slides shut, after a first scrollTo (136 px, now and then)."""
+    page.evaluate("window.__still = 0")
+    page.wait_for_function("""() => {
+        if (window.scrollY !== 0) { window.scrollTo(0, 0); window.__still = 0; return false; }
+        window.__still = (window.__still || 0) + 1;
+        return window.__still >= 3;
+    }""", polling=150)
 
 
 @pytest.fixture
