@@ -35,13 +35,25 @@ def _type_name(page, name: str):
     page.keyboard.press("Enter")
 
 
+def _upload(page, box: str, path, screenshot_dir):
+    """Sends a file through the box and waits until the box shows its name; when it never does, the page's
+    picture and the box's text are kept (artifacts/screenshots) before the test fails, to tell why."""
+    page.locator(f"{box} input[type=file]").set_input_files(str(path))
+    try:
+        page.wait_for_selector(f"{box} :text('{path.name}')", timeout=60_000)
+    except Exception:
+        page.screenshot(path=str(screenshot_dir / "own_model_upload_failed.png"), full_page=True)
+        (screenshot_dir / "own_model_upload_failed.txt").write_text(
+            f"{box}:\n{page.locator(box).inner_html()}\n\npage text:\n{page.locator('body').inner_text()}")
+        raise
+
+
 @pytest.mark.browser
 def test_type_a_timm_name_upload_weights_and_labels_and_see_stages(page, own_files, screenshot_dir):
     weights, labels = own_files
     _open_your_model(page, "tinynet_e")
-    page.locator("#stages-own-weights input[type=file]").set_input_files(str(weights))
-    page.locator("#stages-own-labels input[type=file]").set_input_files(str(labels))
-    page.wait_for_selector("#stages-own-labels :text('labels.txt')")
+    _upload(page, "#stages-own-weights", weights, screenshot_dir)      # one after the other, as a visitor does
+    _upload(page, "#stages-own-labels", labels, screenshot_dir)
     page.locator("#stages-own-use").click()
     page.wait_for_function("document.querySelector('#stages-own-message')?.innerText.includes('Using')")
     message = page.locator("#stages-own-message").inner_text()
