@@ -23,7 +23,7 @@ fitted and reported (the imputed and the blurred one, which the app measures; gr
 bars of each are written, so that choice needs no second run. Then each method's verdicts on the app's
 examples.
 
-    python -m benchmarks.bench_trust_calibration            # the full run (2 CPU cores: about 30 minutes)
+    python -m benchmarks.bench_trust_calibration            # the full run (2 CPU cores: about 16 minutes)
     python -m benchmarks.bench_trust_calibration --quick    # a few composites, fewer random orders
 
 Only the full run writes the bars it fitted to explorer/core/trust_bars.json.

@@ -1,12 +1,14 @@
 """Screenshots as a newcomer sees the app, at a desktop and a phone size, in English or Chinese, for a
 person to look at.
 
-    python -m scripts.screenshots [--out artifacts/screens] [--lang en|zh] [--what tabs|lesson|all]
+    python -m scripts.screenshots [--out artifacts/screens] [--lang en|zh] [--what tabs|lesson|trust|all]
 
 Starts the app on localhost and opens it in Debian's headless Chromium (Playwright) with the browser's
 language set to the one asked for. `tabs`: each tab's first screen (what shows without scrolling) and whole
 page, with the lesson closed; the Stages and Saliency tabs with the first example photo clicked. `lesson`:
-each lesson page opened by its link (?page=<key>), its Try it done, the lesson beside the tab. Each set
+each lesson page opened by its link (?page=<key>), its Try it done, the lesson beside the tab. `trust`:
+the Saliency tab's trust check of Grad-CAM and the gradient on the first example photo (its verdicts, curves
+and wipe on the screen, then with the wipe's list open; a trust check takes a minute on 2 CPU cores). Each set
 also gets a contact sheet (`sheet-<what>-<size>-<lang>.png`) of its first screens.
 """
 import argparse
@@ -105,6 +107,42 @@ def take_lesson(browser, url: str, out: Path, lang: str) -> list[Path]:
     return taken
 
 
+def take_trust(browser, url: str, out: Path, lang: str) -> list[Path]:
+    taken = []
+    for size in SIZES:
+        context, page = _context(browser, size, lang)
+        page.set_default_timeout(300_000)
+        page.goto(f"{url}?lang={lang}")
+        page.wait_for_selector("#lesson-text")
+        _close_lesson(page)
+        tab = page.locator("button[role=tab][data-tab-id=saliency_tab]").first
+        if tab.is_visible():
+            tab.click()
+        else:
+            page.locator(".overflow-menu button").first.click()
+            page.locator(".overflow-menu [data-tab-id=saliency_tab]").first.click()
+        ticks = page.locator("#saliency input[type=checkbox]")
+        for i in range(2):                          # Grad-CAM and the gradient
+            ticks.nth(i).check()
+        page.locator(".gallery-item, button.gallery-item, [data-testid='example'] button").first.click()
+        page.wait_for_function("() => (document.querySelector('#saliency-ranking')?.innerText || '').length > 20")
+        page.locator("#saliency-wipe img").nth(1).wait_for()
+        page.wait_for_timeout(1500)
+        page.locator("#saliency-ranking").scroll_into_view_if_needed()
+        stem = f"trust-{size}-{lang}"
+        taken.append(out / f"{stem}-first.png")
+        page.screenshot(path=str(taken[-1]))
+        taken.append(out / f"{stem}-full.png")
+        page.screenshot(path=str(taken[-1]), full_page=True)
+        page.locator("#saliency-wipe-step").scroll_into_view_if_needed()
+        page.locator("#saliency-wipe-step input").click()
+        page.wait_for_timeout(800)
+        taken.append(out / f"{stem}-wipe.png")
+        page.screenshot(path=str(taken[-1]))
+        context.close()
+    return taken
+
+
 def contact_sheet(paths: list[Path], target: Path, columns: int = 4) -> Path:
     """The first screens side by side, a third of their size, each captioned by its file name."""
     from PIL import Image, ImageDraw
@@ -128,7 +166,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("artifacts/screens"))
     parser.add_argument("--lang", choices=tuple(LOCALES), default="en")
-    parser.add_argument("--what", choices=("tabs", "lesson", "all"), default="all")
+    parser.add_argument("--what", choices=("tabs", "lesson", "trust", "all"), default="all")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -143,7 +181,7 @@ def main() -> None:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-            for what, take in (("tabs", take_tabs), ("lesson", take_lesson)):
+            for what, take in (("tabs", take_tabs), ("lesson", take_lesson), ("trust", take_trust)):
                 if args.what not in (what, "all"):
                     continue
                 taken = take(browser, url, args.out, args.lang)

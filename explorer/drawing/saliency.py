@@ -247,7 +247,8 @@ def curve_figure(rows: list[dict]):
     for axes in (left, right):
         axes.title.set_fontsize(9)
         axes.grid(alpha=0.3)
-    left.legend(fontsize=7)
+    handles, labels = left.get_legend_handles_labels()      # under the plots, never over a curve or the band
+    figure.legend(handles, labels, loc="outside lower center", ncol=min(3, len(labels)), fontsize=7, frameon=False)
     return figure
 
 
@@ -262,11 +263,10 @@ def wipe_choices(rows: list[dict]) -> list[tuple[str, str]]:
 
 def _step_choice(title: str, n: int, rho: float | None) -> str:
     """One step of the cascade, as the wipe's list names it."""
-    modules = say("top {n} modules random", "顶部 {n} 个模块随机", n=n) if n != 1 else say("top 1 module random",
-                                                                                      "顶部 1 个模块随机")
+    modules = say("top {n} layers random", "顶部 {n} 层随机", n=n)       # short: a phone shows the whole choice
     if rho is None:
-        return say("{title}: {modules} (empty map)", "{title}：{modules}（空图）", title=title, modules=modules)
-    return say("{title}: {modules} (rank correlation {rho:.2f})", "{title}：{modules}（秩相关 {rho:.2f}）",
+        return say("{title}: {modules}, empty map", "{title}：{modules}，空图", title=title, modules=modules)
+    return say("{title}: {modules}, rank correlation {rho:.2f}", "{title}：{modules}，秩相关 {rho:.2f}",
                title=title, modules=modules, rho=rho)
 
 

@@ -56,6 +56,7 @@ PAGE_CSS = """
 @media (max-width: 640px) {
   #saliency-trust table { display: block; overflow-x: auto; font-size: 12px; }
   #saliency-trust th, #saliency-trust td { padding: 4px 5px; }
+  #saliency-wipe-step input { font-size: 12px; }
 }
 #saliency-style { display: none; }
 """

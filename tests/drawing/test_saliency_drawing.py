@@ -61,9 +61,13 @@ def test_the_curves_are_titled_in_chinese_with_every_glyph():
         figure = curve_figure([{"title": "梯度显著图 (Saliency)", "check": check}])
     left, right = figure.axes
     assert CJK.search(left.get_title()) and CJK.search(left.get_xlabel()) and CJK.search(right.get_title())
-    assert all(CJK.search(text.get_text()) for text in left.get_legend().get_texts())
+    assert all(CJK.search(text.get_text()) for text in figure.legends[0].get_texts())
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")          # "Glyph ... missing from font(s)" would be a warning
         FigureCanvasAgg(figure).draw()
+    renderer = figure.canvas.get_renderer()
+    legend = figure.legends[0].get_window_extent(renderer)
+    for axes in (left, right):         # the legend sits under the plots: it covers no curve and no band
+        assert not legend.overlaps(axes.get_window_extent(renderer)), (legend, axes.get_window_extent(renderer))
