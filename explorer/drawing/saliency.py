@@ -231,7 +231,8 @@ def curve_figure(rows: list[dict]):
     from matplotlib.figure import Figure
 
     use_cjk_fallback()
-    figure = Figure(figsize=(7.6, 3.4), dpi=100, layout="constrained")
+    # drawn for a column about 460 px wide (a phone: 350): few inches at a high dpi, so its words stay readable
+    figure = Figure(figsize=(5.2, 3.7), dpi=150, layout="constrained")
     left, right = figure.subplots(1, 2, sharey=True)
     for title, check in measured:
         left.plot(check.deletion.curve.fractions, check.deletion.curve.by_map, marker=".", label=title)
@@ -246,9 +247,12 @@ def curve_figure(rows: list[dict]):
               title=say("Insertion: higher sooner = better", "插入：越早升高越好"))
     for axes in (left, right):
         axes.title.set_fontsize(9)
+        axes.xaxis.label.set_fontsize(8)
+        axes.yaxis.label.set_fontsize(8)
+        axes.tick_params(labelsize=7)
         axes.grid(alpha=0.3)
     handles, labels = left.get_legend_handles_labels()      # under the plots, never over a curve or the band
-    figure.legend(handles, labels, loc="outside lower center", ncol=min(3, len(labels)), fontsize=7, frameon=False)
+    figure.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=7.5, frameon=False)
     return figure
 
 
@@ -263,7 +267,8 @@ def wipe_choices(rows: list[dict]) -> list[tuple[str, str]]:
 
 def _step_choice(title: str, n: int, rho: float | None) -> str:
     """One step of the cascade, as the wipe's list names it."""
-    modules = say("top {n} layers random", "顶部 {n} 层随机", n=n)       # short: a phone shows the whole choice
+    # short, so that a phone shows the whole choice
+    modules = say("top {n} layers random", "顶部 {n} 层随机", n=n) if n != 1 else say("top layer random", "顶层随机")
     if rho is None:
         return say("{title}: {modules}, empty map", "{title}：{modules}，空图", title=title, modules=modules)
     return say("{title}: {modules}, rank correlation {rho:.2f}", "{title}：{modules}，秩相关 {rho:.2f}",

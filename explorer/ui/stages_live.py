@@ -39,8 +39,18 @@ LIVE_VIEWS = ("label", "stage_md", "grid", "channel", "large", "overlay", "chann
 LIVE_PICTURES = ("grid", "large", "overlay")          # the picture boxes among them
 
 
+# On a phone, opening Live puts the camera and the maps under it at the top of the tab (explorer.ui.stages_tab's
+# STYLE): the box the visitor tapped is brought to the top of the screen, with the maps below it.
+PHONE_LIVE_JS = """() => {
+  if (window.innerWidth > 767) return [];
+  requestAnimationFrame(() => document.querySelector("#stages-live-box")?.scrollIntoView({block: "start"}));
+  return [];
+}"""
+
+
 @dataclass
 class LiveRow:
+    box: gr.Accordion
     camera: gr.Image
     last: gr.State              # the last frame computed: what "Keep this frame" keeps
     keep: gr.Button
@@ -50,16 +60,16 @@ class LiveRow:
 def live_layout() -> LiveRow:
     """The live webcam in a closed accordion (asking for the camera only when opened)."""
     with gr.Accordion(t("Live: stream your webcam through this stage", "实时：把摄像头画面送进这个阶段"), open=False,
-                      elem_id="stages-live-box"):
+                      elem_id="stages-live-box") as box:
         camera = gr.Image(sources=["webcam"], streaming=True, type="pil", label=t("Webcam (live)", "摄像头（实时）"),
-                          height=240, elem_id="stages-live", webcam_options=gr.WebcamOptions(mirror=True))
+                          height=200, elem_id="stages-live", webcam_options=gr.WebcamOptions(mirror=True))
         rate = f"{1 / STREAM_EVERY:.0f}"
         status = gr.Markdown(t(f"Press the record button: the maps follow the camera, about {rate} times a second, "
                                f"for {LIVE_SECONDS} s at a time.",
                                f"按下录制按钮：特征图跟着摄像头变化，每秒大约 {rate} 次，每次最长 {LIVE_SECONDS} 秒。"),
                              elem_id="stages-live-status")
         keep = gr.Button(t("Keep this frame as the picture", "把这一帧留作图片"), size="sm", elem_id="stages-live-keep")
-    return LiveRow(camera=camera, last=gr.State(None), keep=keep, status=status)
+    return LiveRow(box=box, camera=camera, last=gr.State(None), keep=keep, status=status)
 
 
 def on_live_frame(v: dict, encode: Encoding | None = None) -> dict:
@@ -126,3 +136,4 @@ def wire_live(row: LiveRow, components: dict) -> None:
                       api_visibility="private", show_progress="hidden", **LIVE_QUEUE)
     row.keep.click(**event(c, on_keep, ("live_last",), ("photo",)), api_name="stages_live_keep",
                    api_visibility="private")
+    row.box.expand(None, js=PHONE_LIVE_JS, queue=False, api_visibility="private")

@@ -54,20 +54,24 @@ INTRO = ("A CNN turns a picture into a stack of **stages**. Each convolution (co
 # the maps' column, the intro, then the model and picture. `order` needs them as one flex container's
 # items: `display: contents`. While the Draw tab is open the canvas stays above the maps: a drawing's
 # every stroke gives new stages, and the canvas would move ~1500 px down after the first one.
+# While Live is open (LIVE, with or without a photo before) a phone shows the note, the camera, the maps
+# under it, then the rest: a visitor pointing the camera sees the maps follow without scrolling.
 # On a phone the grid fills the width and its buttons would cover the top-right cell.
 PHONE = "@media (max-width: 767px)"      # the row's two columns (320 px each at least) stack below 768 px
 FIRST = "#stages-first:has(#stages-overview img):not(:has(#stages-draw-button[aria-selected=true]))"
+LIVE = "#stages-first:has(#stages-live-box .label-wrap.open)"
 STYLE = f"""
 #stages-style {{display: none}}
 #stages-note {{background: #fffaeb; border-left: 4px solid #f79009; border-radius: 4px; padding: 6px 10px}}
 #stages-note * {{color: #4e1d09}}       /* dark text on the light box in a dark theme too */
 @media (max-width: 700px) {{#stages-grid .icon-button-wrapper {{display: none}}}}
 {PHONE} {{
-  {FIRST} #stages-top, {FIRST} #stages-inputs {{display: contents}}
-  {FIRST} #stages-note {{order: -3}}
-  {FIRST} #stages-maps {{order: -2}}
-  {FIRST} #stages-intro {{order: -1}}
-  {FIRST} {{gap: 10px}}
+  {FIRST} #stages-top, {FIRST} #stages-inputs, {LIVE} #stages-top, {LIVE} #stages-inputs {{display: contents}}
+  {FIRST} #stages-note, {LIVE} #stages-note {{order: -5}}
+  {LIVE} #stages-live-box {{order: -4}}
+  {FIRST} #stages-maps, {LIVE} #stages-maps {{order: -3}}
+  {FIRST} #stages-intro, {LIVE} #stages-intro {{order: -1}}
+  {FIRST}, {LIVE} {{gap: 10px}}
   #stages-maps {{gap: 8px}}
   #stages-note {{padding: 4px 8px}}
   #stages-note p {{font-size: 13px; line-height: 1.4}}
@@ -84,7 +88,7 @@ PHONE_TOP_JS = """() => {
   let tries = 0;
   const look = setInterval(() => {
     const maps = document.querySelector("#stages-maps"), grid = document.querySelector("#stages-grid");
-    const first = maps && getComputedStyle(maps).order === "-2";
+    const first = maps && getComputedStyle(maps).order === "-3";
     if (!first && ++tries < 30) return;
     clearInterval(look);
     if (!first || !grid || !grid.offsetParent) return;          // not moved, or another tab is shown

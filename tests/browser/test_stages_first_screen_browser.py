@@ -80,7 +80,7 @@ def test_the_stage_s_maps_and_the_untrained_note_are_on_the_first_screen(browser
 def test_on_a_phone_a_drawing_keeps_its_canvas_in_view_and_photo_brings_the_maps_first(browser, app_url):
     with app_page(browser, app_url, 390, 844, timeout_ms=120_000, query="?tab=stages&picture=cat") as page:
         loaded(page, "#stages-overview")
-        page.wait_for_function("() => getComputedStyle(document.querySelector('#stages-maps')).order === '-2'")
+        page.wait_for_function("() => getComputedStyle(document.querySelector('#stages-maps')).order === '-3'")
         page.locator("#stages-draw-button").scroll_into_view_if_needed()
         page.locator("#stages-draw-button").click()
         # the maps go back below the canvas, and the Photo / Draw buttons stay in view
@@ -100,5 +100,5 @@ def test_on_a_phone_a_drawing_keeps_its_canvas_in_view_and_photo_brings_the_maps
         assert _box(page, "#stages-grid")["y"] > box["y"] + box["height"]
 
         page.get_by_role("tab", name="Photo").click()
-        page.wait_for_function("() => getComputedStyle(document.querySelector('#stages-maps')).order === '-2'")
+        page.wait_for_function("() => getComputedStyle(document.querySelector('#stages-maps')).order === '-3'")
         assert _box(page, "#stages-grid")["y"] < _box(page, "#stages-model")["y"]
