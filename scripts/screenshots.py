@@ -126,7 +126,7 @@ def take_trust(browser, url: str, out: Path, lang: str) -> list[Path]:
             ticks.nth(i).check()
         page.locator(".gallery-item, button.gallery-item, [data-testid='example'] button").first.click()
         page.wait_for_function("() => (document.querySelector('#saliency-ranking')?.innerText || '').length > 20")
-        page.locator("#saliency-wipe img").nth(1).wait_for()
+        page.locator("#saliency-wipe img").nth(1).wait_for(state="attached")
         page.wait_for_timeout(1500)
         page.locator("#saliency-ranking").scroll_into_view_if_needed()
         stem = f"trust-{size}-{lang}"

@@ -3,6 +3,7 @@ without recomputing it: a Stages session steps through one picture's activations
 timer asks for one frame at a time, and on a public Space the example pictures are explained over and
 over with the same method. `picture_key` and `fingerprint` name what such results were computed from."""
 import hashlib
+import itertools
 import threading
 from collections import OrderedDict
 from typing import Callable, Hashable, TypeVar
@@ -77,6 +78,20 @@ class Recent:
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+_MODULES = itertools.count()
+
+
+def module_key(module) -> tuple[int, int]:
+    """A key for one module object for as long as the process runs: its id and a number given to it once.
+    An id alone is reused by a new object once the old one is freed (a test's toy model after another's),
+    which then found the freed model's kept results."""
+    number = module.__dict__.get("_explorer_number")
+    if number is None:
+        number = next(_MODULES)
+        object.__setattr__(module, "_explorer_number", number)
+    return id(module), number
 
 
 def fingerprint(x: torch.Tensor | np.ndarray) -> str:

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from explorer.core.loaded_model import LoadedModel
-from explorer.core.recent import Recent, fingerprint
+from explorer.core.recent import Recent, fingerprint, module_key
 from explorer.core.state import STORES
 from explorer.core.trust_impute import impute
 from explorer.core.words import say
@@ -202,7 +202,7 @@ RANDOM_CURVES = STORES.register("trust.random_curves", Recent(), "curves of rand
 def _random_key(model: LoadedModel, x: torch.Tensor, target: int, steps: int, orders: int, seed: int,
                 replacements: tuple[str, ...]) -> tuple:
     # the module itself too: two models of one name (a test's toys, an untrained stand-in) never share curves
-    return (model.name, id(model.module), model.pretrained, fingerprint(x), target, steps, orders, seed, BLUR_SHARE,
+    return (model.name, module_key(model.module), model.pretrained, fingerprint(x), target, steps, orders, seed, BLUR_SHARE,
             tuple(replacements))
 
 

@@ -18,7 +18,7 @@ from torch import nn
 
 from explorer.core.attribution import attribute_input, signed
 from explorer.core.loaded_model import LoadedModel
-from explorer.core.recent import Recent, fingerprint
+from explorer.core.recent import Recent, fingerprint, module_key
 from explorer.core.state import STORES
 from explorer.core.words import say
 
@@ -114,7 +114,7 @@ RANDOMISED_MAPS = STORES.register("trust.randomised_maps", Recent(max_entries=64
 def _step_map(model: LoadedModel, x: torch.Tensor, result, count: int, progress) -> tuple[list[str], np.ndarray]:
     randomised, _ = shared_randomised_copy(model)
     layer = {"layer": result.layer} if result.layer else {}
-    key = (model.name, id(model.module), model.pretrained, fingerprint(x), result.method, result.target,
+    key = (model.name, module_key(model.module), model.pretrained, fingerprint(x), result.method, result.target,
            result.layer, repr(sorted(result.options.items())), count)
 
     def compute():

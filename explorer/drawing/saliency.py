@@ -257,22 +257,30 @@ def curve_figure(rows: list[dict]):
 
 
 def wipe_choices(rows: list[dict]) -> list[tuple[str, str]]:
-    """(words, "row:step") for each step of each map's randomisation cascade."""
+    """(words, "row:step") for each step of each map's randomisation cascade: the map and how many of the
+    top layers are random (short, so that a phone shows the whole choice; its rank correlation is in
+    wipe_label, above the wipe)."""
     choices = []
     for i, r in enumerate(rows):
         for k, step in enumerate(r["check"].randomisation.steps):
-            choices.append((_step_choice(r["title"], len(step.layers), step.correlation), f"{i}:{k}"))
+            choices.append((say("{title}: {modules}", "{title}：{modules}", title=r["title"],
+                                modules=_modules(len(step.layers))), f"{i}:{k}"))
     return choices
 
 
-def _step_choice(title: str, n: int, rho: float | None) -> str:
-    """One step of the cascade, as the wipe's list names it."""
-    # short, so that a phone shows the whole choice
-    modules = say("top {n} layers random", "顶部 {n} 层随机", n=n) if n != 1 else say("top layer random", "顶层随机")
+def _modules(n: int) -> str:
+    return say("top {n} layers random", "顶部 {n} 层随机", n=n) if n != 1 else say("top layer random", "顶层随机")
+
+
+def wipe_label(title: str, n: int, rho: float | None) -> str:
+    """The wipe's label for one step of the cascade: what the two sides are, and their rank correlation."""
     if rho is None:
-        return say("{title}: {modules}, empty map", "{title}：{modules}，空图", title=title, modules=modules)
-    return say("{title}: {modules}, rank correlation {rho:.2f}", "{title}：{modules}，秩相关 {rho:.2f}",
-               title=title, modules=modules, rho=rho)
+        return say("Drag: {title}, real (left) and with the {modules} (right): the randomised map is empty",
+                   "拖动对比：{title}，真实的（左）与{modules}后的（右）：随机化后的图是空的",
+                   title=title, modules=_modules(n))
+    return say("Drag: {title}, real (left) and with the {modules} (right): rank correlation {rho:.2f}",
+               "拖动对比：{title}，真实的（左）与{modules}后的（右）：秩相关 {rho:.2f}",
+               title=title, modules=_modules(n), rho=rho)
 
 
 def wipe_pair(check: trust.TrustCheck, result: at.Attribution, step: int, sign: str, cmap: str = "inferno"

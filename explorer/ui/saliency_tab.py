@@ -29,6 +29,7 @@ from explorer.drawing.saliency import (
     gallery_items,
     trust_table,
     wipe_choices,
+    wipe_label,
     wipe_pair,
 )
 from explorer.ui import saliency_api
@@ -282,7 +283,10 @@ def wiped(shown: dict) -> dict:
     check, result = checks["rows"][row]["check"], maps["results"][row]
     if k >= len(check.randomisation.steps):
         return {"wipe": None}
-    return {"wipe": wipe_pair(check, result, k, checks["sign"], shown.get("cmap") or "inferno")}
+    cascade = check.randomisation.steps[k]
+    pair = wipe_pair(check, result, k, checks["sign"], shown.get("cmap") or "inferno")
+    return {"wipe": gr.update(value=pair, label=wipe_label(checks["rows"][row]["title"], len(cascade.layers),
+                                                           cascade.correlation))}
 
 
 # --- the handlers the events call: values by name in, changes by name out ---------------------------

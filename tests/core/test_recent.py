@@ -87,3 +87,24 @@ def test_swap_tells_exactly_one_of_many_threads_that_a_value_is_new():
             replaced = list(pool.map(lambda _: store.swap("session", f"file {round_}"), range(8)))
         assert sum(found != f"file {round_}" for found in replaced) == 1
     assert store.swap("other", 1) is None and store.swap("other", 2) == 1 and store.get("other") == 2
+
+
+def test_a_module_key_is_never_a_freed_modules_even_where_python_reuses_its_id():
+    """Caches keyed by a model object (the trust check's random curves) used id(module): a test's toy model
+    made after another was freed could get its id, and found the freed model's results (a flaky test). Plain
+    objects stand in for modules here: CPython gives a freed one's address to the next of its size."""
+    import gc
+    from types import SimpleNamespace
+
+    from explorer.core.recent import module_key
+
+    first = SimpleNamespace()
+    kept = module_key(first)
+    assert module_key(first) == kept                     # stable for one object
+    freed_id = id(first)
+    del first
+    gc.collect()
+    made = [SimpleNamespace() for _ in range(1000)]      # kept alive, so each is a new address or the freed one
+    reused = next((m for m in made if id(m) == freed_id), None)
+    assert reused is not None, "no new object got the freed id: the premise of this test did not happen"
+    assert id(reused) == kept[0] and module_key(reused) != kept

@@ -318,9 +318,10 @@ def test_the_trust_table_explains_each_verdict_and_the_wipe_compares_each_cascad
     assert len(choices) == sum(len(r["check"].randomisation.steps) for r in rows) > 0
     words, value = choices[0]
     step = rows[0]["check"].randomisation.steps[0]
-    assert f"{step.correlation:.2f}" in words
-    real, randomised = saliency_tab.wiped({"wipe_step": value, "checks": out["checks"], "maps": maps,
-                                           "cmap": "gray"})["wipe"]
+    assert words.startswith(rows[0]["title"]) and "random" in words
+    wipe = saliency_tab.wiped({"wipe_step": value, "checks": out["checks"], "maps": maps, "cmap": "gray"})["wipe"]
+    assert rows[0]["title"] in wipe["label"] and f"rank correlation {step.correlation:.2f}" in wipe["label"]
+    real, randomised = wipe["value"]
     expected = np.abs(step.random_map)
     shown = np.asarray(randomised.convert("L"), np.float64)
     assert shown.shape == expected.shape and np.corrcoef(shown.ravel(), expected.ravel())[0, 1] > 0.8
