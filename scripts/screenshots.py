@@ -8,7 +8,7 @@ language set to the one asked for. `tabs`: each tab's first screen (what shows w
 page, with the lesson closed; the Stages and Saliency tabs with the first example photo clicked. `lesson`:
 each lesson page opened by its link (?page=<key>), its Try it done, the lesson beside the tab. `trust`:
 the Saliency tab's trust check of Grad-CAM and the gradient on the first example photo (its verdicts, curves
-and wipe on the screen, then with the wipe's list open; a trust check takes a minute on 2 CPU cores). Each set
+and wipe on the screen, then with the wipe's list open, then the wipe itself; a trust check takes a minute on 2 CPU cores). Each set
 also gets a contact sheet (`sheet-<what>-<size>-<lang>.png`) of its first screens.
 """
 import argparse
@@ -138,6 +138,11 @@ def take_trust(browser, url: str, out: Path, lang: str) -> list[Path]:
         page.locator("#saliency-wipe-step input").click()
         page.wait_for_timeout(800)
         taken.append(out / f"{stem}-wipe.png")
+        page.screenshot(path=str(taken[-1]))
+        page.keyboard.press("Escape")
+        page.locator("#saliency-wipe").evaluate("e => e.scrollIntoView({block: 'end'})")
+        page.wait_for_timeout(800)
+        taken.append(out / f"{stem}-slider.png")
         page.screenshot(path=str(taken[-1]))
         context.close()
     return taken

@@ -227,14 +227,17 @@ def judge_randomisation(steps: list[Step]) -> RandomisationCheck:
         "它显示的可能是图片本身，而不是模型", **values), steps)
 
 
+def random_layers_words(n: int) -> str:
+    """How many of the top layers one cascade step randomised, in words (the table's and the wipe's)."""
+    return say("top {n} layers random", "顶部 {n} 层随机", n=n) if n != 1 else say("top layer random", "顶层随机")
+
+
 def _step_words(step: Step) -> str:
-    """One cascade step in words: how many modules are random, and its rank correlation."""
+    """One cascade step in words: how many of the top layers are random, and its rank correlation."""
+    layers = random_layers_words(len(step.layers))
     if step.correlation is None:
-        return say("{n} modules random: empty map", "{n} 个模块随机：空图", n=len(step.layers)) \
-            if len(step.layers) > 1 else say("1 module random: empty map", "1 个模块随机：空图")
-    if len(step.layers) > 1:
-        return say("{n} modules random: {rho:.2f}", "{n} 个模块随机：{rho:.2f}", n=len(step.layers), rho=step.correlation)
-    return say("1 module random: {rho:.2f}", "1 个模块随机：{rho:.2f}", rho=step.correlation)
+        return say("{layers}: empty map", "{layers}：空图", layers=layers)
+    return say("{layers}: {rho:.2f}", "{layers}：{rho:.2f}", layers=layers, rho=step.correlation)
 
 
 @dataclass

@@ -264,12 +264,8 @@ def wipe_choices(rows: list[dict]) -> list[tuple[str, str]]:
     for i, r in enumerate(rows):
         for k, step in enumerate(r["check"].randomisation.steps):
             choices.append((say("{title}: {modules}", "{title}：{modules}", title=r["title"],
-                                modules=_modules(len(step.layers))), f"{i}:{k}"))
+                                modules=trust.random_layers_words(len(step.layers))), f"{i}:{k}"))
     return choices
-
-
-def _modules(n: int) -> str:
-    return say("top {n} layers random", "顶部 {n} 层随机", n=n) if n != 1 else say("top layer random", "顶层随机")
 
 
 def wipe_label(title: str, n: int, rho: float | None) -> str:
@@ -277,10 +273,10 @@ def wipe_label(title: str, n: int, rho: float | None) -> str:
     if rho is None:
         return say("Drag: {title}, real (left) and with the {modules} (right): the randomised map is empty",
                    "拖动对比：{title}，真实的（左）与{modules}后的（右）：随机化后的图是空的",
-                   title=title, modules=_modules(n))
+                   title=title, modules=trust.random_layers_words(n))
     return say("Drag: {title}, real (left) and with the {modules} (right): rank correlation {rho:.2f}",
                "拖动对比：{title}，真实的（左）与{modules}后的（右）：秩相关 {rho:.2f}",
-               title=title, modules=_modules(n), rho=rho)
+               title=title, modules=trust.random_layers_words(n), rho=rho)
 
 
 def wipe_pair(check: trust.TrustCheck, result: at.Attribution, step: int, sign: str, cmap: str = "inferno"
