@@ -39,7 +39,24 @@ def app_url():
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1",
                             server_port=_free_port(), quiet=True, **LAUNCH_OPTIONS)
     yield url
+    _finish_running_jobs(demo)
     demo.close()
+
+
+def _finish_running_jobs(demo, seconds: float = 120) -> None:
+    """Stops the long jobs still running (a test that ends before the maps or the trust check it started)
+    at their next step, and waits until the queue has no job running or waiting: a job still in PyTorch
+    when the interpreter exits aborts the run ("terminate called without an active exception", exit code
+    134, after every test passed)."""
+    import time
+
+    from explorer.ui import cancel
+
+    cancel.CLOSING.set()
+    queue, deadline = demo._queue, time.monotonic() + seconds
+    while time.monotonic() < deadline and (any(queue.active_jobs) or any(
+            events.queue for events in queue.event_queue_per_concurrency_id.values())):
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ import pytest
 from benchmarks import bench_trust_calibration as bench
 from explorer.core import trust, trust_curves
 
-
 RANDOM_AREAS = np.linspace(0.5, 1.5, 39)     # a composite's 39 random orders' areas (median 1.0)
 
 

@@ -15,14 +15,16 @@ from explorer.core.state import STORES
 from explorer.core.words import say
 from explorer.ui.gradio_patches import abandoned
 
+CLOSING = threading.Event()     # set before the app closes (tests/conftest.py): every long job stops at its next step
+
 
 class StopFlag(threading.Event):
     """Set by Cancel; also reads as set once nobody waits for the session's job any more (the tab closed,
-    the client gone): every progress report of a long job asks it."""
+    the client gone) or the app closes (CLOSING): every progress report of a long job asks it."""
     request: gr.Request | None = None
 
     def is_set(self) -> bool:
-        return super().is_set() or abandoned(self.request)
+        return super().is_set() or CLOSING.is_set() or abandoned(self.request)
 
 
 class CancelFlags:

@@ -2,6 +2,7 @@
 before any work; batched attribution in memory-sized chunks that give PyTorch's (Captum's) own result;
 GIFs written frame by frame; the small refusals of issue 15."""
 import io
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -268,6 +269,20 @@ def test_a_job_nobody_waits_for_reads_as_cancelled():
         report(0.5)
     here = saliency_runs.cancel_flag(_request("here", True))
     cancel.stopping_progress(lambda *a, **k: None, here, "maps")(0.5)
+
+
+def test_every_long_job_stops_at_its_next_step_once_the_app_is_closing(monkeypatch):
+    """tests/conftest.py sets CLOSING before it closes the app, so no job is left in PyTorch at exit."""
+    from explorer.ui import cancel, saliency_runs
+
+    here = saliency_runs.cancel_flag(_request("closing", True))
+    report = cancel.stopping_progress(lambda *a, **k: None, here, "maps")
+    report(0.5)                                       # a visitor still waits: it goes on
+    monkeypatch.setattr(cancel, "CLOSING", threading.Event())
+    cancel.CLOSING.set()
+    with pytest.raises(cancel.Stop):
+        report(0.6)
+    assert not threading.Event.is_set(here)           # the visitor's own Cancel flag is left as it was
 
 
 def test_a_feature_drawing_asked_through_the_api_stops_when_its_client_has_left():
