@@ -39,10 +39,10 @@ LIVE_VIEWS = ("label", "stage_md", "grid", "channel", "large", "overlay", "chann
 LIVE_PICTURES = ("grid", "large", "overlay")          # the picture boxes among them
 
 
-# On a phone, opening Live puts the camera and the maps under it at the top of the tab (explorer.ui.stages_tab's
-# STYLE): the box the visitor tapped is brought to the top of the screen, with the maps below it.
-PHONE_LIVE_JS = """() => {
-  if (window.innerWidth > 767) return [];
+# Opening Live puts the camera at the top of the picture column, beside the maps (under them on a phone:
+# explorer.ui.stages_tab's STYLE); the box the visitor clicked is brought to the top of the screen, with the
+# maps beside or below it.
+LIVE_JS = """() => {
   requestAnimationFrame(() => document.querySelector("#stages-live-box")?.scrollIntoView({block: "start"}));
   return [];
 }"""
@@ -136,4 +136,4 @@ def wire_live(row: LiveRow, components: dict) -> None:
                       api_visibility="private", show_progress="hidden", **LIVE_QUEUE)
     row.keep.click(**event(c, on_keep, ("live_last",), ("photo",)), api_name="stages_live_keep",
                    api_visibility="private")
-    row.box.expand(None, js=PHONE_LIVE_JS, queue=False, api_visibility="private")
+    row.box.expand(None, js=LIVE_JS, queue=False, api_visibility="private")

@@ -54,8 +54,9 @@ INTRO = ("A CNN turns a picture into a stack of **stages**. Each convolution (co
 # the maps' column, the intro, then the model and picture. `order` needs them as one flex container's
 # items: `display: contents`. While the Draw tab is open the canvas stays above the maps: a drawing's
 # every stroke gives new stages, and the canvas would move ~1500 px down after the first one.
-# While Live is open (LIVE, with or without a photo before) a phone shows the note, the camera, the maps
-# under it, then the rest: a visitor pointing the camera sees the maps follow without scrolling.
+# While Live is open (LIVE, with or without a photo before) the camera heads the picture column, beside the
+# maps, and a phone shows the note, the camera, the maps under it, then the rest: a visitor pointing the
+# camera sees the maps follow without scrolling.
 # On a phone the grid fills the width and its buttons would cover the top-right cell.
 PHONE = "@media (max-width: 767px)"      # the row's two columns (320 px each at least) stack below 768 px
 FIRST = "#stages-first:has(#stages-overview img):not(:has(#stages-draw-button[aria-selected=true]))"
@@ -65,6 +66,8 @@ STYLE = f"""
 #stages-note {{background: #fffaeb; border-left: 4px solid #f79009; border-radius: 4px; padding: 6px 10px}}
 #stages-note * {{color: #4e1d09}}       /* dark text on the light box in a dark theme too */
 @media (max-width: 700px) {{#stages-grid .icon-button-wrapper {{display: none}}}}
+{LIVE} #stages-note {{order: -2}}
+{LIVE} #stages-live-box {{order: -1}}
 {PHONE} {{
   {FIRST} #stages-top, {FIRST} #stages-inputs, {LIVE} #stages-top, {LIVE} #stages-inputs {{display: contents}}
   {FIRST} #stages-note, {LIVE} #stages-note {{order: -5}}
