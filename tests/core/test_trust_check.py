@@ -350,3 +350,13 @@ def test_a_chinese_visitor_reads_why_a_map_is_not_measurable_in_chinese():
     assert check.verdict == NOT_MEASURABLE and words["verdict"] == "无法测量"
     assert "Grad-CAM" in check.deletion.reason and "处处为零" in check.deletion.reason
     assert "features.conv2" in check.deletion.reason and has_cjk(reason) and "没法检验" in reason
+
+
+def test_the_trust_check_is_explorer_trust_trust_check_as_issue_23_names_it():
+    import explorer
+    import explorer.trust
+    from explorer.core import trust
+
+    assert explorer.trust.trust_check is trust.trust_check is explorer.trust_check
+    assert explorer.trust.FASTER == FASTER and explorer.trust.NOT_MEASURABLE == NOT_MEASURABLE
+    assert set(explorer.trust.__all__) <= set(vars(explorer.trust))
